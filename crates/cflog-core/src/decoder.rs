@@ -1,0 +1,281 @@
+//! From bytes to records: framing, headers and splitting, without I/O.
+//!
+//! For maintainers: the sync [`Reader`](crate::Reader) and every async
+//! adapter drive a [`Decoder`]. Header handling and line accounting live
+//! here and nowhere else, so that all inputs count lines the same way.
+
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorKind, Position, Result};
+use crate::framer::{Frame, LineFramer};
+use crate::record::Record;
+use crate::schema::{Delimiter, Schema};
+
+/// The default maximum line length: 64 KiB. CloudFront does not log
+/// requests whose URL exceeds 8 KiB or whose headers exceed 20 KiB, so a
+/// real line is far shorter.
+pub const DEFAULT_MAX_LINE_LEN: usize = 64 * 1024;
+
+/// What [`Decoder::decode`] or [`Decoder::finish`] produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decoded {
+    /// The record holds a new line.
+    Record,
+    /// All input was used without completing a line: push more.
+    NeedInput,
+    /// The input is finished (from [`Decoder::finish`] only).
+    End,
+}
+
+/// Counts of what a decoder has seen. Every line is exactly one of: a
+/// record, a header (`#…`) line, a blank line, or a rejected line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bytes consumed.
+    pub bytes: u64,
+    /// Lines seen, of every kind.
+    pub lines: u64,
+    /// Lines returned as records.
+    pub records: u64,
+    /// `#Version`, `#Fields` and other `#` lines.
+    pub header_lines: u64,
+    /// Empty lines.
+    pub blank_lines: u64,
+    /// Lines returned as errors (too long, wrong field count, bad header).
+    pub rejected: u64,
+}
+
+/// Configures a [`Decoder`] or [`Reader`](crate::Reader).
+#[derive(Clone, Debug)]
+pub struct DecoderBuilder {
+    max_line_len: usize,
+    delimiter: Delimiter,
+    schema: Option<Schema>,
+}
+
+impl Default for DecoderBuilder {
+    fn default() -> DecoderBuilder {
+        DecoderBuilder {
+            max_line_len: DEFAULT_MAX_LINE_LEN,
+            delimiter: Delimiter::tab(),
+            schema: None,
+        }
+    }
+}
+
+impl DecoderBuilder {
+    /// The default configuration.
+    pub fn new() -> DecoderBuilder {
+        DecoderBuilder::default()
+    }
+
+    /// Lines longer than this are reported as
+    /// [`ErrorKind::LineTooLong`] and skipped without being buffered, which
+    /// bounds memory on hostile or corrupt input. Default: 64 KiB.
+    pub fn max_line_len(&mut self, max: usize) -> &mut DecoderBuilder {
+        self.max_line_len = max.clamp(1, u32::MAX as usize);
+        self
+    }
+
+    /// The delimiter of the data lines, for v2 deliveries configured with a
+    /// `fieldDelimiter` other than TAB. It applies to the initial schema and
+    /// to every `#Fields` header.
+    pub fn delimiter(&mut self, delimiter: Delimiter) -> &mut DecoderBuilder {
+        self.delimiter = delimiter;
+        self
+    }
+
+    /// The schema of the lines before the first `#Fields` header, for input
+    /// whose header was stripped. Default: [`Schema::standard`].
+    pub fn schema(&mut self, schema: Schema) -> &mut DecoderBuilder {
+        self.schema = Some(schema);
+        self
+    }
+
+    /// Builds the decoder.
+    pub fn build(&self) -> Decoder {
+        let schema = self.schema.clone().unwrap_or_else(Schema::standard);
+        Decoder {
+            framer: LineFramer::new(self.max_line_len),
+            schema: Arc::new(schema.with_delimiter(self.delimiter.clone())),
+            delimiter: self.delimiter.clone(),
+            stats: Stats::default(),
+        }
+    }
+}
+
+/// Turns chunks of a log into [`Record`]s: frames lines, follows `#Fields`
+/// headers, skips other `#` and blank lines, and splits the rest.
+///
+/// It does no I/O, so the same code serves sync and async inputs. Push each
+/// chunk with [`decode`](Decoder::decode) until it asks for more input, then
+/// call [`finish`](Decoder::finish) at the end. An error concerns one line
+/// only; call again to go on with the next.
+///
+/// ```
+/// use cflog_core::{Decoded, Decoder, Field, Record};
+///
+/// let chunks = [&b"#Version: 1.0\n#Fields: date sc-status\n2019-12-04\t2"[..], b"00\n"];
+/// let mut decoder = Decoder::new();
+/// let mut record = Record::new();
+/// let mut statuses = Vec::new();
+/// for chunk in chunks {
+///     let mut input = chunk;
+///     loop {
+///         let (result, used) = decoder.decode(input, &mut record);
+///         input = &input[used..];
+///         match result? {
+///             Decoded::Record => statuses.push(record.line().status()?),
+///             Decoded::NeedInput | Decoded::End => break,
+///         }
+///     }
+/// }
+/// assert_eq!(decoder.finish(&mut record)?, Decoded::End);
+/// assert_eq!(statuses, [Some(200)]);
+/// assert_eq!(decoder.stats().header_lines, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Decoder {
+    framer: LineFramer,
+    schema: Arc<Schema>,
+    delimiter: Delimiter,
+    stats: Stats,
+}
+
+impl Default for Decoder {
+    fn default() -> Decoder {
+        Decoder::new()
+    }
+}
+
+impl Decoder {
+    /// A decoder with the default configuration.
+    pub fn new() -> Decoder {
+        DecoderBuilder::new().build()
+    }
+
+    /// Configures a decoder.
+    pub fn builder() -> DecoderBuilder {
+        DecoderBuilder::new()
+    }
+
+    /// The schema in force: the initial one, or the last `#Fields` header's.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    /// What the decoder has seen so far.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            bytes: self.framer.bytes_consumed(),
+            ..self.stats
+        }
+    }
+
+    /// Pushes `input`, returning the outcome and the number of bytes used.
+    /// On [`Decoded::Record`] or an error, call again with the unused rest.
+    pub fn decode(&mut self, input: &[u8], record: &mut Record) -> (Result<Decoded>, usize) {
+        let mut used = 0;
+        let max_line_len = self.framer.max_line_len();
+        loop {
+            let (frame, n) = self.framer.next_frame(&input[used..]);
+            used += n;
+            let outcome = match frame {
+                Frame::NeedInput => return (Ok(Decoded::NeedInput), used),
+                frame => handle(
+                    frame,
+                    max_line_len,
+                    &mut self.schema,
+                    &self.delimiter,
+                    &mut self.stats,
+                    record,
+                ),
+            };
+            match outcome {
+                Some(result) => return (result, used),
+                None => continue,
+            }
+        }
+    }
+
+    /// Ends the input: decodes a last line that had no line break, or
+    /// returns [`Decoded::End`].
+    pub fn finish(&mut self, record: &mut Record) -> Result<Decoded> {
+        let max = self.framer.max_line_len();
+        let frame = self.framer.finish();
+        if frame == Frame::NeedInput {
+            return Ok(Decoded::End);
+        }
+        let outcome = handle(
+            frame,
+            max,
+            &mut self.schema,
+            &self.delimiter,
+            &mut self.stats,
+            record,
+        );
+        outcome.unwrap_or(Ok(Decoded::End))
+    }
+}
+
+/// Handles one frame; `None` for lines that produce nothing (headers,
+/// blanks).
+fn handle(
+    frame: Frame<'_>,
+    max_line_len: usize,
+    schema: &mut Arc<Schema>,
+    delimiter: &Delimiter,
+    stats: &mut Stats,
+    record: &mut Record,
+) -> Option<Result<Decoded>> {
+    stats.lines += 1;
+    let (bytes, pos) = match frame {
+        Frame::Line { bytes, pos } => (bytes, pos),
+        Frame::TooLong { pos } => {
+            stats.rejected += 1;
+            return Some(Err(ErrorKind::LineTooLong {
+                pos,
+                limit: max_line_len,
+            }
+            .into()));
+        }
+        Frame::NeedInput => unreachable!("the caller handles NeedInput"),
+    };
+    if bytes.is_empty() {
+        stats.blank_lines += 1;
+        return None;
+    }
+    if bytes[0] == b'#' {
+        if bytes.starts_with(b"#Fields:") {
+            match Schema::from_fields_header(bytes) {
+                Ok(new) => *schema = Arc::new(new.with_delimiter(delimiter.clone())),
+                Err(message) => {
+                    stats.rejected += 1;
+                    return Some(Err(ErrorKind::Header { pos, message }.into()));
+                }
+            }
+        }
+        stats.header_lines += 1;
+        return None;
+    }
+    match record.fill(bytes, pos, schema) {
+        Ok(()) => {
+            stats.records += 1;
+            Some(Ok(Decoded::Record))
+        }
+        Err(e) => {
+            stats.rejected += 1;
+            Some(Err(field_count(pos, e.expected, e.found)))
+        }
+    }
+}
+
+fn field_count(pos: Position, expected: usize, found: usize) -> Error {
+    ErrorKind::FieldCount {
+        pos,
+        expected,
+        found,
+    }
+    .into()
+}

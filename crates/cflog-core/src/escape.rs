@@ -1,0 +1,166 @@
+//! CloudFront's `%XX` escaping, undone exactly once, and query strings.
+//!
+//! CloudFront escapes spaces, controls, non-ASCII bytes and 16 punctuation
+//! characters as `%XX`, and escapes `%` itself as `%25`. It does *not* decode
+//! what the client sent first, so a client's `%20` is logged as `%2520`. One
+//! decode therefore gives the value as it was on the wire; `+` stays `+`,
+//! because the log escaping never produces it from a space.
+
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode;
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+/// Undoes one level of CloudFront's escaping. Borrows when there is nothing
+/// to decode. The result is bytes: a decoded value need not be UTF-8.
+///
+/// ```
+/// use cflog_core::escape::decode;
+/// assert_eq!(decode(b"Mozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64)").as_ref(),
+///            b"Mozilla/5.0 (Windows NT 10.0; Win64; x64)");
+/// assert_eq!(decode(b"Mastodon/4.5.2+glitch").as_ref(), b"Mastodon/4.5.2+glitch");
+/// assert_eq!(decode(b"q=a%2520b").as_ref(), b"q=a%20b");
+/// assert!(matches!(decode(b"no-escapes"), std::borrow::Cow::Borrowed(_)));
+/// ```
+pub fn decode(raw: &[u8]) -> Cow<'_, [u8]> {
+    percent_decode(raw).into()
+}
+
+/// Decodes a User-Agent or Referer from the files of about September 2013 to
+/// the end of 2019, which CloudFront escaped twice (`%2520` for a space).
+///
+/// This is the heuristic Snowplow uses: decode twice. It is ambiguous for a
+/// value whose text really contained `%xx`, so use it only on fields and
+/// files of that era.
+///
+/// ```
+/// use cflog_core::escape::decode_legacy_double;
+/// let ua = b"Mozilla/5.0%2520(compatible;%2520nsrbot/1.0;%2520&%2343;http://netsystemsresearch.com)";
+/// assert_eq!(decode_legacy_double(ua).as_ref(),
+///            b"Mozilla/5.0 (compatible; nsrbot/1.0; &#43;http://netsystemsresearch.com)");
+/// ```
+pub fn decode_legacy_double(raw: &[u8]) -> Cow<'_, [u8]> {
+    match decode(raw) {
+        Cow::Borrowed(raw) => Cow::Borrowed(raw),
+        Cow::Owned(once) => Cow::Owned(decode(&once).into_owned()),
+    }
+}
+
+/// A query string's parameters, fully decoded: first CloudFront's escaping,
+/// then form encoding, where `+` is a space.
+///
+/// ```
+/// use cflog_core::escape::QueryParams;
+///
+/// let params = QueryParams::new(b"q=a%2520b+c&lang=en&lang=de&flag");
+/// let pairs: Vec<_> = params.iter().collect();
+/// assert_eq!(pairs[0], ("q".into(), "a b c".into()));
+/// assert_eq!(params.get("lang").as_deref(), Some("en"));
+/// assert_eq!(params.get_all("lang"), ["en", "de"]);
+/// assert_eq!(params.get("flag").as_deref(), Some(""));
+/// ```
+#[derive(Clone, Debug)]
+pub struct QueryParams<'a> {
+    unescaped: Cow<'a, [u8]>,
+}
+
+impl<'a> QueryParams<'a> {
+    /// The parameters of a raw, escaped query string as logged (without `?`).
+    pub fn new(raw: &'a [u8]) -> QueryParams<'a> {
+        QueryParams {
+            unescaped: decode(raw),
+        }
+    }
+
+    /// The `(key, value)` pairs in order. Invalid UTF-8 is replaced by U+FFFD.
+    pub fn iter(&self) -> form_urlencoded::Parse<'_> {
+        form_urlencoded::parse(&self.unescaped)
+    }
+
+    /// The first value of `key`.
+    pub fn get(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Every value of `key`, in order.
+    pub fn get_all(&self, key: &str) -> Vec<Cow<'_, str>> {
+        self.iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// Whether there are no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+/// A JSON object; a repeated key becomes an array of its values in order.
+impl Serialize for QueryParams<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = self.iter().collect();
+        let mut map = serializer.serialize_map(None)?;
+        for (i, (key, value)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(k, _)| k == key) {
+                continue;
+            }
+            let repeats = pairs[i + 1..].iter().any(|(k, _)| k == key);
+            if repeats {
+                let values = pairs[i..].iter().filter(|(k, _)| k == key).map(|(_, v)| v);
+                map.serialize_entry(key, &AllValues(values.collect()))?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+struct AllValues<'v, 'a>(Vec<&'v Cow<'a, str>>);
+
+impl Serialize for AllValues<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for value in &self.0 {
+            seq.serialize_element(value.as_ref())?;
+        }
+        seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_exactly_once() {
+        // Spec test vector: a client-encoded query is logged escaped twice.
+        let raw = b"betegnelse=Horsebakken%252053,%25202400";
+        assert_eq!(decode(raw).as_ref(), b"betegnelse=Horsebakken%2053,%202400");
+        assert_eq!(
+            decode_legacy_double(raw).as_ref(),
+            b"betegnelse=Horsebakken 53, 2400"
+        );
+        assert_eq!(
+            decode(b"host:x%0Aaccept:*/*%0A").as_ref(),
+            b"host:x\naccept:*/*\n"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_and_bad_escapes_do_not_panic() {
+        assert_eq!(decode(b"%FF%fe").as_ref(), b"\xff\xfe");
+        assert_eq!(decode(b"100%").as_ref(), b"100%");
+        assert_eq!(decode(b"%zz%4").as_ref(), b"%zz%4");
+        let params = QueryParams::new(b"a=%FF");
+        assert_eq!(params.get("a").as_deref(), Some("\u{FFFD}"));
+    }
+
+    #[test]
+    fn query_params_serialize_repeated_keys_as_arrays() {
+        let params = QueryParams::new(b"a=1&b=2&a=3&c=%2520x");
+        let json = serde_json::to_string(&params).unwrap();
+        assert_eq!(json, r#"{"a":["1","3"],"b":"2","c":" x"}"#);
+    }
+}

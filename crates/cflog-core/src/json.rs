@@ -1,0 +1,492 @@
+//! The JSON contract: one object per log entry.
+//!
+//! This shape is shared by every cflog output (the Lambda's NDJSON, the
+//! CLI's default format), so downstream queries work on all of them:
+//!
+//! - Keys are CloudFront's field names in snake_case, as its Parquet output
+//!   names them: `cs(User-Agent)` → `cs_user_agent`, `timestamp(ms)` →
+//!   `timestamp_ms` (see [`Field::json_key`]). Unknown columns get a key by
+//!   the same rule ([`json_key_for_name`](crate::json_key_for_name)).
+//! - `date` and `time` (or `timestamp`) become one `timestamp`, an RFC 3339
+//!   UTC string, with milliseconds when the source has them.
+//! - Numbers are JSON numbers; durations are seconds (`0.082`); `-` is `null`.
+//! - Text is decoded one level ([`Value::decoded`](crate::Value::decoded));
+//!   bytes that are not UTF-8 become U+FFFD.
+//! - `query_params` follows `cs_uri_query`: an object of the fully decoded
+//!   parameters, where a repeated key holds an array.
+//! - Real-time logs use the same keys by meaning; their `cs_uri_stem` is the
+//!   path only, and `cs_uri_query` is taken from it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+
+use crate::error::{FieldError, FieldProblem};
+use crate::escape::QueryParams;
+use crate::field::{Field, ValueKind};
+use crate::line::LogLine;
+use crate::schema::{Column, Family, Schema};
+use crate::values;
+
+/// The synthetic key for the request time.
+pub const TIMESTAMP_KEY: &str = "timestamp";
+/// The synthetic key for the decoded query parameters.
+pub const QUERY_PARAMS_KEY: &str = "query_params";
+
+/// Which keys to write, and in which order.
+///
+/// ```
+/// use cflog_core::json::Selection;
+///
+/// let selection = Selection::parse("timestamp, sc_status,cs_uri_stem")?;
+/// assert_eq!(selection.keys().unwrap(), ["timestamp", "sc_status", "cs_uri_stem"]);
+/// assert!(Selection::parse("")?.keys().is_none()); // everything
+/// assert!(Selection::parse("sc_stauts").is_err());
+/// # Ok::<(), cflog_core::json::UnknownKey>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    keys: Option<Vec<Key>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    Timestamp,
+    QueryParams,
+    Field(Field),
+}
+
+impl Key {
+    fn name(self) -> &'static str {
+        match self {
+            Key::Timestamp => TIMESTAMP_KEY,
+            Key::QueryParams => QUERY_PARAMS_KEY,
+            Key::Field(field) => field.json_key(),
+        }
+    }
+}
+
+/// A selected key that is not part of the JSON contract.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown field key {key:?}: expected JSON keys such as timestamp, sc_status, cs_uri_stem (see `valid_keys`)"
+)]
+pub struct UnknownKey {
+    /// The key as given.
+    pub key: String,
+}
+
+impl Selection {
+    /// Every column of each line's schema.
+    pub fn all() -> Selection {
+        Selection { keys: None }
+    }
+
+    /// The given JSON keys, in this order. A key missing from a line's schema
+    /// is written as `null`, so every object has the same keys.
+    ///
+    /// # Errors
+    ///
+    /// For a key that is not in [`valid_keys`](Selection::valid_keys).
+    pub fn from_keys<S: AsRef<str>>(
+        keys: impl IntoIterator<Item = S>,
+    ) -> Result<Selection, UnknownKey> {
+        let keys = keys
+            .into_iter()
+            .map(|key| {
+                let key = key.as_ref();
+                match key {
+                    TIMESTAMP_KEY => Ok(Key::Timestamp),
+                    QUERY_PARAMS_KEY => Ok(Key::QueryParams),
+                    "date" | "time" => Err(UnknownKey { key: key.into() }),
+                    _ => Field::from_json_key(key)
+                        .map(Key::Field)
+                        .ok_or_else(|| UnknownKey { key: key.into() }),
+                }
+            })
+            .collect::<Result<Vec<Key>, UnknownKey>>()?;
+        Ok(Selection { keys: Some(keys) })
+    }
+
+    /// A comma-separated list of keys; empty means everything.
+    ///
+    /// # Errors
+    ///
+    /// For a key that is not in [`valid_keys`](Selection::valid_keys).
+    pub fn parse(list: &str) -> Result<Selection, UnknownKey> {
+        let keys: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect();
+        if keys.is_empty() {
+            return Ok(Selection::all());
+        }
+        Selection::from_keys(keys)
+    }
+
+    /// The selected keys, or `None` for everything.
+    pub fn keys(&self) -> Option<Vec<&'static str>> {
+        Some(self.keys.as_ref()?.iter().map(|k| k.name()).collect())
+    }
+
+    /// Every key a selection may name.
+    pub fn valid_keys() -> impl Iterator<Item = &'static str> {
+        let fields = Field::ALL
+            .iter()
+            .filter(|f| !matches!(f, Field::Date | Field::Time | Field::Timestamp))
+            .map(|f| f.json_key());
+        [TIMESTAMP_KEY, QUERY_PARAMS_KEY].into_iter().chain(fields)
+    }
+}
+
+/// What to write for one key, resolved against a schema.
+#[derive(Clone, Copy, Debug)]
+enum Item {
+    Timestamp,
+    QueryParams,
+    Field(Field),
+    /// An unknown column, by index.
+    Extra(usize),
+}
+
+fn plan(selection: &Selection, schema: &Schema) -> Vec<Item> {
+    if let Some(keys) = &selection.keys {
+        return keys
+            .iter()
+            .map(|key| match *key {
+                Key::Timestamp => Item::Timestamp,
+                Key::QueryParams => Item::QueryParams,
+                Key::Field(field) => Item::Field(field),
+            })
+            .collect();
+    }
+    let mut items = Vec::with_capacity(schema.len() + 2);
+    let mut timestamp = false;
+    for (i, column) in schema.columns().iter().enumerate() {
+        match column {
+            Column::Known(field) if schema.position(*field) != Some(i) => {}
+            Column::Known(
+                field @ (Field::Date | Field::Time | Field::Timestamp | Field::TimestampMs),
+            ) => {
+                if !timestamp {
+                    items.push(Item::Timestamp);
+                    timestamp = true;
+                }
+                if *field == Field::TimestampMs {
+                    items.push(Item::Field(Field::TimestampMs));
+                }
+            }
+            Column::Known(Field::UriQuery) => {
+                items.extend([Item::Field(Field::UriQuery), Item::QueryParams])
+            }
+            Column::Known(Field::UriStem)
+                if schema.family() == Family::Realtime && !schema.contains(Field::UriQuery) =>
+            {
+                items.extend([
+                    Item::Field(Field::UriStem),
+                    Item::Field(Field::UriQuery),
+                    Item::QueryParams,
+                ]);
+            }
+            Column::Known(field) => items.push(Item::Field(*field)),
+            Column::Unknown { .. } => items.push(Item::Extra(i)),
+        }
+    }
+    items
+}
+
+/// Writes log lines as JSON objects, caching the layout per schema.
+///
+/// This is the fast path for output; `LogLine` also implements
+/// [`Serialize`] with every column, for use with any serde serializer.
+///
+/// ```
+/// use cflog_core::{json::{JsonWriter, Selection}, LogLine, Schema};
+///
+/// let schema = Schema::from_fields_header(b"#Fields: date time sc-status cs-uri-query time-taken")?;
+/// let mut ends = Vec::new();
+/// let line = LogLine::parse(b"2019-12-04\t21:02:31\t200\tq=a%2520b+c&q=d\t0.082", &schema, &mut ends)?;
+///
+/// let mut writer = JsonWriter::new(Selection::all());
+/// let mut out = Vec::new();
+/// writer.write(&line, &mut out)?;
+/// assert_eq!(
+///     String::from_utf8(out)?,
+///     r#"{"timestamp":"2019-12-04T21:02:31Z","sc_status":200,"cs_uri_query":"q=a%20b+c&q=d","query_params":{"q":["a b c","d"]},"time_taken":0.082}"#
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct JsonWriter {
+    selection: Selection,
+    schema_id: u64,
+    items: Vec<Item>,
+}
+
+impl JsonWriter {
+    /// A writer for `selection`.
+    pub fn new(selection: Selection) -> JsonWriter {
+        JsonWriter {
+            selection,
+            schema_id: 0,
+            items: Vec::new(),
+        }
+    }
+
+    /// The selection.
+    pub fn selection(&self) -> &Selection {
+        &self.selection
+    }
+
+    /// Appends `line` to `out` as one JSON object (no line break).
+    ///
+    /// # Errors
+    ///
+    /// When a selected field's value is not of its kind, such as a byte count
+    /// that is not a number. Nothing is appended then.
+    pub fn write(&mut self, line: &LogLine<'_>, out: &mut Vec<u8>) -> Result<(), FieldError> {
+        let schema = line.schema();
+        if schema.id() != self.schema_id {
+            self.items = plan(&self.selection, schema);
+            self.schema_id = schema.id();
+        }
+        let start = out.len();
+        let result = write_items(&self.items, line, out);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+}
+
+fn write_items(items: &[Item], line: &LogLine<'_>, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    let mut serializer = serde_json::Serializer::new(out);
+    let mut map = serializer.serialize_map(None).map_err(infallible)?;
+    for item in items {
+        let (key, value) = resolve(*item, line)?;
+        map.serialize_entry(key, &value).map_err(infallible)?;
+    }
+    SerializeMap::end(map).map_err(infallible)
+}
+
+/// serde_json fails only on I/O errors and non-string keys; writing string
+/// keys into a `Vec` has neither.
+fn infallible(err: serde_json::Error) -> FieldError {
+    unreachable!("writing JSON into a Vec failed: {err}")
+}
+
+/// A value ready to serialize.
+enum JsonValue<'a> {
+    Null,
+    Str(Cow<'a, str>),
+    U64(u64),
+    I64(i64),
+    Seconds(f64),
+    Ip(IpAddr),
+    Time(OffsetDateTime, bool),
+    Query(QueryParams<'a>),
+}
+
+fn resolve<'a>(item: Item, line: &LogLine<'a>) -> Result<(&'a str, JsonValue<'a>), FieldError> {
+    Ok(match item {
+        Item::Timestamp => {
+            let value = match line.timestamp()? {
+                Some(time) => JsonValue::Time(time, line.timestamp_has_millis()),
+                None => JsonValue::Null,
+            };
+            (TIMESTAMP_KEY, value)
+        }
+        Item::QueryParams => {
+            let value = line
+                .query_params()
+                .map_or(JsonValue::Null, JsonValue::Query);
+            (QUERY_PARAMS_KEY, value)
+        }
+        Item::Field(field) => (field.json_key(), field_value(line, field)?),
+        Item::Extra(i) => {
+            let schema = line.schema();
+            let value = line.column(i).and_then(crate::Value::new);
+            let value = value.map_or(JsonValue::Null, |v| JsonValue::Str(v.decoded_str()));
+            (schema.columns()[i].json_key(), value)
+        }
+    })
+}
+
+fn field_value<'a>(line: &LogLine<'a>, field: Field) -> Result<JsonValue<'a>, FieldError> {
+    let value = match field {
+        Field::UriStem => line.uri_stem(),
+        Field::UriQuery => line.uri_query(),
+        _ => line.get(field),
+    };
+    let Some(value) = value else {
+        return Ok(JsonValue::Null);
+    };
+    let raw = value.raw();
+    let fail = |problem| FieldError::new(field, problem);
+    let number = |what| fail(FieldProblem::Number(what));
+    Ok(match field.kind() {
+        ValueKind::Text => JsonValue::Str(value.decoded_str()),
+        ValueKind::Integer => {
+            JsonValue::U64(values::parse_u64(raw).ok_or(number("an unsigned integer"))?)
+        }
+        ValueKind::SignedInteger => {
+            JsonValue::I64(values::parse_i64(raw).ok_or(number("an integer"))?)
+        }
+        ValueKind::Status => JsonValue::U64(values::parse_status(raw).map_err(fail)?.into()),
+        ValueKind::Port => JsonValue::U64(
+            values::parse_u64(raw)
+                .filter(|&n| n <= u64::from(u16::MAX))
+                .ok_or(number("a port"))?,
+        ),
+        ValueKind::Asn => JsonValue::U64(
+            values::parse_u64(raw)
+                .filter(|&n| n <= u64::from(u32::MAX))
+                .ok_or(number("an AS number"))?,
+        ),
+        ValueKind::EpochMillis => {
+            JsonValue::U64(values::parse_u64(raw).ok_or(fail(FieldProblem::Timestamp))?)
+        }
+        ValueKind::Ip => JsonValue::Ip(values::parse_ip(raw).ok_or(fail(FieldProblem::Ip))?),
+        ValueKind::Seconds => JsonValue::Seconds(
+            values::parse_seconds(raw)
+                .ok_or(fail(FieldProblem::Seconds))?
+                .as_secs_f64(),
+        ),
+        ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
+            // Only reachable through an explicit `timestamp`-less selection of
+            // a time column; write the moment it denotes.
+            return Ok(line.timestamp()?.map_or(JsonValue::Null, |t| {
+                JsonValue::Time(t, line.timestamp_has_millis())
+            }));
+        }
+        ValueKind::ResultType
+        | ValueKind::Protocol
+        | ValueKind::HttpVersion
+        | ValueKind::SslProtocol
+        | ValueKind::FleStatus
+        | ValueKind::IpVersion => JsonValue::Str(Cow::Borrowed(
+            value.as_str().ok_or(fail(FieldProblem::Utf8))?,
+        )),
+    })
+}
+
+const SECONDS: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+const MILLIS: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+/// An RFC 3339 UTC timestamp, formatted on the stack.
+struct Rfc3339(OffsetDateTime, bool);
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 40];
+        let mut cursor = &mut buf[..];
+        let format = if self.1 { MILLIS } else { SECONDS };
+        let len = self
+            .0
+            .format_into(&mut cursor, format)
+            .map_err(|_| fmt::Error)?;
+        f.write_str(std::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl Serialize for JsonValue<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            JsonValue::Null => serializer.serialize_unit(),
+            JsonValue::Str(text) => serializer.serialize_str(text),
+            JsonValue::U64(n) => serializer.serialize_u64(*n),
+            JsonValue::I64(n) => serializer.serialize_i64(*n),
+            JsonValue::Seconds(s) => serializer.serialize_f64(*s),
+            JsonValue::Ip(ip) => serializer.collect_str(ip),
+            JsonValue::Time(time, millis) => serializer.collect_str(&Rfc3339(*time, *millis)),
+            JsonValue::Query(params) => params.serialize(serializer),
+        }
+    }
+}
+
+/// Every column, by the JSON contract. A value that is not of its kind is a
+/// serialization error; use [`JsonWriter`] to get it as a [`FieldError`].
+impl Serialize for LogLine<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let items = plan(&Selection::all(), self.schema());
+        let mut map = serializer.serialize_map(Some(items.len()))?;
+        for item in items {
+            let (key, value) = resolve(item, self).map_err(serde::ser::Error::custom)?;
+            map.serialize_entry(key, &value)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(header: &str, line: &str, selection: Selection) -> Result<String, FieldError> {
+        let schema = Schema::from_fields_header(header.as_bytes()).unwrap();
+        let mut ends = Vec::new();
+        let line = LogLine::parse(line.as_bytes(), &schema, &mut ends).unwrap();
+        let mut out = Vec::new();
+        JsonWriter::new(selection).write(&line, &mut out)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn numbers_nulls_and_timestamps() {
+        let json = write(
+            "#Fields: timestamp(ms) sc-status sc-range-start c-ip origin-fbl asn x-edge-result-type x-custom",
+            "1731620046814\t000\t-5\t2001:0db8::1\t-\t16509\tBrandNew\ta%20b",
+            Selection::all(),
+        )
+        .unwrap();
+        let expected = concat!(
+            r#"{"timestamp":"2024-11-14T21:34:06.814Z","timestamp_ms":1731620046814,"#,
+            r#""sc_status":0,"sc_range_start":-5,"c_ip":"2001:db8::1","origin_fbl":null,"#,
+            r#""asn":16509,"x_edge_result_type":"BrandNew","x_custom":"a b"}"#
+        );
+        assert_eq!(json, expected);
+    }
+
+    #[test]
+    fn selected_keys_in_order_with_null_for_missing() {
+        let selection = Selection::parse("sc_status,timestamp,c_country,query_params").unwrap();
+        let json = write(
+            "#Fields: date time sc-status",
+            "2019-12-04\t21:02:31\t304",
+            selection,
+        )
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"sc_status":304,"timestamp":"2019-12-04T21:02:31Z","c_country":null,"query_params":null}"#
+        );
+    }
+
+    #[test]
+    fn a_bad_value_is_an_error_and_writes_nothing() {
+        let schema = Schema::from_fields_header(b"#Fields: sc-status sc-bytes").unwrap();
+        let mut ends = Vec::new();
+        let line = LogLine::parse(b"200\tlots", &schema, &mut ends).unwrap();
+        let mut out = b"previous".to_vec();
+        let err = JsonWriter::new(Selection::all())
+            .write(&line, &mut out)
+            .unwrap_err();
+        assert_eq!(err.field(), Field::ScBytes);
+        assert_eq!(out, b"previous");
+    }
+
+    #[test]
+    fn date_and_time_are_not_selectable() {
+        assert!(Selection::parse("date").is_err());
+        assert!(Selection::valid_keys().any(|k| k == "timestamp_ms"));
+        assert!(!Selection::valid_keys().any(|k| k == "date"));
+    }
+}

@@ -1,0 +1,552 @@
+//! A borrowed view of one parsed line.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::error::{FieldError, FieldProblem};
+use crate::escape::{self, QueryParams};
+use crate::raw::split_fields;
+use crate::schema::{Family, Schema};
+use crate::values::{
+    self, FleStatus, ForwardedFor, HttpVersion, Protocol, ResultType, SslProtocol,
+};
+use crate::{Field, IpVersion};
+
+/// A line that has the wrong number of fields for its schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("expected {expected} fields, found {found}")]
+pub struct FieldCountError {
+    /// The number of columns in the schema.
+    pub expected: usize,
+    /// The number of fields in the line.
+    pub found: usize,
+}
+
+/// One log line split into fields, borrowing the line, its field ends and its
+/// schema. Nothing is copied or decoded until asked for.
+///
+/// ```
+/// use cflog_core::{Field, LogLine, Schema};
+///
+/// let schema = Schema::from_fields_header(b"#Fields: date time sc-status cs(User-Agent) sc-bytes")?;
+/// let mut ends = Vec::new();
+/// let line = LogLine::parse(b"2019-12-04\t21:02:31\t200\tcurl/8.0%20(x)\t-", &schema, &mut ends)?;
+///
+/// assert_eq!(line.status()?, Some(200));
+/// assert_eq!(line.timestamp()?.unwrap().to_string(), "2019-12-04 21:02:31.0 +00:00:00");
+/// assert_eq!(line.get(Field::UserAgent).unwrap().decoded().as_ref(), b"curl/8.0 (x)");
+/// assert_eq!(line.sc_bytes()?, None); // `-`
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct LogLine<'a> {
+    line: &'a [u8],
+    ends: &'a [u32],
+    schema: &'a Schema,
+}
+
+impl<'a> LogLine<'a> {
+    /// Splits `line` by `schema`, storing the field ends in `ends` (which is
+    /// grown once and then reused: keep it between calls and parsing
+    /// allocates nothing).
+    ///
+    /// A trailing empty field beyond the schema's columns is tolerated: some
+    /// AWS examples end a line with a stray TAB.
+    ///
+    /// # Errors
+    ///
+    /// When the line has another number of fields than the schema.
+    #[inline]
+    pub fn parse(
+        line: &'a [u8],
+        schema: &'a Schema,
+        ends: &'a mut Vec<u32>,
+    ) -> Result<LogLine<'a>, FieldCountError> {
+        let expected = schema.len();
+        let room = expected + 1;
+        if ends.len() < room {
+            ends.resize(room, 0);
+        }
+        let found = split_fields(line, schema.delimiter(), ends);
+        let trailing_empty = found == room
+            && ends[expected] == ends[expected - 1] + schema.delimiter().as_bytes().len() as u32;
+        if found != expected && !trailing_empty {
+            return Err(FieldCountError { expected, found });
+        }
+        Ok(LogLine {
+            line,
+            ends: &ends[..expected],
+            schema,
+        })
+    }
+
+    /// Builds a view from ends already computed by [`LogLine::parse`].
+    pub(crate) fn from_parts(line: &'a [u8], ends: &'a [u32], schema: &'a Schema) -> LogLine<'a> {
+        debug_assert_eq!(ends.len(), schema.len());
+        LogLine { line, ends, schema }
+    }
+
+    /// The whole line, as read (without its line break).
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.line
+    }
+
+    /// The schema the line was split by.
+    pub fn schema(&self) -> &'a Schema {
+        self.schema
+    }
+
+    /// The number of fields (the schema's number of columns).
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the line has no fields (never true of a parsed line).
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The raw bytes of column `i`, exactly as logged (`-` included).
+    #[inline]
+    pub fn column(&self, i: usize) -> Option<&'a [u8]> {
+        let end = *self.ends.get(i)? as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize + self.schema.delimiter().as_bytes().len(),
+        };
+        Some(&self.line[start..end])
+    }
+
+    /// The raw bytes of `field`, exactly as logged (`-` included), or `None`
+    /// when the schema has no such column.
+    #[inline]
+    pub fn raw(&self, field: Field) -> Option<&'a [u8]> {
+        self.column(self.schema.position(field)?)
+    }
+
+    /// The value of `field`, or `None` when the schema has no such column or
+    /// the value is `-` (or empty), CloudFront's mark for "no value".
+    #[inline]
+    pub fn get(&self, field: Field) -> Option<Value<'a>> {
+        Value::new(self.raw(field)?)
+    }
+
+    /// Every column with its raw value, in line order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a crate::Column, &'a [u8])> + '_ {
+        let columns = self.schema.columns().iter();
+        columns
+            .enumerate()
+            .map(|(i, c)| (c, self.column(i).unwrap_or_default()))
+    }
+
+    /// Whether the line is plain ASCII, as CloudFront's escaping promises.
+    pub fn is_ascii(&self) -> bool {
+        self.line.is_ascii()
+    }
+
+    /// Parses `field` with `parse`, mapping `-` and a missing column to
+    /// `None`.
+    #[inline]
+    fn typed<T>(
+        &self,
+        field: Field,
+        parse: impl FnOnce(&'a [u8]) -> Result<T, FieldProblem>,
+    ) -> Result<Option<T>, FieldError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(value) => parse(value.raw())
+                .map(Some)
+                .map_err(|p| FieldError::new(field, p)),
+        }
+    }
+
+    fn text(&self, field: Field) -> Result<Option<&'a str>, FieldError> {
+        self.typed(field, |raw| {
+            std::str::from_utf8(raw).map_err(|_| FieldProblem::Utf8)
+        })
+    }
+
+    /// An unsigned integer field, such as `sc-bytes`.
+    pub fn u64(&self, field: Field) -> Result<Option<u64>, FieldError> {
+        self.typed(field, |raw| {
+            values::parse_u64(raw).ok_or(FieldProblem::Number("an unsigned integer"))
+        })
+    }
+
+    /// A signed integer field, such as `sc-range-start`.
+    pub fn i64(&self, field: Field) -> Result<Option<i64>, FieldError> {
+        self.typed(field, |raw| {
+            values::parse_i64(raw).ok_or(FieldProblem::Number("an integer"))
+        })
+    }
+
+    /// A duration in decimal seconds, such as `time-taken`, read exactly
+    /// (`0.082` is 82 ms, with no floating-point round trip).
+    pub fn seconds(&self, field: Field) -> Result<Option<Duration>, FieldError> {
+        self.typed(field, |raw| {
+            values::parse_seconds(raw).ok_or(FieldProblem::Seconds)
+        })
+    }
+
+    /// An IP address field, such as `c-ip`.
+    pub fn ip(&self, field: Field) -> Result<Option<IpAddr>, FieldError> {
+        self.typed(field, |raw| values::parse_ip(raw).ok_or(FieldProblem::Ip))
+    }
+
+    /// When the request finished, in UTC.
+    ///
+    /// Taken from the most precise source the schema has: `timestamp(ms)`
+    /// (v2), then `timestamp` (epoch seconds; real-time logs add
+    /// milliseconds), then `date` and `time` (1 s resolution).
+    pub fn timestamp(&self) -> Result<Option<OffsetDateTime>, FieldError> {
+        if self.schema.contains(Field::TimestampMs) {
+            return self.typed(Field::TimestampMs, |raw| {
+                values::parse_epoch_millis(raw).ok_or(FieldProblem::Timestamp)
+            });
+        }
+        if self.schema.contains(Field::Timestamp) {
+            return self.typed(Field::Timestamp, |raw| {
+                values::parse_epoch_seconds(raw).ok_or(FieldProblem::Timestamp)
+            });
+        }
+        let date = self.typed(Field::Date, |raw| {
+            values::parse_date(raw).ok_or(FieldProblem::Date)
+        })?;
+        let time = self.typed(Field::Time, |raw| {
+            values::parse_time(raw).ok_or(FieldProblem::Time)
+        })?;
+        Ok(date
+            .zip(time)
+            .map(|(date, time)| values::date_time(date, time)))
+    }
+
+    /// Whether [`timestamp`](LogLine::timestamp) has millisecond precision.
+    pub fn timestamp_has_millis(&self) -> bool {
+        self.schema.contains(Field::TimestampMs)
+            || self
+                .raw(Field::Timestamp)
+                .is_some_and(|raw| raw.contains(&b'.'))
+    }
+
+    /// `sc-status`; `0` for `000`, the viewer hanging up before the response.
+    pub fn status(&self) -> Result<Option<u16>, FieldError> {
+        self.typed(Field::Status, values::parse_status)
+    }
+
+    /// `sc-bytes`: bytes sent to the viewer.
+    pub fn sc_bytes(&self) -> Result<Option<u64>, FieldError> {
+        self.u64(Field::ScBytes)
+    }
+
+    /// `cs-bytes`: bytes received from the viewer.
+    pub fn cs_bytes(&self) -> Result<Option<u64>, FieldError> {
+        self.u64(Field::CsBytes)
+    }
+
+    /// `sc-content-len`: the response `Content-Length`.
+    pub fn content_len(&self) -> Result<Option<u64>, FieldError> {
+        self.u64(Field::ContentLen)
+    }
+
+    /// `sc-range-start`; it can be negative.
+    pub fn range_start(&self) -> Result<Option<i64>, FieldError> {
+        self.i64(Field::RangeStart)
+    }
+
+    /// `sc-range-end`; it can be negative.
+    pub fn range_end(&self) -> Result<Option<i64>, FieldError> {
+        self.i64(Field::RangeEnd)
+    }
+
+    /// `c-port`: the viewer's source port.
+    pub fn client_port(&self) -> Result<Option<u16>, FieldError> {
+        self.typed(Field::ClientPort, |raw| {
+            values::parse_u64(raw)
+                .and_then(|n| u16::try_from(n).ok())
+                .ok_or(FieldProblem::Number("a port"))
+        })
+    }
+
+    /// `asn`: the viewer's autonomous system number.
+    pub fn asn(&self) -> Result<Option<u32>, FieldError> {
+        self.typed(Field::Asn, |raw| {
+            values::parse_u64(raw)
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or(FieldProblem::Number("an AS number"))
+        })
+    }
+
+    /// `c-ip`: the viewer's address.
+    pub fn client_ip(&self) -> Result<Option<IpAddr>, FieldError> {
+        self.ip(Field::ClientIp)
+    }
+
+    /// `time-taken`.
+    pub fn time_taken(&self) -> Result<Option<Duration>, FieldError> {
+        self.seconds(Field::TimeTaken)
+    }
+
+    /// `time-to-first-byte`.
+    pub fn time_to_first_byte(&self) -> Result<Option<Duration>, FieldError> {
+        self.seconds(Field::TimeToFirstByte)
+    }
+
+    /// `origin-fbl`: first-byte latency to the origin.
+    pub fn origin_fbl(&self) -> Result<Option<Duration>, FieldError> {
+        self.seconds(Field::OriginFbl)
+    }
+
+    /// `origin-lbl`: last-byte latency to the origin.
+    pub fn origin_lbl(&self) -> Result<Option<Duration>, FieldError> {
+        self.seconds(Field::OriginLbl)
+    }
+
+    /// A result-type field: `x-edge-result-type`,
+    /// `x-edge-response-result-type` or `x-edge-detailed-result-type`.
+    pub fn result_type(&self, field: Field) -> Result<Option<ResultType<'a>>, FieldError> {
+        Ok(self.text(field)?.map(ResultType::parse))
+    }
+
+    /// `x-edge-result-type`.
+    pub fn edge_result_type(&self) -> Result<Option<ResultType<'a>>, FieldError> {
+        self.result_type(Field::EdgeResultType)
+    }
+
+    /// `x-edge-response-result-type`.
+    pub fn edge_response_result_type(&self) -> Result<Option<ResultType<'a>>, FieldError> {
+        self.result_type(Field::EdgeResponseResultType)
+    }
+
+    /// `x-edge-detailed-result-type`.
+    pub fn edge_detailed_result_type(&self) -> Result<Option<ResultType<'a>>, FieldError> {
+        self.result_type(Field::EdgeDetailedResultType)
+    }
+
+    /// `cs-protocol`.
+    pub fn protocol(&self) -> Result<Option<Protocol<'a>>, FieldError> {
+        Ok(self.text(Field::Protocol)?.map(Protocol::parse))
+    }
+
+    /// `cs-protocol-version`.
+    pub fn http_version(&self) -> Result<Option<HttpVersion<'a>>, FieldError> {
+        Ok(self.text(Field::ProtocolVersion)?.map(HttpVersion::parse))
+    }
+
+    /// `ssl-protocol`.
+    pub fn ssl_protocol(&self) -> Result<Option<SslProtocol<'a>>, FieldError> {
+        Ok(self.text(Field::SslProtocol)?.map(SslProtocol::parse))
+    }
+
+    /// `fle-status`.
+    pub fn fle_status(&self) -> Result<Option<FleStatus<'a>>, FieldError> {
+        Ok(self.text(Field::FleStatus)?.map(FleStatus::parse))
+    }
+
+    /// `c-ip-version` (real-time logs).
+    pub fn ip_version(&self) -> Result<Option<IpVersion<'a>>, FieldError> {
+        Ok(self.text(Field::IpVersion)?.map(IpVersion::parse))
+    }
+
+    /// The entries of `x-forwarded-for`.
+    pub fn forwarded_for(&self) -> Option<ForwardedFor<'a>> {
+        Some(ForwardedFor::new(self.get(Field::ForwardedFor)?.raw()))
+    }
+
+    /// The raw, escaped path. In real-time logs `cs-uri-stem` includes the
+    /// query string; this strips it, so that both families agree.
+    pub fn uri_stem(&self) -> Option<Value<'a>> {
+        let stem = self.get(Field::UriStem)?;
+        if self.schema.family() == Family::Realtime
+            && let Some(q) = memchr::memchr(b'?', stem.raw())
+        {
+            return Value::new(&stem.raw()[..q]);
+        }
+        Some(stem)
+    }
+
+    /// The raw, escaped query string, without `?`: `cs-uri-query`, or in
+    /// real-time logs without that column, the part of `cs-uri-stem` after
+    /// `?`.
+    pub fn uri_query(&self) -> Option<Value<'a>> {
+        if let Some(query) = self.raw(Field::UriQuery) {
+            return Value::new(query);
+        }
+        if self.schema.family() == Family::Realtime {
+            let stem = self.get(Field::UriStem)?.raw();
+            let q = memchr::memchr(b'?', stem)?;
+            return Value::new(&stem[q + 1..]);
+        }
+        None
+    }
+
+    /// The query parameters, fully decoded (see [`QueryParams`]).
+    pub fn query_params(&self) -> Option<QueryParams<'a>> {
+        Some(QueryParams::new(self.uri_query()?.raw()))
+    }
+}
+
+/// The value of one field: its raw bytes, never `-`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Value<'a> {
+    raw: &'a [u8],
+}
+
+impl<'a> Value<'a> {
+    /// `None` for CloudFront's empty marks, `-` and the empty string.
+    #[inline]
+    pub fn new(raw: &'a [u8]) -> Option<Value<'a>> {
+        match raw {
+            b"-" | b"" => None,
+            raw => Some(Value { raw }),
+        }
+    }
+
+    /// The bytes exactly as logged, still escaped.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// The raw value as text, when it is UTF-8 (logged values are ASCII).
+    pub fn as_str(&self) -> Option<&'a str> {
+        std::str::from_utf8(self.raw).ok()
+    }
+
+    /// The value with one level of CloudFront's `%XX` escaping undone;
+    /// borrows when there is no `%`. See [`escape::decode`].
+    pub fn decoded(&self) -> Cow<'a, [u8]> {
+        escape::decode(self.raw)
+    }
+
+    /// [`decoded`](Value::decoded) as text, with invalid UTF-8 replaced by
+    /// U+FFFD.
+    pub fn decoded_str(&self) -> Cow<'a, str> {
+        match self.decoded() {
+            Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
+            Cow::Owned(bytes) => match String::from_utf8_lossy(&bytes) {
+                Cow::Borrowed(_) => Cow::Owned(String::from_utf8(bytes).unwrap_or_default()),
+                Cow::Owned(text) => Cow::Owned(text),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_count_is_checked_and_a_trailing_empty_cell_tolerated() {
+        let schema = Schema::from_names(["a", "b", "c"]).unwrap();
+        let mut ends = Vec::new();
+        assert!(LogLine::parse(b"1\t2\t3", &schema, &mut ends).is_ok());
+        let line = LogLine::parse(b"1\t2\t3\t", &schema, &mut ends).unwrap();
+        assert_eq!(line.column(2), Some(&b"3"[..]));
+        assert_eq!(line.column(3), None);
+        assert_eq!(
+            LogLine::parse(b"1\t2", &schema, &mut ends).unwrap_err(),
+            FieldCountError {
+                expected: 3,
+                found: 2
+            }
+        );
+        assert_eq!(
+            LogLine::parse(b"1\t2\t3\t4", &schema, &mut ends).unwrap_err(),
+            FieldCountError {
+                expected: 3,
+                found: 4
+            }
+        );
+        assert_eq!(
+            LogLine::parse(b"1\t2\t3\t\t", &schema, &mut ends).unwrap_err(),
+            FieldCountError {
+                expected: 3,
+                found: 5
+            }
+        );
+    }
+
+    #[test]
+    fn dash_and_missing_columns_are_none() {
+        let schema = Schema::from_names(["sc-status", "sc-bytes", "c-ip"]).unwrap();
+        let mut ends = Vec::new();
+        let line = LogLine::parse(
+            b"000\t-\t2001:0db8:85a3::8a2e:0370:7334",
+            &schema,
+            &mut ends,
+        )
+        .unwrap();
+        assert_eq!(line.status(), Ok(Some(0)));
+        assert_eq!(line.sc_bytes(), Ok(None));
+        assert_eq!(line.raw(Field::ScBytes), Some(&b"-"[..]));
+        assert_eq!(line.cs_bytes(), Ok(None));
+        assert_eq!(line.raw(Field::CsBytes), None);
+        assert_eq!(
+            line.client_ip(),
+            Ok(Some("2001:db8:85a3::8a2e:370:7334".parse().unwrap()))
+        );
+    }
+
+    #[test]
+    fn bad_values_are_field_errors() {
+        let schema = Schema::from_names([
+            "sc-status",
+            "sc-bytes",
+            "c-ip",
+            "time-taken",
+            "date",
+            "time",
+        ])
+        .unwrap();
+        let mut ends = Vec::new();
+        let line = LogLine::parse(
+            b"2x0\t12a\t1.2.3\t0,5\t2019-13-01\t25:00:00",
+            &schema,
+            &mut ends,
+        )
+        .unwrap();
+        assert_eq!(line.status().unwrap_err().field(), Field::Status);
+        assert_eq!(line.sc_bytes().unwrap_err().field(), Field::ScBytes);
+        assert_eq!(line.client_ip().unwrap_err().problem(), FieldProblem::Ip);
+        assert_eq!(
+            line.time_taken().unwrap_err().problem(),
+            FieldProblem::Seconds
+        );
+        assert_eq!(line.timestamp().unwrap_err().problem(), FieldProblem::Date);
+        assert_eq!(
+            line.status().unwrap_err().to_string(),
+            "field sc-status: expected a three-digit status"
+        );
+    }
+
+    #[test]
+    fn realtime_stem_and_query_are_split() {
+        let (schema, _) = Schema::realtime(["cs-uri-stem", "sc-status"]).unwrap();
+        let mut ends = Vec::new();
+        let line = LogLine::parse(b"200\t/i?e=pp&url=http%253A", &schema, &mut ends);
+        // Canonical order puts sc-status (5) before cs-uri-stem (10).
+        let line = line.unwrap();
+        assert_eq!(line.uri_stem().unwrap().raw(), b"/i");
+        assert_eq!(line.uri_query().unwrap().raw(), b"e=pp&url=http%253A");
+        assert_eq!(
+            line.query_params().unwrap().get("url").as_deref(),
+            Some("http:")
+        );
+    }
+
+    #[test]
+    fn multi_byte_delimiters() {
+        let schema = Schema::from_names(["sc-status", "cs-uri-stem"])
+            .unwrap()
+            .with_delimiter(crate::Delimiter::new(b"||").unwrap());
+        let mut ends = Vec::new();
+        let line = LogLine::parse(b"404||/a%7Cb", &schema, &mut ends).unwrap();
+        assert_eq!(line.status(), Ok(Some(404)));
+        assert_eq!(
+            line.get(Field::UriStem).unwrap().decoded().as_ref(),
+            b"/a|b"
+        );
+    }
+}

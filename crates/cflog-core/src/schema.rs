@@ -1,0 +1,400 @@
+//! Which field sits in which column, and what separates the columns.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::field::{Field, REALTIME_ORDER, STANDARD_FIELDS, json_key_for_name};
+
+/// The most columns a schema may have. CloudFront documents 71 names; the
+/// limit keeps a hostile header from costing more than a few KiB.
+pub const MAX_COLUMNS: usize = 1024;
+
+const ABSENT: u16 = u16::MAX;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What separates the fields of a line: TAB unless a v2 delivery chose
+/// another `fieldDelimiter` (CloudWatch allows up to 5 characters).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Delimiter {
+    bytes: Box<[u8]>,
+}
+
+impl Delimiter {
+    /// The most bytes a delimiter may have.
+    pub const MAX_LEN: usize = 8;
+
+    /// TAB, the delimiter of legacy and real-time logs and v2's default.
+    pub fn tab() -> Delimiter {
+        Delimiter {
+            bytes: Box::new([b'\t']),
+        }
+    }
+
+    /// A delimiter of one or more bytes.
+    ///
+    /// # Errors
+    ///
+    /// When `bytes` is empty, longer than [`Delimiter::MAX_LEN`], or holds a
+    /// line break, which could never separate fields within a line.
+    ///
+    /// ```
+    /// use cflog_core::Delimiter;
+    /// assert!(Delimiter::new(b"|").is_ok());
+    /// assert!(Delimiter::new(b"").is_err());
+    /// assert!(Delimiter::new(b"\n").is_err());
+    /// ```
+    pub fn new(bytes: &[u8]) -> Result<Delimiter, String> {
+        if bytes.is_empty() {
+            return Err("the delimiter is empty".into());
+        }
+        if bytes.len() > Self::MAX_LEN {
+            return Err(format!(
+                "the delimiter is longer than {} bytes",
+                Self::MAX_LEN
+            ));
+        }
+        if bytes.iter().any(|&b| b == b'\n' || b == b'\r') {
+            return Err("the delimiter contains a line break".into());
+        }
+        Ok(Delimiter {
+            bytes: bytes.into(),
+        })
+    }
+
+    /// The delimiter's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Default for Delimiter {
+    fn default() -> Delimiter {
+        Delimiter::tab()
+    }
+}
+
+impl fmt::Debug for Delimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Delimiter({:?})", String::from_utf8_lossy(&self.bytes))
+    }
+}
+
+/// One column of a [`Schema`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Column {
+    /// A field cflog knows.
+    Known(Field),
+    /// A name cflog does not know, kept so that its values are not lost.
+    Unknown {
+        /// The name as the header wrote it.
+        name: Box<str>,
+        /// Its JSON key (see [`json_key_for_name`]).
+        json_key: Box<str>,
+    },
+}
+
+impl Column {
+    /// The field, if cflog knows it.
+    pub fn field(&self) -> Option<Field> {
+        match self {
+            Column::Known(field) => Some(*field),
+            Column::Unknown { .. } => None,
+        }
+    }
+
+    /// The name of the column.
+    pub fn name(&self) -> &str {
+        match self {
+            Column::Known(field) => field.name(),
+            Column::Unknown { name, .. } => name,
+        }
+    }
+
+    /// The key of the column in JSON output.
+    pub fn json_key(&self) -> &str {
+        match self {
+            Column::Known(field) => field.json_key(),
+            Column::Unknown { json_key, .. } => json_key,
+        }
+    }
+}
+
+/// Which log family a schema describes. Real-time records differ in a few
+/// values, not only in names: `cs-uri-stem` includes the query string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Family {
+    /// Standard logs, legacy or v2: header-driven, `cs-uri-stem` without `?`.
+    Standard,
+    /// Real-time logs from Kinesis: no header, canonical field order.
+    Realtime,
+}
+
+/// The layout of a log's lines: the field of each column and the delimiter.
+///
+/// Build it once, from a `#Fields:` header or a list of names, and share it:
+/// looking a field's column up is an array index.
+///
+/// ```
+/// use cflog_core::{Field, Schema};
+///
+/// let schema = Schema::from_fields_header(b"#Fields: date time x-edge-location asn")?;
+/// assert_eq!(schema.len(), 4);
+/// assert_eq!(schema.position(Field::Asn), Some(3));
+/// assert_eq!(schema.position(Field::ClientIp), None);
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Clone)]
+pub struct Schema {
+    id: u64,
+    columns: Box<[Column]>,
+    index: [u16; Field::COUNT],
+    delimiter: Delimiter,
+    family: Family,
+}
+
+impl Schema {
+    /// The current 33-field standard layout, TAB-delimited.
+    ///
+    /// This is the schema of every line that comes before a `#Fields`
+    /// header, so a file whose headers were stripped still parses when it is
+    /// of today's layout.
+    pub fn standard() -> Schema {
+        Schema::from_fields(
+            STANDARD_FIELDS.iter().copied().map(Column::Known),
+            Family::Standard,
+        )
+    }
+
+    /// Builds a schema from a `#Fields:` line, such as CloudFront writes at
+    /// the top of each standard log file. Names are split on runs of
+    /// whitespace; unknown names become [`Column::Unknown`].
+    ///
+    /// # Errors
+    ///
+    /// When the line does not start with `#Fields:`, is not UTF-8, names no
+    /// field, or names more than [`MAX_COLUMNS`].
+    pub fn from_fields_header(line: &[u8]) -> Result<Schema, String> {
+        let rest = line
+            .strip_prefix(b"#Fields:")
+            .ok_or_else(|| "the line does not start with \"#Fields:\"".to_string())?;
+        let rest = std::str::from_utf8(rest).map_err(|_| "the header is not UTF-8".to_string())?;
+        Schema::from_names(rest.split_ascii_whitespace())
+    }
+
+    /// Builds a standard-log schema from field names in column order, as in a
+    /// v2 delivery's `recordFields`.
+    ///
+    /// # Errors
+    ///
+    /// When there are no names or more than [`MAX_COLUMNS`].
+    pub fn from_names<'n>(names: impl IntoIterator<Item = &'n str>) -> Result<Schema, String> {
+        let columns = names.into_iter().map(|name| match Field::from_name(name) {
+            Some(field) => Column::Known(field),
+            None => Column::Unknown {
+                name: name.into(),
+                json_key: json_key_for_name(name).into(),
+            },
+        });
+        let columns: Vec<Column> = columns.take(MAX_COLUMNS + 1).collect();
+        Schema::checked(columns, Family::Standard)
+    }
+
+    /// Builds a real-time schema from the field names of a real-time log
+    /// configuration, given in any order.
+    ///
+    /// CloudFront delivers the fields in its canonical order whatever order
+    /// the configuration lists them in, so the names are sorted into that
+    /// order. Names this version does not know cannot be placed; they are
+    /// returned so that the caller can warn, and the schema is built without
+    /// them (their values would shift every later column, so such a
+    /// configuration needs an update of cflog to parse correctly).
+    ///
+    /// ```
+    /// use cflog_core::{Field, Schema};
+    ///
+    /// let (schema, unknown) = Schema::realtime(["sc-status", "timestamp", "cs-host", "x-foo"])?;
+    /// assert_eq!(schema.position(Field::Timestamp), Some(0));
+    /// assert_eq!(schema.position(Field::Status), Some(1));
+    /// assert_eq!(schema.position(Field::HostHeader), Some(2));
+    /// assert_eq!(unknown, vec!["x-foo".to_string()]);
+    /// # Ok::<(), String>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When no name is known.
+    pub fn realtime<'n>(
+        names: impl IntoIterator<Item = &'n str>,
+    ) -> Result<(Schema, Vec<String>), String> {
+        let mut wanted = [false; Field::COUNT];
+        let mut unknown = Vec::new();
+        for name in names {
+            match Field::from_realtime_name(name.trim()) {
+                Some(field) => wanted[field as usize] = true,
+                None if name.trim().is_empty() => {}
+                None => unknown.push(name.to_string()),
+            }
+        }
+        let columns: Vec<Column> = REALTIME_ORDER
+            .iter()
+            .filter(|f| wanted[**f as usize])
+            .map(|f| Column::Known(*f))
+            .collect();
+        Ok((Schema::checked(columns, Family::Realtime)?, unknown))
+    }
+
+    fn checked(columns: Vec<Column>, family: Family) -> Result<Schema, String> {
+        if columns.is_empty() {
+            return Err("no field names".into());
+        }
+        if columns.len() > MAX_COLUMNS {
+            return Err(format!("more than {MAX_COLUMNS} fields"));
+        }
+        Ok(Schema::from_fields(columns, family))
+    }
+
+    fn from_fields(columns: impl IntoIterator<Item = Column>, family: Family) -> Schema {
+        let columns: Box<[Column]> = columns.into_iter().collect();
+        let mut index = [ABSENT; Field::COUNT];
+        for (i, column) in columns.iter().enumerate() {
+            // A repeated name keeps its first column for lookups.
+            if let Some(field) = column.field()
+                && index[field as usize] == ABSENT
+            {
+                index[field as usize] = i as u16;
+            }
+        }
+        Schema {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            columns,
+            index,
+            delimiter: Delimiter::tab(),
+            family,
+        }
+    }
+
+    /// The same layout with another delimiter.
+    pub fn with_delimiter(mut self, delimiter: Delimiter) -> Schema {
+        self.delimiter = delimiter;
+        self.id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        self
+    }
+
+    /// A number that differs between schemas that are not clones, for
+    /// caching work derived from a schema.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The columns, in line order.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The number of columns.
+    pub fn len(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Whether the schema has no columns (never true of a built schema).
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty()
+    }
+
+    /// The column of `field`, if the schema has it.
+    #[inline]
+    pub fn position(&self, field: Field) -> Option<usize> {
+        match self.index[field as usize] {
+            ABSENT => None,
+            i => Some(i as usize),
+        }
+    }
+
+    /// Whether the schema has `field`.
+    pub fn contains(&self, field: Field) -> bool {
+        self.position(field).is_some()
+    }
+
+    /// The delimiter between fields.
+    pub fn delimiter(&self) -> &Delimiter {
+        &self.delimiter
+    }
+
+    /// The log family.
+    pub fn family(&self) -> Family {
+        self.family
+    }
+}
+
+impl Default for Schema {
+    fn default() -> Schema {
+        Schema::standard()
+    }
+}
+
+impl PartialEq for Schema {
+    fn eq(&self, other: &Schema) -> bool {
+        self.columns == other.columns
+            && self.delimiter == other.delimiter
+            && self.family == other.family
+    }
+}
+
+impl Eq for Schema {}
+
+impl fmt::Debug for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Schema")
+            .field(
+                "columns",
+                &self.columns.iter().map(Column::name).collect::<Vec<_>>(),
+            )
+            .field("delimiter", &self.delimiter)
+            .field("family", &self.family)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_is_the_33_field_layout() {
+        let schema = Schema::standard();
+        assert_eq!(schema.len(), 33);
+        assert_eq!(schema.position(Field::Date), Some(0));
+        assert_eq!(schema.position(Field::RangeEnd), Some(32));
+        assert_eq!(schema.position(Field::Asn), None);
+    }
+
+    #[test]
+    fn header_splits_on_whitespace_runs_and_keeps_unknown_names() {
+        // The 2018 AWS docs header ended in a trailing space.
+        let schema =
+            Schema::from_fields_header(b"#Fields:  date\ttime   x-new(Thing) fle-status ").unwrap();
+        let names: Vec<&str> = schema.columns().iter().map(Column::name).collect();
+        assert_eq!(names, ["date", "time", "x-new(Thing)", "fle-status"]);
+        assert_eq!(schema.columns()[2].json_key(), "x_new_thing");
+        assert_eq!(schema.position(Field::FleStatus), Some(3));
+    }
+
+    #[test]
+    fn bad_headers_are_errors() {
+        assert!(Schema::from_fields_header(b"#Fields:").is_err());
+        assert!(Schema::from_fields_header(b"#Fields:   ").is_err());
+        assert!(Schema::from_fields_header(b"#Version: 1.0").is_err());
+        assert!(Schema::from_fields_header(b"#Fields: date \xff").is_err());
+        let huge = format!("#Fields:{}", " x".repeat(MAX_COLUMNS + 1));
+        assert!(Schema::from_fields_header(huge.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_repeated_name_keeps_its_first_column() {
+        let schema = Schema::from_names(["date", "sc-status", "sc-status"]).unwrap();
+        assert_eq!(schema.len(), 3);
+        assert_eq!(schema.position(Field::Status), Some(1));
+    }
+}

@@ -1,0 +1,479 @@
+//! Typed values: numbers, times, durations, addresses and open enums.
+//!
+//! Each parser takes the raw bytes of one field (never `-`; the caller maps
+//! that to `None`) and is strict about its format, so that a corrupt line is
+//! reported rather than read as something else.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
+
+use crate::error::FieldProblem;
+
+/// Parses an unsigned decimal integer of ASCII digits.
+///
+/// `u64::from_str` needs a `&str`, and the byte-slice version in std is not
+/// stable yet; this is the one loop it would be.
+#[inline]
+pub(crate) fn parse_u64(raw: &[u8]) -> Option<u64> {
+    if raw.is_empty() || raw.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in raw {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(digit))?;
+    }
+    Some(n)
+}
+
+#[inline]
+pub(crate) fn parse_i64(raw: &[u8]) -> Option<i64> {
+    match raw.split_first() {
+        Some((b'-', digits)) => {
+            let n = parse_u64(digits)?;
+            0i64.checked_sub_unsigned(n)
+        }
+        _ => i64::try_from(parse_u64(raw)?).ok(),
+    }
+}
+
+pub(crate) fn parse_status(raw: &[u8]) -> Result<u16, FieldProblem> {
+    match parse_u64(raw) {
+        Some(n) if raw.len() == 3 => Ok(n as u16),
+        _ => Err(FieldProblem::Number("a three-digit status")),
+    }
+}
+
+/// Parses `S[.fff]` decimal seconds exactly, with up to nine fraction digits.
+#[inline]
+pub(crate) fn parse_seconds(raw: &[u8]) -> Option<Duration> {
+    let (whole, frac) = match memchr::memchr(b'.', raw) {
+        Some(dot) => (&raw[..dot], &raw[dot + 1..]),
+        None => (raw, &b""[..]),
+    };
+    if frac.len() > 9 || (raw.len() > whole.len() && frac.is_empty()) {
+        return None;
+    }
+    let secs = parse_u64(whole)?;
+    let nanos = if frac.is_empty() {
+        0
+    } else {
+        parse_u64(frac)? * 10u64.pow(9 - frac.len() as u32)
+    };
+    Some(Duration::new(secs, nanos as u32))
+}
+
+#[inline]
+fn two_digits(raw: &[u8]) -> Option<u8> {
+    let hi = raw[0].wrapping_sub(b'0');
+    let lo = raw[1].wrapping_sub(b'0');
+    (hi < 10 && lo < 10).then_some(hi * 10 + lo)
+}
+
+/// Parses `YYYY-MM-DD`.
+#[inline]
+pub(crate) fn parse_date(raw: &[u8]) -> Option<Date> {
+    if raw.len() != 10 || raw[4] != b'-' || raw[7] != b'-' {
+        return None;
+    }
+    let year = i32::from(two_digits(&raw[0..2])?) * 100 + i32::from(two_digits(&raw[2..4])?);
+    let month = Month::try_from(two_digits(&raw[5..7])?).ok()?;
+    Date::from_calendar_date(year, month, two_digits(&raw[8..10])?).ok()
+}
+
+/// Parses `HH:MM:SS`.
+#[inline]
+pub(crate) fn parse_time(raw: &[u8]) -> Option<Time> {
+    if raw.len() != 8 || raw[2] != b':' || raw[5] != b':' {
+        return None;
+    }
+    Time::from_hms(
+        two_digits(&raw[0..2])?,
+        two_digits(&raw[3..5])?,
+        two_digits(&raw[6..8])?,
+    )
+    .ok()
+}
+
+pub(crate) fn date_time(date: Date, time: Time) -> OffsetDateTime {
+    PrimitiveDateTime::new(date, time).assume_utc()
+}
+
+/// Parses epoch seconds with an optional fraction (`1607374321.541`).
+pub(crate) fn parse_epoch_seconds(raw: &[u8]) -> Option<OffsetDateTime> {
+    let d = parse_seconds(raw)?;
+    let nanos = i128::from(d.as_secs()) * 1_000_000_000 + i128::from(d.subsec_nanos());
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
+}
+
+/// Parses epoch milliseconds (`1731620046814`).
+pub(crate) fn parse_epoch_millis(raw: &[u8]) -> Option<OffsetDateTime> {
+    let ms = parse_u64(raw)?;
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
+pub(crate) fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
+    std::str::from_utf8(raw).ok()?.parse().ok()
+}
+
+macro_rules! open_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )* }
+    ) => {
+        $(#[$meta])*
+        ///
+        /// The set is open: CloudFront adds values over time, and a value this
+        /// version does not know is kept as `Other`, never rejected.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name<'a> {
+            $( $(#[$vmeta])* #[doc = concat!("`", $text, "`")] $variant, )*
+            /// A value this version of cflog does not know.
+            Other(&'a str),
+        }
+
+        impl<'a> $name<'a> {
+            /// Reads a value as logged.
+            pub fn parse(text: &'a str) -> Self {
+                match text {
+                    $( $text => Self::$variant, )*
+                    other => Self::Other(other),
+                }
+            }
+
+            /// The value as logged.
+            pub fn as_str(&self) -> &'a str {
+                match *self {
+                    $( Self::$variant => $text, )*
+                    Self::Other(text) => text,
+                }
+            }
+        }
+
+        impl fmt::Display for $name<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+open_enum! {
+    /// How CloudFront classified a request, in `x-edge-result-type`,
+    /// `x-edge-response-result-type` and `x-edge-detailed-result-type`.
+    ResultType {
+        Hit = "Hit",
+        RefreshHit = "RefreshHit",
+        Miss = "Miss",
+        LimitExceeded = "LimitExceeded",
+        CapacityExceeded = "CapacityExceeded",
+        Error = "Error",
+        Redirect = "Redirect",
+        LambdaExecutionError = "LambdaExecutionError",
+        LambdaGeneratedResponse = "LambdaGeneratedResponse",
+        LambdaValidationError = "LambdaValidationError",
+        FunctionGeneratedResponse = "FunctionGeneratedResponse",
+        OriginShieldHit = "OriginShieldHit",
+        MissGeneratedResponse = "MissGeneratedResponse",
+        AbortedOrigin = "AbortedOrigin",
+        ClientCommError = "ClientCommError",
+        ClientGeoBlocked = "ClientGeoBlocked",
+        ClientHungUpRequest = "ClientHungUpRequest",
+        InvalidRequest = "InvalidRequest",
+        InvalidRequestBlocked = "InvalidRequestBlocked",
+        InvalidRequestCertificate = "InvalidRequestCertificate",
+        InvalidRequestHeader = "InvalidRequestHeader",
+        InvalidRequestMethod = "InvalidRequestMethod",
+        OriginCommError = "OriginCommError",
+        OriginConnectError = "OriginConnectError",
+        OriginContentRangeLengthError = "OriginContentRangeLengthError",
+        OriginDnsError = "OriginDnsError",
+        OriginError = "OriginError",
+        OriginHeaderTooBigError = "OriginHeaderTooBigError",
+        OriginInvalidResponseError = "OriginInvalidResponseError",
+        OriginReadError = "OriginReadError",
+        OriginWriteError = "OriginWriteError",
+        OriginZeroSizeObjectError = "OriginZeroSizeObjectError",
+        SlowReaderOriginError = "SlowReaderOriginError",
+    }
+}
+
+impl ResultType<'_> {
+    /// Served from the cache: `Hit`, `RefreshHit` or `OriginShieldHit`.
+    pub fn is_hit(&self) -> bool {
+        matches!(self, Self::Hit | Self::RefreshHit | Self::OriginShieldHit)
+    }
+
+    /// Not served from the cache: `Miss` or `MissGeneratedResponse`.
+    pub fn is_miss(&self) -> bool {
+        matches!(self, Self::Miss | Self::MissGeneratedResponse)
+    }
+
+    /// An error classification: `Error`, `LimitExceeded`,
+    /// `CapacityExceeded`, a Lambda error, or any detailed `…Error` type.
+    pub fn is_error(&self) -> bool {
+        match self {
+            Self::Error | Self::LimitExceeded | Self::CapacityExceeded => true,
+            Self::AbortedOrigin | Self::ClientGeoBlocked | Self::ClientHungUpRequest => true,
+            other => {
+                let text = other.as_str();
+                text.ends_with("Error") || text.starts_with("InvalidRequest")
+            }
+        }
+    }
+}
+
+open_enum! {
+    /// The viewer's protocol, `cs-protocol`.
+    Protocol {
+        Http = "http",
+        Https = "https",
+        Ws = "ws",
+        Wss = "wss",
+        Grpcs = "grpcs",
+    }
+}
+
+open_enum! {
+    /// The HTTP version of the request, `cs-protocol-version`.
+    HttpVersion {
+        Http09 = "HTTP/0.9",
+        Http10 = "HTTP/1.0",
+        Http11 = "HTTP/1.1",
+        Http2 = "HTTP/2.0",
+        Http3 = "HTTP/3.0",
+    }
+}
+
+open_enum! {
+    /// The negotiated TLS version, `ssl-protocol`.
+    SslProtocol {
+        Ssl3 = "SSLv3",
+        Tls1 = "TLSv1",
+        Tls11 = "TLSv1.1",
+        Tls12 = "TLSv1.2",
+        Tls13 = "TLSv1.3",
+    }
+}
+
+open_enum! {
+    /// The result of field-level encryption, `fle-status`.
+    FleStatus {
+        Processed = "Processed",
+        ForwardedByContentType = "ForwardedByContentType",
+        ForwardedByQueryArgs = "ForwardedByQueryArgs",
+        ForwardedDueToNoProfile = "ForwardedDueToNoProfile",
+        MalformedContentTypeClientError = "MalformedContentTypeClientError",
+        MalformedInputClientError = "MalformedInputClientError",
+        MalformedQueryArgsClientError = "MalformedQueryArgsClientError",
+        RejectedByContentType = "RejectedByContentType",
+        RejectedByQueryArgs = "RejectedByQueryArgs",
+        ServerError = "ServerError",
+        FieldLengthLimitClientError = "FieldLengthLimitClientError",
+        FieldNumberLimitClientError = "FieldNumberLimitClientError",
+        RequestLengthLimitClientError = "RequestLengthLimitClientError",
+    }
+}
+
+open_enum! {
+    /// The viewer's IP version in real-time logs, `c-ip-version`.
+    IpVersion {
+        V4 = "IPv4",
+        V6 = "IPv6",
+    }
+}
+
+/// The entries of an `x-forwarded-for` value, from
+/// [`LogLine::forwarded_for`](crate::LogLine::forwarded_for).
+///
+/// Real values are client-controlled and messy, so this is lenient: entries
+/// are split on `,` and trimmed of spaces and of the escaped separators `%20`
+/// and `\x20` that real logs contain; an entry that is not an address (such
+/// as `unknown`, or IPv4 with leading zeros) is still yielded, with no
+/// [`ip`](ForwardedEntry::ip).
+///
+/// ```
+/// use cflog_core::ForwardedFor;
+///
+/// let entries: Vec<_> = ForwardedFor::new(b"24.62.90.247,\\x2010.89.113.224:6969,%20unknown").collect();
+/// assert_eq!(entries.len(), 3);
+/// assert_eq!(entries[0].ip(), Some("24.62.90.247".parse().unwrap()));
+/// assert_eq!(entries[1].port(), Some(6969));
+/// assert_eq!(entries[2].as_bytes(), b"unknown");
+/// assert_eq!(entries[2].ip(), None);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ForwardedFor<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> ForwardedFor<'a> {
+    /// Iterates over the entries of a raw `x-forwarded-for` value.
+    pub fn new(raw: &'a [u8]) -> ForwardedFor<'a> {
+        ForwardedFor { rest: Some(raw) }
+    }
+}
+
+impl<'a> Iterator for ForwardedFor<'a> {
+    type Item = ForwardedEntry<'a>;
+
+    fn next(&mut self) -> Option<ForwardedEntry<'a>> {
+        loop {
+            let rest = self.rest?;
+            let (entry, tail) = match memchr::memchr(b',', rest) {
+                Some(comma) => (&rest[..comma], Some(&rest[comma + 1..])),
+                None => (rest, None),
+            };
+            self.rest = tail;
+            let entry = trim_separators(entry);
+            if !entry.is_empty() {
+                return Some(ForwardedEntry { raw: entry });
+            }
+        }
+    }
+}
+
+fn trim_separators(mut entry: &[u8]) -> &[u8] {
+    const SEPARATORS: [&[u8]; 4] = [b" ", b"%20", b"\\x20", b"\t"];
+    loop {
+        let before = entry.len();
+        for sep in SEPARATORS {
+            if let Some(rest) = entry.strip_prefix(sep) {
+                entry = rest;
+            }
+            if let Some(rest) = entry.strip_suffix(sep) {
+                entry = rest;
+            }
+        }
+        if entry.len() == before {
+            return entry;
+        }
+    }
+}
+
+/// One entry of an `x-forwarded-for` list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForwardedEntry<'a> {
+    raw: &'a [u8],
+}
+
+impl<'a> ForwardedEntry<'a> {
+    /// The entry as logged, trimmed.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// The address, when the entry is one (with or without a port).
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.parse().map(|(ip, _)| ip)
+    }
+
+    /// The port, when the entry has one (`1.2.3.4:80`, `[2001:db8::1]:80`).
+    pub fn port(&self) -> Option<u16> {
+        self.parse().and_then(|(_, port)| port)
+    }
+
+    fn parse(&self) -> Option<(IpAddr, Option<u16>)> {
+        let text = std::str::from_utf8(self.raw).ok()?;
+        if let Ok(ip) = text.parse::<IpAddr>() {
+            return Some((ip, None));
+        }
+        let addr = text.parse::<SocketAddr>().ok()?;
+        Some((addr.ip(), Some(addr.port())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_u64(b"0"), Some(0));
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        assert_eq!(parse_u64(b""), None);
+        assert_eq!(parse_u64(b"+1"), None);
+        assert_eq!(parse_u64(b"1 "), None);
+        assert_eq!(parse_i64(b"-42"), Some(-42));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_i64(b"-"), None);
+        assert_eq!(parse_status(b"000"), Ok(0));
+        assert_eq!(parse_status(b"200"), Ok(200));
+        assert!(parse_status(b"20").is_err());
+        assert!(parse_status(b"2000").is_err());
+    }
+
+    #[test]
+    fn seconds_are_exact() {
+        assert_eq!(parse_seconds(b"0.082"), Some(Duration::from_millis(82)));
+        assert_eq!(parse_seconds(b"12"), Some(Duration::from_secs(12)));
+        assert_eq!(parse_seconds(b"1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_seconds(b"0.000001"), Some(Duration::from_micros(1)));
+        assert_eq!(parse_seconds(b"1."), None);
+        assert_eq!(parse_seconds(b".5"), None);
+        assert_eq!(parse_seconds(b"-0.1"), None);
+        assert_eq!(parse_seconds(b"0.0000000001"), None);
+    }
+
+    #[test]
+    fn dates_and_times() {
+        let date = parse_date(b"2019-12-04").unwrap();
+        assert_eq!((date.year(), date.month() as u8, date.day()), (2019, 12, 4));
+        assert_eq!(parse_date(b"2019-02-30"), None);
+        assert_eq!(parse_date(b"2019-1-04x"), None);
+        let time = parse_time(b"21:02:31").unwrap();
+        assert_eq!(time.as_hms(), (21, 2, 31));
+        assert_eq!(parse_time(b"24:00:00"), None);
+        assert_eq!(parse_time(b"21-02-31"), None);
+    }
+
+    #[test]
+    fn epochs() {
+        let t = parse_epoch_seconds(b"1607374321.541").unwrap();
+        assert_eq!(t.unix_timestamp(), 1607374321);
+        assert_eq!(t.millisecond(), 541);
+        let t = parse_epoch_millis(b"1731620046814").unwrap();
+        assert_eq!(t.unix_timestamp(), 1731620046);
+        assert_eq!(t.millisecond(), 814);
+    }
+
+    #[test]
+    fn open_enums_keep_unknown_values() {
+        assert_eq!(ResultType::parse("Hit"), ResultType::Hit);
+        assert_eq!(ResultType::parse("BrandNew"), ResultType::Other("BrandNew"));
+        assert_eq!(ResultType::parse("BrandNew").as_str(), "BrandNew");
+        assert_eq!(Protocol::parse("grpcs"), Protocol::Grpcs);
+        assert_eq!(HttpVersion::parse("HTTP/3.0"), HttpVersion::Http3);
+        assert!(ResultType::OriginDnsError.is_error());
+        assert!(ResultType::InvalidRequestHeader.is_error());
+        assert!(!ResultType::Hit.is_error());
+        assert!(ResultType::RefreshHit.is_hit());
+    }
+
+    #[test]
+    fn forwarded_for_is_lenient() {
+        let raw = b"0123.045.067.089, [2001:db8::1]:443,,2001:db8::2";
+        let entries: Vec<_> = ForwardedFor::new(raw).collect();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0].ip(), None);
+        assert_eq!(entries[1].ip(), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(entries[1].port(), Some(443));
+        assert_eq!(entries[2].ip(), Some("2001:db8::2".parse().unwrap()));
+        assert_eq!(ForwardedFor::new(b"").count(), 0);
+    }
+}
