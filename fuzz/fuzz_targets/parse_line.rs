@@ -1,0 +1,41 @@
+//! One line against today's layout: splitting, every typed accessor and
+//! the JSON writer must never panic.
+#![no_main]
+
+use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::{Field, LogLine, Schema};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|line: &[u8]| {
+    let schema = Schema::standard();
+    let mut ends = Vec::new();
+    let Ok(line) = LogLine::parse(line, &schema, &mut ends) else {
+        return;
+    };
+    let _ = (line.timestamp(), line.status(), line.sc_bytes(), line.client_ip());
+    let _ = (line.time_taken(), line.time_to_first_byte(), line.range_start(), line.client_port());
+    let _ = (line.edge_result_type(), line.protocol(), line.http_version(), line.fle_status());
+    if let Some(xff) = line.forwarded_for() {
+        xff.for_each(|entry| {
+            let _ = (entry.ip(), entry.port());
+        });
+    }
+    if let Some(params) = line.query_params() {
+        let _ = params.iter().count();
+    }
+    for &field in Field::ALL {
+        if let Some(value) = line.get(field) {
+            let _ = value.decoded_str();
+        }
+    }
+    let mut out = Vec::new();
+    if JsonWriter::new(Selection::all()).write(&line, &mut out).is_ok() {
+        serde_json_check(&out);
+    }
+});
+
+/// What the writer produced must be one JSON object.
+fn serde_json_check(out: &[u8]) {
+    assert_eq!(out.first(), Some(&b'{'));
+    assert_eq!(out.last(), Some(&b'}'));
+}
