@@ -17,9 +17,10 @@
 //! - Real-time logs use the same keys by meaning; their `cs_uri_stem` is the
 //!   path only, and `cs_uri_query` is taken from it.
 
-use std::borrow::Cow;
 use std::fmt;
+use std::io::Write;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use time::OffsetDateTime;
@@ -29,7 +30,7 @@ use time::macros::format_description;
 use crate::error::{FieldError, FieldProblem};
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
-use crate::line::LogLine;
+use crate::line::{LogLine, Value};
 use crate::schema::{Column, Family, Schema};
 use crate::values;
 
@@ -226,7 +227,10 @@ fn plan(selection: &Selection, schema: &Schema) -> Vec<Item> {
 pub struct JsonWriter {
     selection: Selection,
     schema_id: u64,
-    items: Vec<Item>,
+    /// Each item with its `,"key":` prefix, rendered once per schema.
+    items: Vec<(Vec<u8>, Item)>,
+    /// Reused for decoding escaped text.
+    scratch: Vec<u8>,
 }
 
 impl JsonWriter {
@@ -236,6 +240,7 @@ impl JsonWriter {
             selection,
             schema_id: 0,
             items: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -253,68 +258,73 @@ impl JsonWriter {
     pub fn write(&mut self, line: &LogLine<'_>, out: &mut Vec<u8>) -> Result<(), FieldError> {
         let schema = line.schema();
         if schema.id() != self.schema_id {
-            self.items = plan(&self.selection, schema);
+            self.items = plan(&self.selection, schema)
+                .into_iter()
+                .map(|item| {
+                    let mut prefix = b",".to_vec();
+                    write_str(key(item, schema), &mut prefix);
+                    prefix.push(b':');
+                    (prefix, item)
+                })
+                .collect();
             self.schema_id = schema.id();
         }
         let start = out.len();
-        let result = write_items(&self.items, line, out);
-        if result.is_err() {
-            out.truncate(start);
+        out.push(b'{');
+        for (i, (prefix, item)) in self.items.iter().enumerate() {
+            let value = match resolve(*item, line) {
+                Ok(value) => value,
+                Err(e) => {
+                    out.truncate(start);
+                    return Err(e);
+                }
+            };
+            out.extend_from_slice(if i == 0 { &prefix[1..] } else { prefix });
+            write_value(&value, out, &mut self.scratch);
         }
-        result
+        out.push(b'}');
+        Ok(())
     }
 }
 
-fn write_items(items: &[Item], line: &LogLine<'_>, out: &mut Vec<u8>) -> Result<(), FieldError> {
-    let mut serializer = serde_json::Serializer::new(out);
-    let mut map = serializer.serialize_map(None).map_err(infallible)?;
-    for item in items {
-        let (key, value) = resolve(*item, line)?;
-        map.serialize_entry(key, &value).map_err(infallible)?;
+fn key(item: Item, schema: &Schema) -> &str {
+    match item {
+        Item::Timestamp => TIMESTAMP_KEY,
+        Item::QueryParams => QUERY_PARAMS_KEY,
+        Item::Field(field) => field.json_key(),
+        Item::Extra(i) => schema.columns()[i].json_key(),
     }
-    SerializeMap::end(map).map_err(infallible)
 }
 
-/// serde_json fails only on I/O errors and non-string keys; writing string
-/// keys into a `Vec` has neither.
-fn infallible(err: serde_json::Error) -> FieldError {
-    unreachable!("writing JSON into a Vec failed: {err}")
-}
-
-/// A value ready to serialize.
+/// A value ready to write.
 enum JsonValue<'a> {
     Null,
-    Str(Cow<'a, str>),
+    /// Escaped text, decoded one level when written.
+    Text(Value<'a>),
+    /// Text already checked to be UTF-8, written as is.
+    Str(&'a str),
     U64(u64),
     I64(i64),
-    Seconds(f64),
+    Seconds(Duration),
     Ip(IpAddr),
     Time(OffsetDateTime, bool),
     Query(QueryParams<'a>),
 }
 
-fn resolve<'a>(item: Item, line: &LogLine<'a>) -> Result<(&'a str, JsonValue<'a>), FieldError> {
+fn resolve<'a>(item: Item, line: &LogLine<'a>) -> Result<JsonValue<'a>, FieldError> {
     Ok(match item {
-        Item::Timestamp => {
-            let value = match line.timestamp()? {
-                Some(time) => JsonValue::Time(time, line.timestamp_has_millis()),
-                None => JsonValue::Null,
-            };
-            (TIMESTAMP_KEY, value)
-        }
-        Item::QueryParams => {
-            let value = line
-                .query_params()
-                .map_or(JsonValue::Null, JsonValue::Query);
-            (QUERY_PARAMS_KEY, value)
-        }
-        Item::Field(field) => (field.json_key(), field_value(line, field)?),
-        Item::Extra(i) => {
-            let schema = line.schema();
-            let value = line.column(i).and_then(crate::Value::new);
-            let value = value.map_or(JsonValue::Null, |v| JsonValue::Str(v.decoded_str()));
-            (schema.columns()[i].json_key(), value)
-        }
+        Item::Timestamp => match line.timestamp()? {
+            Some(time) => JsonValue::Time(time, line.timestamp_has_millis()),
+            None => JsonValue::Null,
+        },
+        Item::QueryParams => line
+            .query_params()
+            .map_or(JsonValue::Null, JsonValue::Query),
+        Item::Field(field) => field_value(line, field)?,
+        Item::Extra(i) => line
+            .column(i)
+            .and_then(Value::new)
+            .map_or(JsonValue::Null, JsonValue::Text),
     })
 }
 
@@ -331,7 +341,7 @@ fn field_value<'a>(line: &LogLine<'a>, field: Field) -> Result<JsonValue<'a>, Fi
     let fail = |problem| FieldError::new(field, problem);
     let number = |what| fail(FieldProblem::Number(what));
     Ok(match field.kind() {
-        ValueKind::Text => JsonValue::Str(value.decoded_str()),
+        ValueKind::Text => JsonValue::Text(value),
         ValueKind::Integer => {
             JsonValue::U64(values::parse_u64(raw).ok_or(number("an unsigned integer"))?)
         }
@@ -353,14 +363,12 @@ fn field_value<'a>(line: &LogLine<'a>, field: Field) -> Result<JsonValue<'a>, Fi
             JsonValue::U64(values::parse_u64(raw).ok_or(fail(FieldProblem::Timestamp))?)
         }
         ValueKind::Ip => JsonValue::Ip(values::parse_ip(raw).ok_or(fail(FieldProblem::Ip))?),
-        ValueKind::Seconds => JsonValue::Seconds(
-            values::parse_seconds(raw)
-                .ok_or(fail(FieldProblem::Seconds))?
-                .as_secs_f64(),
-        ),
+        ValueKind::Seconds => {
+            JsonValue::Seconds(values::parse_seconds(raw).ok_or(fail(FieldProblem::Seconds))?)
+        }
         ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
-            // Only reachable through an explicit `timestamp`-less selection of
-            // a time column; write the moment it denotes.
+            // Only reachable through an explicit selection of a time column
+            // under its own key; write the moment it denotes.
             return Ok(line.timestamp()?.map_or(JsonValue::Null, |t| {
                 JsonValue::Time(t, line.timestamp_has_millis())
             }));
@@ -370,10 +378,73 @@ fn field_value<'a>(line: &LogLine<'a>, field: Field) -> Result<JsonValue<'a>, Fi
         | ValueKind::HttpVersion
         | ValueKind::SslProtocol
         | ValueKind::FleStatus
-        | ValueKind::IpVersion => JsonValue::Str(Cow::Borrowed(
-            value.as_str().ok_or(fail(FieldProblem::Utf8))?,
-        )),
+        | ValueKind::IpVersion => JsonValue::Str(value.as_str().ok_or(fail(FieldProblem::Utf8))?),
     })
+}
+
+/// Writes `value` as JSON. Writing into a `Vec` cannot fail.
+fn write_value(value: &JsonValue<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
+    match value {
+        JsonValue::Null => out.extend_from_slice(b"null"),
+        JsonValue::Text(value) => {
+            let raw = value.raw();
+            let text = if memchr::memchr(b'%', raw).is_some() {
+                scratch.clear();
+                scratch.extend(percent_encoding::percent_decode(raw));
+                &scratch[..]
+            } else {
+                raw
+            };
+            match std::str::from_utf8(text) {
+                Ok(text) => write_str(text, out),
+                Err(_) => write_str(&String::from_utf8_lossy(text), out),
+            }
+        }
+        JsonValue::Str(text) => write_str(text, out),
+        JsonValue::U64(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        JsonValue::I64(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        JsonValue::Seconds(d) => write_seconds(*d, out),
+        JsonValue::Ip(ip) => {
+            // Display of an address cannot fail.
+            let _ = write!(out, "\"{ip}\"");
+        }
+        JsonValue::Time(time, millis) => {
+            out.push(b'"');
+            let format = if *millis { MILLIS } else { SECONDS };
+            // Formatting a valid date into a Vec cannot fail.
+            let _ = time.format_into(out, format);
+            out.push(b'"');
+        }
+        JsonValue::Query(params) => {
+            // Serializing string pairs into a Vec cannot fail.
+            let _ = serde_json::to_writer(out, params);
+        }
+    }
+}
+
+/// A JSON string, escaped by serde_json.
+fn write_str(text: &str, out: &mut Vec<u8>) {
+    // `Vec<u8>` as `io::Write` never fails.
+    let _ = serde_json::Serializer::new(out).serialize_str(text);
+}
+
+/// Decimal seconds written exactly from the integer duration: `0.082`,
+/// `12`, `1.5`, never a floating-point approximation.
+fn write_seconds(d: Duration, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(d.as_secs()).as_bytes());
+    let mut nanos = d.subsec_nanos();
+    if nanos == 0 {
+        return;
+    }
+    let mut digits = 9;
+    while nanos.is_multiple_of(10) {
+        nanos /= 10;
+        digits -= 1;
+    }
+    out.push(b'.');
+    let text = itoa::Buffer::new().format(nanos).len();
+    out.extend(std::iter::repeat_n(b'0', digits - text));
+    out.extend_from_slice(itoa::Buffer::new().format(nanos).as_bytes());
 }
 
 const SECONDS: &[BorrowedFormatItem<'static>] =
@@ -401,10 +472,11 @@ impl Serialize for JsonValue<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             JsonValue::Null => serializer.serialize_unit(),
+            JsonValue::Text(value) => serializer.serialize_str(&value.decoded_str()),
             JsonValue::Str(text) => serializer.serialize_str(text),
             JsonValue::U64(n) => serializer.serialize_u64(*n),
             JsonValue::I64(n) => serializer.serialize_i64(*n),
-            JsonValue::Seconds(s) => serializer.serialize_f64(*s),
+            JsonValue::Seconds(d) => serializer.serialize_f64(d.as_secs_f64()),
             JsonValue::Ip(ip) => serializer.collect_str(ip),
             JsonValue::Time(time, millis) => serializer.collect_str(&Rfc3339(*time, *millis)),
             JsonValue::Query(params) => params.serialize(serializer),
@@ -419,8 +491,8 @@ impl Serialize for LogLine<'_> {
         let items = plan(&Selection::all(), self.schema());
         let mut map = serializer.serialize_map(Some(items.len()))?;
         for item in items {
-            let (key, value) = resolve(item, self).map_err(serde::ser::Error::custom)?;
-            map.serialize_entry(key, &value)?;
+            let value = resolve(item, self).map_err(serde::ser::Error::custom)?;
+            map.serialize_entry(key(item, self.schema()), &value)?;
         }
         map.end()
     }
@@ -481,6 +553,22 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.field(), Field::ScBytes);
         assert_eq!(out, b"previous");
+    }
+
+    #[test]
+    fn seconds_are_written_exactly() {
+        for (duration, text) in [
+            (Duration::from_millis(82), "0.082"),
+            (Duration::from_secs(12), "12"),
+            (Duration::from_millis(1500), "1.5"),
+            (Duration::from_micros(1), "0.000001"),
+            (Duration::ZERO, "0"),
+            (Duration::new(3, 100_000_000), "3.1"),
+        ] {
+            let mut out = Vec::new();
+            write_seconds(duration, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), text);
+        }
     }
 
     #[test]

@@ -80,8 +80,3 @@ pub use values::{
     FleStatus, ForwardedEntry, ForwardedFor, HttpVersion, IpVersion, Protocol, ResultType,
     SslProtocol,
 };
-
-// The README's examples are compiled and run as doctests.
-#[doc = include_str!("../../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;

@@ -163,12 +163,6 @@ impl<'a> LogLine<'a> {
         }
     }
 
-    fn text(&self, field: Field) -> Result<Option<&'a str>, FieldError> {
-        self.typed(field, |raw| {
-            std::str::from_utf8(raw).map_err(|_| FieldProblem::Utf8)
-        })
-    }
-
     /// An unsigned integer field, such as `sc-bytes`.
     pub fn u64(&self, field: Field) -> Result<Option<u64>, FieldError> {
         self.typed(field, |raw| {
@@ -307,7 +301,7 @@ impl<'a> LogLine<'a> {
     /// A result-type field: `x-edge-result-type`,
     /// `x-edge-response-result-type` or `x-edge-detailed-result-type`.
     pub fn result_type(&self, field: Field) -> Result<Option<ResultType<'a>>, FieldError> {
-        Ok(self.text(field)?.map(ResultType::parse))
+        self.typed(field, ResultType::parse_bytes)
     }
 
     /// `x-edge-result-type`.
@@ -327,27 +321,27 @@ impl<'a> LogLine<'a> {
 
     /// `cs-protocol`.
     pub fn protocol(&self) -> Result<Option<Protocol<'a>>, FieldError> {
-        Ok(self.text(Field::Protocol)?.map(Protocol::parse))
+        self.typed(Field::Protocol, Protocol::parse_bytes)
     }
 
     /// `cs-protocol-version`.
     pub fn http_version(&self) -> Result<Option<HttpVersion<'a>>, FieldError> {
-        Ok(self.text(Field::ProtocolVersion)?.map(HttpVersion::parse))
+        self.typed(Field::ProtocolVersion, HttpVersion::parse_bytes)
     }
 
     /// `ssl-protocol`.
     pub fn ssl_protocol(&self) -> Result<Option<SslProtocol<'a>>, FieldError> {
-        Ok(self.text(Field::SslProtocol)?.map(SslProtocol::parse))
+        self.typed(Field::SslProtocol, SslProtocol::parse_bytes)
     }
 
     /// `fle-status`.
     pub fn fle_status(&self) -> Result<Option<FleStatus<'a>>, FieldError> {
-        Ok(self.text(Field::FleStatus)?.map(FleStatus::parse))
+        self.typed(Field::FleStatus, FleStatus::parse_bytes)
     }
 
     /// `c-ip-version` (real-time logs).
     pub fn ip_version(&self) -> Result<Option<IpVersion<'a>>, FieldError> {
-        Ok(self.text(Field::IpVersion)?.map(IpVersion::parse))
+        self.typed(Field::IpVersion, IpVersion::parse_bytes)
     }
 
     /// The entries of `x-forwarded-for`.
@@ -423,11 +417,15 @@ impl<'a> Value<'a> {
     /// [`decoded`](Value::decoded) as text, with invalid UTF-8 replaced by
     /// U+FFFD.
     pub fn decoded_str(&self) -> Cow<'a, str> {
+        // One UTF-8 check on the common (valid) path; lossy only on failure.
         match self.decoded() {
-            Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
-            Cow::Owned(bytes) => match String::from_utf8_lossy(&bytes) {
-                Cow::Borrowed(_) => Cow::Owned(String::from_utf8(bytes).unwrap_or_default()),
-                Cow::Owned(text) => Cow::Owned(text),
+            Cow::Borrowed(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(bytes),
+            },
+            Cow::Owned(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Cow::Owned(text),
+                Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
             },
         }
     }

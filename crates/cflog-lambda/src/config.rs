@@ -1,0 +1,230 @@
+//! Configuration from environment variables, read and checked once at cold
+//! start.
+
+use std::fmt;
+
+use cflog_core::json::Selection;
+use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter};
+use cflog_pipeline::Options;
+
+/// Every variable the function reads, with its meaning, for error messages
+/// and documentation.
+pub const VARIABLES: [(&str, &str); 5] = [
+    (
+        "CFLOG_FIELDS",
+        "comma-separated JSON keys to emit, in order; empty for every field",
+    ),
+    (
+        "CFLOG_SINK",
+        "`stdout` (NDJSON to CloudWatch Logs, the default) or `none` (parse and count only)",
+    ),
+    (
+        "CFLOG_MAX_LINE_BYTES",
+        "longest line accepted, in bytes (default 65536); longer lines are rejected",
+    ),
+    (
+        "CFLOG_CONCURRENCY",
+        "objects of one event processed at once (default 4, at most 64)",
+    ),
+    (
+        "CFLOG_DELIMITER",
+        "field delimiter of v2 deliveries that do not use TAB, e.g. `|` (default TAB)",
+    ),
+];
+
+/// Where entries go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SinkKind {
+    /// NDJSON on stdout, which Lambda sends to CloudWatch Logs.
+    Stdout,
+    /// Parse and count only.
+    None,
+}
+
+/// The function's configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Which JSON keys to emit.
+    pub selection: Selection,
+    /// Where entries go.
+    pub sink: SinkKind,
+    /// How objects are parsed.
+    pub options: Options,
+    /// How many objects of one event are processed at once.
+    pub concurrency: usize,
+}
+
+/// A variable with a bad value.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    /// The variable.
+    pub variable: &'static str,
+    /// What is wrong with its value.
+    pub message: String,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    ///
+    /// # Errors
+    ///
+    /// For the first variable with a bad value, naming it.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in
+    /// tests). Unset and empty variables take their defaults.
+    ///
+    /// ```
+    /// use cflog_lambda::config::{Config, SinkKind};
+    ///
+    /// let config = Config::from_lookup(|name| match name {
+    ///     "CFLOG_SINK" => Some("none".into()),
+    ///     "CFLOG_FIELDS" => Some("timestamp, sc_status".into()),
+    ///     _ => None,
+    /// })?;
+    /// assert_eq!(config.sink, SinkKind::None);
+    /// assert_eq!(config.concurrency, 4);
+    ///
+    /// let err = Config::from_lookup(|name| (name == "CFLOG_CONCURRENCY").then(|| "lots".into())).unwrap_err();
+    /// assert_eq!(err.to_string(), "CFLOG_CONCURRENCY: expected a whole number from 1 to 64, got \"lots\"");
+    /// # Ok::<(), cflog_lambda::config::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// For the first variable with a bad value, naming it.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let fail = |variable: &'static str, message: String| ConfigError { variable, message };
+
+        let selection = match get("CFLOG_FIELDS") {
+            None => Selection::all(),
+            Some(list) => {
+                Selection::parse(&list).map_err(|e| fail("CFLOG_FIELDS", e.to_string()))?
+            }
+        };
+        let sink = match get("CFLOG_SINK").as_deref() {
+            None | Some("stdout") => SinkKind::Stdout,
+            Some("none") => SinkKind::None,
+            Some(other) => {
+                return Err(fail(
+                    "CFLOG_SINK",
+                    format!("expected stdout or none, got {other:?}"),
+                ));
+            }
+        };
+        let max_line_len = number(
+            get("CFLOG_MAX_LINE_BYTES"),
+            DEFAULT_MAX_LINE_LEN,
+            64..=16 << 20,
+        )
+        .map_err(|m| fail("CFLOG_MAX_LINE_BYTES", m))?;
+        let concurrency = number(get("CFLOG_CONCURRENCY"), 4, 1..=64)
+            .map_err(|m| fail("CFLOG_CONCURRENCY", m))?;
+        let mut decoder = DecoderBuilder::new();
+        decoder.max_line_len(max_line_len);
+        if let Some(delimiter) = lookup("CFLOG_DELIMITER").filter(|d| !d.is_empty()) {
+            let delimiter = unescape(&delimiter);
+            decoder.delimiter(
+                Delimiter::new(delimiter.as_bytes()).map_err(|m| fail("CFLOG_DELIMITER", m))?,
+            );
+        }
+        Ok(Config {
+            selection,
+            sink,
+            options: Options { decoder },
+            concurrency,
+        })
+    }
+}
+
+/// `\t` in a variable means TAB, which is awkward to type in a template.
+fn unescape(text: &str) -> String {
+    text.replace("\\t", "\t")
+}
+
+fn number(
+    value: Option<String>,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, String> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    match value.parse::<usize>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a whole number from {} to {}, got {value:?}",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+impl fmt::Display for SinkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SinkKind::Stdout => "stdout",
+            SinkKind::None => "none",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.sink, SinkKind::Stdout);
+        assert_eq!(config.concurrency, 4);
+        assert_eq!(config.selection, Selection::all());
+    }
+
+    #[test]
+    fn every_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("CFLOG_FIELDS", "timestamp,nope"),
+            ("CFLOG_SINK", "kafka"),
+            ("CFLOG_MAX_LINE_BYTES", "12"),
+            ("CFLOG_MAX_LINE_BYTES", "-1"),
+            ("CFLOG_CONCURRENCY", "0"),
+            ("CFLOG_CONCURRENCY", "65"),
+            ("CFLOG_DELIMITER", "123456789"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var, "{var}={value}");
+            assert!(err.to_string().starts_with(&format!("{var}: ")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_tab_delimiter_can_be_written_as_backslash_t() {
+        assert!(config(&[("CFLOG_DELIMITER", "\\t")]).is_ok());
+        assert!(config(&[("CFLOG_DELIMITER", "|")]).is_ok());
+    }
+
+    #[test]
+    fn every_variable_is_documented_in_the_readme() {
+        let readme = include_str!("../../../README.md");
+        for (name, _) in VARIABLES {
+            assert!(readme.contains(name), "{name} is missing from the README");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The Lambda binary (`bootstrap`): configuration and the S3 client are
+//! built once, at cold start; every invocation goes to the handler.
+
+use cflog_lambda::{Config, Handler};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    // Required for the runtime to report errors to CloudWatch; honours
+    // AWS_LAMBDA_LOG_LEVEL / RUST_LOG and AWS_LAMBDA_LOG_FORMAT.
+    lambda_runtime::tracing::init_default_subscriber();
+
+    // A bad variable stops the cold start with a message that names it.
+    let config = Config::from_env()?;
+    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let mut s3 = aws_sdk_s3::config::Builder::from(&shared);
+    // Local runs point AWS_ENDPOINT_URL at an S3-compatible server, which
+    // needs path-style addressing.
+    if std::env::var_os("CFLOG_S3_PATH_STYLE").is_some() {
+        s3 = s3.force_path_style(true);
+    }
+    let handler = Handler::new(aws_sdk_s3::Client::from_conf(s3.build()), config);
+    let handler = &handler;
+
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler.handle(event.payload).await
+    }))
+    .await
+}

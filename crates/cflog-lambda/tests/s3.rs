@@ -1,0 +1,442 @@
+//! The handler against a real S3-compatible server (s3s-fs over HTTP,
+//! started in-process), talked to with the real aws-sdk-s3 client. Faults a
+//! real server will not produce on demand go through a fault proxy.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use cflog_lambda::{Config, FailureKind, Handler, HandlerError, Response};
+use cflog_pipeline::sink::NdjsonSink;
+use cflog_testkit::{Fault, FaultProxy, S3Server, gzip, gzip_members, testdata};
+use serde_json::{Value, json};
+
+const BUCKET: &str = "cf-logs";
+
+/// Everything the sinks wrote, shared across objects.
+#[derive(Clone, Default)]
+struct Output(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Output {
+    /// The NDJSON lines written, parsed.
+    fn entries(&self) -> Vec<Value> {
+        let bytes = self.0.lock().unwrap().clone();
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every output line is JSON"))
+            .collect()
+    }
+}
+
+fn default_config() -> Config {
+    Config::from_lookup(|_| None).unwrap()
+}
+
+fn handler(client: Client, config: Config) -> (Handler, Output) {
+    let output = Output::default();
+    let out = output.clone();
+    let selection = config.selection.clone();
+    let handler = Handler::with_sinks(client, config, move |_| {
+        Box::new(NdjsonSink::with_selection(out.clone(), selection.clone()))
+    });
+    (handler, output)
+}
+
+/// How S3 writes a key into an event: form-URL-encoded, `/` kept.
+fn event_key(key: &str) -> String {
+    key.split('/')
+        .map(|part| form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn event(bucket: &str, keys: &[&str]) -> Value {
+    let records: Vec<Value> = keys
+        .iter()
+        .map(|key| {
+            json!({
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": "2025-12-11T06:05:16.000Z",
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+                "requestParameters": {"sourceIPAddress": "192.0.2.10"},
+                "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "x"},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "cflog",
+                    "bucket": {"name": bucket, "ownerIdentity": {"principalId": "A3NL1KOZZKExample"}, "arn": format!("arn:aws:s3:::{bucket}")},
+                    "object": {"key": event_key(key), "size": 1, "eTag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0055AED6DCD90281E5"}
+                }
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+async fn server_with(objects: &[(&str, Vec<u8>)]) -> S3Server {
+    let server = S3Server::start().await;
+    server.create_bucket(BUCKET).await;
+    for (key, body) in objects {
+        server.put(BUCKET, key, body.clone()).await;
+    }
+    server
+}
+
+async fn run(
+    objects: &[(&str, Vec<u8>)],
+    keys: &[&str],
+) -> (Result<Response, HandlerError>, Output) {
+    let server = server_with(objects).await;
+    let (handler, output) = handler(server.client(), default_config());
+    let result = handler.handle(event(BUCKET, keys)).await;
+    (result, output)
+}
+
+fn only(response: &Response) -> &cflog_lambda::ObjectReport {
+    assert_eq!(response.objects.len(), 1);
+    &response.objects[0]
+}
+
+#[tokio::test]
+async fn a_gzip_object_becomes_ndjson_entries() {
+    let log = testdata("aws-docs-33-fields.log");
+    let (result, output) = run(
+        &[("E1.2019-12-04-21.a1b2c3d4.gz", gzip(&log))],
+        &["E1.2019-12-04-21.a1b2c3d4.gz"],
+    )
+    .await;
+    let response = result.unwrap();
+    let report = only(&response);
+    assert_eq!(report.status, "ok");
+    assert!(report.summary.gzip);
+    assert_eq!(report.summary.bytes, log.len() as u64);
+    assert_eq!(report.summary.compressed_bytes, gzip(&log).len() as u64);
+    assert_eq!(
+        (
+            report.summary.lines,
+            report.summary.entries,
+            report.summary.header_lines
+        ),
+        (8, 6, 2)
+    );
+    let entries = output.entries();
+    assert_eq!(entries.len(), 6);
+    // Values as in the AWS example file (format specification §6.1).
+    assert_eq!(entries[0]["timestamp"], "2019-12-04T21:02:31Z");
+    assert_eq!(entries[0]["sc_bytes"], 392);
+    assert_eq!(entries[0]["time_taken"], 0.001);
+    assert_eq!(entries[3]["x_edge_detailed_result_type"], "OriginDnsError");
+    assert_eq!(entries[5]["cs_user_agent"], "curl/7.55.1");
+}
+
+#[tokio::test]
+async fn multi_member_plain_empty_and_header_only_objects() {
+    let log = testdata("aws-docs-33-fields.log");
+    let text = String::from_utf8(log.clone()).unwrap();
+    let (head, tail) = text.split_at(text.find("2019-12-13").unwrap() + 5); // a line split across members
+    let objects = [
+        (
+            "multi.gz",
+            gzip_members(&[head.as_bytes(), tail.as_bytes()]),
+        ),
+        ("plain.log", log.clone()),
+        ("empty.gz", Vec::new()),
+        (
+            "headers.gz",
+            gzip(b"#Version: 1.0\n#Fields: date time sc-status\n"),
+        ),
+    ];
+    let keys: Vec<&str> = objects.iter().map(|(k, _)| *k).collect();
+    let (result, output) = run(&objects, &keys).await;
+    let response = result.unwrap();
+    let counts: Vec<(&str, u64, u64, bool)> = response
+        .objects
+        .iter()
+        .map(|r| (r.status, r.summary.entries, r.summary.lines, r.summary.gzip))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("ok", 6, 8, true),
+            ("ok", 6, 8, false),
+            ("ok", 0, 0, false),
+            ("ok", 0, 2, true)
+        ]
+    );
+    assert_eq!(output.entries().len(), 12);
+}
+
+#[tokio::test]
+async fn encoded_keys_are_decoded() {
+    let log = gzip(&testdata("real-33-fields-2025.log"));
+    let keys = [
+        "cf logs/with+plus/E1.2025-12-11-05.2f7f926e.gz",
+        "AWSLogs/DistributionId=EHLMG1T8SOX48/year=2025/month=12/E1.gz",
+        "journaux/été/日本/E1.gz",
+    ];
+    let objects: Vec<(&str, Vec<u8>)> = keys.iter().map(|k| (*k, log.clone())).collect();
+    let (result, output) = run(&objects, &keys).await;
+    let response = result.unwrap();
+    let decoded: Vec<&str> = response.objects.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(decoded, keys);
+    assert!(
+        response
+            .objects
+            .iter()
+            .all(|r| r.status == "ok" && r.summary.entries == 1)
+    );
+    assert_eq!(output.entries().len(), 3);
+}
+
+#[tokio::test]
+async fn the_sample_event_key_decodes_as_documented() {
+    // testdata/s3-event-encoded-key.json: `cf+logs/year%3D2025/…` is `cf logs/year=2025/…`.
+    let key = "cf logs/year=2025/EMLARXS9EXAMPLE.2025-12-11-05.2f7f926e.gz";
+    let server = server_with(&[(key, gzip(&testdata("real-33-fields-2025.log")))]).await;
+    let mut payload: Value =
+        serde_json::from_slice(&testdata("s3-event-encoded-key.json")).unwrap();
+    payload["Records"][0]["s3"]["bucket"]["name"] = json!(BUCKET);
+    let (handler, output) = handler(server.client(), default_config());
+    let response = handler.handle(payload).await.unwrap();
+    assert_eq!(only(&response).key, key);
+    assert_eq!(output.entries()[0]["x_edge_location"], "HEL51-P6");
+}
+
+#[tokio::test]
+async fn a_missing_object_is_skipped_and_the_others_processed() {
+    let log = gzip(&testdata("aws-docs-33-fields.log"));
+    let (result, output) = run(&[("there.gz", log)], &["gone.gz", "there.gz"]).await;
+    let response = result.unwrap();
+    assert_eq!(response.objects[0].status, "skipped");
+    assert!(
+        response.objects[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("does not exist")
+    );
+    assert_eq!(response.objects[1].status, "ok");
+    assert_eq!(output.entries().len(), 6);
+}
+
+#[tokio::test]
+async fn corrupt_and_truncated_gzip_fail_with_a_summary() {
+    let log = testdata("aws-docs-33-fields.log");
+    let whole = gzip(&log);
+    let mut corrupt = whole.clone();
+    let middle = corrupt.len() / 2;
+    corrupt[middle..middle + 8].copy_from_slice(b"garbage!");
+    let truncated = whole[..whole.len() - 20].to_vec();
+    for (name, body) in [("corrupt.gz", corrupt), ("truncated.gz", truncated)] {
+        let (result, _) = run(&[(name, body)], &[name]).await;
+        let err = result.unwrap_err();
+        assert_eq!(err.kind, FailureKind::CorruptGzip, "{name}: {err}");
+        assert!(err.message.contains(name), "{err}");
+        let diagnostic: lambda_runtime::Diagnostic = err.into();
+        assert_eq!(diagnostic.error_type, "CorruptGzip");
+    }
+}
+
+#[tokio::test]
+async fn an_object_that_is_not_a_log_fails() {
+    let (result, output) = run(
+        &[(
+            "photo.gz",
+            gzip(&[0x89, b'P', b'N', b'G', 0, 1, 2, 3, b'\n', 0xff, 0xfe]),
+        )],
+        &["photo.gz"],
+    )
+    .await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind, FailureKind::NotACloudFrontLog);
+    assert!(output.entries().is_empty());
+}
+
+#[tokio::test]
+async fn bad_lines_invalid_utf8_and_long_lines_never_fail_the_object() {
+    let mut log = testdata("aws-docs-33-fields.log");
+    log.extend_from_slice(b"only\tthree\tfields\n");
+    // Invalid UTF-8 in a text field: an entry, with U+FFFD in its JSON.
+    let line = String::from_utf8(testdata("real-33-fields-2025.log"))
+        .unwrap()
+        .lines()
+        .nth(2)
+        .unwrap()
+        .replace("NewsBlur", "News\u{1}Blur");
+    let mut bad_utf8 = line.into_bytes();
+    let at = bad_utf8.iter().position(|&b| b == 1).unwrap();
+    bad_utf8[at] = 0xff;
+    log.extend_from_slice(&bad_utf8);
+    log.push(b'\n');
+    log.extend(std::iter::repeat_n(b'x', 100_000));
+    log.push(b'\n');
+    let (result, output) = run(&[("mixed.gz", gzip(&log))], &["mixed.gz"]).await;
+    let response = result.unwrap();
+    let summary = &only(&response).summary;
+    assert_eq!(
+        (summary.entries, summary.rejected, summary.lines),
+        (7, 2, 11)
+    );
+    assert_eq!(summary.rejected_by_reason.get("field_count"), Some(&1));
+    assert_eq!(summary.rejected_by_reason.get("line_too_long"), Some(&1));
+    assert_eq!(
+        summary.errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+        [9, 11]
+    );
+    assert!(summary.reconciles());
+    assert!(
+        output.entries()[6]["cs_user_agent"]
+            .as_str()
+            .unwrap()
+            .starts_with("News\u{FFFD}Blur")
+    );
+}
+
+#[tokio::test]
+async fn the_test_event_is_acknowledged_and_garbage_refused() {
+    let server = S3Server::start().await;
+    let (handler, _) = handler(server.client(), default_config());
+    let test_event = json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2025-12-11T06:05:16.000Z", "Bucket": BUCKET, "RequestId": "x", "HostId": "y"});
+    assert!(handler.handle(test_event).await.unwrap().objects.is_empty());
+    let err = handler.handle(json!({"hello": "world"})).await.unwrap_err();
+    assert_eq!(err.kind, FailureKind::BadEvent);
+}
+
+#[tokio::test]
+async fn a_large_object_is_streamed_and_every_line_accounted_for() {
+    const LINES: usize = 200_000;
+    let sample = String::from_utf8(testdata("aws-docs-33-fields.log")).unwrap();
+    let records: Vec<&str> = sample.lines().skip(2).collect();
+    let mut log = String::with_capacity(LINES * 420);
+    log.push_str("#Version: 1.0\n");
+    log.push_str(sample.lines().nth(1).unwrap());
+    log.push('\n');
+    let mut bad = 0;
+    for i in 0..LINES - 2 {
+        if i % 997 == 0 {
+            log.push_str("2019-12-04\t21:02:31\ttruncated\n");
+            bad += 1;
+        } else {
+            log.push_str(records[i % records.len()]);
+            log.push('\n');
+        }
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(log.as_bytes()).unwrap();
+    let body = encoder.finish().unwrap();
+
+    let server = server_with(&[("big.gz", body)]).await;
+    let counted = Arc::new(Mutex::new(0u64));
+    let count = Arc::clone(&counted);
+    let handler = Handler::with_sinks(server.client(), default_config(), move |_| {
+        Box::new(Counting {
+            count: Arc::clone(&count),
+            seen: 0,
+        })
+    });
+    let response = handler.handle(event(BUCKET, &["big.gz"])).await.unwrap();
+    let summary = &only(&response).summary;
+    assert_eq!(summary.lines, LINES as u64);
+    assert_eq!(summary.rejected, bad);
+    assert_eq!(summary.entries + summary.rejected, LINES as u64 - 2);
+    assert_eq!(*counted.lock().unwrap(), summary.entries);
+    assert_eq!(summary.bytes, log.len() as u64);
+}
+
+/// A sink of our own: counts entries, checking each is a real parsed line.
+struct Counting {
+    count: Arc<Mutex<u64>>,
+    seen: u64,
+}
+
+impl cflog_pipeline::sink::Sink for Counting {
+    fn entry(
+        &mut self,
+        line: &cflog_core::LogLine<'_>,
+    ) -> Result<(), cflog_pipeline::sink::SinkError> {
+        assert!(line.status()?.is_some());
+        self.seen += 1;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        *self.count.lock().unwrap() += std::mem::take(&mut self.seen);
+        Ok(())
+    }
+}
+
+/// A client through a fault proxy, with quick retries and timeouts.
+async fn faulty_handler(server: &S3Server, fault: Fault) -> (Handler, FaultProxy) {
+    let proxy = FaultProxy::start(&server.endpoint, fault).await;
+    let config = server
+        .client()
+        .config()
+        .to_builder()
+        .endpoint_url(&proxy.endpoint)
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(10)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_millis(500))
+                .build(),
+        )
+        .build();
+    let (handler, _) = handler(Client::from_conf(config), default_config());
+    (handler, proxy)
+}
+
+#[tokio::test]
+async fn transient_s3_failures_fail_the_invocation_for_a_retry() {
+    let big: String = String::from_utf8(testdata("aws-docs-33-fields.log"))
+        .unwrap()
+        .repeat(2000);
+    // Stored uncompressed-ish so that the body is large enough to be cut mid-stream.
+    let server = server_with(&[
+        ("E1.gz", gzip(big.as_bytes())),
+        ("plain.log", big.into_bytes()),
+    ])
+    .await;
+    for (fault, key) in [
+        (Fault::Status(503), "E1.gz"),
+        (Fault::Status(500), "E1.gz"),
+        (Fault::Hang, "E1.gz"),
+        (Fault::CutResponseAfter(20_000), "E1.gz"),
+        (Fault::CutResponseAfter(20_000), "plain.log"),
+    ] {
+        let (handler, _proxy) = faulty_handler(&server, fault).await;
+        let err = handler.handle(event(BUCKET, &[key])).await.unwrap_err();
+        assert_eq!(
+            err.kind,
+            FailureKind::S3Transient,
+            "{fault:?} on {key}: {err}"
+        );
+        let diagnostic: lambda_runtime::Diagnostic = err.into();
+        assert_eq!(diagnostic.error_type, "S3Transient");
+        // The SDK's whole chain of causes, not just "dispatch failure".
+        assert!(
+            diagnostic.error_message.len() > 40,
+            "{}",
+            diagnostic.error_message
+        );
+    }
+}

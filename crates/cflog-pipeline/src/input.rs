@@ -1,0 +1,212 @@
+//! Opening inputs: gzip is recognised by its magic bytes, not by a name,
+//! and decoded as a stream, multi-member included.
+//!
+//! Errors from the input itself (a dropped connection, a failing disk) are
+//! kept apart from errors in the data (a corrupt or truncated gzip), because
+//! the first are worth a retry and the second are not.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use async_compression::tokio::bufread::GzipDecoder;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, ReadBuf};
+
+use crate::pipeline::{Pipeline, PipelineError};
+use crate::sink::Sink;
+use crate::summary::Summary;
+
+/// The first bytes of every gzip member.
+pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Buffer size for reading inputs.
+pub const READ_BUFFER: usize = 64 * 1024;
+
+/// Why an input could not be read to its end.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// Reading the input itself failed, e.g. the connection was reset.
+    /// Retrying may help.
+    #[error("reading the input failed: {0}")]
+    Source(#[source] io::Error),
+    /// The gzip data is corrupt or truncated. Retrying cannot help.
+    #[error("the gzip data is corrupt or truncated: {0}")]
+    Decompress(#[source] io::Error),
+    /// The sink's output failed.
+    #[error(transparent)]
+    Sink(#[from] PipelineError),
+}
+
+/// Marks an I/O error as coming from the input rather than the decoder.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct SourceError(io::Error);
+
+fn tag(err: io::Error) -> io::Error {
+    io::Error::new(err.kind(), SourceError(err))
+}
+
+fn classify(err: io::Error) -> InputError {
+    let from_source = err.get_ref().is_some_and(|inner| inner.is::<SourceError>());
+    if from_source {
+        let inner = err
+            .into_inner()
+            .and_then(|inner| inner.downcast::<SourceError>().ok());
+        InputError::Source(inner.map_or_else(|| io::Error::other("input failed"), |e| e.0))
+    } else {
+        InputError::Decompress(err)
+    }
+}
+
+/// Counts the bytes read from the input and tags its errors.
+#[derive(Debug)]
+struct Counted<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf).map_err(tag)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let n = buf.filled().len() - before;
+                self.count.fetch_add(n as u64, Ordering::Relaxed);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(tag(e))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Reads `input` to its end through `pipeline`, gunzipping it if it starts
+/// with the gzip magic, and returns the summary.
+///
+/// # Errors
+///
+/// See [`InputError`]. Bad lines are not errors; they are in the summary.
+pub async fn run_async<R, S>(input: R, pipeline: &mut Pipeline<S>) -> Result<Summary, InputError>
+where
+    R: AsyncRead + Unpin,
+    S: Sink,
+{
+    let count = Arc::new(AtomicU64::new(0));
+    let mut source = Counted {
+        inner: input,
+        count: Arc::clone(&count),
+    };
+    let mut magic = [0u8; 2];
+    let mut n = 0;
+    while n < magic.len() {
+        match source.read(&mut magic[n..]).await.map_err(classify)? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let head = AsyncReadExt::take(io::Cursor::new(magic), n as u64);
+    let rest = tokio::io::BufReader::with_capacity(READ_BUFFER, AsyncReadExt::chain(head, source));
+    let gzip = magic[..n] == GZIP_MAGIC;
+    let result = if gzip {
+        let mut decoder = GzipDecoder::new(rest);
+        decoder.multiple_members(true);
+        drive_async(
+            tokio::io::BufReader::with_capacity(READ_BUFFER, decoder),
+            pipeline,
+        )
+        .await
+    } else {
+        drive_async(rest, pipeline).await
+    };
+    pipeline.set_input(gzip, count.load(Ordering::Relaxed));
+    result?;
+    Ok(pipeline.finish()?)
+}
+
+async fn drive_async<R, S>(mut reader: R, pipeline: &mut Pipeline<S>) -> Result<(), InputError>
+where
+    R: AsyncBufRead + Unpin,
+    S: Sink,
+{
+    loop {
+        let chunk = reader.fill_buf().await.map_err(classify)?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let n = chunk.len();
+        pipeline.push(chunk)?;
+        reader.consume(n);
+    }
+}
+
+/// The sync counterpart of [`run_async`], for files and stdin.
+///
+/// # Errors
+///
+/// See [`InputError`].
+pub fn run_sync<R: Read, S: Sink>(
+    input: R,
+    pipeline: &mut Pipeline<S>,
+) -> Result<Summary, InputError> {
+    let count = Arc::new(AtomicU64::new(0));
+    let mut source = Counted {
+        inner: input,
+        count: Arc::clone(&count),
+    };
+    let mut magic = [0u8; 2];
+    let mut n = 0;
+    while n < magic.len() {
+        match source.read(&mut magic[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(classify(e)),
+        }
+    }
+    let head = Read::take(io::Cursor::new(magic), n as u64);
+    let rest = BufReader::with_capacity(READ_BUFFER, Read::chain(head, source));
+    let gzip = magic[..n] == GZIP_MAGIC;
+    let result = if gzip {
+        let decoder = flate2::bufread::MultiGzDecoder::new(rest);
+        drive_sync(BufReader::with_capacity(READ_BUFFER, decoder), pipeline)
+    } else {
+        drive_sync(rest, pipeline)
+    };
+    pipeline.set_input(gzip, count.load(Ordering::Relaxed));
+    result?;
+    Ok(pipeline.finish()?)
+}
+
+fn drive_sync<R: BufRead, S: Sink>(
+    mut reader: R,
+    pipeline: &mut Pipeline<S>,
+) -> Result<(), InputError> {
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(classify(e)),
+        };
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let n = chunk.len();
+        pipeline.push(chunk)?;
+        reader.consume(n);
+    }
+}

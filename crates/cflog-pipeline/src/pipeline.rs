@@ -1,0 +1,145 @@
+//! Parsing one input into a sink, with its account.
+
+use std::time::Instant;
+
+use cflog_core::{Decoded, Decoder, DecoderBuilder, Error, Record};
+
+use crate::sink::{Sink, SinkError};
+use crate::summary::{MAX_LISTED_ERRORS, RejectedLine, Summary};
+
+/// How inputs are parsed.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The parser's configuration: maximum line length, delimiter and the
+    /// schema of lines before any `#Fields` header.
+    pub decoder: DecoderBuilder,
+}
+
+/// The sink failed; the input cannot go on.
+#[derive(Debug, thiserror::Error)]
+#[error("writing entries failed: {0}")]
+pub struct PipelineError(#[from] pub std::io::Error);
+
+/// Parses one input pushed in chunks and hands every entry to a sink,
+/// keeping the input's [`Summary`].
+///
+/// It does no I/O of its own, so the same pipeline serves the async S3
+/// stream and sync files: push each chunk as it arrives, then call
+/// [`finish`](Pipeline::finish).
+#[derive(Debug)]
+pub struct Pipeline<S> {
+    decoder: Decoder,
+    record: Record,
+    sink: S,
+    summary: Summary,
+    started: Instant,
+}
+
+impl<S: Sink> Pipeline<S> {
+    /// A pipeline into `sink`.
+    pub fn new(options: &Options, sink: S) -> Pipeline<S> {
+        Pipeline {
+            decoder: options.decoder.build(),
+            record: Record::new(),
+            sink,
+            summary: Summary::default(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Parses all of `chunk`.
+    ///
+    /// # Errors
+    ///
+    /// Only when the sink's output fails. Bad lines are counted, not errors.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), PipelineError> {
+        let mut input = chunk;
+        loop {
+            let (result, used) = self.decoder.decode(input, &mut self.record);
+            input = &input[used..];
+            match result {
+                Ok(Decoded::Record) => self.entry()?,
+                Ok(Decoded::NeedInput | Decoded::End) => return Ok(()),
+                Err(e) => self.reject(&e)?,
+            }
+        }
+    }
+
+    /// Ends the input: parses a last line without a line break, flushes the
+    /// sink and returns the summary.
+    ///
+    /// # Errors
+    ///
+    /// When the sink's output fails.
+    pub fn finish(&mut self) -> Result<Summary, PipelineError> {
+        loop {
+            match self.decoder.finish(&mut self.record) {
+                Ok(Decoded::Record) => self.entry()?,
+                Ok(Decoded::NeedInput | Decoded::End) => break,
+                Err(e) => self.reject(&e)?,
+            }
+        }
+        self.sink.flush()?;
+        let summary = self.summary();
+        debug_assert!(summary.reconciles(), "{summary:?}");
+        Ok(summary)
+    }
+
+    /// The summary so far. Before [`finish`](Pipeline::finish), a last line
+    /// without a line break is not counted yet.
+    pub fn summary(&self) -> Summary {
+        let stats = self.decoder.stats();
+        Summary {
+            bytes: stats.bytes,
+            lines: stats.lines,
+            header_lines: stats.header_lines,
+            blank_lines: stats.blank_lines,
+            duration_ms: self.started.elapsed().as_millis() as u64,
+            ..self.summary.clone()
+        }
+    }
+
+    /// Records what the input layer knows: whether the input was gzip and
+    /// how many bytes it read before decompression.
+    pub fn set_input(&mut self, gzip: bool, compressed_bytes: u64) {
+        self.summary.gzip = gzip;
+        self.summary.compressed_bytes = compressed_bytes;
+    }
+
+    /// The sink.
+    pub fn into_sink(self) -> S {
+        self.sink
+    }
+
+    #[inline]
+    fn entry(&mut self) -> Result<(), PipelineError> {
+        match self.sink.entry(&self.record.line()) {
+            Ok(()) => {
+                self.summary.entries += 1;
+                Ok(())
+            }
+            Err(SinkError::Rejected(e)) => {
+                let err = self.record.field_error(e);
+                self.reject(&err)
+            }
+            Err(SinkError::Io(e)) => Err(PipelineError(e)),
+        }
+    }
+
+    #[cold]
+    fn reject(&mut self, err: &Error) -> Result<(), PipelineError> {
+        let summary = &mut self.summary;
+        summary.rejected += 1;
+        *summary.rejected_by_reason.entry(err.reason()).or_default() += 1;
+        if summary.errors.len() < MAX_LISTED_ERRORS {
+            let pos = err.position().unwrap_or_default();
+            summary.errors.push(RejectedLine {
+                line: pos.line(),
+                byte: pos.byte(),
+                reason: err.reason(),
+                message: err.to_string(),
+            });
+        }
+        self.sink.rejected(err).map_err(PipelineError)
+    }
+}

@@ -1,0 +1,76 @@
+//! What happened to one input.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// How many rejected lines a summary lists in full.
+pub const MAX_LISTED_ERRORS: usize = 5;
+
+/// The account of one input: every line is an entry, a header or blank line,
+/// or rejected with a reason, so
+/// `entries + rejected + header_lines + blank_lines == lines`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Bytes read before decompression (equal to `bytes` for plain input).
+    pub compressed_bytes: u64,
+    /// Bytes of log text.
+    pub bytes: u64,
+    /// Whether the input was gzip.
+    pub gzip: bool,
+    /// Lines of every kind.
+    pub lines: u64,
+    /// Entries handed to the sink.
+    pub entries: u64,
+    /// `#Version`, `#Fields` and other header lines.
+    pub header_lines: u64,
+    /// Empty lines.
+    pub blank_lines: u64,
+    /// Lines rejected, of every reason.
+    pub rejected: u64,
+    /// Rejected lines by reason (`field_count`, `field_value`,
+    /// `line_too_long`, `header`).
+    pub rejected_by_reason: BTreeMap<&'static str, u64>,
+    /// The first few rejected lines, with their positions.
+    pub errors: Vec<RejectedLine>,
+    /// Wall time spent on the input, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// One rejected line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RejectedLine {
+    /// The line number, from 1.
+    pub line: u64,
+    /// The byte offset of the line in the decompressed input.
+    pub byte: u64,
+    /// The reason, as in [`Summary::rejected_by_reason`].
+    pub reason: &'static str,
+    /// The error message.
+    pub message: String,
+}
+
+impl Summary {
+    /// Whether the counts add up, as they always should.
+    pub fn reconciles(&self) -> bool {
+        self.entries + self.rejected + self.header_lines + self.blank_lines == self.lines
+    }
+
+    /// Adds another input's counts to these (for totals over many inputs).
+    /// Listed errors are kept up to [`MAX_LISTED_ERRORS`].
+    pub fn add(&mut self, other: &Summary) {
+        self.compressed_bytes += other.compressed_bytes;
+        self.bytes += other.bytes;
+        self.lines += other.lines;
+        self.entries += other.entries;
+        self.header_lines += other.header_lines;
+        self.blank_lines += other.blank_lines;
+        self.rejected += other.rejected;
+        for (reason, n) in &other.rejected_by_reason {
+            *self.rejected_by_reason.entry(reason).or_default() += n;
+        }
+        let room = MAX_LISTED_ERRORS.saturating_sub(self.errors.len());
+        self.errors.extend(other.errors.iter().take(room).cloned());
+        self.duration_ms += other.duration_ms;
+    }
+}

@@ -1,0 +1,258 @@
+//! Test support shared by the cflog crates: a real S3-compatible HTTP server
+//! (s3s-fs over hyper) started in-process on a free loopback port, a client
+//! for it, and fixture helpers.
+//!
+//! The server is not a mock: the real `aws-sdk-s3` client talks to it over
+//! HTTP with SigV4 signing, path-style addressing and streamed bodies.
+
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::primitives::ByteStream;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The access key the test server accepts.
+pub const ACCESS_KEY: &str = "AKIDCFLOGTEST";
+/// The secret key the test server accepts.
+pub const SECRET_KEY: &str = "cflog-test-secret";
+
+/// A running S3-compatible server over a directory; each subdirectory is a
+/// bucket. It stops when dropped.
+pub struct S3Server {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    root: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    task: JoinHandle<()>,
+}
+
+impl S3Server {
+    /// Starts a server over a new temporary directory.
+    pub async fn start() -> S3Server {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        let root = dir.path().to_path_buf();
+        let mut server = S3Server::serve(&root, 0)
+            .await
+            .expect("start the S3 server");
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Serves `root` on `127.0.0.1:port` (0 picks a free port).
+    ///
+    /// # Errors
+    ///
+    /// When the directory cannot be used or the port cannot be bound.
+    pub async fn serve(root: &Path, port: u16) -> std::io::Result<S3Server> {
+        std::fs::create_dir_all(root)?;
+        let fs =
+            s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+        let mut builder = S3ServiceBuilder::new(fs);
+        builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        let service = builder.build();
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let http = ConnectionBuilder::new(TokioExecutor::new());
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let connection = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
+                tokio::spawn(async move {
+                    // A client hanging up mid-response is not the server's failure.
+                    let _ = connection.await;
+                });
+            }
+        });
+        Ok(S3Server {
+            endpoint: format!("http://{addr}"),
+            root: root.to_path_buf(),
+            _dir: None,
+            task,
+        })
+    }
+
+    /// The directory served.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A client for this server: static test credentials, path-style, and
+    /// no environment or instance-metadata lookups.
+    pub fn client(&self) -> Client {
+        client(&self.endpoint)
+    }
+
+    /// Creates `bucket`.
+    pub async fn create_bucket(&self, bucket: &str) {
+        self.client()
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("create the bucket");
+    }
+
+    /// Uploads `body` as `s3://bucket/key`.
+    pub async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) {
+        self.client()
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .expect("put the object");
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A client for an S3-compatible server at `endpoint` with the test keys.
+pub fn client(endpoint: &str) -> Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY,
+            SECRET_KEY,
+            None,
+            None,
+            "cflog-testkit",
+        ))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .build();
+    Client::from_conf(config)
+}
+
+/// `data` as one gzip member.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).expect("gzip into memory");
+    encoder.finish().expect("gzip into memory")
+}
+
+/// `parts` as consecutive gzip members of one stream.
+pub fn gzip_members(parts: &[&[u8]]) -> Vec<u8> {
+    parts.iter().flat_map(|part| gzip(part)).collect()
+}
+
+/// A file of the workspace's `testdata/` directory.
+pub fn testdata(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A fault a [`FaultProxy`] injects between a client and a server: the
+/// failures a real S3 server will not produce on demand.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// Forward the request, but close the connection after this many bytes
+    /// of the response: a connection reset mid-body.
+    CutResponseAfter(usize),
+    /// Answer every request with this HTTP status and an S3 error body
+    /// (`503` is S3's throttling answer, `SlowDown`).
+    Status(u16),
+    /// Accept the connection and never answer: a timeout.
+    Hang,
+}
+
+/// A TCP proxy on a free loopback port that injects a [`Fault`].
+pub struct FaultProxy {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    task: JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (an `http://host:port` endpoint).
+    pub async fn start(upstream: &str, fault: Fault) -> FaultProxy {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("bind the proxy");
+        let endpoint = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    continue;
+                };
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    match fault {
+                        Fault::Hang => {
+                            let mut sink = [0u8; 4096];
+                            while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}
+                        }
+                        Fault::Status(status) => {
+                            let mut request = [0u8; 65536];
+                            let _ = client.read(&mut request).await;
+                            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>cflog-test</RequestId></Error>";
+                            let response = format!(
+                                "HTTP/1.1 {status} Injected\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                                body.len()
+                            );
+                            let _ = client.write_all(response.as_bytes()).await;
+                        }
+                        Fault::CutResponseAfter(limit) => {
+                            let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                                return;
+                            };
+                            let (mut from_client, mut to_client) = client.into_split();
+                            let (mut from_server, mut to_server) = server.into_split();
+                            let requests = tokio::spawn(async move {
+                                let _ = tokio::io::copy(&mut from_client, &mut to_server).await;
+                            });
+                            let mut sent = 0;
+                            let mut buf = vec![0u8; 8192];
+                            while sent < limit {
+                                let Ok(n) = from_server.read(&mut buf).await else {
+                                    break;
+                                };
+                                if n == 0 {
+                                    break;
+                                }
+                                let n = n.min(limit - sent);
+                                if to_client.write_all(&buf[..n]).await.is_err() {
+                                    break;
+                                }
+                                sent += n;
+                            }
+                            requests.abort();
+                            // Dropping both halves closes the connection mid-response.
+                        }
+                    }
+                });
+            }
+        });
+        FaultProxy { endpoint, task }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
