@@ -26,6 +26,41 @@ pub fn decode(raw: &[u8]) -> Cow<'_, [u8]> {
     percent_decode(raw).into()
 }
 
+/// Appends `raw` to `out` with one level of escaping undone: the same
+/// result as [`decode`], into a buffer the caller reuses.
+///
+/// `percent_decode` yields a byte at a time; this copies the runs between
+/// escapes whole, which made the JSON output measurably faster. The property
+/// tests check it against `percent_decode`.
+pub fn decode_into(raw: &[u8], out: &mut Vec<u8>) {
+    out.reserve(raw.len());
+    let mut rest = raw;
+    // Escapes are dense (every few bytes in a User-Agent), so a plain scan
+    // beats a memchr call per run.
+    while let Some(at) = rest.iter().position(|&b| b == b'%') {
+        out.extend_from_slice(&rest[..at]);
+        match (
+            rest.get(at + 1).and_then(hex),
+            rest.get(at + 2).and_then(hex),
+        ) {
+            (Some(high), Some(low)) => {
+                out.push(high << 4 | low);
+                rest = &rest[at + 3..];
+            }
+            // Not an escape: keep the `%`, as percent_decode does.
+            _ => {
+                out.push(b'%');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.extend_from_slice(rest);
+}
+
+fn hex(digit: &u8) -> Option<u8> {
+    (*digit as char).to_digit(16).map(|d| d as u8)
+}
+
 /// Decodes a User-Agent or Referer from the files of about September 2013 to
 /// the end of 2019, which CloudFront escaped twice (`%2520` for a space).
 ///
@@ -155,6 +190,16 @@ mod tests {
         assert_eq!(decode(b"%zz%4").as_ref(), b"%zz%4");
         let params = QueryParams::new(b"a=%FF");
         assert_eq!(params.get("a").as_deref(), Some("\u{FFFD}"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_into_matches_percent_decode(raw in proptest::collection::vec(
+            proptest::sample::select(b"%2aF0zZ%%+ \xff".to_vec()), 0..40)) {
+            let mut out = b"kept".to_vec();
+            decode_into(&raw, &mut out);
+            proptest::prop_assert_eq!(&out[4..], &decode(&raw)[..]);
+        }
     }
 
     #[test]

@@ -28,7 +28,7 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
 use crate::error::{FieldError, FieldProblem};
-use crate::escape::QueryParams;
+use crate::escape::{self, QueryParams};
 use crate::field::{Field, ValueKind};
 use crate::line::{LogLine, Value};
 use crate::schema::{Column, Family, Schema};
@@ -227,10 +227,35 @@ fn plan(selection: &Selection, schema: &Schema) -> Vec<Item> {
 pub struct JsonWriter {
     selection: Selection,
     schema_id: u64,
-    /// Each item with its `,"key":` prefix, rendered once per schema.
-    items: Vec<(Vec<u8>, Item)>,
+    /// Each slot with its `,"key":` prefix, resolved once per schema.
+    slots: Vec<(Vec<u8>, Slot)>,
     /// Reused for decoding escaped text.
     scratch: Vec<u8>,
+}
+
+/// An item resolved against a schema, so that writing a line does no
+/// lookups.
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    /// A plain column: its value is written by its field's kind.
+    Column { col: usize, field: Field },
+    /// A selected field this schema lacks.
+    Missing,
+    /// Anything that needs the whole line (time, query, real-time URI).
+    Item(Item),
+}
+
+fn slot(item: Item, schema: &Schema) -> Slot {
+    let Item::Field(field) = item else {
+        return Slot::Item(item);
+    };
+    match (field, field.kind()) {
+        (Field::UriStem | Field::UriQuery, _) => Slot::Item(item),
+        (_, ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds) => Slot::Item(item),
+        _ => schema
+            .position(field)
+            .map_or(Slot::Missing, |col| Slot::Column { col, field }),
+    }
 }
 
 impl JsonWriter {
@@ -239,7 +264,7 @@ impl JsonWriter {
         JsonWriter {
             selection,
             schema_id: 0,
-            items: Vec::new(),
+            slots: Vec::new(),
             scratch: Vec::new(),
         }
     }
@@ -258,33 +283,110 @@ impl JsonWriter {
     pub fn write(&mut self, line: &LogLine<'_>, out: &mut Vec<u8>) -> Result<(), FieldError> {
         let schema = line.schema();
         if schema.id() != self.schema_id {
-            self.items = plan(&self.selection, schema)
+            self.slots = plan(&self.selection, schema)
                 .into_iter()
                 .map(|item| {
                     let mut prefix = b",".to_vec();
-                    write_str(key(item, schema), &mut prefix);
+                    write_string(key(item, schema).as_bytes(), &mut prefix);
                     prefix.push(b':');
-                    (prefix, item)
+                    (prefix, slot(item, schema))
                 })
                 .collect();
             self.schema_id = schema.id();
         }
         let start = out.len();
         out.push(b'{');
-        for (i, (prefix, item)) in self.items.iter().enumerate() {
-            let value = match resolve(*item, line) {
-                Ok(value) => value,
-                Err(e) => {
-                    out.truncate(start);
-                    return Err(e);
+        for (i, (prefix, slot)) in self.slots.iter().enumerate() {
+            out.extend_from_slice(if i == 0 { &prefix[1..] } else { prefix });
+            let written = match *slot {
+                Slot::Column { col, field } => match line.column(col).and_then(Value::new) {
+                    Some(value) => write_raw(field, value, out, &mut self.scratch),
+                    None => write_null(out),
+                },
+                Slot::Missing => write_null(out),
+                Slot::Item(item) => {
+                    resolve(item, line).map(|value| write_value(&value, out, &mut self.scratch))
                 }
             };
-            out.extend_from_slice(if i == 0 { &prefix[1..] } else { prefix });
-            write_value(&value, out, &mut self.scratch);
+            if let Err(e) = written {
+                out.truncate(start);
+                return Err(e);
+            }
         }
         out.push(b'}');
         Ok(())
     }
+}
+
+fn write_null(out: &mut Vec<u8>) -> Result<(), FieldError> {
+    out.extend_from_slice(b"null");
+    Ok(())
+}
+
+/// Writes the value of a plain column by its field's kind, parsing and
+/// writing in one step.
+#[inline]
+fn write_raw(
+    field: Field,
+    value: Value<'_>,
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+) -> Result<(), FieldError> {
+    let raw = value.raw();
+    let fail = |problem| FieldError::new(field, problem);
+    let number = |what| fail(FieldProblem::Number(what));
+    let mut int = itoa::Buffer::new();
+    match field.kind() {
+        ValueKind::Text => write_value(&JsonValue::Text(value), out, scratch),
+        ValueKind::Integer | ValueKind::EpochMillis => {
+            let n = values::parse_u64(raw).ok_or(number("an unsigned integer"))?;
+            out.extend_from_slice(int.format(n).as_bytes());
+        }
+        ValueKind::SignedInteger => {
+            let n = values::parse_i64(raw).ok_or(number("an integer"))?;
+            out.extend_from_slice(int.format(n).as_bytes());
+        }
+        ValueKind::Status => out.extend_from_slice(
+            int.format(values::parse_status(raw).map_err(fail)?)
+                .as_bytes(),
+        ),
+        ValueKind::Port => {
+            let n = values::parse_u64(raw)
+                .filter(|&n| n <= u64::from(u16::MAX))
+                .ok_or(number("a port"))?;
+            out.extend_from_slice(int.format(n).as_bytes());
+        }
+        ValueKind::Asn => {
+            let n = values::parse_u64(raw)
+                .filter(|&n| n <= u64::from(u32::MAX))
+                .ok_or(number("an AS number"))?;
+            out.extend_from_slice(int.format(n).as_bytes());
+        }
+        ValueKind::Ip => match values::parse_ip(raw).ok_or(fail(FieldProblem::Ip))? {
+            // std accepts only the canonical IPv4 form, so it is the raw text.
+            IpAddr::V4(_) => write_string(raw, out),
+            ip => write_value(&JsonValue::Ip(ip), out, scratch),
+        },
+        ValueKind::Seconds => write_seconds(
+            values::parse_seconds(raw).ok_or(fail(FieldProblem::Seconds))?,
+            out,
+        ),
+        ValueKind::ResultType
+        | ValueKind::Protocol
+        | ValueKind::HttpVersion
+        | ValueKind::SslProtocol
+        | ValueKind::FleStatus
+        | ValueKind::IpVersion => {
+            if !raw.is_ascii() && std::str::from_utf8(raw).is_err() {
+                return Err(fail(FieldProblem::Utf8));
+            }
+            write_string(raw, out);
+        }
+        ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
+            unreachable!("time columns are planned as whole-line items")
+        }
+    }
+    Ok(())
 }
 
 fn key(item: Item, schema: &Schema) -> &str {
@@ -388,19 +490,17 @@ fn write_value(value: &JsonValue<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) 
         JsonValue::Null => out.extend_from_slice(b"null"),
         JsonValue::Text(value) => {
             let raw = value.raw();
-            let text = if memchr::memchr(b'%', raw).is_some() {
+            if is_plain(raw) {
+                copy_string(raw, out);
+            } else if raw.contains(&b'%') {
                 scratch.clear();
-                scratch.extend(percent_encoding::percent_decode(raw));
-                &scratch[..]
+                escape::decode_into(raw, scratch);
+                write_string(scratch, out);
             } else {
-                raw
-            };
-            match std::str::from_utf8(text) {
-                Ok(text) => write_str(text, out),
-                Err(_) => write_str(&String::from_utf8_lossy(text), out),
+                write_string(raw, out);
             }
         }
-        JsonValue::Str(text) => write_str(text, out),
+        JsonValue::Str(text) => write_string(text.as_bytes(), out),
         JsonValue::U64(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
         JsonValue::I64(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
         JsonValue::Seconds(d) => write_seconds(*d, out),
@@ -408,13 +508,7 @@ fn write_value(value: &JsonValue<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) 
             // Display of an address cannot fail.
             let _ = write!(out, "\"{ip}\"");
         }
-        JsonValue::Time(time, millis) => {
-            out.push(b'"');
-            let format = if *millis { MILLIS } else { SECONDS };
-            // Formatting a valid date into a Vec cannot fail.
-            let _ = time.format_into(out, format);
-            out.push(b'"');
-        }
+        JsonValue::Time(time, millis) => write_timestamp(*time, *millis, out),
         JsonValue::Query(params) => {
             // Serializing string pairs into a Vec cannot fail.
             let _ = serde_json::to_writer(out, params);
@@ -422,10 +516,82 @@ fn write_value(value: &JsonValue<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) 
     }
 }
 
-/// A JSON string, escaped by serde_json.
-fn write_str(text: &str, out: &mut Vec<u8>) {
+/// Bytes as a JSON string. Log values are nearly always printable ASCII
+/// with nothing to escape, which is checked in one pass and copied as is;
+/// anything else goes through serde_json's escaping (invalid UTF-8 becomes
+/// U+FFFD first).
+fn write_string(bytes: &[u8], out: &mut Vec<u8>) {
+    if is_plain_text(bytes) {
+        copy_string(bytes, out);
+        return;
+    }
+    let text = String::from_utf8_lossy(bytes);
     // `Vec<u8>` as `io::Write` never fails.
-    let _ = serde_json::Serializer::new(out).serialize_str(text);
+    let _ = serde_json::Serializer::new(out).serialize_str(&text);
+}
+
+/// Printable ASCII with nothing to escape in JSON, and no `%`: the bytes are
+/// their own JSON string content, and there is nothing to decode either.
+#[inline]
+fn is_plain(bytes: &[u8]) -> bool {
+    // No early exit, so that the check vectorizes.
+    bytes.iter().fold(true, |plain, &b| {
+        plain & (b' '..=b'~').contains(&b) & (b != b'"') & (b != b'\\') & (b != b'%')
+    })
+}
+
+/// Printable ASCII with nothing to escape in JSON (`%` allowed).
+#[inline]
+fn is_plain_text(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |plain, &b| {
+        plain & (b' '..=b'~').contains(&b) & (b != b'"') & (b != b'\\')
+    })
+}
+
+fn copy_string(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(bytes);
+    out.push(b'"');
+}
+
+/// `"YYYY-MM-DDTHH:MM:SS[.mmm]Z"`, the RFC 3339 form of the JSON contract.
+fn write_timestamp(time: OffsetDateTime, millis: bool, out: &mut Vec<u8>) {
+    fn two(n: u8, out: &mut Vec<u8>) {
+        out.extend_from_slice(&[b'0' + n / 10, b'0' + n % 10]);
+    }
+    let year = time.year();
+    if !(0..=9999).contains(&year) {
+        // Outside RFC 3339's four-digit years; `time` writes the extended form.
+        out.push(b'"');
+        let _ = time.format_into(out, if millis { MILLIS } else { SECONDS });
+        out.push(b'"');
+        return;
+    }
+    let year = year as u16;
+    out.push(b'"');
+    two((year / 100) as u8, out);
+    two((year % 100) as u8, out);
+    out.push(b'-');
+    two(time.month() as u8, out);
+    out.push(b'-');
+    two(time.day(), out);
+    out.push(b'T');
+    two(time.hour(), out);
+    out.push(b':');
+    two(time.minute(), out);
+    out.push(b':');
+    two(time.second(), out);
+    if millis {
+        let ms = time.millisecond();
+        out.extend_from_slice(&[
+            b'.',
+            b'0' + (ms / 100) as u8,
+            b'0' + (ms / 10 % 10) as u8,
+            b'0' + (ms % 10) as u8,
+        ]);
+    }
+    out.extend_from_slice(b"Z\"");
 }
 
 /// Decimal seconds written exactly from the integer duration: `0.082`,
