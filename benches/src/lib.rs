@@ -24,7 +24,9 @@ pub fn corpus(lines: u64, extension: &str) -> PathBuf {
     let path = dir.join(format!("corpus-{lines}-seed42.{extension}"));
     if !path.exists() {
         std::fs::create_dir_all(&dir).expect("create target/cflog-bench");
-        let partial = path.with_extension(format!("{extension}.partial"));
+        // Same extension (the generator gzips by name), so that a run cut
+        // short never leaves a corpus that looks complete.
+        let partial = dir.join(format!("partial-{lines}.{extension}"));
         let status = Command::new("python3")
             .arg(workspace().join("scripts/gen_cflog.py"))
             .args(["--seed", "42", "--lines", &lines.to_string(), "--out"])
