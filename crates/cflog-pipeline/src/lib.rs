@@ -3,7 +3,7 @@
 //!
 //! An input (an S3 object, a file, stdin) is read as a stream, gunzipped when
 //! its first bytes are the gzip magic (multi-member gzip included), framed
-//! into lines and parsed by cflog-core, and every entry goes to a [`Sink`].
+//! into lines and parsed by cflog-core, and every entry goes to a [`Sink`](sink::Sink).
 //! Nothing is collected: memory stays bounded by the line limit and the
 //! sink's buffer, whatever the size of the input.
 //!
@@ -34,4 +34,4 @@ pub mod sink;
 mod summary;
 
 pub use pipeline::{Options, Pipeline, PipelineError};
-pub use summary::{RejectedLine, Summary};
+pub use summary::{MAX_LISTED_ERRORS, RejectedLine, Summary};
