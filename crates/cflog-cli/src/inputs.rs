@@ -1,0 +1,281 @@
+//! From the arguments to the list of inputs: files, directories walked in a
+//! stable order, stdin, and S3 prefixes listed into objects.
+//!
+//! The order is decided here once, so that `--jobs 1` reads inputs exactly in
+//! it and a summary lists them the same way on every run.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One input to read to its end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Standard input.
+    Stdin,
+    /// A local file.
+    File(PathBuf),
+    /// An S3 object.
+    S3Object {
+        /// The bucket.
+        bucket: String,
+        /// The object's key.
+        key: String,
+    },
+}
+
+impl fmt::Display for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Input::Stdin => f.write_str("<stdin>"),
+            Input::File(path) => write!(f, "{}", path.display()),
+            Input::S3Object { bucket, key } => write!(f, "s3://{bucket}/{key}"),
+        }
+    }
+}
+
+/// An argument as the user gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// `-`.
+    Stdin,
+    /// A file or a directory.
+    Path(PathBuf),
+    /// `s3://bucket/prefix`; the prefix may be empty.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// Every key starting with this is an input.
+        prefix: String,
+    },
+}
+
+impl Arg {
+    /// Reads one argument.
+    ///
+    /// # Errors
+    ///
+    /// For an `s3://` URI without a bucket.
+    pub fn parse(arg: &OsStr) -> Result<Arg, String> {
+        if arg == "-" {
+            return Ok(Arg::Stdin);
+        }
+        let Some(uri) = arg.to_str().and_then(|a| a.strip_prefix("s3://")) else {
+            return Ok(Arg::Path(PathBuf::from(arg)));
+        };
+        let (bucket, prefix) = uri.split_once('/').unwrap_or((uri, ""));
+        if bucket.is_empty() {
+            return Err(format!(
+                "{}: expected s3://bucket or s3://bucket/prefix",
+                arg.display()
+            ));
+        }
+        Ok(Arg::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+        })
+    }
+}
+
+/// The inputs the arguments name, and what could not be expanded.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    /// In order: arguments as given, each directory walked in name order,
+    /// each S3 prefix in key order.
+    pub inputs: Vec<Input>,
+    /// One message per argument that named nothing readable.
+    pub errors: Vec<String>,
+}
+
+/// Expands `args`, listing S3 prefixes with `list_s3(bucket, prefix)`.
+///
+/// An argument that cannot be expanded is reported in
+/// [`Expanded::errors`] and the others go on, as `grep` does: a backfill
+/// with one bad path still reads the rest (and exits with 2).
+pub fn expand(
+    args: &[Arg],
+    mut list_s3: impl FnMut(&str, &str) -> Result<Vec<String>, String>,
+) -> Expanded {
+    let mut expanded = Expanded::default();
+    let mut stdin_seen = false;
+    for arg in args {
+        match arg {
+            Arg::Stdin if stdin_seen => expanded
+                .errors
+                .push("-: standard input can be read only once".into()),
+            Arg::Stdin => {
+                stdin_seen = true;
+                expanded.inputs.push(Input::Stdin);
+            }
+            Arg::Path(path) => match fs::metadata(path) {
+                Ok(meta) if meta.is_dir() => {
+                    let before = expanded.inputs.len();
+                    walk(path, &mut expanded);
+                    if expanded.inputs.len() == before {
+                        expanded
+                            .errors
+                            .push(format!("{}: no files in this directory", path.display()));
+                    }
+                }
+                Ok(_) => expanded.inputs.push(Input::File(path.clone())),
+                Err(e) => expanded.errors.push(format!("{}: {e}", path.display())),
+            },
+            Arg::S3 { bucket, prefix } => match list_s3(bucket, prefix) {
+                Ok(keys) => {
+                    // Zero-byte "folder" markers made by consoles end in `/`.
+                    let keys: Vec<String> =
+                        keys.into_iter().filter(|k| !k.ends_with('/')).collect();
+                    if keys.is_empty() {
+                        expanded.errors.push(format!(
+                            "s3://{bucket}/{prefix}: no objects under this prefix"
+                        ));
+                    }
+                    expanded
+                        .inputs
+                        .extend(keys.into_iter().map(|key| Input::S3Object {
+                            bucket: bucket.clone(),
+                            key,
+                        }));
+                }
+                Err(e) => expanded.errors.push(e),
+            },
+        }
+    }
+    expanded
+}
+
+/// Adds the files under `dir`, depth first, each directory's entries in byte
+/// order of their names (CloudFront's `<ID>.YYYY-MM-DD-HH.<unique>.gz` names
+/// then come in time order). Hidden entries are skipped, and so are
+/// symbolic links to directories, which could make the walk loop.
+fn walk(dir: &Path, expanded: &mut Expanded) {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            expanded.errors.push(format!("{}: {e}", dir.display()));
+            return;
+        }
+    };
+    let mut names: Vec<(OsString, fs::FileType)> = Vec::new();
+    for entry in entries {
+        match entry.and_then(|e| Ok((e.file_name(), e.file_type()?))) {
+            Ok((name, _)) if name.as_encoded_bytes().starts_with(b".") => {}
+            Ok(named) => names.push(named),
+            Err(e) => expanded.errors.push(format!("{}: {e}", dir.display())),
+        }
+    }
+    names.sort_by(|a, b| a.0.as_encoded_bytes().cmp(b.0.as_encoded_bytes()));
+    for (name, kind) in names {
+        let path = dir.join(&name);
+        if kind.is_dir() {
+            walk(&path, expanded);
+        } else if kind.is_symlink() {
+            match fs::metadata(&path) {
+                Ok(target) if target.is_dir() => {}
+                Ok(_) => expanded.inputs.push(Input::File(path)),
+                Err(e) => expanded.errors.push(format!("{}: {e}", path.display())),
+            }
+        } else {
+            expanded.inputs.push(Input::File(path));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(arg: &str) -> Result<Arg, String> {
+        Arg::parse(OsStr::new(arg))
+    }
+
+    #[test]
+    fn arguments_by_shape() {
+        assert_eq!(parse("-"), Ok(Arg::Stdin));
+        assert_eq!(parse("logs/a.gz"), Ok(Arg::Path("logs/a.gz".into())));
+        assert_eq!(
+            parse("s3://bucket/cf/E2.2024"),
+            Ok(Arg::S3 {
+                bucket: "bucket".into(),
+                prefix: "cf/E2.2024".into()
+            })
+        );
+        assert_eq!(
+            parse("s3://bucket"),
+            Ok(Arg::S3 {
+                bucket: "bucket".into(),
+                prefix: String::new()
+            })
+        );
+        assert!(parse("s3:///key").is_err());
+    }
+
+    #[test]
+    fn directories_are_walked_in_name_order_without_hidden_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for path in [
+            "b.log",
+            "a/z.gz",
+            "a/b/c.log",
+            ".hidden",
+            "c/.git/x",
+            "B.log",
+        ] {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "x").unwrap();
+        }
+        fs::create_dir(root.join("empty")).unwrap();
+        let expanded = expand(&[Arg::Path(root.to_path_buf())], |_, _| unreachable!());
+        let names: Vec<String> = expanded
+            .inputs
+            .iter()
+            .map(|i| match i {
+                Input::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names, ["B.log", "a/b/c.log", "a/z.gz", "b.log"]);
+        assert!(expanded.errors.is_empty(), "{:?}", expanded.errors);
+    }
+
+    #[test]
+    fn missing_paths_empty_prefixes_and_a_second_stdin_are_errors() {
+        let args = [
+            Arg::Path("/no/such/cflog/input".into()),
+            Arg::Stdin,
+            Arg::Stdin,
+            Arg::S3 {
+                bucket: "b".into(),
+                prefix: "p/".into(),
+            },
+            Arg::S3 {
+                bucket: "b".into(),
+                prefix: "q".into(),
+            },
+        ];
+        let expanded = expand(&args, |bucket, prefix| match prefix {
+            "p/" => Ok(vec!["p/".into()]),
+            _ => Ok(vec![format!("{prefix}1"), format!("{bucket}2")]),
+        });
+        assert_eq!(
+            expanded.inputs,
+            [
+                Input::Stdin,
+                Input::S3Object {
+                    bucket: "b".into(),
+                    key: "q1".into()
+                },
+                Input::S3Object {
+                    bucket: "b".into(),
+                    key: "b2".into()
+                },
+            ]
+        );
+        assert_eq!(expanded.errors.len(), 3, "{:?}", expanded.errors);
+        assert!(expanded.errors[0].starts_with("/no/such/cflog/input: "));
+        assert!(expanded.errors[2].contains("no objects"));
+    }
+}

@@ -1,0 +1,310 @@
+//! What cflog tells the user on stderr: messages as things happen, and the
+//! summary at the end.
+//!
+//! Nothing here writes to stdout, which belongs to the entries. Messages go
+//! around the progress bar (when there is one) so that it is redrawn below
+//! them instead of being torn.
+
+use std::fmt;
+use std::io::Write;
+use std::time::Duration;
+
+use cflog_pipeline::{RejectedLine, Summary};
+use indicatif::ProgressBar;
+
+/// How many rejected lines the summary lists, over all inputs.
+pub const LISTED_REJECTED: usize = 10;
+
+/// Prints messages on stderr, around the progress bar.
+#[derive(Clone, Debug, Default)]
+pub struct Reporter {
+    bar: Option<ProgressBar>,
+}
+
+impl Reporter {
+    /// A reporter that prints around `bar`.
+    pub fn with_progress(bar: Option<ProgressBar>) -> Reporter {
+        Reporter { bar }
+    }
+
+    /// Prints `cflog: {message}`.
+    pub fn warn(&self, message: impl fmt::Display) {
+        let print = || {
+            // A closed stderr must not turn into a panic, as eprintln! would.
+            let _ = writeln!(std::io::stderr().lock(), "cflog: {message}");
+        };
+        match &self.bar {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+}
+
+/// The account of a whole run.
+#[derive(Debug, Default)]
+pub struct Totals {
+    /// Inputs read to their end or until they failed.
+    pub inputs: usize,
+    /// Of which gzip.
+    pub gzip: usize,
+    /// Inputs that could not be read (or expanded) to their end.
+    pub failed: usize,
+    /// Every input's counts added up.
+    pub summary: Summary,
+    /// The first rejected lines, with their input.
+    pub rejected: Vec<(String, RejectedLine)>,
+    /// Inputs with lines of which none is an entry, with their rejected
+    /// lines: another kind of file, or a wrong `--delimiter`. Their lines
+    /// are not listed one by one.
+    pub not_logs: Vec<(String, u64)>,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl Totals {
+    /// Adds one input's account.
+    pub fn add(&mut self, input: &str, summary: &Summary) {
+        self.inputs += 1;
+        self.gzip += usize::from(summary.gzip);
+        self.summary.add(summary);
+        if summary.entries == 0 && summary.rejected > 0 {
+            self.not_logs.push((input.to_owned(), summary.rejected));
+            return;
+        }
+        let room = LISTED_REJECTED.saturating_sub(self.rejected.len());
+        self.rejected.extend(
+            summary
+                .errors
+                .iter()
+                .take(room)
+                .map(|line| (input.to_owned(), line.clone())),
+        );
+    }
+
+    /// The summary's lines: counts, rejected lines by reason, the first
+    /// rejected lines as `input:line: message`. With `counts` false, only
+    /// what went wrong.
+    pub fn render(&self, counts: bool) -> Vec<String> {
+        let s = &self.summary;
+        let mut lines = Vec::new();
+        if counts {
+            let gzip = match self.gzip {
+                0 => String::new(),
+                n if n == self.inputs => " (gzip)".to_owned(),
+                n => format!(" ({n} gzip)"),
+            };
+            let seconds = self.elapsed.as_secs_f64();
+            // A rate over a few milliseconds says nothing.
+            let rate = if seconds >= 0.2 {
+                format!(", {}/s", count(s.lines as f64 / seconds))
+            } else {
+                String::new()
+            };
+            lines.push(format!(
+                "{} {}{gzip}, {} lines: {} entries, {} rejected, {} header, {} blank; {} of logs in {}{rate}",
+                thousands(self.inputs as u64),
+                plural(self.inputs as u64, "input", "inputs"),
+                thousands(s.lines),
+                thousands(s.entries),
+                thousands(s.rejected),
+                thousands(s.header_lines),
+                thousands(s.blank_lines),
+                bytes(s.bytes),
+                duration(self.elapsed),
+            ));
+        }
+        if s.rejected > 0 {
+            let reasons: Vec<String> = s
+                .rejected_by_reason
+                .iter()
+                .map(|(reason, n)| format!("{} {reason}", thousands(*n)))
+                .collect();
+            lines.push(format!(
+                "{} rejected {}: {}",
+                thousands(s.rejected),
+                plural(s.rejected, "line", "lines"),
+                reasons.join(", ")
+            ));
+            if !self.not_logs.is_empty() {
+                lines.push(
+                    "  no line is a CloudFront log entry in (another kind of file, or a --delimiter or --fields-header is needed):"
+                        .into(),
+                );
+            }
+            for (input, rejected) in self.not_logs.iter().take(LISTED_REJECTED) {
+                lines.push(format!("    {input} ({} rejected)", thousands(*rejected)));
+            }
+            if self.not_logs.len() > LISTED_REJECTED {
+                lines.push(format!(
+                    "    … and {} more",
+                    thousands((self.not_logs.len() - LISTED_REJECTED) as u64)
+                ));
+            }
+            for (input, rejected) in &self.rejected {
+                lines.push(format!("  {}", located(input, rejected)));
+            }
+            let not_logs: u64 = self.not_logs.iter().map(|(_, n)| n).sum();
+            let unlisted = s
+                .rejected
+                .saturating_sub(not_logs + self.rejected.len() as u64);
+            if unlisted > 0 {
+                lines.push(format!("  … and {} more", thousands(unlisted)));
+            }
+        }
+        if self.failed > 0 {
+            lines.push(format!(
+                "{} {} could not be read (see above)",
+                thousands(self.failed as u64),
+                plural(self.failed as u64, "input", "inputs")
+            ));
+        }
+        lines
+    }
+}
+
+/// `input:line: message`, the shape editors and terminals link to.
+pub fn located(input: &str, rejected: &RejectedLine) -> String {
+    format!(
+        "{input}:{}",
+        line_message(rejected.line, rejected.byte, &rejected.message)
+    )
+}
+
+/// `line: message`, from an error message that starts with its position.
+pub fn line_message(line: u64, byte: u64, message: &str) -> String {
+    // The message starts with the position ("line 5 (byte 230): …"); the
+    // line number in front already says it.
+    let position = format!("line {line} (byte {byte}): ");
+    let message = message.strip_prefix(&position).unwrap_or(message);
+    format!("{line}: {message}")
+}
+
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// `3 ms`, `1.52 s`, `2 min 5 s`.
+fn duration(elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs_f64();
+    match elapsed.as_secs() {
+        0 => format!("{} ms", elapsed.as_millis()),
+        1..60 => format!("{seconds:.2} s"),
+        s => format!("{} min {} s", s / 60, s % 60),
+    }
+}
+
+/// A rate or a count, short: `950`, `12.3k`, `1.25M`.
+fn count(n: f64) -> String {
+    match n {
+        n if n >= 1e6 => format!("{:.2}M lines", n / 1e6),
+        n if n >= 1e3 => format!("{:.1}k lines", n / 1e3),
+        n => format!("{n:.0} lines"),
+    }
+}
+
+/// Bytes in binary units: `512 B`, `1.5 KiB`, `12.3 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_for_people() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(5 << 30), "5.0 GiB");
+    }
+
+    #[test]
+    fn a_rejected_line_is_located_like_a_compiler_error() {
+        let rejected = RejectedLine {
+            line: 5,
+            byte: 230,
+            reason: "field_count",
+            message: "line 5 (byte 230): expected 6 fields, found 5".into(),
+        };
+        assert_eq!(
+            located("logs/a.gz", &rejected),
+            "logs/a.gz:5: expected 6 fields, found 5"
+        );
+    }
+
+    #[test]
+    fn the_summary_lists_reasons_and_the_first_lines() {
+        let mut summary = Summary {
+            lines: 9,
+            entries: 2,
+            header_lines: 2,
+            rejected: 5,
+            ..Summary::default()
+        };
+        summary.rejected_by_reason.insert("field_count", 3);
+        summary.rejected_by_reason.insert("header", 2);
+        summary.errors.push(RejectedLine {
+            line: 4,
+            byte: 100,
+            reason: "field_count",
+            message: "line 4 (byte 100): expected 6 fields, found 5".into(),
+        });
+        let mut totals = Totals::default();
+        totals.add("bad.log", &summary);
+        let lines = totals.render(true);
+        assert!(lines[0].starts_with("1 input, 9 lines: 2 entries, 5 rejected, 2 header, 0 blank"));
+        assert_eq!(lines[1], "5 rejected lines: 3 field_count, 2 header");
+        assert_eq!(lines[2], "  bad.log:4: expected 6 fields, found 5");
+        assert_eq!(lines[3], "  … and 4 more");
+        assert_eq!(totals.render(false).len(), 3);
+    }
+
+    #[test]
+    fn an_input_without_any_entry_is_named_once_not_line_by_line() {
+        let mut summary = Summary {
+            lines: 40,
+            rejected: 40,
+            ..Summary::default()
+        };
+        summary.rejected_by_reason.insert("field_count", 40);
+        summary.errors.push(RejectedLine {
+            line: 1,
+            byte: 0,
+            reason: "field_count",
+            message: "line 1 (byte 0): expected 33 fields, found 1".into(),
+        });
+        let mut totals = Totals::default();
+        totals.add("README.md", &summary);
+        let lines = totals.render(false);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[1].starts_with("  no line is a CloudFront log entry in"));
+        assert_eq!(lines[2], "    README.md (40 rejected)");
+    }
+}

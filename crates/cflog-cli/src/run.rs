@@ -1,0 +1,531 @@
+//! Running a command: inputs read in parallel through the shared pipeline,
+//! the summary, and the exit status.
+//!
+//! Workers are plain threads taking the next input in order, so `--jobs 1`
+//! reads inputs exactly one after the other. A worker reads local files and
+//! stdin with `input::run_sync`, and S3 objects with the Lambda's
+//! `s3::process_object` (driven on the worker thread, see `crate::s3`).
+//!
+//! Some failures stop every worker: the output failing (a closed pipe, a
+//! full disk) and `--strict` meeting a bad line. A sink sees the stop flag
+//! at its next entry, so the run ends within one entry of the failure.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use cflog_core::LogLine;
+use cflog_pipeline::input::{InputError, run_sync};
+use cflog_pipeline::s3::ObjectError;
+use cflog_pipeline::sink::{Sink, SinkError};
+use cflog_pipeline::{Options, Pipeline, PipelineError, Summary};
+use clap::CommandFactory;
+
+use crate::cli::{self, Cli, Command, ConvertArgs, Format, InputArgs, StatsArgs};
+use crate::delimited::DelimitedFactory;
+use crate::inputs::{self, Arg, Input};
+use crate::output::{NdjsonFactory, Output};
+use crate::progress::Progress;
+use crate::report::{Reporter, Totals, line_message};
+use crate::s3::S3;
+use crate::stats::{self, StatsFactory};
+
+/// The exit statuses, as documented in `--help`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Every line parsed.
+    Parsed = 0,
+    /// Some lines were rejected.
+    Rejected = 1,
+    /// A usage error, or an input or the output failed.
+    Failed = 2,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        ExitCode::from(status as u8)
+    }
+}
+
+/// Makes the sink of each input, and takes it back when the input is done.
+pub trait SinkFactory: Sync {
+    /// The sink of one input.
+    type Sink: Sink;
+
+    /// A sink for `input`.
+    fn open(&self, input: &Input) -> Self::Sink;
+
+    /// Takes back the sink of an input that is done (or failed).
+    fn close(&self, sink: Self::Sink);
+}
+
+/// Runs the command line.
+pub fn main(cli: Cli) -> ExitCode {
+    let status = match cli.command {
+        Some(Command::Stats(args)) => stats(&args),
+        None if cli.convert.list_fields => print_stdout(cli::fields_listing().as_bytes()),
+        None => convert(&cli.convert),
+    };
+    status.into()
+}
+
+/// Writes `bytes` to stdout; a closed pipe is not an error.
+fn print_stdout(bytes: &[u8]) -> Status {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => Status::Parsed,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Parsed,
+        Err(e) => {
+            Reporter::default().warn(format_args!("writing to stdout failed: {e}"));
+            Status::Failed
+        }
+    }
+}
+
+/// A usage error in clap's format, which exits with 2.
+fn usage_error(message: impl fmt::Display) -> ! {
+    Cli::command()
+        .error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
+}
+
+/// What every command needs before reading: the inputs, expanded, and the
+/// settings.
+struct Plan {
+    inputs: Vec<Input>,
+    s3: Option<S3>,
+    options: Options,
+    strict: bool,
+    jobs: usize,
+    quiet: bool,
+    /// Arguments that named nothing readable (already reported).
+    unreadable: usize,
+}
+
+impl Plan {
+    /// Lets go of the S3 client without waiting for idle connections.
+    fn close(self) {
+        if let Some(s3) = self.s3 {
+            s3.shutdown();
+        }
+    }
+}
+
+fn plan(args: &InputArgs) -> Result<Plan, Status> {
+    let options = args.options().unwrap_or_else(|e| usage_error(e));
+    let mut parsed = Vec::new();
+    for arg in &args.inputs {
+        parsed.push(Arg::parse(arg).unwrap_or_else(|e| usage_error(e)));
+    }
+    if parsed.is_empty() {
+        if io::stdin().is_terminal() {
+            usage_error(
+                "no input: give log files, directories, s3://bucket/prefix URIs, or `-` for stdin (see --help)",
+            );
+        }
+        parsed.push(Arg::Stdin);
+    }
+    let reporter = Reporter::default();
+    let s3 = if parsed.iter().any(|arg| matches!(arg, Arg::S3 { .. })) {
+        match S3::connect(args.s3_path_style) {
+            Ok(s3) => Some(s3),
+            Err(e) => {
+                reporter.warn(format_args!("cannot start the S3 client: {e}"));
+                return Err(Status::Failed);
+            }
+        }
+    } else {
+        None
+    };
+    let expanded = inputs::expand(&parsed, |bucket, prefix| match &s3 {
+        Some(s3) => s3.list(bucket, prefix),
+        None => Err("no S3 client".into()),
+    });
+    for error in &expanded.errors {
+        reporter.warn(error);
+    }
+    Ok(Plan {
+        inputs: expanded.inputs,
+        s3,
+        options,
+        strict: args.strict,
+        jobs: args.jobs(),
+        quiet: args.quiet,
+        unreadable: expanded.errors.len(),
+    })
+}
+
+fn convert(args: &ConvertArgs) -> Status {
+    let selection = cli::selection(args.fields.as_deref()).unwrap_or_else(|e| usage_error(e));
+    let plan = match plan(&args.input) {
+        Ok(plan) => plan,
+        Err(status) => return status,
+    };
+    let output = match &args.output {
+        None => Output::stdout(),
+        Some(path) => {
+            if let Some(input) = plan.inputs.iter().find(|input| same_file(input, path)) {
+                Reporter::default()
+                    .warn(format_args!("{}: the output file is also an input", input));
+                return Status::Failed;
+            }
+            match Output::create(path) {
+                Ok(output) => output,
+                Err(e) => {
+                    Reporter::default().warn(format_args!("{}: {e}", path.display()));
+                    return Status::Failed;
+                }
+            }
+        }
+    };
+    let progress = Progress::start(&plan.inputs, plan.quiet);
+    let reporter = Reporter::with_progress(progress.bar());
+    let started = Instant::now();
+    let mut outcomes = match args.format {
+        Format::Ndjson => {
+            let factory = NdjsonFactory {
+                output: output.clone(),
+                selection,
+            };
+            process(&plan, &factory, &progress, &reporter)
+        }
+        Format::Csv | Format::Tsv => {
+            let delimiter = if args.format == Format::Csv {
+                b','
+            } else {
+                b'\t'
+            };
+            let factory =
+                DelimitedFactory::new(output.clone(), delimiter, selection, reporter.clone());
+            let mut outcomes = process(&plan, &factory, &progress, &reporter);
+            if let Err(e) = factory.finish() {
+                outcomes.push(output_failure(e));
+            }
+            outcomes
+        }
+    };
+    if let Err(e) = output.clone().flush() {
+        outcomes.push(output_failure(e));
+    }
+    progress.finish();
+    let status = finish(&plan, outcomes, started, true, |_| Ok(()));
+    plan.close();
+    status
+}
+
+fn stats(args: &StatsArgs) -> Status {
+    let plan = match plan(&args.input) {
+        Ok(plan) => plan,
+        Err(status) => return status,
+    };
+    let progress = Progress::start(&plan.inputs, plan.quiet);
+    let reporter = Reporter::with_progress(progress.bar());
+    let started = Instant::now();
+    let factory = StatsFactory::default();
+    let outcomes = process(&plan, &factory, &progress, &reporter);
+    progress.finish();
+    let tally = factory.into_tally();
+    // The table repeats the counts; stderr only says what went wrong.
+    let status = finish(&plan, outcomes, started, false, |totals| {
+        let report = stats::Report::new(&tally, totals, args.top);
+        let text = if args.json {
+            let mut json = serde_json::to_string_pretty(&report).map_err(io::Error::other)?;
+            json.push('\n');
+            json
+        } else {
+            stats::table(&report, &tally)
+        };
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(text.as_bytes())?;
+        stdout.flush()
+    });
+    plan.close();
+    status
+}
+
+/// Whether `input` is the file at `path` (which may not exist yet).
+fn same_file(input: &Input, path: &std::path::Path) -> bool {
+    let Input::File(input) = input else {
+        return false;
+    };
+    match (input.canonicalize(), path.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// What happened to one input.
+#[derive(Debug)]
+struct Outcome {
+    /// The input's name, or empty for a failure of the output.
+    input: String,
+    /// Its counts (partial when it failed).
+    summary: Summary,
+    failure: Option<Failure>,
+}
+
+/// Why an input did not reach its end.
+#[derive(Debug)]
+enum Failure {
+    /// Reading it failed: I/O, corrupt gzip, S3.
+    Input(String),
+    /// The output could not be written.
+    Output(String),
+    /// The output is a pipe whose reader has gone, as in `| head`.
+    BrokenPipe,
+    /// `--strict` stopped at this rejected line.
+    Strict(String),
+    /// Another input's failure stopped this one.
+    Stopped,
+}
+
+fn output_failure(e: io::Error) -> Outcome {
+    Outcome {
+        input: String::new(),
+        summary: Summary::default(),
+        failure: Some(failure_of_output(e)),
+    }
+}
+
+/// Reads every input of `plan`, `plan.jobs` at a time.
+fn process<F: SinkFactory>(
+    plan: &Plan,
+    factory: &F,
+    progress: &Progress,
+    reporter: &Reporter,
+) -> Vec<Outcome> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let outcomes: Mutex<Vec<Option<Outcome>>> =
+        Mutex::new(plan.inputs.iter().map(|_| None).collect());
+    let worker = || {
+        while !stop.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(input) = plan.inputs.get(i) else {
+                break;
+            };
+            let outcome = read_one(input, plan, factory, progress, &stop);
+            match &outcome.failure {
+                Some(Failure::Input(message)) => reporter.warn(format_args!("{input}: {message}")),
+                Some(Failure::Output(_) | Failure::BrokenPipe | Failure::Strict(_)) => {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                Some(Failure::Stopped) | None => {}
+            }
+            progress.input_done();
+            outcomes.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(outcome);
+        }
+    };
+    let workers = plan.jobs.clamp(1, plan.inputs.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 1..workers {
+            scope.spawn(worker);
+        }
+        worker();
+    });
+    outcomes
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Reads one input to its end through a sink from `factory`.
+fn read_one<F: SinkFactory>(
+    input: &Input,
+    plan: &Plan,
+    factory: &F,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> Outcome {
+    let mut sink = Guard {
+        inner: factory.open(input),
+        strict: plan.strict,
+        stop,
+    };
+    let result = match input {
+        Input::Stdin => read_sync(progress.reader(io::stdin().lock()), plan, &mut sink),
+        Input::File(path) => match File::open(path) {
+            Ok(file) => read_sync(progress.reader(file), plan, &mut sink),
+            Err(e) => (Summary::default(), Some(Failure::Input(e.to_string()))),
+        },
+        Input::S3Object { bucket, key } => match &plan.s3 {
+            Some(s3) => match s3.process(bucket, key, &plan.options, &mut sink) {
+                Ok(summary) => (summary, None),
+                Err(ObjectError::Body {
+                    source, summary, ..
+                }) => (*summary, Some(failure_of_input(source))),
+                // The error names the object already; keep the message short.
+                Err(e) => (
+                    Summary::default(),
+                    Some(Failure::Input(without_uri(&e, input))),
+                ),
+            },
+            None => (
+                Summary::default(),
+                Some(Failure::Input("no S3 client".into())),
+            ),
+        },
+    };
+    factory.close(sink.inner);
+    let (summary, failure) = result;
+    Outcome {
+        input: input.to_string(),
+        summary,
+        failure,
+    }
+}
+
+fn read_sync<R: io::Read, S: Sink>(
+    reader: R,
+    plan: &Plan,
+    sink: &mut S,
+) -> (Summary, Option<Failure>) {
+    let mut pipeline = Pipeline::new(&plan.options, sink);
+    match run_sync(reader, &mut pipeline) {
+        Ok(summary) => (summary, None),
+        Err(e) => (pipeline.summary().clone(), Some(failure_of_input(e))),
+    }
+}
+
+/// `ObjectError`'s message without the `s3://bucket/key` the summary puts
+/// in front anyway.
+fn without_uri(err: &ObjectError, input: &Input) -> String {
+    let message = err.to_string();
+    let uri = input.to_string();
+    message
+        .strip_prefix(&format!("{uri}: "))
+        .map(str::to_owned)
+        .unwrap_or(message)
+}
+
+fn failure_of_input(err: InputError) -> Failure {
+    match err {
+        InputError::Sink(PipelineError(e)) => failure_of_output(e),
+        other => Failure::Input(other.to_string()),
+    }
+}
+
+fn failure_of_output(err: io::Error) -> Failure {
+    if let Some(strict) = err.get_ref().and_then(|e| e.downcast_ref::<StrictStop>()) {
+        return Failure::Strict(strict.0.clone());
+    }
+    if err.get_ref().is_some_and(|e| e.is::<Stopped>()) {
+        return Failure::Stopped;
+    }
+    if err.kind() == io::ErrorKind::BrokenPipe {
+        return Failure::BrokenPipe;
+    }
+    Failure::Output(err.to_string())
+}
+
+/// Adds up the outcomes, prints the summary and `output`'s text, and
+/// decides the exit status.
+fn finish(
+    plan: &Plan,
+    outcomes: Vec<Outcome>,
+    started: Instant,
+    counts: bool,
+    output: impl FnOnce(&Totals) -> io::Result<()>,
+) -> Status {
+    let reporter = Reporter::default();
+    let mut totals = Totals {
+        failed: plan.unreadable,
+        ..Totals::default()
+    };
+    let mut status = Status::Parsed;
+    let mut strict = None;
+    for outcome in &outcomes {
+        match &outcome.failure {
+            Some(Failure::BrokenPipe) => return Status::Parsed,
+            Some(Failure::Output(message)) => {
+                reporter.warn(format_args!("writing the output failed: {message}"));
+                return Status::Failed;
+            }
+            Some(Failure::Input(_)) => totals.failed += 1,
+            Some(Failure::Strict(message)) => {
+                strict.get_or_insert((outcome.input.clone(), message.clone()));
+            }
+            Some(Failure::Stopped) | None => {}
+        }
+        if !outcome.input.is_empty() {
+            totals.add(&outcome.input, &outcome.summary);
+        }
+    }
+    totals.elapsed = started.elapsed();
+    if let Some((input, message)) = strict {
+        reporter.warn(format_args!("{input}:{message} (--strict)"));
+        return if totals.failed > 0 {
+            Status::Failed
+        } else {
+            Status::Rejected
+        };
+    }
+    if let Err(e) = output(&totals) {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Status::Parsed;
+        }
+        reporter.warn(format_args!("writing the output failed: {e}"));
+        return Status::Failed;
+    }
+    if !plan.quiet {
+        for line in totals.render(counts) {
+            reporter.warn(line);
+        }
+    }
+    if totals.failed > 0 {
+        status = Status::Failed;
+    } else if totals.summary.rejected > 0 {
+        status = Status::Rejected;
+    }
+    status
+}
+
+/// Stops the input at the first rejected line (the message is
+/// `line: reason`, ready to follow `input:`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct StrictStop(String);
+
+/// Another input failed in a way that stops the run.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped")]
+struct Stopped;
+
+/// Wraps each input's sink with the run's policy: `--strict`, and stopping
+/// when another input stopped the run.
+struct Guard<'a, S> {
+    inner: S,
+    strict: bool,
+    stop: &'a AtomicBool,
+}
+
+impl<S: Sink> Sink for Guard<'_, S> {
+    #[inline]
+    fn entry(&mut self, line: &LogLine<'_>) -> Result<(), SinkError> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(SinkError::Io(io::Error::other(Stopped)));
+        }
+        self.inner.entry(line)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+
+    fn rejected(&mut self, error: &cflog_core::Error) -> io::Result<()> {
+        if !self.strict {
+            return self.inner.rejected(error);
+        }
+        // The entries before the bad line are good: write them out.
+        self.inner.flush()?;
+        let pos = error.position().unwrap_or_default();
+        let message = line_message(pos.line(), pos.byte(), &error.to_string());
+        Err(io::Error::other(StrictStop(message)))
+    }
+}

@@ -1,0 +1,91 @@
+//! S3 access: one client, and a small runtime that the sync workers borrow.
+//!
+//! Objects are streamed by the same code as the Lambda
+//! (`cflog_pipeline::s3::process_object`). Workers are plain threads; each
+//! one drives its object's future with [`Handle::block_on`], so gunzipping
+//! and parsing run on the worker while the runtime's own thread only does
+//! the network I/O.
+
+use aws_config::BehaviorVersion;
+use aws_config::meta::region::RegionProviderChain;
+use aws_sdk_s3::Client;
+use cflog_pipeline::s3::{ObjectError, list_keys, process_object};
+use cflog_pipeline::sink::Sink;
+use cflog_pipeline::{Options, Summary};
+use tokio::runtime::{Handle, Runtime};
+
+/// The region when the environment names none: S3's historical default, so
+/// that `cflog s3://…` works without configuration for buckets there.
+const FALLBACK_REGION: &str = "us-east-1";
+
+/// An S3 client with the runtime it needs.
+#[derive(Debug)]
+pub struct S3 {
+    runtime: Runtime,
+    client: Client,
+}
+
+impl S3 {
+    /// A client configured from the standard AWS environment (credentials,
+    /// profile, region, `AWS_ENDPOINT_URL`…). `path_style` addresses buckets
+    /// as `http://host/bucket`, which S3-compatible servers need.
+    ///
+    /// # Errors
+    ///
+    /// When the runtime cannot be started.
+    pub fn connect(path_style: bool) -> std::io::Result<S3> {
+        // Network I/O only; parsing runs on the workers (see the module docs).
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("cflog-s3")
+            .enable_all()
+            .build()?;
+        let shared = runtime.block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .region(RegionProviderChain::default_provider().or_else(FALLBACK_REGION))
+                .load(),
+        );
+        let mut config = aws_sdk_s3::config::Builder::from(&shared);
+        if path_style {
+            config = config.force_path_style(true);
+        }
+        let client = Client::from_conf(config.build());
+        Ok(S3 { runtime, client })
+    }
+
+    /// The keys under `prefix`, in key order.
+    ///
+    /// # Errors
+    ///
+    /// When listing fails; the message has the SDK's chain of causes.
+    pub fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, String> {
+        self.runtime
+            .block_on(list_keys(&self.client, bucket, prefix))
+    }
+
+    /// Streams one object through a pipeline into `sink`, on the calling
+    /// thread, which must not be one of the runtime's.
+    ///
+    /// # Errors
+    ///
+    /// See [`ObjectError`].
+    pub fn process<S: Sink>(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: &Options,
+        sink: S,
+    ) -> Result<Summary, ObjectError> {
+        self.handle()
+            .block_on(process_object(&self.client, bucket, key, options, sink))
+    }
+
+    fn handle(&self) -> &Handle {
+        self.runtime.handle()
+    }
+
+    /// Stops the runtime without waiting for idle connections to close.
+    pub fn shutdown(self) {
+        self.runtime.shutdown_background();
+    }
+}

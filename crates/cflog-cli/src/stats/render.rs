@@ -1,0 +1,453 @@
+//! The figures as one JSON object (`--json`) or as a table for people.
+//!
+//! Both are made from one [`Report`], so the table never shows a figure the
+//! JSON does not have.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::Tally;
+use crate::report::{Totals, bytes, thousands};
+
+/// Values longer than this are cut in the table (never in the JSON).
+const VALUE_WIDTH: usize = 60;
+/// The longest bar of the per-hour chart.
+const BAR_WIDTH: usize = 40;
+/// Up to this many hours, the table charts hours; beyond, days.
+const HOURLY_SPAN: i64 = 48;
+
+/// The figures of `cflog stats`.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Inputs read.
+    pub inputs: usize,
+    /// Inputs that could not be read to their end.
+    pub failed_inputs: usize,
+    /// Lines of every kind.
+    pub lines: u64,
+    /// Entries counted.
+    pub requests: u64,
+    /// Lines rejected.
+    pub rejected: u64,
+    /// The earliest request, RFC 3339.
+    pub first: Option<String>,
+    /// The latest request, RFC 3339.
+    pub last: Option<String>,
+    /// The sum of `sc-bytes`.
+    pub bytes_sent: u64,
+    /// How many client addresses were seen.
+    pub distinct_client_ips: usize,
+    /// Requests by status class: `000`, `1xx`…`5xx`, `other`.
+    pub status: BTreeMap<&'static str, u64>,
+    /// The cache hit ratio.
+    pub cache: Cache,
+    /// Requests by `x-edge-result-type`.
+    pub result_types: BTreeMap<String, u64>,
+    /// The result types that are errors, with their requests.
+    pub errors: BTreeMap<String, u64>,
+    /// `time-taken` percentiles, in seconds.
+    pub time_taken: Option<Latency>,
+    /// The most frequent values.
+    pub top: Top,
+    /// Requests per UTC hour, hours without requests left out.
+    pub requests_per_hour: Vec<Hour>,
+}
+
+/// Hits against misses.
+#[derive(Debug, Serialize)]
+pub struct Cache {
+    /// Hit, RefreshHit, OriginShieldHit.
+    pub hits: u64,
+    /// Miss, MissGeneratedResponse.
+    pub misses: u64,
+    /// `hits / (hits + misses)`; null without either.
+    pub hit_ratio: Option<f64>,
+}
+
+/// `time-taken` percentiles, in seconds (nearest rank, to the millisecond).
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    /// Requests with a time.
+    pub count: u64,
+    /// The mean.
+    pub mean: f64,
+    /// The median.
+    pub p50: f64,
+    /// The 90th percentile.
+    pub p90: f64,
+    /// The 99th percentile.
+    pub p99: f64,
+    /// The longest.
+    pub max: f64,
+}
+
+/// The top lists.
+#[derive(Debug, Serialize)]
+pub struct Top {
+    /// Decoded `cs-uri-stem`.
+    pub paths: Vec<Count>,
+    /// Decoded `cs(Referer)`.
+    pub referers: Vec<Count>,
+    /// Decoded `cs(User-Agent)`.
+    pub user_agents: Vec<Count>,
+    /// `x-edge-location`.
+    pub edge_locations: Vec<Count>,
+    /// `c-ip`.
+    pub client_ips: Vec<Count>,
+}
+
+/// One value of a top list.
+#[derive(Debug, Serialize)]
+pub struct Count {
+    /// The value.
+    pub value: String,
+    /// Its requests.
+    pub requests: u64,
+}
+
+/// One hour of the per-hour counts.
+#[derive(Debug, Serialize)]
+pub struct Hour {
+    /// The start of the hour, RFC 3339.
+    pub hour: String,
+    /// Its requests.
+    pub requests: u64,
+}
+
+impl Report {
+    /// The report of `tally`, with the run's `totals`, listing `top` values.
+    pub fn new(tally: &Tally, totals: &Totals, top: usize) -> Report {
+        let s = &tally.status;
+        let mut status = BTreeMap::from([("000", s.hung_up), ("other", s.other)]);
+        for (class, n) in ["1xx", "2xx", "3xx", "4xx", "5xx"]
+            .into_iter()
+            .zip(s.classes)
+        {
+            status.insert(class, n);
+        }
+        let counts = |list: Vec<(&str, u64)>| -> Vec<Count> {
+            list.into_iter()
+                .map(|(value, requests)| Count {
+                    value: value.to_owned(),
+                    requests,
+                })
+                .collect()
+        };
+        let result_types: BTreeMap<String, u64> = tally
+            .result_types
+            .counts
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect();
+        let errors = result_types
+            .iter()
+            .filter(|(name, _)| cflog_core::ResultType::parse(name).is_error())
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        Report {
+            inputs: totals.inputs,
+            failed_inputs: totals.failed,
+            lines: totals.summary.lines,
+            requests: tally.requests,
+            rejected: totals.summary.rejected,
+            first: tally.first.map(rfc3339),
+            last: tally.last.map(rfc3339),
+            bytes_sent: tally.bytes_sent,
+            distinct_client_ips: tally.client_ips.len(),
+            status,
+            cache: Cache {
+                hits: tally.hits,
+                misses: tally.misses,
+                hit_ratio: (tally.hits + tally.misses > 0)
+                    .then(|| tally.hits as f64 / (tally.hits + tally.misses) as f64),
+            },
+            result_types,
+            errors,
+            time_taken: latency(tally),
+            top: Top {
+                paths: counts(tally.paths.top(top)),
+                referers: counts(tally.referers.top(top)),
+                user_agents: counts(tally.user_agents.top(top)),
+                edge_locations: counts(tally.edge_locations.top(top)),
+                client_ips: tally
+                    .top_client_ips(top)
+                    .into_iter()
+                    .map(|(ip, requests)| Count {
+                        value: ip.to_string(),
+                        requests,
+                    })
+                    .collect(),
+            },
+            requests_per_hour: tally
+                .per_hour
+                .iter()
+                .map(|(hour, requests)| Hour {
+                    hour: hour_start(*hour).map(rfc3339).unwrap_or_default(),
+                    requests: *requests,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn latency(tally: &Tally) -> Option<Latency> {
+    let count: u64 = tally.time_taken_ms.values().sum();
+    if count == 0 {
+        return None;
+    }
+    let sum: u128 = tally
+        .time_taken_ms
+        .iter()
+        .map(|(ms, n)| u128::from(*ms) * u128::from(*n))
+        .sum();
+    let seconds = |percent: f64| tally.time_taken_percentile(percent).unwrap_or(0) as f64 / 1000.0;
+    Some(Latency {
+        count,
+        mean: sum as f64 / count as f64 / 1000.0,
+        p50: seconds(50.0),
+        p90: seconds(90.0),
+        p99: seconds(99.0),
+        max: seconds(100.0),
+    })
+}
+
+fn hour_start(hour: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(hour.checked_mul(3600)?).ok()
+}
+
+fn rfc3339(time: OffsetDateTime) -> String {
+    time.format(&Rfc3339).unwrap_or_default()
+}
+
+/// The report as a table for people.
+pub fn table(report: &Report, tally: &Tally) -> String {
+    let mut out = String::new();
+    let requests = report.requests;
+    let share = |n: u64| {
+        if requests == 0 {
+            String::new()
+        } else {
+            format!("{:.1}%", n as f64 * 100.0 / requests as f64)
+        }
+    };
+    let row = |out: &mut String, label: &str, value: String| {
+        let _ = writeln!(out, "{label:<16}{value}");
+    };
+
+    let span = match (&report.first, &report.last) {
+        (Some(first), Some(last)) => format!("   {} → {}", first, last),
+        _ => String::new(),
+    };
+    row(
+        &mut out,
+        "Requests",
+        format!("{}{span}", thousands(requests)),
+    );
+    row(
+        &mut out,
+        "Lines",
+        format!(
+            "{} in {} {}, {} rejected",
+            thousands(report.lines),
+            thousands(report.inputs as u64),
+            if report.inputs == 1 {
+                "input"
+            } else {
+                "inputs"
+            },
+            thousands(report.rejected)
+        ),
+    );
+    row(&mut out, "Bytes sent", bytes(report.bytes_sent));
+    row(
+        &mut out,
+        "Client IPs",
+        format!("{} distinct", thousands(report.distinct_client_ips as u64)),
+    );
+    let status: Vec<String> = report
+        .status
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(class, n)| format!("{class} {} ({})", thousands(*n), share(*n)))
+        .collect();
+    row(&mut out, "Status", status.join(" · "));
+    let cache = &report.cache;
+    row(
+        &mut out,
+        "Cache hit ratio",
+        match cache.hit_ratio {
+            Some(ratio) => format!(
+                "{:.1}%   ({} {}, {} {})",
+                ratio * 100.0,
+                thousands(cache.hits),
+                if cache.hits == 1 { "hit" } else { "hits" },
+                thousands(cache.misses),
+                if cache.misses == 1 { "miss" } else { "misses" },
+            ),
+            None => "- (no Hit or Miss result types)".into(),
+        },
+    );
+    let by_count = |map: &BTreeMap<String, u64>| {
+        let mut list: Vec<(&String, &u64)> = map.iter().collect();
+        list.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        list.iter()
+            .map(|(name, n)| format!("{name} {}", thousands(**n)))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    row(&mut out, "Result types", by_count(&report.result_types));
+    row(
+        &mut out,
+        "Errors",
+        if report.errors.is_empty() {
+            "none".into()
+        } else {
+            by_count(&report.errors)
+        },
+    );
+    if let Some(l) = &report.time_taken {
+        row(
+            &mut out,
+            "Time taken",
+            format!(
+                "mean {:.3} s · p50 {:.3} s · p90 {:.3} s · p99 {:.3} s · max {:.3} s",
+                l.mean, l.p50, l.p90, l.p99, l.max
+            ),
+        );
+    }
+
+    for (title, list) in [
+        ("Top paths", &report.top.paths),
+        ("Top referers", &report.top.referers),
+        ("Top user agents", &report.top.user_agents),
+        ("Top edge locations", &report.top.edge_locations),
+        ("Top client IPs", &report.top.client_ips),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\n{title:<w$}  {:>10}  {:>6}",
+            "Requests",
+            "Share",
+            w = VALUE_WIDTH
+        );
+        for count in list {
+            let _ = writeln!(
+                out,
+                "{:<w$}  {:>10}  {:>6}",
+                cut(&count.value, VALUE_WIDTH),
+                thousands(count.requests),
+                share(count.requests),
+                w = VALUE_WIDTH
+            );
+        }
+    }
+
+    chart(&mut out, tally);
+    out
+}
+
+/// Requests per hour, or per day over a long span, as a bar chart with
+/// empty hours (or days) shown.
+fn chart(out: &mut String, tally: &Tally) {
+    let (Some(&first), Some(&last)) = (
+        tally.per_hour.keys().next(),
+        tally.per_hour.keys().next_back(),
+    ) else {
+        return;
+    };
+    let hourly = last - first < HOURLY_SPAN;
+    let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
+    for (hour, n) in &tally.per_hour {
+        let key = if hourly {
+            *hour
+        } else {
+            hour.div_euclid(24) * 24
+        };
+        *buckets.entry(key).or_default() += n;
+    }
+    let step = if hourly { 1 } else { 24 };
+    let (start, end) = (
+        *buckets.keys().next().unwrap_or(&0),
+        *buckets.keys().next_back().unwrap_or(&0),
+    );
+    // Gaps are shown (an outage is a figure too) unless the span is absurd.
+    if (end - start) / step < 2000 {
+        let mut at = start;
+        while at < end {
+            buckets.entry(at).or_default();
+            at += step;
+        }
+    }
+    let max = buckets.values().copied().max().unwrap_or(0).max(1);
+    let _ = writeln!(
+        out,
+        "\nRequests per {} (UTC)",
+        if hourly { "hour" } else { "day" }
+    );
+    for (at, n) in &buckets {
+        let Some(time) = hour_start(*at) else {
+            continue;
+        };
+        let label = if hourly {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:00",
+                time.year(),
+                time.month() as u8,
+                time.day(),
+                time.hour()
+            )
+        } else {
+            format!(
+                "{:04}-{:02}-{:02}",
+                time.year(),
+                time.month() as u8,
+                time.day()
+            )
+        };
+        let width = ((*n as f64 / max as f64) * BAR_WIDTH as f64).ceil() as usize;
+        let _ = writeln!(
+            out,
+            "{label:<16}  {:<BAR_WIDTH$}  {}",
+            "█".repeat(width),
+            thousands(*n)
+        );
+    }
+}
+
+/// `text` cut to `width` characters, with `…` when cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_cut_on_a_character_boundary() {
+        assert_eq!(cut("abc", 3), "abc");
+        assert_eq!(cut("abcd", 3), "ab…");
+        assert_eq!(cut("ééééé", 4), "ééé…");
+    }
+
+    #[test]
+    fn hours_are_rfc3339_utc() {
+        assert_eq!(
+            // 1710410400 is 2024-03-14T10:00:00Z (`date -ud @1710410400`).
+            hour_start(1_710_410_400 / 3600).map(rfc3339).as_deref(),
+            Some("2024-03-14T10:00:00Z")
+        );
+    }
+}
