@@ -46,6 +46,8 @@ pub struct LogLine<'a> {
     line: &'a [u8],
     ends: &'a [u32],
     schema: &'a Schema,
+    /// The delimiter's length, kept here because every field lookup needs it.
+    delimiter_len: usize,
 }
 
 impl<'a> LogLine<'a> {
@@ -71,8 +73,9 @@ impl<'a> LogLine<'a> {
             ends.resize(room, 0);
         }
         let found = split_fields(line, schema.delimiter(), ends);
-        let trailing_empty = found == room
-            && ends[expected] == ends[expected - 1] + schema.delimiter().as_bytes().len() as u32;
+        let delimiter_len = schema.delimiter().as_bytes().len();
+        let trailing_empty =
+            found == room && ends[expected] == ends[expected - 1] + delimiter_len as u32;
         if found != expected && !trailing_empty {
             return Err(FieldCountError { expected, found });
         }
@@ -80,13 +83,20 @@ impl<'a> LogLine<'a> {
             line,
             ends: &ends[..expected],
             schema,
+            delimiter_len,
         })
     }
 
     /// Builds a view from ends already computed by [`LogLine::parse`].
     pub(crate) fn from_parts(line: &'a [u8], ends: &'a [u32], schema: &'a Schema) -> LogLine<'a> {
         debug_assert_eq!(ends.len(), schema.len());
-        LogLine { line, ends, schema }
+        let delimiter_len = schema.delimiter().as_bytes().len();
+        LogLine {
+            line,
+            ends,
+            schema,
+            delimiter_len,
+        }
     }
 
     /// The whole line, as read (without its line break).
@@ -115,7 +125,7 @@ impl<'a> LogLine<'a> {
         let end = *self.ends.get(i)? as usize;
         let start = match i {
             0 => 0,
-            _ => self.ends[i - 1] as usize + self.schema.delimiter().as_bytes().len(),
+            _ => self.ends[i - 1] as usize + self.delimiter_len,
         };
         Some(&self.line[start..end])
     }
