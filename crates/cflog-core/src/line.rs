@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::error::{FieldError, FieldProblem};
 use crate::escape::{self, QueryParams};
-use crate::raw::split_fields;
+use crate::raw::split_expected;
 use crate::schema::{Family, Schema};
 use crate::values::{
     self, FleStatus, ForwardedFor, HttpVersion, Protocol, ResultType, SslProtocol,
@@ -68,17 +68,9 @@ impl<'a> LogLine<'a> {
         ends: &'a mut Vec<u32>,
     ) -> Result<LogLine<'a>, FieldCountError> {
         let expected = schema.len();
-        let room = expected + 1;
-        if ends.len() < room {
-            ends.resize(room, 0);
-        }
-        let found = split_fields(line, schema.delimiter(), ends);
+        split_expected(line, schema.delimiter(), ends, expected)
+            .map_err(|found| FieldCountError { expected, found })?;
         let delimiter_len = schema.delimiter().as_bytes().len();
-        let trailing_empty =
-            found == room && ends[expected] == ends[expected - 1] + delimiter_len as u32;
-        if found != expected && !trailing_empty {
-            return Err(FieldCountError { expected, found });
-        }
         Ok(LogLine {
             line,
             ends: &ends[..expected],

@@ -47,6 +47,30 @@ pub fn split_fields(line: &[u8], delimiter: &Delimiter, ends: &mut [u32]) -> usi
     count
 }
 
+/// Splits `line` into exactly `expected` fields, growing `ends` once to
+/// room for one more: the line must have `expected` fields, or one more
+/// that is empty (a trailing delimiter, as in some AWS examples). Returns
+/// the number of fields found when it has neither.
+pub(crate) fn split_expected(
+    line: &[u8],
+    delimiter: &Delimiter,
+    ends: &mut Vec<u32>,
+    expected: usize,
+) -> Result<(), usize> {
+    if ends.len() < expected + 1 {
+        ends.resize(expected + 1, 0);
+    }
+    let found = split_fields(line, delimiter, ends);
+    let delimiter_len = delimiter.as_bytes().len() as u32;
+    let trailing_empty =
+        found == expected + 1 && ends[expected] == ends[expected - 1] + delimiter_len;
+    if found == expected || trailing_empty {
+        Ok(())
+    } else {
+        Err(found)
+    }
+}
+
 /// Calls `found` with the index of every `byte` in `haystack`.
 ///
 /// Delimiters are dense (a field averages a dozen bytes), so a `memchr`

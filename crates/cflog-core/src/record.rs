@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, FieldError, Position};
 use crate::line::{FieldCountError, LogLine};
-use crate::raw::split_fields;
+use crate::raw::split_expected;
 use crate::schema::Schema;
 
 /// One line read by a [`Reader`](crate::Reader) or
@@ -85,21 +85,11 @@ impl Record {
             self.schema = Arc::clone(schema);
         }
         let expected = schema.len();
-        if self.ends.len() < expected + 1 {
-            self.ends.resize(expected + 1, 0);
-        }
-        // Same rule as LogLine::parse, without re-borrowing the buffers.
-        let found = split_fields(&self.bytes, schema.delimiter(), &mut self.ends);
-        let delimiter_len = schema.delimiter().as_bytes().len() as u32;
-        let trailing_empty =
-            found == expected + 1 && self.ends[expected] == self.ends[expected - 1] + delimiter_len;
-        if found == expected || trailing_empty {
-            Ok(())
-        } else {
+        split_expected(&self.bytes, schema.delimiter(), &mut self.ends, expected).map_err(|found| {
             // Keep `line()` safe to call: it must see as many ends as columns.
             self.ends[..expected].fill(0);
-            Err(FieldCountError { expected, found })
-        }
+            FieldCountError { expected, found }
+        })
     }
 }
 
