@@ -8,8 +8,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|line: &[u8]| {
     let schema = Schema::standard();
-    let mut ends = Vec::new();
-    let Ok(line) = LogLine::parse(line, &schema, &mut ends) else {
+    let mut spans = Vec::new();
+    let Ok(line) = LogLine::parse(line, &schema, &mut spans) else {
         return;
     };
     let _ = (line.timestamp(), line.status(), line.sc_bytes(), line.client_ip());

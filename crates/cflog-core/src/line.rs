@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::error::{FieldError, FieldProblem};
 use crate::escape::{self, QueryParams};
-use crate::raw::split_expected;
+use crate::raw::split_spans;
 use crate::schema::{Family, Schema};
 use crate::values::{
     self, FleStatus, ForwardedFor, HttpVersion, Protocol, ResultType, SslProtocol,
@@ -25,15 +25,16 @@ pub struct FieldCountError {
     pub found: usize,
 }
 
-/// One log line split into fields, borrowing the line, its field ends and its
-/// schema. Nothing is copied or decoded until asked for.
+/// One log line split into fields, borrowing the line, where each field
+/// starts and ends in it, and its schema. Nothing is copied or decoded until
+/// asked for.
 ///
 /// ```
 /// use cflog_core::{Field, LogLine, Schema};
 ///
 /// let schema = Schema::from_fields_header(b"#Fields: date time sc-status cs(User-Agent) sc-bytes")?;
-/// let mut ends = Vec::new();
-/// let line = LogLine::parse(b"2019-12-04\t21:02:31\t200\tcurl/8.0%20(x)\t-", &schema, &mut ends)?;
+/// let mut spans = Vec::new();
+/// let line = LogLine::parse(b"2019-12-04\t21:02:31\t200\tcurl/8.0%20(x)\t-", &schema, &mut spans)?;
 ///
 /// assert_eq!(line.status()?, Some(200));
 /// assert_eq!(line.timestamp()?.unwrap().to_string(), "2019-12-04 21:02:31.0 +00:00:00");
@@ -43,17 +44,20 @@ pub struct FieldCountError {
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct LogLine<'a> {
-    line: &'a [u8],
-    ends: &'a [u32],
+    /// The bytes the fields are slices of: the line, then for a JSON line
+    /// the values that had to be unescaped.
+    bytes: &'a [u8],
+    /// The line's own length in `bytes`.
+    len: usize,
+    /// The start and end of each field in `bytes`, two per column.
+    spans: &'a [u32],
     schema: &'a Schema,
-    /// The delimiter's length, kept here because every field lookup needs it.
-    delimiter_len: usize,
 }
 
 impl<'a> LogLine<'a> {
-    /// Splits `line` by `schema`, storing the field ends in `ends` (which is
-    /// grown once and then reused: keep it between calls and parsing
-    /// allocates nothing).
+    /// Splits `line` by `schema`, storing where each field starts and ends
+    /// in `spans` (which is grown once and then reused: keep it between
+    /// calls and parsing allocates nothing).
     ///
     /// A trailing empty field beyond the schema's columns is tolerated: some
     /// AWS examples end a line with a stray TAB.
@@ -65,35 +69,39 @@ impl<'a> LogLine<'a> {
     pub fn parse(
         line: &'a [u8],
         schema: &'a Schema,
-        ends: &'a mut Vec<u32>,
+        spans: &'a mut Vec<u32>,
     ) -> Result<LogLine<'a>, FieldCountError> {
         let expected = schema.len();
-        split_expected(line, schema.delimiter(), ends, expected)
+        split_spans(line, schema.delimiter(), spans, expected)
             .map_err(|found| FieldCountError { expected, found })?;
-        let delimiter_len = schema.delimiter().as_bytes().len();
-        Ok(LogLine {
+        Ok(LogLine::from_parts(
             line,
-            ends: &ends[..expected],
+            line.len(),
+            &spans[..2 * expected],
             schema,
-            delimiter_len,
-        })
+        ))
     }
 
-    /// Builds a view from ends already computed by [`LogLine::parse`].
-    pub(crate) fn from_parts(line: &'a [u8], ends: &'a [u32], schema: &'a Schema) -> LogLine<'a> {
-        debug_assert_eq!(ends.len(), schema.len());
-        let delimiter_len = schema.delimiter().as_bytes().len();
+    /// Builds a view from spans already computed: `bytes[..len]` is the
+    /// line, and every span lies within `bytes`.
+    pub(crate) fn from_parts(
+        bytes: &'a [u8],
+        len: usize,
+        spans: &'a [u32],
+        schema: &'a Schema,
+    ) -> LogLine<'a> {
+        debug_assert_eq!(spans.len(), 2 * schema.len());
         LogLine {
-            line,
-            ends,
+            bytes,
+            len,
+            spans,
             schema,
-            delimiter_len,
         }
     }
 
     /// The whole line, as read (without its line break).
     pub fn as_bytes(&self) -> &'a [u8] {
-        self.line
+        &self.bytes[..self.len]
     }
 
     /// The schema the line was split by.
@@ -103,23 +111,19 @@ impl<'a> LogLine<'a> {
 
     /// The number of fields (the schema's number of columns).
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len() / 2
     }
 
     /// Whether the line has no fields (never true of a parsed line).
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 
     /// The raw bytes of column `i`, exactly as logged (`-` included).
     #[inline]
     pub fn column(&self, i: usize) -> Option<&'a [u8]> {
-        let end = *self.ends.get(i)? as usize;
-        let start = match i {
-            0 => 0,
-            _ => self.ends[i - 1] as usize + self.delimiter_len,
-        };
-        Some(&self.line[start..end])
+        let span = self.spans.get(2 * i..2 * i + 2)?;
+        self.bytes.get(span[0] as usize..span[1] as usize)
     }
 
     /// The raw bytes of `field`, exactly as logged (`-` included), or `None`
@@ -146,7 +150,7 @@ impl<'a> LogLine<'a> {
 
     /// Whether the line is plain ASCII, as CloudFront's escaping promises.
     pub fn is_ascii(&self) -> bool {
-        self.line.is_ascii()
+        self.as_bytes().is_ascii()
     }
 
     /// Parses `field` with `parse`, mapping `-` and a missing column to
@@ -440,27 +444,27 @@ mod tests {
     #[test]
     fn field_count_is_checked_and_a_trailing_empty_cell_tolerated() {
         let schema = Schema::from_names(["a", "b", "c"]).unwrap();
-        let mut ends = Vec::new();
-        assert!(LogLine::parse(b"1\t2\t3", &schema, &mut ends).is_ok());
-        let line = LogLine::parse(b"1\t2\t3\t", &schema, &mut ends).unwrap();
+        let mut spans = Vec::new();
+        assert!(LogLine::parse(b"1\t2\t3", &schema, &mut spans).is_ok());
+        let line = LogLine::parse(b"1\t2\t3\t", &schema, &mut spans).unwrap();
         assert_eq!(line.column(2), Some(&b"3"[..]));
         assert_eq!(line.column(3), None);
         assert_eq!(
-            LogLine::parse(b"1\t2", &schema, &mut ends).unwrap_err(),
+            LogLine::parse(b"1\t2", &schema, &mut spans).unwrap_err(),
             FieldCountError {
                 expected: 3,
                 found: 2
             }
         );
         assert_eq!(
-            LogLine::parse(b"1\t2\t3\t4", &schema, &mut ends).unwrap_err(),
+            LogLine::parse(b"1\t2\t3\t4", &schema, &mut spans).unwrap_err(),
             FieldCountError {
                 expected: 3,
                 found: 4
             }
         );
         assert_eq!(
-            LogLine::parse(b"1\t2\t3\t\t", &schema, &mut ends).unwrap_err(),
+            LogLine::parse(b"1\t2\t3\t\t", &schema, &mut spans).unwrap_err(),
             FieldCountError {
                 expected: 3,
                 found: 5
@@ -471,11 +475,11 @@ mod tests {
     #[test]
     fn dash_and_missing_columns_are_none() {
         let schema = Schema::from_names(["sc-status", "sc-bytes", "c-ip"]).unwrap();
-        let mut ends = Vec::new();
+        let mut spans = Vec::new();
         let line = LogLine::parse(
             b"000\t-\t2001:0db8:85a3::8a2e:0370:7334",
             &schema,
-            &mut ends,
+            &mut spans,
         )
         .unwrap();
         assert_eq!(line.status(), Ok(Some(0)));
@@ -500,11 +504,11 @@ mod tests {
             "time",
         ])
         .unwrap();
-        let mut ends = Vec::new();
+        let mut spans = Vec::new();
         let line = LogLine::parse(
             b"2x0\t12a\t1.2.3\t0,5\t2019-13-01\t25:00:00",
             &schema,
-            &mut ends,
+            &mut spans,
         )
         .unwrap();
         assert_eq!(line.status().unwrap_err().field(), Field::Status);
@@ -524,8 +528,8 @@ mod tests {
     #[test]
     fn realtime_stem_and_query_are_split() {
         let (schema, _) = Schema::realtime(["cs-uri-stem", "sc-status"]).unwrap();
-        let mut ends = Vec::new();
-        let line = LogLine::parse(b"200\t/i?e=pp&url=http%253A", &schema, &mut ends);
+        let mut spans = Vec::new();
+        let line = LogLine::parse(b"200\t/i?e=pp&url=http%253A", &schema, &mut spans);
         // Canonical order puts sc-status (5) before cs-uri-stem (10).
         let line = line.unwrap();
         assert_eq!(line.uri_stem().unwrap().raw(), b"/i");
@@ -541,8 +545,8 @@ mod tests {
         let schema = Schema::from_names(["sc-status", "cs-uri-stem"])
             .unwrap()
             .with_delimiter(crate::Delimiter::new(b"||").unwrap());
-        let mut ends = Vec::new();
-        let line = LogLine::parse(b"404||/a%7Cb", &schema, &mut ends).unwrap();
+        let mut spans = Vec::new();
+        let line = LogLine::parse(b"404||/a%7Cb", &schema, &mut spans).unwrap();
         assert_eq!(line.status(), Ok(Some(404)));
         assert_eq!(
             line.get(Field::UriStem).unwrap().decoded().as_ref(),

@@ -1,9 +1,10 @@
 //! Splitting a line into fields: no allocation, no errors.
 //!
-//! For maintainers: this is the innermost loop of every parse. It records
-//! where each field *ends*; a field starts one delimiter after the previous
-//! end. [`LogLine`](crate::LogLine) relies on exactly that layout, so change
-//! both together.
+//! For maintainers: this is the innermost loop of every parse.
+//! [`split_fields`] records where each field *ends*; the parser's
+//! `split_spans` records each field's start and end, the layout
+//! [`LogLine`](crate::LogLine) reads, so that fields may also be slices
+//! that no delimiter separates (the values of a JSON line).
 
 use memchr::memmem;
 
@@ -47,27 +48,42 @@ pub fn split_fields(line: &[u8], delimiter: &Delimiter, ends: &mut [u32]) -> usi
     count
 }
 
-/// Splits `line` into exactly `expected` fields, growing `ends` once to
-/// room for one more: the line must have `expected` fields, or one more
+/// Splits `line` into exactly `expected` fields, writing the start and end
+/// of field `i` to `spans[2 * i]` and `spans[2 * i + 1]` (`spans` is grown
+/// once, then reused). The line must have `expected` fields, or one more
 /// that is empty (a trailing delimiter, as in some AWS examples). Returns
 /// the number of fields found when it has neither.
-pub(crate) fn split_expected(
+pub(crate) fn split_spans(
     line: &[u8],
     delimiter: &Delimiter,
-    ends: &mut Vec<u32>,
+    spans: &mut Vec<u32>,
     expected: usize,
 ) -> Result<(), usize> {
-    if ends.len() < expected + 1 {
-        ends.resize(expected + 1, 0);
+    if spans.len() < 2 * expected {
+        spans.resize(2 * expected, 0);
     }
-    let found = split_fields(line, delimiter, ends);
-    let delimiter_len = delimiter.as_bytes().len() as u32;
-    let trailing_empty =
-        found == expected + 1 && ends[expected] == ends[expected - 1] + delimiter_len;
-    if found == expected || trailing_empty {
+    let delimiter_len = delimiter.as_bytes().len();
+    let (mut count, mut start) = (0, 0);
+    let mut trailing_empty = false;
+    let mut record = |end: usize| {
+        if count < expected {
+            spans[2 * count] = start as u32;
+            spans[2 * count + 1] = end as u32;
+        } else if count == expected {
+            trailing_empty = start == end;
+        }
+        start = end + delimiter_len;
+        count += 1;
+    };
+    match delimiter.as_bytes() {
+        [byte] => for_each_byte(line, *byte, &mut record),
+        bytes => memmem::find_iter(line, bytes).for_each(&mut record),
+    }
+    record(line.len());
+    if count == expected || (count == expected + 1 && trailing_empty) {
         Ok(())
     } else {
-        Err(found)
+        Err(count)
     }
 }
 
@@ -132,6 +148,30 @@ mod tests {
         let mut short = vec![0; expected.len() / 2];
         assert_eq!(split_fields(line, &d, &mut short), expected.len());
         assert_eq!(short, expected[..short.len()]);
+
+        // Spans: each field starts one delimiter after the previous end.
+        let starts = std::iter::once(0).chain(expected.iter().map(|e| e + delimiter.len() as u32));
+        let pairs: Vec<u32> = starts.zip(&expected).flat_map(|(s, &e)| [s, e]).collect();
+        let mut spans = vec![7; 200]; // stale content from a longer line
+        assert_eq!(split_spans(line, &d, &mut spans, expected.len()), Ok(()));
+        assert_eq!(spans[..pairs.len()], pairs);
+        let trailing_empty = expected.len() > 1 && pairs[pairs.len() - 2] == pairs[pairs.len() - 1];
+        // A schema has at least one column.
+        for n in [expected.len() - 1, expected.len() + 1]
+            .into_iter()
+            .filter(|&n| n > 0)
+        {
+            let accepted = n + 1 == expected.len() && trailing_empty;
+            let result = split_spans(line, &d, &mut spans, n);
+            assert_eq!(
+                result,
+                if accepted {
+                    Ok(())
+                } else {
+                    Err(expected.len())
+                }
+            );
+        }
     }
 
     #[test]

@@ -4,19 +4,23 @@ use std::sync::Arc;
 
 use crate::error::{Error, FieldError, Position};
 use crate::line::{FieldCountError, LogLine};
-use crate::raw::split_expected;
+use crate::raw::split_spans;
 use crate::schema::Schema;
 
 /// One line read by a [`Reader`](crate::Reader) or
-/// [`Decoder`](crate::Decoder): its bytes, field ends, schema and position.
+/// [`Decoder`](crate::Decoder): its bytes, field spans, schema and position.
 ///
 /// Reuse one record for every line: after the first few lines, reading
 /// allocates nothing. [`line`](Record::line) gives the borrowed view with the
 /// typed accessors.
 #[derive(Clone, Debug)]
 pub struct Record {
+    /// The line, then for a JSON line the values that had to be unescaped.
     bytes: Vec<u8>,
-    ends: Vec<u32>,
+    /// The line's own length in `bytes`.
+    len: usize,
+    /// Where each field starts and ends in `bytes`, two per column.
+    spans: Vec<u32>,
     schema: Arc<Schema>,
     pos: Position,
 }
@@ -26,7 +30,8 @@ impl Record {
     pub fn new() -> Record {
         Record {
             bytes: Vec::with_capacity(1024),
-            ends: Vec::with_capacity(64),
+            len: 0,
+            spans: Vec::with_capacity(128),
             schema: Arc::new(Schema::standard()),
             pos: Position::default(),
         }
@@ -35,7 +40,8 @@ impl Record {
     /// The parsed line.
     #[inline]
     pub fn line(&self) -> LogLine<'_> {
-        LogLine::from_parts(&self.bytes, &self.ends[..self.schema.len()], &self.schema)
+        let spans = &self.spans[..2 * self.schema.len()];
+        LogLine::from_parts(&self.bytes, self.len, spans, &self.schema)
     }
 
     /// Where the line starts in the input.
@@ -45,7 +51,7 @@ impl Record {
 
     /// The line's bytes (also available when it failed to split).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        &self.bytes[..self.len]
     }
 
     /// The schema the line was split by.
@@ -80,14 +86,15 @@ impl Record {
     ) -> Result<(), FieldCountError> {
         self.bytes.clear();
         self.bytes.extend_from_slice(line);
+        self.len = line.len();
         self.pos = pos;
         if !Arc::ptr_eq(&self.schema, schema) {
             self.schema = Arc::clone(schema);
         }
         let expected = schema.len();
-        split_expected(&self.bytes, schema.delimiter(), &mut self.ends, expected).map_err(|found| {
-            // Keep `line()` safe to call: it must see as many ends as columns.
-            self.ends[..expected].fill(0);
+        split_spans(&self.bytes, schema.delimiter(), &mut self.spans, expected).map_err(|found| {
+            // Keep `line()` safe to call: it must see a span per column.
+            self.spans[..2 * expected].fill(0);
             FieldCountError { expected, found }
         })
     }

@@ -278,9 +278,9 @@ mod tests {
     fn tally(header: &str, lines: &[&str]) -> Tally {
         let schema = Schema::from_fields_header(header.as_bytes()).unwrap();
         let mut tally = Tally::default();
-        let mut ends = Vec::new();
+        let mut spans = Vec::new();
         for line in lines {
-            let line = LogLine::parse(line.as_bytes(), &schema, &mut ends).unwrap();
+            let line = LogLine::parse(line.as_bytes(), &schema, &mut spans).unwrap();
             tally.add(&line).unwrap();
         }
         tally
