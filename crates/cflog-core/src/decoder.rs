@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Position, Result};
 use crate::framer::{Frame, LineFramer};
+use crate::json_line::JsonFields;
 use crate::record::Record;
 use crate::schema::{Delimiter, Schema};
 
@@ -45,12 +46,60 @@ pub struct Stats {
     pub rejected: u64,
 }
 
+/// The kind of lines a [`Decoder`] reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum InputFormat {
+    /// Decided by the first line that is not blank: JSON when it starts
+    /// with `{`, W3C otherwise (a `#` header or a data line).
+    #[default]
+    Auto,
+    /// Delimited text, shaped by `#Fields` headers or the configured schema:
+    /// legacy standard logs, v2 `w3c` and `plain` output, real-time records.
+    W3c,
+    /// v2 `json` output: one object per line, keyed by field name
+    /// (see [`JsonLineParser`](crate::JsonLineParser)).
+    Json,
+}
+
+impl InputFormat {
+    /// The format of a stream whose first non-blank line is `line`.
+    ///
+    /// ```
+    /// use cflog_core::InputFormat;
+    /// assert_eq!(InputFormat::detect(br#"{"date":"2024-11-15"}"#), InputFormat::Json);
+    /// assert_eq!(InputFormat::detect(b"#Version: 1.0"), InputFormat::W3c);
+    /// ```
+    pub fn detect(line: &[u8]) -> InputFormat {
+        match line.trim_ascii_start().first() {
+            Some(b'{') => InputFormat::Json,
+            _ => InputFormat::W3c,
+        }
+    }
+}
+
+impl std::str::FromStr for InputFormat {
+    type Err = String;
+
+    /// `auto`, `w3c` or `json` (any case).
+    fn from_str(name: &str) -> std::result::Result<InputFormat, String> {
+        match name.to_ascii_lowercase().as_str() {
+            "auto" => Ok(InputFormat::Auto),
+            "w3c" => Ok(InputFormat::W3c),
+            "json" => Ok(InputFormat::Json),
+            _ => Err(format!(
+                "unknown input format {name:?}: expected auto, w3c or json"
+            )),
+        }
+    }
+}
+
 /// Configures a [`Decoder`] or [`Reader`](crate::Reader).
 #[derive(Clone, Debug)]
 pub struct DecoderBuilder {
     max_line_len: usize,
     delimiter: Delimiter,
     schema: Option<Schema>,
+    format: InputFormat,
 }
 
 impl Default for DecoderBuilder {
@@ -59,6 +108,7 @@ impl Default for DecoderBuilder {
             max_line_len: DEFAULT_MAX_LINE_LEN,
             delimiter: Delimiter::tab(),
             schema: None,
+            format: InputFormat::Auto,
         }
     }
 }
@@ -92,20 +142,33 @@ impl DecoderBuilder {
         self
     }
 
+    /// The input format. Default: [`InputFormat::Auto`], which tells JSON
+    /// from W3C by the first line; set it where that cannot tell, such as a
+    /// headerless file whose first line starts with `{`.
+    pub fn format(&mut self, format: InputFormat) -> &mut DecoderBuilder {
+        self.format = format;
+        self
+    }
+
     /// Builds the decoder.
     pub fn build(&self) -> Decoder {
         let schema = self.schema.clone().unwrap_or_else(Schema::standard);
         Decoder {
             framer: LineFramer::new(self.max_line_len),
-            schema: Arc::new(schema.with_delimiter(self.delimiter.clone())),
-            delimiter: self.delimiter.clone(),
-            stats: Stats::default(),
+            lines: Lines {
+                schema: Arc::new(schema.with_delimiter(self.delimiter.clone())),
+                delimiter: self.delimiter.clone(),
+                format: self.format,
+                json: JsonFields::new(),
+                stats: Stats::default(),
+            },
         }
     }
 }
 
 /// Turns chunks of a log into [`Record`]s: frames lines, follows `#Fields`
-/// headers, skips other `#` and blank lines, and splits the rest.
+/// headers, skips other `#` and blank lines, and splits the rest, as
+/// delimited text or as JSON objects ([`InputFormat`]).
 ///
 /// It does no I/O, so the same code serves sync and async inputs. Push each
 /// chunk with [`decode`](Decoder::decode) until it asks for more input, then
@@ -138,8 +201,18 @@ impl DecoderBuilder {
 #[derive(Debug)]
 pub struct Decoder {
     framer: LineFramer,
+    lines: Lines,
+}
+
+/// What turns a framed line into a record, apart from the framer so that
+/// both can be borrowed at once.
+#[derive(Debug)]
+struct Lines {
     schema: Arc<Schema>,
     delimiter: Delimiter,
+    /// `Auto` until the first non-blank line.
+    format: InputFormat,
+    json: JsonFields,
     stats: Stats,
 }
 
@@ -160,16 +233,26 @@ impl Decoder {
         DecoderBuilder::new()
     }
 
-    /// The schema in force: the initial one, or the last `#Fields` header's.
+    /// The schema in force: the initial one, the last `#Fields` header's,
+    /// or the last JSON line's.
     pub fn schema(&self) -> &Arc<Schema> {
-        &self.schema
+        match self.lines.format {
+            InputFormat::Json => self.lines.json.schema(),
+            _ => &self.lines.schema,
+        }
+    }
+
+    /// The input format: as configured, or as detected once a line was
+    /// read ([`InputFormat::Auto`] before that).
+    pub fn format(&self) -> InputFormat {
+        self.lines.format
     }
 
     /// What the decoder has seen so far.
     pub fn stats(&self) -> Stats {
         Stats {
             bytes: self.framer.bytes_consumed(),
-            ..self.stats
+            ..self.lines.stats
         }
     }
 
@@ -183,14 +266,7 @@ impl Decoder {
             used += n;
             let outcome = match frame {
                 Frame::NeedInput => return (Ok(Decoded::NeedInput), used),
-                frame => handle(
-                    frame,
-                    max_line_len,
-                    &mut self.schema,
-                    &self.delimiter,
-                    &mut self.stats,
-                    record,
-                ),
+                frame => self.lines.handle(frame, max_line_len, record),
             };
             match outcome {
                 Some(result) => return (result, used),
@@ -207,67 +283,76 @@ impl Decoder {
         if frame == Frame::NeedInput {
             return Ok(Decoded::End);
         }
-        let outcome = handle(
-            frame,
-            max,
-            &mut self.schema,
-            &self.delimiter,
-            &mut self.stats,
-            record,
-        );
+        let outcome = self.lines.handle(frame, max, record);
         outcome.unwrap_or(Ok(Decoded::End))
     }
 }
 
-/// Handles one frame; `None` for lines that produce nothing (headers,
-/// blanks).
-fn handle(
-    frame: Frame<'_>,
-    max_line_len: usize,
-    schema: &mut Arc<Schema>,
-    delimiter: &Delimiter,
-    stats: &mut Stats,
-    record: &mut Record,
-) -> Option<Result<Decoded>> {
-    stats.lines += 1;
-    let (bytes, pos) = match frame {
-        Frame::Line { bytes, pos } => (bytes, pos),
-        Frame::TooLong { pos } => {
-            stats.rejected += 1;
-            return Some(Err(ErrorKind::LineTooLong {
-                pos,
-                limit: max_line_len,
+impl Lines {
+    /// Handles one frame; `None` for lines that produce nothing (headers,
+    /// blanks).
+    fn handle(
+        &mut self,
+        frame: Frame<'_>,
+        max_line_len: usize,
+        record: &mut Record,
+    ) -> Option<Result<Decoded>> {
+        let stats = &mut self.stats;
+        stats.lines += 1;
+        let (bytes, pos) = match frame {
+            Frame::Line { bytes, pos } => (bytes, pos),
+            Frame::TooLong { pos } => {
+                stats.rejected += 1;
+                return Some(Err(ErrorKind::LineTooLong {
+                    pos,
+                    limit: max_line_len,
+                }
+                .into()));
             }
-            .into()));
+            Frame::NeedInput => unreachable!("the caller handles NeedInput"),
+        };
+        if bytes.is_empty() {
+            stats.blank_lines += 1;
+            return None;
         }
-        Frame::NeedInput => unreachable!("the caller handles NeedInput"),
-    };
-    if bytes.is_empty() {
-        stats.blank_lines += 1;
-        return None;
-    }
-    if bytes[0] == b'#' {
-        if bytes.starts_with(b"#Fields:") {
-            match Schema::from_fields_header(bytes) {
-                Ok(new) => *schema = Arc::new(new.with_delimiter(delimiter.clone())),
-                Err(message) => {
-                    stats.rejected += 1;
-                    return Some(Err(ErrorKind::Header { pos, message }.into()));
+        if self.format == InputFormat::Auto {
+            self.format = InputFormat::detect(bytes);
+        }
+        if bytes[0] == b'#' {
+            if bytes.starts_with(b"#Fields:") {
+                match Schema::from_fields_header(bytes) {
+                    Ok(new) => self.schema = Arc::new(new.with_delimiter(self.delimiter.clone())),
+                    Err(message) => {
+                        stats.rejected += 1;
+                        return Some(Err(ErrorKind::Header { pos, message }.into()));
+                    }
                 }
             }
+            stats.header_lines += 1;
+            return None;
         }
-        stats.header_lines += 1;
-        return None;
-    }
-    match record.fill(bytes, pos, schema) {
-        Ok(()) => {
-            stats.records += 1;
-            Some(Ok(Decoded::Record))
-        }
-        Err(e) => {
-            stats.rejected += 1;
-            Some(Err(field_count(pos, e.expected, e.found)))
-        }
+        let filled = match self.format {
+            InputFormat::Json => record.fill_json(bytes, pos, &mut self.json).map_err(|e| {
+                ErrorKind::Json {
+                    pos,
+                    message: e.to_string(),
+                }
+                .into()
+            }),
+            _ => record
+                .fill(bytes, pos, &self.schema)
+                .map_err(|e| field_count(pos, e.expected, e.found)),
+        };
+        Some(match filled {
+            Ok(()) => {
+                stats.records += 1;
+                Ok(Decoded::Record)
+            }
+            Err(e) => {
+                stats.rejected += 1;
+                Err(e)
+            }
+        })
     }
 }
 

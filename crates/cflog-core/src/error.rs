@@ -96,6 +96,14 @@ pub enum ErrorKind {
         /// The raw value, cut to 64 bytes.
         value: String,
     },
+    /// A line of a JSON log was not an object of field values.
+    #[error("{pos}: not a JSON log entry: {message}")]
+    Json {
+        /// Where the line starts.
+        pos: Position,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A `#Fields` header could not be used. The previous schema stays.
     #[error("{pos}: bad #Fields header: {message}")]
     Header {
@@ -124,6 +132,7 @@ impl Error {
             ErrorKind::LineTooLong { pos, .. }
             | ErrorKind::FieldCount { pos, .. }
             | ErrorKind::Field { pos, .. }
+            | ErrorKind::Json { pos, .. }
             | ErrorKind::Header { pos, .. } => Some(pos),
         }
     }
@@ -134,14 +143,15 @@ impl Error {
     }
 
     /// A short, stable name for the kind of error, for counting rejected
-    /// lines by reason: `io`, `line_too_long`, `field_count`, `field_value`
-    /// or `header`.
+    /// lines by reason: `io`, `line_too_long`, `field_count`, `field_value`,
+    /// `json` or `header`.
     pub fn reason(&self) -> &'static str {
         match *self.0 {
             ErrorKind::Io(_) => "io",
             ErrorKind::LineTooLong { .. } => "line_too_long",
             ErrorKind::FieldCount { .. } => "field_count",
             ErrorKind::Field { .. } => "field_value",
+            ErrorKind::Json { .. } => "json",
             ErrorKind::Header { .. } => "header",
         }
     }

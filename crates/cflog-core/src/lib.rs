@@ -9,7 +9,12 @@
 //! # The pieces
 //!
 //! - [`Reader`] reads records from any `BufRead`; [`Decoder`] does the same
-//!   for pushed chunks, for async inputs. Both reuse one [`Record`].
+//!   for pushed chunks, for async inputs. Both reuse one [`Record`], and
+//!   read delimited text or v2 JSON lines, telling them apart by the first
+//!   line ([`InputFormat`]).
+//! - [`JsonLineParser`] reads one v2 JSON line on its own, borrowing from it.
+//!   Real-time (Kinesis) records are delimited text with a
+//!   [`Schema::realtime`] built from the configured field list.
 //! - [`LogLine`] is the borrowed view of a line, with typed accessors
 //!   ([`status`](LogLine::status), [`timestamp`](LogLine::timestamp),
 //!   [`client_ip`](LogLine::client_ip), [`time_taken`](LogLine::time_taken)…)
@@ -61,6 +66,7 @@ pub mod escape;
 mod field;
 mod framer;
 pub mod json;
+mod json_line;
 mod line;
 pub mod raw;
 mod reader;
@@ -68,10 +74,11 @@ mod record;
 mod schema;
 mod values;
 
-pub use decoder::{DEFAULT_MAX_LINE_LEN, Decoded, Decoder, DecoderBuilder, Stats};
+pub use decoder::{DEFAULT_MAX_LINE_LEN, Decoded, Decoder, DecoderBuilder, InputFormat, Stats};
 pub use error::{Error, ErrorKind, FieldError, FieldProblem, Position, Result};
 pub use field::{Field, REALTIME_ORDER, STANDARD_FIELDS, ValueKind, json_key_for_name};
 pub use framer::{Frame, LineFramer};
+pub use json_line::{JsonLineError, JsonLineParser};
 pub use line::{FieldCountError, LogLine, Value};
 pub use reader::{Reader, Records};
 pub use record::Record;

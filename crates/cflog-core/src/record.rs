@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, FieldError, Position};
+use crate::json_line::{JsonFields, JsonLineError};
 use crate::line::{FieldCountError, LogLine};
 use crate::raw::split_spans;
 use crate::schema::Schema;
@@ -31,7 +32,9 @@ impl Record {
         Record {
             bytes: Vec::with_capacity(1024),
             len: 0,
-            spans: Vec::with_capacity(128),
+            // A span per column of the initial schema, so that `line()` is
+            // safe to call before anything is read.
+            spans: vec![0; 2 * crate::STANDARD_FIELDS.len()],
             schema: Arc::new(Schema::standard()),
             pos: Position::default(),
         }
@@ -97,6 +100,35 @@ impl Record {
             self.spans[..2 * expected].fill(0);
             FieldCountError { expected, found }
         })
+    }
+}
+
+impl Record {
+    /// Copies a JSON `line` in and splits it by its keys.
+    pub(crate) fn fill_json(
+        &mut self,
+        line: &[u8],
+        pos: Position,
+        json: &mut JsonFields,
+    ) -> Result<(), JsonLineError> {
+        self.bytes.clear();
+        self.bytes.extend_from_slice(line);
+        self.len = line.len();
+        self.pos = pos;
+        // Unescaped values land after the line in `bytes`, where the spans
+        // expect them.
+        if let Err(e) = json.split(line, &mut self.bytes) {
+            let columns = 2 * self.schema.len();
+            self.spans.resize(self.spans.len().max(columns), 0);
+            self.spans[..columns].fill(0);
+            return Err(e);
+        }
+        if !Arc::ptr_eq(&self.schema, json.schema()) {
+            self.schema = Arc::clone(json.schema());
+        }
+        self.spans.clear();
+        self.spans.extend_from_slice(json.spans());
+        Ok(())
     }
 }
 
