@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     let response = handler.handle(event).await?;
     let seconds = started.elapsed().as_secs_f64();
-    let summary = &response.objects[0].summary;
+    let summary = &response.objects()[0].summary;
     assert_eq!(summary.entries, lines, "every generated line is an entry");
     eprintln!(
         "{lines} lines, {:.1} MB uncompressed, {:.2} s wall, {:.0} lines/s",

@@ -10,7 +10,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use cflog_core::json::Selection;
-use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, Field, Schema};
+use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, Field, InputFormat, Schema};
 use cflog_pipeline::Options;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -37,6 +37,12 @@ Examples:
 
   A v2 delivery with '|' between fields and no #Fields header:
     cflog --delimiter '|' --fields-header 'sc-status c-ip timestamp(ms) cs-uri-stem' part-0001.log
+
+  v2 JSON output (one object per line) is told from W3C by its first line:
+    cflog E2ABCDEF.2025-01-18-20.2f7f926e.gz
+
+  Real-time log records saved from Kinesis, with the configuration's fields:
+    cflog --realtime --fields-header 'timestamp,c-ip,sc-status,cs-uri-stem' records.tsv
 
 Output:
   NDJSON is the JSON contract the cflog Lambda writes too: keys are CloudFront's
@@ -212,6 +218,18 @@ pub struct InputArgs {
     #[arg(long, requires = "fields_header", help_heading = "Log format")]
     pub realtime: bool,
 
+    /// How lines are read: `auto` tells v2 JSON (a first line starting with
+    /// `{`) from W3C and other delimited text; `w3c` or `json` say it for
+    /// input that auto-detection cannot tell.
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "auto",
+        value_parser = parse_input_format,
+        help_heading = "Log format"
+    )]
+    pub input_format: InputFormat,
+
     /// Lines longer than this are rejected without being buffered.
     #[arg(
         long,
@@ -245,6 +263,15 @@ impl InputArgs {
         if let Some(header) = &self.fields_header {
             decoder.schema(initial_schema(header, self.realtime)?);
         }
+        if self.realtime && self.input_format == InputFormat::Json {
+            return Err(
+                "--realtime records are TAB-separated text, not --input-format json".into(),
+            );
+        }
+        decoder.format(match self.realtime {
+            true => InputFormat::W3c,
+            false => self.input_format,
+        });
         Ok(Options { decoder })
     }
 
@@ -254,6 +281,10 @@ impl InputArgs {
             .or_else(|| std::thread::available_parallelism().ok())
             .map_or(1, NonZeroUsize::get)
     }
+}
+
+fn parse_input_format(text: &str) -> Result<InputFormat, String> {
+    text.parse()
 }
 
 /// A line limit from 64 bytes to 4 GiB (the parser's offsets are 32-bit).

@@ -532,6 +532,70 @@ fn realtime_logs_with_their_configured_fields() {
 }
 
 #[test]
+fn v2_json_is_detected_gzipped_or_not_and_gives_the_same_contract() {
+    // The oracle: the sample's objects, read with serde_json, every value a
+    // string keyed by CloudFront's field name.
+    let text = testdata_text("v2-json-aws-docs.ndjson");
+    let raw: Vec<serde_json::Map<String, Value>> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("E1.2024-11-15-19.abcdef01.gz");
+    std::fs::write(&gz, common::gzip(text.as_bytes())).unwrap();
+    for input in [testdata("v2-json-aws-docs.ndjson"), gz] {
+        let output = cflog()
+            .arg(&input)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let objects = objects(&output);
+        assert_eq!(objects.len(), raw.len());
+        for (object, raw) in objects.iter().zip(&raw) {
+            let text = |name: &str| raw[name].as_str().unwrap();
+            assert_eq!(
+                object["x_edge_location"].as_str(),
+                Some(text("x-edge-location"))
+            );
+            assert_eq!(
+                object["x_host_header"].as_str(),
+                Some(text("x-host-header"))
+            );
+            assert_eq!(object["cs_cookie"].as_str(), Some(text("cs(Cookie)")));
+            assert_eq!(
+                object["asn"],
+                Value::from(text("asn").parse::<u64>().unwrap())
+            );
+            let ms: u64 = text("timestamp(ms)").parse().unwrap();
+            assert_eq!(object["timestamp_ms"], Value::from(ms));
+            let fbl = object["origin_fbl"].as_f64().unwrap();
+            assert_eq!(fbl, text("origin-fbl").parse::<f64>().unwrap());
+            let timestamp = object["timestamp"].as_str().unwrap();
+            let second = format!("{}T{}.{:03}Z", text("date"), text("time"), ms % 1000);
+            assert_eq!(timestamp, second);
+        }
+    }
+
+    // Read as W3C on purpose, the objects are not log lines: every line is
+    // rejected (with the 33-field layout), and the exit status says so.
+    cflog()
+        .args(["--input-format", "w3c"])
+        .arg(testdata("v2-json-aws-docs.ndjson"))
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("field_count"));
+    cflog()
+        .args(["--input-format", "parquet"])
+        .arg(testdata("v2-json-aws-docs.ndjson"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("expected auto, w3c or json"));
+}
+
+#[test]
 fn edge_cases_crlf_blank_lines_and_a_second_header() {
     let text = testdata_text("edge-cases.log");
     let (records, bad) = raw_records(&text, "\t");

@@ -98,7 +98,10 @@ impl std::str::FromStr for InputFormat {
 pub struct DecoderBuilder {
     max_line_len: usize,
     delimiter: Delimiter,
-    schema: Option<Schema>,
+    /// The initial schema with the delimiter applied, shared by every
+    /// decoder built, so that work cached per schema (such as a
+    /// [`JsonWriter`](crate::json::JsonWriter)'s layout) carries over.
+    schema: Arc<Schema>,
     format: InputFormat,
 }
 
@@ -107,7 +110,7 @@ impl Default for DecoderBuilder {
         DecoderBuilder {
             max_line_len: DEFAULT_MAX_LINE_LEN,
             delimiter: Delimiter::tab(),
-            schema: None,
+            schema: Arc::new(Schema::standard()),
             format: InputFormat::Auto,
         }
     }
@@ -131,6 +134,7 @@ impl DecoderBuilder {
     /// `fieldDelimiter` other than TAB. It applies to the initial schema and
     /// to every `#Fields` header.
     pub fn delimiter(&mut self, delimiter: Delimiter) -> &mut DecoderBuilder {
+        self.schema = Arc::new((*self.schema).clone().with_delimiter(delimiter.clone()));
         self.delimiter = delimiter;
         self
     }
@@ -138,7 +142,7 @@ impl DecoderBuilder {
     /// The schema of the lines before the first `#Fields` header, for input
     /// whose header was stripped. Default: [`Schema::standard`].
     pub fn schema(&mut self, schema: Schema) -> &mut DecoderBuilder {
-        self.schema = Some(schema);
+        self.schema = Arc::new(schema.with_delimiter(self.delimiter.clone()));
         self
     }
 
@@ -152,11 +156,10 @@ impl DecoderBuilder {
 
     /// Builds the decoder.
     pub fn build(&self) -> Decoder {
-        let schema = self.schema.clone().unwrap_or_else(Schema::standard);
         Decoder {
             framer: LineFramer::new(self.max_line_len),
             lines: Lines {
-                schema: Arc::new(schema.with_delimiter(self.delimiter.clone())),
+                schema: Arc::clone(&self.schema),
                 delimiter: self.delimiter.clone(),
                 format: self.format,
                 json: JsonFields::new(),

@@ -54,8 +54,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handler = Handler::new(server.client(), Config::from_env()?);
     match handler.handle(json!({ "Records": records })).await {
         Ok(response) => {
-            let entries: u64 = response.objects.iter().map(|o| o.summary.entries).sum();
-            eprintln!("{} objects, {entries} entries", response.objects.len());
+            let entries: u64 = response.objects().iter().map(|o| o.summary.entries).sum();
+            eprintln!("{} objects, {entries} entries", response.objects().len());
             Ok(())
         }
         Err(err) => Err(format!("{}: {err}", err.kind.name()).into()),

@@ -4,12 +4,12 @@
 use std::fmt;
 
 use cflog_core::json::Selection;
-use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter};
+use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, InputFormat, Schema};
 use cflog_pipeline::Options;
 
 /// Every variable the function reads, with its meaning, for error messages
 /// and documentation.
-pub const VARIABLES: [(&str, &str); 5] = [
+pub const VARIABLES: [(&str, &str); 9] = [
     (
         "CFLOG_FIELDS",
         "comma-separated JSON keys to emit, in order; empty for every field",
@@ -30,7 +30,47 @@ pub const VARIABLES: [(&str, &str); 5] = [
         "CFLOG_DELIMITER",
         "field delimiter of v2 deliveries that do not use TAB, e.g. `|` (default TAB)",
     ),
+    (
+        "CFLOG_FIELDS_HEADER",
+        "field names of lines before any #Fields header, in order (v2 `plain` output has no header)",
+    ),
+    (
+        "CFLOG_INPUT_FORMAT",
+        "`auto` (the default: JSON when an object's first line starts with `{`), `w3c` or `json`",
+    ),
+    (
+        "CFLOG_REALTIME_FIELDS",
+        "the fields of the real-time log configuration, comma- or space-separated, in any order; needed for Kinesis events",
+    ),
+    (
+        "CFLOG_REALTIME_REJECTS",
+        "what a Kinesis record with a bad line gets: `report` (counted and acknowledged, the default) or `retry` (a batch item failure)",
+    ),
 ];
+
+/// What becomes of a Kinesis record that has a line that is not a log
+/// entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectPolicy {
+    /// Count it in the batch summary, with its sequence number, and
+    /// acknowledge it: a retry cannot fix the data.
+    Report,
+    /// Return it as a batch item failure, so that Lambda retries from it and
+    /// the event source's retry limit and on-failure destination take it.
+    Retry,
+}
+
+/// How Kinesis records of CloudFront real-time logs are read.
+#[derive(Clone, Debug)]
+pub struct Realtime {
+    /// The parser's configuration, with the schema of the configured fields.
+    pub options: Options,
+    /// What becomes of records with bad lines.
+    pub rejects: RejectPolicy,
+    /// Configured names this version does not know (warned about at cold
+    /// start; they are left out of the schema).
+    pub unknown_fields: Vec<String>,
+}
 
 /// Where entries go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +92,9 @@ pub struct Config {
     pub options: Options,
     /// How many objects of one event are processed at once.
     pub concurrency: usize,
+    /// How Kinesis records are read; `None` when `CFLOG_REALTIME_FIELDS` is
+    /// not set.
+    pub realtime: Option<Realtime>,
 }
 
 /// A variable with a bad value.
@@ -136,11 +179,52 @@ impl Config {
                 Delimiter::new(delimiter.as_bytes()).map_err(|m| fail("CFLOG_DELIMITER", m))?,
             );
         }
+        if let Some(header) = get("CFLOG_FIELDS_HEADER") {
+            let names = header
+                .trim_start_matches("#Fields:")
+                .split([',', ' ', '\t']);
+            let schema = Schema::from_names(names.filter(|n| !n.is_empty()))
+                .map_err(|m| fail("CFLOG_FIELDS_HEADER", m))?;
+            decoder.schema(schema);
+        }
+        if let Some(format) = get("CFLOG_INPUT_FORMAT") {
+            decoder.format(format.parse().map_err(|m| fail("CFLOG_INPUT_FORMAT", m))?);
+        }
+        let rejects = match get("CFLOG_REALTIME_REJECTS").as_deref() {
+            None | Some("report") => RejectPolicy::Report,
+            Some("retry") => RejectPolicy::Retry,
+            Some(other) => {
+                return Err(fail(
+                    "CFLOG_REALTIME_REJECTS",
+                    format!("expected report or retry, got {other:?}"),
+                ));
+            }
+        };
+        let realtime = match get("CFLOG_REALTIME_FIELDS") {
+            None => None,
+            Some(list) => {
+                let names = list.split([',', ' ', '\t', '\n']).filter(|n| !n.is_empty());
+                let (schema, unknown_fields) =
+                    Schema::realtime(names).map_err(|m| fail("CFLOG_REALTIME_FIELDS", m))?;
+                // Real-time records are TAB-separated text with no header.
+                let mut realtime = decoder.clone();
+                realtime
+                    .delimiter(Delimiter::tab())
+                    .schema(schema)
+                    .format(InputFormat::W3c);
+                Some(Realtime {
+                    options: Options { decoder: realtime },
+                    rejects,
+                    unknown_fields,
+                })
+            }
+        };
         Ok(Config {
             selection,
             sink,
             options: Options { decoder },
             concurrency,
+            realtime,
         })
     }
 }
@@ -207,11 +291,58 @@ mod tests {
             ("CFLOG_CONCURRENCY", "0"),
             ("CFLOG_CONCURRENCY", "65"),
             ("CFLOG_DELIMITER", "123456789"),
+            ("CFLOG_INPUT_FORMAT", "parquet"),
+            ("CFLOG_FIELDS_HEADER", ",,"),
+            ("CFLOG_REALTIME_FIELDS", "x-nothing, y-nothing"),
+            ("CFLOG_REALTIME_REJECTS", "drop"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{var}={value}");
             assert!(err.to_string().starts_with(&format!("{var}: ")), "{err}");
         }
+    }
+
+    #[test]
+    fn realtime_fields_in_any_order_and_separator() {
+        let config = config(&[(
+            "CFLOG_REALTIME_FIELDS",
+            "sc-status, timestamp cs-host,x-new-field",
+        )])
+        .unwrap();
+        let realtime = config.realtime.unwrap();
+        assert_eq!(realtime.rejects, RejectPolicy::Report);
+        assert_eq!(realtime.unknown_fields, ["x-new-field"]);
+        let decoder = realtime.options.decoder.build();
+        let names: Vec<&str> = decoder
+            .schema()
+            .columns()
+            .iter()
+            .map(|c| c.name())
+            .collect();
+        // Canonical order; real-time `cs-host` is the viewer's Host header.
+        assert_eq!(names, ["timestamp", "sc-status", "x-host-header"]);
+        assert_eq!(decoder.format(), InputFormat::W3c);
+        assert!(config_without_realtime().realtime.is_none());
+    }
+
+    #[test]
+    fn a_fields_header_for_headerless_plain_output() {
+        for given in [
+            "sc-status c-ip",
+            "#Fields: sc-status c-ip",
+            "sc-status,c-ip",
+        ] {
+            let config = config(&[("CFLOG_FIELDS_HEADER", given), ("CFLOG_DELIMITER", "|")]);
+            let decoder = config.unwrap().options.decoder.build();
+            let schema = decoder.schema();
+            let names: Vec<&str> = schema.columns().iter().map(|c| c.name()).collect();
+            assert_eq!(names, ["sc-status", "c-ip"], "{given}");
+            assert_eq!(schema.delimiter().as_bytes(), b"|");
+        }
+    }
+
+    fn config_without_realtime() -> Config {
+        config(&[("CFLOG_REALTIME_REJECTS", "retry")]).unwrap()
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub enum FailureKind {
     NotACloudFrontLog,
     /// The event or its key cannot be understood.
     BadEvent,
+    /// The event needs configuration the function lacks (a Kinesis event
+    /// without `CFLOG_REALTIME_FIELDS`).
+    NotConfigured,
 }
 
 impl FailureKind {
@@ -32,6 +35,7 @@ impl FailureKind {
             FailureKind::CorruptGzip => "CorruptGzip",
             FailureKind::NotACloudFrontLog => "NotACloudFrontLog",
             FailureKind::BadEvent => "BadEvent",
+            FailureKind::NotConfigured => "NotConfigured",
         }
     }
 }

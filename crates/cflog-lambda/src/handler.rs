@@ -1,9 +1,12 @@
-//! The handler: one invocation, one event, every object in it.
+//! The handler: one invocation, one event, every object or record in it.
 
 use std::io::Write;
 use std::sync::Arc;
+use std::time::Instant;
 
+use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
+use aws_lambda_events::event::streams::KinesisEventResponse;
 use aws_sdk_s3::Client;
 use cflog_pipeline::Summary;
 use cflog_pipeline::input::InputError;
@@ -15,9 +18,19 @@ use serde_json::Value;
 
 use crate::config::{Config, SinkKind};
 use crate::error::{FailureKind, HandlerError};
+use crate::kinesis;
 
-/// Makes the sink for each object.
-pub type SinkFactory = dyn Fn(&ObjectRef) -> Box<dyn Sink + Send> + Send + Sync;
+/// Makes the sink for each object, or for each Kinesis batch.
+pub type SinkFactory = dyn Fn(&Source<'_>) -> Box<dyn Sink + Send> + Send + Sync;
+
+/// What a sink is made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source<'a> {
+    /// An S3 object of standard logs.
+    Object(&'a ObjectRef),
+    /// A Kinesis batch of real-time logs, from the stream with this ARN.
+    Stream(&'a str),
+}
 
 /// An object named by an event, its key decoded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -51,11 +64,32 @@ pub struct ObjectReport {
     pub summary: Summary,
 }
 
-/// The invocation's response.
+/// The response to an S3 event.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct Response {
+pub struct S3Response {
     /// One report per object, in event order.
     pub objects: Vec<ObjectReport>,
+}
+
+/// The invocation's response.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    /// For an S3 event (or S3's test event): a report per object.
+    S3(S3Response),
+    /// For a Kinesis batch: the records Lambda should retry, in the shape
+    /// its `ReportBatchItemFailures` setting expects.
+    Kinesis(KinesisEventResponse),
+}
+
+impl Response {
+    /// The object reports (none for a Kinesis batch).
+    pub fn objects(&self) -> &[ObjectReport] {
+        match self {
+            Response::S3(response) => &response.objects,
+            Response::Kinesis(_) => &[],
+        }
+    }
 }
 
 /// Handles S3 events with one S3 client and one configuration, both built
@@ -71,7 +105,7 @@ impl Handler {
     pub fn new(client: Client, config: Config) -> Handler {
         let selection = config.selection.clone();
         let kind = config.sink;
-        let sinks: Arc<SinkFactory> = Arc::new(move |_: &ObjectRef| -> Box<dyn Sink + Send> {
+        let sinks: Arc<SinkFactory> = Arc::new(move |_: &Source<'_>| -> Box<dyn Sink + Send> {
             match kind {
                 SinkKind::Stdout => Box::new(NdjsonSink::stdout(selection.clone())),
                 SinkKind::None => Box::new(NullSink::new()),
@@ -84,11 +118,12 @@ impl Handler {
         }
     }
 
-    /// A handler that sends entries to sinks of your own, one per object.
+    /// A handler that sends entries to sinks of your own, one per object or
+    /// Kinesis batch.
     pub fn with_sinks(
         client: Client,
         config: Config,
-        sinks: impl Fn(&ObjectRef) -> Box<dyn Sink + Send> + Send + Sync + 'static,
+        sinks: impl Fn(&Source<'_>) -> Box<dyn Sink + Send> + Send + Sync + 'static,
     ) -> Handler {
         Handler {
             client,
@@ -98,7 +133,8 @@ impl Handler {
     }
 
     /// Handles one event payload: an S3 notification (every record, with
-    /// bounded concurrency) or S3's `s3:TestEvent`, which is acknowledged.
+    /// bounded concurrency), S3's `s3:TestEvent`, which is acknowledged, or
+    /// a Kinesis batch of real-time log records.
     ///
     /// # Errors
     ///
@@ -106,18 +142,65 @@ impl Handler {
     /// way that a retry or the on-failure destination should see. A missing
     /// object is logged and skipped; a bad line never fails an object.
     pub async fn handle(&self, payload: Value) -> Result<Response, HandlerError> {
-        if payload.get("Records").is_none() {
+        let Some(records) = payload.get("Records").and_then(Value::as_array) else {
             if payload.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
                 tracing::info!(bucket = ?payload.get("Bucket"), "S3 test event acknowledged");
-                return Ok(Response::default());
+                return Ok(Response::S3(S3Response::default()));
             }
             return Err(HandlerError::bad_event(
                 "the event has no Records and is not an s3:TestEvent",
             ));
+        };
+        let from_kinesis = records
+            .first()
+            .and_then(|r| r.get("eventSource"))
+            .and_then(Value::as_str)
+            == Some("aws:kinesis");
+        if from_kinesis {
+            let event: KinesisEvent = serde_json::from_value(payload)
+                .map_err(|e| HandlerError::bad_event(format!("not a Kinesis event: {e}")))?;
+            return self.handle_kinesis(event).map(Response::Kinesis);
         }
         let event: S3Event = serde_json::from_value(payload)
             .map_err(|e| HandlerError::bad_event(format!("not an S3 event notification: {e}")))?;
-        self.handle_s3(event).await
+        self.handle_s3(event).await.map(Response::S3)
+    }
+
+    /// Handles a Kinesis batch of CloudFront real-time log records, in
+    /// order, into one sink. A record with a bad line is counted and
+    /// acknowledged, or returned as a batch item failure, as
+    /// `CFLOG_REALTIME_REJECTS` says.
+    ///
+    /// # Errors
+    ///
+    /// When `CFLOG_REALTIME_FIELDS` is not set (`NotConfigured`), or the
+    /// output failed (`OutputFailed`): Lambda then retries the whole batch.
+    pub fn handle_kinesis(
+        &self,
+        event: KinesisEvent,
+    ) -> Result<KinesisEventResponse, HandlerError> {
+        let Some(realtime) = &self.config.realtime else {
+            return Err(HandlerError {
+                kind: FailureKind::NotConfigured,
+                message: "a Kinesis event arrived, but CFLOG_REALTIME_FIELDS is not set: set it \
+                          to the fields of the real-time log configuration"
+                    .into(),
+            });
+        };
+        let started = Instant::now();
+        let arn = event
+            .records
+            .first()
+            .and_then(|r| r.event_source_arn.as_deref())
+            .unwrap_or_default();
+        let sink = (self.sinks)(&Source::Stream(arn));
+        let (result, mut report) = kinesis::process_batch(&event.records, realtime, sink);
+        report.summary.duration_ms = started.elapsed().as_millis() as u64;
+        log_line(&report);
+        result.map_err(|err| HandlerError {
+            kind: FailureKind::OutputFailed,
+            message: err.to_string(),
+        })
     }
 
     /// Handles an S3 event notification.
@@ -125,18 +208,18 @@ impl Handler {
     /// # Errors
     ///
     /// As [`handle`](Handler::handle).
-    pub async fn handle_s3(&self, event: S3Event) -> Result<Response, HandlerError> {
+    pub async fn handle_s3(&self, event: S3Event) -> Result<S3Response, HandlerError> {
         let reports: Vec<ObjectReport> = futures_util::stream::iter(event.records.iter())
             .map(|record| self.process_record(record))
             .buffered(self.config.concurrency)
             .collect()
             .await;
         for report in &reports {
-            log_report(report);
+            log_line(report);
         }
         let failed: Vec<&ObjectReport> = reports.iter().filter(|r| r.status == "failed").collect();
         match failed.iter().filter_map(|r| r.failure).min() {
-            None => Ok(Response { objects: reports }),
+            None => Ok(S3Response { objects: reports }),
             Some(kind) => {
                 let message = failed
                     .iter()
@@ -180,7 +263,7 @@ impl Handler {
             }
         };
         let object = ObjectRef { bucket, key };
-        let sink = (self.sinks)(&object);
+        let sink = (self.sinks)(&Source::Object(&object));
         let ObjectRef { bucket, key } = object;
         match process_object(&self.client, &bucket, &key, &self.config.options, sink).await {
             Ok(summary) if summary.entries == 0 && summary.rejected > 0 => {
@@ -256,9 +339,9 @@ fn report(
     }
 }
 
-/// Writes the report as one JSON line on stderr, which Lambda also sends to
+/// Writes a report as one JSON line on stderr, which Lambda also sends to
 /// CloudWatch Logs, apart from the entries on stdout.
-fn log_report(report: &ObjectReport) {
+fn log_line(report: &impl Serialize) {
     let mut line = serde_json::to_vec(report).unwrap_or_default();
     line.push(b'\n');
     // Losing a log line must not fail the object; there is nowhere else to report it.

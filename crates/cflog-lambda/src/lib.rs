@@ -30,10 +30,11 @@
 pub mod config;
 pub mod error;
 pub mod handler;
+pub mod kinesis;
 
 pub use config::Config;
 pub use error::{FailureKind, HandlerError};
-pub use handler::{Handler, ObjectReport, Response};
+pub use handler::{Handler, ObjectReport, Response, S3Response, Source};
 
 // The README's examples are compiled and run as doctests.
 #[doc = include_str!("../../../README.md")]

@@ -110,8 +110,8 @@ async fn run(
 }
 
 fn only(response: &Response) -> &cflog_lambda::ObjectReport {
-    assert_eq!(response.objects.len(), 1);
-    &response.objects[0]
+    assert_eq!(response.objects().len(), 1);
+    &response.objects()[0]
 }
 
 #[tokio::test]
@@ -167,7 +167,7 @@ async fn multi_member_plain_empty_and_header_only_objects() {
     let (result, output) = run(&objects, &keys).await;
     let response = result.unwrap();
     let counts: Vec<(&str, u64, u64, bool)> = response
-        .objects
+        .objects()
         .iter()
         .map(|r| (r.status, r.summary.entries, r.summary.lines, r.summary.gzip))
         .collect();
@@ -194,15 +194,79 @@ async fn encoded_keys_are_decoded() {
     let objects: Vec<(&str, Vec<u8>)> = keys.iter().map(|k| (*k, log.clone())).collect();
     let (result, output) = run(&objects, &keys).await;
     let response = result.unwrap();
-    let decoded: Vec<&str> = response.objects.iter().map(|r| r.key.as_str()).collect();
+    let decoded: Vec<&str> = response.objects().iter().map(|r| r.key.as_str()).collect();
     assert_eq!(decoded, keys);
     assert!(
         response
-            .objects
+            .objects()
             .iter()
             .all(|r| r.status == "ok" && r.summary.entries == 1)
     );
     assert_eq!(output.entries().len(), 3);
+}
+
+#[tokio::test]
+async fn every_standard_format_in_one_event_each_told_by_its_first_line() {
+    // v2 as CloudFront writes it under Hive-style keys (`=` arrives as `%3D`).
+    let hive = "AWSLogs/aws-account-id=123456789012/CloudFront/DistributionId=E1ABCDEF/\
+                year=2024/month=11/day=15/hour=19/E1ABCDEF.2024-11-15-19.abcdef01.gz";
+    let objects = [
+        (hive, gzip(&testdata("v2-json-aws-docs.ndjson"))),
+        (
+            "v2/E1.2025-01-18-20.w3c.gz",
+            gzip(&testdata("v2-w3c-39-fields.log")),
+        ),
+        (
+            "legacy/E1.2019-12-04-21.gz",
+            gzip(&testdata("aws-docs-33-fields.log")),
+        ),
+    ];
+    let keys: Vec<&str> = objects.iter().map(|(k, _)| *k).collect();
+    let (result, output) = run(&objects, &keys).await;
+    let response = result.unwrap();
+    let reports: Vec<(&str, &str, u64, u64)> = response
+        .objects()
+        .iter()
+        .map(|r| {
+            (
+                r.key.as_str(),
+                r.status,
+                r.summary.entries,
+                r.summary.rejected,
+            )
+        })
+        .collect();
+    // Entries: the data lines of each file (2 objects, 1 record, 6 records).
+    assert_eq!(
+        reports,
+        [
+            (hive, "ok", 2, 0),
+            (keys[1], "ok", 1, 0),
+            (keys[2], "ok", 6, 0)
+        ]
+    );
+    // Objects are read concurrently, so find the JSON one's entries by value.
+    let entries = output.entries();
+    let first = entries
+        .iter()
+        .find(|e| e["timestamp_ms"] == 1731699951183u64)
+        .expect("the first v2 JSON object");
+    assert_eq!(first["timestamp"], "2024-11-15T19:45:51.183Z");
+    assert_eq!(first["asn"], 16509);
+    assert_eq!(first["x_edge_location"], "SOF50-P2");
+    assert!(entries.iter().any(|e| e["origin_fbl"] == 0.125));
+    assert_eq!(entries.len(), 9);
+}
+
+#[tokio::test]
+async fn a_json_object_read_as_w3c_by_configuration_is_not_a_cloudfront_log() {
+    let server = server_with(&[("E1.gz", gzip(&testdata("v2-json-aws-docs.ndjson")))]).await;
+    let config =
+        Config::from_lookup(|name| (name == "CFLOG_INPUT_FORMAT").then(|| "w3c".into())).unwrap();
+    let (handler, output) = handler(server.client(), config);
+    let err = handler.handle(event(BUCKET, &["E1.gz"])).await.unwrap_err();
+    assert_eq!(err.kind, FailureKind::NotACloudFrontLog);
+    assert!(output.entries().is_empty());
 }
 
 #[tokio::test]
@@ -224,15 +288,15 @@ async fn a_missing_object_is_skipped_and_the_others_processed() {
     let log = gzip(&testdata("aws-docs-33-fields.log"));
     let (result, output) = run(&[("there.gz", log)], &["gone.gz", "there.gz"]).await;
     let response = result.unwrap();
-    assert_eq!(response.objects[0].status, "skipped");
+    assert_eq!(response.objects()[0].status, "skipped");
     assert!(
-        response.objects[0]
+        response.objects()[0]
             .error
             .as_deref()
             .unwrap()
             .contains("does not exist")
     );
-    assert_eq!(response.objects[1].status, "ok");
+    assert_eq!(response.objects()[1].status, "ok");
     assert_eq!(output.entries().len(), 6);
 }
 
@@ -314,7 +378,14 @@ async fn the_test_event_is_acknowledged_and_garbage_refused() {
     let server = S3Server::start().await;
     let (handler, _) = handler(server.client(), default_config());
     let test_event = json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2025-12-11T06:05:16.000Z", "Bucket": BUCKET, "RequestId": "x", "HostId": "y"});
-    assert!(handler.handle(test_event).await.unwrap().objects.is_empty());
+    assert!(
+        handler
+            .handle(test_event)
+            .await
+            .unwrap()
+            .objects()
+            .is_empty()
+    );
     let err = handler.handle(json!({"hello": "world"})).await.unwrap_err();
     assert_eq!(err.kind, FailureKind::BadEvent);
 }

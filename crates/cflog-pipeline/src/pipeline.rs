@@ -28,6 +28,7 @@ pub struct PipelineError(#[from] pub std::io::Error);
 /// [`finish`](Pipeline::finish).
 #[derive(Debug)]
 pub struct Pipeline<S> {
+    builder: DecoderBuilder,
     decoder: Decoder,
     record: Record,
     sink: S,
@@ -39,6 +40,7 @@ impl<S: Sink> Pipeline<S> {
     /// A pipeline into `sink`.
     pub fn new(options: &Options, sink: S) -> Pipeline<S> {
         Pipeline {
+            builder: options.decoder.clone(),
             decoder: options.decoder.build(),
             record: Record::new(),
             sink,
@@ -72,17 +74,51 @@ impl<S: Sink> Pipeline<S> {
     ///
     /// When the sink's output fails.
     pub fn finish(&mut self) -> Result<Summary, PipelineError> {
-        loop {
-            match self.decoder.finish(&mut self.record) {
-                Ok(Decoded::Record) => self.entry()?,
-                Ok(Decoded::NeedInput | Decoded::End) => break,
-                Err(e) => self.reject(&e)?,
-            }
-        }
+        self.end_of_input()?;
         self.sink.flush()?;
         let summary = self.summary();
         debug_assert!(summary.reconciles(), "{summary:?}");
         Ok(summary)
+    }
+
+    /// Ends the current input without flushing the sink, returns its
+    /// summary, and starts the next input: for many small inputs into one
+    /// output, such as the records of a Kinesis batch. Call
+    /// [`finish`](Pipeline::finish) after the last one.
+    ///
+    /// ```
+    /// use cflog_pipeline::{Options, Pipeline, sink::NullSink};
+    ///
+    /// let mut pipeline = Pipeline::new(&Options::default(), NullSink::new());
+    /// pipeline.push(b"#Fields: sc-status\n200\n")?;
+    /// assert_eq!(pipeline.next_input()?.entries, 1);
+    /// pipeline.push(b"#Fields: sc-status\n304\nbad\tline")?;
+    /// let second = pipeline.next_input()?;
+    /// assert_eq!((second.entries, second.rejected), (1, 1));
+    /// # Ok::<(), cflog_pipeline::PipelineError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the sink's output fails.
+    pub fn next_input(&mut self) -> Result<Summary, PipelineError> {
+        self.end_of_input()?;
+        let summary = self.summary();
+        debug_assert!(summary.reconciles(), "{summary:?}");
+        self.decoder = self.builder.build();
+        self.summary = Summary::default();
+        self.started = Instant::now();
+        Ok(summary)
+    }
+
+    fn end_of_input(&mut self) -> Result<(), PipelineError> {
+        loop {
+            match self.decoder.finish(&mut self.record) {
+                Ok(Decoded::Record) => self.entry()?,
+                Ok(Decoded::NeedInput | Decoded::End) => return Ok(()),
+                Err(e) => self.reject(&e)?,
+            }
+        }
     }
 
     /// The summary so far. Before [`finish`](Pipeline::finish), a last line

@@ -29,7 +29,7 @@ pub struct Summary {
     /// Lines rejected, of every reason.
     pub rejected: u64,
     /// Rejected lines by reason (`field_count`, `field_value`,
-    /// `line_too_long`, `header`).
+    /// `line_too_long`, `header`, `json`).
     pub rejected_by_reason: BTreeMap<&'static str, u64>,
     /// The first few rejected lines, with their positions.
     pub errors: Vec<RejectedLine>,

@@ -1,0 +1,110 @@
+//! CloudFront real-time logs: a Kinesis batch, one request per record.
+//!
+//! Each record's data (base64 in the event, decoded by `aws_lambda_events`)
+//! holds one or more TAB-separated lines with no header, whose columns are
+//! the configured fields in CloudFront's canonical order. They go through the
+//! same pipeline, JSON contract and sink as standard log files, each record
+//! as an input of its own so that its lines are numbered within it.
+
+use aws_lambda_events::event::kinesis::KinesisEventRecord;
+use aws_lambda_events::event::streams::KinesisEventResponse;
+use cflog_pipeline::sink::Sink;
+use cflog_pipeline::{Pipeline, PipelineError, Summary};
+use serde::Serialize;
+
+use crate::config::{Realtime, RejectPolicy};
+
+/// What became of one batch, logged as one JSON line on stderr.
+#[derive(Clone, Debug, Serialize)]
+pub struct BatchReport {
+    /// Always `cflog.summary`, as for objects.
+    pub kind: &'static str,
+    /// Always `kinesis`.
+    pub source: &'static str,
+    /// `ok`, `retry` (records were returned as batch item failures) or
+    /// `failed` (the output failed; the whole batch is retried).
+    pub status: &'static str,
+    /// The stream's ARN, from the first record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+    /// Records in the batch.
+    pub records: u64,
+    /// Records that had at least one rejected line.
+    pub records_with_rejects: u64,
+    /// The sequence numbers returned as batch item failures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retried: Vec<String>,
+    /// The error, when the batch failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The totals over the records processed. Listed errors name their
+    /// record's sequence number; their line numbers count within it.
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+/// Parses every record of a batch into `sink`, in order.
+///
+/// Returns the report, and the batch response, which names the first record
+/// to retry under [`RejectPolicy::Retry`] (Lambda checkpoints before it and
+/// redelivers it and everything after it, so processing stops there). When
+/// the sink's output fails, the result is that error instead: entries of
+/// earlier records may still sit in the sink's buffer, so the whole batch
+/// must be retried.
+pub fn process_batch<S: Sink>(
+    records: &[KinesisEventRecord],
+    realtime: &Realtime,
+    sink: S,
+) -> (Result<KinesisEventResponse, PipelineError>, BatchReport) {
+    let mut report = BatchReport {
+        kind: "cflog.summary",
+        source: "kinesis",
+        status: "ok",
+        stream: records.first().and_then(|r| r.event_source_arn.clone()),
+        records: records.len() as u64,
+        records_with_rejects: 0,
+        retried: Vec::new(),
+        error: None,
+        summary: Summary::default(),
+    };
+    let mut response = KinesisEventResponse::default();
+    let mut pipeline = Pipeline::new(&realtime.options, sink);
+    let mut process = || -> Result<(), PipelineError> {
+        for record in records {
+            let sequence = &record.kinesis.sequence_number;
+            pipeline.push(&record.kinesis.data)?;
+            let summary = pipeline.next_input()?;
+            add(&mut report.summary, &summary, sequence);
+            if summary.rejected > 0 {
+                report.records_with_rejects += 1;
+                if realtime.rejects == RejectPolicy::Retry {
+                    response.add_failure(sequence.clone());
+                    report.retried.push(sequence.clone());
+                    report.status = "retry";
+                    break;
+                }
+            }
+        }
+        pipeline.finish().map(drop)
+    };
+    match process() {
+        Ok(()) => (Ok(response), report),
+        Err(err) => {
+            report.status = "failed";
+            report.error = Some(err.to_string());
+            (Err(err), report)
+        }
+    }
+}
+
+/// Adds one record's counts to the batch totals, naming the record in its
+/// listed errors.
+fn add(totals: &mut Summary, record: &Summary, sequence: &str) {
+    let mut record = record.clone();
+    for error in &mut record.errors {
+        error.message = format!("record {sequence}: {}", error.message);
+    }
+    totals.add(&record);
+    // Records are many and small: keep the batch's wall time, not a sum.
+    totals.duration_ms = 0;
+}

@@ -1,0 +1,317 @@
+//! Kinesis batches of CloudFront real-time log records through the handler:
+//! the real 2020 record, records built for other field sets, bad records
+//! under both policies, and the batch response Lambda reads.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use cflog_core::{Field, REALTIME_ORDER};
+use cflog_lambda::{Config, FailureKind, Handler, Response};
+use cflog_pipeline::sink::{NdjsonSink, Sink, SinkError};
+use cflog_testkit::testdata;
+use serde_json::{Value, json};
+
+/// The field list of the real record in `testdata/realtime-40-fields-2020.tsv`,
+/// as the format specification gives it, listed here in reverse: the
+/// configuration's order must not matter.
+const FIELDS_2020: &str = "cs-headers-count cs-header-names cs-headers cache-behavior-path-pattern \
+    cs-accept cs-accept-encoding c-country x-edge-detailed-result-type c-port sc-range-end \
+    sc-range-start sc-content-len sc-content-type fle-status fle-encrypted-fields \
+    x-edge-result-type ssl-cipher ssl-protocol x-forwarded-for x-edge-response-result-type \
+    cs-uri-query cs-cookie cs-referer cs-user-agent c-ip-version cs-protocol-version time-taken \
+    x-host-header x-edge-request-id x-edge-location cs-bytes cs-uri-stem cs-host cs-protocol \
+    cs-method sc-bytes sc-status time-to-first-byte c-ip timestamp";
+
+const STREAM: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/cloudfront-realtime";
+
+/// Everything the sink wrote.
+#[derive(Clone, Default)]
+struct Output(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Output {
+    fn entries(&self) -> Vec<Value> {
+        let bytes = self.0.lock().unwrap().clone();
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every output line is JSON"))
+            .collect()
+    }
+}
+
+fn config(vars: &[(&str, &str)]) -> Config {
+    Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap()
+}
+
+fn handler(config: Config) -> (Handler, Output) {
+    let output = Output::default();
+    let out = output.clone();
+    let selection = config.selection.clone();
+    // No S3 request is made for Kinesis events; the client points nowhere.
+    let client = cflog_testkit::client("http://127.0.0.1:9");
+    let handler = Handler::with_sinks(client, config, move |_| {
+        Box::new(NdjsonSink::with_selection(out.clone(), selection.clone()))
+    });
+    (handler, output)
+}
+
+/// A Kinesis event as Lambda delivers it: record data base64-encoded.
+fn event(records: &[(&str, &[u8])]) -> Value {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(sequence, data)| {
+            json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": "E2ABCDEF123456",
+                    "sequenceNumber": sequence,
+                    "data": BASE64.encode(data),
+                    "approximateArrivalTimestamp": 1607374321.6
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": format!("shardId-000000000000:{sequence}"),
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::123456789012:role/cflog",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": STREAM
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+fn failures(response: &Response) -> Value {
+    match response {
+        Response::Kinesis(batch) => serde_json::to_value(batch).unwrap(),
+        Response::S3(_) => panic!("a Kinesis event got an S3 response"),
+    }
+}
+
+#[tokio::test]
+async fn the_real_2020_record_becomes_one_entry() {
+    let (handler, output) = handler(config(&[("CFLOG_REALTIME_FIELDS", FIELDS_2020)]));
+    let record = testdata("realtime-40-fields-2020.tsv");
+    let response = handler.handle(event(&[("1", &record)])).await.unwrap();
+    assert_eq!(failures(&response), json!({ "batchItemFailures": [] }));
+
+    let entries = output.entries();
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    // Values read from the raw record.
+    assert_eq!(e["timestamp"], "2020-12-07T20:52:01.541Z");
+    assert_eq!(e["c_ip"], "127.0.0.1");
+    assert_eq!(e["time_to_first_byte"], 0.042);
+    assert_eq!(e["sc_status"], 200);
+    assert_eq!(e["sc_bytes"], 485);
+    assert_eq!(e["cs_method"], "GET");
+    // Real-time `cs-host` is the viewer's Host header, which the standard
+    // logs call `x-host-header`: keys follow the meaning.
+    assert_eq!(e["x_host_header"], "test.cloudfront.net");
+    // The real-time stem carries the query; the contract splits it.
+    assert_eq!(e["cs_uri_stem"], "/i");
+    assert_eq!(e["query_params"]["url"], "http://localhost:5000/page-2");
+    assert_eq!(e["x_edge_location"], "EWR52-C4");
+    assert_eq!(e["c_ip_version"], "IPv4");
+    assert_eq!(e["x_edge_result_type"], "Miss");
+    assert_eq!(e["c_port"], 49323);
+    assert_eq!(e["c_country"], "US");
+    assert_eq!(e["cs_accept_encoding"], "gzip, deflate");
+    assert_eq!(e["cs_headers_count"], 8);
+}
+
+/// A value of the right shape for a field, different for every `n`.
+fn value(field: Field, n: usize) -> String {
+    match field {
+        Field::Timestamp => format!("1607374321.{:03}", n % 1000),
+        Field::ClientIp => format!("192.0.2.{}", n % 256),
+        Field::Status => "304".into(),
+        Field::ScBytes | Field::CsBytes => (1000 + n).to_string(),
+        Field::TimeTaken => format!("0.{:03}", n % 1000),
+        Field::UriStem => format!("/img/{n}.png"),
+        Field::Method => "GET".into(),
+        Field::Asn => "16509".into(),
+        _ => format!("v{n}"),
+    }
+}
+
+#[tokio::test]
+async fn records_built_for_another_field_set_in_any_configured_order() {
+    let chosen = [
+        Field::Timestamp,
+        Field::ClientIp,
+        Field::Status,
+        Field::ScBytes,
+        Field::Method,
+        Field::CsHost,
+        Field::UriStem,
+        Field::EdgeLocation,
+        Field::HostHeader,
+        Field::TimeTaken,
+        Field::UserAgent,
+        Field::Country,
+        Field::Asn,
+    ];
+    // CloudFront sends them in its canonical order, whatever the config says.
+    let mut canonical = chosen.to_vec();
+    canonical.sort_by_key(|f| REALTIME_ORDER.iter().position(|o| o == f).unwrap());
+    let configured: Vec<&str> = chosen.iter().rev().map(|f| f.realtime_name()).collect();
+
+    let records: Vec<(String, String)> = (0..3)
+        .map(|n| {
+            let values: Vec<String> = canonical.iter().map(|f| value(*f, n)).collect();
+            (format!("4959{n}"), values.join("\t") + "\n")
+        })
+        .collect();
+    let batch: Vec<(&str, &[u8])> = records
+        .iter()
+        .map(|(s, d)| (s.as_str(), d.as_bytes()))
+        .collect();
+
+    let (handler, output) = handler(config(&[("CFLOG_REALTIME_FIELDS", &configured.join(","))]));
+    let response = handler.handle(event(&batch)).await.unwrap();
+    assert_eq!(failures(&response)["batchItemFailures"], json!([]));
+    let entries = output.entries();
+    assert_eq!(entries.len(), 3);
+    for (n, e) in entries.iter().enumerate() {
+        assert_eq!(
+            e["timestamp"],
+            format!("2020-12-07T20:52:01.{:03}Z", n % 1000)
+        );
+        assert_eq!(e["c_ip"], format!("192.0.2.{n}"));
+        assert_eq!(e["sc_status"], 304);
+        assert_eq!(e["sc_bytes"], 1000 + n);
+        assert_eq!(e["cs_uri_stem"], format!("/img/{n}.png"));
+        assert_eq!(e["cs_uri_query"], Value::Null);
+        assert_eq!(e["cs_host"], value(Field::CsHost, n));
+        assert_eq!(e["x_host_header"], value(Field::HostHeader, n));
+        assert_eq!(e["cs_user_agent"], value(Field::UserAgent, n));
+        assert_eq!(e["asn"], 16509);
+        // The 13 fields, and the query taken from the real-time stem.
+        assert_eq!(e.as_object().unwrap().len(), 15);
+    }
+}
+
+/// Three records: two lines in the first, a bad line in the second, one line
+/// in the third.
+fn mixed_batch() -> Vec<(&'static str, &'static [u8])> {
+    vec![
+        ("100", b"1607374321.001\t200\n1607374321.002\t404\n"),
+        ("200", b"1607374321.003\n"),
+        ("300", b"1607374321.004\t500"),
+    ]
+}
+
+#[tokio::test]
+async fn a_bad_record_is_counted_and_acknowledged_by_default() {
+    let (handler, output) = handler(config(&[("CFLOG_REALTIME_FIELDS", "sc-status,timestamp")]));
+    let response = handler.handle(event(&mixed_batch())).await.unwrap();
+    assert_eq!(failures(&response)["batchItemFailures"], json!([]));
+    let statuses: Vec<Value> = output
+        .entries()
+        .iter()
+        .map(|e| e["sc_status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!(200), json!(404), json!(500)]);
+}
+
+#[tokio::test]
+async fn with_retry_a_bad_record_is_a_batch_item_failure_and_the_rest_waits() {
+    let (handler, output) = handler(config(&[
+        ("CFLOG_REALTIME_FIELDS", "sc-status,timestamp"),
+        ("CFLOG_REALTIME_REJECTS", "retry"),
+    ]));
+    let response = handler.handle(event(&mixed_batch())).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&response).unwrap(),
+        json!({ "batchItemFailures": [{ "itemIdentifier": "200" }] })
+    );
+    // Lambda redelivers from record 200 on, so record 300 is not emitted now.
+    assert_eq!(output.entries().len(), 2);
+}
+
+#[test]
+fn the_batch_report_accounts_for_every_line_and_names_the_record() {
+    let config = config(&[("CFLOG_REALTIME_FIELDS", "sc-status,timestamp")]);
+    let realtime = config.realtime.as_ref().unwrap();
+    let event: aws_lambda_events::event::kinesis::KinesisEvent =
+        serde_json::from_value(event(&mixed_batch())).unwrap();
+    let sink = NdjsonSink::new(Vec::new());
+    let (result, report) = cflog_lambda::kinesis::process_batch(&event.records, realtime, sink);
+    assert!(result.is_ok());
+    let summary = &report.summary;
+    assert_eq!((report.records, report.records_with_rejects), (3, 1));
+    assert_eq!(
+        (summary.lines, summary.entries, summary.rejected),
+        (4, 3, 1)
+    );
+    assert!(summary.reconciles());
+    assert_eq!(summary.rejected_by_reason["field_count"], 1);
+    assert_eq!(summary.errors.len(), 1);
+    assert_eq!(summary.errors[0].line, 1);
+    assert_eq!(
+        summary.errors[0].message,
+        "record 200: line 1 (byte 0): expected 2 fields, found 1"
+    );
+    assert_eq!(report.stream.as_deref(), Some(STREAM));
+    let logged = serde_json::to_value(&report).unwrap();
+    assert_eq!(logged["kind"], "cflog.summary");
+    assert_eq!(logged["source"], "kinesis");
+    assert_eq!(logged["status"], "ok");
+}
+
+#[tokio::test]
+async fn a_kinesis_event_without_a_field_list_is_an_error_that_says_so() {
+    let (handler, _) = handler(config(&[]));
+    let err = handler
+        .handle(event(&[("1", b"1607374321.001\t200")]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, FailureKind::NotConfigured);
+    assert!(
+        err.message.contains("CFLOG_REALTIME_FIELDS"),
+        "{}",
+        err.message
+    );
+}
+
+/// A sink whose output fails, as a full disk or closed pipe would.
+struct Broken;
+
+impl Sink for Broken {
+    fn entry(&mut self, _: &cflog_core::LogLine<'_>) -> Result<(), SinkError> {
+        Err(SinkError::Io(std::io::Error::other("output closed")))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_failed_output_fails_the_whole_batch() {
+    let config = config(&[("CFLOG_REALTIME_FIELDS", "sc-status,timestamp")]);
+    let client = cflog_testkit::client("http://127.0.0.1:9");
+    let handler = Handler::with_sinks(client, config, |_| Box::new(Broken));
+    let err = handler.handle(event(&mixed_batch())).await.unwrap_err();
+    assert_eq!(err.kind, FailureKind::OutputFailed);
+    assert!(err.message.contains("output closed"), "{}", err.message);
+}
