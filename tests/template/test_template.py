@@ -32,6 +32,26 @@ BUCKET = "LogBucket"
 ROLE = "CflogFunctionRole"
 QUEUE = "DeadLetterQueue"
 LOG_GROUP = "FunctionLogGroup"
+MAPPING = "RealtimeLogEventSourceMapping"
+ESM = "AWS::Lambda::EventSourceMapping"
+
+# Parameter values for a stack that reads a real-time log stream.
+STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/cloudfront-realtime-logs"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+WITH_STREAM = {
+    "RealtimeLogStreamArn": STREAM_ARN,
+    "RealtimeLogFields": "timestamp,c-ip,sc-status,cs-uri-stem,time-to-first-byte",
+}
+# What the event source mapping needs on the stream (Lambda checks these when
+# it creates the mapping), and nothing more.
+KINESIS_READ_ACTIONS = [
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+    "kinesis:ListStreams",
+]
 
 
 # ---------------------------------------------------------------- helpers
@@ -132,6 +152,102 @@ def bucket_name_expression(template: dict) -> Any:
     return props(template, BUCKET, "AWS::S3::Bucket")["BucketName"]
 
 
+def evaluate(expr: Any, template: dict, values: dict[str, str]) -> Any:
+    """A condition or rule expression (Fn::Equals/Not/And/Or, Condition, Ref
+    to a parameter) for the given parameter values; literals as they are."""
+    if isinstance(expr, dict) and len(expr) == 1:
+        ((fn, arg),) = expr.items()
+        if fn == "Ref":
+            return values[arg]
+        if fn == "Condition":
+            return evaluate(template["Conditions"][arg], template, values)
+        if fn == "Fn::Equals":
+            a, b = (str(evaluate(x, template, values)) for x in arg)
+            return a == b
+        if fn == "Fn::Not":
+            (x,) = arg
+            return not evaluate(x, template, values)
+        if fn == "Fn::And":
+            return all(evaluate(x, template, values) for x in arg)
+        if fn == "Fn::Or":
+            return any(evaluate(x, template, values) for x in arg)
+        raise AssertionError(f"cannot evaluate {fn} here")
+    return expr
+
+
+def parameter_values(template: dict, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Every parameter's value as CloudFormation sees it (a string): the
+    default, or the override as `sam deploy --parameter-overrides` gives it."""
+    values = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+    for name, value in (overrides or {}).items():
+        assert name in values, f"no parameter {name}"
+        values[name] = value
+    return values
+
+
+_NO_VALUE = object()
+
+
+def resolved(template: dict, overrides: dict[str, str] | None = None) -> dict:
+    """The template as deployed with these parameter values: resources and
+    outputs whose Condition is false dropped, every Fn::If replaced by its
+    branch, AWS::NoValue removed. Refs and other functions stay as they are."""
+    values = parameter_values(template, overrides)
+    conditions = {name: evaluate(c, template, values) for name, c in template.get("Conditions", {}).items()}
+
+    def strip(value: Any) -> Any:
+        if value == ref("AWS::NoValue"):
+            return _NO_VALUE
+        if isinstance(value, dict):
+            if set(value) == {"Fn::If"}:
+                cond, yes, no = value["Fn::If"]
+                return strip(yes if conditions[cond] else no)
+            out = {k: strip(v) for k, v in value.items()}
+            return {k: v for k, v in out.items() if v is not _NO_VALUE}
+        if isinstance(value, list):
+            return [v for v in (strip(v) for v in value) if v is not _NO_VALUE]
+        return value
+
+    out = copy.deepcopy(template)
+    for section in ("Resources", "Outputs"):
+        out[section] = {
+            name: strip(body)
+            for name, body in template.get(section, {}).items()
+            if "Condition" not in body or conditions[body["Condition"]]
+        }
+    return out
+
+
+def translate(monkeypatch, overrides: dict[str, str] | None = None) -> dict:
+    """The real SAM transform of the template, with `overrides` as the
+    parameters' defaults (so cfn-lint, run on the result, sees them too)."""
+    samtranslator = pytest.importorskip("samtranslator.translator.transform")
+    from samtranslator.yaml_helper import yaml_parse
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    sam = yaml_parse(TEMPLATE.read_text())
+    # The transform wants code in S3; sam build/package does that for real.
+    sam["Resources"][FUNCTION]["Properties"]["CodeUri"] = "s3://example-bucket/cflog.zip"
+    for name, value in (overrides or {}).items():
+        sam["Parameters"][name]["Default"] = value
+
+    class NoManagedPolicies:
+        def load(self):
+            return {}
+
+    return samtranslator.transform(sam, {}, NoManagedPolicies())
+
+
+def lint_errors(cfn: dict) -> tuple[list[str], list[str]]:
+    """cfn-lint's circular dependency findings (E3004) and all its errors."""
+    from cfnlint.api import lint
+
+    matches = lint(json.dumps(cfn))
+    cycles = [str(m) for m in matches if m.rule.id == "E3004"]
+    errors = [str(m) for m in matches if m.rule.id.startswith("E")]
+    return cycles, errors
+
+
 # ---------------------------------------------------------------- the function
 
 
@@ -207,12 +323,20 @@ def test_environment_carries_cflog_settings(template):
         "CFLOG_MAX_LINE_BYTES": ("MaxLineBytes", 65536),
         "CFLOG_CONCURRENCY": ("ObjectConcurrency", 4),
         "CFLOG_DELIMITER": ("Delimiter", ""),
+        "CFLOG_FIELDS_HEADER": ("FieldsHeader", ""),
+        "CFLOG_INPUT_FORMAT": ("InputFormat", "auto"),
+        # Always set; unused (and empty) without a real-time log stream.
+        "CFLOG_REALTIME_FIELDS": ("RealtimeLogFields", ""),
+        "CFLOG_REALTIME_REJECTS": ("RealtimeRejects", "report"),
         "RUST_LOG": ("LogLevel", "info"),
     }
     for var, (name, default) in expected.items():
         assert env.get(var) == ref(name), f"{var} should come from parameter {name}"
         assert param(template, name)["Default"] == default, f"default of {name}"
     assert sorted(param(template, "Sink")["AllowedValues"]) == ["none", "stdout"]
+    # The function reads exactly these two words.
+    assert sorted(param(template, "RealtimeRejects")["AllowedValues"]) == ["report", "retry"]
+    assert sorted(param(template, "InputFormat")["AllowedValues"]) == ["auto", "json", "w3c"]
     assert set(env) == set(expected), "unexpected environment variables"
 
 
@@ -326,11 +450,17 @@ def test_s3_event_on_gz_objects_with_optional_prefix(template):
 
 
 def role_statements(template: dict) -> list[dict]:
+    """The role's statements, those of conditional policies and statements included."""
     role = props(template, ROLE, "AWS::IAM::Role")
     out = []
     for pol in role.get("Policies", []):
-        out.extend(statements(pol["PolicyDocument"]))
+        for branch in if_branches(pol):
+            out.extend(statements(branch["PolicyDocument"]))
     return out
+
+
+def role_actions(template: dict) -> list[str]:
+    return [a for st in role_statements(template) for a in as_list(st["Action"])]
 
 
 def test_function_uses_only_the_explicit_role(template):
@@ -364,9 +494,13 @@ def test_role_has_no_wildcard_actions_and_only_getobject_on_s3(template):
         actions.extend(as_list(st["Action"]))
     for action in actions:
         assert "*" not in action and "?" not in action, f"wildcard action {action}"
-    assert sorted(actions) == sorted(
+    # Unconditionally (no real-time log stream): these four and nothing else.
+    unconditional = role_actions(resolved(template))
+    assert sorted(unconditional) == sorted(
         ["s3:GetObject", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"]
     )
+    # With a stream (and its KMS key): reading that stream, nothing more.
+    assert sorted(actions) == sorted(unconditional + KINESIS_READ_ACTIONS + ["kms:Decrypt"])
     assert [a for a in actions if a.startswith("s3:")] == ["s3:GetObject"]
 
 
@@ -388,6 +522,10 @@ def test_role_resources_are_scoped(template):
     assert by_action["logs:CreateLogStream"] == [getatt(LOG_GROUP, "Arn")]
     assert by_action["logs:PutLogEvents"] == [getatt(LOG_GROUP, "Arn")]
     assert by_action["sqs:SendMessage"] == [getatt(QUEUE, "Arn")]
+    # The stream and its key by parameter, whose patterns admit one ARN, no wildcard.
+    for action in KINESIS_READ_ACTIONS:
+        assert by_action[action] == [ref("RealtimeLogStreamArn")], action
+    assert by_action["kms:Decrypt"] == [ref("RealtimeLogStreamKmsKeyArn")]
 
 
 def test_role_does_not_reference_the_bucket_resource(template):
@@ -404,27 +542,255 @@ def test_role_does_not_reference_the_bucket_resource(template):
 def test_translated_template_has_no_circular_dependency(monkeypatch):
     # Run the real SAM transform, then cfn-lint's E3004 on its output: cfn-lint
     # run on the SAM template itself does not report this loop.
-    samtranslator = pytest.importorskip("samtranslator.translator.transform")
-    from samtranslator.yaml_helper import yaml_parse
-    from cfnlint.api import lint
-
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    sam = yaml_parse(TEMPLATE.read_text())
-    # The transform wants code in S3; sam build/package does that for real.
-    sam["Resources"][FUNCTION]["Properties"]["CodeUri"] = "s3://example-bucket/cflog.zip"
-
-    class NoManagedPolicies:
-        def load(self):
-            return {}
-
-    cfn = samtranslator.transform(sam, {}, NoManagedPolicies())
+    cfn = translate(monkeypatch)
     types = {r["Type"] for r in cfn["Resources"].values()}
     assert {"AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig"} <= types
-    matches = lint(json.dumps(cfn))
-    cycles = [str(m) for m in matches if m.rule.id == "E3004"]
+    cycles, errors = lint_errors(cfn)
     assert cycles == []
-    errors = [str(m) for m in matches if m.rule.id.startswith("E")]
     assert errors == []
+
+
+# ---------------------------------------------------------------- real-time logs (Kinesis)
+
+
+def test_realtime_parameters_and_defaults(template):
+    expected = {
+        "RealtimeLogStreamArn": ("String", ""),  # empty: no Kinesis at all
+        "RealtimeLogFields": ("String", ""),
+        "RealtimeRejects": ("String", "report"),
+        "RealtimeStartingPosition": ("String", "LATEST"),
+        "RealtimeBatchSize": ("Number", 1000),
+        "RealtimeBatchingWindowSeconds": ("Number", 5),
+        "RealtimeParallelizationFactor": ("Number", 1),
+        "RealtimeMaximumRetryAttempts": ("Number", 3),
+        "RealtimeMaximumRecordAgeSeconds": ("Number", 21600),
+        "RealtimeLogStreamKmsKeyArn": ("String", ""),
+        "RealtimeMappingEnabled": ("String", "true"),
+    }
+    for name, (type_, default) in expected.items():
+        p = param(template, name)
+        assert (p["Type"], p["Default"]) == (type_, default), name
+    assert sorted(param(template, "RealtimeRejects")["AllowedValues"]) == ["report", "retry"]
+    assert sorted(param(template, "InputFormat")["AllowedValues"]) == ["auto", "json", "w3c"]
+    assert sorted(param(template, "RealtimeStartingPosition")["AllowedValues"]) == ["LATEST", "TRIM_HORIZON"]
+    assert sorted(param(template, "RealtimeMappingEnabled")["AllowedValues"]) == ["false", "true"]
+    # Lambda's own limits for a Kinesis mapping. Retries and record age must
+    # stay bounded: -1 (Lambda's default) blocks a shard until records expire.
+    limits = {
+        "RealtimeBatchSize": (1, 10000),
+        "RealtimeBatchingWindowSeconds": (0, 300),
+        "RealtimeParallelizationFactor": (1, 10),
+        "RealtimeMaximumRetryAttempts": (0, 10000),
+        "RealtimeMaximumRecordAgeSeconds": (60, 604800),
+    }
+    for name, (low, high) in limits.items():
+        p = param(template, name)
+        assert low <= p["MinValue"] <= p["Default"] <= p["MaxValue"] <= high, name
+    # Short enough that the batches the dead letter queue describes are still in
+    # the stream (default retention 24 h) when someone looks.
+    assert param(template, "RealtimeMaximumRecordAgeSeconds")["Default"] < 86400
+
+
+@pytest.mark.parametrize(
+    "name, good, bad",
+    [
+        (
+            "RealtimeLogStreamArn",
+            ["", STREAM_ARN, "arn:aws-cn:kinesis:cn-north-1:123456789012:stream/a.b_c-d"],
+            [
+                "*",
+                "arn:aws:kinesis:us-east-1:123456789012:stream/*",
+                "arn:aws:kinesis:*:123456789012:stream/logs",
+                "arn:aws:kinesis:us-east-1:123456789012:stream/logs/consumer/c:1",
+                "arn:aws:firehose:us-east-1:123456789012:deliverystream/logs",
+                "cloudfront-realtime-logs",
+                f" {STREAM_ARN}",
+            ],
+        ),
+        (
+            "RealtimeLogStreamKmsKeyArn",
+            ["", KEY_ARN],
+            [
+                "*",
+                "arn:aws:kms:us-east-1:123456789012:key/*",
+                "arn:aws:kms:us-east-1:123456789012:alias/aws/kinesis",
+                "1234abcd-12ab-34cd-56ef-1234567890ab",
+            ],
+        ),
+        (
+            "RealtimeLogFields",
+            ["", WITH_STREAM["RealtimeLogFields"], "timestamp, c-ip, cs-host"],
+            ['["timestamp","c-ip"]', "timestamp\tc-ip"],
+        ),
+    ],
+)
+def test_realtime_parameter_patterns(template, name, good, bad):
+    # The role's Kinesis and KMS permissions are scoped by these parameters,
+    # so their patterns are what keeps a wildcard out of the Resource.
+    pattern = re.compile(param(template, name)["AllowedPattern"])
+    for value in good:
+        assert pattern.fullmatch(value), f"{name} should accept {value!r}"
+    for value in bad:
+        assert not pattern.fullmatch(value), f"{name} should refuse {value!r}"
+
+
+def test_realtime_conditions(template):
+    conditions = template["Conditions"]
+    assert conditions["HasRealtimeLogStream"] == {"Fn::Not": [{"Fn::Equals": [ref("RealtimeLogStreamArn"), ""]}]}
+    key = conditions["HasRealtimeLogStreamKmsKey"]
+    assert {"Condition": "HasRealtimeLogStream"} in key["Fn::And"], "a key alone must not grant anything"
+    for overrides, stream, kms in [
+        ({}, False, False),
+        ({"RealtimeLogStreamKmsKeyArn": KEY_ARN}, False, False),
+        (WITH_STREAM, True, False),
+        ({**WITH_STREAM, "RealtimeLogStreamKmsKeyArn": KEY_ARN}, True, True),
+    ]:
+        values = parameter_values(template, overrides)
+        assert evaluate({"Condition": "HasRealtimeLogStream"}, template, values) is stream
+        assert evaluate({"Condition": "HasRealtimeLogStreamKmsKey"}, template, values) is kms
+
+
+@pytest.mark.parametrize("overrides", [{}, {"RealtimeLogStreamKmsKeyArn": KEY_ARN}], ids=["defaults", "key-only"])
+def test_nothing_kinesis_related_without_a_stream(template, overrides):
+    # The default stack must be exactly the S3 one: no mapping, no Kinesis or
+    # KMS permission, no output, nothing that uses the stream or key parameters.
+    t = resolved(template, overrides)
+    types = {r["Type"] for r in t["Resources"].values()}
+    assert ESM not in types
+    assert not any(ty.startswith("AWS::Kinesis::") for ty in types)
+    assert MAPPING not in t["Resources"]
+    actions = role_actions(t)
+    assert not [a for a in actions if a.startswith(("kinesis:", "kms:"))], actions
+    for name in ("RealtimeLogStreamArn", "RealtimeLogStreamKmsKeyArn"):
+        assert not mentions(t["Resources"], name), f"a resource still uses {name}"
+        assert not mentions(t["Outputs"], name), f"an output still uses {name}"
+    assert not [name for name in t["Outputs"] if "Realtime" in name]
+    assert "kinesis" not in json.dumps(t["Resources"]).lower()
+
+
+def test_every_realtime_resource_is_behind_the_condition(template):
+    # Statically too: whatever refers to the mapping or the stream parameter is
+    # conditional on the stream, as a resource or output Condition or an Fn::If.
+    for section in ("Resources", "Outputs"):
+        for name, body in template[section].items():
+            if body.get("Condition") == "HasRealtimeLogStream":
+                continue
+            # The body with the true branch of every stream condition emptied.
+            unconditional = copy.deepcopy(body)
+            for node in walk(unconditional):
+                if isinstance(node, dict) and set(node) == {"Fn::If"}:
+                    cond = node["Fn::If"][0]
+                    if cond in ("HasRealtimeLogStream", "HasRealtimeLogStreamKmsKey"):
+                        node["Fn::If"][1] = {}
+            for target in (MAPPING, "RealtimeLogStreamArn", "RealtimeLogStreamKmsKeyArn"):
+                assert not mentions(unconditional, target), f"{section}.{name} uses {target} unconditionally"
+            assert body.get("Type") != ESM, f"{name} is an event source mapping without the condition"
+
+
+def test_realtime_mapping_reads_the_stream_into_the_function(template):
+    res = resource(template, MAPPING, ESM)
+    assert res.get("Condition") == "HasRealtimeLogStream"
+    p = res["Properties"]
+    assert p["EventSourceArn"] == ref("RealtimeLogStreamArn")
+    assert p["FunctionName"] in (getatt(FUNCTION, "Arn"), ref(FUNCTION))
+    assert p["StartingPosition"] == ref("RealtimeStartingPosition")
+    assert p["BatchSize"] == ref("RealtimeBatchSize")
+    assert p["MaximumBatchingWindowInSeconds"] == ref("RealtimeBatchingWindowSeconds")
+    assert p["ParallelizationFactor"] == ref("RealtimeParallelizationFactor")
+    assert p["Enabled"] == ref("RealtimeMappingEnabled")
+    # Exactly one mapping, and no SAM Kinesis event (which could not be conditional).
+    with_stream = resolved(template, WITH_STREAM)
+    assert [n for n, r in with_stream["Resources"].items() if r["Type"] == ESM] == [MAPPING]
+    events = props(template, FUNCTION, "AWS::Serverless::Function")["Events"]
+    assert not [e for e in events.values() if e["Type"] in ("Kinesis", "DynamoDB", "SQS")]
+
+
+def test_realtime_mapping_handles_failures(template):
+    p = props(template, MAPPING, ESM)
+    # Without ReportBatchItemFailures Lambda ignores the function's
+    # batchItemFailures and RealtimeRejects=retry would drop records silently.
+    assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert p["BisectBatchOnFunctionError"] is True
+    # Bounded (the parameters' ranges exclude -1, see above).
+    assert p["MaximumRetryAttempts"] == ref("RealtimeMaximumRetryAttempts")
+    assert p["MaximumRecordAgeInSeconds"] == ref("RealtimeMaximumRecordAgeSeconds")
+    # Given-up batches are reported to the dead letter queue...
+    assert p["DestinationConfig"] == {"OnFailure": {"Destination": getatt(QUEUE, "Arn")}}
+    # ...which the role may send to whenever the mapping exists (Lambda sends
+    # with the function's role and refuses the mapping otherwise).
+    t = resolved(template, WITH_STREAM)
+    sends = [st for st in role_statements(t) if "sqs:SendMessage" in as_list(st["Action"])]
+    assert [st["Resource"] for st in sends] == [p["DestinationConfig"]["OnFailure"]["Destination"]]
+
+
+def test_realtime_role_statements_are_scoped_and_conditional(template):
+    policies = props(template, ROLE, "AWS::IAM::Role")["Policies"]
+    conditional = [pol for pol in policies if set(pol) == {"Fn::If"}]
+    assert len(conditional) == 1, "one conditional policy for the stream"
+    cond, policy, otherwise = conditional[0]["Fn::If"]
+    assert cond == "HasRealtimeLogStream" and otherwise == ref("AWS::NoValue")
+    assert not mentions([pol for pol in policies if pol not in conditional], "RealtimeLogStreamArn")
+    read = [st for st in statements(policy["PolicyDocument"]) if st["Action"] == KINESIS_READ_ACTIONS]
+    assert len(read) == 1
+    assert read[0]["Effect"] == "Allow" and read[0]["Resource"] == ref("RealtimeLogStreamArn")
+    # The key statement is conditional on the key (which implies the stream).
+    (kms,) = [st for st in as_list(policy["PolicyDocument"]["Statement"]) if "Fn::If" in st]
+    kcond, kstatement, kotherwise = kms["Fn::If"]
+    assert kcond == "HasRealtimeLogStreamKmsKey" and kotherwise == ref("AWS::NoValue")
+    assert kstatement["Action"] == "kms:Decrypt"
+    assert kstatement["Resource"] == ref("RealtimeLogStreamKmsKeyArn")
+    # As deployed: stream without key, then with key.
+    actions = role_actions(resolved(template, WITH_STREAM))
+    assert sorted(a for a in actions if a.startswith("kinesis:")) == sorted(KINESIS_READ_ACTIONS)
+    assert "kms:Decrypt" not in actions
+    actions = role_actions(resolved(template, {**WITH_STREAM, "RealtimeLogStreamKmsKeyArn": KEY_ARN}))
+    assert actions.count("kms:Decrypt") == 1
+
+
+def test_rule_requires_the_field_list_with_a_stream(template):
+    rules = template.get("Rules", {})
+    assert len(rules) == 1
+    (rule,) = rules.values()
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [ref("RealtimeLogStreamArn"), ""]}]}
+    assert rule["Assertions"] and all(a.get("AssertDescription") for a in rule["Assertions"])
+
+    def accepted(overrides: dict[str, str]) -> bool:
+        values = parameter_values(template, overrides)
+        if not evaluate(rule["RuleCondition"], template, values):
+            return True
+        return all(evaluate(a["Assert"], template, values) for a in rule["Assertions"])
+
+    assert accepted({})
+    assert accepted(WITH_STREAM)
+    assert not accepted({**WITH_STREAM, "RealtimeLogFields": ""})
+    assert accepted({"RealtimeLogFields": "timestamp"})  # harmless without a stream
+
+
+def test_translated_template_with_a_realtime_stream(monkeypatch, template):
+    # The transform keeps the plain-CloudFormation mapping, its condition and
+    # the rule, adds no mapping of its own, and the result lints clean
+    # (including the dependency loop check) with the stream parameters set.
+    overrides = {**WITH_STREAM, "RealtimeLogStreamKmsKeyArn": KEY_ARN, "RealtimeRejects": "retry"}
+    cfn = translate(monkeypatch, overrides)
+    mappings = {n: r for n, r in cfn["Resources"].items() if r["Type"] == ESM}
+    assert list(mappings) == [MAPPING]
+    assert mappings[MAPPING]["Condition"] == "HasRealtimeLogStream"
+    assert mappings[MAPPING]["Properties"]["FunctionName"] == getatt(FUNCTION, "Arn")
+    assert cfn["Resources"][FUNCTION]["Type"] == "AWS::Lambda::Function"
+    assert cfn.get("Rules") == template["Rules"]
+    cycles, errors = lint_errors(cfn)
+    assert cycles == []
+    assert errors == []
+    # As deployed with those values.
+    t = resolved(cfn)
+    env = t["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+    values = parameter_values(cfn)
+    assert values["RealtimeLogFields"] == WITH_STREAM["RealtimeLogFields"]
+    assert env["CFLOG_REALTIME_FIELDS"] == ref("RealtimeLogFields")
+    assert env["CFLOG_REALTIME_REJECTS"] == ref("RealtimeRejects")
+    assert MAPPING in t["Resources"] and "RealtimeEventSourceMappingId" in t["Outputs"]
+    actions = role_actions(t)
+    assert set(KINESIS_READ_ACTIONS) <= set(actions) and "kms:Decrypt" in actions
 
 
 # ---------------------------------------------------------------- failures
@@ -467,6 +833,11 @@ def test_outputs(template):
     assert out["CloudFrontLoggingBucket"] == getatt(BUCKET, "DomainName")
     assert out["FunctionArn"] == getatt(FUNCTION, "Arn")
     assert out["DeadLetterQueueUrl"] == ref(QUEUE)
+    # Only when the mapping exists: an output may not refer to a resource that
+    # its condition left out.
+    mapping_id = template["Outputs"]["RealtimeEventSourceMappingId"]
+    assert mapping_id["Value"] == ref(MAPPING)
+    assert mapping_id.get("Condition") == resource(template, MAPPING, ESM)["Condition"]
 
 
 def test_checkov_skips_carry_a_reason(template):
