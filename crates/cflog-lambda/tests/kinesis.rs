@@ -138,6 +138,21 @@ async fn the_real_2020_record_becomes_one_entry() {
     assert_eq!(e["cs_headers_count"], 8);
 }
 
+#[tokio::test]
+async fn the_sample_kinesis_event_of_the_local_flow() {
+    // testdata/events/kinesis-realtime.json, as `scripts/local-lambda` invokes it.
+    let (handler, output) = handler(config(&[("CFLOG_REALTIME_FIELDS", FIELDS_2020)]));
+    let event: Value = serde_json::from_slice(&testdata("events/kinesis-realtime.json")).unwrap();
+    let response = handler.handle(event).await.unwrap();
+    assert_eq!(failures(&response), json!({ "batchItemFailures": [] }));
+    let entries = output.entries();
+    assert_eq!(entries.len(), 1);
+    // x-edge-request-id is the 12th field of the record (format specification §5.2).
+    let record = String::from_utf8(testdata("realtime-40-fields-2020.tsv")).unwrap();
+    let request_id = record.split('\t').nth(11).unwrap();
+    assert_eq!(entries[0]["x_edge_request_id"], request_id);
+}
+
 /// A value of the right shape for a field, different for every `n`.
 fn value(field: Field, n: usize) -> String {
     match field {
