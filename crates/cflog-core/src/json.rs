@@ -19,7 +19,8 @@
 
 use std::fmt;
 use std::io::Write;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
+use std::ops::Range;
 use std::time::Duration;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -227,35 +228,125 @@ fn plan(selection: &Selection, schema: &Schema) -> Vec<Item> {
 pub struct JsonWriter {
     selection: Selection,
     schema_id: u64,
-    /// Each slot with its `,"key":` prefix, resolved once per schema.
-    slots: Vec<(Vec<u8>, Slot)>,
-    /// Reused for decoding escaped text.
-    scratch: Vec<u8>,
+    /// Each slot's key, resolved once per schema.
+    keys: Keys,
+    slots: Vec<Slot>,
+    /// Buffers reused for decoding escaped text and query strings.
+    scratch: Scratch,
 }
 
 /// An item resolved against a schema, so that writing a line does no
 /// lookups.
 #[derive(Clone, Copy, Debug)]
 enum Slot {
-    /// A plain column: its value is written by its field's kind.
-    Column { col: usize, field: Field },
+    /// A column written by its field's kind (never `Text`).
+    Column {
+        col: usize,
+        field: Field,
+        kind: ValueKind,
+    },
+    /// A column of escaped text, known or not: decoded one level.
+    Text { col: usize },
     /// A selected field this schema lacks.
     Missing,
-    /// Anything that needs the whole line (time, query, real-time URI).
+    /// The timestamp of a schema with `date` and `time` only.
+    DateTime {
+        date: Option<usize>,
+        time: Option<usize>,
+    },
+    /// The parameters of a `cs-uri-query` column.
+    QueryParams { col: usize },
+    /// Anything else that needs the whole line (epoch times, real-time
+    /// URIs, an explicitly selected time column).
     Item(Item),
 }
 
 fn slot(item: Item, schema: &Schema) -> Slot {
-    let Item::Field(field) = item else {
-        return Slot::Item(item);
-    };
-    match (field, field.kind()) {
-        (Field::UriStem | Field::UriQuery, _) => Slot::Item(item),
-        (_, ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds) => Slot::Item(item),
-        _ => schema
-            .position(field)
-            .map_or(Slot::Missing, |col| Slot::Column { col, field }),
+    let realtime = schema.family() == Family::Realtime;
+    match item {
+        Item::Timestamp
+            if !schema.contains(Field::TimestampMs) && !schema.contains(Field::Timestamp) =>
+        {
+            Slot::DateTime {
+                date: schema.position(Field::Date),
+                time: schema.position(Field::Time),
+            }
+        }
+        Item::QueryParams => match schema.position(Field::UriQuery) {
+            Some(col) => Slot::QueryParams { col },
+            None => Slot::Item(item),
+        },
+        Item::Extra(col) => Slot::Text { col },
+        Item::Field(Field::UriStem) if realtime => Slot::Item(item),
+        Item::Field(Field::UriQuery) if realtime && !schema.contains(Field::UriQuery) => {
+            Slot::Item(item)
+        }
+        Item::Field(field) => match field.kind() {
+            ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => Slot::Item(item),
+            kind => match schema.position(field) {
+                None => Slot::Missing,
+                Some(col) if kind == ValueKind::Text => Slot::Text { col },
+                Some(col) => Slot::Column { col, field, kind },
+            },
+        },
+        Item::Timestamp => Slot::Item(item),
     }
+}
+
+/// The `"key":` prefixes of a schema's slots, each followed by `null`, back
+/// to back, so that a key (with or without `null`) is copied in one go.
+#[derive(Debug, Default)]
+struct Keys {
+    bytes: Vec<u8>,
+    /// Where each slot's prefix starts in `bytes`, and its length.
+    spans: Vec<(usize, usize)>,
+}
+
+/// Keys are copied as fixed-size chunks, which compile to a few moves
+/// rather than a `memcpy` call; `bytes` ends with this much padding.
+const KEY_CHUNK: usize = 48;
+
+impl Keys {
+    fn new(keys: impl Iterator<Item = impl AsRef<str>>) -> Keys {
+        let mut this = Keys::default();
+        for (i, key) in keys.enumerate() {
+            let start = this.bytes.len();
+            // The first key opens the object.
+            this.bytes.push(if i == 0 { b'{' } else { b',' });
+            write_string(key.as_ref().as_bytes(), &mut this.bytes);
+            this.bytes.push(b':');
+            this.spans.push((start, this.bytes.len() - start));
+            this.bytes.extend_from_slice(b"null");
+        }
+        this.bytes.resize(this.bytes.len() + KEY_CHUNK, 0);
+        this
+    }
+
+    /// Appends the prefix of slot `i`, and `null` after it if `null`.
+    #[inline]
+    fn write(&self, i: usize, null: bool, out: &mut Vec<u8>) {
+        let (start, len) = self.spans[i];
+        let len = len + if null { 4 } else { 0 };
+        if len <= KEY_CHUNK {
+            let chunk: &[u8; KEY_CHUNK] = self.bytes[start..start + KEY_CHUNK]
+                .try_into()
+                .expect("a chunk's length");
+            let end = out.len() + len;
+            out.extend_from_slice(chunk);
+            out.truncate(end);
+        } else {
+            out.extend_from_slice(&self.bytes[start..start + len]);
+        }
+    }
+}
+
+/// Buffers reused between lines, so that writing allocates nothing once
+/// they have grown.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// Decoded text that needs JSON escaping.
+    text: Vec<u8>,
+    query: QueryScratch,
 }
 
 impl JsonWriter {
@@ -264,8 +355,9 @@ impl JsonWriter {
         JsonWriter {
             selection,
             schema_id: 0,
+            keys: Keys::default(),
             slots: Vec::new(),
-            scratch: Vec::new(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -283,32 +375,27 @@ impl JsonWriter {
     pub fn write(&mut self, line: &LogLine<'_>, out: &mut Vec<u8>) -> Result<(), FieldError> {
         let schema = line.schema();
         if schema.id() != self.schema_id {
-            self.slots = plan(&self.selection, schema)
-                .into_iter()
-                .map(|item| {
-                    let mut prefix = b",".to_vec();
-                    write_string(key(item, schema).as_bytes(), &mut prefix);
-                    prefix.push(b':');
-                    (prefix, slot(item, schema))
-                })
-                .collect();
+            let items = plan(&self.selection, schema);
+            self.keys = Keys::new(items.iter().map(|&item| key(item, schema)));
+            self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
             self.schema_id = schema.id();
         }
+        if self.slots.is_empty() {
+            out.extend_from_slice(b"{}");
+            return Ok(());
+        }
         let start = out.len();
-        out.push(b'{');
-        for (i, (prefix, slot)) in self.slots.iter().enumerate() {
-            out.extend_from_slice(if i == 0 { &prefix[1..] } else { prefix });
-            let written = match *slot {
-                Slot::Column { col, field } => match line.column(col).and_then(Value::new) {
-                    Some(value) => write_raw(field, value, out, &mut self.scratch),
-                    None => write_null(out),
-                },
-                Slot::Missing => write_null(out),
-                Slot::Item(item) => {
-                    resolve(item, line).map(|value| write_value(&value, out, &mut self.scratch))
-                }
-            };
-            if let Err(e) = written {
+        // Room for the usual line (values seldom grow), so that the many
+        // small appends below do not reallocate.
+        out.reserve(self.keys.bytes.len() + 2 * line.as_bytes().len());
+        let JsonWriter {
+            keys,
+            slots,
+            scratch,
+            ..
+        } = self;
+        for (i, slot) in slots.iter().enumerate() {
+            if let Err(e) = write_slot(keys, scratch, i, *slot, line, out) {
                 out.truncate(start);
                 return Err(e);
             }
@@ -318,59 +405,105 @@ impl JsonWriter {
     }
 }
 
-fn write_null(out: &mut Vec<u8>) -> Result<(), FieldError> {
-    out.extend_from_slice(b"null");
+/// Appends slot `i`'s key and value.
+#[inline]
+fn write_slot(
+    keys: &Keys,
+    scratch: &mut Scratch,
+    i: usize,
+    slot: Slot,
+    line: &LogLine<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), FieldError> {
+    let value = |col| line.column(col).and_then(Value::new);
+    match slot {
+        Slot::Column { col, field, kind } => match value(col) {
+            Some(value) => {
+                keys.write(i, false, out);
+                write_typed(field, kind, value.raw(), out)?;
+            }
+            None => keys.write(i, true, out),
+        },
+        Slot::Text { col } => match value(col) {
+            Some(value) => {
+                keys.write(i, false, out);
+                write_text(value.raw(), out, &mut scratch.text);
+            }
+            None => keys.write(i, true, out),
+        },
+        Slot::Missing => keys.write(i, true, out),
+        Slot::DateTime { date, time } => {
+            let date = date.and_then(value).map(|v| v.raw());
+            let time = time.and_then(value).map(|v| v.raw());
+            match checked_date_time(date, time)? {
+                Some((date, time)) => {
+                    keys.write(i, false, out);
+                    write_date_time(date, time, out);
+                }
+                None => keys.write(i, true, out),
+            }
+        }
+        Slot::QueryParams { col } => match value(col) {
+            Some(query) => {
+                keys.write(i, false, out);
+                write_query_params(query.raw(), out, &mut scratch.query);
+            }
+            None => keys.write(i, true, out),
+        },
+        Slot::Item(item) => {
+            let value = resolve(item, line)?;
+            keys.write(i, false, out);
+            write_value(&value, out, scratch);
+        }
+    }
     Ok(())
 }
 
-/// Writes the value of a plain column by its field's kind, parsing and
+/// Writes the value of a column of `kind` (not `Text`), parsing and
 /// writing in one step.
 #[inline]
-fn write_raw(
+fn write_typed(
     field: Field,
-    value: Value<'_>,
+    kind: ValueKind,
+    raw: &[u8],
     out: &mut Vec<u8>,
-    scratch: &mut Vec<u8>,
 ) -> Result<(), FieldError> {
-    let raw = value.raw();
     let fail = |problem| FieldError::new(field, problem);
     let number = |what| fail(FieldProblem::Number(what));
-    let mut int = itoa::Buffer::new();
-    match field.kind() {
-        ValueKind::Text => write_value(&JsonValue::Text(value), out, scratch),
+    match kind {
         ValueKind::Integer | ValueKind::EpochMillis => {
-            let n = values::parse_u64(raw).ok_or(number("an unsigned integer"))?;
-            out.extend_from_slice(int.format(n).as_bytes());
+            values::parse_u64(raw).ok_or(number("an unsigned integer"))?;
+            write_unsigned(raw, out);
         }
         ValueKind::SignedInteger => {
             let n = values::parse_i64(raw).ok_or(number("an integer"))?;
-            out.extend_from_slice(int.format(n).as_bytes());
+            write_signed(n, raw, out);
         }
-        ValueKind::Status => out.extend_from_slice(
-            int.format(values::parse_status(raw).map_err(fail)?)
-                .as_bytes(),
-        ),
+        ValueKind::Status => {
+            values::parse_status(raw).map_err(fail)?;
+            write_unsigned(raw, out);
+        }
         ValueKind::Port => {
-            let n = values::parse_u64(raw)
+            values::parse_u64(raw)
                 .filter(|&n| n <= u64::from(u16::MAX))
                 .ok_or(number("a port"))?;
-            out.extend_from_slice(int.format(n).as_bytes());
+            write_unsigned(raw, out);
         }
         ValueKind::Asn => {
-            let n = values::parse_u64(raw)
+            values::parse_u64(raw)
                 .filter(|&n| n <= u64::from(u32::MAX))
                 .ok_or(number("an AS number"))?;
-            out.extend_from_slice(int.format(n).as_bytes());
+            write_unsigned(raw, out);
         }
         ValueKind::Ip => match values::parse_ip(raw).ok_or(fail(FieldProblem::Ip))? {
             // std accepts only the canonical IPv4 form, so it is the raw text.
-            IpAddr::V4(_) => write_string(raw, out),
-            ip => write_value(&JsonValue::Ip(ip), out, scratch),
+            IpAddr::V4(_) => copy_string(raw, out),
+            IpAddr::V6(ip) => write_ipv6(ip, out),
         },
-        ValueKind::Seconds => write_seconds(
-            values::parse_seconds(raw).ok_or(fail(FieldProblem::Seconds))?,
-            out,
-        ),
+        ValueKind::Seconds => {
+            values::parse_seconds(raw).ok_or(fail(FieldProblem::Seconds))?;
+            write_seconds_text(raw, out);
+        }
         ValueKind::ResultType
         | ValueKind::Protocol
         | ValueKind::HttpVersion
@@ -382,11 +515,134 @@ fn write_raw(
             }
             write_string(raw, out);
         }
-        ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
-            unreachable!("time columns are planned as whole-line items")
+        ValueKind::Text | ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
+            unreachable!("text and time columns have their own slots")
         }
     }
     Ok(())
+}
+
+/// An unsigned integer already checked to be digits that fit its type: its
+/// text is the JSON number unless it has leading zeros.
+#[inline]
+fn write_unsigned(digits: &[u8], out: &mut Vec<u8>) {
+    match digits.iter().position(|&b| b != b'0') {
+        Some(first) => out.extend_from_slice(&digits[first..]),
+        None => out.push(b'0'),
+    }
+}
+
+/// A signed integer already parsed as `n` from `raw`.
+#[inline]
+fn write_signed(n: i64, raw: &[u8], out: &mut Vec<u8>) {
+    match raw.split_first() {
+        // `-0` and `-05` are not JSON's form of the number.
+        Some((b'-', digits)) if digits[0] == b'0' => {
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes())
+        }
+        Some((b'-', _)) => out.extend_from_slice(raw),
+        _ => write_unsigned(raw, out),
+    }
+}
+
+/// Decimal seconds already checked by `parse_seconds`, written as
+/// [`write_seconds`] writes their duration: without leading zeros in the
+/// whole part or trailing zeros in the fraction.
+fn write_seconds_text(raw: &[u8], out: &mut Vec<u8>) {
+    let (whole, fraction) = match raw.iter().position(|&b| b == b'.') {
+        Some(dot) => (&raw[..dot], &raw[dot + 1..]),
+        None => (raw, &b""[..]),
+    };
+    write_unsigned(whole, out);
+    if let Some(last) = fraction.iter().rposition(|&b| b != b'0') {
+        out.push(b'.');
+        out.extend_from_slice(&fraction[..=last]);
+    }
+}
+
+/// The `date` and `time` values, checked as [`LogLine::timestamp`] checks
+/// them (the date first); `None` when either is missing.
+#[allow(clippy::type_complexity)]
+fn checked_date_time<'a>(
+    date: Option<&'a [u8]>,
+    time: Option<&'a [u8]>,
+) -> Result<Option<(&'a [u8], &'a [u8])>, FieldError> {
+    if let Some(date) = date
+        && values::parse_date(date).is_none()
+    {
+        return Err(FieldError::new(Field::Date, FieldProblem::Date));
+    }
+    if let Some(time) = time
+        && values::parse_time(time).is_none()
+    {
+        return Err(FieldError::new(Field::Time, FieldProblem::Time));
+    }
+    Ok(date.zip(time))
+}
+
+/// A valid `YYYY-MM-DD` and `HH:MM:SS` are already the digits of the RFC
+/// 3339 form that [`write_timestamp`] writes.
+fn write_date_time(date: &[u8], time: &[u8], out: &mut Vec<u8>) {
+    let mut text = [0u8; 22];
+    text[0] = b'"';
+    text[1..11].copy_from_slice(date);
+    text[11] = b'T';
+    text[12..20].copy_from_slice(time);
+    text[20..].copy_from_slice(b"Z\"");
+    out.extend_from_slice(&text);
+}
+
+/// An IPv6 address as its `Display` writes it (RFC 5952: lowercase, the
+/// longest run of two or more zero groups as `::`, IPv4-mapped addresses
+/// dotted), without the formatting machinery.
+fn write_ipv6(ip: Ipv6Addr, out: &mut Vec<u8>) {
+    out.push(b'"');
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        out.extend_from_slice(b"::ffff:");
+        for (i, octet) in v4.octets().into_iter().enumerate() {
+            if i > 0 {
+                out.push(b'.');
+            }
+            out.extend_from_slice(itoa::Buffer::new().format(octet).as_bytes());
+        }
+        out.push(b'"');
+        return;
+    }
+    let segments = ip.segments();
+    // The longest run of zero groups; the first of equal runs.
+    let (mut zeros_at, mut zeros_len) = (0, 0);
+    let mut i = 0;
+    while i < 8 {
+        let run = segments[i..].iter().take_while(|&&s| s == 0).count();
+        if run > zeros_len {
+            (zeros_at, zeros_len) = (i, run);
+        }
+        i += run.max(1);
+    }
+    let groups = |groups: &[u16], out: &mut Vec<u8>| {
+        for (i, &group) in groups.iter().enumerate() {
+            if i > 0 {
+                out.push(b':');
+            }
+            write_hex(group, out);
+        }
+    };
+    if zeros_len > 1 {
+        groups(&segments[..zeros_at], out);
+        out.extend_from_slice(b"::");
+        groups(&segments[zeros_at + zeros_len..], out);
+    } else {
+        groups(&segments, out);
+    }
+    out.push(b'"');
+}
+
+/// Lowercase hex without leading zeros, as `{:x}` writes it.
+fn write_hex(n: u16, out: &mut Vec<u8>) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digits = [n >> 12, n >> 8 & 0xF, n >> 4 & 0xF, n & 0xF].map(|d| DIGITS[usize::from(d)]);
+    let skip = (n.leading_zeros() / 4).min(3) as usize;
+    out.extend_from_slice(&digits[skip..]);
 }
 
 fn key(item: Item, schema: &Schema) -> &str {
@@ -410,7 +666,8 @@ enum JsonValue<'a> {
     Seconds(Duration),
     Ip(IpAddr),
     Time(OffsetDateTime, bool),
-    Query(QueryParams<'a>),
+    /// The raw, escaped query string whose parameters to write.
+    Query(&'a [u8]),
 }
 
 fn resolve<'a>(item: Item, line: &LogLine<'a>) -> Result<JsonValue<'a>, FieldError> {
@@ -419,9 +676,10 @@ fn resolve<'a>(item: Item, line: &LogLine<'a>) -> Result<JsonValue<'a>, FieldErr
             Some(time) => JsonValue::Time(time, line.timestamp_has_millis()),
             None => JsonValue::Null,
         },
+        // What `line.query_params()` decodes.
         Item::QueryParams => line
-            .query_params()
-            .map_or(JsonValue::Null, JsonValue::Query),
+            .uri_query()
+            .map_or(JsonValue::Null, |query| JsonValue::Query(query.raw())),
         Item::Field(field) => field_value(line, field)?,
         Item::Extra(i) => line
             .column(i)
@@ -485,35 +743,137 @@ fn field_value<'a>(line: &LogLine<'a>, field: Field) -> Result<JsonValue<'a>, Fi
 }
 
 /// Writes `value` as JSON. Writing into a `Vec` cannot fail.
-fn write_value(value: &JsonValue<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
+fn write_value(value: &JsonValue<'_>, out: &mut Vec<u8>, scratch: &mut Scratch) {
     match value {
         JsonValue::Null => out.extend_from_slice(b"null"),
-        JsonValue::Text(value) => {
-            let raw = value.raw();
-            if is_plain(raw) {
-                copy_string(raw, out);
-            } else if raw.contains(&b'%') {
-                scratch.clear();
-                escape::decode_into(raw, scratch);
-                write_string(scratch, out);
-            } else {
-                write_string(raw, out);
-            }
-        }
+        JsonValue::Text(value) => write_text(value.raw(), out, &mut scratch.text),
         JsonValue::Str(text) => write_string(text.as_bytes(), out),
         JsonValue::U64(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
         JsonValue::I64(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
         JsonValue::Seconds(d) => write_seconds(*d, out),
-        JsonValue::Ip(ip) => {
+        JsonValue::Ip(IpAddr::V4(ip)) => {
             // Display of an address cannot fail.
             let _ = write!(out, "\"{ip}\"");
         }
+        JsonValue::Ip(IpAddr::V6(ip)) => write_ipv6(*ip, out),
         JsonValue::Time(time, millis) => write_timestamp(*time, *millis, out),
-        JsonValue::Query(params) => {
-            // Serializing string pairs into a Vec cannot fail.
-            let _ = serde_json::to_writer(out, params);
-        }
+        JsonValue::Query(raw) => write_query_params(raw, out, &mut scratch.query),
     }
+}
+
+/// Escaped text as a JSON string, decoded one level.
+fn write_text(raw: &[u8], out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
+    if is_plain(raw) {
+        copy_string(raw, out);
+        return;
+    }
+    if !raw.contains(&b'%') {
+        write_string(raw, out);
+        return;
+    }
+    // Decode straight into `out`: the decoded text is nearly always plain,
+    // and then it is the JSON string's content as it is.
+    let start = out.len();
+    out.push(b'"');
+    escape::decode_into(raw, out);
+    if is_plain_text(&out[start + 1..]) {
+        out.push(b'"');
+        return;
+    }
+    scratch.clear();
+    scratch.extend_from_slice(&out[start + 1..]);
+    out.truncate(start);
+    write_string(scratch, out);
+}
+
+/// `query_params` for the raw, escaped query: the object that serializing
+/// [`QueryParams`] with serde_json writes, without collecting its pairs as
+/// strings.
+fn write_query_params(raw: &[u8], out: &mut Vec<u8>, scratch: &mut QueryScratch) {
+    if !scratch.split(raw) {
+        // A name or value that is not UTF-8 gets replacement characters,
+        // which can make names equal: leave that to the general path.
+        let _ = serde_json::to_writer(out, &QueryParams::new(raw));
+        return;
+    }
+    let QueryScratch { text, pairs, .. } = scratch;
+    let text = &text[..];
+    out.push(b'{');
+    let mut first = true;
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        let name = &text[name.clone()];
+        let same_name = |(other, _): &&(Range<usize>, Range<usize>)| text[other.clone()] == *name;
+        // A repeated name was written with its first occurrence.
+        if pairs[..i].iter().any(|pair| same_name(&pair)) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_string(name, out);
+        out.push(b':');
+        let mut repeats = pairs[i + 1..].iter().filter(same_name).peekable();
+        if repeats.peek().is_none() {
+            write_string(&text[value.clone()], out);
+            continue;
+        }
+        out.push(b'[');
+        write_string(&text[value.clone()], out);
+        for (_, value) in repeats {
+            out.push(b',');
+            write_string(&text[value.clone()], out);
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+}
+
+/// A query string taken apart into its decoded names and values, in
+/// buffers reused between lines.
+#[derive(Debug, Default)]
+struct QueryScratch {
+    /// The query with one level of escaping undone.
+    query: Vec<u8>,
+    /// The names and values, fully decoded, back to back.
+    text: Vec<u8>,
+    /// Each pair's name and value in `text`.
+    pairs: Vec<(Range<usize>, Range<usize>)>,
+}
+
+impl QueryScratch {
+    /// Splits `raw` as [`QueryParams::iter`] does; false when a name or
+    /// value is not UTF-8.
+    fn split(&mut self, raw: &[u8]) -> bool {
+        let QueryScratch { query, text, pairs } = self;
+        query.clear();
+        escape::decode_into(raw, query);
+        text.clear();
+        pairs.clear();
+        for pair in query.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+                None => (pair, &b""[..]),
+            };
+            let (Some(name), Some(value)) = (form_decode(name, text), form_decode(value, text))
+            else {
+                return false;
+            };
+            pairs.push((name, value));
+        }
+        true
+    }
+}
+
+/// Appends `raw` form-decoded (`+` is a space, then `%XX` escapes, as
+/// form_urlencoded does it) to `text`; `None` when that is not UTF-8.
+fn form_decode(raw: &[u8], text: &mut Vec<u8>) -> Option<Range<usize>> {
+    let start = text.len();
+    text.extend(raw.iter().map(|&b| if b == b'+' { b' ' } else { b }));
+    let len = escape::decode_in_place(&mut text[start..]);
+    text.truncate(start + len);
+    let decoded = &text[start..];
+    (decoded.is_ascii() || std::str::from_utf8(decoded).is_ok()).then_some(start..start + len)
 }
 
 /// Bytes as a JSON string. Log values are nearly always printable ASCII
@@ -645,7 +1005,7 @@ impl Serialize for JsonValue<'_> {
             JsonValue::Seconds(d) => serializer.serialize_f64(d.as_secs_f64()),
             JsonValue::Ip(ip) => serializer.collect_str(ip),
             JsonValue::Time(time, millis) => serializer.collect_str(&Rfc3339(*time, *millis)),
-            JsonValue::Query(params) => params.serialize(serializer),
+            JsonValue::Query(raw) => QueryParams::new(raw).serialize(serializer),
         }
     }
 }
@@ -735,6 +1095,34 @@ mod tests {
             write_seconds(duration, &mut out);
             assert_eq!(String::from_utf8(out).unwrap(), text);
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ipv6_is_written_as_std_displays_it(
+            segments in proptest::array::uniform8(proptest::sample::select(vec![0u16, 0, 0, 1, 0xf, 0x10, 0xabc, 0xffff, 0x1234])),
+        ) {
+            let ip = Ipv6Addr::from(segments);
+            let mut out = Vec::new();
+            write_ipv6(ip, &mut out);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("\"{ip}\""));
+        }
+
+        #[test]
+        fn query_params_are_written_as_serde_writes_them(raw in proptest::collection::vec(
+            proptest::sample::select(b"ab=&+%2520FF\xff\"".to_vec()), 0..30)) {
+            let mut out = Vec::new();
+            write_query_params(&raw, &mut out, &mut QueryScratch::default());
+            let expected = serde_json::to_vec(&QueryParams::new(&raw)).unwrap();
+            proptest::prop_assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&expected));
+        }
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_is_dotted() {
+        let mut out = Vec::new();
+        write_ipv6("::ffff:1.2.3.4".parse().unwrap(), &mut out);
+        assert_eq!(out, b"\"::ffff:1.2.3.4\"");
     }
 
     #[test]
