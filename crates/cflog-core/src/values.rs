@@ -5,7 +5,7 @@
 //! reported rather than read as something else.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
@@ -120,7 +120,32 @@ pub(crate) fn parse_epoch_millis(raw: &[u8]) -> Option<OffsetDateTime> {
 }
 
 pub(crate) fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
-    std::str::from_utf8(raw).ok()?.parse().ok()
+    if let Some(ip) = parse_ipv4(raw) {
+        return Some(IpAddr::V4(ip));
+    }
+    let text = std::str::from_utf8(raw).ok()?;
+    // Only IPv6 has colons; std would try IPv4 first.
+    if raw.contains(&b':') {
+        return text.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
+    }
+    text.parse().ok()
+}
+
+/// Parses dotted-decimal IPv4 as std does: four decimal octets of at most
+/// three digits, no leading zeros (`01` could be octal), none above 255.
+/// A shortcut for the common case; it accepts nothing that std rejects.
+#[inline]
+fn parse_ipv4(raw: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = raw.split(|&b| b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        *octet = u8::try_from(parse_u64(part)?).ok()?;
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(octets))
 }
 
 macro_rules! open_enum {
@@ -464,6 +489,43 @@ mod tests {
         let t = parse_epoch_millis(b"1731620046814").unwrap();
         assert_eq!(t.unix_timestamp(), 1731620046);
         assert_eq!(t.millisecond(), 814);
+    }
+
+    #[test]
+    fn ipv4_shortcut_agrees_with_std() {
+        for text in [
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3.04",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            ".1.2.3",
+            "1.2.3.",
+            "1.2.3.1000",
+            "1.2.3.4 ",
+            "+1.2.3.4",
+            "",
+            "::1",
+            "::ffff:1.2.3.4",
+            "2001:0db8::1",
+            "1.2.3.4:80",
+            "0.00.0.0",
+        ] {
+            assert_eq!(parse_ip(text.as_bytes()), text.parse().ok(), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ip_parsing_agrees_with_std(raw in proptest::collection::vec(
+            proptest::sample::select(b"0123459.:afF".to_vec()), 0..20)) {
+            let text = std::str::from_utf8(&raw).unwrap();
+            proptest::prop_assert_eq!(parse_ip(&raw), text.parse().ok());
+        }
     }
 
     #[test]
