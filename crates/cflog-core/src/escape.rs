@@ -29,12 +29,46 @@ pub fn decode(raw: &[u8]) -> Cow<'_, [u8]> {
 /// Appends `raw` to `out` with one level of escaping undone: the same
 /// result as [`decode`], into a buffer the caller reuses.
 ///
-/// The property tests check it against `percent_decode`.
+/// Escapes are dense (every few bytes in a User-Agent), so this neither
+/// copies the runs between them with a `memcpy` call each nor branches on
+/// every byte: it copies eight bytes at a time, and cuts the copy back at
+/// the first `%` among them. The property tests check it against
+/// `percent_decode`.
 pub fn decode_into(raw: &[u8], out: &mut Vec<u8>) {
+    out.reserve(raw.len() + 8);
+    let mut rest = raw;
+    while let Some(word) = rest.first_chunk::<8>() {
+        out.extend_from_slice(word);
+        let Some(at) = first_percent(u64::from_le_bytes(*word)) else {
+            rest = &rest[8..];
+            continue;
+        };
+        out.truncate(out.len() - 8 + at);
+        let (byte, len) = match hex_pair(&rest[at + 1..]) {
+            Some(byte) => (byte, 3),
+            None => (b'%', 1),
+        };
+        out.push(byte);
+        rest = &rest[at + len..];
+    }
+    // Fewer than eight bytes left.
     let start = out.len();
-    out.extend_from_slice(raw);
+    out.extend_from_slice(rest);
     let len = decode_in_place(&mut out[start..]);
     out.truncate(start + len);
+}
+
+/// The index of the first `%` among the eight bytes of `word` (read little
+/// endian), found for all of them at once.
+#[inline]
+fn first_percent(word: u64) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let zeroed = word ^ u64::from_ne_bytes([b'%'; 8]);
+    // The classic zero-byte test: exact for the lowest zero byte, which is
+    // the only one used (a borrow can only mark bytes above it).
+    let found = zeroed.wrapping_sub(ONES) & !zeroed & HIGHS;
+    (found != 0).then(|| found.trailing_zeros() as usize / 8)
 }
 
 /// Undoes one level of escaping within `buf`, returning the decoded length
