@@ -323,7 +323,7 @@ impl Keys {
     }
 
     /// Appends the prefix of slot `i`, and `null` after it if `null`.
-    #[inline]
+    #[inline(always)]
     fn write(&self, i: usize, null: bool, out: &mut Vec<u8>) {
         let (start, len) = self.spans[i];
         let len = len + if null { 4 } else { 0 };
@@ -510,6 +510,10 @@ fn write_typed(
         | ValueKind::SslProtocol
         | ValueKind::FleStatus
         | ValueKind::IpVersion => {
+            if is_plain_text(raw) {
+                copy_string(raw, out);
+                return Ok(());
+            }
             if !raw.is_ascii() && std::str::from_utf8(raw).is_err() {
                 return Err(fail(FieldProblem::Utf8));
             }
