@@ -162,7 +162,7 @@ impl DecoderBuilder {
                 schema: Arc::clone(&self.schema),
                 delimiter: self.delimiter.clone(),
                 format: self.format,
-                json: JsonFields::new(),
+                json: JsonFields::new(Arc::clone(&self.schema)),
                 stats: Stats::default(),
             },
         }

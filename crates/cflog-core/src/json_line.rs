@@ -62,7 +62,7 @@ impl JsonLineParser {
     /// A parser with no schema yet: the first line's keys make one.
     pub fn new() -> JsonLineParser {
         JsonLineParser {
-            fields: JsonFields::new(),
+            fields: JsonFields::new(Arc::new(Schema::standard())),
             bytes: Vec::new(),
         }
     }
@@ -104,9 +104,11 @@ pub(crate) struct JsonFields {
 }
 
 impl JsonFields {
-    pub(crate) fn new() -> JsonFields {
+    /// Fields whose schema is `initial` until a JSON line makes one (it is
+    /// never compared with the keys; sharing it saves building one).
+    pub(crate) fn new(initial: Arc<Schema>) -> JsonFields {
         JsonFields {
-            schema: Arc::new(Schema::standard()),
+            schema: initial,
             from_json: false,
             spans: Vec::new(),
             names: Vec::new(),

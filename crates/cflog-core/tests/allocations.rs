@@ -113,3 +113,38 @@ fn reading_with_a_reused_record_allocates_nothing_after_the_first_line() {
     assert!(total > 0);
     assert_eq!(count, 0, "allocations while reading {lines} lines");
 }
+
+#[test]
+fn writing_json_with_a_reused_writer_allocates_nothing_after_warm_up() {
+    use cflog_core::json::{JsonWriter, Selection};
+
+    // Every sample of the current layout, with escaped text, queries
+    // (repeated keys included) and IPv6, written twice: the first pass grows
+    // the buffers, the second must not allocate.
+    let mut body = String::new();
+    for name in ["aws-docs-33-fields.log", "real-33-fields-2025.log"] {
+        let path = format!("{}/../../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap();
+        body.extend(
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(|l| format!("{l}\n")),
+        );
+    }
+    let schema = Schema::standard();
+    let lines: Vec<&str> = body.lines().collect();
+    let mut spans = Vec::new();
+    let mut writer = JsonWriter::new(Selection::all());
+    let mut out = Vec::new();
+    let mut write_all = |out: &mut Vec<u8>| {
+        for line in &lines {
+            let line = LogLine::parse(line.as_bytes(), &schema, &mut spans).unwrap();
+            out.clear();
+            writer.write(&line, out).unwrap();
+        }
+    };
+    write_all(&mut out);
+    let count = allocations_during(|| write_all(&mut out));
+    assert!(!out.is_empty());
+    assert_eq!(count, 0, "allocations while writing {} lines", lines.len());
+}
