@@ -62,15 +62,13 @@ pub(crate) fn split_spans(
     if spans.len() < 2 * expected {
         spans.resize(2 * expected, 0);
     }
+    // One (start, end) pair per column: one bounds check and one store each.
+    let (pairs, _) = spans[..2 * expected].as_chunks_mut::<2>();
     let delimiter_len = delimiter.as_bytes().len();
     let (mut count, mut start) = (0, 0);
-    let mut trailing_empty = false;
     let mut record = |end: usize| {
-        if count < expected {
-            spans[2 * count] = start as u32;
-            spans[2 * count + 1] = end as u32;
-        } else if count == expected {
-            trailing_empty = start == end;
+        if let Some(pair) = pairs.get_mut(count) {
+            *pair = [start as u32, end as u32];
         }
         start = end + delimiter_len;
         count += 1;
@@ -80,7 +78,12 @@ pub(crate) fn split_spans(
         bytes => memmem::find_iter(line, bytes).for_each(&mut record),
     }
     record(line.len());
-    if count == expected || (count == expected + 1 && trailing_empty) {
+    // One extra field is tolerated when it is empty: when it starts (one
+    // delimiter after the last column's end) at the end of the line.
+    let trailing_empty = count == expected + 1
+        && expected > 0
+        && spans[2 * expected - 1] as usize + delimiter_len == line.len();
+    if count == expected || trailing_empty {
         Ok(())
     } else {
         Err(count)
@@ -184,6 +187,7 @@ mod tests {
             b"\ta",
             b"a\tb\t\tc",
             b"||a|||b",
+            b"a|||",
         ] {
             check(line, b"\t");
             check(line, b"|");
