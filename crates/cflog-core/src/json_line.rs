@@ -140,7 +140,11 @@ impl JsonFields {
         self.spans.clear();
         self.names.clear();
         let unescaped_start = unescaped.len();
-        let mut deserializer = serde_json::Deserializer::from_slice(line);
+        // JSON text is UTF-8: one check of the whole line is cheaper than
+        // serde_json's check of every string in it.
+        let text = std::str::from_utf8(line)
+            .map_err(|e| JsonLineError::new(format!("the line is not UTF-8: {e}")))?;
+        let mut deserializer = serde_json::Deserializer::from_str(text);
         let mut object = Object {
             line,
             unescaped,
@@ -402,7 +406,7 @@ mod tests {
             ),
             (b"{\"a\":\"b\"} x", "trailing characters"),
             (b"{}", "unusable keys: no field names"),
-            (b"\xff", "expected value"),
+            (b"\xff", "the line is not UTF-8"),
         ] {
             let err = parser.parse(line).unwrap_err().to_string();
             assert!(err.contains(message), "{err:?} for {line:?}");
