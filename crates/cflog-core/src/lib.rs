@@ -52,8 +52,9 @@
 //!
 //! # Performance
 //!
-//! Splitting a line is one `memchr` pass that records where fields end;
-//! nothing is copied, decoded or validated until asked for, and a reused
+//! Splitting a line is one pass, eight bytes at a time, that records where
+//! each field starts and ends; nothing is copied, decoded or validated until
+//! asked for, and a reused
 //! [`Record`] makes reading allocation-free. `BENCHMARKS.md` in the
 //! repository has the figures, measured against the fastest Rust peer.
 

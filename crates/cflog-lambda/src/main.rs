@@ -13,6 +13,15 @@ async fn main() -> Result<(), Error> {
 
     // A bad variable stops the cold start with a message that names it.
     let config = Config::from_env()?;
+    if let Some(realtime) = config
+        .realtime
+        .as_ref()
+        .filter(|r| !r.unknown_fields.is_empty())
+    {
+        // Their place in a record is unknown, so every later column would
+        // shift: records will be rejected until cflog knows these names.
+        tracing::warn!(unknown = ?realtime.unknown_fields, "CFLOG_REALTIME_FIELDS names fields this version does not know");
+    }
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let mut s3 = aws_sdk_s3::config::Builder::from(&shared);
     // Local runs point AWS_ENDPOINT_URL at an S3-compatible server, which
