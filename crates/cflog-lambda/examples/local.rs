@@ -1,8 +1,10 @@
 //! The main job, end to end, on this machine: the real handler and the real
 //! S3 client against an embedded S3-compatible server that holds the files
 //! of `testdata/` (or the directory given), gzipped under an encoded prefix
-//! as CloudFront and S3 would deliver them. Entries go to stdout as NDJSON,
-//! one summary per object to stderr.
+//! as CloudFront and S3 would deliver them (legacy and v2 W3C logs, and v2
+//! JSON lines), then a Kinesis batch of real-time log records
+//! (`events/kinesis-realtime.json`, when the directory has it). Entries go
+//! to stdout as NDJSON, one summary per object or batch to stderr.
 //!
 //! ```text
 //! cargo run -p cflog-lambda --example local [-- DIR]
@@ -23,8 +25,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut names: Vec<String> = std::fs::read_dir(&dir)?
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        // TAB-delimited standard logs; the `|` files need CFLOG_DELIMITER.
-        .filter(|name| name.ends_with(".log") && !name.starts_with("v2-custom-order"))
+        // Standard logs, TAB-delimited or v2 JSON lines (told apart by their
+        // first line); the `|` files need CFLOG_DELIMITER.
+        .filter(|name| {
+            (name.ends_with(".log") || name.ends_with(".ndjson"))
+                && !name.starts_with("v2-custom-order")
+        })
         .collect();
     names.sort();
     let mut records = Vec::new();
@@ -51,13 +57,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }));
     }
 
-    let handler = Handler::new(server.client(), Config::from_env()?);
-    match handler.handle(json!({ "Records": records })).await {
-        Ok(response) => {
-            let entries: u64 = response.objects().iter().map(|o| o.summary.entries).sum();
-            eprintln!("{} objects, {entries} entries", response.objects().len());
-            Ok(())
-        }
-        Err(err) => Err(format!("{}: {err}", err.kind.name()).into()),
+    // The fields of the real-time sample, unless the environment names others.
+    let config = Config::from_lookup(|name| match std::env::var(name) {
+        Ok(value) => Some(value),
+        Err(_) if name == "CFLOG_REALTIME_FIELDS" => Some(REALTIME_2020_FIELDS.into()),
+        Err(_) => None,
+    })?;
+    let handler = Handler::new(server.client(), config);
+    let fail = |err: cflog_lambda::HandlerError| format!("{}: {err}", err.kind.name());
+    let response = handler
+        .handle(json!({ "Records": records }))
+        .await
+        .map_err(fail)?;
+    let entries: u64 = response.objects().iter().map(|o| o.summary.entries).sum();
+    eprintln!("{} objects, {entries} entries", response.objects().len());
+
+    let kinesis = std::path::Path::new(&dir).join("events/kinesis-realtime.json");
+    if kinesis.exists() {
+        let event = serde_json::from_slice(&std::fs::read(kinesis)?)?;
+        let response = handler.handle(event).await.map_err(fail)?;
+        eprintln!("Kinesis batch: {}", serde_json::to_string(&response)?);
     }
+    Ok(())
 }
+
+/// The field list of `testdata/realtime-40-fields-2020.tsv`'s record.
+const REALTIME_2020_FIELDS: &str = "timestamp,c-ip,time-to-first-byte,sc-status,sc-bytes,\
+    cs-method,cs-protocol,cs-host,cs-uri-stem,cs-bytes,x-edge-location,x-edge-request-id,\
+    x-host-header,time-taken,cs-protocol-version,c-ip-version,cs-user-agent,cs-referer,cs-cookie,\
+    cs-uri-query,x-edge-response-result-type,x-forwarded-for,ssl-protocol,ssl-cipher,\
+    x-edge-result-type,fle-encrypted-fields,fle-status,sc-content-type,sc-content-len,\
+    sc-range-start,sc-range-end,c-port,x-edge-detailed-result-type,c-country,cs-accept-encoding,\
+    cs-accept,cache-behavior-path-pattern,cs-headers,cs-header-names,cs-headers-count";
