@@ -28,8 +28,10 @@ fn ndjson(input: &[u8], builder: &DecoderBuilder) -> Vec<String> {
         match reader.read_record(&mut record) {
             Ok(true) => {
                 let mut json = Vec::new();
-                writer.write(&record.line(), &mut json).unwrap();
-                out.push(String::from_utf8(json).unwrap());
+                match writer.write(&record.line(), &mut json) {
+                    Ok(()) => out.push(String::from_utf8(json).unwrap()),
+                    Err(e) => out.push(format!("field error: {e}")),
+                }
             }
             Ok(false) => return out,
             Err(e) => out.push(format!("error: {e}")),
@@ -319,5 +321,63 @@ proptest! {
                 prop_assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok());
             }
         }
+    }
+}
+
+/// The content of a JSON string for `text`, without its quotes.
+fn json_escaped(text: &str) -> String {
+    let quoted = serde_json::to_string(text).unwrap();
+    quoted[1..quoted.len() - 1].to_string()
+}
+
+proptest! {
+    /// Any values, as v2 W3C and as v2 JSON lines: the same entries. Values
+    /// are text W3C can carry (no TAB or line break); JSON may escape any of
+    /// it (`"`, `\`, non-ASCII as `\u`).
+    #[test]
+    fn json_and_w3c_agree_on_any_values(
+        rows in proptest::collection::vec(
+            (
+                "-|192\\.0\\.2\\.[0-9]{1,2}|2001:db8::[0-9a-f]{1,4}",
+                "-|[0-9]{3}",
+                "[^\t\r\n]{0,12}",
+                "[^\t\r\n]{0,12}",
+                "-|[0-9]{1,3}\\.[0-9]{3}",
+                "[^\t\r\n]{0,12}",
+            )
+                .prop_map(|(a, b, c, d, e, f)| vec![a, b, c, d, e, f]),
+            1..4,
+        ),
+        ascii_escapes in any::<bool>(),
+    ) {
+        // A W3C line that starts with `#` is a header, whatever follows.
+        prop_assume!(rows.iter().all(|row| !row[0].starts_with('#')));
+        let names = ["c-ip", "sc-status", "cs-uri-stem", "cs(User-Agent)", "time-taken", "x-custom"];
+        let mut w3c = format!("#Fields: {}\n", names.join(" "));
+        let mut json = String::new();
+        for row in &rows {
+            w3c += &(row.join("\t") + "\n");
+            let members: Vec<String> = names
+                .iter()
+                .zip(row)
+                .map(|(k, v)| {
+                    let value = if ascii_escapes {
+                        // Every non-ASCII character as a \u escape.
+                        v.chars()
+                            .map(|c| match c {
+                                c if c.is_ascii() => json_escaped(&c.to_string()),
+                                c => c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("\\u{u:04x}")).collect(),
+                            })
+                            .collect::<String>()
+                    } else {
+                        json_escaped(v)
+                    };
+                    format!("{}:\"{value}\"", serde_json::json!(k))
+                })
+                .collect();
+            json += &format!("{{{}}}\n", members.join(","));
+        }
+        let expected = ndjson(w3c.as_bytes(), &DecoderBuilder::new());
+        prop_assert_eq!(ndjson(json.as_bytes(), &DecoderBuilder::new()), expected);
     }
 }
