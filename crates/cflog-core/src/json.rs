@@ -148,7 +148,7 @@ impl Selection {
 }
 
 /// What to write for one key, resolved against a schema.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Item {
     Timestamp,
     QueryParams,
@@ -231,13 +231,15 @@ pub struct JsonWriter {
     /// Each slot's key, resolved once per schema.
     keys: Keys,
     slots: Vec<Slot>,
+    /// Whether `slots` are [`STANDARD_SLOTS`].
+    standard: bool,
     /// Buffers reused for decoding escaped text and query strings.
     scratch: Scratch,
 }
 
 /// An item resolved against a schema, so that writing a line does no
 /// lookups.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Slot {
     /// A column written by its field's kind (never `Text`).
     Column {
@@ -357,6 +359,7 @@ impl JsonWriter {
             schema_id: 0,
             keys: Keys::default(),
             slots: Vec::new(),
+            standard: false,
             scratch: Scratch::default(),
         }
     }
@@ -378,6 +381,7 @@ impl JsonWriter {
             let items = plan(&self.selection, schema);
             self.keys = Keys::new(items.iter().map(|&item| key(item, schema)));
             self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
+            self.standard = self.slots == STANDARD_SLOTS;
             self.schema_id = schema.id();
         }
         if self.slots.is_empty() {
@@ -392,8 +396,17 @@ impl JsonWriter {
             keys,
             slots,
             scratch,
+            standard,
             ..
         } = self;
+        if *standard {
+            if let Err(e) = write_standard(keys, scratch, line, out) {
+                out.truncate(start);
+                return Err(e);
+            }
+            out.push(b'}');
+            return Ok(());
+        }
         for (i, slot) in slots.iter().enumerate() {
             if let Err(e) = write_slot(keys, scratch, i, *slot, line, out) {
                 out.truncate(start);
@@ -405,8 +418,77 @@ impl JsonWriter {
     }
 }
 
+/// The slots of every column of the standard (legacy) schema, in order: the
+/// most common layout by far, which gets code of its own.
+const STANDARD_SLOTS: [Slot; 33] = {
+    use Field as F;
+    use ValueKind as K;
+    const fn text(col: usize) -> Slot {
+        Slot::Text { col }
+    }
+    const fn column(col: usize, field: Field, kind: ValueKind) -> Slot {
+        Slot::Column { col, field, kind }
+    }
+    [
+        Slot::DateTime {
+            date: Some(0),
+            time: Some(1),
+        },
+        text(2),
+        column(3, F::ScBytes, K::Integer),
+        column(4, F::ClientIp, K::Ip),
+        text(5),
+        text(6),
+        text(7),
+        column(8, F::Status, K::Status),
+        text(9),
+        text(10),
+        text(11),
+        Slot::QueryParams { col: 11 },
+        text(12),
+        column(13, F::EdgeResultType, K::ResultType),
+        text(14),
+        text(15),
+        column(16, F::Protocol, K::Protocol),
+        column(17, F::CsBytes, K::Integer),
+        column(18, F::TimeTaken, K::Seconds),
+        text(19),
+        column(20, F::SslProtocol, K::SslProtocol),
+        text(21),
+        column(22, F::EdgeResponseResultType, K::ResultType),
+        column(23, F::ProtocolVersion, K::HttpVersion),
+        column(24, F::FleStatus, K::FleStatus),
+        column(25, F::FleEncryptedFields, K::Integer),
+        column(26, F::ClientPort, K::Port),
+        column(27, F::TimeToFirstByte, K::Seconds),
+        column(28, F::EdgeDetailedResultType, K::ResultType),
+        text(29),
+        column(30, F::ContentLen, K::Integer),
+        column(31, F::RangeStart, K::SignedInteger),
+        column(32, F::RangeEnd, K::SignedInteger),
+    ]
+};
+
+/// Writes every slot of [`STANDARD_SLOTS`], each with its own copy of
+/// [`write_slot`] for its constant slot: no dispatch on the slot at run
+/// time, and each column's branches are predicted apart.
+fn write_standard(
+    keys: &Keys,
+    scratch: &mut Scratch,
+    line: &LogLine<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), FieldError> {
+    macro_rules! slots {
+        ($($i:literal)*) => {
+            $( write_slot(keys, scratch, $i, STANDARD_SLOTS[$i], line, out)?; )*
+        };
+    }
+    slots!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32);
+    Ok(())
+}
+
 /// Appends slot `i`'s key and value.
-#[inline]
+#[inline(always)]
 fn write_slot(
     keys: &Keys,
     scratch: &mut Scratch,
@@ -416,18 +498,21 @@ fn write_slot(
     out: &mut Vec<u8>,
 ) -> Result<(), FieldError> {
     let value = |col| line.column(col).and_then(Value::new);
+    let bytes = line.as_bytes();
     match slot {
         Slot::Column { col, field, kind } => match value(col) {
             Some(value) => {
                 keys.write(i, false, out);
-                write_typed(field, kind, value.raw(), out)?;
+                write_typed(field, kind, value.raw(), bytes, out)?;
             }
             None => keys.write(i, true, out),
         },
         Slot::Text { col } => match value(col) {
             Some(value) => {
                 keys.write(i, false, out);
-                write_text(value.raw(), out, &mut scratch.text);
+                if !copy_if_plain::<false>(value.raw(), bytes, out) {
+                    write_text(value.raw(), out, &mut scratch.text);
+                }
             }
             None => keys.write(i, true, out),
         },
@@ -461,11 +546,12 @@ fn write_slot(
 
 /// Writes the value of a column of `kind` (not `Text`), parsing and
 /// writing in one step.
-#[inline]
+#[inline(always)]
 fn write_typed(
     field: Field,
     kind: ValueKind,
     raw: &[u8],
+    line: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), FieldError> {
     let fail = |problem| FieldError::new(field, problem);
@@ -473,36 +559,41 @@ fn write_typed(
     match kind {
         ValueKind::Integer | ValueKind::EpochMillis => {
             values::parse_u64(raw).ok_or(number("an unsigned integer"))?;
-            write_unsigned(raw, out);
+            write_unsigned(raw, line, out);
         }
         ValueKind::SignedInteger => {
             let n = values::parse_i64(raw).ok_or(number("an integer"))?;
-            write_signed(n, raw, out);
+            write_signed(n, raw, line, out);
         }
         ValueKind::Status => {
             values::parse_status(raw).map_err(fail)?;
-            write_unsigned(raw, out);
+            write_unsigned(raw, line, out);
         }
         ValueKind::Port => {
             values::parse_u64(raw)
                 .filter(|&n| n <= u64::from(u16::MAX))
                 .ok_or(number("a port"))?;
-            write_unsigned(raw, out);
+            write_unsigned(raw, line, out);
         }
         ValueKind::Asn => {
             values::parse_u64(raw)
                 .filter(|&n| n <= u64::from(u32::MAX))
                 .ok_or(number("an AS number"))?;
-            write_unsigned(raw, out);
+            write_unsigned(raw, line, out);
         }
         ValueKind::Ip => match values::parse_ip(raw).ok_or(fail(FieldProblem::Ip))? {
-            // std accepts only the canonical IPv4 form, so it is the raw text.
-            IpAddr::V4(_) => copy_string(raw, out),
+            // std accepts only the canonical IPv4 form, so it is the raw
+            // text (digits and dots: always plain).
+            IpAddr::V4(_) => {
+                if !copy_if_plain::<true>(raw, line, out) {
+                    copy_string(raw, out);
+                }
+            }
             IpAddr::V6(ip) => write_ipv6(ip, out),
         },
         ValueKind::Seconds => {
             values::parse_seconds(raw).ok_or(fail(FieldProblem::Seconds))?;
-            write_seconds_text(raw, out);
+            write_seconds_text(raw, line, out);
         }
         ValueKind::ResultType
         | ValueKind::Protocol
@@ -510,8 +601,7 @@ fn write_typed(
         | ValueKind::SslProtocol
         | ValueKind::FleStatus
         | ValueKind::IpVersion => {
-            if is_plain_text(raw) {
-                copy_string(raw, out);
+            if copy_if_plain::<true>(raw, line, out) {
                 return Ok(());
             }
             if !raw.is_ascii() && std::str::from_utf8(raw).is_err() {
@@ -529,38 +619,38 @@ fn write_typed(
 /// An unsigned integer already checked to be digits that fit its type: its
 /// text is the JSON number unless it has leading zeros.
 #[inline]
-fn write_unsigned(digits: &[u8], out: &mut Vec<u8>) {
+fn write_unsigned(digits: &[u8], line: &[u8], out: &mut Vec<u8>) {
     match digits.iter().position(|&b| b != b'0') {
-        Some(first) => out.extend_from_slice(&digits[first..]),
+        Some(first) => copy_raw(&digits[first..], line, out),
         None => out.push(b'0'),
     }
 }
 
 /// A signed integer already parsed as `n` from `raw`.
 #[inline]
-fn write_signed(n: i64, raw: &[u8], out: &mut Vec<u8>) {
+fn write_signed(n: i64, raw: &[u8], line: &[u8], out: &mut Vec<u8>) {
     match raw.split_first() {
         // `-0` and `-05` are not JSON's form of the number.
         Some((b'-', digits)) if digits[0] == b'0' => {
             out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes())
         }
-        Some((b'-', _)) => out.extend_from_slice(raw),
-        _ => write_unsigned(raw, out),
+        Some((b'-', _)) => copy_raw(raw, line, out),
+        _ => write_unsigned(raw, line, out),
     }
 }
 
 /// Decimal seconds already checked by `parse_seconds`, written as
 /// [`write_seconds`] writes their duration: without leading zeros in the
 /// whole part or trailing zeros in the fraction.
-fn write_seconds_text(raw: &[u8], out: &mut Vec<u8>) {
+fn write_seconds_text(raw: &[u8], line: &[u8], out: &mut Vec<u8>) {
     let (whole, fraction) = match raw.iter().position(|&b| b == b'.') {
         Some(dot) => (&raw[..dot], &raw[dot + 1..]),
         None => (raw, &b""[..]),
     };
-    write_unsigned(whole, out);
+    write_unsigned(whole, line, out);
     if let Some(last) = fraction.iter().rposition(|&b| b != b'0') {
         out.push(b'.');
-        out.extend_from_slice(&fraction[..=last]);
+        copy_raw(&fraction[..=last], line, out);
     }
 }
 
@@ -771,7 +861,9 @@ fn write_text(raw: &[u8], out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
         copy_string(raw, out);
         return;
     }
-    if !raw.contains(&b'%') {
+    // Not `contains`: a `memchr` call costs more than this loop on values
+    // this short.
+    if !raw.iter().fold(false, |found, &b| found | (b == b'%')) {
         write_string(raw, out);
         return;
     }
@@ -910,6 +1002,103 @@ fn is_plain_text(bytes: &[u8]) -> bool {
     bytes.iter().fold(true, |plain, &b| {
         plain & (b' '..=b'~').contains(&b) & (b != b'"') & (b != b'\\')
     })
+}
+
+/// Values are copied in chunks of this size, which compile to a few moves
+/// rather than a `memcpy` call per value.
+const CHUNK: usize = 16;
+
+/// The `CHUNK` bytes of `line` that start where `bytes` starts, when
+/// `bytes` is a slice of `line` that far from its end.
+///
+/// A field is nearly always a slice of its line, and the bytes after it
+/// (the next fields) may be read along with it, then cut off: that turns a
+/// short value's copy into one fixed-size move. Fields that are not in the
+/// line (the unescaped values of a JSON line) get `None`.
+#[inline(always)]
+fn chunk_at<'a>(bytes: &[u8], line: &'a [u8]) -> Option<&'a [u8; CHUNK]> {
+    // Where `bytes` starts in `line`; anywhere else, this is out of range.
+    let offset = (bytes.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+    line.get(offset..)?.first_chunk::<CHUNK>()
+}
+
+/// The first `CHUNK` bytes of `bytes`, read from `line` past the end of
+/// `bytes` where it can be, otherwise padded with zeros.
+#[inline(always)]
+fn chunk_of(bytes: &[u8], line: &[u8]) -> [u8; CHUNK] {
+    if let Some(chunk) = chunk_at(bytes, line) {
+        return *chunk;
+    }
+    let mut chunk = [0; CHUNK];
+    let n = bytes.len().min(CHUNK);
+    chunk[..n].copy_from_slice(&bytes[..n]);
+    chunk
+}
+
+/// A mask of the first `n` bytes of a chunk read as a little-endian
+/// `u128`.
+#[inline(always)]
+fn first_bytes(n: usize) -> u128 {
+    u128::MAX
+        .checked_shr((8 * CHUNK.saturating_sub(n)) as u32)
+        .unwrap_or(0)
+}
+
+/// One byte per byte of `chunk`, nonzero where it is not printable ASCII or
+/// is `"` or `\`, or `%` unless `PERCENT`: where it is not its own JSON
+/// string content.
+#[inline(always)]
+fn special<const PERCENT: bool>(chunk: &[u8; CHUNK]) -> u128 {
+    let mut flags = [0u8; CHUNK];
+    // In this form (0 or 0xFF per byte, indexed) the compiler vectorizes it.
+    for i in 0..CHUNK {
+        let b = chunk[i];
+        let special = u8::from(b.wrapping_sub(b' ') > b'~' - b' ')
+            | u8::from(b == b'"')
+            | u8::from(b == b'\\')
+            | u8::from(!PERCENT && b == b'%');
+        flags[i] = special.wrapping_neg();
+    }
+    u128::from_ne_bytes(flags)
+}
+
+/// Appends `bytes`, a slice of `line` (or not), in chunks.
+#[inline(always)]
+fn copy_raw(bytes: &[u8], line: &[u8], out: &mut Vec<u8>) {
+    match chunk_at(bytes, line) {
+        Some(chunk) if bytes.len() <= CHUNK => {
+            let end = out.len() + bytes.len();
+            out.extend_from_slice(chunk);
+            out.truncate(end);
+        }
+        _ => out.extend_from_slice(bytes),
+    }
+}
+
+/// Appends `bytes` as a JSON string if it is plain: printable ASCII with
+/// nothing to escape, and without `%` unless `PERCENT`. The check and the
+/// copy go together, a chunk at a time. Appends nothing and returns false
+/// for anything else.
+#[inline(always)]
+fn copy_if_plain<const PERCENT: bool>(bytes: &[u8], line: &[u8], out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    out.push(b'"');
+    let mut rest = bytes;
+    loop {
+        let chunk = chunk_of(rest, line);
+        if special::<PERCENT>(&chunk) & first_bytes(rest.len()) != 0 {
+            out.truncate(start);
+            return false;
+        }
+        out.extend_from_slice(&chunk);
+        match rest.get(CHUNK..) {
+            Some(tail) if !tail.is_empty() => rest = tail,
+            _ => break,
+        }
+    }
+    out.truncate(start + 1 + bytes.len());
+    out.push(b'"');
+    true
 }
 
 fn copy_string(bytes: &[u8], out: &mut Vec<u8>) {
