@@ -16,10 +16,22 @@ use crate::error::FieldProblem;
 ///
 /// `u64::from_str` needs a `&str`, and the byte-slice version in std is not
 /// stable yet; this is the one loop it would be.
-#[inline]
+#[inline(always)]
 pub(crate) fn parse_u64(raw: &[u8]) -> Option<u64> {
     if raw.is_empty() || raw.len() > 20 {
         return None;
+    }
+    if raw.len() < 20 {
+        // Nineteen digits cannot overflow: no overflow checks.
+        let mut n: u64 = 0;
+        for &b in raw {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            n = n.wrapping_mul(10).wrapping_add(u64::from(digit));
+        }
+        return Some(n);
     }
     let mut n: u64 = 0;
     for &b in raw {
@@ -123,6 +135,9 @@ pub(crate) fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
     if let Some(ip) = parse_ipv4(raw) {
         return Some(IpAddr::V4(ip));
     }
+    if let Some(ip) = parse_ipv6_groups(raw) {
+        return Some(IpAddr::V6(ip));
+    }
     let text = std::str::from_utf8(raw).ok()?;
     // Only IPv6 has colons; std would try IPv4 first.
     // Not `contains`: a `memchr` call costs more than this loop on values
@@ -148,6 +163,80 @@ fn parse_ipv4(raw: &[u8]) -> Option<Ipv4Addr> {
         *octet = u8::try_from(parse_u64(part)?).ok()?;
     }
     parts.next().is_none().then_some(Ipv4Addr::from(octets))
+}
+
+/// Parses IPv6 made of hex groups only (no embedded IPv4), the form
+/// CloudFront logs: up to eight groups of one to four hex digits, with at
+/// most one `::` standing for one or more zero groups. A shortcut for the
+/// common case: `None` means "ask std", never "invalid", and everything it
+/// accepts std accepts as the same address.
+#[inline]
+fn parse_ipv6_groups(raw: &[u8]) -> Option<Ipv6Addr> {
+    if raw.len() > 39 {
+        return None;
+    }
+    let mut groups = [0u16; 8];
+    let mut n = 0;
+    // How many groups come before the `::`, if there is one.
+    let mut gap = None;
+    let mut i = 0;
+    if raw.starts_with(b"::") {
+        gap = Some(0);
+        i = 2;
+        if i == raw.len() {
+            return Some(Ipv6Addr::UNSPECIFIED);
+        }
+    }
+    loop {
+        let mut group = 0u16;
+        let mut digits = 0;
+        while let Some(&b) = raw.get(i) {
+            let digit = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                b'A'..=b'F' => b - b'A' + 10,
+                _ => break,
+            };
+            if digits == 4 {
+                return None;
+            }
+            group = group << 4 | u16::from(digit);
+            digits += 1;
+            i += 1;
+        }
+        if digits == 0 || n == 8 {
+            return None;
+        }
+        groups[n] = group;
+        n += 1;
+        match raw.get(i..)? {
+            [] => break,
+            [b':', b':', rest @ ..] => {
+                if gap.is_some() {
+                    return None;
+                }
+                gap = Some(n);
+                i += 2;
+                if rest.is_empty() {
+                    break;
+                }
+            }
+            [b':', _, ..] => i += 1,
+            _ => return None,
+        }
+    }
+    let segments = match gap {
+        None if n == 8 => groups,
+        // `::` stands for at least one group.
+        Some(head) if n <= 7 => {
+            let mut segments = [0u16; 8];
+            segments[..head].copy_from_slice(&groups[..head]);
+            segments[8 - (n - head)..].copy_from_slice(&groups[head..n]);
+            segments
+        }
+        _ => return None,
+    };
+    Some(Ipv6Addr::from(segments))
 }
 
 macro_rules! open_enum {
@@ -440,6 +529,69 @@ impl<'a> ForwardedEntry<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn std_ipv6(raw: &[u8]) -> Option<Ipv6Addr> {
+        std::str::from_utf8(raw).ok()?.parse().ok()
+    }
+
+    #[test]
+    fn ipv6_groups_agree_with_std() {
+        for raw in [
+            &b"::"[..],
+            b"::1",
+            b"1::",
+            b"1::2",
+            b"2001:db8::1",
+            b"2001:0db8:0:0:0:0:0:1",
+            b"1:2:3:4:5:6:7:8",
+            b"1:2:3:4:5:6:7::",
+            b"::2:3:4:5:6:7:8",
+            b"1:2:3:4:5:6:7:8::",
+            b"::1:2:3:4:5:6:7:8",
+            b"1:::2",
+            b":1::2",
+            b"1::2::3",
+            b"1:2",
+            b"12345::",
+            b"1:",
+            b":",
+            b"",
+            b"FE80::aBc",
+            b"1:2:3:4:5:6:7",
+            b"1:2:3:4:5:6:7:8:9",
+            b"::ffff:1.2.3.4",
+            b"0000:0000:0000:0000:0000:0000:0000:0000",
+        ] {
+            if let Some(ip) = parse_ipv6_groups(raw) {
+                assert_eq!(Some(ip), std_ipv6(raw), "{}", String::from_utf8_lossy(raw));
+            }
+            assert_eq!(
+                parse_ip(raw),
+                std::str::from_utf8(raw).ok().and_then(|t| t.parse().ok()),
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ipv6_groups_accept_only_what_std_accepts(raw in proptest::collection::vec(
+            proptest::sample::select(b"0019afAF::::.".to_vec()), 0..42)) {
+            if let Some(ip) = parse_ipv6_groups(&raw) {
+                proptest::prop_assert_eq!(Some(ip), std_ipv6(&raw));
+            }
+        }
+
+        #[test]
+        fn ipv6_groups_accept_what_std_writes(segments in proptest::array::uniform8(
+            proptest::sample::select(vec![0u16, 0, 0, 1, 0xf, 0x10, 0xabc, 0xffff]))) {
+            let ip = Ipv6Addr::from(segments);
+            if ip.to_ipv4_mapped().is_none() {
+                proptest::prop_assert_eq!(parse_ipv6_groups(ip.to_string().as_bytes()), Some(ip));
+            }
+        }
+    }
 
     #[test]
     fn integers() {
