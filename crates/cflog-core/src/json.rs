@@ -620,6 +620,10 @@ fn write_typed(
 /// text is the JSON number unless it has leading zeros.
 #[inline]
 fn write_unsigned(digits: &[u8], line: &[u8], out: &mut Vec<u8>) {
+    if digits.first() != Some(&b'0') {
+        copy_raw(digits, line, out);
+        return;
+    }
     match digits.iter().position(|&b| b != b'0') {
         Some(first) => copy_raw(&digits[first..], line, out),
         None => out.push(b'0'),
@@ -1035,13 +1039,25 @@ fn chunk_of(bytes: &[u8], line: &[u8]) -> [u8; CHUNK] {
     chunk
 }
 
-/// A mask of the first `n` bytes of a chunk read as a little-endian
-/// `u128`.
+/// A mask of the first `n` bytes of a chunk (all of them from `CHUNK` on),
+/// to `&` with [`special`]'s flags.
 #[inline(always)]
 fn first_bytes(n: usize) -> u128 {
-    u128::MAX
-        .checked_shr((8 * CHUNK.saturating_sub(n)) as u32)
-        .unwrap_or(0)
+    /// Entry `n` has its first `n` bytes set.
+    const PREFIXES: [[u8; CHUNK]; CHUNK + 1] = {
+        let mut table = [[0; CHUNK]; CHUNK + 1];
+        let mut n = 0;
+        while n <= CHUNK {
+            let mut i = 0;
+            while i < n {
+                table[n][i] = 0xFF;
+                i += 1;
+            }
+            n += 1;
+        }
+        table
+    };
+    u128::from_ne_bytes(PREFIXES[n.min(CHUNK)])
 }
 
 /// One byte per byte of `chunk`, nonzero where it is not printable ASCII or
