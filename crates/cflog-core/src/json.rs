@@ -861,22 +861,30 @@ fn write_value(value: &JsonValue<'_>, out: &mut Vec<u8>, scratch: &mut Scratch) 
 
 /// Escaped text as a JSON string, decoded one level.
 fn write_text(raw: &[u8], out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
-    if is_plain(raw) {
-        copy_string(raw, out);
-        return;
-    }
-    // Not `contains`: a `memchr` call costs more than this loop on values
-    // this short.
-    if !raw.iter().fold(false, |found, &b| found | (b == b'%')) {
-        write_string(raw, out);
+    // One pass for both questions (and no `memchr` call, which costs more
+    // than this loop on values this short).
+    let (percent, other) = raw.iter().fold((false, false), |(percent, other), &b| {
+        let printable = (b' '..=b'~').contains(&b);
+        (
+            percent | (b == b'%'),
+            other | !printable | (b == b'"') | (b == b'\\'),
+        )
+    });
+    if !percent {
+        if other {
+            write_string(raw, out);
+        } else {
+            copy_string(raw, out);
+        }
         return;
     }
     // Decode straight into `out`: the decoded text is nearly always plain,
-    // and then it is the JSON string's content as it is.
+    // and then it is the JSON string's content as it is. The decoder tells
+    // whether what its escapes gave is plain; the rest is `raw`'s.
     let start = out.len();
     out.push(b'"');
-    escape::decode_into(raw, out);
-    if is_plain_text(&out[start + 1..]) {
+    let escapes_plain = escape::decode_into_checked(raw, out);
+    if (escapes_plain && !other) || is_plain_text(&out[start + 1..]) {
         out.push(b'"');
         return;
     }
@@ -988,16 +996,6 @@ fn write_string(bytes: &[u8], out: &mut Vec<u8>) {
     let text = String::from_utf8_lossy(bytes);
     // `Vec<u8>` as `io::Write` never fails.
     let _ = serde_json::Serializer::new(out).serialize_str(&text);
-}
-
-/// Printable ASCII with nothing to escape in JSON, and no `%`: the bytes are
-/// their own JSON string content, and there is nothing to decode either.
-#[inline]
-fn is_plain(bytes: &[u8]) -> bool {
-    // No early exit, so that the check vectorizes.
-    bytes.iter().fold(true, |plain, &b| {
-        plain & (b' '..=b'~').contains(&b) & (b != b'"') & (b != b'\\') & (b != b'%')
-    })
 }
 
 /// Printable ASCII with nothing to escape in JSON (`%` allowed).
