@@ -1037,10 +1037,11 @@ fn chunk_of(bytes: &[u8], line: &[u8]) -> [u8; CHUNK] {
     chunk
 }
 
-/// A mask of the first `n` bytes of a chunk (all of them from `CHUNK` on),
-/// to `&` with [`special`]'s flags.
+/// Whether any of the first `n` bytes of `chunk` (all of them from `CHUNK`
+/// on) is special: not printable ASCII, or `"` or `\\`, or `%` unless
+/// `PERCENT`. Those bytes are not their own JSON string content.
 #[inline(always)]
-fn first_bytes(n: usize) -> u128 {
+fn any_special<const PERCENT: bool>(chunk: &[u8; CHUNK], n: usize) -> bool {
     /// Entry `n` has its first `n` bytes set.
     const PREFIXES: [[u8; CHUNK]; CHUNK + 1] = {
         let mut table = [[0; CHUNK]; CHUNK + 1];
@@ -1055,25 +1056,19 @@ fn first_bytes(n: usize) -> u128 {
         }
         table
     };
-    u128::from_ne_bytes(PREFIXES[n.min(CHUNK)])
-}
-
-/// One byte per byte of `chunk`, nonzero where it is not printable ASCII or
-/// is `"` or `\`, or `%` unless `PERCENT`: where it is not its own JSON
-/// string content.
-#[inline(always)]
-fn special<const PERCENT: bool>(chunk: &[u8; CHUNK]) -> u128 {
-    let mut flags = [0u8; CHUNK];
-    // In this form (0 or 0xFF per byte, indexed) the compiler vectorizes it.
+    let prefix = &PREFIXES[n.min(CHUNK)];
+    // In this form (0 or 0xFF per byte, indexed, reduced with `|`) the
+    // compiler vectorizes it, down to one compare and mask at the end.
+    let mut any = 0u8;
     for i in 0..CHUNK {
         let b = chunk[i];
         let special = u8::from(b.wrapping_sub(b' ') > b'~' - b' ')
             | u8::from(b == b'"')
             | u8::from(b == b'\\')
             | u8::from(!PERCENT && b == b'%');
-        flags[i] = special.wrapping_neg();
+        any |= special.wrapping_neg() & prefix[i];
     }
-    u128::from_ne_bytes(flags)
+    any != 0
 }
 
 /// Appends `bytes`, a slice of `line` (or not), in chunks.
@@ -1100,7 +1095,7 @@ fn copy_if_plain<const PERCENT: bool>(bytes: &[u8], line: &[u8], out: &mut Vec<u
     let mut rest = bytes;
     loop {
         let chunk = chunk_of(rest, line);
-        if special::<PERCENT>(&chunk) & first_bytes(rest.len()) != 0 {
+        if any_special::<PERCENT>(&chunk, rest.len()) {
             out.truncate(start);
             return false;
         }
