@@ -148,7 +148,7 @@ impl Selection {
 }
 
 /// What to write for one key, resolved against a schema.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 enum Item {
     Timestamp,
     QueryParams,
@@ -231,15 +231,13 @@ pub struct JsonWriter {
     /// Each slot's key, resolved once per schema.
     keys: Keys,
     slots: Vec<Slot>,
-    /// Whether `slots` are [`STANDARD_SLOTS`].
-    standard: bool,
     /// Buffers reused for decoding escaped text and query strings.
     scratch: Scratch,
 }
 
 /// An item resolved against a schema, so that writing a line does no
 /// lookups.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 enum Slot {
     /// A column written by its field's kind (never `Text`).
     Column {
@@ -359,7 +357,6 @@ impl JsonWriter {
             schema_id: 0,
             keys: Keys::default(),
             slots: Vec::new(),
-            standard: false,
             scratch: Scratch::default(),
         }
     }
@@ -381,7 +378,6 @@ impl JsonWriter {
             let items = plan(&self.selection, schema);
             self.keys = Keys::new(items.iter().map(|&item| key(item, schema)));
             self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
-            self.standard = self.slots == STANDARD_SLOTS;
             self.schema_id = schema.id();
         }
         if self.slots.is_empty() {
@@ -396,17 +392,8 @@ impl JsonWriter {
             keys,
             slots,
             scratch,
-            standard,
             ..
         } = self;
-        if *standard {
-            if let Err(e) = write_standard(keys, scratch, line, out) {
-                out.truncate(start);
-                return Err(e);
-            }
-            out.push(b'}');
-            return Ok(());
-        }
         for (i, slot) in slots.iter().enumerate() {
             if let Err(e) = write_slot(keys, scratch, i, *slot, line, out) {
                 out.truncate(start);
@@ -416,75 +403,6 @@ impl JsonWriter {
         out.push(b'}');
         Ok(())
     }
-}
-
-/// The slots of every column of the standard (legacy) schema, in order: the
-/// most common layout by far, which gets code of its own.
-const STANDARD_SLOTS: [Slot; 33] = {
-    use Field as F;
-    use ValueKind as K;
-    const fn text(col: usize) -> Slot {
-        Slot::Text { col }
-    }
-    const fn column(col: usize, field: Field, kind: ValueKind) -> Slot {
-        Slot::Column { col, field, kind }
-    }
-    [
-        Slot::DateTime {
-            date: Some(0),
-            time: Some(1),
-        },
-        text(2),
-        column(3, F::ScBytes, K::Integer),
-        column(4, F::ClientIp, K::Ip),
-        text(5),
-        text(6),
-        text(7),
-        column(8, F::Status, K::Status),
-        text(9),
-        text(10),
-        text(11),
-        Slot::QueryParams { col: 11 },
-        text(12),
-        column(13, F::EdgeResultType, K::ResultType),
-        text(14),
-        text(15),
-        column(16, F::Protocol, K::Protocol),
-        column(17, F::CsBytes, K::Integer),
-        column(18, F::TimeTaken, K::Seconds),
-        text(19),
-        column(20, F::SslProtocol, K::SslProtocol),
-        text(21),
-        column(22, F::EdgeResponseResultType, K::ResultType),
-        column(23, F::ProtocolVersion, K::HttpVersion),
-        column(24, F::FleStatus, K::FleStatus),
-        column(25, F::FleEncryptedFields, K::Integer),
-        column(26, F::ClientPort, K::Port),
-        column(27, F::TimeToFirstByte, K::Seconds),
-        column(28, F::EdgeDetailedResultType, K::ResultType),
-        text(29),
-        column(30, F::ContentLen, K::Integer),
-        column(31, F::RangeStart, K::SignedInteger),
-        column(32, F::RangeEnd, K::SignedInteger),
-    ]
-};
-
-/// Writes every slot of [`STANDARD_SLOTS`], each with its own copy of
-/// [`write_slot`] for its constant slot: no dispatch on the slot at run
-/// time, and each column's branches are predicted apart.
-fn write_standard(
-    keys: &Keys,
-    scratch: &mut Scratch,
-    line: &LogLine<'_>,
-    out: &mut Vec<u8>,
-) -> Result<(), FieldError> {
-    macro_rules! slots {
-        ($($i:literal)*) => {
-            $( write_slot(keys, scratch, $i, STANDARD_SLOTS[$i], line, out)?; )*
-        };
-    }
-    slots!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32);
-    Ok(())
 }
 
 /// Appends slot `i`'s key and value.
