@@ -154,15 +154,32 @@ pub(crate) fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
 #[inline]
 fn parse_ipv4(raw: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut parts = raw.split(|&b| b == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
+    // The octet being read, its digit count, and how many came before it.
+    let (mut value, mut digits, mut done) = (0u16, 0u8, 0usize);
+    for &b in raw {
+        match b {
+            b'0'..=b'9' => {
+                if digits == 1 && value == 0 {
+                    return None; // a leading zero
+                }
+                value = value * 10 + u16::from(b - b'0');
+                digits += 1;
+                if value > 255 {
+                    return None; // which also stops a fourth digit
+                }
+            }
+            b'.' if digits > 0 && done < 3 => {
+                octets[done] = value as u8;
+                (value, digits, done) = (0, 0, done + 1);
+            }
+            _ => return None,
         }
-        *octet = u8::try_from(parse_u64(part)?).ok()?;
     }
-    parts.next().is_none().then_some(Ipv4Addr::from(octets))
+    if digits == 0 || done != 3 {
+        return None;
+    }
+    octets[3] = value as u8;
+    Some(Ipv4Addr::from(octets))
 }
 
 /// Parses IPv6 made of hex groups only (no embedded IPv4), the form
