@@ -97,35 +97,20 @@ fn realtime_records(text: &[u8]) -> Vec<Vec<u8>> {
 /// Kinesis events of `BATCH` records each, as Lambda delivers them (data in
 /// base64), serialized to JSON.
 fn kinesis_events(records: &[Vec<u8>]) -> Vec<Vec<u8>> {
-    use base64::Engine;
     records
         .chunks(BATCH)
         .enumerate()
         .map(|(b, chunk)| {
-            let records: Vec<serde_json::Value> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, data)| {
-                    let sequence = format!("4959{:010}", b * BATCH + i);
-                    json!({
-                        "kinesis": {
-                            "kinesisSchemaVersion": "1.0",
-                            "partitionKey": "E2ABCDEF123456",
-                            "sequenceNumber": sequence,
-                            "data": base64::engine::general_purpose::STANDARD.encode(data),
-                            "approximateArrivalTimestamp": 1607374321.6
-                        },
-                        "eventSource": "aws:kinesis",
-                        "eventVersion": "1.0",
-                        "eventID": format!("shardId-000000000000:{sequence}"),
-                        "eventName": "aws:kinesis:record",
-                        "invokeIdentityArn": "arn:aws:iam::123456789012:role/cflog",
-                        "awsRegion": "us-east-1",
-                        "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/cf"
-                    })
-                })
+            let sequences: Vec<String> = (0..chunk.len())
+                .map(|i| format!("4959{:010}", b * BATCH + i))
                 .collect();
-            serde_json::to_vec(&json!({ "Records": records })).unwrap()
+            let records: Vec<(&str, &[u8])> = sequences
+                .iter()
+                .zip(chunk)
+                .map(|(sequence, data)| (sequence.as_str(), data.as_slice()))
+                .collect();
+            let stream = "arn:aws:kinesis:us-east-1:123456789012:stream/cf";
+            serde_json::to_vec(&cflog_testkit::kinesis_event(stream, &records)).unwrap()
         })
         .collect()
 }

@@ -2,15 +2,10 @@
 //! the real 2020 record, records built for other field sets, bad records
 //! under both policies, and the batch response Lambda reads.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use cflog_core::{Field, REALTIME_ORDER};
 use cflog_lambda::{Config, FailureKind, Handler, Response};
 use cflog_pipeline::sink::{NdjsonSink, Sink, SinkError};
-use cflog_testkit::testdata;
+use cflog_testkit::{SharedOutput, kinesis_event, testdata};
 use serde_json::{Value, json};
 
 /// The field list of the real record in `testdata/realtime-40-fields-2020.tsv`,
@@ -26,32 +21,6 @@ const FIELDS_2020: &str = "cs-headers-count cs-header-names cs-headers cache-beh
 
 const STREAM: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/cloudfront-realtime";
 
-/// Everything the sink wrote.
-#[derive(Clone, Default)]
-struct Output(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Output {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Output {
-    fn entries(&self) -> Vec<Value> {
-        let bytes = self.0.lock().unwrap().clone();
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("every output line is JSON"))
-            .collect()
-    }
-}
-
 fn config(vars: &[(&str, &str)]) -> Config {
     Config::from_lookup(|name| {
         vars.iter()
@@ -61,8 +30,8 @@ fn config(vars: &[(&str, &str)]) -> Config {
     .unwrap()
 }
 
-fn handler(config: Config) -> (Handler, Output) {
-    let output = Output::default();
+fn handler(config: Config) -> (Handler, SharedOutput) {
+    let output = SharedOutput::default();
     let out = output.clone();
     let selection = config.selection.clone();
     // No S3 request is made for Kinesis events; the client points nowhere.
@@ -73,30 +42,9 @@ fn handler(config: Config) -> (Handler, Output) {
     (handler, output)
 }
 
-/// A Kinesis event as Lambda delivers it: record data base64-encoded.
+/// A Kinesis event from the test stream.
 fn event(records: &[(&str, &[u8])]) -> Value {
-    let records: Vec<Value> = records
-        .iter()
-        .map(|(sequence, data)| {
-            json!({
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": "E2ABCDEF123456",
-                    "sequenceNumber": sequence,
-                    "data": BASE64.encode(data),
-                    "approximateArrivalTimestamp": 1607374321.6
-                },
-                "eventSource": "aws:kinesis",
-                "eventVersion": "1.0",
-                "eventID": format!("shardId-000000000000:{sequence}"),
-                "eventName": "aws:kinesis:record",
-                "invokeIdentityArn": "arn:aws:iam::123456789012:role/cflog",
-                "awsRegion": "us-east-1",
-                "eventSourceARN": STREAM
-            })
-        })
-        .collect();
-    json!({ "Records": records })
+    kinesis_event(STREAM, records)
 }
 
 fn failures(response: &Response) -> Value {

@@ -11,44 +11,17 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use cflog_lambda::{Config, FailureKind, Handler, HandlerError, Response};
 use cflog_pipeline::sink::NdjsonSink;
-use cflog_testkit::{Fault, FaultProxy, S3Server, gzip, gzip_members, testdata};
+use cflog_testkit::{Fault, FaultProxy, S3Server, SharedOutput, gzip, gzip_members, testdata};
 use serde_json::{Value, json};
 
 const BUCKET: &str = "cf-logs";
-
-/// Everything the sinks wrote, shared across objects.
-#[derive(Clone, Default)]
-struct Output(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Output {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Output {
-    /// The NDJSON lines written, parsed.
-    fn entries(&self) -> Vec<Value> {
-        let bytes = self.0.lock().unwrap().clone();
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("every output line is JSON"))
-            .collect()
-    }
-}
 
 fn default_config() -> Config {
     Config::from_lookup(|_| None).unwrap()
 }
 
-fn handler(client: Client, config: Config) -> (Handler, Output) {
-    let output = Output::default();
+fn handler(client: Client, config: Config) -> (Handler, SharedOutput) {
+    let output = SharedOutput::default();
     let out = output.clone();
     let selection = config.selection.clone();
     let handler = Handler::with_sinks(client, config, move |_| {
@@ -102,7 +75,7 @@ async fn server_with(objects: &[(&str, Vec<u8>)]) -> S3Server {
 async fn run(
     objects: &[(&str, Vec<u8>)],
     keys: &[&str],
-) -> (Result<Response, HandlerError>, Output) {
+) -> (Result<Response, HandlerError>, SharedOutput) {
     let server = server_with(objects).await;
     let (handler, output) = handler(server.client(), default_config());
     let result = handler.handle(event(BUCKET, keys)).await;

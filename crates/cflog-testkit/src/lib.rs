@@ -256,3 +256,66 @@ impl Drop for FaultProxy {
         self.task.abort();
     }
 }
+
+/// What a sink wrote, shared between the sinks a handler makes and the test
+/// that reads it.
+#[derive(Clone, Debug, Default)]
+pub struct SharedOutput(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .expect("no writer panicked")
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SharedOutput {
+    /// The NDJSON lines written, parsed.
+    ///
+    /// # Panics
+    ///
+    /// When a line is not JSON.
+    pub fn entries(&self) -> Vec<serde_json::Value> {
+        let bytes = self.0.lock().expect("no writer panicked").clone();
+        String::from_utf8(bytes)
+            .expect("NDJSON is UTF-8")
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every output line is JSON"))
+            .collect()
+    }
+}
+
+/// A Kinesis event as Lambda delivers it from the stream `stream_arn`: one
+/// record per `(sequence number, data)`, the data base64-encoded.
+pub fn kinesis_event(stream_arn: &str, records: &[(&str, &[u8])]) -> serde_json::Value {
+    use base64::Engine;
+    let records: Vec<serde_json::Value> = records
+        .iter()
+        .map(|(sequence, data)| {
+            serde_json::json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": "E2ABCDEF123456",
+                    "sequenceNumber": sequence,
+                    "data": base64::engine::general_purpose::STANDARD.encode(data),
+                    "approximateArrivalTimestamp": 1607374321.6
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": format!("shardId-000000000000:{sequence}"),
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::123456789012:role/cflog",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": stream_arn
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
