@@ -121,18 +121,11 @@ fn json_lines_give_the_same_entries_as_the_same_values_in_w3c() {
             "-",
         ],
     ];
-    let mut w3c = format!("#Version: 1.0\n#Fields: {}\n", names.join(" "));
-    let mut json = String::new();
-    for row in &rows {
-        w3c += &(row.join("\t") + "\n");
-        // In the header's order, as CloudFront writes its `recordFields`.
-        let members: Vec<String> = names
-            .iter()
-            .zip(row)
-            .map(|(k, v)| format!("{}:{}", serde_json::json!(k), serde_json::json!(v)))
-            .collect();
-        json += &format!("{{{}}}\n", members.join(","));
-    }
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|v| v.to_string()).collect())
+        .collect();
+    let (w3c, json) = w3c_and_json(&names, &rows, json_escaped);
     let expected = ndjson(w3c.as_bytes(), &DecoderBuilder::new());
     assert_eq!(expected.len(), 2);
     assert!(expected.iter().all(|e| !e.starts_with("error")));
@@ -324,6 +317,28 @@ proptest! {
     }
 }
 
+/// The same rows as a v2 W3C file and as v2 JSON lines, keys in the
+/// header's order as CloudFront writes its `recordFields`; `json_string`
+/// gives each value's JSON string content (without quotes).
+fn w3c_and_json(
+    names: &[&str],
+    rows: &[Vec<String>],
+    json_string: impl Fn(&str) -> String,
+) -> (String, String) {
+    let mut w3c = format!("#Version: 1.0\n#Fields: {}\n", names.join(" "));
+    let mut json = String::new();
+    for row in rows {
+        w3c += &(row.join("\t") + "\n");
+        let members: Vec<String> = names
+            .iter()
+            .zip(row)
+            .map(|(k, v)| format!("{}:\"{}\"", serde_json::json!(k), json_string(v)))
+            .collect();
+        json += &format!("{{{}}}\n", members.join(","));
+    }
+    (w3c, json)
+}
+
 /// The content of a JSON string for `text`, without its quotes.
 fn json_escaped(text: &str) -> String {
     let quoted = serde_json::to_string(text).unwrap();
@@ -353,30 +368,19 @@ proptest! {
         // A W3C line that starts with `#` is a header, whatever follows.
         prop_assume!(rows.iter().all(|row| !row[0].starts_with('#')));
         let names = ["c-ip", "sc-status", "cs-uri-stem", "cs(User-Agent)", "time-taken", "x-custom"];
-        let mut w3c = format!("#Fields: {}\n", names.join(" "));
-        let mut json = String::new();
-        for row in &rows {
-            w3c += &(row.join("\t") + "\n");
-            let members: Vec<String> = names
-                .iter()
-                .zip(row)
-                .map(|(k, v)| {
-                    let value = if ascii_escapes {
-                        // Every non-ASCII character as a \u escape.
-                        v.chars()
-                            .map(|c| match c {
-                                c if c.is_ascii() => json_escaped(&c.to_string()),
-                                c => c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("\\u{u:04x}")).collect(),
-                            })
-                            .collect::<String>()
-                    } else {
-                        json_escaped(v)
-                    };
-                    format!("{}:\"{value}\"", serde_json::json!(k))
-                })
-                .collect();
-            json += &format!("{{{}}}\n", members.join(","));
-        }
+        let (w3c, json) = w3c_and_json(&names, &rows, |v| {
+            if ascii_escapes {
+                // Every non-ASCII character as a \u escape.
+                v.chars()
+                    .map(|c| match c {
+                        c if c.is_ascii() => json_escaped(&c.to_string()),
+                        c => c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("\\u{u:04x}")).collect(),
+                    })
+                    .collect::<String>()
+            } else {
+                json_escaped(v)
+            }
+        });
         let expected = ndjson(w3c.as_bytes(), &DecoderBuilder::new());
         prop_assert_eq!(ndjson(json.as_bytes(), &DecoderBuilder::new()), expected);
     }
