@@ -58,9 +58,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // The fields of the real-time sample, unless the environment names others.
+    let sample_fields = std::path::Path::new(&dir).join("realtime-40-fields-2020.fields");
+    let sample_fields = std::fs::read_to_string(sample_fields).ok();
     let config = Config::from_lookup(|name| match std::env::var(name) {
         Ok(value) => Some(value),
-        Err(_) if name == "CFLOG_REALTIME_FIELDS" => Some(REALTIME_2020_FIELDS.into()),
+        Err(_) if name == "CFLOG_REALTIME_FIELDS" => sample_fields.clone(),
         Err(_) => None,
     })?;
     let handler = Handler::new(server.client(), config);
@@ -80,12 +82,3 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     Ok(())
 }
-
-/// The field list of `testdata/realtime-40-fields-2020.tsv`'s record.
-const REALTIME_2020_FIELDS: &str = "timestamp,c-ip,time-to-first-byte,sc-status,sc-bytes,\
-    cs-method,cs-protocol,cs-host,cs-uri-stem,cs-bytes,x-edge-location,x-edge-request-id,\
-    x-host-header,time-taken,cs-protocol-version,c-ip-version,cs-user-agent,cs-referer,cs-cookie,\
-    cs-uri-query,x-edge-response-result-type,x-forwarded-for,ssl-protocol,ssl-cipher,\
-    x-edge-result-type,fle-encrypted-fields,fle-status,sc-content-type,sc-content-len,\
-    sc-range-start,sc-range-end,c-port,x-edge-detailed-result-type,c-country,cs-accept-encoding,\
-    cs-accept,cache-behavior-path-pattern,cs-headers,cs-header-names,cs-headers-count";
