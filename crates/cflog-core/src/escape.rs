@@ -74,7 +74,7 @@ pub(crate) fn decode_into_checked(raw: &[u8], out: &mut Vec<u8>) -> bool {
 
 /// Printable ASCII other than `"` and `\\`: its own JSON string content.
 #[inline(always)]
-fn is_plain_byte(b: u8) -> bool {
+pub(crate) fn is_plain_byte(b: u8) -> bool {
     b.wrapping_sub(b' ') <= b'~' - b' ' && b != b'"' && b != b'\\'
 }
 
@@ -122,7 +122,7 @@ pub(crate) fn decode_in_place(buf: &mut [u8]) -> usize {
 /// The byte of the two hex digits that start `rest`; otherwise the `%` is
 /// not an escape and stays, as percent_decode keeps it.
 #[inline]
-fn hex_pair(rest: &[u8]) -> Option<u8> {
+pub(crate) fn hex_pair(rest: &[u8]) -> Option<u8> {
     let [high, low, ..] = *rest else {
         return None;
     };

@@ -33,7 +33,7 @@ use crate::escape::{self, QueryParams};
 use crate::field::{Field, ValueKind};
 use crate::line::{LogLine, Value};
 use crate::schema::{Column, Family, Schema};
-use crate::values;
+use crate::{mask, values};
 
 /// The synthetic key for the request time.
 pub const TIMESTAMP_KEY: &str = "timestamp";
@@ -428,7 +428,10 @@ fn write_slot(
         Slot::Text { col } => match value(col) {
             Some(value) => {
                 keys.write(i, false, out);
-                if !copy_if_plain::<false>(value.raw(), bytes, out) {
+                // Most text has no escapes; when it has, they are dense.
+                if !copy_if_plain::<false>(value.raw(), bytes, out)
+                    && !decode_if_plain(value.raw(), bytes, out)
+                {
                     write_text(value.raw(), out, &mut scratch.text);
                 }
             }
@@ -1028,6 +1031,69 @@ fn copy_if_plain<const PERCENT: bool>(bytes: &[u8], line: &[u8], out: &mut Vec<u
     true
 }
 
+/// Appends escaped text as a JSON string, decoded one level, when it is
+/// plain: printable ASCII other than `"` and `\\`, with escapes that decode
+/// to such bytes. Appends nothing and returns false for anything else.
+///
+/// Escapes are dense in a User-Agent (a `%20` every few bytes), so this
+/// finds the `%`s of sixteen bytes at once, as a mask, and copies the runs
+/// between them in chunks.
+#[inline(always)]
+fn decode_if_plain(bytes: &[u8], line: &[u8], out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    out.push(b'"');
+    // `bytes[..copied]` is written; `bytes[base..]` is not yet looked at.
+    let (mut copied, mut base) = (0, 0);
+    while base < bytes.len() {
+        let rest = &bytes[base..];
+        let chunk = chunk_of(rest, line);
+        let n = rest.len().min(CHUNK);
+        if any_special::<true>(&chunk, n) {
+            out.truncate(start);
+            return false;
+        }
+        let mut percents = mask::equal(&chunk, b'%') & ((1 << n) - 1);
+        while percents != 0 {
+            // Never inside an escape already decoded: hex digits are not `%`.
+            let at = base + percents.trailing_zeros() as usize;
+            percents &= percents - 1;
+            copy_run(&bytes[copied..at], line, out);
+            match escape::hex_pair(&bytes[at + 1..]) {
+                Some(byte) if escape::is_plain_byte(byte) => {
+                    out.push(byte);
+                    copied = at + 3;
+                }
+                Some(_) => {
+                    out.truncate(start);
+                    return false;
+                }
+                // Not an escape: the `%` stays.
+                None => {
+                    out.push(b'%');
+                    copied = at + 1;
+                }
+            }
+        }
+        base += CHUNK;
+    }
+    copy_run(&bytes[copied..], line, out);
+    out.push(b'"');
+    true
+}
+
+/// Appends `bytes`, a slice of `line` (or not), a chunk at a time.
+#[inline(always)]
+fn copy_run(bytes: &[u8], line: &[u8], out: &mut Vec<u8>) {
+    let mut rest = bytes;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<CHUNK>()
+        && !tail.is_empty()
+    {
+        out.extend_from_slice(chunk);
+        rest = tail;
+    }
+    copy_raw(rest, line, out);
+}
+
 fn copy_string(bytes: &[u8], out: &mut Vec<u8>) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
@@ -1235,6 +1301,35 @@ mod tests {
             write_query_params(&raw, &mut out, &mut QueryScratch::default());
             let expected = serde_json::to_vec(&QueryParams::new(&raw)).unwrap();
             proptest::prop_assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&expected));
+        }
+    }
+
+    proptest::proptest! {
+        /// The fast paths for escaped text (chunks, `%` masks, reading past
+        /// a value's end) against serde writing the decoded value, for text
+        /// at the end of a line and before another column.
+        #[test]
+        fn text_is_written_as_serde_writes_it_decoded(pieces in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "%", "%2", "%25", "%zz", "%7F", "%7f", "%22", "%5C", "%0A", "%20", "%41", "\"",
+                "\\", "\u{1}", "\u{7f}", "é", "+", "&", "=", "a", "~", " ", "-",
+                "Mozilla/5.0%20(X11;%20Linux)", "%E2%82%AC", "%C3", "%FF", "abcdefghijklmnopq",
+            ]), 0..24),
+            invalid: bool,
+        ) {
+            let mut raw: Vec<u8> = pieces.concat().into_bytes();
+            // A byte that is not UTF-8 takes the slow path.
+            raw.extend(invalid.then_some(0xff));
+            let schema = Schema::from_fields_header(b"#Fields: cs(User-Agent) x-custom").unwrap();
+            let mut text = raw.clone();
+            text.push(b'\t');
+            text.extend_from_slice(&raw);
+            let mut ends = Vec::new();
+            let line = LogLine::parse(&text, &schema, &mut ends).unwrap();
+            let mut out = Vec::new();
+            JsonWriter::new(Selection::all()).write(&line, &mut out).unwrap();
+            let expected = serde_json::to_vec(&line).unwrap();
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(expected).unwrap());
         }
     }
 

@@ -69,6 +69,7 @@ mod framer;
 pub mod json;
 mod json_line;
 mod line;
+mod mask;
 pub mod raw;
 mod reader;
 mod record;

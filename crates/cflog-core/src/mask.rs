@@ -1,0 +1,68 @@
+//! Which of sixteen bytes equal a given byte, as the bits of a mask.
+//!
+//! The splitter and the JSON writer look for delimiters and `%` escapes in
+//! lines where they are dense (every dozen bytes or so), so they ask about
+//! sixteen bytes at once rather than calling `memchr` per match. On x86_64
+//! this is SSE2's compare and `movemask` (part of the baseline, through
+//! `safe_arch`'s safe wrappers); elsewhere it is the same answer from
+//! portable code.
+
+/// Bytes looked at together.
+pub(crate) const WIDTH: usize = 16;
+
+/// Bit `i` is set when `chunk[i] == byte`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn equal(chunk: &[u8; WIDTH], byte: u8) -> u32 {
+    use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
+    let found = cmp_eq_mask_i8_m128i(m128i::from(*chunk), set_splat_i8_m128i(byte as i8));
+    move_mask_i8_m128i(found) as u32
+}
+
+/// Bit `i` is set when `chunk[i] == byte`.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+pub(crate) fn equal(chunk: &[u8; WIDTH], byte: u8) -> u32 {
+    portable_equal(chunk, byte)
+}
+
+/// [`equal`] in portable code, for other targets (and tested on all).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+#[inline(always)]
+fn portable_equal(chunk: &[u8; WIDTH], byte: u8) -> u32 {
+    // Multiplying eight 0/1 bytes by this moves byte `k`'s bit to bit
+    // 56 + k, and nothing else there: no two products share a bit, so
+    // there are no carries.
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let mut found = [0u8; WIDTH];
+    for (found, &b) in found.iter_mut().zip(chunk) {
+        *found = u8::from(b == byte);
+    }
+    let (words, _) = found.as_chunks::<8>();
+    let mut bits = 0;
+    for (k, word) in words.iter().enumerate() {
+        bits |= ((u64::from_le_bytes(*word).wrapping_mul(GATHER) >> 56) as u32) << (8 * k);
+    }
+    bits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn equal_marks_exactly_the_equal_bytes(
+            chunk in proptest::array::uniform16(proptest::sample::select(vec![0u8, b'%', b'\t', b'a', 0x80, 0xff])),
+            byte in proptest::sample::select(vec![0u8, b'%', b'\t', 0xff]),
+        ) {
+            let expected = chunk
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == byte)
+                .fold(0u32, |bits, (i, _)| bits | 1 << i);
+            proptest::prop_assert_eq!(equal(&chunk, byte), expected);
+            proptest::prop_assert_eq!(portable_equal(&chunk, byte), expected);
+        }
+    }
+}
