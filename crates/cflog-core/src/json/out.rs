@@ -1,0 +1,119 @@
+//! Where the JSON of one line is written.
+//!
+//! A line's object is written by many small appends (a key, a quote, a
+//! chunk of a value), so their cost is the writer's. Appending to a
+//! `Vec<u8>` reloads and stores its length around every write to its bytes,
+//! because the compiler cannot tell that those bytes are not the `Vec`
+//! itself; writing at a position in a slice keeps the position in a
+//! register. [`Out`] is that slice and position. It never panics: a write
+//! that does not fit is dropped and flagged, and the writer then writes the
+//! line again into a larger buffer.
+
+use std::io;
+use std::ops::Deref;
+
+/// The bytes written so far, and room for more.
+pub(super) struct Out<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+    overflow: bool,
+}
+
+impl<'b> Out<'b> {
+    /// Writes from the start of `buf`.
+    pub(super) fn new(buf: &'b mut [u8]) -> Out<'b> {
+        Out {
+            buf,
+            pos: 0,
+            overflow: false,
+        }
+    }
+
+    /// Whether a write did not fit, so that what was written is incomplete.
+    pub(super) fn overflowed(&self) -> bool {
+        self.overflow
+    }
+
+    #[inline(always)]
+    pub(super) fn push(&mut self, byte: u8) {
+        match self.buf.get_mut(self.pos) {
+            Some(slot) => {
+                *slot = byte;
+                self.pos += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn extend_from_slice(&mut self, bytes: &[u8]) {
+        match self.buf.get_mut(self.pos..self.pos + bytes.len()) {
+            Some(window) => {
+                window.copy_from_slice(bytes);
+                self.pos += bytes.len();
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    /// Writes all of `chunk` but keeps only its first `len` bytes: a
+    /// fixed-size copy instead of a `memcpy` call of a variable length.
+    #[inline(always)]
+    pub(super) fn put_chunk<const N: usize>(&mut self, chunk: &[u8; N], len: usize) {
+        match self.buf.get_mut(self.pos..self.pos + N) {
+            Some(window) => {
+                window.copy_from_slice(chunk);
+                self.pos += len.min(N);
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    /// Drops what was written from `len` on.
+    #[inline(always)]
+    pub(super) fn truncate(&mut self, len: usize) {
+        self.pos = self.pos.min(len);
+    }
+}
+
+impl Deref for Out<'_> {
+    type Target = [u8];
+
+    /// What was written.
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.pos]
+    }
+}
+
+/// For the rare values written by serde_json, `time` or `Display`.
+impl io::Write for Out<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_that_do_not_fit_are_flagged_not_panics() {
+        let mut buf = [0u8; 8];
+        let mut out = Out::new(&mut buf);
+        out.extend_from_slice(b"abc");
+        out.put_chunk(b"defg", 2);
+        assert_eq!(&*out, b"abcde");
+        out.put_chunk(&[b'x'; 4], 1);
+        assert!(out.overflowed());
+        out.truncate(2);
+        out.push(b'!');
+        assert_eq!(&*out, b"ab!");
+        out.extend_from_slice(b"123456789");
+        assert_eq!(&*out, b"ab!");
+    }
+}
