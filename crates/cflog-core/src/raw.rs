@@ -60,11 +60,13 @@ pub(crate) fn split_spans(
     spans: &mut Vec<u32>,
     expected: usize,
 ) -> Result<(), usize> {
-    if spans.len() < 2 * expected {
-        spans.resize(2 * expected, 0);
+    // One (start, end) pair per column, and room past them for the
+    // unconditional writes of `Fields::record_bits`.
+    let room = 2 * (expected + WINDOW);
+    if spans.len() < room {
+        spans.resize(room, 0);
     }
-    // One (start, end) pair per column: one bounds check and one store each.
-    let (pairs, _) = spans[..2 * expected].as_chunks_mut::<2>();
+    let (pairs, _) = spans[..room].as_chunks_mut::<2>();
     let delimiter_len = delimiter.as_bytes().len();
     let mut fields = Fields {
         pairs,
@@ -117,82 +119,61 @@ impl Fields<'_> {
     /// Ends a field at every `byte` in `line`.
     ///
     /// Delimiters are dense (a field averages a dozen bytes), so a `memchr`
-    /// call per field costs more than the search itself, and so does a
-    /// branch per delimiter found (how many an eight-byte word holds is
-    /// unpredictable). This finds every delimiter of 64 bytes at once as
-    /// the bits of a mask (sixteen bytes per SSE2 compare on x86_64), writes
-    /// the first eight of their positions unconditionally, whether there
-    /// are that many or not, and only then turns them into pairs.
+    /// call per field costs more than the search itself. This finds every
+    /// delimiter of 64 bytes at once as the bits of a mask (sixteen bytes
+    /// per SSE2 compare on x86_64).
     #[inline]
     fn split_at_byte(&mut self, line: &[u8], byte: u8) {
-        let mut found = Positions::new();
         let (blocks, rest) = line.as_chunks::<BLOCK>();
         for (b, block) in blocks.iter().enumerate() {
-            found.add((b * BLOCK) as u32, mask(block, byte), self);
+            self.record_bits((b * BLOCK) as u32, mask(block, byte));
         }
         if !rest.is_empty() {
             let mut last = [0; BLOCK];
             last[..rest.len()].copy_from_slice(rest);
             // The padding may equal `byte`.
             let bits = mask(&last, byte) & ((1 << rest.len()) - 1);
-            found.add((blocks.len() * BLOCK) as u32, bits, self);
+            self.record_bits((blocks.len() * BLOCK) as u32, bits);
         }
-        found.flush(self);
+    }
+
+    /// Ends a field at each set bit of `bits`, bit `i` standing for
+    /// `base + i`.
+    ///
+    /// How many bits are set is unpredictable, so rather than branching
+    /// per delimiter this writes the pairs of the next `WINDOW` bits
+    /// unconditionally, whether there are that many or not: past the set
+    /// bits they are garbage (`trailing_zeros` of zero is 64), left in the
+    /// room beyond the count to be overwritten or ignored.
+    #[inline(always)]
+    fn record_bits(&mut self, base: u32, mut bits: u64) {
+        while bits != 0 {
+            let n = (bits.count_ones() as usize).min(WINDOW);
+            let Some(window) = self.pairs.get_mut(self.count..self.count + WINDOW) else {
+                // More fields than the schema has: count them.
+                for _ in 0..n {
+                    self.record(base + bits.trailing_zeros());
+                    bits &= bits - 1;
+                }
+                continue;
+            };
+            let mut start = self.start;
+            for pair in window.iter_mut() {
+                let end = base + bits.trailing_zeros();
+                *pair = [start, end];
+                start = end + self.delimiter_len;
+                bits &= bits.wrapping_sub(1);
+            }
+            self.start = window[n - 1][1] + self.delimiter_len;
+            self.count += n;
+        }
     }
 }
 
 const BLOCK: usize = 64;
 
-/// Delimiter positions found but not yet recorded as pairs.
-struct Positions {
-    /// Room for a few blocks' worth, and for the unconditional writes of
-    /// one more past them.
-    at: [u32; BLOCK + 8],
-    len: usize,
-}
-
-impl Positions {
-    fn new() -> Positions {
-        Positions {
-            at: [0; BLOCK + 8],
-            len: 0,
-        }
-    }
-
-    /// Adds the positions of the set bits of `bits`, bit `i` standing for
-    /// `base + i`.
-    #[inline(always)]
-    fn add(&mut self, base: u32, mut bits: u64, fields: &mut Fields<'_>) {
-        loop {
-            if self.len + 8 > self.at.len() {
-                self.flush(fields);
-            }
-            let window: &mut [u32; 8] = (&mut self.at[self.len..self.len + 8])
-                .try_into()
-                .expect("eight positions");
-            let n = bits.count_ones().min(8);
-            // Past the `n` set bits these are garbage (`trailing_zeros` of
-            // zero is 64), left beyond `len` to be overwritten.
-            for at in window {
-                *at = base + bits.trailing_zeros();
-                bits &= bits.wrapping_sub(1);
-            }
-            self.len += n as usize;
-            if bits == 0 {
-                return;
-            }
-        }
-    }
-
-    /// Records the positions found so far as field ends.
-    #[inline]
-    fn flush(&mut self, fields: &mut Fields<'_>) {
-        for &end in &self.at[..self.len] {
-            fields.record(end);
-        }
-        self.len = 0;
-    }
-}
+/// Pairs written at once by [`Fields::record_bits`].
+const WINDOW: usize = 8;
 
 /// Bit `i` is set when `block[i] == byte`.
 #[inline(always)]
