@@ -445,7 +445,7 @@ fn write_slot(
     out: &mut Out<'_>,
 ) -> Result<(), FieldError> {
     let value = |col| line.column(col).and_then(Value::new);
-    let bytes = line.as_bytes();
+    let bytes = line.buffer();
     match slot {
         Slot::Column { col, field, kind } => match value(col) {
             Some(value) => {

@@ -49,8 +49,8 @@ pub struct LogLine<'a> {
     bytes: &'a [u8],
     /// The line's own length in `bytes`.
     len: usize,
-    /// The start and end of each field in `bytes`, two per column.
-    spans: &'a [u32],
+    /// The start and end of each field in `bytes`.
+    spans: &'a [[u32; 2]],
     schema: &'a Schema,
 }
 
@@ -91,6 +91,7 @@ impl<'a> LogLine<'a> {
         schema: &'a Schema,
     ) -> LogLine<'a> {
         debug_assert_eq!(spans.len(), 2 * schema.len());
+        let (spans, _) = spans.as_chunks();
         LogLine {
             bytes,
             len,
@@ -104,6 +105,13 @@ impl<'a> LogLine<'a> {
         &self.bytes[..self.len]
     }
 
+    /// The buffer the line lies in, which may go on past it (a record keeps
+    /// some slack after its line; a JSON line's unescaped values follow
+    /// it): copies may read whole chunks there and keep only a value.
+    pub(crate) fn buffer(&self) -> &'a [u8] {
+        self.bytes
+    }
+
     /// The schema the line was split by.
     pub fn schema(&self) -> &'a Schema {
         self.schema
@@ -111,7 +119,7 @@ impl<'a> LogLine<'a> {
 
     /// The number of fields (the schema's number of columns).
     pub fn len(&self) -> usize {
-        self.spans.len() / 2
+        self.spans.len()
     }
 
     /// Whether the line has no fields (never true of a parsed line).
@@ -122,8 +130,8 @@ impl<'a> LogLine<'a> {
     /// The raw bytes of column `i`, exactly as logged (`-` included).
     #[inline]
     pub fn column(&self, i: usize) -> Option<&'a [u8]> {
-        let span = self.spans.get(2 * i..2 * i + 2)?;
-        self.bytes.get(span[0] as usize..span[1] as usize)
+        let [start, end] = *self.spans.get(i)?;
+        self.bytes.get(start as usize..end as usize)
     }
 
     /// The raw bytes of `field`, exactly as logged (`-` included), or `None`

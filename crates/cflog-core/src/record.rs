@@ -8,6 +8,9 @@ use crate::line::{FieldCountError, LogLine};
 use crate::raw::split_spans;
 use crate::schema::Schema;
 
+/// Bytes kept after a line in its record.
+const SLACK: usize = 16;
+
 /// One line read by a [`Reader`](crate::Reader) or
 /// [`Decoder`](crate::Decoder): its bytes, field spans, schema and position.
 ///
@@ -89,13 +92,16 @@ impl Record {
     ) -> Result<(), FieldCountError> {
         self.bytes.clear();
         self.bytes.extend_from_slice(line);
+        // Slack past the line, so that its last values too can be copied a
+        // whole chunk at a time (see `LogLine::buffer`).
+        self.bytes.extend_from_slice(&[0; SLACK]);
         self.len = line.len();
         self.pos = pos;
         if !Arc::ptr_eq(&self.schema, schema) {
             self.schema = Arc::clone(schema);
         }
         let expected = schema.len();
-        split_spans(&self.bytes, schema.delimiter(), &mut self.spans, expected).map_err(|found| {
+        split_spans(line, schema.delimiter(), &mut self.spans, expected).map_err(|found| {
             // Keep `line()` safe to call: it must see a span per column.
             self.spans[..2 * expected].fill(0);
             FieldCountError { expected, found }
