@@ -966,33 +966,8 @@ fn chunk_of(bytes: &[u8], line: &[u8]) -> [u8; CHUNK] {
 /// `PERCENT`. Those bytes are not their own JSON string content.
 #[inline(always)]
 fn any_special<const PERCENT: bool>(chunk: &[u8; CHUNK], n: usize) -> bool {
-    /// Entry `n` has its first `n` bytes set.
-    const PREFIXES: [[u8; CHUNK]; CHUNK + 1] = {
-        let mut table = [[0; CHUNK]; CHUNK + 1];
-        let mut n = 0;
-        while n <= CHUNK {
-            let mut i = 0;
-            while i < n {
-                table[n][i] = 0xFF;
-                i += 1;
-            }
-            n += 1;
-        }
-        table
-    };
-    let prefix = &PREFIXES[n.min(CHUNK)];
-    // In this form (0 or 0xFF per byte, indexed, reduced with `|`) the
-    // compiler vectorizes it, down to one compare and mask at the end.
-    let mut any = 0u8;
-    for i in 0..CHUNK {
-        let b = chunk[i];
-        let special = u8::from(b.wrapping_sub(b' ') > b'~' - b' ')
-            | u8::from(b == b'"')
-            | u8::from(b == b'\\')
-            | u8::from(!PERCENT && b == b'%');
-        any |= special.wrapping_neg() & prefix[i];
-    }
-    any != 0
+    let first_n = (1u32 << n.min(CHUNK)) - 1;
+    mask::special(chunk, !PERCENT) & first_n != 0
 }
 
 /// Appends `bytes`, a slice of `line` (or not), in chunks.

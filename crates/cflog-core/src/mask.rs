@@ -1,11 +1,11 @@
-//! Which of sixteen bytes equal a given byte, as the bits of a mask.
+//! Which of sixteen bytes are of interest, as the bits of a mask.
 //!
-//! The splitter and the JSON writer look for delimiters and `%` escapes in
-//! lines where they are dense (every dozen bytes or so), so they ask about
-//! sixteen bytes at once rather than calling `memchr` per match. On x86_64
-//! this is SSE2's compare and `movemask` (part of the baseline, through
-//! `safe_arch`'s safe wrappers); elsewhere it is the same answer from
-//! portable code.
+//! The splitter and the JSON writer look for delimiters, `%` escapes and
+//! bytes that JSON must escape in lines where they are dense (every dozen
+//! bytes or so), so they ask about sixteen bytes at once rather than
+//! calling `memchr` per match. On x86_64 this is SSE2's compares and
+//! `movemask` (part of the baseline, through `safe_arch`'s safe wrappers);
+//! elsewhere it is the same answer from portable code.
 
 /// Bytes looked at together.
 pub(crate) const WIDTH: usize = 16;
@@ -46,6 +46,47 @@ fn portable_equal(chunk: &[u8; WIDTH], byte: u8) -> u32 {
     bits
 }
 
+/// Bit `i` is set when `chunk[i]` is not its own content in a JSON string:
+/// a control, DEL or a byte from 0x80, `"` or `\\`, and `%` if `percent`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn special(chunk: &[u8; WIDTH], percent: bool) -> u32 {
+    use safe_arch::{
+        cmp_eq_mask_i8_m128i as equal, cmp_lt_mask_i8_m128i as less, m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i as splat,
+    };
+    let bytes = m128i::from(*chunk);
+    // Compared as signed, bytes from 0x80 are negative: one compare finds
+    // them and the controls.
+    let mut found = less(bytes, splat(0x20))
+        | equal(bytes, splat(0x7f))
+        | equal(bytes, splat(b'"' as i8))
+        | equal(bytes, splat(b'\\' as i8));
+    if percent {
+        found |= equal(bytes, splat(b'%' as i8));
+    }
+    move_mask_i8_m128i(found) as u32
+}
+
+/// Bit `i` is set when `chunk[i]` is not its own content in a JSON string:
+/// a control, DEL or a byte from 0x80, `"` or `\\`, and `%` if `percent`.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+pub(crate) fn special(chunk: &[u8; WIDTH], percent: bool) -> u32 {
+    portable_special(chunk, percent)
+}
+
+/// [`special`] in portable code, for other targets (and tested on all).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+#[inline(always)]
+fn portable_special(chunk: &[u8; WIDTH], percent: bool) -> u32 {
+    chunk.iter().enumerate().fold(0, |bits, (i, &b)| {
+        let special =
+            !(b' '..=b'~').contains(&b) || b == b'"' || b == b'\\' || (percent && b == b'%');
+        bits | u32::from(special) << i
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +104,23 @@ mod tests {
                 .fold(0u32, |bits, (i, _)| bits | 1 << i);
             proptest::prop_assert_eq!(equal(&chunk, byte), expected);
             proptest::prop_assert_eq!(portable_equal(&chunk, byte), expected);
+        }
+
+        #[test]
+        fn special_marks_what_json_escapes(
+            chunk in proptest::array::uniform16(proptest::prelude::any::<u8>()),
+            percent: bool,
+        ) {
+            let expected = chunk
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| {
+                    let escaped = serde_json::to_string(&char::from(b).to_string()).unwrap() != format!("\"{}\"", char::from(b));
+                    b >= 0x7f || escaped || (percent && b == b'%')
+                })
+                .fold(0u32, |bits, (i, _)| bits | 1 << i);
+            proptest::prop_assert_eq!(special(&chunk, percent), expected);
+            proptest::prop_assert_eq!(portable_special(&chunk, percent), expected);
         }
     }
 }
