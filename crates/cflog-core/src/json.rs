@@ -966,8 +966,7 @@ fn chunk_of(bytes: &[u8], line: &[u8]) -> [u8; CHUNK] {
 /// `PERCENT`. Those bytes are not their own JSON string content.
 #[inline(always)]
 fn any_special<const PERCENT: bool>(chunk: &[u8; CHUNK], n: usize) -> bool {
-    let first_n = (1u32 << n.min(CHUNK)) - 1;
-    mask::special(chunk, !PERCENT) & first_n != 0
+    mask::any_special(chunk, n, !PERCENT)
 }
 
 /// Appends `bytes`, a slice of `line` (or not), in chunks.

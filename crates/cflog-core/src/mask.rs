@@ -46,11 +46,12 @@ fn portable_equal(chunk: &[u8; WIDTH], byte: u8) -> u32 {
     bits
 }
 
-/// Bit `i` is set when `chunk[i]` is not its own content in a JSON string:
-/// a control, DEL or a byte from 0x80, `"` or `\\`, and `%` if `percent`.
+/// Whether any of the first `n` bytes of `chunk` (all of them from `WIDTH`
+/// on) is not its own content in a JSON string: a control, DEL or a byte
+/// from 0x80, `"` or `\\`, and `%` if `percent`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(crate) fn special(chunk: &[u8; WIDTH], percent: bool) -> u32 {
+pub(crate) fn any_special(chunk: &[u8; WIDTH], n: usize, percent: bool) -> bool {
     use safe_arch::{
         cmp_eq_mask_i8_m128i as equal, cmp_lt_mask_i8_m128i as less, m128i, move_mask_i8_m128i,
         set_splat_i8_m128i as splat,
@@ -65,26 +66,50 @@ pub(crate) fn special(chunk: &[u8; WIDTH], percent: bool) -> u32 {
     if percent {
         found |= equal(bytes, splat(b'%' as i8));
     }
-    move_mask_i8_m128i(found) as u32
+    let first_n = (1u32 << n.min(WIDTH)) - 1;
+    move_mask_i8_m128i(found) as u32 & first_n != 0
 }
 
-/// Bit `i` is set when `chunk[i]` is not its own content in a JSON string:
-/// a control, DEL or a byte from 0x80, `"` or `\\`, and `%` if `percent`.
+/// Whether any of the first `n` bytes of `chunk` (all of them from `WIDTH`
+/// on) is not its own content in a JSON string: a control, DEL or a byte
+/// from 0x80, `"` or `\\`, and `%` if `percent`.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-pub(crate) fn special(chunk: &[u8; WIDTH], percent: bool) -> u32 {
-    portable_special(chunk, percent)
+pub(crate) fn any_special(chunk: &[u8; WIDTH], n: usize, percent: bool) -> bool {
+    portable_any_special(chunk, n, percent)
 }
 
-/// [`special`] in portable code, for other targets (and tested on all).
+/// [`any_special`] in portable code, for other targets (and tested on all).
 #[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline(always)]
-fn portable_special(chunk: &[u8; WIDTH], percent: bool) -> u32 {
-    chunk.iter().enumerate().fold(0, |bits, (i, &b)| {
-        let special =
-            !(b' '..=b'~').contains(&b) || b == b'"' || b == b'\\' || (percent && b == b'%');
-        bits | u32::from(special) << i
-    })
+fn portable_any_special(chunk: &[u8; WIDTH], n: usize, percent: bool) -> bool {
+    /// Entry `n` has its first `n` bytes set.
+    const PREFIXES: [[u8; WIDTH]; WIDTH + 1] = {
+        let mut table = [[0; WIDTH]; WIDTH + 1];
+        let mut n = 0;
+        while n <= WIDTH {
+            let mut i = 0;
+            while i < n {
+                table[n][i] = 0xFF;
+                i += 1;
+            }
+            n += 1;
+        }
+        table
+    };
+    let prefix = &PREFIXES[n.min(WIDTH)];
+    // In this form (0 or 0xFF per byte, indexed, reduced with `|`) the
+    // compiler vectorizes it, down to one compare and mask at the end.
+    let mut any = 0u8;
+    for i in 0..WIDTH {
+        let b = chunk[i];
+        let special = u8::from(b.wrapping_sub(b' ') > b'~' - b' ')
+            | u8::from(b == b'"')
+            | u8::from(b == b'\\')
+            | u8::from(percent && b == b'%');
+        any |= special.wrapping_neg() & prefix[i];
+    }
+    any != 0
 }
 
 #[cfg(test)]
@@ -107,20 +132,18 @@ mod tests {
         }
 
         #[test]
-        fn special_marks_what_json_escapes(
+        fn any_special_finds_what_json_escapes(
             chunk in proptest::array::uniform16(proptest::prelude::any::<u8>()),
+            n in 0usize..20,
             percent: bool,
         ) {
-            let expected = chunk
-                .iter()
-                .enumerate()
-                .filter(|&(_, &b)| {
-                    let escaped = serde_json::to_string(&char::from(b).to_string()).unwrap() != format!("\"{}\"", char::from(b));
-                    b >= 0x7f || escaped || (percent && b == b'%')
-                })
-                .fold(0u32, |bits, (i, _)| bits | 1 << i);
-            proptest::prop_assert_eq!(special(&chunk, percent), expected);
-            proptest::prop_assert_eq!(portable_special(&chunk, percent), expected);
+            let expected = chunk.iter().take(n).any(|&b| {
+                let c = char::from(b);
+                let escaped = serde_json::to_string(&c.to_string()).unwrap() != format!("\"{c}\"");
+                b >= 0x7f || escaped || (percent && b == b'%')
+            });
+            proptest::prop_assert_eq!(any_special(&chunk, n, percent), expected);
+            proptest::prop_assert_eq!(portable_any_special(&chunk, n, percent), expected);
         }
     }
 }
