@@ -35,16 +35,7 @@ pub fn decode(raw: &[u8]) -> Cow<'_, [u8]> {
 /// the first `%` among them. The property tests check it against
 /// `percent_decode`.
 pub fn decode_into(raw: &[u8], out: &mut Vec<u8>) {
-    decode_into_checked(raw, out);
-}
-
-/// [`decode_into`], also telling whether every byte an escape decoded to is
-/// printable ASCII other than `"` and `\\`. Then, if `raw` had nothing
-/// else to escape in JSON, neither has the output.
-#[inline]
-pub(crate) fn decode_into_checked(raw: &[u8], out: &mut Vec<u8>) -> bool {
     out.reserve(raw.len() + 8);
-    let mut plain = true;
     let mut rest = raw;
     while let Some(word) = rest.first_chunk::<8>() {
         out.extend_from_slice(word);
@@ -54,10 +45,7 @@ pub(crate) fn decode_into_checked(raw: &[u8], out: &mut Vec<u8>) -> bool {
         };
         out.truncate(out.len() - 8 + at);
         let (byte, len) = match hex_pair(&rest[at + 1..]) {
-            Some(byte) => {
-                plain &= is_plain_byte(byte);
-                (byte, 3)
-            }
+            Some(byte) => (byte, 3),
             None => (b'%', 1),
         };
         out.push(byte);
@@ -68,8 +56,6 @@ pub(crate) fn decode_into_checked(raw: &[u8], out: &mut Vec<u8>) -> bool {
     out.extend_from_slice(rest);
     let len = decode_in_place(&mut out[start..]);
     out.truncate(start + len);
-    // The tail is short: check all of it.
-    plain && out[start..].iter().all(|&b| is_plain_byte(b))
 }
 
 /// Printable ASCII other than `"` and `\\`: its own JSON string content.
@@ -285,17 +271,6 @@ mod tests {
             let mut out = b"kept".to_vec();
             decode_into(&raw, &mut out);
             proptest::prop_assert_eq!(&out[4..], &decode(&raw)[..]);
-        }
-
-        #[test]
-        fn decode_into_checked_tells_whether_escapes_are_plain(raw in proptest::collection::vec(
-            proptest::sample::select(b"%2aF0zZ%%+ 7\\\"5c".to_vec()), 0..40)) {
-            let mut out = Vec::new();
-            let plain = decode_into_checked(&raw, &mut out);
-            let plain_raw = raw.iter().all(|&b| is_plain_byte(b));
-            if plain_raw {
-                proptest::prop_assert_eq!(plain, out.iter().all(|&b| is_plain_byte(b)));
-            }
         }
     }
 
