@@ -24,6 +24,11 @@ pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Buffer size for reading inputs.
 pub const READ_BUFFER: usize = 64 * 1024;
 
+/// Buffer size for gunzipped text. Inflate copies up to 32 KiB of what each
+/// call writes into its window, so larger calls copy a smaller share (1.6 %
+/// fewer instructions for the command line than with `READ_BUFFER`).
+pub const GUNZIP_BUFFER: usize = 256 * 1024;
+
 /// Why an input could not be read to its end.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -126,7 +131,7 @@ where
         let mut decoder = GzipDecoder::new(rest);
         decoder.multiple_members(true);
         drive_async(
-            tokio::io::BufReader::with_capacity(READ_BUFFER, decoder),
+            tokio::io::BufReader::with_capacity(GUNZIP_BUFFER, decoder),
             pipeline,
         )
         .await
@@ -183,7 +188,7 @@ pub fn run_sync<R: Read, S: Sink>(
     let gzip = magic[..n] == GZIP_MAGIC;
     let result = if gzip {
         let decoder = flate2::bufread::MultiGzDecoder::new(rest);
-        drive_sync(BufReader::with_capacity(READ_BUFFER, decoder), pipeline)
+        drive_sync(BufReader::with_capacity(GUNZIP_BUFFER, decoder), pipeline)
     } else {
         drive_sync(rest, pipeline)
     };
