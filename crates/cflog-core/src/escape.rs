@@ -58,12 +58,6 @@ pub fn decode_into(raw: &[u8], out: &mut Vec<u8>) {
     out.truncate(start + len);
 }
 
-/// Printable ASCII other than `"` and `\\`: its own JSON string content.
-#[inline(always)]
-pub(crate) fn is_plain_byte(b: u8) -> bool {
-    b.wrapping_sub(b' ') <= b'~' - b' ' && b != b'"' && b != b'\\'
-}
-
 /// The index of the first `%` among the eight bytes of `word` (read little
 /// endian), found for all of them at once.
 #[inline]
