@@ -232,7 +232,7 @@ pub struct JsonWriter {
     selection: Selection,
     schema_id: u64,
     /// Each slot's key, resolved once per schema.
-    keys: Keys,
+    keys: Vec<KeyPrefix>,
     slots: Vec<Slot>,
     /// Buffers reused for decoding escaped text and query strings.
     scratch: Scratch,
@@ -298,48 +298,56 @@ fn slot(item: Item, schema: &Schema) -> Slot {
     }
 }
 
-/// The `"key":` prefixes of a schema's slots, each followed by `null`, back
-/// to back, so that a key (with or without `null`) is copied in one go.
-#[derive(Debug, Default)]
-struct Keys {
-    bytes: Vec<u8>,
-    /// Where each slot's prefix starts in `bytes`, and its length.
-    spans: Vec<(usize, usize)>,
+/// The `"key":` prefix of one slot, followed by `null`, so that a key (with
+/// or without `null`) is copied in one go.
+#[derive(Debug)]
+struct KeyPrefix {
+    /// The prefix and `null`, padded to a fixed size: copying it compiles
+    /// to a few moves rather than a `memcpy` call.
+    chunk: [u8; KEY_CHUNK],
+    /// The prefix's length.
+    len: usize,
+    /// The prefix and `null` when they do not fit in `chunk`.
+    long: Box<[u8]>,
 }
 
-/// Keys are copied as fixed-size chunks, which compile to a few moves
-/// rather than a `memcpy` call; `bytes` ends with this much padding.
 const KEY_CHUNK: usize = 48;
 
-impl Keys {
-    fn new(keys: impl Iterator<Item = impl AsRef<str>>) -> Keys {
-        let mut this = Keys::default();
-        for (i, key) in keys.enumerate() {
-            let start = this.bytes.len();
-            // The first key opens the object.
-            this.bytes.push(if i == 0 { b'{' } else { b',' });
-            // Writing a `str` into a `Vec` cannot fail.
-            let _ = serde_json::to_writer(&mut this.bytes, key.as_ref());
-            this.bytes.push(b':');
-            this.spans.push((start, this.bytes.len() - start));
-            this.bytes.extend_from_slice(b"null");
-        }
-        this.bytes.resize(this.bytes.len() + KEY_CHUNK, 0);
-        this
+impl KeyPrefix {
+    /// The keys of a schema's slots, in order.
+    fn all(keys: impl Iterator<Item = impl AsRef<str>>) -> Vec<KeyPrefix> {
+        let mut prefix = Vec::new();
+        keys.enumerate()
+            .map(|(i, key)| {
+                prefix.clear();
+                // The first key opens the object.
+                prefix.push(if i == 0 { b'{' } else { b',' });
+                // Writing a `str` into a `Vec` cannot fail.
+                let _ = serde_json::to_writer(&mut prefix, key.as_ref());
+                prefix.push(b':');
+                let len = prefix.len();
+                prefix.extend_from_slice(b"null");
+                let mut chunk = [0; KEY_CHUNK];
+                let long = match chunk.get_mut(..prefix.len()) {
+                    Some(head) => {
+                        head.copy_from_slice(&prefix);
+                        Box::default()
+                    }
+                    None => prefix.as_slice().into(),
+                };
+                KeyPrefix { chunk, len, long }
+            })
+            .collect()
     }
 
-    /// Appends the prefix of slot `i`, and `null` after it if `null`.
+    /// Appends the prefix, and `null` after it if `null`.
     #[inline(always)]
-    fn write(&self, i: usize, null: bool, out: &mut Out<'_>) {
-        let (start, len) = self.spans[i];
-        let len = len + if null { 4 } else { 0 };
-        if len <= KEY_CHUNK {
-            let chunk: &[u8; KEY_CHUNK] = self.bytes[start..start + KEY_CHUNK]
-                .try_into()
-                .expect("a chunk's length");
-            out.put_chunk(chunk, len);
+    fn write(&self, null: bool, out: &mut Out<'_>) {
+        let len = self.len + if null { 4 } else { 0 };
+        if self.long.is_empty() {
+            out.put_chunk(&self.chunk, len);
         } else {
-            out.extend_from_slice(&self.bytes[start..start + len]);
+            out.extend_from_slice(&self.long[..len]);
         }
     }
 }
@@ -359,7 +367,7 @@ impl JsonWriter {
         JsonWriter {
             selection,
             schema_id: 0,
-            keys: Keys::default(),
+            keys: Vec::new(),
             slots: Vec::new(),
             scratch: Scratch::default(),
             buf: Vec::new(),
@@ -378,17 +386,7 @@ impl JsonWriter {
     /// When a selected field's value is not of its kind, such as a byte count
     /// that is not a number. Nothing is appended then.
     pub fn write(&mut self, line: &LogLine<'_>, out: &mut Vec<u8>) -> Result<(), FieldError> {
-        let schema = line.schema();
-        if schema.id() != self.schema_id {
-            let items = plan(&self.selection, schema);
-            self.keys = Keys::new(items.iter().map(|&item| key(item, schema)));
-            self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
-            self.schema_id = schema.id();
-        }
-        if self.slots.is_empty() {
-            out.extend_from_slice(b"{}");
-            return Ok(());
-        }
+        self.prepare(line.schema());
         let JsonWriter {
             keys,
             slots,
@@ -398,17 +396,63 @@ impl JsonWriter {
         } = self;
         // Room for the usual line many times over (values seldom grow);
         // a line that needs more is written again into twice the room.
-        let mut room = keys.bytes.len() + 64 * slots.len() + 8 * line.as_bytes().len();
+        let mut room = (KEY_CHUNK + 64) * slots.len() + 8 * line.as_bytes().len();
         loop {
             if buf.len() < room {
                 buf.resize(room, 0);
             }
-            let written = write_slots(keys, slots, scratch, line, buf)?;
-            if let Some(len) = written {
+            if let Some(len) = write_slots(keys, slots, scratch, line, buf)? {
                 out.extend_from_slice(&buf[..len]);
                 return Ok(());
             }
             room = 2 * buf.len();
+        }
+    }
+
+    /// Writes `line` as one JSON object at the start of `buf`, and returns
+    /// its length, or `None` when it does not fit (what was written then is
+    /// not a whole object).
+    ///
+    /// This is [`write`](JsonWriter::write) for outputs that gather lines
+    /// in a block of their own: writing straight into the block saves a copy
+    /// of every line.
+    ///
+    /// # Errors
+    ///
+    /// As for [`write`](JsonWriter::write).
+    ///
+    /// ```
+    /// use cflog_core::{json::{JsonWriter, Selection}, LogLine, Schema};
+    ///
+    /// let schema = Schema::from_fields_header(b"#Fields: sc-status cs-uri-stem")?;
+    /// let mut ends = Vec::new();
+    /// let line = LogLine::parse(b"404\t/a%20b", &schema, &mut ends)?;
+    ///
+    /// let mut writer = JsonWriter::new(Selection::all());
+    /// let mut block = [0u8; 64];
+    /// let len = writer.write_to_slice(&line, &mut block)?.expect("it fits");
+    /// assert_eq!(&block[..len], br#"{"sc_status":404,"cs_uri_stem":"/a b"}"#);
+    /// assert_eq!(writer.write_to_slice(&line, &mut block[..16])?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write_to_slice(
+        &mut self,
+        line: &LogLine<'_>,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, FieldError> {
+        self.prepare(line.schema());
+        write_slots(&self.keys, &self.slots, &mut self.scratch, line, buf)
+    }
+
+    /// Resolves the slots of `schema`, unless they are those of the last
+    /// line's schema.
+    #[inline]
+    fn prepare(&mut self, schema: &Schema) {
+        if schema.id() != self.schema_id {
+            let items = plan(&self.selection, schema);
+            self.keys = KeyPrefix::all(items.iter().map(|&item| key(item, schema)));
+            self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
+            self.schema_id = schema.id();
         }
     }
 }
@@ -420,26 +464,30 @@ impl JsonWriter {
 /// nothing else points into it: writing a byte then does not make it reload
 /// the position or the line.
 fn write_slots(
-    keys: &Keys,
+    keys: &[KeyPrefix],
     slots: &[Slot],
     scratch: &mut Scratch,
     line: &LogLine<'_>,
     buf: &mut [u8],
 ) -> Result<Option<usize>, FieldError> {
     let mut out = Out::new(buf);
-    for (i, slot) in slots.iter().enumerate() {
-        write_slot(keys, scratch, i, *slot, line, &mut out)?;
+    for (key, slot) in keys.iter().zip(slots) {
+        write_slot(key, scratch, *slot, line, &mut out)?;
     }
-    out.push(b'}');
+    // The first key opened the object.
+    if slots.is_empty() {
+        out.extend_from_slice(b"{}");
+    } else {
+        out.push(b'}');
+    }
     Ok((!out.overflowed()).then_some(out.len()))
 }
 
-/// Appends slot `i`'s key and value.
+/// Appends a slot's key and value.
 #[inline(always)]
 fn write_slot(
-    keys: &Keys,
+    key: &KeyPrefix,
     scratch: &mut Scratch,
-    i: usize,
     slot: Slot,
     line: &LogLine<'_>,
     out: &mut Out<'_>,
@@ -449,14 +497,14 @@ fn write_slot(
     match slot {
         Slot::Column { col, field, kind } => match value(col) {
             Some(value) => {
-                keys.write(i, false, out);
+                key.write(false, out);
                 write_typed(field, kind, value.raw(), bytes, out)?;
             }
-            None => keys.write(i, true, out),
+            None => key.write(true, out),
         },
         Slot::Text { col } => match value(col) {
             Some(value) => {
-                keys.write(i, false, out);
+                key.write(false, out);
                 // Most text has no escapes; when it has, they are dense.
                 if !copy_if_plain::<false>(value.raw(), bytes, out)
                     && !decode_if_plain(value.raw(), bytes, out)
@@ -464,30 +512,30 @@ fn write_slot(
                     write_text(value.raw(), out, &mut scratch.text);
                 }
             }
-            None => keys.write(i, true, out),
+            None => key.write(true, out),
         },
-        Slot::Missing => keys.write(i, true, out),
+        Slot::Missing => key.write(true, out),
         Slot::DateTime { date, time } => {
             let date = date.and_then(value).map(|v| v.raw());
             let time = time.and_then(value).map(|v| v.raw());
             match checked_date_time(date, time)? {
                 Some((date, time)) => {
-                    keys.write(i, false, out);
+                    key.write(false, out);
                     write_date_time(date, time, out);
                 }
-                None => keys.write(i, true, out),
+                None => key.write(true, out),
             }
         }
         Slot::QueryParams { col } => match value(col) {
             Some(query) => {
-                keys.write(i, false, out);
+                key.write(false, out);
                 write_query_params(query.raw(), out, &mut scratch.query);
             }
-            None => keys.write(i, true, out),
+            None => key.write(true, out),
         },
         Slot::Item(item) => {
             let value = resolve(item, line)?;
-            keys.write(i, false, out);
+            key.write(false, out);
             write_value(&value, out, scratch);
         }
     }

@@ -125,8 +125,18 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
 pub struct NdjsonSink<W: Write> {
     out: W,
     json: JsonWriter,
+    /// Lines are written straight into this block, which is never shrunk,
+    /// so that no line is copied on its way out: `block[..filled]` are
+    /// whole lines, the rest is room for the next ones.
     block: Vec<u8>,
+    filled: usize,
+    /// A line too long for the room in a block.
+    long_line: Vec<u8>,
 }
+
+/// Room left after a full block, so that a line that starts a little
+/// before the end of a block still fits.
+const LINE_ROOM: usize = 64 * 1024;
 
 impl<W: Write> NdjsonSink<W> {
     /// A sink writing every field to `out`.
@@ -139,13 +149,23 @@ impl<W: Write> NdjsonSink<W> {
         NdjsonSink {
             out,
             json: JsonWriter::new(selection),
-            block: Vec::with_capacity(BLOCK_SIZE + 4096),
+            block: vec![0; BLOCK_SIZE + LINE_ROOM],
+            filled: 0,
+            long_line: Vec::new(),
         }
     }
 
     /// The underlying writer.
     pub fn into_inner(self) -> W {
         self.out
+    }
+
+    fn write_block(&mut self) -> io::Result<()> {
+        if self.filled > 0 {
+            self.out.write_all(&self.block[..self.filled])?;
+            self.filled = 0;
+        }
+        Ok(())
     }
 }
 
@@ -159,20 +179,32 @@ impl NdjsonSink<Stdout> {
 impl<W: Write> Sink for NdjsonSink<W> {
     #[inline]
     fn entry(&mut self, line: &LogLine<'_>) -> Result<(), SinkError> {
-        self.json.write(line, &mut self.block)?;
-        self.block.push(b'\n');
-        if self.block.len() >= BLOCK_SIZE {
-            self.out.write_all(&self.block)?;
-            self.block.clear();
+        // One byte is kept for the line break.
+        let room = &mut self.block[self.filled..BLOCK_SIZE + LINE_ROOM - 1];
+        match self.json.write_to_slice(line, room)? {
+            Some(len) => {
+                self.block[self.filled + len] = b'\n';
+                self.filled += len + 1;
+            }
+            None => {
+                // Longer than the room left (more than LINE_ROOM bytes of
+                // JSON): after the lines before it, through a buffer that
+                // grows.
+                self.write_block()?;
+                self.long_line.clear();
+                self.json.write(line, &mut self.long_line)?;
+                self.long_line.push(b'\n');
+                self.out.write_all(&self.long_line)?;
+            }
+        }
+        if self.filled >= BLOCK_SIZE {
+            self.write_block()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if !self.block.is_empty() {
-            self.out.write_all(&self.block)?;
-            self.block.clear();
-        }
+        self.write_block()?;
         self.out.flush()
     }
 }
@@ -215,5 +247,74 @@ impl Sink for NullSink {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cflog_core::Schema;
+
+    /// Records each write, to check where blocks end.
+    #[derive(Default)]
+    struct Writes(Vec<Vec<u8>>);
+
+    impl Write for &mut Writes {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.push(buf.to_vec());
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Sends `lines` through an `NdjsonSink`; the writes it made, and what
+    /// `JsonWriter::write` makes of each line, with line breaks.
+    fn sink_and_writer(lines: &[String]) -> (Vec<Vec<u8>>, Vec<u8>) {
+        let schema = Schema::from_fields_header(b"#Fields: sc-status cs-uri-stem").unwrap();
+        let mut writes = Writes::default();
+        let mut sink = NdjsonSink::new(&mut writes);
+        let mut json = JsonWriter::new(Selection::all());
+        let mut expected = Vec::new();
+        let mut ends = Vec::new();
+        for text in lines {
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut ends).unwrap();
+            sink.entry(&line).unwrap();
+            json.write(&line, &mut expected).unwrap();
+            expected.push(b'\n');
+        }
+        sink.flush().unwrap();
+        drop(sink);
+        (writes.0, expected)
+    }
+
+    #[test]
+    fn blocks_are_whole_lines_in_order() {
+        let lines: Vec<String> = (0..5000).map(|i| format!("200\t/path/{i}")).collect();
+        let (writes, expected) = sink_and_writer(&lines);
+        assert!(writes.len() > 1, "{} bytes in one write", expected.len());
+        for write in &writes {
+            assert_eq!(write.last(), Some(&b'\n'));
+            assert!(write.len() < BLOCK_SIZE + 100);
+        }
+        assert_eq!(writes.concat(), expected);
+    }
+
+    #[test]
+    fn a_line_longer_than_the_room_in_a_block_keeps_its_place() {
+        // Each `%01` becomes `\u0001`: twice as long in JSON, and more than
+        // the room after a full block.
+        let long = format!("200\t/{}", "%01".repeat(LINE_ROOM / 2));
+        let lines = ["200\t/before".to_string(), long, "200\t/after".to_string()];
+        let (writes, expected) = sink_and_writer(&lines);
+        assert!(expected.len() > LINE_ROOM);
+        assert_eq!(
+            writes.len(),
+            3,
+            "the line before, the long line, the line after"
+        );
+        assert_eq!(writes.concat(), expected);
     }
 }
