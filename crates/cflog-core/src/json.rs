@@ -1194,6 +1194,23 @@ const MILLIS: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 /// An RFC 3339 UTC timestamp, formatted on the stack.
+/// The `f64` nearest to `d` in seconds, which prints as the logged decimal
+/// (`1.118`). `Duration::as_secs_f64` rounds the whole and the fractional
+/// part apart, then their sum, and can print `1.1179999999999999`;
+/// dividing the exact count of nanoseconds rounds once.
+fn seconds_f64(d: Duration) -> f64 {
+    const EXACT: u128 = 1 << f64::MANTISSA_DIGITS;
+    let nanos = d.as_nanos();
+    if nanos < EXACT {
+        return nanos as f64 / 1e9;
+    }
+    // Over a hundred days: rare enough to go through text, which std parses
+    // correctly rounded.
+    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+        .parse()
+        .unwrap_or(d.as_secs_f64())
+}
+
 struct Rfc3339(OffsetDateTime, bool);
 
 impl fmt::Display for Rfc3339 {
@@ -1217,7 +1234,9 @@ impl Serialize for JsonValue<'_> {
             JsonValue::Str(text) => serializer.serialize_str(text),
             JsonValue::U64(n) => serializer.serialize_u64(*n),
             JsonValue::I64(n) => serializer.serialize_i64(*n),
-            JsonValue::Seconds(d) => serializer.serialize_f64(d.as_secs_f64()),
+            // Whole seconds as an integer, as `JsonWriter` writes them.
+            JsonValue::Seconds(d) if d.subsec_nanos() == 0 => serializer.serialize_u64(d.as_secs()),
+            JsonValue::Seconds(d) => serializer.serialize_f64(seconds_f64(*d)),
             JsonValue::Ip(ip) => serializer.collect_str(ip),
             JsonValue::Time(time, millis) => serializer.collect_str(&Rfc3339(*time, *millis)),
             JsonValue::Query(raw) => QueryParams::new(raw).serialize(serializer),
@@ -1392,6 +1411,35 @@ mod tests {
             JsonWriter::new(Selection::all()).write(&line, &mut out).unwrap();
             let expected = serde_json::to_vec(&line).unwrap();
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(expected).unwrap());
+        }
+    }
+
+    proptest::proptest! {
+        /// `Serialize for LogLine` writes durations as the same numbers as
+        /// `JsonWriter`, and the same text wherever an `f64` holds the
+        /// decimal's digits (up to 15 of them).
+        #[test]
+        fn serde_writes_durations_as_the_writer_does(
+            secs in proptest::prop_oneof![0u64..200, 0u64..100_000_000_000],
+            fraction in "[0-9]{0,9}",
+        ) {
+            let raw = if fraction.is_empty() { secs.to_string() } else { format!("{secs}.{fraction}") };
+            let schema = Schema::from_fields_header(b"#Fields: time-taken").unwrap();
+            let mut ends = Vec::new();
+            let line = LogLine::parse(raw.as_bytes(), &schema, &mut ends).unwrap();
+            let mut written = Vec::new();
+            JsonWriter::new(Selection::all()).write(&line, &mut written).unwrap();
+            let serialized = serde_json::to_vec(&line).unwrap();
+            // std parses correctly rounded; serde_json, by default, not always.
+            let number = |json: &[u8]| -> f64 {
+                let json = std::str::from_utf8(json).unwrap();
+                json.strip_prefix(r#"{"time_taken":"#).unwrap().trim_end_matches('}').parse().unwrap()
+            };
+            proptest::prop_assert_eq!(number(&serialized), number(&written));
+            let digits = raw.trim_start_matches(['0', '.']).trim_end_matches('0').len();
+            if digits <= 15 {
+                proptest::prop_assert_eq!(String::from_utf8(serialized).unwrap(), String::from_utf8(written).unwrap());
+            }
         }
     }
 
