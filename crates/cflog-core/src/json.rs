@@ -395,8 +395,9 @@ impl JsonWriter {
             ..
         } = self;
         // Room for the usual line many times over (values seldom grow);
-        // a line that needs more is written again into twice the room.
-        let mut room = (KEY_CHUNK + 64) * slots.len() + 8 * line.as_bytes().len();
+        // a line that needs more is written again into twice the room,
+        // which is never nothing (no keys on an empty line).
+        let mut room = 64 + (KEY_CHUNK + 64) * slots.len() + 8 * line.as_bytes().len();
         loop {
             if buf.len() < room {
                 buf.resize(room, 0);
@@ -1441,6 +1442,22 @@ mod tests {
                 proptest::prop_assert_eq!(String::from_utf8(serialized).unwrap(), String::from_utf8(written).unwrap());
             }
         }
+    }
+
+    #[test]
+    fn no_keys_make_an_empty_object() {
+        let schema = Schema::from_fields_header(b"#Fields: sc-status").unwrap();
+        let mut ends = Vec::new();
+        // An empty line: the writer's room must not scale down to nothing.
+        let line = LogLine::parse(b"", &schema, &mut ends).unwrap();
+        let mut writer = JsonWriter::new(Selection::from_keys(Vec::<&str>::new()).unwrap());
+        let mut out = Vec::new();
+        writer.write(&line, &mut out).unwrap();
+        assert_eq!(out, b"{}");
+        let mut block = [0u8; 2];
+        assert_eq!(writer.write_to_slice(&line, &mut block).unwrap(), Some(2));
+        assert_eq!(&block, b"{}");
+        assert_eq!(writer.write_to_slice(&line, &mut block[..1]).unwrap(), None);
     }
 
     #[test]
