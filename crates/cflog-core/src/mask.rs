@@ -30,13 +30,51 @@ pub(crate) fn equal(chunk: &[u8; WIDTH], byte: u8) -> u32 {
 #[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline(always)]
 fn portable_equal(chunk: &[u8; WIDTH], byte: u8) -> u32 {
+    portable_bits(chunk, |b| b == byte)
+}
+
+/// Bit `i` is set when `lo <= chunk[i] <= hi`, for ASCII bounds
+/// (`0 < lo <= hi < 0x7f`), such as the digits or `a` to `f`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn range(chunk: &[u8; WIDTH], lo: u8, hi: u8) -> u32 {
+    use safe_arch::{
+        cmp_gt_mask_i8_m128i as greater, cmp_lt_mask_i8_m128i as less, m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i as splat,
+    };
+    debug_assert!(0 < lo && lo <= hi && hi < 0x7f);
+    let bytes = m128i::from(*chunk);
+    // Compared as signed, bytes from 0x80 are negative: below any bound.
+    let inside = greater(bytes, splat(lo as i8 - 1)) & less(bytes, splat(hi as i8 + 1));
+    move_mask_i8_m128i(inside) as u32
+}
+
+/// Bit `i` is set when `lo <= chunk[i] <= hi`, for ASCII bounds
+/// (`0 < lo <= hi < 0x7f`), such as the digits or `a` to `f`.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+pub(crate) fn range(chunk: &[u8; WIDTH], lo: u8, hi: u8) -> u32 {
+    portable_range(chunk, lo, hi)
+}
+
+/// [`range`] in portable code, for other targets (and tested on all).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+#[inline(always)]
+fn portable_range(chunk: &[u8; WIDTH], lo: u8, hi: u8) -> u32 {
+    portable_bits(chunk, |b| (lo..=hi).contains(&b))
+}
+
+/// Bit `i` is set when `chunk[i]` is `wanted`.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+#[inline(always)]
+fn portable_bits(chunk: &[u8; WIDTH], wanted: impl Fn(u8) -> bool) -> u32 {
     // Multiplying eight 0/1 bytes by this moves byte `k`'s bit to bit
     // 56 + k, and nothing else there: no two products share a bit, so
     // there are no carries.
     const GATHER: u64 = 0x0102_0408_1020_4080;
     let mut found = [0u8; WIDTH];
     for (found, &b) in found.iter_mut().zip(chunk) {
-        *found = u8::from(b == byte);
+        *found = u8::from(wanted(b));
     }
     let (words, _) = found.as_chunks::<8>();
     let mut bits = 0;
@@ -115,6 +153,7 @@ fn portable_any_special(chunk: &[u8; WIDTH], n: usize, percent: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     proptest::proptest! {
         #[test]
@@ -129,6 +168,20 @@ mod tests {
                 .fold(0u32, |bits, (i, _)| bits | 1 << i);
             proptest::prop_assert_eq!(equal(&chunk, byte), expected);
             proptest::prop_assert_eq!(portable_equal(&chunk, byte), expected);
+        }
+
+        #[test]
+        fn range_marks_exactly_the_bytes_in_range(
+            chunk in proptest::array::uniform16(proptest::prelude::any::<u8>()),
+            (lo, hi) in (1u8..0x7f).prop_flat_map(|lo| (proptest::strategy::Just(lo), lo..0x7f)),
+        ) {
+            let expected = chunk
+                .iter()
+                .enumerate()
+                .filter(|&(_, b)| (lo..=hi).contains(b))
+                .fold(0u32, |bits, (i, _)| bits | 1 << i);
+            proptest::prop_assert_eq!(range(&chunk, lo, hi), expected);
+            proptest::prop_assert_eq!(portable_range(&chunk, lo, hi), expected);
         }
 
         #[test]
