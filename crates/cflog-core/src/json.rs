@@ -513,7 +513,7 @@ fn write_slot(
                 if !copy_if_plain::<false>(value.raw(), bytes, out)
                     && !decode_if_plain(value.raw(), bytes, out)
                 {
-                    write_text(value.raw(), out, &mut scratch.text);
+                    out.detached(|out| write_text(value.raw(), out, &mut scratch.text));
                 }
             }
             None => key.write(true, out),
@@ -533,14 +533,14 @@ fn write_slot(
         Slot::QueryParams { col } => match value(col) {
             Some(query) => {
                 key.write(false, out);
-                write_query_params(query.raw(), bytes, out, &mut scratch.query);
+                out.detached(|out| write_query_params(query.raw(), bytes, out, &mut scratch.query));
             }
             None => key.write(true, out),
         },
         Slot::Item(item) => {
             let value = resolve(item, line)?;
             key.write(false, out);
-            write_value(&value, out, scratch);
+            out.detached(|out| write_value(&value, out, scratch));
         }
     }
     Ok(())
@@ -600,7 +600,7 @@ fn write_typed(
             if !raw.is_ascii() && std::str::from_utf8(raw).is_err() {
                 return Err(fail(FieldProblem::Utf8));
             }
-            write_string(raw, out);
+            out.detached(|out| write_string(raw, out));
         }
         ValueKind::Text | ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
             unreachable!("text and time columns have their own slots")
@@ -611,7 +611,7 @@ fn write_typed(
 
 /// An unsigned integer already checked to be digits that fit its type: its
 /// text is the JSON number unless it has leading zeros.
-#[inline]
+#[inline(always)]
 fn write_unsigned(digits: &[u8], line: &[u8], out: &mut Out<'_>) {
     if digits.first() != Some(&b'0') {
         copy_raw(digits, line, out);
@@ -624,7 +624,7 @@ fn write_unsigned(digits: &[u8], line: &[u8], out: &mut Out<'_>) {
 }
 
 /// A signed integer already parsed as `n` from `raw`.
-#[inline]
+#[inline(always)]
 fn write_signed(n: i64, raw: &[u8], line: &[u8], out: &mut Out<'_>) {
     match raw.split_first() {
         // `-0` and `-05` are not JSON's form of the number.
@@ -639,6 +639,7 @@ fn write_signed(n: i64, raw: &[u8], line: &[u8], out: &mut Out<'_>) {
 /// Decimal seconds already checked by `parse_seconds`, written as
 /// [`write_seconds`] writes their duration: without leading zeros in the
 /// whole part or trailing zeros in the fraction.
+#[inline(always)]
 fn write_seconds_text(raw: &[u8], line: &[u8], out: &mut Out<'_>) {
     let (whole, fraction) = match raw.iter().position(|&b| b == b'.') {
         Some(dot) => (&raw[..dot], &raw[dot + 1..]),
@@ -673,6 +674,7 @@ fn checked_date_time<'a>(
 
 /// A valid `YYYY-MM-DD` and `HH:MM:SS` are already the digits of the RFC
 /// 3339 form that [`write_timestamp`] writes.
+#[inline(always)]
 fn write_date_time(date: &[u8], time: &[u8], out: &mut Out<'_>) {
     let mut text = [0u8; 22];
     text[0] = b'"';

@@ -30,6 +30,13 @@ pub(super) fn write_ip(raw: &[u8], line: &[u8], out: &mut Out<'_>) -> Result<(),
         out.push(b'"');
         return Ok(());
     }
+    out.detached(|out| write_parsed(raw, out))
+}
+
+/// Parses `raw` and writes the address; the path for text that is not
+/// canonical.
+#[cold]
+fn write_parsed(raw: &[u8], out: &mut Out<'_>) -> Result<(), FieldProblem> {
     match values::parse_ip(raw).ok_or(FieldProblem::Ip)? {
         IpAddr::V4(ip) => write_ipv4(ip, out),
         IpAddr::V6(ip) => write_ipv6(ip, out),

@@ -69,6 +69,27 @@ impl<'b> Out<'b> {
         }
     }
 
+    /// Runs `write`, a writer that is not inlined, on a copy of this
+    /// output, then takes its position back.
+    ///
+    /// A callee that gets this output's address makes the compiler keep
+    /// the position in memory, loaded and stored around every byte written
+    /// in the whole caller, even if the call is rare; a copy keeps that
+    /// cost on the rare path.
+    #[inline(always)]
+    pub(super) fn detached<R>(&mut self, write: impl FnOnce(&mut Out<'_>) -> R) -> R {
+        let mut copy = Out {
+            buf: &mut *self.buf,
+            pos: self.pos,
+            overflow: self.overflow,
+        };
+        let result = write(&mut copy);
+        let (pos, overflow) = (copy.pos, copy.overflow);
+        self.pos = pos;
+        self.overflow = overflow;
+        result
+    }
+
     /// Drops what was written from `len` on.
     #[inline(always)]
     pub(super) fn truncate(&mut self, len: usize) {
