@@ -35,9 +35,14 @@ use crate::schema::{Column, Family, Schema};
 use crate::{mask, values};
 
 mod ip;
+mod number;
 mod out;
 mod query;
 use ip::{write_ip, write_ipv6};
+use number::{
+    write_seconds, write_seconds_checked, write_signed, write_status_checked,
+    write_unsigned_checked,
+};
 use out::Out;
 use query::{QueryScratch, write_query_params};
 
@@ -244,17 +249,31 @@ pub struct JsonWriter {
 }
 
 /// An item resolved against a schema, so that writing a line does no
-/// lookups.
+/// lookups. Each kind of column has a variant of its own, so that writing a
+/// slot takes one jump, not one to the column and one to its kind.
 #[derive(Clone, Copy, Debug)]
 enum Slot {
-    /// A column written by its field's kind (never `Text`).
-    Column {
-        col: usize,
-        field: Field,
-        kind: ValueKind,
-    },
     /// A column of escaped text, known or not: decoded one level.
     Text { col: usize },
+    /// An unsigned integer column, up to `max`, which any number of up to
+    /// `short` digits is (see [`number::short_digits`]).
+    Unsigned {
+        col: usize,
+        field: Field,
+        max: u64,
+        short: usize,
+    },
+    /// A signed integer column.
+    Signed { col: usize, field: Field },
+    /// A three-digit status.
+    Status { col: usize },
+    /// An IP address column.
+    Ip { col: usize, field: Field },
+    /// Decimal seconds.
+    Seconds { col: usize, field: Field },
+    /// A column of one of a few words (result types, protocols), which are
+    /// not escaped: written as they are.
+    Word { col: usize, field: Field },
     /// A selected field this schema lacks.
     Missing,
     /// The timestamp of a schema with `date` and `time` only.
@@ -289,15 +308,41 @@ fn slot(item: Item, schema: &Schema) -> Slot {
         Item::Field(Field::UriQuery) if realtime && !schema.contains(Field::UriQuery) => {
             Slot::Item(item)
         }
-        Item::Field(field) => match field.kind() {
-            ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => Slot::Item(item),
-            kind => match schema.position(field) {
-                None => Slot::Missing,
-                Some(col) if kind == ValueKind::Text => Slot::Text { col },
-                Some(col) => Slot::Column { col, field, kind },
-            },
+        Item::Field(field) => match (field.kind(), schema.position(field)) {
+            (ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds, _) => Slot::Item(item),
+            (_, None) => Slot::Missing,
+            (kind, Some(col)) => column_slot(col, field, kind),
         },
         Item::Timestamp => Slot::Item(item),
+    }
+}
+
+/// The slot of column `col`, of `field` and its `kind` (not a time).
+fn column_slot(col: usize, field: Field, kind: ValueKind) -> Slot {
+    let unsigned = |max| Slot::Unsigned {
+        col,
+        field,
+        max,
+        short: number::short_digits(max),
+    };
+    match kind {
+        ValueKind::Text => Slot::Text { col },
+        ValueKind::Integer | ValueKind::EpochMillis => unsigned(u64::MAX),
+        ValueKind::Port => unsigned(u16::MAX.into()),
+        ValueKind::Asn => unsigned(u32::MAX.into()),
+        ValueKind::SignedInteger => Slot::Signed { col, field },
+        ValueKind::Status => Slot::Status { col },
+        ValueKind::Ip => Slot::Ip { col, field },
+        ValueKind::Seconds => Slot::Seconds { col, field },
+        ValueKind::ResultType
+        | ValueKind::Protocol
+        | ValueKind::HttpVersion
+        | ValueKind::SslProtocol
+        | ValueKind::FleStatus
+        | ValueKind::IpVersion => Slot::Word { col, field },
+        ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
+            unreachable!("time columns are items")
+        }
     }
 }
 
@@ -498,26 +543,65 @@ fn write_slot(
 ) -> Result<(), FieldError> {
     let value = |col| line.column(col).and_then(Value::new);
     let bytes = line.buffer();
-    match slot {
-        Slot::Column { col, field, kind } => match value(col) {
-            Some(value) => {
-                key.write(false, out);
-                write_typed(field, kind, value.raw(), bytes, out)?;
-            }
-            None => key.write(true, out),
-        },
-        Slot::Text { col } => match value(col) {
-            Some(value) => {
-                key.write(false, out);
-                // Most text has no escapes; when it has, they are dense.
-                if !copy_if_plain::<false>(value.raw(), bytes, out)
-                    && !decode_if_plain(value.raw(), bytes, out)
-                {
-                    out.detached(|out| write_text(value.raw(), out, &mut scratch.text));
+    // The key, and `null` or the value of column `col` as `write` writes
+    // its raw bytes.
+    macro_rules! column {
+        ($col:expr, |$raw:ident| $write:expr) => {
+            match value($col) {
+                Some(value) => {
+                    key.write(false, out);
+                    let $raw = value.raw();
+                    $write
                 }
+                None => key.write(true, out),
             }
-            None => key.write(true, out),
-        },
+        };
+    }
+    let fail = |field, problem| FieldError::new(field, problem);
+    match slot {
+        Slot::Text { col } => column!(col, |raw| {
+            // Most text has no escapes; when it has, they are dense.
+            if !copy_if_plain::<false>(raw, bytes, out) && !decode_if_plain(raw, bytes, out) {
+                out.detached(|out| write_text(raw, out, &mut scratch.text));
+            }
+        }),
+        Slot::Unsigned {
+            col,
+            field,
+            max,
+            short,
+        } => column!(col, |raw| {
+            if !write_unsigned_checked(raw, max, short, bytes, out) {
+                return Err(fail(field, FieldProblem::Number(unsigned_kind(field))));
+            }
+        }),
+        Slot::Signed { col, field } => column!(col, |raw| {
+            let n =
+                values::parse_i64(raw).ok_or(fail(field, FieldProblem::Number("an integer")))?;
+            write_signed(n, raw, bytes, out);
+        }),
+        Slot::Status { col } => column!(col, |raw| {
+            if !write_status_checked(raw, bytes, out) {
+                let problem = FieldProblem::Number("a three-digit status");
+                return Err(fail(Field::Status, problem));
+            }
+        }),
+        Slot::Ip { col, field } => column!(col, |raw| {
+            write_ip(raw, bytes, out).map_err(|problem| fail(field, problem))?
+        }),
+        Slot::Seconds { col, field } => column!(col, |raw| {
+            if !write_seconds_checked(raw, bytes, out) {
+                return Err(fail(field, FieldProblem::Seconds));
+            }
+        }),
+        Slot::Word { col, field } => column!(col, |raw| {
+            if !copy_if_plain::<true>(raw, bytes, out) {
+                if !raw.is_ascii() && std::str::from_utf8(raw).is_err() {
+                    return Err(fail(field, FieldProblem::Utf8));
+                }
+                out.detached(|out| write_string(raw, out));
+            }
+        }),
         Slot::Missing => key.write(true, out),
         Slot::DateTime { date, time } => {
             let date = date.and_then(value).map(|v| v.raw());
@@ -530,13 +614,9 @@ fn write_slot(
                 None => key.write(true, out),
             }
         }
-        Slot::QueryParams { col } => match value(col) {
-            Some(query) => {
-                key.write(false, out);
-                out.detached(|out| write_query_params(query.raw(), bytes, out, &mut scratch.query));
-            }
-            None => key.write(true, out),
-        },
+        Slot::QueryParams { col } => column!(col, |raw| {
+            out.detached(|out| write_query_params(raw, bytes, out, &mut scratch.query));
+        }),
         Slot::Item(item) => {
             let value = resolve(item, line)?;
             key.write(false, out);
@@ -546,109 +626,13 @@ fn write_slot(
     Ok(())
 }
 
-/// Writes the value of a column of `kind` (not `Text`), parsing and
-/// writing in one step.
-#[inline(always)]
-fn write_typed(
-    field: Field,
-    kind: ValueKind,
-    raw: &[u8],
-    line: &[u8],
-    out: &mut Out<'_>,
-) -> Result<(), FieldError> {
-    let fail = |problem| FieldError::new(field, problem);
-    let number = |what| fail(FieldProblem::Number(what));
-    match kind {
-        ValueKind::Integer | ValueKind::EpochMillis => {
-            values::parse_u64(raw).ok_or(number("an unsigned integer"))?;
-            write_unsigned(raw, line, out);
-        }
-        ValueKind::SignedInteger => {
-            let n = values::parse_i64(raw).ok_or(number("an integer"))?;
-            write_signed(n, raw, line, out);
-        }
-        ValueKind::Status => {
-            values::parse_status(raw).map_err(fail)?;
-            write_unsigned(raw, line, out);
-        }
-        ValueKind::Port => {
-            values::parse_u64(raw)
-                .filter(|&n| n <= u64::from(u16::MAX))
-                .ok_or(number("a port"))?;
-            write_unsigned(raw, line, out);
-        }
-        ValueKind::Asn => {
-            values::parse_u64(raw)
-                .filter(|&n| n <= u64::from(u32::MAX))
-                .ok_or(number("an AS number"))?;
-            write_unsigned(raw, line, out);
-        }
-        ValueKind::Ip => write_ip(raw, line, out).map_err(fail)?,
-        ValueKind::Seconds => {
-            values::parse_seconds(raw).ok_or(fail(FieldProblem::Seconds))?;
-            write_seconds_text(raw, line, out);
-        }
-        ValueKind::ResultType
-        | ValueKind::Protocol
-        | ValueKind::HttpVersion
-        | ValueKind::SslProtocol
-        | ValueKind::FleStatus
-        | ValueKind::IpVersion => {
-            if copy_if_plain::<true>(raw, line, out) {
-                return Ok(());
-            }
-            if !raw.is_ascii() && std::str::from_utf8(raw).is_err() {
-                return Err(fail(FieldProblem::Utf8));
-            }
-            out.detached(|out| write_string(raw, out));
-        }
-        ValueKind::Text | ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
-            unreachable!("text and time columns have their own slots")
-        }
-    }
-    Ok(())
-}
-
-/// An unsigned integer already checked to be digits that fit its type: its
-/// text is the JSON number unless it has leading zeros.
-#[inline(always)]
-fn write_unsigned(digits: &[u8], line: &[u8], out: &mut Out<'_>) {
-    if digits.first() != Some(&b'0') {
-        copy_raw(digits, line, out);
-        return;
-    }
-    match digits.iter().position(|&b| b != b'0') {
-        Some(first) => copy_raw(&digits[first..], line, out),
-        None => out.push(b'0'),
-    }
-}
-
-/// A signed integer already parsed as `n` from `raw`.
-#[inline(always)]
-fn write_signed(n: i64, raw: &[u8], line: &[u8], out: &mut Out<'_>) {
-    match raw.split_first() {
-        // `-0` and `-05` are not JSON's form of the number.
-        Some((b'-', digits)) if digits[0] == b'0' => {
-            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes())
-        }
-        Some((b'-', _)) => copy_raw(raw, line, out),
-        _ => write_unsigned(raw, line, out),
-    }
-}
-
-/// Decimal seconds already checked by `parse_seconds`, written as
-/// [`write_seconds`] writes their duration: without leading zeros in the
-/// whole part or trailing zeros in the fraction.
-#[inline(always)]
-fn write_seconds_text(raw: &[u8], line: &[u8], out: &mut Out<'_>) {
-    let (whole, fraction) = match raw.iter().position(|&b| b == b'.') {
-        Some(dot) => (&raw[..dot], &raw[dot + 1..]),
-        None => (raw, &b""[..]),
-    };
-    write_unsigned(whole, line, out);
-    if let Some(last) = fraction.iter().rposition(|&b| b != b'0') {
-        out.push(b'.');
-        copy_raw(&fraction[..=last], line, out);
+/// What the unsigned integers of `field` are called in errors.
+#[cold]
+fn unsigned_kind(field: Field) -> &'static str {
+    match field.kind() {
+        ValueKind::Port => "a port",
+        ValueKind::Asn => "an AS number",
+        _ => "an unsigned integer",
     }
 }
 
@@ -1021,25 +1005,6 @@ fn write_timestamp(time: OffsetDateTime, millis: bool, out: &mut Out<'_>) {
         ]);
     }
     out.extend_from_slice(b"Z\"");
-}
-
-/// Decimal seconds written exactly from the integer duration: `0.082`,
-/// `12`, `1.5`, never a floating-point approximation.
-fn write_seconds(d: Duration, out: &mut Out<'_>) {
-    out.extend_from_slice(itoa::Buffer::new().format(d.as_secs()).as_bytes());
-    let mut nanos = d.subsec_nanos();
-    if nanos == 0 {
-        return;
-    }
-    let mut digits = 9;
-    while nanos.is_multiple_of(10) {
-        nanos /= 10;
-        digits -= 1;
-    }
-    out.push(b'.');
-    let text = itoa::Buffer::new().format(nanos).len();
-    out.extend_from_slice(&b"00000000"[..digits - text]);
-    out.extend_from_slice(itoa::Buffer::new().format(nanos).as_bytes());
 }
 
 const SECONDS: &[BorrowedFormatItem<'static>] =
