@@ -106,6 +106,12 @@ pub(crate) fn hex_pair(rest: &[u8]) -> Option<u8> {
     let [high, low, ..] = *rest else {
         return None;
     };
+    hex_digits(high, low)
+}
+
+/// The byte of two hex digits, if they are.
+#[inline]
+pub(crate) fn hex_digits(high: u8, low: u8) -> Option<u8> {
     let (high, low) = (HEX[usize::from(high)], HEX[usize::from(low)]);
     (high | low < 16).then_some(high << 4 | low)
 }

@@ -905,28 +905,60 @@ fn copy_if_plain<const PERCENT: bool>(bytes: &[u8], line: &[u8], out: &mut Out<'
 ///
 /// Escapes are dense in a User-Agent (a `%20` every few bytes), so this
 /// finds the `%`s of sixteen bytes at once, as a mask, and copies the runs
-/// between them in chunks.
+/// between them in chunks. It reads the text with the `CHUNK` bytes that
+/// follow it in `line`, so that every read is a whole chunk; text without
+/// them (the end of a line that keeps no slack) is copied with that
+/// padding first.
 #[inline(always)]
 fn decode_if_plain(bytes: &[u8], line: &[u8], out: &mut Out<'_>) -> bool {
+    match padded(bytes, line) {
+        Some(text) => decode_padded(text, bytes.len(), out),
+        None => {
+            let mut text = bytes.to_vec();
+            text.extend_from_slice(&[0; CHUNK]);
+            out.detached(|out| decode_padded(&text, bytes.len(), out))
+        }
+    }
+}
+
+/// `bytes` and the `CHUNK` bytes after it, when it is a slice of `line`
+/// that far from its end.
+#[inline(always)]
+fn padded<'a>(bytes: &[u8], line: &'a [u8]) -> Option<&'a [u8]> {
+    // Where `bytes` starts in `line`; anywhere else, this is out of range.
+    let offset = (bytes.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+    line.get(offset..offset.checked_add(bytes.len() + CHUNK)?)
+}
+
+/// [`decode_if_plain`] of `text[..len]`, where `text` has at least `CHUNK`
+/// more bytes.
+#[inline(always)]
+fn decode_padded(text: &[u8], len: usize, out: &mut Out<'_>) -> bool {
     let start = out.len();
     out.push(b'"');
-    // `bytes[..copied]` is written; `bytes[base..]` is not yet looked at.
+    let chunk_at = |at: usize| text.get(at..).and_then(|rest| rest.first_chunk::<CHUNK>());
+    // `text[..copied]` is written; `text[base..len]` is not yet looked at.
     let (mut copied, mut base) = (0, 0);
-    while base < bytes.len() {
-        let rest = &bytes[base..];
-        let chunk = chunk_of(rest, line);
-        let n = rest.len().min(CHUNK);
-        if any_special::<true>(&chunk, n) {
+    while base < len {
+        let Some(chunk) = chunk_at(base) else {
+            break;
+        };
+        let n = (len - base).min(CHUNK);
+        if any_special::<true>(chunk, n) {
             out.truncate(start);
             return false;
         }
-        let mut percents = mask::equal(&chunk, b'%') & ((1 << n) - 1);
+        let mut percents = mask::equal(chunk, b'%') & ((1 << n) - 1);
         while percents != 0 {
             // Never inside an escape already decoded: hex digits are not `%`.
             let at = base + percents.trailing_zeros() as usize;
             percents &= percents - 1;
-            copy_run(&bytes[copied..at], line, out);
-            match escape::hex_pair(&bytes[at + 1..]) {
+            copy_padded(text, copied, at, out);
+            let escape = match text.get(at + 1..at + 3) {
+                Some(&[high, low]) if at + 2 < len => escape::hex_digits(high, low),
+                _ => None,
+            };
+            match escape {
                 Some(byte) if is_plain_byte(byte) => {
                     out.push(byte);
                     copied = at + 3;
@@ -944,9 +976,25 @@ fn decode_if_plain(bytes: &[u8], line: &[u8], out: &mut Out<'_>) -> bool {
         }
         base += CHUNK;
     }
-    copy_run(&bytes[copied..], line, out);
+    copy_padded(text, copied, len, out);
     out.push(b'"');
     true
+}
+
+/// Appends `text[from..to]`, where `text` has at least `CHUNK` bytes past
+/// `to`, a whole chunk at a time.
+#[inline(always)]
+fn copy_padded(text: &[u8], mut from: usize, to: usize, out: &mut Out<'_>) {
+    while from < to {
+        let Some(chunk) = text
+            .get(from..)
+            .and_then(|rest| rest.first_chunk::<CHUNK>())
+        else {
+            return;
+        };
+        out.put_chunk(chunk, to - from);
+        from += CHUNK;
+    }
 }
 
 /// Appends `bytes`, a slice of `line` (or not), a chunk at a time.
