@@ -888,13 +888,12 @@ fn copy_if_plain<const PERCENT: bool>(bytes: &[u8], line: &[u8], out: &mut Out<'
             out.truncate(start);
             return false;
         }
-        out.extend_from_slice(&chunk);
+        out.put_chunk(&chunk, rest.len());
         match rest.get(CHUNK..) {
             Some(tail) if !tail.is_empty() => rest = tail,
             _ => break,
         }
     }
-    out.truncate(start + 1 + bytes.len());
     out.push(b'"');
     true
 }
