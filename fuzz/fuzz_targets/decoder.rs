@@ -53,5 +53,8 @@ fuzz_target!(|data: &[u8]| {
     while check(decoder.finish(&mut record), &record) {}
     let stats = decoder.stats();
     assert_eq!(stats.bytes, input.len() as u64);
-    assert_eq!(stats.records + stats.rejected + stats.header_lines + stats.blank_lines, stats.lines);
+    assert_eq!(
+        stats.records + stats.rejected + stats.header_lines + stats.blank_lines,
+        stats.lines
+    );
 });

@@ -19,7 +19,12 @@ fuzz_target!(|data: &[u8]| {
         for i in 0..line.len() {
             assert!(line.column(i).is_some());
         }
-        let _ = (line.timestamp(), line.status(), line.client_ip(), line.query_params());
+        let _ = (
+            line.timestamp(),
+            line.status(),
+            line.client_ip(),
+            line.query_params(),
+        );
         writer_oracle::check(&line, &mut JsonWriter::new(Selection::all()));
     }
 });

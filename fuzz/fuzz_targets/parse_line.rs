@@ -14,9 +14,24 @@ fuzz_target!(|line: &[u8]| {
     let Ok(line) = LogLine::parse(line, &schema, &mut spans) else {
         return;
     };
-    let _ = (line.timestamp(), line.status(), line.sc_bytes(), line.client_ip());
-    let _ = (line.time_taken(), line.time_to_first_byte(), line.range_start(), line.client_port());
-    let _ = (line.edge_result_type(), line.protocol(), line.http_version(), line.fle_status());
+    let _ = (
+        line.timestamp(),
+        line.status(),
+        line.sc_bytes(),
+        line.client_ip(),
+    );
+    let _ = (
+        line.time_taken(),
+        line.time_to_first_byte(),
+        line.range_start(),
+        line.client_port(),
+    );
+    let _ = (
+        line.edge_result_type(),
+        line.protocol(),
+        line.http_version(),
+        line.fle_status(),
+    );
     if let Some(xff) = line.forwarded_for() {
         xff.for_each(|entry| {
             let _ = (entry.ip(), entry.port());

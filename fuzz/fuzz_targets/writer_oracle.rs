@@ -18,7 +18,10 @@ pub fn check(line: &LogLine<'_>, writer: &mut JsonWriter) {
         (Ok(()), Ok(expected)) => {
             let written: Value = serde_json::from_slice(&written).expect("the writer writes JSON");
             let expected: Value = serde_json::from_slice(&expected).expect("serde writes JSON");
-            assert!(same(&written, &expected), "writer: {written}\nserde:  {expected}");
+            assert!(
+                same(&written, &expected),
+                "writer: {written}\nserde:  {expected}"
+            );
         }
         (Err(_), Err(_)) => {}
         (fast, slow) => panic!(
@@ -44,7 +47,10 @@ fn same(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((kx, x), (ky, y))| kx == ky && same(x, y))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((kx, x), (ky, y))| kx == ky && same(x, y))
         }
         _ => a == b,
     }
