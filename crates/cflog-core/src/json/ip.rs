@@ -11,7 +11,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::out::Out;
-use super::{CHUNK, chunk_of, copy_run};
+use super::text::{CHUNK, chunk_of, copy_run};
 use crate::error::FieldProblem;
 use crate::{mask, values};
 

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use super::out::Out;
-use super::{CHUNK, chunk_of, copy_raw};
+use super::text::{CHUNK, chunk_of, copy_raw};
 use crate::{mask, values};
 
 /// Checks that `raw` is an unsigned integer up to `max` and writes it;

@@ -10,7 +10,7 @@
 use std::ops::Range;
 
 use super::out::Out;
-use super::{CHUNK, chunk_of, copy_run, write_string};
+use super::text::{CHUNK, chunk_of, copy_run, write_string};
 use crate::escape::{self, QueryParams};
 use crate::mask;
 
