@@ -901,15 +901,6 @@ impl Serialize for LogLine<'_> {
 mod tests {
     use super::*;
 
-    /// What `write` writes into an ample buffer.
-    fn written(write: impl FnOnce(&mut Out<'_>)) -> String {
-        let mut buf = vec![0; 4096];
-        let mut out = Out::new(&mut buf);
-        write(&mut out);
-        assert!(!out.overflowed());
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
     fn write(header: &str, line: &str, selection: Selection) -> Result<String, FieldError> {
         let schema = Schema::from_fields_header(header.as_bytes()).unwrap();
         let mut ends = Vec::new();
@@ -992,21 +983,6 @@ mod tests {
         assert_eq!(buf[..expected.len()], expected);
     }
 
-    #[test]
-    fn seconds_are_written_exactly() {
-        for (duration, text) in [
-            (Duration::from_millis(82), "0.082"),
-            (Duration::from_secs(12), "12"),
-            (Duration::from_millis(1500), "1.5"),
-            (Duration::from_micros(1), "0.000001"),
-            (Duration::ZERO, "0"),
-            (Duration::new(3, 100_000_000), "3.1"),
-        ] {
-            assert_eq!(written(|out| write_seconds(duration, out)), text);
-        }
-    }
-
-    proptest::proptest! {}
 
     proptest::proptest! {
         /// The fast paths for escaped text (chunks, `%` masks, reading past
