@@ -268,7 +268,7 @@ enum Slot {
     /// A signed integer column.
     Signed { col: usize, field: Field },
     /// A three-digit status.
-    Status { col: usize },
+    Status { col: usize, field: Field },
     /// An IP address column.
     Ip { col: usize, field: Field },
     /// Decimal seconds.
@@ -333,7 +333,7 @@ fn column_slot(col: usize, field: Field, kind: ValueKind) -> Slot {
         ValueKind::Port => unsigned(u16::MAX.into()),
         ValueKind::Asn => unsigned(u32::MAX.into()),
         ValueKind::SignedInteger => Slot::Signed { col, field },
-        ValueKind::Status => Slot::Status { col },
+        ValueKind::Status => Slot::Status { col, field },
         ValueKind::Ip => Slot::Ip { col, field },
         ValueKind::Seconds => Slot::Seconds { col, field },
         ValueKind::ResultType
@@ -582,10 +582,9 @@ fn write_slot(
                 values::parse_i64(raw).ok_or(fail(field, FieldProblem::Number("an integer")))?;
             write_signed(n, raw, bytes, out);
         }),
-        Slot::Status { col } => column!(col, |raw| {
+        Slot::Status { col, field } => column!(col, |raw| {
             if !write_status_checked(raw, bytes, out) {
-                let problem = FieldProblem::Number("a three-digit status");
-                return Err(fail(Field::Status, problem));
+                return Err(fail(field, FieldProblem::Number("a three-digit status")));
             }
         }),
         Slot::Ip { col, field } => column!(col, |raw| {
@@ -982,7 +981,6 @@ mod tests {
         assert_eq!(len, Some(expected.len()));
         assert_eq!(buf[..expected.len()], expected);
     }
-
 
     proptest::proptest! {
         /// The fast paths for escaped text (chunks, `%` masks, reading past
