@@ -310,3 +310,28 @@ fn the_table_shows_the_figures_for_people() {
         .collect();
     assert_eq!(rows, hours.len());
 }
+
+/// The README shows `cflog stats testdata/`; it must be what cflog prints.
+#[test]
+fn the_readme_example_is_what_cflog_prints() {
+    let readme = std::fs::read_to_string(testdata("../README.md")).unwrap();
+    let example = readme
+        .split("`cflog stats testdata/`")
+        .nth(1)
+        .and_then(|rest| rest.split("```text\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("the README has a `cflog stats testdata/` example");
+    let output = cflog()
+        .arg("stats")
+        .arg(testdata(""))
+        .assert()
+        .code(1) // testdata/ holds files that are not logs
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(output).unwrap();
+    // The example stops at `…`; every line before it is cflog's own.
+    let shown: Vec<&str> = example.lines().take_while(|l| *l != "…").collect();
+    let printed: Vec<&str> = table.lines().take(shown.len()).collect();
+    assert_eq!(shown, printed, "update the README's example:\n{table}");
+}
