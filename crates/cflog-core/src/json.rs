@@ -563,7 +563,9 @@ fn write_slot(
     match slot {
         Slot::Text { col } => column!(col, |raw| {
             // Most text has no escapes; when it has, they are dense.
-            if !copy_if_plain::<false>(raw, bytes, out) && !decode_if_plain(raw, bytes, out) {
+            if !copy_if_plain::<false>(raw, bytes, out)
+                && !decode_if_plain(raw, bytes, out, &mut scratch.text)
+            {
                 out.detached(|out| write_text(raw, out, &mut scratch.text));
             }
         }),

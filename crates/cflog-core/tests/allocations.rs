@@ -147,4 +147,17 @@ fn writing_json_with_a_reused_writer_allocates_nothing_after_warm_up() {
     let count = allocations_during(|| write_all(&mut out));
     assert!(!out.is_empty());
     assert_eq!(count, 0, "allocations while writing {} lines", lines.len());
+
+    // Escaped text at the very end of a line that has nothing after it (a
+    // line parsed on its own keeps no slack) is padded in a reused buffer.
+    let schema = Schema::from_fields_header(b"#Fields: sc-status cs(User-Agent)").unwrap();
+    let text = b"200	Mozilla/5.0%20(X11;%20Linux%20x86_64)";
+    let mut write_last = |out: &mut Vec<u8>| {
+        let line = LogLine::parse(text, &schema, &mut spans).unwrap();
+        out.clear();
+        writer.write(&line, out).unwrap();
+    };
+    write_last(&mut out);
+    assert_eq!(allocations_during(|| write_last(&mut out)), 0);
+    assert!(out.ends_with(br#""Mozilla/5.0 (X11; Linux x86_64)"}"#));
 }

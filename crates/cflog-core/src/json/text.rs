@@ -138,16 +138,22 @@ pub(super) fn copy_if_plain<const PERCENT: bool>(
 /// between them in chunks. It reads the text with the `CHUNK` bytes that
 /// follow it in `line`, so that every read is a whole chunk; text without
 /// them (the end of a line that keeps no slack) is copied with that
-/// padding first.
+/// padding into `scratch` first.
 #[inline(always)]
-pub(super) fn decode_if_plain(bytes: &[u8], line: &[u8], out: &mut Out<'_>) -> bool {
+pub(super) fn decode_if_plain(
+    bytes: &[u8],
+    line: &[u8],
+    out: &mut Out<'_>,
+    scratch: &mut Vec<u8>,
+) -> bool {
     match padded(bytes, line) {
         Some(text) => decode_padded(text, bytes.len(), out),
-        None => {
-            let mut text = bytes.to_vec();
-            text.extend_from_slice(&[0; CHUNK]);
-            out.detached(|out| decode_padded(&text, bytes.len(), out))
-        }
+        None => out.detached(|out| {
+            scratch.clear();
+            scratch.extend_from_slice(bytes);
+            scratch.extend_from_slice(&[0; CHUNK]);
+            decode_padded(scratch, bytes.len(), out)
+        }),
     }
 }
 
