@@ -86,7 +86,8 @@ pub(crate) fn parse_seconds(raw: &[u8]) -> Option<Duration> {
 fn two_digits(raw: &[u8]) -> Option<u8> {
     let hi = raw[0].wrapping_sub(b'0');
     let lo = raw[1].wrapping_sub(b'0');
-    (hi < 10 && lo < 10).then_some(hi * 10 + lo)
+    // Lazily: for other bytes the product overflows.
+    (hi < 10 && lo < 10).then(|| hi * 10 + lo)
 }
 
 /// Parses `YYYY-MM-DD`.
@@ -650,6 +651,12 @@ mod tests {
         assert_eq!(time.as_hms(), (21, 2, 31));
         assert_eq!(parse_time(b"24:00:00"), None);
         assert_eq!(parse_time(b"21-02-31"), None);
+        // Letters where digits go, found by fuzzing: a `None`, not an
+        // arithmetic overflow (which panics where overflows are checked).
+        assert_eq!(parse_date(b"zz19-12-04"), None);
+        assert_eq!(parse_date(b"2019-1z-04"), None);
+        assert_eq!(parse_time(b"z1:02:31"), None);
+        assert_eq!(parse_time(b"21:02:\xff1"), None);
     }
 
     #[test]
