@@ -31,13 +31,13 @@ pub(super) fn write_string(bytes: &[u8], out: &mut Out<'_>) {
         return;
     }
     let text = String::from_utf8_lossy(bytes);
-    // `Vec<u8>` as `io::Write` never fails.
+    // Writing to `Out` never fails: what does not fit is flagged.
     let _ = serde_json::Serializer::new(out).serialize_str(&text);
 }
 
 /// Printable ASCII with nothing to escape in JSON (`%` allowed).
 #[inline]
-pub(super) fn is_plain_text(bytes: &[u8]) -> bool {
+fn is_plain_text(bytes: &[u8]) -> bool {
     // A fold, not `all`: no early exit, so the compiler vectorizes it.
     bytes
         .iter()
@@ -46,7 +46,7 @@ pub(super) fn is_plain_text(bytes: &[u8]) -> bool {
 
 /// Printable ASCII other than `"` and `\\`: its own JSON string content.
 #[inline(always)]
-pub(super) fn is_plain_byte(b: u8) -> bool {
+fn is_plain_byte(b: u8) -> bool {
     (b' '..=b'~').contains(&b) & (b != b'"') & (b != b'\\')
 }
 
@@ -62,7 +62,7 @@ pub(super) const CHUNK: usize = 16;
 /// short value's copy into one fixed-size move. Fields that are not in the
 /// line (the unescaped values of a JSON line) get `None`.
 #[inline(always)]
-pub(super) fn chunk_at<'a>(bytes: &[u8], line: &'a [u8]) -> Option<&'a [u8; CHUNK]> {
+fn chunk_at<'a>(bytes: &[u8], line: &'a [u8]) -> Option<&'a [u8; CHUNK]> {
     // Where `bytes` starts in `line`; anywhere else, this is out of range.
     let offset = (bytes.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
     line.get(offset..)?.first_chunk::<CHUNK>()
@@ -85,7 +85,7 @@ pub(super) fn chunk_of(bytes: &[u8], line: &[u8]) -> [u8; CHUNK] {
 /// on) is special: not printable ASCII, or `"` or `\\`, or `%` unless
 /// `PERCENT`. Those bytes are not their own JSON string content.
 #[inline(always)]
-pub(super) fn any_special<const PERCENT: bool>(chunk: &[u8; CHUNK], n: usize) -> bool {
+fn any_special<const PERCENT: bool>(chunk: &[u8; CHUNK], n: usize) -> bool {
     mask::any_special(chunk, n, !PERCENT)
 }
 
@@ -160,7 +160,7 @@ pub(super) fn decode_if_plain(
 /// `bytes` and the `CHUNK` bytes after it, when it is a slice of `line`
 /// that far from its end.
 #[inline(always)]
-pub(super) fn padded<'a>(bytes: &[u8], line: &'a [u8]) -> Option<&'a [u8]> {
+fn padded<'a>(bytes: &[u8], line: &'a [u8]) -> Option<&'a [u8]> {
     // Where `bytes` starts in `line`; anywhere else, this is out of range.
     let offset = (bytes.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
     line.get(offset..offset.checked_add(bytes.len() + CHUNK)?)
@@ -169,7 +169,7 @@ pub(super) fn padded<'a>(bytes: &[u8], line: &'a [u8]) -> Option<&'a [u8]> {
 /// [`decode_if_plain`] of `text[..len]`, where `text` has at least `CHUNK`
 /// more bytes.
 #[inline(always)]
-pub(super) fn decode_padded(text: &[u8], len: usize, out: &mut Out<'_>) -> bool {
+fn decode_padded(text: &[u8], len: usize, out: &mut Out<'_>) -> bool {
     let start = out.len();
     out.push(b'"');
     let chunk_at = |at: usize| text.get(at..).and_then(|rest| rest.first_chunk::<CHUNK>());
@@ -220,7 +220,7 @@ pub(super) fn decode_padded(text: &[u8], len: usize, out: &mut Out<'_>) -> bool 
 /// Appends `text[from..to]`, where `text` has at least `CHUNK` bytes past
 /// `to`, a whole chunk at a time.
 #[inline(always)]
-pub(super) fn copy_padded(text: &[u8], mut from: usize, to: usize, out: &mut Out<'_>) {
+fn copy_padded(text: &[u8], mut from: usize, to: usize, out: &mut Out<'_>) {
     while from < to {
         let Some(chunk) = text
             .get(from..)
@@ -246,7 +246,7 @@ pub(super) fn copy_run(bytes: &[u8], line: &[u8], out: &mut Out<'_>) {
     copy_raw(rest, line, out);
 }
 
-pub(super) fn copy_string(bytes: &[u8], out: &mut Out<'_>) {
+fn copy_string(bytes: &[u8], out: &mut Out<'_>) {
     out.push(b'"');
     out.extend_from_slice(bytes);
     out.push(b'"');
