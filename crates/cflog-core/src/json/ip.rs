@@ -212,19 +212,14 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::json::text::written_alone_and_in_line;
 
-    /// What `write_ip` writes for `raw`, alone and as a slice of a longer
-    /// line (whose bytes after it are read along); `None` for an error.
+    /// What `write_ip` writes for `raw`, alone and in a line; `None` for
+    /// an error.
     fn written(raw: &[u8]) -> [Option<String>; 2] {
-        let mut line = raw.to_vec();
-        line.extend_from_slice(b"\t1:2.3:4:5:6:7:8:9:a:b:c:d:e:f:0:1:2:3:4:5:6");
-        [&[][..], &line[..]].map(|line| {
-            let mut buf = vec![0; 256];
-            let mut out = Out::new(&mut buf);
-            let raw = line.get(..raw.len()).unwrap_or(raw);
-            write_ip(raw, line, &mut out).ok()?;
-            assert!(!out.overflowed());
-            Some(String::from_utf8(out.to_vec()).unwrap())
+        let after = b"\t1:2.3:4:5:6:7:8:9:a:b:c:d:e:f:0:1:2:3:4:5:6";
+        written_alone_and_in_line(raw, after, |raw, line, out| {
+            write_ip(raw, line, out).is_ok()
         })
     }
 

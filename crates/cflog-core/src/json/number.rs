@@ -195,27 +195,15 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::json::text::written_alone_and_in_line;
 
-    /// What `write` writes for `raw`, alone and as a slice of a longer line
-    /// (whose bytes after it are read along); `None` when it writes nothing
-    /// and returns false.
+    /// What `write` writes for `raw`, alone and in a line; `None` where it
+    /// returns false.
     fn written(
         raw: &[u8],
         write: impl Fn(&[u8], &[u8], &mut Out<'_>) -> bool,
     ) -> [Option<String>; 2] {
-        let mut line = raw.to_vec();
-        line.extend_from_slice(b"\t0.5.9\t00123456789012345678");
-        [&[][..], &line[..]].map(|line| {
-            let mut buf = vec![0; 64];
-            let mut out = Out::new(&mut buf);
-            let raw = line.get(..raw.len()).unwrap_or(raw);
-            if !write(raw, line, &mut out) {
-                assert!(out.is_empty());
-                return None;
-            }
-            assert!(!out.overflowed());
-            Some(String::from_utf8(out.to_vec()).unwrap())
-        })
+        written_alone_and_in_line(raw, b"\t0.5.9\t00123456789012345678", write)
     }
 
     /// The oracle: the parser, then the duration written exactly.

@@ -167,25 +167,16 @@ fn form_decode(raw: &[u8], text: &mut Vec<u8>) -> Option<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::text::written_alone_and_in_line;
 
-    /// What `write_query_params` writes for `raw`, alone and as a slice of
-    /// a longer line (whose bytes after it are read along).
+    /// What `write_query_params` writes for `raw`, alone and in a line.
     fn written(raw: &[u8]) -> [String; 2] {
-        let mut line = raw.to_vec();
-        line.extend_from_slice(b"\t\"%+&=after");
         let mut scratch = QueryScratch::default();
-        [&[][..], &line[..]].map(|line| {
-            let mut buf = vec![0; 64 + 8 * raw.len()];
-            let mut out = Out::new(&mut buf);
-            write_query_params(
-                line.get(..raw.len()).unwrap_or(raw),
-                line,
-                &mut out,
-                &mut scratch,
-            );
-            assert!(!out.overflowed());
-            String::from_utf8_lossy(&out).into_owned()
+        written_alone_and_in_line(raw, b"\t\"%+&=after", |raw, line, out| {
+            write_query_params(raw, line, out, &mut scratch);
+            true
         })
+        .map(Option::unwrap_or_default)
     }
 
     #[test]

@@ -251,3 +251,27 @@ fn copy_string(bytes: &[u8], out: &mut Out<'_>) {
     out.extend_from_slice(bytes);
     out.push(b'"');
 }
+
+/// For the tests of the value writers: what `write` writes for `raw`,
+/// alone and as the start of a line that goes on with `after` (bytes the
+/// writer may read along, then cut off); `None` where `write` returns
+/// false, which it must do having written nothing.
+#[cfg(test)]
+pub(super) fn written_alone_and_in_line(
+    raw: &[u8],
+    after: &[u8],
+    mut write: impl FnMut(&[u8], &[u8], &mut Out<'_>) -> bool,
+) -> [Option<String>; 2] {
+    let line = [raw, after].concat();
+    [&[][..], &line[..]].map(|line| {
+        let mut buf = vec![0; 256 + 16 * raw.len()];
+        let mut out = Out::new(&mut buf);
+        let raw = line.get(..raw.len()).unwrap_or(raw);
+        if !write(raw, line, &mut out) {
+            assert!(out.is_empty());
+            return None;
+        }
+        assert!(!out.overflowed());
+        Some(String::from_utf8(out.to_vec()).unwrap())
+    })
+}
