@@ -7,6 +7,7 @@
 //! because the log escaping never produces it from a space.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use percent_encoding::percent_decode;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -207,20 +208,78 @@ impl<'a> QueryParams<'a> {
 impl Serialize for QueryParams<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = self.iter().collect();
+        let mut groups = NameGroups::default();
+        let groups = groups.group(pairs.len(), |i| pairs[i].0.as_bytes());
         let mut map = serializer.serialize_map(None)?;
-        for (i, (key, value)) in pairs.iter().enumerate() {
-            if pairs[..i].iter().any(|(k, _)| k == key) {
-                continue;
-            }
-            let repeats = pairs[i + 1..].iter().any(|(k, _)| k == key);
-            if repeats {
-                let values = pairs[i..].iter().filter(|(k, _)| k == key).map(|(_, v)| v);
-                map.serialize_entry(key, &AllValues(values.collect()))?;
-            } else {
+        for members in groups {
+            let (key, value) = &pairs[members[0]];
+            if members.len() == 1 {
                 map.serialize_entry(key, value)?;
+            } else {
+                let values = members.iter().map(|&i| &pairs[i].1);
+                map.serialize_entry(key, &AllValues(values.collect()))?;
             }
         }
         map.end()
+    }
+}
+
+/// Query parameters grouped by name, in buffers reused between queries.
+#[derive(Debug, Default)]
+pub(crate) struct NameGroups {
+    /// The parameters' indices, grouped by name.
+    order: Vec<usize>,
+    /// Each name's range of `order`.
+    groups: Vec<Range<usize>>,
+}
+
+/// Up to this many parameters are grouped by comparing names pair by pair,
+/// which is quadratic; more are sorted. A query of thousands of distinct
+/// names (CloudFront logs up to 8 KB of it) took milliseconds a line when
+/// all were compared.
+const FEW_PARAMETERS: usize = 16;
+
+impl NameGroups {
+    /// Groups parameters `0..n`, whose names `name` gives: the indices of
+    /// each name's parameters in their order, the names in the order in
+    /// which they first appear.
+    pub(crate) fn group<'a>(
+        &mut self,
+        n: usize,
+        name: impl Fn(usize) -> &'a [u8],
+    ) -> impl Iterator<Item = &[usize]> {
+        let NameGroups { order, groups } = self;
+        order.clear();
+        groups.clear();
+        if n <= FEW_PARAMETERS {
+            for i in 0..n {
+                // A repeated name is in the group of its first appearance.
+                if (0..i).any(|j| name(j) == name(i)) {
+                    continue;
+                }
+                let start = order.len();
+                order.push(i);
+                order.extend((i + 1..n).filter(|&j| name(j) == name(i)));
+                groups.push(start..order.len());
+            }
+        } else {
+            order.extend(0..n);
+            // By index within a name: stable, without the buffer a stable
+            // sort allocates.
+            order.sort_unstable_by(|&a, &b| name(a).cmp(name(b)).then(a.cmp(&b)));
+            let mut start = 0;
+            while let Some(&first) = order.get(start) {
+                let len = order[start..]
+                    .iter()
+                    .position(|&i| name(i) != name(first))
+                    .unwrap_or(n - start);
+                groups.push(start..start + len);
+                start += len;
+            }
+            // A group's first index is where its name first appears.
+            groups.sort_unstable_by_key(|group| order[group.start]);
+        }
+        groups.iter().map(|group| &order[group.clone()])
     }
 }
 
@@ -279,5 +338,44 @@ mod tests {
         let params = QueryParams::new(b"a=1&b=2&a=3&c=%2520x");
         let json = serde_json::to_string(&params).unwrap();
         assert_eq!(json, r#"{"a":["1","3"],"b":"2","c":" x"}"#);
+    }
+
+    /// The oracle: each name, where it first appears, with every index
+    /// that has it, compared pair by pair.
+    fn naive_groups(names: &[&[u8]]) -> Vec<Vec<usize>> {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            match groups.iter_mut().find(|g| names[g[0]] == *name) {
+                Some(group) => group.push(i),
+                None => groups.push(vec![i]),
+            }
+        }
+        groups
+    }
+
+    fn groups(names: &[&[u8]]) -> Vec<Vec<usize>> {
+        let mut groups = NameGroups::default();
+        groups
+            .group(names.len(), |i| names[i])
+            .map(<[usize]>::to_vec)
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn names_are_grouped_in_order_of_first_appearance(names in proptest::collection::vec(
+            proptest::sample::select(vec![&b""[..], b"a", b"b", b"ab", b"ba", b"\xff"]), 0..30)) {
+            proptest::prop_assert_eq!(groups(&names), naive_groups(&names));
+        }
+    }
+
+    #[test]
+    fn thousands_of_distinct_names_are_grouped() {
+        let text: Vec<String> = (0..3000)
+            .map(|i| format!("p{}", (i * 7919) % 3000))
+            .collect();
+        let mut names: Vec<&[u8]> = text.iter().map(|t| t.as_bytes()).collect();
+        names.extend_from_slice(&names.clone()[..10]);
+        assert_eq!(groups(&names), naive_groups(&names));
     }
 }

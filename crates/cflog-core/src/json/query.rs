@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use super::out::Out;
 use super::text::{CHUNK, chunk_of, copy_run, write_string};
-use crate::escape::{self, QueryParams};
+use crate::escape::{self, NameGroups, QueryParams};
 use crate::mask;
 
 /// Writes the `query_params` object of `raw`, the escaped query as logged:
@@ -27,11 +27,17 @@ pub(super) fn write_query_params(
     scratch: &mut QueryScratch,
 ) {
     if scratch.split_plain(raw, line) {
-        write_pairs(raw, &scratch.pairs, out, |text, out| {
-            out.push(b'"');
-            copy_run(text, line, out);
-            out.push(b'"');
-        });
+        write_pairs(
+            raw,
+            &scratch.pairs,
+            &mut scratch.groups,
+            out,
+            |text, out| {
+                out.push(b'"');
+                copy_run(text, line, out);
+                out.push(b'"');
+            },
+        );
         return;
     }
     if !scratch.split(raw) {
@@ -40,8 +46,13 @@ pub(super) fn write_query_params(
         let _ = serde_json::to_writer(out, &QueryParams::new(raw));
         return;
     }
-    let QueryScratch { text, pairs, .. } = scratch;
-    write_pairs(text, pairs, out, write_string);
+    let QueryScratch {
+        text,
+        pairs,
+        groups,
+        ..
+    } = scratch;
+    write_pairs(text, pairs, groups, out, write_string);
 }
 
 /// Writes the object of `pairs`, ranges of `text`, each name once with all
@@ -50,34 +61,29 @@ pub(super) fn write_query_params(
 fn write_pairs(
     text: &[u8],
     pairs: &[Pair],
+    groups: &mut NameGroups,
     out: &mut Out<'_>,
     write_str: impl Fn(&[u8], &mut Out<'_>),
 ) {
+    let name = |i: usize| &text[pairs[i].0.clone()];
+    let value = |i: usize| &text[pairs[i].1.clone()];
     out.push(b'{');
-    let mut first = true;
-    for (i, (name, value)) in pairs.iter().enumerate() {
-        let name = &text[name.clone()];
-        let same_name = |(other, _): &&Pair| text[other.clone()] == *name;
-        // A repeated name was written with its first occurrence.
-        if pairs[..i].iter().any(|pair| same_name(&pair)) {
-            continue;
-        }
-        if !first {
+    for (k, members) in groups.group(pairs.len(), name).enumerate() {
+        if k > 0 {
             out.push(b',');
         }
-        first = false;
-        write_str(name, out);
+        write_str(name(members[0]), out);
         out.push(b':');
-        let mut repeats = pairs[i + 1..].iter().filter(same_name).peekable();
-        if repeats.peek().is_none() {
-            write_str(&text[value.clone()], out);
+        if let [one] = members {
+            write_str(value(*one), out);
             continue;
         }
         out.push(b'[');
-        write_str(&text[value.clone()], out);
-        for (_, value) in repeats {
-            out.push(b',');
-            write_str(&text[value.clone()], out);
+        for (j, &i) in members.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            write_str(value(i), out);
         }
         out.push(b']');
     }
@@ -97,6 +103,8 @@ pub(super) struct QueryScratch {
     text: Vec<u8>,
     /// Each pair's name and value, in `text` or in the raw query.
     pairs: Vec<Pair>,
+    /// The pairs grouped by name.
+    groups: NameGroups,
 }
 
 impl QueryScratch {
@@ -133,7 +141,9 @@ impl QueryScratch {
     /// Splits `raw` as [`QueryParams::iter`] does, into `pairs` of ranges
     /// of `text`; false when a name or value is not UTF-8.
     fn split(&mut self, raw: &[u8]) -> bool {
-        let QueryScratch { query, text, pairs } = self;
+        let QueryScratch {
+            query, text, pairs, ..
+        } = self;
         query.clear();
         escape::decode_into(raw, query);
         text.clear();
@@ -194,6 +204,25 @@ mod tests {
             ("&", "{}"),
         ] {
             assert_eq!(written(raw.as_bytes()), [expected, expected]);
+        }
+    }
+
+    #[test]
+    fn many_parameters_are_grouped_by_name_in_order() {
+        // More parameters than are compared pair by pair, plain and decoded.
+        for value in ["v", "v%2520"] {
+            let mut raw: Vec<String> = (0..40).map(|i| format!("p{i}={value}{i}")).collect();
+            raw.push(format!("p3={value}"));
+            let decoded = value.replace("%2520", " ");
+            let mut expected: Vec<String> = (0..40)
+                .map(|i| format!(r#""p{i}":"{decoded}{i}""#))
+                .collect();
+            expected[3] = format!(r#""p3":["{decoded}3","{decoded}"]"#);
+            let expected = format!("{{{}}}", expected.join(","));
+            assert_eq!(
+                written(raw.join("&").as_bytes()),
+                [expected.as_str(), &expected]
+            );
         }
     }
 
