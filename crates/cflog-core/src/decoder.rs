@@ -6,9 +6,12 @@
 
 use std::sync::Arc;
 
-use crate::error::{Error, ErrorKind, Position, Result};
+use memchr::memchr;
+
+use crate::error::{ErrorKind, Result};
 use crate::framer::{Frame, LineFramer};
 use crate::json_line::JsonFields;
+use crate::line::LogLine;
 use crate::record::Record;
 use crate::schema::{Delimiter, Schema};
 
@@ -291,6 +294,38 @@ impl Decoder {
     }
 }
 
+impl Decoder {
+    /// Ends an input whose reading failed part-way (a truncated gzip, a
+    /// dropped connection): a line cut short by the failure is not decoded,
+    /// but counted as rejected and returned as [`ErrorKind::Truncated`], so
+    /// that the account of lines stays whole. `None` when the input failed
+    /// between two lines.
+    ///
+    /// ```
+    /// use cflog_core::{Decoded, Decoder, ErrorKind, Record};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// let mut record = Record::new();
+    /// let input = b"#Fields: date sc-status\n2019-12-04\t200\n2019-12-04\t2";
+    /// let (result, used) = decoder.decode(input, &mut record);
+    /// assert_eq!(result?, Decoded::Record);
+    /// let (result, _) = decoder.decode(&input[used..], &mut record);
+    /// assert_eq!(result?, Decoded::NeedInput);
+    /// // Reading the rest failed:
+    /// let cut = decoder.abandon().unwrap();
+    /// assert!(matches!(cut.kind(), ErrorKind::Truncated { .. }));
+    /// assert_eq!(cut.position().unwrap().line(), 3);
+    /// assert_eq!(decoder.stats().rejected, 1);
+    /// # Ok::<(), cflog_core::Error>(())
+    /// ```
+    pub fn abandon(&mut self) -> Option<crate::Error> {
+        let pos = self.framer.abandon()?;
+        self.lines.stats.lines += 1;
+        self.lines.stats.rejected += 1;
+        Some(ErrorKind::Truncated { pos }.into())
+    }
+}
+
 impl Lines {
     /// Handles one frame; `None` for lines that produce nothing (headers,
     /// blanks).
@@ -322,12 +357,18 @@ impl Lines {
             self.format = InputFormat::detect(bytes);
         }
         if bytes[0] == b'#' {
+            // A header line with a CR inside is a file whose lines end in CR
+            // alone: all of it would be read as this one header line.
+            if memchr(b'\r', bytes).is_some() {
+                stats.rejected += 1;
+                return Some(Err(ErrorKind::BareCarriageReturn { pos }.into()));
+            }
             if bytes.starts_with(b"#Fields:") {
                 match Schema::from_fields_header(bytes) {
                     Ok(new) => self.schema = Arc::new(new.with_delimiter(self.delimiter.clone())),
-                    Err(message) => {
+                    Err(error) => {
                         stats.rejected += 1;
-                        return Some(Err(ErrorKind::Header { pos, message }.into()));
+                        return Some(Err(ErrorKind::Header { pos, error }.into()));
                     }
                 }
             }
@@ -335,16 +376,23 @@ impl Lines {
             return None;
         }
         let filled = match self.format {
-            InputFormat::Json => record.fill_json(bytes, pos, &mut self.json).map_err(|e| {
-                ErrorKind::Json {
-                    pos,
-                    message: e.to_string(),
-                }
-                .into()
-            }),
+            InputFormat::Json => record
+                .fill_json(bytes, pos, &mut self.json)
+                .map_err(|error| ErrorKind::Json { pos, error }),
             _ => record
                 .fill(bytes, pos, &self.schema)
-                .map_err(|e| field_count(pos, e.expected, e.found)),
+                .map_err(|e| ErrorKind::FieldCount {
+                    pos,
+                    expected: e.expected,
+                    found: e.found,
+                }),
+        };
+        let filled = match filled {
+            // Rare, so the check for a CR that explains the error costs the
+            // lines that parse nothing.
+            Err(_) if memchr(b'\r', bytes).is_some() => Err(ErrorKind::BareCarriageReturn { pos }),
+            Ok(()) if !has_a_value(&record.line()) => Err(ErrorKind::NoValues { pos }),
+            filled => filled,
         };
         Some(match filled {
             Ok(()) => {
@@ -353,17 +401,15 @@ impl Lines {
             }
             Err(e) => {
                 stats.rejected += 1;
-                Err(e)
+                Err(e.into())
             }
         })
     }
 }
 
-fn field_count(pos: Position, expected: usize, found: usize) -> Error {
-    ErrorKind::FieldCount {
-        pos,
-        expected,
-        found,
-    }
-    .into()
+/// Whether any field of `line` has a value. A line's first field nearly
+/// always has one, which ends the search.
+#[inline]
+fn has_a_value(line: &LogLine<'_>) -> bool {
+    (0..line.len()).any(|i| !matches!(line.column(i), None | Some(b"" | b"-")))
 }

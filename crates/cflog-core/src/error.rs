@@ -3,6 +3,8 @@
 use std::{fmt, io};
 
 use crate::Field;
+use crate::json_line::JsonLineError;
+use crate::schema::SchemaError;
 
 /// Where a line starts in its input.
 ///
@@ -96,21 +98,46 @@ pub enum ErrorKind {
         /// The raw value, cut to 64 bytes.
         value: String,
     },
-    /// A line of a JSON log was not an object of field values.
-    #[error("{pos}: not a JSON log entry: {message}")]
+    /// A line of a JSON log was not an object of CloudFront field values.
+    #[error("{pos}: not a JSON log entry: {error}")]
     Json {
         /// Where the line starts.
         pos: Position,
         /// What is wrong with it.
-        message: String,
+        error: JsonLineError,
     },
     /// A `#Fields` header could not be used. The previous schema stays.
-    #[error("{pos}: bad #Fields header: {message}")]
+    #[error("{pos}: bad #Fields header: {error}")]
     Header {
         /// Where the header line starts.
         pos: Position,
         /// What is wrong with it.
-        message: String,
+        error: SchemaError,
+    },
+    /// No field of the line has a value: every cell is empty or `-`, as in
+    /// a line of delimiters only. CloudFront never writes one.
+    #[error("{pos}: no field has a value (every cell is empty or \"-\")")]
+    NoValues {
+        /// Where the line starts.
+        pos: Position,
+    },
+    /// The line holds a carriage return that does not end it: the input's
+    /// lines end in CR alone, which CloudFront never writes. Its lines would
+    /// run together, so they are not read.
+    #[error(
+        "{pos}: a carriage return (CR) without a line feed: lines that end in CR alone are not \
+         supported (CloudFront ends lines in LF); convert them, e.g. with tr '\\r' '\\n'"
+    )]
+    BareCarriageReturn {
+        /// Where the line starts.
+        pos: Position,
+    },
+    /// The input ended inside this line because reading it failed (such as
+    /// a truncated gzip stream): the part read is not used.
+    #[error("{pos}: the input failed inside this line, which is cut short")]
+    Truncated {
+        /// Where the line starts.
+        pos: Position,
     },
 }
 
@@ -133,7 +160,10 @@ impl Error {
             | ErrorKind::FieldCount { pos, .. }
             | ErrorKind::Field { pos, .. }
             | ErrorKind::Json { pos, .. }
-            | ErrorKind::Header { pos, .. } => Some(pos),
+            | ErrorKind::Header { pos, .. }
+            | ErrorKind::NoValues { pos }
+            | ErrorKind::BareCarriageReturn { pos }
+            | ErrorKind::Truncated { pos } => Some(pos),
         }
     }
 
@@ -144,7 +174,7 @@ impl Error {
 
     /// A short, stable name for the kind of error, for counting rejected
     /// lines by reason: `io`, `line_too_long`, `field_count`, `field_value`,
-    /// `json` or `header`.
+    /// `json`, `header`, `no_values`, `bare_cr` or `truncated`.
     pub fn reason(&self) -> &'static str {
         match *self.0 {
             ErrorKind::Io(_) => "io",
@@ -153,6 +183,9 @@ impl Error {
             ErrorKind::Field { .. } => "field_value",
             ErrorKind::Json { .. } => "json",
             ErrorKind::Header { .. } => "header",
+            ErrorKind::NoValues { .. } => "no_values",
+            ErrorKind::BareCarriageReturn { .. } => "bare_cr",
+            ErrorKind::Truncated { .. } => "truncated",
         }
     }
 
@@ -202,6 +235,8 @@ impl std::error::Error for Error {
         match &*self.0 {
             ErrorKind::Io(err) => Some(err),
             ErrorKind::Field { error, .. } => Some(error),
+            ErrorKind::Json { error, .. } => Some(error),
+            ErrorKind::Header { error, .. } => Some(error),
             _ => None,
         }
     }

@@ -195,6 +195,23 @@ impl LineFramer {
         }
     }
 
+    /// Drops a line that the input ended inside of, for an input that failed
+    /// part-way, and returns where it starts; `None` when no line was begun
+    /// (or the one begun was already reported as too long). The framer is
+    /// then ready for a new input, with positions continuing.
+    pub fn abandon(&mut self) -> Option<Position> {
+        if self.partial_taken {
+            self.partial.clear();
+            self.partial_taken = false;
+        }
+        self.discarding = false;
+        let cut = !self.partial.is_empty();
+        self.partial.clear();
+        let pos = cut.then(|| self.start_line());
+        self.line_start = self.offset;
+        pos
+    }
+
     fn start_line(&mut self) -> Position {
         self.line += 1;
         Position::new(self.line, self.line_start)

@@ -12,23 +12,54 @@
 //! CloudFront's `%XX` escaping, which [`Value::decoded`](crate::Value::decoded)
 //! undoes as for any other format.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::line::LogLine;
-use crate::schema::Schema;
+use crate::schema::{Schema, SchemaError};
 
-/// Why a JSON line could not be read.
+/// Why a JSON line is not a log entry.
+///
+/// CloudFront's v2 JSON is one object per line whose every value is a
+/// string, keyed by CloudFront's field names. Anything else (application
+/// logs, a number where a string belongs) is another kind of data, and is
+/// rejected rather than read as an entry of strings:
+///
+/// ```
+/// use cflog_core::{JsonLineError, JsonLineParser};
+///
+/// let mut parser = JsonLineParser::new();
+/// let err = parser.parse(br#"{"sc-status":200}"#).unwrap_err();
+/// assert_eq!(err, JsonLineError::NotAString { key: "sc-status".into(), found: "a number" });
+/// assert!(matches!(parser.parse(br#"{"hello":"world"}"#), Err(JsonLineError::Keys(_))));
+/// // `null` is a missing value, as `-` is; unknown keys beside known ones are kept.
+/// assert!(parser.parse(br#"{"sc-status":"200","origin-fbl":null,"x-new":"y"}"#).is_ok());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct JsonLineError(String);
-
-impl JsonLineError {
-    fn new(message: impl std::fmt::Display) -> JsonLineError {
-        JsonLineError(message.to_string())
-    }
+#[non_exhaustive]
+pub enum JsonLineError {
+    /// The line is not UTF-8, so it is not JSON.
+    #[error("the line is not UTF-8 (invalid byte at offset {valid_up_to})")]
+    NotUtf8 {
+        /// The length of the valid prefix.
+        valid_up_to: usize,
+    },
+    /// The line is not a JSON object: serde_json's message.
+    #[error("{0}")]
+    Syntax(String),
+    /// A value is not a string (or `null`).
+    #[error("the value of {key:?} is {found}; CloudFront writes every value as a string")]
+    NotAString {
+        /// Its key.
+        key: String,
+        /// What it is: `a number`, `a boolean`, `an object` or `an array`.
+        found: &'static str,
+    },
+    /// The keys do not make a schema: none, too many, a repeated one, or
+    /// none that is a CloudFront field.
+    #[error("unusable keys: {0}")]
+    Keys(#[source] SchemaError),
 }
 
 /// Parses v2 JSON lines into [`LogLine`]s, reusing its buffers and the last
@@ -77,8 +108,8 @@ impl JsonLineParser {
     ///
     /// # Errors
     ///
-    /// When the line is not a JSON object, a value is an object or an array,
-    /// or the keys do not make a schema (none, or too many).
+    /// When the line is not a JSON object, a value is not a string or `null`,
+    /// or the keys do not make a schema (see [`JsonLineError`]).
     pub fn parse<'a>(&'a mut self, line: &'a [u8]) -> Result<LogLine<'a>, JsonLineError> {
         self.bytes.clear();
         self.fields.split(line, &mut self.bytes)?;
@@ -142,8 +173,9 @@ impl JsonFields {
         let unescaped_start = unescaped.len();
         // JSON text is UTF-8: one check of the whole line is cheaper than
         // serde_json's check of every string in it.
-        let text = std::str::from_utf8(line)
-            .map_err(|e| JsonLineError::new(format!("the line is not UTF-8: {e}")))?;
+        let text = std::str::from_utf8(line).map_err(|e| JsonLineError::NotUtf8 {
+            valid_up_to: e.valid_up_to(),
+        })?;
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let mut object = Object {
             line,
@@ -153,11 +185,15 @@ impl JsonFields {
             spans: &mut self.spans,
             names: &mut self.names,
             keys: 0,
+            not_a_string: None,
         };
-        (&mut deserializer)
+        let parsed = (&mut deserializer)
             .deserialize_map(&mut object)
-            .and_then(|()| deserializer.end())
-            .map_err(JsonLineError::new)?;
+            .and_then(|()| deserializer.end());
+        if let Some(error) = object.not_a_string.take() {
+            return Err(error);
+        }
+        parsed.map_err(|e| JsonLineError::Syntax(e.to_string()))?;
         let keys = object.keys;
         let same_keys = self.from_json && self.names.is_empty() && keys == self.schema.len();
         if !same_keys {
@@ -168,7 +204,7 @@ impl JsonFields {
                     .extend(columns.iter().map(|c| c.name().to_owned()));
             }
             let schema = Schema::from_names(self.names.iter().map(String::as_str))
-                .map_err(|e| JsonLineError::new(format!("unusable keys: {e}")))?;
+                .map_err(JsonLineError::Keys)?;
             self.schema = Arc::new(schema);
             self.from_json = true;
         }
@@ -188,6 +224,8 @@ struct Object<'s> {
     /// Every key, once one differs from the schema (else empty).
     names: &'s mut Vec<String>,
     keys: usize,
+    /// Set when a value is not a string; the parse is then stopped.
+    not_a_string: Option<JsonLineError>,
 }
 
 impl Object<'_> {
@@ -205,6 +243,20 @@ impl Object<'_> {
             self.schema = None;
         }
         self.names.push(key.to_owned());
+    }
+
+    /// Stops the parse at the last key's value, which is `found`.
+    fn not_a_string<E: de::Error>(&mut self, found: &'static str) -> E {
+        let i = self.keys - 1;
+        let key = match self.schema {
+            Some(schema) => schema.columns()[i].name(),
+            None => &self.names[i],
+        };
+        self.not_a_string = Some(JsonLineError::NotAString {
+            key: key.to_owned(),
+            found,
+        });
+        E::custom(found)
     }
 
     fn push_span(&mut self, start: usize, end: usize) {
@@ -303,31 +355,28 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         Ok(())
     }
 
-    fn visit_bool<E: de::Error>(self, value: bool) -> Result<(), E> {
-        self.0
-            .owned(|out| out.extend_from_slice(if value { b"true" } else { b"false" }));
-        Ok(())
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.0.not_a_string("a boolean"))
     }
 
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<(), E> {
-        self.0
-            .owned(|out| out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes()));
-        Ok(())
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.0.not_a_string("a number"))
     }
 
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<(), E> {
-        self.0
-            .owned(|out| out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes()));
-        Ok(())
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.0.not_a_string("a number"))
     }
 
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<(), E> {
-        self.0.owned(|out| {
-            let mut text = String::new();
-            let _ = write!(text, "{value}");
-            out.extend_from_slice(text.as_bytes());
-        });
-        Ok(())
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.0.not_a_string("a number"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.0.not_a_string("an object"))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.0.not_a_string("an array"))
     }
 }
 
@@ -382,16 +431,87 @@ mod tests {
     }
 
     #[test]
-    fn null_numbers_and_booleans() {
+    fn null_is_a_missing_value() {
         let mut parser = JsonLineParser::new();
         let line = parser
-            .parse(br#"{"sc-status":200,"sc-range-start":-5,"time-taken":0.25,"origin-fbl":null,"x-flag":true}"#)
+            .parse(br#"{"sc-status":"200","origin-fbl":null,"x-flag":"true"}"#)
             .unwrap();
         assert_eq!(line.status().unwrap(), Some(200));
-        assert_eq!(line.range_start().unwrap(), Some(-5));
-        assert_eq!(line.time_taken().unwrap().unwrap().as_millis(), 250);
         assert_eq!(line.origin_fbl().unwrap(), None);
-        assert_eq!(line.column(4), Some(&b"true"[..]));
+        assert_eq!(line.column(2), Some(&b"true"[..]));
+    }
+
+    #[test]
+    fn a_value_that_is_not_a_string_is_named_with_its_key() {
+        let mut parser = JsonLineParser::new();
+        // The keys match the schema the first line made, then differ: the
+        // key is found both ways.
+        parser.parse(br#"{"sc-status":"200","asn":"1"}"#).unwrap();
+        for (line, key, found) in [
+            (&br#"{"sc-status":200}"#[..], "sc-status", "a number"),
+            (br#"{"sc-status":"200","asn":-5}"#, "asn", "a number"),
+            (br#"{"time-taken":0.25}"#, "time-taken", "a number"),
+            (
+                br#"{"sc-status":"200","x-flag":true}"#,
+                "x-flag",
+                "a boolean",
+            ),
+            (br#"{"date":"2024-11-15","a":{"b":"c"}}"#, "a", "an object"),
+            (
+                br#"{"x-a":"1","sc-status":["200"]}"#,
+                "sc-status",
+                "an array",
+            ),
+            (br#"{"a":1}"#, "a", "a number"),
+        ] {
+            let err = parser.parse(line).unwrap_err();
+            assert_eq!(
+                err,
+                JsonLineError::NotAString {
+                    key: key.into(),
+                    found
+                },
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        let err = parser.parse(br#"{"sc-status":200}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"the value of "sc-status" is a number; CloudFront writes every value as a string"#
+        );
+    }
+
+    #[test]
+    fn keys_must_name_a_cloudfront_field_once_each() {
+        let mut parser = JsonLineParser::new();
+        for (line, error) in [
+            (
+                &br#"{"hello":"world"}"#[..],
+                SchemaError::NoKnownField {
+                    names: vec!["hello".into()],
+                },
+            ),
+            (
+                br#"{"level":"info","msg":"started"}"#,
+                SchemaError::NoKnownField {
+                    names: vec!["level".into(), "msg".into()],
+                },
+            ),
+            (
+                br#"{"sc-status":"200","sc-status":"404"}"#,
+                SchemaError::Duplicate {
+                    name: "sc-status".into(),
+                },
+            ),
+            (br#"{}"#, SchemaError::NoNames),
+        ] {
+            assert_eq!(parser.parse(line).unwrap_err(), JsonLineError::Keys(error));
+        }
+        // Unknown keys beside a known one are kept, as unknown columns.
+        let line = parser.parse(br#"{"sc-status":"200","x-new":"y"}"#).unwrap();
+        assert_eq!(line.status().unwrap(), Some(200));
+        assert_eq!(line.schema().columns()[1].json_key(), "x_new");
     }
 
     #[test]
@@ -400,12 +520,8 @@ mod tests {
         for (line, message) in [
             (&b"[1,2]"[..], "invalid type: sequence"),
             (b"{\"a\":\"b\"", "EOF while parsing"),
-            (
-                b"{\"a\":{\"b\":1}}",
-                "invalid type: map, expected a string value",
-            ),
-            (b"{\"a\":\"b\"} x", "trailing characters"),
-            (b"{}", "unusable keys: no field names"),
+            (b"{\"sc-status\":\"200\"} x", "trailing characters"),
+            (b"\"sc-status\"", "invalid type: string"),
             (b"\xff", "the line is not UTF-8"),
         ] {
             let err = parser.parse(line).unwrap_err().to_string();

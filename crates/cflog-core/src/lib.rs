@@ -84,7 +84,7 @@ pub use json_line::{JsonLineError, JsonLineParser};
 pub use line::{FieldCountError, LogLine, Value};
 pub use reader::{Reader, Records};
 pub use record::Record;
-pub use schema::{Column, Delimiter, Family, MAX_COLUMNS, Schema};
+pub use schema::{Column, Delimiter, Family, MAX_COLUMNS, Schema, SchemaError};
 pub use values::{
     FleStatus, ForwardedEntry, ForwardedFor, HttpVersion, IpVersion, Protocol, ResultType,
     SslProtocol,

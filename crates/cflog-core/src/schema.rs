@@ -143,7 +143,7 @@ pub enum Family {
 /// assert_eq!(schema.len(), 4);
 /// assert_eq!(schema.position(Field::Asn), Some(3));
 /// assert_eq!(schema.position(Field::ClientIp), None);
-/// # Ok::<(), String>(())
+/// # Ok::<(), cflog_core::SchemaError>(())
 /// ```
 #[derive(Clone)]
 pub struct Schema {
@@ -171,15 +171,25 @@ impl Schema {
     /// the top of each standard log file. Names are split on runs of
     /// whitespace; unknown names become [`Column::Unknown`].
     ///
+    /// ```
+    /// use cflog_core::{Schema, SchemaError};
+    ///
+    /// assert_eq!(Schema::from_fields_header(b"#Fields: date time sc-status")?.len(), 3);
+    /// let err = Schema::from_fields_header(b"#Fields: date time date").unwrap_err();
+    /// assert_eq!(err, SchemaError::Duplicate { name: "date".into() });
+    /// assert_eq!(err.to_string(), "the field name \"date\" appears twice");
+    /// # Ok::<(), SchemaError>(())
+    /// ```
+    ///
     /// # Errors
     ///
-    /// When the line does not start with `#Fields:`, is not UTF-8, names no
-    /// field, or names more than [`MAX_COLUMNS`].
-    pub fn from_fields_header(line: &[u8]) -> Result<Schema, String> {
+    /// As [`from_names`](Schema::from_names), and when the line does not
+    /// start with `#Fields:` or is not UTF-8.
+    pub fn from_fields_header(line: &[u8]) -> Result<Schema, SchemaError> {
         let rest = line
             .strip_prefix(b"#Fields:")
-            .ok_or_else(|| "the line does not start with \"#Fields:\"".to_string())?;
-        let rest = std::str::from_utf8(rest).map_err(|_| "the header is not UTF-8".to_string())?;
+            .ok_or(SchemaError::NotAFieldsHeader)?;
+        let rest = std::str::from_utf8(rest).map_err(|_| SchemaError::NotUtf8)?;
         Schema::from_names(rest.split_ascii_whitespace())
     }
 
@@ -188,8 +198,10 @@ impl Schema {
     ///
     /// # Errors
     ///
-    /// When there are no names or more than [`MAX_COLUMNS`].
-    pub fn from_names<'n>(names: impl IntoIterator<Item = &'n str>) -> Result<Schema, String> {
+    /// When there are no names or more than [`MAX_COLUMNS`], when a name
+    /// repeats (one of its columns would be lost), or when no name is a field
+    /// cflog knows: such a header or JSON object is not a CloudFront log.
+    pub fn from_names<'n>(names: impl IntoIterator<Item = &'n str>) -> Result<Schema, SchemaError> {
         let columns = names.into_iter().map(|name| match Field::from_name(name) {
             Some(field) => Column::Known(field),
             None => Column::Unknown {
@@ -198,6 +210,15 @@ impl Schema {
             },
         });
         let columns: Vec<Column> = columns.take(MAX_COLUMNS + 1).collect();
+        if !columns.is_empty() && columns.iter().all(|c| c.field().is_none()) {
+            let names = columns.iter().take(3).map(|c| c.name().to_owned());
+            return Err(SchemaError::NoKnownField {
+                names: names.collect(),
+            });
+        }
+        if let Some(name) = first_repeated(&columns) {
+            return Err(SchemaError::Duplicate { name: name.into() });
+        }
         Schema::checked(columns, Family::Standard)
     }
 
@@ -219,7 +240,7 @@ impl Schema {
     /// assert_eq!(schema.position(Field::Status), Some(1));
     /// assert_eq!(schema.position(Field::HostHeader), Some(2));
     /// assert_eq!(unknown, vec!["x-foo".to_string()]);
-    /// # Ok::<(), String>(())
+    /// # Ok::<(), cflog_core::SchemaError>(())
     /// ```
     ///
     /// # Errors
@@ -227,7 +248,7 @@ impl Schema {
     /// When no name is known.
     pub fn realtime<'n>(
         names: impl IntoIterator<Item = &'n str>,
-    ) -> Result<(Schema, Vec<String>), String> {
+    ) -> Result<(Schema, Vec<String>), SchemaError> {
         let mut wanted = [false; Field::COUNT];
         let mut unknown = Vec::new();
         for name in names {
@@ -245,12 +266,12 @@ impl Schema {
         Ok((Schema::checked(columns, Family::Realtime)?, unknown))
     }
 
-    fn checked(columns: Vec<Column>, family: Family) -> Result<Schema, String> {
+    fn checked(columns: Vec<Column>, family: Family) -> Result<Schema, SchemaError> {
         if columns.is_empty() {
-            return Err("no field names".into());
+            return Err(SchemaError::NoNames);
         }
         if columns.len() > MAX_COLUMNS {
-            return Err(format!("more than {MAX_COLUMNS} fields"));
+            return Err(SchemaError::TooMany { max: MAX_COLUMNS });
         }
         Ok(Schema::from_fields(columns, family))
     }
@@ -259,10 +280,8 @@ impl Schema {
         let columns: Box<[Column]> = columns.into_iter().collect();
         let mut index = [ABSENT; Field::COUNT];
         for (i, column) in columns.iter().enumerate() {
-            // A repeated name keeps its first column for lookups.
-            if let Some(field) = column.field()
-                && index[field as usize] == ABSENT
-            {
+            // Names are unique (checked by the constructors that take them).
+            if let Some(field) = column.field() {
                 index[field as usize] = i as u16;
             }
         }
@@ -326,6 +345,57 @@ impl Schema {
     pub fn family(&self) -> Family {
         self.family
     }
+}
+
+/// Why field names do not make a [`Schema`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// The line does not start with `#Fields:`.
+    #[error("the line does not start with \"#Fields:\"")]
+    NotAFieldsHeader,
+    /// The header is not UTF-8.
+    #[error("the header is not UTF-8")]
+    NotUtf8,
+    /// There are no names.
+    #[error("no field names")]
+    NoNames,
+    /// There are more names than a schema may have.
+    #[error("more than {max} fields")]
+    TooMany {
+        /// [`MAX_COLUMNS`].
+        max: usize,
+    },
+    /// A name appears twice, so one of its columns would be lost.
+    #[error("the field name {name:?} appears twice")]
+    Duplicate {
+        /// The repeated name.
+        name: String,
+    },
+    /// No name is a CloudFront field: the input is another kind of data.
+    #[error("no CloudFront field among the names (such as {})", quoted(names))]
+    NoKnownField {
+        /// The first few names.
+        names: Vec<String>,
+    },
+}
+
+fn quoted(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    quoted.join(", ")
+}
+
+/// The first name that appears a second time among `columns`.
+fn first_repeated(columns: &[Column]) -> Option<&str> {
+    let mut known = [false; Field::COUNT];
+    let mut unknown = std::collections::HashSet::new();
+    columns.iter().find_map(|column| {
+        let seen = match column.field() {
+            Some(field) => std::mem::replace(&mut known[field as usize], true),
+            None => !unknown.insert(column.name()),
+        };
+        seen.then(|| column.name())
+    })
 }
 
 impl Default for Schema {
@@ -392,9 +462,40 @@ mod tests {
     }
 
     #[test]
-    fn a_repeated_name_keeps_its_first_column() {
-        let schema = Schema::from_names(["date", "sc-status", "sc-status"]).unwrap();
-        assert_eq!(schema.len(), 3);
+    fn a_repeated_name_is_an_error_that_names_it() {
+        for (names, repeated) in [
+            (&["date", "time", "date", "sc-status"][..], "date"),
+            (&["x-a", "sc-status", "x-a"], "x-a"),
+            // Aliases of one field count as the same name.
+            (
+                &["cs(User-Agent)", "sc-status", "cs-user-agent"],
+                "cs(User-Agent)",
+            ),
+            (&["DistributionId", "distributionid"], "DistributionId"),
+        ] {
+            assert_eq!(
+                Schema::from_names(names.iter().copied()),
+                Err(SchemaError::Duplicate {
+                    name: repeated.into()
+                }),
+                "{names:?}"
+            );
+        }
+        let header = b"#Fields: date time date sc-status";
+        let err = Schema::from_fields_header(header).unwrap_err();
+        assert_eq!(err.to_string(), "the field name \"date\" appears twice");
+    }
+
+    #[test]
+    fn names_of_which_none_is_a_cloudfront_field_are_an_error() {
+        let err = Schema::from_names(["hello", "a", "level", "msg"]).unwrap_err();
+        assert!(matches!(err, SchemaError::NoKnownField { .. }));
+        assert_eq!(
+            err.to_string(),
+            r#"no CloudFront field among the names (such as "hello", "a", "level")"#
+        );
+        // One known name is enough; the others are kept as unknown columns.
+        let schema = Schema::from_names(["hello", "sc-status"]).unwrap();
         assert_eq!(schema.position(Field::Status), Some(1));
     }
 }

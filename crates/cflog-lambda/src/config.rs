@@ -184,7 +184,7 @@ impl Config {
                 .trim_start_matches("#Fields:")
                 .split([',', ' ', '\t']);
             let schema = Schema::from_names(names.filter(|n| !n.is_empty()))
-                .map_err(|m| fail("CFLOG_FIELDS_HEADER", m))?;
+                .map_err(|m| fail("CFLOG_FIELDS_HEADER", m.to_string()))?;
             decoder.schema(schema);
         }
         if let Some(format) = get("CFLOG_INPUT_FORMAT") {
@@ -204,8 +204,8 @@ impl Config {
             None => None,
             Some(list) => {
                 let names = list.split([',', ' ', '\t', '\n']).filter(|n| !n.is_empty());
-                let (schema, unknown_fields) =
-                    Schema::realtime(names).map_err(|m| fail("CFLOG_REALTIME_FIELDS", m))?;
+                let (schema, unknown_fields) = Schema::realtime(names)
+                    .map_err(|m| fail("CFLOG_REALTIME_FIELDS", m.to_string()))?;
                 // Real-time records are TAB-separated text with no header.
                 let mut realtime = decoder.clone();
                 realtime
