@@ -200,6 +200,11 @@ pub struct InputArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
+    /// Print an input error's whole chain of causes after its one-line
+    /// message (for S3: the SDK's full answer, headers and body included).
+    #[arg(long, short = 'v', conflicts_with = "quiet")]
+    pub verbose: bool,
+
     /// The field delimiter, for v2 deliveries that do not use TAB: `|`, ` | `,
     /// `\t`… (up to 8 bytes).
     #[arg(long, value_name = "DELIM", value_parser = parse_delimiter, help_heading = "Log format")]

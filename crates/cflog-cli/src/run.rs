@@ -102,6 +102,7 @@ struct Plan {
     strict: bool,
     jobs: usize,
     quiet: bool,
+    verbose: bool,
     /// Arguments that named nothing readable (already reported).
     unreadable: usize,
 }
@@ -142,7 +143,10 @@ fn plan(args: &InputArgs) -> Result<Plan, Status> {
         None
     };
     let expanded = inputs::expand(&parsed, |bucket, prefix| match &s3 {
-        Some(s3) => s3.list(bucket, prefix),
+        Some(s3) => s3.list(bucket, prefix).map_err(|e| match args.verbose {
+            true => format!("{e}\n{}", e.detail()),
+            false => e.to_string(),
+        }),
         None => Err("no S3 client".into()),
     });
     for error in &expanded.errors {
@@ -155,6 +159,7 @@ fn plan(args: &InputArgs) -> Result<Plan, Status> {
         strict: args.strict,
         jobs: args.jobs(),
         quiet: args.quiet,
+        verbose: args.verbose,
         unreadable: expanded.errors.len(),
     })
 }
@@ -360,7 +365,14 @@ fn read_one<F: SinkFactory>(
                 Err(ObjectError::Body {
                     source, summary, ..
                 }) => (*summary, Some(failure_of_input(source))),
-                // The error names the object already; keep the message short.
+                // One line: the summary names the object already.
+                Err(ObjectError::Request(e)) => {
+                    let mut message = format!("{} failed: {}", e.operation(), e.reason());
+                    if plan.verbose {
+                        message = format!("{message}\n{}", e.detail());
+                    }
+                    (Summary::default(), Some(Failure::Input(message)))
+                }
                 Err(e) => (
                     Summary::default(),
                     Some(Failure::Input(without_uri(&e, input))),

@@ -9,7 +9,8 @@
 use aws_config::BehaviorVersion;
 use aws_config::meta::region::RegionProviderChain;
 use aws_sdk_s3::Client;
-use cflog_pipeline::s3::{ObjectError, list_keys, process_object};
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error;
+use cflog_pipeline::s3::{ObjectError, RequestError, list_keys, process_object};
 use cflog_pipeline::sink::Sink;
 use cflog_pipeline::{Options, Summary};
 use tokio::runtime::{Handle, Runtime};
@@ -57,8 +58,12 @@ impl S3 {
     ///
     /// # Errors
     ///
-    /// When listing fails; the message has the SDK's chain of causes.
-    pub fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, String> {
+    /// When listing fails.
+    pub fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, RequestError<ListObjectsV2Error>> {
         self.runtime
             .block_on(list_keys(&self.client, bucket, prefix))
     }

@@ -1,12 +1,17 @@
 //! Invocation errors, mapped onto Lambda's error model.
 
+use cflog_pipeline::input::InputError;
+use cflog_pipeline::s3::RequestFailure;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 
 /// Why an object failed, from the most to the least worth retrying.
 ///
 /// Its name is the Lambda `errorType` of a failed invocation, so an
-/// on-failure destination or an alarm can tell the causes apart.
+/// on-failure destination or an alarm can tell the causes apart: "S3 had a
+/// hiccup" (`S3Transient`) from "fix your IAM" (`S3AccessDenied`). Only
+/// `S3Transient` and `OutputFailed` are worth a retry; the others are
+/// [permanent](FailureKind::is_permanent).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum FailureKind {
     /// S3 failed or throttled the request, timed out, or the connection
@@ -16,9 +21,22 @@ pub enum FailureKind {
     OutputFailed,
     /// The gzip data is corrupt or truncated.
     CorruptGzip,
+    /// The object is compressed with something other than gzip (zlib,
+    /// bzip2, xz, zstd), which CloudFront never writes.
+    UnsupportedCompression,
     /// The object has lines but none is a CloudFront log entry (or the
     /// configured delimiter is wrong).
     NotACloudFrontLog,
+    /// S3 denied access, or refused the credentials: the function's role,
+    /// the bucket policy or the KMS key policy needs fixing.
+    S3AccessDenied,
+    /// The object is in an archive storage class (Glacier Flexible
+    /// Retrieval, Deep Archive, an Intelligent-Tiering archive tier) and
+    /// must be restored first.
+    S3ObjectArchived,
+    /// S3 refused the request for another reason that a retry cannot fix,
+    /// such as a bucket that does not exist.
+    S3Permanent,
     /// The event or its key cannot be understood.
     BadEvent,
     /// The event needs configuration the function lacks (a Kinesis event
@@ -33,9 +51,42 @@ impl FailureKind {
             FailureKind::S3Transient => "S3Transient",
             FailureKind::OutputFailed => "OutputFailed",
             FailureKind::CorruptGzip => "CorruptGzip",
+            FailureKind::UnsupportedCompression => "UnsupportedCompression",
             FailureKind::NotACloudFrontLog => "NotACloudFrontLog",
+            FailureKind::S3AccessDenied => "S3AccessDenied",
+            FailureKind::S3ObjectArchived => "S3ObjectArchived",
+            FailureKind::S3Permanent => "S3Permanent",
             FailureKind::BadEvent => "BadEvent",
             FailureKind::NotConfigured => "NotConfigured",
+        }
+    }
+}
+
+impl FailureKind {
+    /// Whether a retry cannot help: anything but a transient S3 failure or
+    /// a failure of the output. S3 Batch Operations reports these as
+    /// `PermanentFailure`, the others as `TemporaryFailure`.
+    pub fn is_permanent(self) -> bool {
+        !matches!(self, FailureKind::S3Transient | FailureKind::OutputFailed)
+    }
+
+    /// The kind for a failed S3 request.
+    pub fn of_request(failure: RequestFailure) -> FailureKind {
+        match failure {
+            RequestFailure::Transient => FailureKind::S3Transient,
+            RequestFailure::AccessDenied => FailureKind::S3AccessDenied,
+            RequestFailure::Archived => FailureKind::S3ObjectArchived,
+            _ => FailureKind::S3Permanent,
+        }
+    }
+
+    /// The kind for an object whose body could not be read to its end.
+    pub fn of_input(err: &InputError) -> FailureKind {
+        match err {
+            InputError::Source(_) => FailureKind::S3Transient,
+            InputError::Decompress(_) => FailureKind::CorruptGzip,
+            InputError::Unsupported(_) => FailureKind::UnsupportedCompression,
+            _ => FailureKind::OutputFailed,
         }
     }
 }

@@ -9,7 +9,6 @@ use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use aws_sdk_s3::Client;
 use cflog_pipeline::Summary;
-use cflog_pipeline::input::InputError;
 use cflog_pipeline::s3::{ObjectError, decode_event_key, process_object};
 use cflog_pipeline::sink::{NdjsonSink, NullSink, Sink};
 use futures_util::StreamExt;
@@ -290,23 +289,23 @@ impl Handler {
             ),
             Err(err) => {
                 let (kind, summary) = match &err {
-                    ObjectError::Request { .. } => (FailureKind::S3Transient, Summary::default()),
+                    ObjectError::Request(request) => {
+                        // The report has the one-line message; the SDK's
+                        // whole answer is for debug level only.
+                        tracing::debug!(error = %request.detail(), "S3 request failed");
+                        (
+                            FailureKind::of_request(request.failure()),
+                            Summary::default(),
+                        )
+                    }
                     ObjectError::Body {
                         source, summary, ..
-                    } => (body_failure(source), (**summary).clone()),
-                    _ => (FailureKind::S3Transient, Summary::default()),
+                    } => (FailureKind::of_input(source), (**summary).clone()),
+                    _ => (FailureKind::S3Permanent, Summary::default()),
                 };
                 failed(bucket, key, kind, err.to_string(), summary)
             }
         }
-    }
-}
-
-fn body_failure(err: &InputError) -> FailureKind {
-    match err {
-        InputError::Source(_) => FailureKind::S3Transient,
-        InputError::Decompress(_) => FailureKind::CorruptGzip,
-        _ => FailureKind::OutputFailed,
     }
 }
 

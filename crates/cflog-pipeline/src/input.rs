@@ -18,9 +18,6 @@ use crate::pipeline::{Pipeline, PipelineError};
 use crate::sink::Sink;
 use crate::summary::Summary;
 
-/// The first bytes of every gzip member.
-pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
 /// Buffer size for reading inputs.
 pub const READ_BUFFER: usize = 64 * 1024;
 
@@ -40,9 +37,80 @@ pub enum InputError {
     /// The gzip data is corrupt or truncated. Retrying cannot help.
     #[error("the gzip data is corrupt or truncated: {0}")]
     Decompress(#[source] io::Error),
+    /// The input is compressed in a format other than gzip, which
+    /// CloudFront never writes. Retrying cannot help.
+    #[error("the input is {0}-compressed; cflog reads gzip or plain text (decompress it first)")]
+    Unsupported(Compression),
     /// The sink's output failed.
     #[error(transparent)]
     Sink(#[from] PipelineError),
+}
+
+/// A compression recognised by its magic bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// No known magic: plain text.
+    None,
+    /// gzip, one or more members: read.
+    Gzip,
+    /// zlib (RFC 1950), as a raw deflate stream with a zlib header.
+    Zlib,
+    /// bzip2.
+    Bzip2,
+    /// xz.
+    Xz,
+    /// Zstandard.
+    Zstd,
+}
+
+impl Compression {
+    /// The most bytes [`sniff`](Compression::sniff) looks at.
+    pub const MAGIC_LEN: usize = 6;
+
+    /// The compression of an input that starts with `head` (its first
+    /// [`MAGIC_LEN`](Compression::MAGIC_LEN) bytes, or all of a shorter
+    /// input).
+    ///
+    /// ```
+    /// use cflog_pipeline::input::Compression;
+    /// assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
+    /// assert_eq!(Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0, 0]), Compression::Zstd);
+    /// assert_eq!(Compression::sniff(b"#Version: 1.0"), Compression::None);
+    /// ```
+    pub fn sniff(head: &[u8]) -> Compression {
+        match head {
+            [0x1f, 0x8b, ..] => Compression::Gzip,
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
+            [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Compression::Xz,
+            [b'B', b'Z', b'h', b'1'..=b'9', ..] => Compression::Bzip2,
+            // A zlib header: deflate with a 32 KiB window at most, and a
+            // check value that makes the two bytes a multiple of 31. A text
+            // line never starts with such a pair unless its second byte is
+            // printable.
+            [cmf @ 0x08..=0x78, flg, ..]
+                if cmf & 0x0f == 8
+                    && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0
+                    && !(flg.is_ascii_graphic() || *flg == b' ') =>
+            {
+                Compression::Zlib
+            }
+            _ => Compression::None,
+        }
+    }
+}
+
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Compression::None => "not",
+            Compression::Gzip => "gzip",
+            Compression::Zlib => "zlib",
+            Compression::Bzip2 => "bzip2",
+            Compression::Xz => "xz",
+            Compression::Zstd => "zstd",
+        })
+    }
 }
 
 /// Marks an I/O error as coming from the input rather than the decoder.
@@ -103,6 +171,10 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
 /// Reads `input` to its end through `pipeline`, gunzipping it if it starts
 /// with the gzip magic, and returns the summary.
 ///
+/// When reading fails part-way, every entry read before the failure has
+/// been delivered to the sink (it is flushed), the line cut short is counted
+/// as rejected (`truncated`), and [`Pipeline::summary`] counts exactly that.
+///
 /// # Errors
 ///
 /// See [`InputError`]. Bad lines are not errors; they are in the summary.
@@ -116,7 +188,7 @@ where
         inner: input,
         count: Arc::clone(&count),
     };
-    let mut magic = [0u8; 2];
+    let mut magic = [0u8; Compression::MAGIC_LEN];
     let mut n = 0;
     while n < magic.len() {
         match source.read(&mut magic[n..]).await.map_err(classify)? {
@@ -124,23 +196,20 @@ where
             k => n += k,
         }
     }
+    let compression = Compression::sniff(&magic[..n]);
     let head = AsyncReadExt::take(io::Cursor::new(magic), n as u64);
     let rest = tokio::io::BufReader::with_capacity(READ_BUFFER, AsyncReadExt::chain(head, source));
-    let gzip = magic[..n] == GZIP_MAGIC;
-    let result = if gzip {
-        let mut decoder = GzipDecoder::new(rest);
-        decoder.multiple_members(true);
-        drive_async(
-            tokio::io::BufReader::with_capacity(GUNZIP_BUFFER, decoder),
-            pipeline,
-        )
-        .await
-    } else {
-        drive_async(rest, pipeline).await
+    let result = match compression {
+        Compression::Gzip => {
+            let mut decoder = GzipDecoder::new(rest);
+            decoder.multiple_members(true);
+            let gunzipped = tokio::io::BufReader::with_capacity(GUNZIP_BUFFER, decoder);
+            drive_async(gunzipped, pipeline).await
+        }
+        Compression::None => drive_async(rest, pipeline).await,
+        other => Err(InputError::Unsupported(other)),
     };
-    pipeline.set_input(gzip, count.load(Ordering::Relaxed));
-    result?;
-    Ok(pipeline.finish()?)
+    end(pipeline, result, compression, &count)
 }
 
 async fn drive_async<R, S>(mut reader: R, pipeline: &mut Pipeline<S>) -> Result<(), InputError>
@@ -173,7 +242,7 @@ pub fn run_sync<R: Read, S: Sink>(
         inner: input,
         count: Arc::clone(&count),
     };
-    let mut magic = [0u8; 2];
+    let mut magic = [0u8; Compression::MAGIC_LEN];
     let mut n = 0;
     while n < magic.len() {
         match source.read(&mut magic[n..]) {
@@ -183,18 +252,18 @@ pub fn run_sync<R: Read, S: Sink>(
             Err(e) => return Err(classify(e)),
         }
     }
+    let compression = Compression::sniff(&magic[..n]);
     let head = Read::take(io::Cursor::new(magic), n as u64);
     let rest = BufReader::with_capacity(READ_BUFFER, Read::chain(head, source));
-    let gzip = magic[..n] == GZIP_MAGIC;
-    let result = if gzip {
-        let decoder = flate2::bufread::MultiGzDecoder::new(rest);
-        drive_sync(BufReader::with_capacity(GUNZIP_BUFFER, decoder), pipeline)
-    } else {
-        drive_sync(rest, pipeline)
+    let result = match compression {
+        Compression::Gzip => {
+            let decoder = flate2::bufread::MultiGzDecoder::new(rest);
+            drive_sync(BufReader::with_capacity(GUNZIP_BUFFER, decoder), pipeline)
+        }
+        Compression::None => drive_sync(rest, pipeline),
+        other => Err(InputError::Unsupported(other)),
     };
-    pipeline.set_input(gzip, count.load(Ordering::Relaxed));
-    result?;
-    Ok(pipeline.finish()?)
+    end(pipeline, result, compression, &count)
 }
 
 fn drive_sync<R: BufRead, S: Sink>(
@@ -213,5 +282,27 @@ fn drive_sync<R: BufRead, S: Sink>(
         let n = chunk.len();
         pipeline.push(chunk)?;
         reader.consume(n);
+    }
+}
+
+/// Ends the input of both drivers: the summary at the end, or after a
+/// failure of the input, what was delivered before it.
+fn end<S: Sink>(
+    pipeline: &mut Pipeline<S>,
+    result: Result<(), InputError>,
+    compression: Compression,
+    count: &AtomicU64,
+) -> Result<Summary, InputError> {
+    pipeline.set_input(
+        compression == Compression::Gzip,
+        count.load(Ordering::Relaxed),
+    );
+    match result {
+        Ok(()) => Ok(pipeline.finish()?),
+        Err(InputError::Sink(e)) => Err(InputError::Sink(e)),
+        Err(e) => {
+            pipeline.abandon()?;
+            Err(e)
+        }
     }
 }

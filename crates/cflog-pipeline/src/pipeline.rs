@@ -111,6 +111,38 @@ impl<S: Sink> Pipeline<S> {
         Ok(summary)
     }
 
+    /// Ends an input whose reading failed part-way: a line cut short by the
+    /// failure is counted as rejected (`truncated`), and the sink is flushed,
+    /// so that every entry read before the failure is delivered and the
+    /// summary counts exactly those.
+    ///
+    /// ```
+    /// use cflog_pipeline::{Options, Pipeline, sink::NdjsonSink};
+    ///
+    /// let mut out = Vec::new();
+    /// let mut pipeline = Pipeline::new(&Options::default(), NdjsonSink::new(&mut out));
+    /// pipeline.push(b"#Fields: sc-status\n200\n30")?; // then the input failed
+    /// let summary = pipeline.abandon()?;
+    /// assert_eq!((summary.entries, summary.rejected, summary.lines), (1, 1, 3));
+    /// assert_eq!(summary.errors[0].reason, "truncated");
+    /// drop(pipeline);
+    /// assert_eq!(out, b"{\"sc_status\":200}\n");
+    /// # Ok::<(), cflog_pipeline::PipelineError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the sink's output fails.
+    pub fn abandon(&mut self) -> Result<Summary, PipelineError> {
+        if let Some(cut) = self.decoder.abandon() {
+            self.reject(&cut)?;
+        }
+        self.sink.flush()?;
+        let summary = self.summary();
+        debug_assert!(summary.reconciles(), "{summary:?}");
+        Ok(summary)
+    }
+
     fn end_of_input(&mut self) -> Result<(), PipelineError> {
         loop {
             match self.decoder.finish(&mut self.record) {

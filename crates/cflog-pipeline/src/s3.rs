@@ -1,9 +1,11 @@
 //! Streaming log objects from S3.
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::DisplayErrorContext;
-use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error;
 
 use crate::input::{InputError, run_async};
 use crate::pipeline::{Options, Pipeline};
@@ -46,6 +48,185 @@ pub struct KeyError {
     pub key: String,
 }
 
+/// What a failed S3 request means: whether a retry can help, and who has
+/// to act when it cannot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestFailure {
+    /// Throttling, a 5xx, a timeout or a dropped connection: a retry is
+    /// likely to succeed.
+    Transient,
+    /// Access was denied or the credentials were refused (IAM, a bucket or
+    /// key policy, expired or wrong keys): fix the permissions.
+    AccessDenied,
+    /// The object is in an archive storage class and must be restored
+    /// before it can be read.
+    Archived,
+    /// Any other refusal, such as a bucket that does not exist or a bad
+    /// request: retrying cannot help.
+    Permanent,
+}
+
+impl RequestFailure {
+    /// Whether a retry may succeed.
+    pub fn is_transient(self) -> bool {
+        self == RequestFailure::Transient
+    }
+
+    /// What S3's answer means. Without an answer (a timeout, a connection
+    /// that failed), the failure is transient, unless the request could not
+    /// even be built or sent as configured.
+    fn of<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> RequestFailure {
+        let service = match err {
+            SdkError::ServiceError(service) => service,
+            SdkError::ConstructionFailure(_) => return RequestFailure::Permanent,
+            SdkError::DispatchFailure(failure) if failure.is_user() => {
+                return RequestFailure::Permanent;
+            }
+            _ => return RequestFailure::Transient,
+        };
+        let status = service.raw().status().as_u16();
+        match service.err().code().unwrap_or_default() {
+            "SlowDown"
+            | "Throttling"
+            | "ThrottlingException"
+            | "RequestTimeout"
+            | "RequestTimeTooSkewed"
+            | "InternalError"
+            | "ServiceUnavailable"
+            | "TooManyRequests" => RequestFailure::Transient,
+            "InvalidObjectState" => RequestFailure::Archived,
+            "AccessDenied"
+            | "AllAccessDisabled"
+            | "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "ExpiredToken"
+            | "InvalidToken"
+            | "AccountProblem" => RequestFailure::AccessDenied,
+            _ if status >= 500 || status == 429 || status == 408 => RequestFailure::Transient,
+            _ if status == 401 || status == 403 => RequestFailure::AccessDenied,
+            _ => RequestFailure::Permanent,
+        }
+    }
+}
+
+/// A failed S3 request: the SDK's error, kept whole, and what it means.
+///
+/// Its `Display` is one line: the operation, the `s3://` URI, S3's error
+/// code and message, the HTTP status and the request id, which is what
+/// AWS support asks for. [`detail`](RequestError::detail) gives the SDK's
+/// whole chain of causes, for debug output.
+#[derive(Debug)]
+pub struct RequestError<E> {
+    operation: &'static str,
+    uri: String,
+    failure: RequestFailure,
+    /// Boxed: the SDK's error holds the whole response.
+    source: Box<SdkError<E, HttpResponse>>,
+}
+
+impl<E> RequestError<E>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn new(operation: &'static str, uri: String, source: SdkError<E, HttpResponse>) -> Self {
+        RequestError {
+            operation,
+            uri,
+            failure: RequestFailure::of(&source),
+            source: Box::new(source),
+        }
+    }
+
+    /// What the failure means for a retry.
+    pub fn failure(&self) -> RequestFailure {
+        self.failure
+    }
+
+    /// S3's error code, such as `NoSuchBucket`, when S3 answered.
+    pub fn code(&self) -> Option<&str> {
+        self.source.code()
+    }
+
+    /// S3's request id, when S3 answered.
+    pub fn request_id(&self) -> Option<&str> {
+        self.source.request_id()
+    }
+
+    /// The HTTP status of S3's answer, when it answered.
+    pub fn status(&self) -> Option<u16> {
+        self.source.raw_response().map(|r| r.status().as_u16())
+    }
+
+    /// The SDK's error.
+    pub fn sdk_error(&self) -> &SdkError<E, HttpResponse> {
+        &self.source
+    }
+
+    /// The SDK's whole chain of causes and its debug form (response headers
+    /// and body included): long, for debug output only.
+    pub fn detail(&self) -> String {
+        format!("{}\n{:#?}", DisplayErrorContext(&self.source), self.source)
+    }
+}
+
+impl<E> std::fmt::Display for RequestError<E>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} failed: {}",
+            self.operation,
+            self.uri,
+            self.reason()
+        )
+    }
+}
+
+impl<E> RequestError<E>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    /// The operation, such as `GetObject`.
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    /// Why the request failed, in one line, without the operation and the
+    /// URI: S3's code, message, HTTP status and request id, or what kept
+    /// S3 from answering.
+    pub fn reason(&self) -> String {
+        match &*self.source {
+            SdkError::ServiceError(_) => {
+                let mut reason = self.code().unwrap_or("an error without a code").to_owned();
+                if let Some(message) = self.source.message() {
+                    reason = format!("{reason}: {message}");
+                }
+                let status = self.status().unwrap_or_default();
+                match self.request_id() {
+                    Some(id) => format!("{reason} (HTTP {status}, request id {id})"),
+                    None => format!("{reason} (HTTP {status})"),
+                }
+            }
+            SdkError::TimeoutError(_) => "the request timed out".into(),
+            // No answer from S3: the causes are short (a refused connection,
+            // a DNS failure), and the only explanation there is.
+            other => DisplayErrorContext(other).to_string(),
+        }
+    }
+}
+
+impl<E> std::error::Error for RequestError<E>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
 /// Why an object could not be processed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -58,17 +239,10 @@ pub enum ObjectError {
         /// The key.
         key: String,
     },
-    /// S3 refused or failed the request: a 5xx, throttling, a timeout, a
-    /// permission problem.
-    #[error("GetObject s3://{bucket}/{key} failed: {message}")]
-    Request {
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
-        /// The SDK error with its whole chain of causes.
-        message: String,
-    },
+    /// S3 refused or failed the request; [`RequestError::failure`] says
+    /// whether a retry can help.
+    #[error(transparent)]
+    Request(RequestError<GetObjectError>),
     /// Reading or decoding the body failed.
     #[error("s3://{bucket}/{key}: {source}")]
     Body {
@@ -105,17 +279,13 @@ pub async fn process_object<S: Sink>(
         .await
         .map_err(|err| {
             if is_not_found(&err) {
-                ObjectError::NotFound {
+                return ObjectError::NotFound {
                     bucket: bucket.to_owned(),
                     key: key.to_owned(),
-                }
-            } else {
-                ObjectError::Request {
-                    bucket: bucket.to_owned(),
-                    key: key.to_owned(),
-                    message: DisplayErrorContext(&err).to_string(),
-                }
+                };
             }
+            let uri = format!("s3://{bucket}/{key}");
+            ObjectError::Request(RequestError::new("GetObject", uri, err))
         })?;
     let body = response.body.into_async_read();
     let mut pipeline = Pipeline::new(options, sink);
@@ -138,9 +308,12 @@ fn is_not_found(err: &SdkError<GetObjectError>) -> bool {
 ///
 /// # Errors
 ///
-/// When a ListObjectsV2 request fails; the message carries the SDK error's
-/// whole chain of causes.
-pub async fn list_keys(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, String> {
+/// When a ListObjectsV2 request fails.
+pub async fn list_keys(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, RequestError<ListObjectsV2Error>> {
     let mut keys = Vec::new();
     let mut pages = client
         .list_objects_v2()
@@ -150,10 +323,7 @@ pub async fn list_keys(client: &Client, bucket: &str, prefix: &str) -> Result<Ve
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|err| {
-            format!(
-                "ListObjectsV2 s3://{bucket}/{prefix} failed: {}",
-                DisplayErrorContext(&err)
-            )
+            RequestError::new("ListObjectsV2", format!("s3://{bucket}/{prefix}"), err)
         })?;
         keys.extend(
             page.contents()

@@ -20,7 +20,9 @@ pub struct Summary {
     pub gzip: bool,
     /// Lines of every kind.
     pub lines: u64,
-    /// Entries handed to the sink.
+    /// Entries handed to the sink. When the input fails part-way, the sink
+    /// is flushed before the summary is taken, so these were all delivered;
+    /// only when the output itself fails may the last of them be lost.
     pub entries: u64,
     /// `#Version`, `#Fields` and other header lines.
     pub header_lines: u64,
@@ -29,7 +31,8 @@ pub struct Summary {
     /// Lines rejected, of every reason.
     pub rejected: u64,
     /// Rejected lines by reason (`field_count`, `field_value`,
-    /// `line_too_long`, `header`, `json`).
+    /// `line_too_long`, `header`, `json`, `no_values`, `bare_cr`,
+    /// `truncated`; see [`cflog_core::Error::reason`]).
     pub rejected_by_reason: BTreeMap<&'static str, u64>,
     /// The first few rejected lines, with their positions.
     pub errors: Vec<RejectedLine>,
