@@ -28,7 +28,8 @@
 //! numbers and the count per reason are checked.
 //!
 //! Every case runs even when one fails; the test then panics with the list
-//! of mismatches.
+//! of mismatches. The two big inputs have their own tests so that they can
+//! be run alone: `cargo test -p cflog-cli --test malformed big_`.
 
 mod common;
 
@@ -1105,6 +1106,63 @@ fn malformed_inputs_are_rejected_by_line_or_fail_the_input() {
     let cases = cases();
     assert!(cases.len() >= 30, "{} cases", cases.len());
     run_all(&cases, true, Duration::from_secs(120));
+}
+
+/// A 200 MB line without a newline, in a gzip streamed into stdin: rejected
+/// once, in bounded memory.
+#[test]
+fn big_a_200_mb_line_in_a_gzip_is_rejected_in_bounded_memory() {
+    let case = Case::streamed("a 200 MB line in a gzip", Feed::Stdin, |out| {
+        let mut gz = GzEncoder::new(out, Compression::fast());
+        gz.write_all(&std_log(&[good()]))?;
+        // Not one repeated byte, so that deflate has some work to do.
+        let chunk: Vec<u8> = (0..1 << 20).map(|i| b'a' + (i % 23) as u8).collect();
+        for _ in 0..200 {
+            gz.write_all(&chunk)?;
+        }
+        gz.finish().map(drop)
+    })
+    .header(2)
+    .entries(1)
+    .rejected(4, "line_too_long")
+    .exit(1);
+    run_all(&[case], false, Duration::from_secs(300));
+}
+
+/// 1 GB of valid lines piped into stdin: every line an entry, in bounded
+/// memory. Stdout is counted, not kept.
+#[test]
+fn big_1_gb_of_valid_lines_streams_in_bounded_memory() {
+    // 8 KB lines (a 4 KB path and User-Agent: CloudFront logs no URL over
+    // 8,192 bytes), so that the debug build's cost per line does not make
+    // the test slow; 100 distinct request IDs, repeated.
+    let path = format!("/{}", "abcdefghij".repeat(400));
+    let agent = format!("Mozilla/5.0{}", "x".repeat(4000));
+    let block: Vec<u8> = (0..100)
+        .flat_map(|i| {
+            let id = format!("{i:0>56}");
+            let mut line = with(&[
+                ("x-edge-request-id", id.as_bytes()),
+                ("cs-uri-stem", path.as_bytes()),
+                ("cs(User-Agent)", agent.as_bytes()),
+            ]);
+            line.push(b'\n');
+            line
+        })
+        .collect();
+    let blocks = 1_000_000_000usize.div_ceil(block.len());
+    let lines = (blocks * 100) as u64;
+    let case = Case::streamed("1 GB of valid lines", Feed::Stdin, move |out| {
+        out.write_all(header().as_bytes())?;
+        for _ in 0..blocks {
+            out.write_all(&block)?;
+        }
+        Ok(())
+    })
+    .header(2)
+    .entries(lines)
+    .exit(0);
+    run_all(&[case], false, Duration::from_secs(300));
 }
 
 #[test]
