@@ -143,3 +143,77 @@ async fn s3_failures_name_the_object_and_exit_with_2() {
         .count();
     assert_eq!(good_ids, records.len());
 }
+
+/// An S3 refusal is one line: the operation, the URI, S3's code and
+/// message, the HTTP status and the request id. It was the SDK's whole
+/// debug dump, about 1,500 characters; `--verbose` still prints that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_refusal_is_one_line_and_verbose_adds_the_sdk_answer() {
+    let server = S3Server::start().await;
+    let output = cflog_for(&server)
+        .args(["--s3-path-style", "s3://no-such-bucket/cf/"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("s3://no-such-bucket/cf/"))
+        .unwrap_or_else(|| panic!("no line names the URI: {stderr}"));
+    assert!(
+        line.contains("ListObjectsV2 s3://no-such-bucket/cf/ failed: NoSuchBucket"),
+        "{line}"
+    );
+    assert!(line.contains("(HTTP 404"), "{line}");
+    assert!(line.len() < 250, "{} characters: {line}", line.len());
+    assert!(!stderr.contains("<?xml"), "{stderr}");
+
+    let verbose = cflog_for(&server)
+        .args(["--s3-path-style", "--verbose", "s3://no-such-bucket/cf/"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let verbose = String::from_utf8(verbose).unwrap();
+    assert!(verbose.starts_with(line), "{verbose}");
+    assert!(verbose.contains("ServiceError"), "{verbose}");
+}
+
+/// A truncated object's entries up to the cut are written, and the summary
+/// counts exactly those, with the cut line as `truncated`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_object_counts_what_it_wrote() {
+    let server = S3Server::start().await;
+    server.create_bucket("logs").await;
+    let gz = common::gzip(common::synthetic_log("x", 20_000).as_bytes());
+    server
+        .put("logs", "cf/truncated.gz", gz[..gz.len() / 2].to_vec())
+        .await;
+    let output = cflog_for(&server)
+        .args(["--s3-path-style", "s3://logs/cf/"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let written = objects(&output.stdout).len();
+    assert!(written > 1000, "{written}");
+    let counted = format!(" lines: {} entries, ", thousands(written));
+    assert!(stderr.contains(&counted), "{written} written: {stderr}");
+    assert!(stderr.contains("1 truncated"), "{stderr}");
+}
+
+/// `1234567` as `1,234,567`, as the summary prints counts.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}

@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use cflog_lambda::{Config, FailureKind, Handler, HandlerError, Response};
+use cflog_pipeline::s3::{ObjectError, process_object};
 use cflog_pipeline::sink::NdjsonSink;
 use cflog_testkit::{Fault, FaultProxy, S3Server, SharedOutput, gzip, gzip_members, testdata};
 use serde_json::{Value, json};
@@ -483,4 +485,178 @@ async fn transient_s3_failures_fail_the_invocation_for_a_retry() {
             diagnostic.error_message
         );
     }
+}
+
+/// The body of a failing object: every entry parsed before the failure is
+/// written, and the summary counts exactly those (it counted a last block
+/// that was never written: 2,562 counted, 2,550 written).
+#[tokio::test]
+async fn an_object_that_fails_part_way_delivers_and_counts_what_was_read() {
+    let log = String::from_utf8(testdata("aws-docs-33-fields.log"))
+        .unwrap()
+        .repeat(500);
+    let whole = gzip(log.as_bytes());
+    let truncated = whole[..whole.len() * 3 / 5].to_vec();
+    let mut trailing = gzip(&testdata("aws-docs-33-fields.log"));
+    trailing.extend_from_slice(b"this is not a gzip member");
+    let server = server_with(&[("truncated.gz", truncated), ("trailing.gz", trailing)]).await;
+    for key in ["truncated.gz", "trailing.gz"] {
+        let output = SharedOutput::default();
+        let sink = NdjsonSink::new(output.clone());
+        let options = default_config().options;
+        let err = process_object(&server.client(), BUCKET, key, &options, sink)
+            .await
+            .unwrap_err();
+        let ObjectError::Body {
+            source, summary, ..
+        } = err
+        else {
+            panic!("{key}: not a body error: {err}");
+        };
+        assert_eq!(FailureKind::of_input(&source), FailureKind::CorruptGzip);
+        assert!(summary.entries > 0, "{key}: {summary:?}");
+        assert_eq!(output.entries().len() as u64, summary.entries, "{key}");
+        assert!(summary.reconciles(), "{key}: {summary:?}");
+        // The cut line, if the failure fell inside one, is counted.
+        let cut = summary.rejected_by_reason.get("truncated").copied();
+        assert!(matches!(cut, None | Some(1)), "{key}: {summary:?}");
+    }
+}
+
+/// A client for `server` with its own credentials and quick retries.
+fn client_with(server: &S3Server, endpoint: &str, secret: &str) -> Client {
+    let config = server
+        .client()
+        .config()
+        .to_builder()
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            cflog_testkit::ACCESS_KEY,
+            secret,
+            None,
+            None,
+            "test",
+        ))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(10)),
+        )
+        .build();
+    Client::from_conf(config)
+}
+
+/// S3's refusals that a retry cannot fix each have an errorType of their
+/// own; they were all `S3Transient`. The real server refuses wrong
+/// credentials; an archived object, a missing bucket (s3s-fs answers
+/// `NoSuchKey` for it, where S3 answers `NoSuchBucket`) and a bad request
+/// go through the proxy.
+#[tokio::test]
+async fn permanent_s3_refusals_are_told_apart_from_transient_ones() {
+    let server = server_with(&[("E1.gz", gzip(&testdata("aws-docs-33-fields.log")))]).await;
+    let archived = FaultProxy::start(
+        &server.endpoint,
+        Fault::S3Error {
+            status: 403,
+            code: "InvalidObjectState",
+        },
+    )
+    .await;
+    let refused = FaultProxy::start(
+        &server.endpoint,
+        Fault::S3Error {
+            status: 400,
+            code: "InvalidArgument",
+        },
+    )
+    .await;
+    let no_bucket = FaultProxy::start(
+        &server.endpoint,
+        Fault::S3Error {
+            status: 404,
+            code: "NoSuchBucket",
+        },
+    )
+    .await;
+    let secret = cflog_testkit::SECRET_KEY;
+    for (client, bucket, kind, code) in [
+        (
+            client_with(&server, &no_bucket.endpoint, secret),
+            "no-such-bucket",
+            FailureKind::S3Permanent,
+            "NoSuchBucket",
+        ),
+        (
+            client_with(&server, &server.endpoint, "a-wrong-secret"),
+            BUCKET,
+            FailureKind::S3AccessDenied,
+            "SignatureDoesNotMatch",
+        ),
+        (
+            client_with(&server, &archived.endpoint, secret),
+            BUCKET,
+            FailureKind::S3ObjectArchived,
+            "InvalidObjectState",
+        ),
+        (
+            client_with(&server, &refused.endpoint, secret),
+            BUCKET,
+            FailureKind::S3Permanent,
+            "InvalidArgument",
+        ),
+    ] {
+        let (handler, output) = handler(client, default_config());
+        let err = handler.handle(event(bucket, &["E1.gz"])).await.unwrap_err();
+        assert_eq!(err.kind, kind, "{err}");
+        assert!(err.kind.is_permanent());
+        // One line with the code, the URI and the status, not the SDK's dump.
+        let message = &err.message;
+        assert!(message.contains(code), "{message}");
+        assert!(
+            message.contains(&format!("s3://{bucket}/E1.gz")),
+            "{message}"
+        );
+        assert!(message.contains("HTTP 4"), "{message}");
+        assert!(
+            !message.contains('\n') && !message.contains("<?xml"),
+            "{message}"
+        );
+        assert!(message.len() < 300, "{} bytes: {message}", message.len());
+        assert!(output.entries().is_empty());
+        let diagnostic: lambda_runtime::Diagnostic = err.into();
+        assert_eq!(diagnostic.error_type, kind.name());
+    }
+    // The proxy's answers carry a request id, which the message gives.
+    let (handler, _) = handler(
+        client_with(&server, &archived.endpoint, secret),
+        default_config(),
+    );
+    let err = handler.handle(event(BUCKET, &["E1.gz"])).await.unwrap_err();
+    assert!(
+        err.message.contains(cflog_testkit::FAULT_REQUEST_ID),
+        "{}",
+        err.message
+    );
+}
+
+/// One invocation with a transient and a permanent failure fails as
+/// transient, so that Lambda's retry gets the object that can succeed.
+#[tokio::test]
+async fn a_transient_failure_beside_a_permanent_one_is_retried() {
+    let big = String::from_utf8(testdata("aws-docs-33-fields.log"))
+        .unwrap()
+        .repeat(2000);
+    let mut corrupt = gzip(&testdata("aws-docs-33-fields.log"));
+    let middle = corrupt.len() / 2;
+    corrupt[middle..middle + 8].copy_from_slice(b"garbage!");
+    let server = server_with(&[("big.gz", gzip(big.as_bytes())), ("corrupt.gz", corrupt)]).await;
+    // Cuts the big object's body; the small one arrives whole.
+    let (handler, _proxy) = faulty_handler(&server, Fault::CutResponseAfter(20_000)).await;
+    let err = handler
+        .handle(event(BUCKET, &["corrupt.gz", "big.gz"]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, FailureKind::S3Transient, "{err}");
+    assert!(err.message.starts_with("2 of 2 objects failed"), "{err}");
+    assert!(err.message.contains("corrupt or truncated"), "{err}");
 }

@@ -173,9 +173,38 @@ pub enum Fault {
     /// Answer every request with this HTTP status and an S3 error body
     /// (`503` is S3's throttling answer, `SlowDown`).
     Status(u16),
+    /// Answer every request with this HTTP status and S3 error code, for
+    /// refusals the test server cannot be brought to make, such as
+    /// `InvalidObjectState` for an archived object.
+    S3Error {
+        /// The HTTP status.
+        status: u16,
+        /// S3's error code.
+        code: &'static str,
+    },
     /// Accept the connection and never answer: a timeout.
     Hang,
 }
+
+/// Reads a request and answers it with an S3 error, as S3 writes them:
+/// XML with the code, the message and a request id, also in the
+/// `x-amz-request-id` header.
+async fn answer(client: &mut tokio::net::TcpStream, status: u16, code: &str, message: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut request = [0u8; 65536];
+    let _ = client.read(&mut request).await;
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>{FAULT_REQUEST_ID}</RequestId></Error>"
+    );
+    let response = format!(
+        "HTTP/1.1 {status} Injected\r\ncontent-type: application/xml\r\nx-amz-request-id: {FAULT_REQUEST_ID}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = client.write_all(response.as_bytes()).await;
+}
+
+/// The request id of the fault proxy's S3 errors.
+pub const FAULT_REQUEST_ID: &str = "CFLOGFAULT0001";
 
 /// A TCP proxy on a free loopback port that injects a [`Fault`].
 pub struct FaultProxy {
@@ -207,14 +236,22 @@ impl FaultProxy {
                             while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}
                         }
                         Fault::Status(status) => {
-                            let mut request = [0u8; 65536];
-                            let _ = client.read(&mut request).await;
-                            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>cflog-test</RequestId></Error>";
-                            let response = format!(
-                                "HTTP/1.1 {status} Injected\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                                body.len()
-                            );
-                            let _ = client.write_all(response.as_bytes()).await;
+                            answer(
+                                &mut client,
+                                status,
+                                "SlowDown",
+                                "Please reduce your request rate.",
+                            )
+                            .await;
+                        }
+                        Fault::S3Error { status, code } => {
+                            answer(
+                                &mut client,
+                                status,
+                                code,
+                                "Injected by the cflog fault proxy.",
+                            )
+                            .await;
                         }
                         Fault::CutResponseAfter(limit) => {
                             let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
