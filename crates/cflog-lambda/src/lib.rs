@@ -11,15 +11,17 @@
 //!
 //! - A bad line never fails an object: it is counted as rejected, by reason
 //!   and with its line number, in the object's summary.
-//! - A transient S3 failure (5xx, throttling, a timeout, a connection reset
-//!   mid-body) fails the invocation (`errorType` `S3Transient`), so Lambda
-//!   retries it.
+//! - A failed object fails the invocation, with an `errorType` per cause
+//!   ([`FailureKind`]): a transient S3 failure (5xx, throttling, a timeout, a
+//!   connection reset mid-body) is `S3Transient`, which a retry may fix;
+//!   access denied, an archived object and other S3 refusals, a corrupt
+//!   gzip, another compression, or an object with lines of which none is a
+//!   log entry are permanent. After Lambda's retries the event lands in the
+//!   on-failure destination.
 //! - An object that no longer exists is logged and skipped: a retry cannot
 //!   help.
-//! - A corrupt or truncated gzip (`CorruptGzip`), or an object with lines of
-//!   which none is a log entry (`NotACloudFrontLog`), fails the invocation
-//!   with a summary; after Lambda's retries it lands in the on-failure
-//!   destination.
+//! - An object that fails part-way delivers the entries read before the
+//!   failure, and its summary counts exactly those.
 //! - S3 delivers events at least once, so an object may be processed twice.
 //!   Downstream, `x_edge_request_id` identifies a request uniquely: use it as
 //!   the idempotency key.
