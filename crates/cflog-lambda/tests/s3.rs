@@ -660,3 +660,21 @@ async fn a_transient_failure_beside_a_permanent_one_is_retried() {
     assert!(err.message.starts_with("2 of 2 objects failed"), "{err}");
     assert!(err.message.contains("corrupt or truncated"), "{err}");
 }
+
+/// Application JSON logs and other compressions under the log prefix are
+/// not CloudFront logs: nothing is written and the object fails with its
+/// cause. The JSON lines were each written as an entry.
+#[tokio::test]
+async fn application_json_logs_and_other_compressions_are_not_entries() {
+    let app_logs = b"{\"level\":\"info\",\"msg\":\"started\",\"pid\":42}\n{\"level\":\"warn\",\"msg\":\"slow\"}\n{\"date\":\"2024-11-15\",\"sc-status\":200}\n";
+    let zstd = [0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x05, 0x29, 0x00, 0x00];
+    for (key, body, kind) in [
+        ("app.gz", gzip(app_logs), FailureKind::NotACloudFrontLog),
+        ("E1.zst", zstd.to_vec(), FailureKind::UnsupportedCompression),
+    ] {
+        let (result, output) = run(&[(key, body)], &[key]).await;
+        let err = result.unwrap_err();
+        assert_eq!(err.kind, kind, "{key}: {err}");
+        assert!(output.entries().is_empty(), "{key}");
+    }
+}
