@@ -45,7 +45,8 @@ pub struct Stats {
     pub header_lines: u64,
     /// Empty lines.
     pub blank_lines: u64,
-    /// Lines returned as errors (too long, wrong field count, bad header).
+    /// Lines returned as errors (see [`Error::reason`](crate::Error::reason)
+    /// for why a line is rejected).
     pub rejected: u64,
 }
 
@@ -292,9 +293,7 @@ impl Decoder {
         let outcome = self.lines.handle(frame, max, record);
         outcome.unwrap_or(Ok(Decoded::End))
     }
-}
 
-impl Decoder {
     /// Ends an input whose reading failed part-way (a truncated gzip, a
     /// dropped connection): a line cut short by the failure is not decoded,
     /// but counted as rejected and returned as [`ErrorKind::Truncated`], so
