@@ -29,6 +29,7 @@
 
 pub mod config;
 pub mod error;
+pub mod event;
 pub mod handler;
 pub mod kinesis;
 
