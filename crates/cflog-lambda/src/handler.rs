@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::config::{Config, SinkKind};
 use crate::error::{FailureKind, HandlerError};
+use crate::event::{Event, parse_event};
 use crate::kinesis;
 
 /// Makes the sink for each object, or for each Kinesis batch.
@@ -141,28 +142,14 @@ impl Handler {
     /// way that a retry or the on-failure destination should see. A missing
     /// object is logged and skipped; a bad line never fails an object.
     pub async fn handle(&self, payload: Value) -> Result<Response, HandlerError> {
-        let Some(records) = payload.get("Records").and_then(Value::as_array) else {
-            if payload.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
-                tracing::info!(bucket = ?payload.get("Bucket"), "S3 test event acknowledged");
-                return Ok(Response::S3(S3Response::default()));
+        match parse_event(payload)? {
+            Event::S3Test(bucket) => {
+                tracing::info!(?bucket, "S3 test event acknowledged");
+                Ok(Response::S3(S3Response::default()))
             }
-            return Err(HandlerError::bad_event(
-                "the event has no Records and is not an s3:TestEvent",
-            ));
-        };
-        let from_kinesis = records
-            .first()
-            .and_then(|r| r.get("eventSource"))
-            .and_then(Value::as_str)
-            == Some("aws:kinesis");
-        if from_kinesis {
-            let event: KinesisEvent = serde_json::from_value(payload)
-                .map_err(|e| HandlerError::bad_event(format!("not a Kinesis event: {e}")))?;
-            return self.handle_kinesis(event).map(Response::Kinesis);
+            Event::Kinesis(event) => self.handle_kinesis(event).map(Response::Kinesis),
+            Event::S3(event) => self.handle_s3(event).await.map(Response::S3),
         }
-        let event: S3Event = serde_json::from_value(payload)
-            .map_err(|e| HandlerError::bad_event(format!("not an S3 event notification: {e}")))?;
-        self.handle_s3(event).await.map(Response::S3)
     }
 
     /// Handles a Kinesis batch of CloudFront real-time log records, in

@@ -31,6 +31,7 @@
 
 pub mod config;
 pub mod error;
+pub mod event;
 pub mod handler;
 pub mod kinesis;
 
