@@ -22,6 +22,11 @@
 //! - [`Value`] gives a field's bytes as logged ([`raw`](Value::raw)) or with
 //!   one level of CloudFront's escaping undone ([`decoded`](Value::decoded)).
 //! - [`json::JsonWriter`] writes the JSON contract shared by the cflog tools.
+//! - [`typed`] reads each column by the one parser of its kind
+//!   ([`ValueKind`]) and hands the values of an entry to an
+//!   [`Encoder`](typed::Encoder): the layer under every output but JSON's
+//!   fast path (CSV, tallies, columnar formats), which then never reads
+//!   another output's text.
 //! - [`Error`] says which line (and byte) went wrong, and why.
 //!
 //! # Example
@@ -74,6 +79,7 @@ pub mod raw;
 mod reader;
 mod record;
 mod schema;
+pub mod typed;
 mod values;
 
 pub use decoder::{DEFAULT_MAX_LINE_LEN, Decoded, Decoder, DecoderBuilder, InputFormat, Stats};
