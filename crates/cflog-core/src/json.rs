@@ -702,13 +702,23 @@ fn write_value(value: &TypedValue<'_>, out: &mut Out<'_>, scratch: &mut Scratch)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SecondsText(pub Duration);
 
-impl fmt::Display for SecondsText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl SecondsText {
+    /// Appends the text to `out`, without the formatting machinery of
+    /// [`Display`](fmt::Display) (which gives the same text).
+    pub fn append_to(self, out: &mut Vec<u8>) {
         // Twenty digits, a dot and nine more.
         let mut buf = [0u8; 32];
-        let mut out = Out::new(&mut buf);
-        write_seconds(self.0, &mut out);
-        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
+        let mut text = Out::new(&mut buf);
+        write_seconds(self.0, &mut text);
+        out.extend_from_slice(&text);
+    }
+}
+
+impl fmt::Display for SecondsText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = Vec::with_capacity(32);
+        self.append_to(&mut text);
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -726,17 +736,24 @@ impl fmt::Display for SecondsText {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimestampText(pub OffsetDateTime, pub bool);
 
+impl TimestampText {
+    /// Appends the text to `out`, without the formatting machinery of
+    /// [`Display`](fmt::Display) (which gives the same text).
+    pub fn append_to(self, out: &mut Vec<u8>) {
+        let mut buf = [0u8; 48];
+        let mut text = Out::new(&mut buf);
+        write_timestamp(self.0, self.1, &mut text);
+        // Without the quotes of the JSON string.
+        let len = text.len();
+        out.extend_from_slice(&buf[1..len - 1]);
+    }
+}
+
 impl fmt::Display for TimestampText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; 48];
-        let mut out = Out::new(&mut buf);
-        write_timestamp(self.0, self.1, &mut out);
-        let quoted = std::str::from_utf8(&out).map_err(|_| fmt::Error)?;
-        let text = quoted
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .ok_or(fmt::Error)?;
-        f.write_str(text)
+        let mut text = Vec::with_capacity(48);
+        self.append_to(&mut text);
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 

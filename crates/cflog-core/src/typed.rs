@@ -75,7 +75,11 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use time::{Date, OffsetDateTime, Time};
+use time::{Date, Time};
+
+/// The type of the request time (the `time` crate's), for encoders that
+/// do not depend on `time` themselves.
+pub use time::OffsetDateTime;
 
 use crate::error::{FieldError, FieldProblem};
 use crate::escape::QueryParams;
@@ -253,9 +257,21 @@ impl<'a> TypedValue<'a> {
 /// # Errors
 ///
 /// When the value is not of the field's kind.
+#[inline]
 pub(crate) fn field_value<'a>(
     line: &LogLine<'a>,
     field: Field,
+    value: Option<Value<'a>>,
+) -> Result<Option<TypedValue<'a>>, FieldError> {
+    kind_value(line, field, field.kind(), value)
+}
+
+/// [`field_value`] with the kind of `field` already looked up.
+#[inline(always)]
+fn kind_value<'a>(
+    line: &LogLine<'a>,
+    field: Field,
+    kind: ValueKind,
     value: Option<Value<'a>>,
 ) -> Result<Option<TypedValue<'a>>, FieldError> {
     let Some(value) = value else {
@@ -263,7 +279,7 @@ pub(crate) fn field_value<'a>(
     };
     let raw = value.raw();
     let fail = |problem| FieldError::new(field, problem);
-    Ok(Some(match field.kind() {
+    Ok(Some(match kind {
         ValueKind::Text => TypedValue::Text(value),
         ValueKind::Integer => TypedValue::Unsigned(unsigned(raw).map_err(fail)?),
         ValueKind::SignedInteger => TypedValue::Signed(signed(raw).map_err(fail)?),
@@ -419,7 +435,11 @@ pub trait Encoder {
 #[derive(Clone, Copy, Debug)]
 enum Step {
     /// A known field's own column (or none), read by its kind.
-    Column { col: Option<usize>, field: Field },
+    Column {
+        col: Option<usize>,
+        field: Field,
+        kind: ValueKind,
+    },
     /// An unknown column: text.
     Extra { col: usize },
     /// Anything that needs the whole line (the request time, the query
@@ -499,9 +519,9 @@ impl Layout {
                 field: *field,
             };
             let value = match *step {
-                Step::Column { col, field } => {
+                Step::Column { col, field, kind } => {
                     let value = col.and_then(|col| line.column(col)).and_then(Value::new);
-                    field_value(line, field, value)?
+                    kind_value(line, field, kind, value)?
                 }
                 Step::Extra { col } => line.column(col).and_then(Value::new).map(TypedValue::Text),
                 Step::Item(item) => item_value(item, line)?,
@@ -545,6 +565,7 @@ impl Layout {
                     Step::Column {
                         col: schema.position(field),
                         field,
+                        kind: field.kind(),
                     }
                 }
                 Item::Extra(col) => Step::Extra { col },
