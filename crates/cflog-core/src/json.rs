@@ -28,6 +28,7 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
 use crate::error::FieldError;
+use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
 use crate::line::{LogLine, Value};
 use crate::schema::{Column, Family, Schema};
@@ -684,6 +685,46 @@ fn write_value(value: &TypedValue<'_>, out: &mut Out<'_>, scratch: &mut Scratch)
         TypedValue::Timestamp(time, millis) => write_timestamp(*time, *millis, out),
         TypedValue::QueryParams(params) => {
             write_query_params(params.raw(), &[], out, &mut scratch.query)
+        }
+    }
+}
+
+/// Writes `query_params` objects as [`JsonWriter`] writes them, reusing its
+/// buffers: for outputs that carry the object as text, such as a CSV cell.
+///
+/// ```
+/// use cflog_core::escape::QueryParams;
+/// use cflog_core::json::QueryParamsJson;
+///
+/// let mut json = QueryParamsJson::default();
+/// let mut out = Vec::new();
+/// json.append(&QueryParams::new(b"q=a%2520b+c&q=d&lang=en"), &mut out);
+/// assert_eq!(out, br#"{"q":["a b c","d"],"lang":"en"}"#);
+/// ```
+#[derive(Debug, Default)]
+pub struct QueryParamsJson {
+    scratch: QueryScratch,
+    buf: Vec<u8>,
+}
+
+impl QueryParamsJson {
+    /// Appends the object of `params` to `out`.
+    pub fn append(&mut self, params: &QueryParams<'_>, out: &mut Vec<u8>) {
+        let raw = params.raw();
+        // Room for the usual query many times over; more when it needs it.
+        let mut room = 64 + 8 * raw.len();
+        loop {
+            if self.buf.len() < room {
+                self.buf.resize(room, 0);
+            }
+            let mut text = Out::new(&mut self.buf);
+            write_query_params(raw, &[], &mut text, &mut self.scratch);
+            if !text.overflowed() {
+                let len = text.len();
+                out.extend_from_slice(&self.buf[..len]);
+                return;
+            }
+            room = 2 * self.buf.len();
         }
     }
 }

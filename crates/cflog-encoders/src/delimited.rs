@@ -44,7 +44,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use cflog_core::escape::{self, QueryParams};
-use cflog_core::json::{SecondsText, Selection, TimestampText};
+use cflog_core::json::{QueryParamsJson, SecondsText, Selection, TimestampText};
 use cflog_core::typed::{Encoder, Key, Layout};
 use cflog_core::{FieldError, LogLine, Schema, Value};
 use time::OffsetDateTime;
@@ -62,12 +62,11 @@ struct CellBuf {
     /// Every cell's text, one after the other.
     text: Vec<u8>,
     /// Where each cell is in `text`, by key index.
-    cells: Vec<Range<usize>>,
-    /// For each cell, whether it may hold a byte that needs quoting: text
-    /// can, a number, a time or an address cannot.
-    free: Vec<bool>,
-    /// Text being decoded, reused.
+    cells: Vec<Cell>,
+    /// Decoded text that is not UTF-8, reused.
     decoded: Vec<u8>,
+    /// The JSON writer's `query_params`, with its buffers.
+    query: QueryParamsJson,
 }
 
 impl Cells {
@@ -92,7 +91,6 @@ impl Cells {
     pub fn read(&mut self, line: &LogLine<'_>) -> Result<(), FieldError> {
         self.buf.text.clear();
         self.buf.cells.clear();
-        self.buf.free.clear();
         self.layout.encode(line, &mut self.buf)
     }
 
@@ -109,8 +107,23 @@ impl Cells {
     /// The text of the cell of key `index` (empty for a missing value), or
     /// `None` past the last one.
     pub fn get(&self, index: usize) -> Option<&[u8]> {
-        let range = self.buf.cells.get(index)?;
-        Some(&self.buf.text[range.clone()])
+        let cell = self.buf.cells.get(index)?;
+        self.buf.text.get(cell.range())
+    }
+}
+
+/// Where one cell is, and whether it may hold a byte that needs quoting:
+/// text can; a number, a time or an address cannot.
+#[derive(Clone, Copy, Debug)]
+struct Cell {
+    start: usize,
+    end: usize,
+    free: bool,
+}
+
+impl Cell {
+    fn range(self) -> Range<usize> {
+        self.start..self.end
     }
 }
 
@@ -118,8 +131,11 @@ impl CellBuf {
     /// Ends the cell begun at `start`, which is `free` text.
     #[inline]
     fn end(&mut self, start: usize, free: bool) {
-        self.cells.push(start..self.text.len());
-        self.free.push(free);
+        self.cells.push(Cell {
+            start,
+            end: self.text.len(),
+            free,
+        });
     }
 
     /// Writes a cell that never needs quoting with `write`.
@@ -132,19 +148,6 @@ impl CellBuf {
     }
 }
 
-/// Appends `bytes`, with invalid UTF-8 replaced by U+FFFD as the JSON
-/// contract does.
-#[inline]
-fn push_text(bytes: &[u8], out: &mut Vec<u8>) {
-    // Logged text is ASCII, checked a word at a time; the UTF-8 check is
-    // for what decoding made of it.
-    if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
-        out.extend_from_slice(bytes);
-    } else {
-        out.extend_from_slice(String::from_utf8_lossy(bytes).as_bytes());
-    }
-}
-
 impl Encoder for CellBuf {
     type Error = FieldError;
 
@@ -153,14 +156,18 @@ impl Encoder for CellBuf {
     }
 
     fn text(&mut self, _key: Key<'_>, value: Value<'_>) -> Result<(), FieldError> {
-        let raw = value.raw();
+        // Decoded straight into the cell (a value without escapes is
+        // copied a word at a time), then checked: logged text is ASCII, and
+        // what decoding made of it is replaced where it is not UTF-8.
         let start = self.text.len();
-        if memchr::memchr(b'%', raw).is_none() {
-            push_text(raw, &mut self.text);
-        } else {
+        escape::decode_into(value.raw(), &mut self.text);
+        let cell = &self.text[start..];
+        if !cell.is_ascii() && std::str::from_utf8(cell).is_err() {
             self.decoded.clear();
-            escape::decode_into(raw, &mut self.decoded);
-            push_text(&self.decoded, &mut self.text);
+            self.decoded.extend_from_slice(cell);
+            self.text.truncate(start);
+            let lossy = String::from_utf8_lossy(&self.decoded);
+            self.text.extend_from_slice(lossy.as_bytes());
         }
         self.end(start, true);
         Ok(())
@@ -195,15 +202,28 @@ impl Encoder for CellBuf {
     }
 
     fn ip(&mut self, _key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
-        // Writing into a `Vec` cannot fail.
-        self.cell(|out| drop(write!(out, "{ip}")))
+        self.cell(|out| match ip {
+            // Dotted decimal, as std displays it, without the formatting
+            // machinery (most viewers are IPv4).
+            IpAddr::V4(ip) => {
+                let mut digits = itoa::Buffer::new();
+                for (i, octet) in ip.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b'.');
+                    }
+                    out.extend_from_slice(digits.format(octet).as_bytes());
+                }
+            }
+            // Writing into a `Vec` cannot fail.
+            IpAddr::V6(ip) => drop(write!(out, "{ip}")),
+        })
     }
 
     fn query_params(&mut self, _key: Key<'_>, params: &QueryParams<'_>) -> Result<(), FieldError> {
         // The JSON object, as the JSON writer writes it: its strings may
         // hold anything.
         let start = self.text.len();
-        let _ = serde_json::to_writer(&mut self.text, params);
+        self.query.append(params, &mut self.text);
         self.end(start, true);
         Ok(())
     }
@@ -301,10 +321,10 @@ impl RowWriter {
             if i > 0 {
                 out.push(self.delimiter);
             }
-            let Some(index) = *slot else { continue };
-            let (Some(cell), Some(&free)) = (cells.get(index), cells.buf.free.get(index)) else {
+            let Some(&cell) = slot.and_then(|index| cells.buf.cells.get(index)) else {
                 continue;
             };
+            let (free, cell) = (cell.free, &cells.buf.text[cell.range()]);
             if free && self.needs_quotes(cell) {
                 quote(cell, out);
             } else {

@@ -337,18 +337,12 @@ impl Encoder for Entry {
         };
         let mut text = self.string();
         // One level decoded, invalid UTF-8 replaced: `Value::decoded_str`,
-        // into reused buffers. Most values have no escape to decode.
-        let raw = value.raw();
-        let decoded = if memchr::memchr(b'%', raw).is_none() {
-            raw
-        } else {
-            self.decoded.clear();
-            escape::decode_into(raw, &mut self.decoded);
-            &self.decoded
-        };
-        match std::str::from_utf8(decoded) {
+        // into reused buffers.
+        self.decoded.clear();
+        escape::decode_into(value.raw(), &mut self.decoded);
+        match std::str::from_utf8(&self.decoded) {
             Ok(decoded) => text.push_str(decoded),
-            Err(_) => text.push_str(&String::from_utf8_lossy(decoded)),
+            Err(_) => text.push_str(&String::from_utf8_lossy(&self.decoded)),
         }
         self.texts[place] = Some(text);
         Ok(())
