@@ -290,6 +290,7 @@ impl InputArgs {
 
 fn parse_input_format(text: &str) -> Result<InputFormat, String> {
     text.parse()
+        .map_err(|e: cflog_core::UnknownInputFormat| e.to_string())
 }
 
 /// A line limit from 64 bytes to 4 GiB (the parser's offsets are 32-bit).
@@ -309,7 +310,7 @@ fn parse_delimiter(text: &str) -> Result<Delimiter, String> {
         "\\t" | "tab" | "TAB" => "\t",
         other => other,
     };
-    Delimiter::new(text.as_bytes())
+    Delimiter::new(text.as_bytes()).map_err(|e| e.to_string())
 }
 
 /// The schema of lines before any `#Fields` header.

@@ -1,23 +1,22 @@
 //! CSV and TSV output: the JSON contract's values, one column per key.
 //!
-//! Each entry is first written as JSON by cflog-core's `JsonWriter`, then cut
-//! into cells, so CSV can never drift from the contract: a timestamp, a
-//! duration or a decoded path is the same text in both. A cell is the JSON
-//! value with its quotes and escapes removed; `null` is an empty cell;
-//! `query_params` stays a JSON object. Quoting is the `csv` crate's.
+//! The cells are `cflog_encoders::delimited`'s: each typed value as the text
+//! the JSON contract writes for it, without JSON's syntax, so a timestamp, a
+//! duration or a decoded path is the same text in both, and no JSON is
+//! written to get it. `null` is an empty cell; `query_params` stays a JSON
+//! object. Rows are quoted as the `csv` crate quotes them.
 //!
 //! The header row holds the JSON keys. With `--fields` they are known before
 //! any input is read. Without it they are the keys of the first entry seen;
 //! entries of another layout fill the columns they share, and a warning
 //! names the keys that have no column.
 
-use std::borrow::Cow;
 use std::io::{self, Write};
-use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use cflog_core::LogLine;
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::json::Selection;
+use cflog_encoders::delimited::{Cells, Columns, RowWriter};
 use cflog_pipeline::sink::{BLOCK_SIZE, Sink, SinkError};
 
 use crate::inputs::Input;
@@ -82,12 +81,10 @@ impl SinkFactory for DelimitedFactory {
             out: self.output.clone(),
         };
         DelimitedSink {
-            rows: writer(self.delimiter, block),
-            json: JsonWriter::new(self.selection.clone()),
+            block,
+            rows: RowWriter::new(self.delimiter),
+            cells: Cells::new(self.selection.clone()),
             explicit: self.selection.keys().is_some(),
-            object: Vec::with_capacity(4096),
-            spans: Vec::new(),
-            keys: Vec::new(),
             header: Arc::clone(&self.header),
             columns: None,
             layout: None,
@@ -148,11 +145,9 @@ impl Header {
     }
 }
 
-/// Rows gathered into a block, written out whole when the sink says so.
-///
-/// The `csv` writer flushes its own small buffer into the block at any
-/// point, even mid-row; the block reaches the output only on
-/// [`Write::flush`], which the sink calls right after a whole row.
+/// Rows gathered into a block, written out whole when the sink says so:
+/// the block reaches the output only on [`Write::flush`], which the sink
+/// calls right after a whole row.
 struct Block {
     buf: Vec<u8>,
     out: Output,
@@ -173,23 +168,21 @@ impl Write for Block {
     }
 }
 
-/// Where each column's value is in the JSON object of one layout.
+/// Where each column's cell is among the cells of one layout.
 struct Layout {
     schema_id: u64,
-    /// For each column, the index of its value in the object, if present.
+    /// For each column, the index of its cell, if the layout has it.
     slots: Vec<Option<usize>>,
 }
 
 /// Writes each entry as one delimited row.
 pub struct DelimitedSink {
-    rows: csv::Writer<Block>,
-    json: JsonWriter,
-    /// Whether the keys were chosen (`--fields`): the object then has them
+    block: Block,
+    rows: RowWriter,
+    cells: Cells,
+    /// Whether the keys were chosen (`--fields`): the cells then have them
     /// in column order, whatever the layout.
     explicit: bool,
-    object: Vec<u8>,
-    spans: Vec<Range<usize>>,
-    keys: Vec<String>,
     header: Arc<Header>,
     columns: Option<Arc<[String]>>,
     layout: Option<Layout>,
@@ -201,75 +194,55 @@ pub struct DelimitedSink {
 
 impl Sink for DelimitedSink {
     fn entry(&mut self, line: &LogLine<'_>) -> Result<(), SinkError> {
-        self.object.clear();
-        self.json.write(line, &mut self.object)?;
-        let schema_id = line.schema().id();
-        let new_layout = self
-            .layout
-            .as_ref()
-            .is_none_or(|l| l.schema_id != schema_id);
-        let want_keys = new_layout && !self.explicit;
-        self.keys.clear();
-        split_object(
-            &self.object,
-            &mut self.spans,
-            want_keys.then_some(&mut self.keys),
-        )
-        .map_err(|e| io::Error::other(format!("cutting a JSON entry into cells: {e}")))?;
+        self.cells.read(line)?;
+        let schema = line.schema();
         if self.columns.is_none() {
-            let mut out = self.rows.get_ref().out.clone();
-            let keys = &self.keys;
+            let mut out = self.block.out.clone();
+            let keys = self.cells.keys(schema);
             self.columns = self
                 .header
-                .ensure(|| keys.clone(), &mut out, self.delimiter)?;
+                .ensure(|| keys.to_vec(), &mut out, self.delimiter)?;
         }
         let Some(columns) = self.columns.clone() else {
             return Ok(());
         };
-        if new_layout {
-            let layout = self.layout_for(schema_id, &columns);
+        if self
+            .layout
+            .as_ref()
+            .is_none_or(|l| l.schema_id != schema.id())
+        {
+            let layout = self.layout_for(line, &columns);
             self.layout = Some(layout);
         }
         let Some(layout) = &self.layout else {
             return Ok(());
         };
-        for slot in &layout.slots {
-            let cell = match slot {
-                Some(i) => cell(&self.object[self.spans[*i].clone()])?,
-                None => Cow::Borrowed(&b""[..]),
-            };
-            self.rows.write_field(&cell).map_err(csv_error)?;
-        }
-        self.rows.write_record(None::<&[u8]>).map_err(csv_error)?;
-        if self.rows.get_ref().buf.len() >= BLOCK_SIZE {
-            self.rows.flush()?;
+        self.rows
+            .write_row(&self.cells, &layout.slots, &mut self.block.buf);
+        if self.block.buf.len() >= BLOCK_SIZE {
+            self.block.flush()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.rows.flush()
+        self.block.flush()
     }
 }
 
 impl DelimitedSink {
-    fn layout_for(&mut self, schema_id: u64, columns: &[String]) -> Layout {
+    fn layout_for(&mut self, line: &LogLine<'_>, columns: &[String]) -> Layout {
+        let schema_id = line.schema().id();
         if self.explicit {
             return Layout {
                 schema_id,
                 slots: (0..columns.len()).map(Some).collect(),
             };
         }
-        let slots = columns
-            .iter()
-            .map(|column| self.keys.iter().position(|key| key == column))
-            .collect();
-        let dropped: Vec<&str> = self
-            .keys
-            .iter()
-            .filter(|key| !columns.contains(key))
-            .map(String::as_str)
-            .collect();
+        let columns = Columns::new(columns.to_vec());
+        let keys = self.cells.keys(line.schema());
+        let slots = columns.slots(keys);
+        let dropped = columns.dropped(keys);
         if !dropped.is_empty() && !self.warned {
             self.warned = true;
             self.reporter.warn(format_args!(
@@ -279,289 +252,5 @@ impl DelimitedSink {
             ));
         }
         Layout { schema_id, slots }
-    }
-}
-
-fn csv_error(err: csv::Error) -> SinkError {
-    SinkError::Io(err.into())
-}
-
-/// The bytes of one cell from a JSON value: strings without their quotes
-/// and escapes, `null` empty, numbers and objects as written. The JSON
-/// writer made valid UTF-8, so bytes are cut without checking it again.
-fn cell(value: &[u8]) -> io::Result<Cow<'_, [u8]>> {
-    Ok(match value {
-        [b'"', text @ .., b'"'] if !text.contains(&b'\\') => Cow::Borrowed(text),
-        [b'"', ..] => Cow::Owned(
-            serde_json::from_slice::<String>(value)
-                .map_err(io::Error::other)?
-                .into_bytes(),
-        ),
-        b"null" => Cow::Borrowed(b""),
-        _ => Cow::Borrowed(value),
-    })
-}
-
-/// `JsonWriter` output that does not have the expected shape (a bug, never
-/// bad input: the writer is ours).
-#[derive(Debug, thiserror::Error)]
-#[error("the JSON writer's output is not a flat object at byte {0}")]
-struct MalformedJson(usize);
-
-/// Records where each value of `object` is, and its keys when asked.
-///
-/// `object` comes from `JsonWriter`: one compact object of strings,
-/// numbers, `null` and, for `query_params`, an object of strings and
-/// arrays. This scans that grammar without validating again what the
-/// writer guarantees; the values are left as written. It is about twice as
-/// fast as serde_json's `RawValue`, which the tests use as the reference.
-/// Anything unexpected is an error, never a panic.
-fn split_object(
-    object: &[u8],
-    spans: &mut Vec<Range<usize>>,
-    mut keys: Option<&mut Vec<String>>,
-) -> Result<(), MalformedJson> {
-    spans.clear();
-    let mut at = expect(object, 0, b'{')?;
-    if object.get(at) == Some(&b'}') {
-        return end(object, at);
-    }
-    loop {
-        let key_end = string_end(object, at)?;
-        if let Some(keys) = keys.as_deref_mut() {
-            keys.push(serde_json::from_slice(&object[at..key_end]).map_err(|_| MalformedJson(at))?);
-        }
-        at = expect(object, key_end, b':')?;
-        let value_end = value_end(object, at)?;
-        spans.push(at..value_end);
-        match object.get(value_end) {
-            Some(b',') => at = value_end + 1,
-            Some(b'}') => return end(object, value_end),
-            _ => return Err(MalformedJson(value_end)),
-        }
-    }
-}
-
-fn expect(json: &[u8], at: usize, byte: u8) -> Result<usize, MalformedJson> {
-    match json.get(at) {
-        Some(b) if *b == byte => Ok(at + 1),
-        _ => Err(MalformedJson(at)),
-    }
-}
-
-/// `at` is the closing brace, which must end the text.
-fn end(json: &[u8], at: usize) -> Result<(), MalformedJson> {
-    if at + 1 == json.len() {
-        Ok(())
-    } else {
-        Err(MalformedJson(at))
-    }
-}
-
-/// The index after the string that starts at `at`.
-fn string_end(json: &[u8], at: usize) -> Result<usize, MalformedJson> {
-    let mut i = expect(json, at, b'"')?;
-    while let Some(found) = memchr::memchr2(b'"', b'\\', &json[i.min(json.len())..]) {
-        i += found;
-        if json[i] == b'"' {
-            return Ok(i + 1);
-        }
-        // An escape: skip the backslash and the byte it escapes (`\u`'s
-        // hex digits need no care: they are never `"` or `\`).
-        i += 2;
-    }
-    Err(MalformedJson(at))
-}
-
-/// The index after the value that starts at `at`.
-fn value_end(json: &[u8], at: usize) -> Result<usize, MalformedJson> {
-    match json.get(at) {
-        Some(b'"') => string_end(json, at),
-        Some(b'{' | b'[') => {
-            let mut depth = 0usize;
-            let mut i = at;
-            while let Some(byte) = json.get(i) {
-                match byte {
-                    b'"' => {
-                        i = string_end(json, i)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Ok(i + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            Err(MalformedJson(at))
-        }
-        // A number, `null`, `true` or `false`: up to the next separator.
-        Some(_) => match json[at..].iter().position(|b| matches!(b, b',' | b'}')) {
-            Some(len) if len > 0 => Ok(at + len),
-            _ => Err(MalformedJson(at)),
-        },
-        None => Err(MalformedJson(at)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    use cflog_core::{DecoderBuilder, Reader, Record};
-    use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
-    use serde_json::value::RawValue;
-
-    /// The reference: serde_json's own reading of the object, with each
-    /// value's span taken from its `RawValue`.
-    fn serde_spans(object: &[u8]) -> Option<(Vec<Range<usize>>, Vec<String>)> {
-        struct Spans<'a> {
-            base: usize,
-            spans: &'a mut Vec<Range<usize>>,
-            keys: &'a mut Vec<String>,
-        }
-        impl<'de> DeserializeSeed<'de> for Spans<'_> {
-            type Value = ();
-            fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-                d.deserialize_map(self)
-            }
-        }
-        impl<'de> Visitor<'de> for Spans<'_> {
-            type Value = ();
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-                while let Some(key) = map.next_key::<String>()? {
-                    self.keys.push(key);
-                    let value: &'de RawValue = map.next_value()?;
-                    let start = value.get().as_ptr() as usize - self.base;
-                    self.spans.push(start..start + value.get().len());
-                }
-                Ok(())
-            }
-        }
-        let (mut spans, mut keys) = (Vec::new(), Vec::new());
-        let mut deserializer = serde_json::Deserializer::from_slice(object);
-        Spans {
-            base: object.as_ptr() as usize,
-            spans: &mut spans,
-            keys: &mut keys,
-        }
-        .deserialize(&mut deserializer)
-        .ok()?;
-        deserializer.end().ok()?;
-        Some((spans, keys))
-    }
-
-    fn fast_spans(object: &[u8]) -> Option<(Vec<Range<usize>>, Vec<String>)> {
-        let (mut spans, mut keys) = (Vec::new(), Vec::new());
-        split_object(object, &mut spans, Some(&mut keys)).ok()?;
-        Some((spans, keys))
-    }
-
-    /// JSON objects as the writer makes them, from every sample log.
-    fn written_objects() -> Vec<Vec<u8>> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
-        let mut objects = Vec::new();
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|path| path.is_file())
-            .collect();
-        names.sort();
-        for path in names {
-            let text = std::fs::read(&path).unwrap();
-            let mut builder = DecoderBuilder::new();
-            if path.to_string_lossy().contains("pipe") {
-                builder.delimiter(cflog_core::Delimiter::new(b"|").unwrap());
-            }
-            let mut reader = Reader::from_builder(&builder, &text[..]);
-            let mut record = Record::new();
-            let mut json = JsonWriter::new(Selection::all());
-            loop {
-                match reader.read_record(&mut record) {
-                    Ok(true) => {
-                        let mut out = Vec::new();
-                        if json.write(&record.line(), &mut out).is_ok() {
-                            objects.push(out);
-                        }
-                    }
-                    Ok(false) => break,
-                    Err(_) => {}
-                }
-            }
-        }
-        assert!(objects.len() > 20, "{}", objects.len());
-        objects
-    }
-
-    #[test]
-    fn the_scanner_agrees_with_serde_json_on_written_objects() {
-        let mut objects = written_objects();
-        // Escapes, nesting and separators inside strings.
-        for tricky in [
-            &br#"{}"#[..],
-            br#"{"a":"x,y}","b":null,"c":0.082,"d":"say \"hi\"\u00e9\\","e":{"q":["1","2,]"],"r":"}"},"f":""}"#,
-            br#"{"k\"ey":-5,"l":[],"m":{},"n":true}"#,
-        ] {
-            objects.push(tricky.to_vec());
-        }
-        for object in &objects {
-            let text = String::from_utf8_lossy(object);
-            assert_eq!(fast_spans(object), serde_spans(object), "{text}");
-            assert!(fast_spans(object).is_some(), "{text}");
-        }
-    }
-
-    #[test]
-    fn a_cut_or_broken_object_is_an_error_not_a_panic() {
-        let object = br#"{"a":"x\"y","b":{"q":["1"]},"c":12}"#;
-        for end in 0..object.len() {
-            assert!(fast_spans(&object[..end]).is_none(), "{end}");
-        }
-        for broken in [
-            &br#"{"a"}"#[..],
-            br#"{"a":}"#,
-            br#"{"a":1,}"#,
-            br#"{"a":1}x"#,
-            br#"["a"]"#,
-            b"{\"a\":\"\\",
-        ] {
-            assert!(
-                fast_spans(broken).is_none(),
-                "{}",
-                String::from_utf8_lossy(broken)
-            );
-        }
-    }
-
-    #[test]
-    fn cells_are_json_values_without_their_syntax() {
-        let object =
-            br#"{"a":"x,y","b":null,"c":0.082,"d":"say \"hi\"\u00e9","e":{"q":["1","2"]},"f":""}"#;
-        let (spans, keys) = fast_spans(object).unwrap();
-        assert_eq!(keys, ["a", "b", "c", "d", "e", "f"]);
-        let cells: Vec<String> = spans
-            .iter()
-            .map(|span| {
-                String::from_utf8(cell(&object[span.clone()]).unwrap().into_owned()).unwrap()
-            })
-            .collect();
-        assert_eq!(
-            cells,
-            ["x,y", "", "0.082", "say \"hi\"é", r#"{"q":["1","2"]}"#, ""]
-        );
-    }
-
-    #[test]
-    fn keys_are_only_read_when_asked() {
-        let mut spans = Vec::new();
-        split_object(br#"{"a":1,"b":"2"}"#, &mut spans, None).unwrap();
-        assert_eq!(spans, [5..6, 11..14]);
     }
 }

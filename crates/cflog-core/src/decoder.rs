@@ -82,19 +82,33 @@ impl InputFormat {
 }
 
 impl std::str::FromStr for InputFormat {
-    type Err = String;
+    type Err = UnknownInputFormat;
 
     /// `auto`, `w3c` or `json` (any case).
-    fn from_str(name: &str) -> std::result::Result<InputFormat, String> {
+    ///
+    /// ```
+    /// use cflog_core::InputFormat;
+    /// assert_eq!("JSON".parse(), Ok(InputFormat::Json));
+    /// let err = "csv".parse::<InputFormat>().unwrap_err();
+    /// assert_eq!(err.name, "csv");
+    /// assert_eq!(err.to_string(), r#"unknown input format "csv": expected auto, w3c or json"#);
+    /// ```
+    fn from_str(name: &str) -> std::result::Result<InputFormat, UnknownInputFormat> {
         match name.to_ascii_lowercase().as_str() {
             "auto" => Ok(InputFormat::Auto),
             "w3c" => Ok(InputFormat::W3c),
             "json" => Ok(InputFormat::Json),
-            _ => Err(format!(
-                "unknown input format {name:?}: expected auto, w3c or json"
-            )),
+            _ => Err(UnknownInputFormat { name: name.into() }),
         }
     }
+}
+
+/// A name that is not an [`InputFormat`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown input format {name:?}: expected auto, w3c or json")]
+pub struct UnknownInputFormat {
+    /// The name as given.
+    pub name: String,
 }
 
 /// Configures a [`Decoder`] or [`Reader`](crate::Reader).

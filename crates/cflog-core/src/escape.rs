@@ -169,6 +169,7 @@ pub fn decode_legacy_double(raw: &[u8]) -> Cow<'_, [u8]> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct QueryParams<'a> {
+    raw: &'a [u8],
     unescaped: Cow<'a, [u8]>,
 }
 
@@ -176,8 +177,14 @@ impl<'a> QueryParams<'a> {
     /// The parameters of a raw, escaped query string as logged (without `?`).
     pub fn new(raw: &'a [u8]) -> QueryParams<'a> {
         QueryParams {
+            raw,
             unescaped: decode(raw),
         }
+    }
+
+    /// The query string as logged, still escaped.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
     }
 
     /// The `(key, value)` pairs in order. Invalid UTF-8 is replaced by U+FFFD.

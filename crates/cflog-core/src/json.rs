@@ -27,12 +27,12 @@ use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
-use crate::error::{FieldError, FieldProblem};
+use crate::error::FieldError;
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
 use crate::line::{LogLine, Value};
 use crate::schema::{Column, Family, Schema};
-use crate::values;
+use crate::typed::{self, TypedValue};
 
 mod ip;
 mod number;
@@ -162,7 +162,7 @@ impl Selection {
 
 /// What to write for one key, resolved against a schema.
 #[derive(Clone, Copy, Debug)]
-enum Item {
+pub(crate) enum Item {
     Timestamp,
     QueryParams,
     Field(Field),
@@ -170,7 +170,7 @@ enum Item {
     Extra(usize),
 }
 
-fn plan(selection: &Selection, schema: &Schema) -> Vec<Item> {
+pub(crate) fn plan(selection: &Selection, schema: &Schema) -> Vec<Item> {
     if let Some(keys) = &selection.keys {
         return keys
             .iter()
@@ -501,7 +501,7 @@ impl JsonWriter {
     fn prepare(&mut self, schema: &Schema) {
         if schema.id() != self.schema_id {
             let items = plan(&self.selection, schema);
-            self.keys = KeyPrefix::all(items.iter().map(|&item| key(item, schema)));
+            self.keys = KeyPrefix::all(items.iter().map(|&item| item_key(item, schema)));
             self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
             self.schema_id = schema.id();
         }
@@ -576,17 +576,16 @@ fn write_slot(
             short,
         } => column!(col, |raw| {
             if !write_unsigned_checked(raw, max, short, bytes, out) {
-                return Err(fail(field, FieldProblem::Number(unsigned_kind(field))));
+                return Err(fail(field, typed::problem(field.kind())));
             }
         }),
         Slot::Signed { col, field } => column!(col, |raw| {
-            let n =
-                values::parse_i64(raw).ok_or(fail(field, FieldProblem::Number("an integer")))?;
+            let n = typed::signed(raw).map_err(|problem| fail(field, problem))?;
             write_signed(n, raw, bytes, out);
         }),
         Slot::Status { col, field } => column!(col, |raw| {
             if !write_status_checked(raw, bytes, out) {
-                return Err(fail(field, FieldProblem::Number("a three-digit status")));
+                return Err(fail(field, typed::problem(ValueKind::Status)));
             }
         }),
         Slot::Ip { col, field } => column!(col, |raw| {
@@ -594,13 +593,13 @@ fn write_slot(
         }),
         Slot::Seconds { col, field } => column!(col, |raw| {
             if !write_seconds_checked(raw, bytes, out) {
-                return Err(fail(field, FieldProblem::Seconds));
+                return Err(fail(field, typed::problem(ValueKind::Seconds)));
             }
         }),
         Slot::Word { col, field } => column!(col, |raw| {
             if !copy_if_plain::<true>(raw, bytes, out) {
                 if !raw.is_ascii() && std::str::from_utf8(raw).is_err() {
-                    return Err(fail(field, FieldProblem::Utf8));
+                    return Err(fail(field, typed::problem(field.kind())));
                 }
                 out.detached(|out| write_string(raw, out));
             }
@@ -620,23 +619,15 @@ fn write_slot(
         Slot::QueryParams { col } => column!(col, |raw| {
             out.detached(|out| write_query_params(raw, bytes, out, &mut scratch.query));
         }),
-        Slot::Item(item) => {
-            let value = resolve(item, line)?;
-            key.write(false, out);
-            out.detached(|out| write_value(&value, out, scratch));
-        }
+        Slot::Item(item) => match typed::item_value(item, line)? {
+            Some(value) => {
+                key.write(false, out);
+                out.detached(|out| write_value(&value, out, scratch));
+            }
+            None => key.write(true, out),
+        },
     }
     Ok(())
-}
-
-/// What the unsigned integers of `field` are called in errors.
-#[cold]
-fn unsigned_kind(field: Field) -> &'static str {
-    match field.kind() {
-        ValueKind::Port => "a port",
-        ValueKind::Asn => "an AS number",
-        _ => "an unsigned integer",
-    }
 }
 
 /// The `date` and `time` values, checked as [`LogLine::timestamp`] checks
@@ -646,15 +637,11 @@ fn checked_date_time<'a>(
     date: Option<&'a [u8]>,
     time: Option<&'a [u8]>,
 ) -> Result<Option<(&'a [u8], &'a [u8])>, FieldError> {
-    if let Some(date) = date
-        && values::parse_date(date).is_none()
-    {
-        return Err(FieldError::new(Field::Date, FieldProblem::Date));
+    if let Some(date) = date {
+        typed::date(date).map_err(|problem| FieldError::new(Field::Date, problem))?;
     }
-    if let Some(time) = time
-        && values::parse_time(time).is_none()
-    {
-        return Err(FieldError::new(Field::Time, FieldProblem::Time));
+    if let Some(time) = time {
+        typed::time(time).map_err(|problem| FieldError::new(Field::Time, problem))?;
     }
     Ok(date.zip(time))
 }
@@ -672,7 +659,8 @@ fn write_date_time(date: &[u8], time: &[u8], out: &mut Out<'_>) {
     out.extend_from_slice(&text);
 }
 
-fn key(item: Item, schema: &Schema) -> &str {
+/// The JSON key of `item`.
+pub(crate) fn item_key(item: Item, schema: &Schema) -> &str {
     match item {
         Item::Timestamp => TIMESTAMP_KEY,
         Item::QueryParams => QUERY_PARAMS_KEY,
@@ -681,110 +669,132 @@ fn key(item: Item, schema: &Schema) -> &str {
     }
 }
 
-/// A value ready to write.
-enum JsonValue<'a> {
-    Null,
-    /// Escaped text, decoded one level when written.
-    Text(Value<'a>),
-    /// Text already checked to be UTF-8, written as is.
-    Str(&'a str),
-    U64(u64),
-    I64(i64),
-    Seconds(Duration),
-    Ip(IpAddr),
-    Time(OffsetDateTime, bool),
-    /// The raw, escaped query string whose parameters to write.
-    Query(&'a [u8]),
-}
-
-fn resolve<'a>(item: Item, line: &LogLine<'a>) -> Result<JsonValue<'a>, FieldError> {
-    Ok(match item {
-        Item::Timestamp => match line.timestamp()? {
-            Some(time) => JsonValue::Time(time, line.timestamp_has_millis()),
-            None => JsonValue::Null,
-        },
-        // What `line.query_params()` decodes.
-        Item::QueryParams => line
-            .uri_query()
-            .map_or(JsonValue::Null, |query| JsonValue::Query(query.raw())),
-        Item::Field(field) => field_value(line, field)?,
-        Item::Extra(i) => line
-            .column(i)
-            .and_then(Value::new)
-            .map_or(JsonValue::Null, JsonValue::Text),
-    })
-}
-
-fn field_value<'a>(line: &LogLine<'a>, field: Field) -> Result<JsonValue<'a>, FieldError> {
-    let value = match field {
-        Field::UriStem => line.uri_stem(),
-        Field::UriQuery => line.uri_query(),
-        _ => line.get(field),
-    };
-    let Some(value) = value else {
-        return Ok(JsonValue::Null);
-    };
-    let raw = value.raw();
-    let fail = |problem| FieldError::new(field, problem);
-    let number = |what| fail(FieldProblem::Number(what));
-    Ok(match field.kind() {
-        ValueKind::Text => JsonValue::Text(value),
-        ValueKind::Integer => {
-            JsonValue::U64(values::parse_u64(raw).ok_or(number("an unsigned integer"))?)
-        }
-        ValueKind::SignedInteger => {
-            JsonValue::I64(values::parse_i64(raw).ok_or(number("an integer"))?)
-        }
-        ValueKind::Status => JsonValue::U64(values::parse_status(raw).map_err(fail)?.into()),
-        ValueKind::Port => JsonValue::U64(
-            values::parse_u64(raw)
-                .filter(|&n| n <= u64::from(u16::MAX))
-                .ok_or(number("a port"))?,
-        ),
-        ValueKind::Asn => JsonValue::U64(
-            values::parse_u64(raw)
-                .filter(|&n| n <= u64::from(u32::MAX))
-                .ok_or(number("an AS number"))?,
-        ),
-        ValueKind::EpochMillis => {
-            JsonValue::U64(values::parse_u64(raw).ok_or(fail(FieldProblem::Timestamp))?)
-        }
-        ValueKind::Ip => JsonValue::Ip(values::parse_ip(raw).ok_or(fail(FieldProblem::Ip))?),
-        ValueKind::Seconds => {
-            JsonValue::Seconds(values::parse_seconds(raw).ok_or(fail(FieldProblem::Seconds))?)
-        }
-        ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
-            // Only reachable through an explicit selection of a time column
-            // under its own key; write the moment it denotes.
-            return Ok(line.timestamp()?.map_or(JsonValue::Null, |t| {
-                JsonValue::Time(t, line.timestamp_has_millis())
-            }));
-        }
-        ValueKind::ResultType
-        | ValueKind::Protocol
-        | ValueKind::HttpVersion
-        | ValueKind::SslProtocol
-        | ValueKind::FleStatus
-        | ValueKind::IpVersion => JsonValue::Str(value.as_str().ok_or(fail(FieldProblem::Utf8))?),
-    })
-}
-
 /// Writes `value` as JSON. Writing into a `Vec` cannot fail.
-fn write_value(value: &JsonValue<'_>, out: &mut Out<'_>, scratch: &mut Scratch) {
+fn write_value(value: &TypedValue<'_>, out: &mut Out<'_>, scratch: &mut Scratch) {
     match value {
-        JsonValue::Null => out.extend_from_slice(b"null"),
-        JsonValue::Text(value) => write_text(value.raw(), out, &mut scratch.text),
-        JsonValue::Str(text) => write_string(text.as_bytes(), out),
-        JsonValue::U64(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
-        JsonValue::I64(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
-        JsonValue::Seconds(d) => write_seconds(*d, out),
-        JsonValue::Ip(IpAddr::V4(ip)) => {
+        TypedValue::Text(value) => write_text(value.raw(), out, &mut scratch.text),
+        TypedValue::Word(text) => write_string(text.as_bytes(), out),
+        TypedValue::Unsigned(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        TypedValue::Signed(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        TypedValue::Seconds(d) => write_seconds(*d, out),
+        TypedValue::Ip(IpAddr::V4(ip)) => {
             // Display of an address cannot fail.
             let _ = write!(out, "\"{ip}\"");
         }
-        JsonValue::Ip(IpAddr::V6(ip)) => write_ipv6(*ip, out),
-        JsonValue::Time(time, millis) => write_timestamp(*time, *millis, out),
-        JsonValue::Query(raw) => write_query_params(raw, &[], out, &mut scratch.query),
+        TypedValue::Ip(IpAddr::V6(ip)) => write_ipv6(*ip, out),
+        TypedValue::Timestamp(time, millis) => write_timestamp(*time, *millis, out),
+        TypedValue::QueryParams(params) => {
+            write_query_params(params.raw(), &[], out, &mut scratch.query)
+        }
+    }
+}
+
+/// Writes `query_params` objects as [`JsonWriter`] writes them, reusing its
+/// buffers: for outputs that carry the object as text, such as a CSV cell.
+///
+/// ```
+/// use cflog_core::escape::QueryParams;
+/// use cflog_core::json::QueryParamsJson;
+///
+/// let mut json = QueryParamsJson::default();
+/// let mut out = Vec::new();
+/// json.append(&QueryParams::new(b"q=a%2520b+c&q=d&lang=en"), &mut out);
+/// assert_eq!(out, br#"{"q":["a b c","d"],"lang":"en"}"#);
+/// ```
+#[derive(Debug, Default)]
+pub struct QueryParamsJson {
+    scratch: QueryScratch,
+    buf: Vec<u8>,
+}
+
+impl QueryParamsJson {
+    /// Appends the object of `params` to `out`.
+    pub fn append(&mut self, params: &QueryParams<'_>, out: &mut Vec<u8>) {
+        let raw = params.raw();
+        // Room for the usual query many times over; more when it needs it.
+        let mut room = 64 + 8 * raw.len();
+        loop {
+            if self.buf.len() < room {
+                self.buf.resize(room, 0);
+            }
+            let mut text = Out::new(&mut self.buf);
+            write_query_params(raw, &[], &mut text, &mut self.scratch);
+            if !text.overflowed() {
+                let len = text.len();
+                out.extend_from_slice(&self.buf[..len]);
+                return;
+            }
+            room = 2 * self.buf.len();
+        }
+    }
+}
+
+/// A duration as the JSON contract writes it: exact decimal seconds,
+/// without trailing zeros (`0.082`, `12`), never through a float. For
+/// outputs that write the contract's values as text, such as CSV.
+///
+/// ```
+/// use std::time::Duration;
+/// use cflog_core::json::SecondsText;
+///
+/// assert_eq!(SecondsText(Duration::from_millis(82)).to_string(), "0.082");
+/// assert_eq!(SecondsText(Duration::from_secs(12)).to_string(), "12");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecondsText(pub Duration);
+
+impl SecondsText {
+    /// Appends the text to `out`, without the formatting machinery of
+    /// [`Display`](fmt::Display) (which gives the same text).
+    pub fn append_to(self, out: &mut Vec<u8>) {
+        // Twenty digits, a dot and nine more.
+        let mut buf = [0u8; 32];
+        let mut text = Out::new(&mut buf);
+        write_seconds(self.0, &mut text);
+        out.extend_from_slice(&text);
+    }
+}
+
+impl fmt::Display for SecondsText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = Vec::with_capacity(32);
+        self.append_to(&mut text);
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// A request time as the JSON contract writes it, without the quotes: RFC
+/// 3339 in UTC, with milliseconds when `.1` (the source has them).
+///
+/// ```
+/// use cflog_core::json::TimestampText;
+/// use time::macros::datetime;
+///
+/// let time = datetime!(2019-12-04 21:02:31.541 UTC);
+/// assert_eq!(TimestampText(time, false).to_string(), "2019-12-04T21:02:31Z");
+/// assert_eq!(TimestampText(time, true).to_string(), "2019-12-04T21:02:31.541Z");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimestampText(pub OffsetDateTime, pub bool);
+
+impl TimestampText {
+    /// Appends the text to `out`, without the formatting machinery of
+    /// [`Display`](fmt::Display) (which gives the same text).
+    pub fn append_to(self, out: &mut Vec<u8>) {
+        let mut buf = [0u8; 48];
+        let mut text = Out::new(&mut buf);
+        write_timestamp(self.0, self.1, &mut text);
+        // Without the quotes of the JSON string.
+        let len = text.len();
+        out.extend_from_slice(&buf[1..len - 1]);
+    }
+}
+
+impl fmt::Display for TimestampText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = Vec::with_capacity(48);
+        self.append_to(&mut text);
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -866,20 +876,27 @@ impl fmt::Display for Rfc3339 {
     }
 }
 
-impl Serialize for JsonValue<'_> {
+/// A value (or `null`) serialized by the JSON contract.
+struct Contract<'a>(Option<TypedValue<'a>>);
+
+impl Serialize for Contract<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            JsonValue::Null => serializer.serialize_unit(),
-            JsonValue::Text(value) => serializer.serialize_str(&value.decoded_str()),
-            JsonValue::Str(text) => serializer.serialize_str(text),
-            JsonValue::U64(n) => serializer.serialize_u64(*n),
-            JsonValue::I64(n) => serializer.serialize_i64(*n),
+        let Some(value) = &self.0 else {
+            return serializer.serialize_unit();
+        };
+        match value {
+            TypedValue::Text(value) => serializer.serialize_str(&value.decoded_str()),
+            TypedValue::Word(text) => serializer.serialize_str(text),
+            TypedValue::Unsigned(n) => serializer.serialize_u64(*n),
+            TypedValue::Signed(n) => serializer.serialize_i64(*n),
             // Whole seconds as an integer, as `JsonWriter` writes them.
-            JsonValue::Seconds(d) if d.subsec_nanos() == 0 => serializer.serialize_u64(d.as_secs()),
-            JsonValue::Seconds(d) => serializer.serialize_f64(seconds_f64(*d)),
-            JsonValue::Ip(ip) => serializer.collect_str(ip),
-            JsonValue::Time(time, millis) => serializer.collect_str(&Rfc3339(*time, *millis)),
-            JsonValue::Query(raw) => QueryParams::new(raw).serialize(serializer),
+            TypedValue::Seconds(d) if d.subsec_nanos() == 0 => {
+                serializer.serialize_u64(d.as_secs())
+            }
+            TypedValue::Seconds(d) => serializer.serialize_f64(seconds_f64(*d)),
+            TypedValue::Ip(ip) => serializer.collect_str(ip),
+            TypedValue::Timestamp(time, millis) => serializer.collect_str(&Rfc3339(*time, *millis)),
+            TypedValue::QueryParams(params) => params.serialize(serializer),
         }
     }
 }
@@ -891,8 +908,8 @@ impl Serialize for LogLine<'_> {
         let items = plan(&Selection::all(), self.schema());
         let mut map = serializer.serialize_map(Some(items.len()))?;
         for item in items {
-            let value = resolve(item, self).map_err(serde::ser::Error::custom)?;
-            map.serialize_entry(key(item, self.schema()), &value)?;
+            let value = typed::item_value(item, self).map_err(serde::ser::Error::custom)?;
+            map.serialize_entry(item_key(item, self.schema()), &Contract(value))?;
         }
         map.end()
     }

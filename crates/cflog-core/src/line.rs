@@ -10,6 +10,7 @@ use crate::error::{FieldError, FieldProblem};
 use crate::escape::{self, QueryParams};
 use crate::raw::split_spans;
 use crate::schema::{Family, Schema};
+use crate::typed;
 use crate::values::{
     self, FleStatus, ForwardedFor, HttpVersion, Protocol, ResultType, SslProtocol,
 };
@@ -179,29 +180,23 @@ impl<'a> LogLine<'a> {
 
     /// An unsigned integer field, such as `sc-bytes`.
     pub fn u64(&self, field: Field) -> Result<Option<u64>, FieldError> {
-        self.typed(field, |raw| {
-            values::parse_u64(raw).ok_or(FieldProblem::Number("an unsigned integer"))
-        })
+        self.typed(field, typed::unsigned)
     }
 
     /// A signed integer field, such as `sc-range-start`.
     pub fn i64(&self, field: Field) -> Result<Option<i64>, FieldError> {
-        self.typed(field, |raw| {
-            values::parse_i64(raw).ok_or(FieldProblem::Number("an integer"))
-        })
+        self.typed(field, typed::signed)
     }
 
     /// A duration in decimal seconds, such as `time-taken`, read exactly
     /// (`0.082` is 82 ms, with no floating-point round trip).
     pub fn seconds(&self, field: Field) -> Result<Option<Duration>, FieldError> {
-        self.typed(field, |raw| {
-            values::parse_seconds(raw).ok_or(FieldProblem::Seconds)
-        })
+        self.typed(field, typed::seconds)
     }
 
     /// An IP address field, such as `c-ip`.
     pub fn ip(&self, field: Field) -> Result<Option<IpAddr>, FieldError> {
-        self.typed(field, |raw| values::parse_ip(raw).ok_or(FieldProblem::Ip))
+        self.typed(field, typed::ip)
     }
 
     /// When the request finished, in UTC.
@@ -212,20 +207,14 @@ impl<'a> LogLine<'a> {
     pub fn timestamp(&self) -> Result<Option<OffsetDateTime>, FieldError> {
         if self.schema.contains(Field::TimestampMs) {
             return self.typed(Field::TimestampMs, |raw| {
-                values::parse_epoch_millis(raw).ok_or(FieldProblem::Timestamp)
+                typed::epoch_millis(raw).and_then(typed::epoch_millis_time)
             });
         }
         if self.schema.contains(Field::Timestamp) {
-            return self.typed(Field::Timestamp, |raw| {
-                values::parse_epoch_seconds(raw).ok_or(FieldProblem::Timestamp)
-            });
+            return self.typed(Field::Timestamp, typed::epoch_seconds);
         }
-        let date = self.typed(Field::Date, |raw| {
-            values::parse_date(raw).ok_or(FieldProblem::Date)
-        })?;
-        let time = self.typed(Field::Time, |raw| {
-            values::parse_time(raw).ok_or(FieldProblem::Time)
-        })?;
+        let date = self.typed(Field::Date, typed::date)?;
+        let time = self.typed(Field::Time, typed::time)?;
         Ok(date
             .zip(time)
             .map(|(date, time)| values::date_time(date, time)))
@@ -241,7 +230,7 @@ impl<'a> LogLine<'a> {
 
     /// `sc-status`; `0` for `000`, the viewer hanging up before the response.
     pub fn status(&self) -> Result<Option<u16>, FieldError> {
-        self.typed(Field::Status, values::parse_status)
+        self.typed(Field::Status, typed::status)
     }
 
     /// `sc-bytes`: bytes sent to the viewer.
@@ -271,20 +260,12 @@ impl<'a> LogLine<'a> {
 
     /// `c-port`: the viewer's source port.
     pub fn client_port(&self) -> Result<Option<u16>, FieldError> {
-        self.typed(Field::ClientPort, |raw| {
-            values::parse_u64(raw)
-                .and_then(|n| u16::try_from(n).ok())
-                .ok_or(FieldProblem::Number("a port"))
-        })
+        self.typed(Field::ClientPort, typed::port)
     }
 
     /// `asn`: the viewer's autonomous system number.
     pub fn asn(&self) -> Result<Option<u32>, FieldError> {
-        self.typed(Field::Asn, |raw| {
-            values::parse_u64(raw)
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or(FieldProblem::Number("an AS number"))
-        })
+        self.typed(Field::Asn, typed::asn)
     }
 
     /// `c-ip`: the viewer's address.

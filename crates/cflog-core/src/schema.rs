@@ -39,23 +39,21 @@ impl Delimiter {
     /// line break, which could never separate fields within a line.
     ///
     /// ```
-    /// use cflog_core::Delimiter;
+    /// use cflog_core::{Delimiter, DelimiterError};
     /// assert!(Delimiter::new(b"|").is_ok());
-    /// assert!(Delimiter::new(b"").is_err());
-    /// assert!(Delimiter::new(b"\n").is_err());
+    /// assert_eq!(Delimiter::new(b""), Err(DelimiterError::Empty));
+    /// assert_eq!(Delimiter::new(b"\n"), Err(DelimiterError::LineBreak));
+    /// assert_eq!(Delimiter::new(b"123456789").unwrap_err().to_string(), "the delimiter is longer than 8 bytes");
     /// ```
-    pub fn new(bytes: &[u8]) -> Result<Delimiter, String> {
+    pub fn new(bytes: &[u8]) -> Result<Delimiter, DelimiterError> {
         if bytes.is_empty() {
-            return Err("the delimiter is empty".into());
+            return Err(DelimiterError::Empty);
         }
         if bytes.len() > Self::MAX_LEN {
-            return Err(format!(
-                "the delimiter is longer than {} bytes",
-                Self::MAX_LEN
-            ));
+            return Err(DelimiterError::TooLong { max: Self::MAX_LEN });
         }
         if bytes.iter().any(|&b| b == b'\n' || b == b'\r') {
-            return Err("the delimiter contains a line break".into());
+            return Err(DelimiterError::LineBreak);
         }
         Ok(Delimiter {
             bytes: bytes.into(),
@@ -66,6 +64,25 @@ impl Delimiter {
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
+}
+
+/// Why bytes cannot be a [`Delimiter`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DelimiterError {
+    /// No bytes at all.
+    #[error("the delimiter is empty")]
+    Empty,
+    /// More than [`Delimiter::MAX_LEN`] bytes.
+    #[error("the delimiter is longer than {max} bytes")]
+    TooLong {
+        /// The longest a delimiter may be.
+        max: usize,
+    },
+    /// A carriage return or a line feed, which could never separate fields
+    /// within a line.
+    #[error("the delimiter contains a line break")]
+    LineBreak,
 }
 
 impl Default for Delimiter {

@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
-use crate::error::FieldProblem;
-
 /// Parses an unsigned decimal integer of ASCII digits.
 ///
 /// `u64::from_str` needs a `&str`, and the byte-slice version in std is not
@@ -52,13 +50,6 @@ pub(crate) fn parse_i64(raw: &[u8]) -> Option<i64> {
             0i64.checked_sub_unsigned(n)
         }
         _ => i64::try_from(parse_u64(raw)?).ok(),
-    }
-}
-
-pub(crate) fn parse_status(raw: &[u8]) -> Result<u16, FieldProblem> {
-    match parse_u64(raw) {
-        Some(n) if raw.len() == 3 => Ok(n as u16),
-        _ => Err(FieldProblem::Number("a three-digit status")),
     }
 }
 
@@ -124,12 +115,6 @@ pub(crate) fn parse_epoch_seconds(raw: &[u8]) -> Option<OffsetDateTime> {
     let d = parse_seconds(raw)?;
     let nanos = i128::from(d.as_secs()) * 1_000_000_000 + i128::from(d.subsec_nanos());
     OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
-}
-
-/// Parses epoch milliseconds (`1731620046814`).
-pub(crate) fn parse_epoch_millis(raw: &[u8]) -> Option<OffsetDateTime> {
-    let ms = parse_u64(raw)?;
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
 }
 
 pub(crate) fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
@@ -292,7 +277,7 @@ macro_rules! open_enum {
             pub fn parse_bytes(raw: &'a [u8]) -> Result<Self, crate::FieldProblem> {
                 Ok(match raw {
                     $( x if x == $text.as_bytes() => Self::$variant, )*
-                    other => Self::Other(std::str::from_utf8(other).map_err(|_| crate::FieldProblem::Utf8)?),
+                    other => Self::Other(crate::typed::word(other)?),
                 })
             }
 
@@ -623,10 +608,10 @@ mod tests {
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
         assert_eq!(parse_i64(b"9223372036854775808"), None);
         assert_eq!(parse_i64(b"-"), None);
-        assert_eq!(parse_status(b"000"), Ok(0));
-        assert_eq!(parse_status(b"200"), Ok(200));
-        assert!(parse_status(b"20").is_err());
-        assert!(parse_status(b"2000").is_err());
+        assert_eq!(crate::typed::status(b"000"), Ok(0));
+        assert_eq!(crate::typed::status(b"200"), Ok(200));
+        assert!(crate::typed::status(b"20").is_err());
+        assert!(crate::typed::status(b"2000").is_err());
     }
 
     #[test]
@@ -664,7 +649,8 @@ mod tests {
         let t = parse_epoch_seconds(b"1607374321.541").unwrap();
         assert_eq!(t.unix_timestamp(), 1607374321);
         assert_eq!(t.millisecond(), 541);
-        let t = parse_epoch_millis(b"1731620046814").unwrap();
+        let ms = crate::typed::epoch_millis(b"1731620046814").unwrap();
+        let t = crate::typed::epoch_millis_time(ms).unwrap();
         assert_eq!(t.unix_timestamp(), 1731620046);
         assert_eq!(t.millisecond(), 814);
     }

@@ -176,7 +176,8 @@ impl Config {
         if let Some(delimiter) = lookup("CFLOG_DELIMITER").filter(|d| !d.is_empty()) {
             let delimiter = unescape(&delimiter);
             decoder.delimiter(
-                Delimiter::new(delimiter.as_bytes()).map_err(|m| fail("CFLOG_DELIMITER", m))?,
+                Delimiter::new(delimiter.as_bytes())
+                    .map_err(|e| fail("CFLOG_DELIMITER", e.to_string()))?,
             );
         }
         if let Some(header) = get("CFLOG_FIELDS_HEADER") {
@@ -188,7 +189,13 @@ impl Config {
             decoder.schema(schema);
         }
         if let Some(format) = get("CFLOG_INPUT_FORMAT") {
-            decoder.format(format.parse().map_err(|m| fail("CFLOG_INPUT_FORMAT", m))?);
+            decoder.format(
+                format
+                    .parse()
+                    .map_err(|e: cflog_core::UnknownInputFormat| {
+                        fail("CFLOG_INPUT_FORMAT", e.to_string())
+                    })?,
+            );
         }
         let rejects = match get("CFLOG_REALTIME_REJECTS").as_deref() {
             None | Some("report") => RejectPolicy::Report,

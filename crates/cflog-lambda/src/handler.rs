@@ -19,6 +19,7 @@ use crate::config::{Config, SinkKind};
 use crate::error::{FailureKind, HandlerError};
 use crate::event::{Event, parse_event};
 use crate::kinesis;
+use crate::status::Status;
 
 /// Makes the sink for each object, or for each Kinesis batch.
 pub type SinkFactory = dyn Fn(&Source<'_>) -> Box<dyn Sink + Send> + Send + Sync;
@@ -48,7 +49,7 @@ pub struct ObjectReport {
     /// Always `cflog.summary`, to find these lines among the entries.
     pub kind: &'static str,
     /// `ok`, `skipped` (the object no longer exists) or `failed`.
-    pub status: &'static str,
+    pub status: Status,
     /// The bucket.
     pub bucket: String,
     /// The decoded key.
@@ -203,7 +204,10 @@ impl Handler {
         for report in &reports {
             log_line(report);
         }
-        let failed: Vec<&ObjectReport> = reports.iter().filter(|r| r.status == "failed").collect();
+        let failed: Vec<&ObjectReport> = reports
+            .iter()
+            .filter(|r| r.status == Status::Failed)
+            .collect();
         match failed.iter().filter_map(|r| r.failure).min() {
             None => Ok(S3Response { objects: reports }),
             Some(kind) => {
@@ -265,9 +269,9 @@ impl Handler {
                     summary,
                 )
             }
-            Ok(summary) => report("ok", bucket, key, None, None, summary),
+            Ok(summary) => report(Status::Ok, bucket, key, None, None, summary),
             Err(err @ ObjectError::NotFound { .. }) => report(
-                "skipped",
+                Status::Skipped,
                 bucket,
                 key,
                 None,
@@ -303,11 +307,18 @@ fn failed(
     message: String,
     summary: Summary,
 ) -> ObjectReport {
-    report("failed", bucket, key, Some(kind), Some(message), summary)
+    report(
+        Status::Failed,
+        bucket,
+        key,
+        Some(kind),
+        Some(message),
+        summary,
+    )
 }
 
 fn report(
-    status: &'static str,
+    status: Status,
     bucket: String,
     key: String,
     failure: Option<FailureKind>,

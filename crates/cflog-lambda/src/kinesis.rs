@@ -12,6 +12,7 @@ use cflog_pipeline::sink::Sink;
 use cflog_pipeline::{Pipeline, PipelineError, Summary};
 use serde::Serialize;
 
+use crate::Status;
 use crate::config::{Realtime, RejectPolicy};
 
 /// What became of one batch, logged as one JSON line on stderr.
@@ -23,7 +24,7 @@ pub struct BatchReport {
     pub source: &'static str,
     /// `ok`, `retry` (records were returned as batch item failures) or
     /// `failed` (the output failed; the whole batch is retried).
-    pub status: &'static str,
+    pub status: Status,
     /// The stream's ARN, from the first record.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<String>,
@@ -59,7 +60,7 @@ pub fn process_batch<S: Sink>(
     let mut report = BatchReport {
         kind: "cflog.summary",
         source: "kinesis",
-        status: "ok",
+        status: Status::Ok,
         stream: records.first().and_then(|r| r.event_source_arn.clone()),
         records: records.len() as u64,
         records_with_rejects: 0,
@@ -80,7 +81,7 @@ pub fn process_batch<S: Sink>(
                 if realtime.rejects == RejectPolicy::Retry {
                     response.add_failure(sequence.clone());
                     report.retried.push(sequence.clone());
-                    report.status = "retry";
+                    report.status = Status::Retry;
                     break;
                 }
             }
@@ -90,7 +91,7 @@ pub fn process_batch<S: Sink>(
     match process() {
         Ok(()) => (Ok(response), report),
         Err(err) => {
-            report.status = "failed";
+            report.status = Status::Failed;
             report.error = Some(err.to_string());
             (Err(err), report)
         }

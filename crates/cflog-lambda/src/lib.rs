@@ -34,10 +34,12 @@ pub mod error;
 pub mod event;
 pub mod handler;
 pub mod kinesis;
+mod status;
 
 pub use config::Config;
 pub use error::{FailureKind, HandlerError};
 pub use handler::{Handler, ObjectReport, Response, S3Response, Source};
+pub use status::Status;
 
 // The README's examples are compiled and run as doctests.
 #[doc = include_str!("../../../README.md")]

@@ -144,7 +144,14 @@ async fn multi_member_plain_empty_and_header_only_objects() {
     let counts: Vec<(&str, u64, u64, bool)> = response
         .objects()
         .iter()
-        .map(|r| (r.status, r.summary.entries, r.summary.lines, r.summary.gzip))
+        .map(|r| {
+            (
+                r.status.as_str(),
+                r.summary.entries,
+                r.summary.lines,
+                r.summary.gzip,
+            )
+        })
         .collect();
     assert_eq!(
         counts,
@@ -205,7 +212,7 @@ async fn every_standard_format_in_one_event_each_told_by_its_first_line() {
         .map(|r| {
             (
                 r.key.as_str(),
-                r.status,
+                r.status.as_str(),
                 r.summary.entries,
                 r.summary.rejected,
             )

@@ -22,8 +22,9 @@ use crate::summary::Summary;
 pub const READ_BUFFER: usize = 64 * 1024;
 
 /// Buffer size for gunzipped text. Inflate copies up to 32 KiB of what each
-/// call writes into its window, so larger calls copy a smaller share (1.6 %
-/// fewer instructions for the command line than with `READ_BUFFER`).
+/// call writes into its window, so larger calls copy a smaller share
+/// (measured against `READ_BUFFER` in BENCHMARKS.md, "Figures that were in
+/// code comments").
 pub const GUNZIP_BUFFER: usize = 256 * 1024;
 
 /// Why an input could not be read to its end.

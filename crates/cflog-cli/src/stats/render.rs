@@ -139,9 +139,8 @@ impl Report {
         };
         let result_types: BTreeMap<String, u64> = tally
             .result_types
-            .counts
             .iter()
-            .map(|(k, v)| (k.to_string(), *v))
+            .map(|(k, v)| (k.to_owned(), v))
             .collect();
         let errors = result_types
             .iter()

@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::out::Out;
 use super::text::{CHUNK, chunk_of, copy_run};
 use crate::error::FieldProblem;
-use crate::{mask, values};
+use crate::mask;
 
 /// Writes the address `raw` (usually a slice of `line`, see [`chunk_of`])
 /// as a JSON string.
@@ -37,7 +37,7 @@ pub(super) fn write_ip(raw: &[u8], line: &[u8], out: &mut Out<'_>) -> Result<(),
 /// canonical.
 #[cold]
 fn write_parsed(raw: &[u8], out: &mut Out<'_>) -> Result<(), FieldProblem> {
-    match values::parse_ip(raw).ok_or(FieldProblem::Ip)? {
+    match crate::typed::ip(raw)? {
         IpAddr::V4(ip) => write_ipv4(ip, out),
         IpAddr::V6(ip) => write_ipv6(ip, out),
     }

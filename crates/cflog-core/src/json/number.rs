@@ -156,7 +156,7 @@ pub(super) fn write_seconds_checked(raw: &[u8], line: &[u8], out: &mut Out<'_>) 
 /// [`write_seconds_checked`] for values longer than a chunk.
 #[cold]
 fn write_long_seconds(raw: &[u8], line: &[u8], out: &mut Out<'_>) -> bool {
-    if values::parse_seconds(raw).is_none() {
+    if crate::typed::seconds(raw).is_err() {
         return false;
     }
     let (whole, fraction) = match raw.iter().position(|&b| b == b'.') {
@@ -332,7 +332,7 @@ mod tests {
 
         #[test]
         fn any_status_is_checked_and_written_as_its_number(raw in "[0-9x]{0,4}") {
-            let expected = values::parse_status(raw.as_bytes()).ok().map(|n| n.to_string());
+            let expected = crate::typed::status(raw.as_bytes()).ok().map(|n| n.to_string());
             prop_assert_eq!(written(raw.as_bytes(), write_status_checked), [expected.clone(), expected]);
         }
     }

@@ -1,0 +1,824 @@
+//! Typed values: each column read once, by the one parser of its kind, and
+//! handed to an [`Encoder`].
+//!
+//! A field's [`ValueKind`] (in the field table) decides how its value is
+//! read. The functions of this module are the only readers of each kind:
+//! the [`LogLine`] accessors, the JSON writer's general path and
+//! [`Layout::encode`] all call them, and the errors they give name what was
+//! expected in one place.
+//!
+//! [`Layout::encode`] walks the entry of a line, key by key, as the JSON
+//! contract has it (the same keys, in the same order, with `date` and `time`
+//! joined into `timestamp` and `query_params` after the query), and calls
+//! the [`Encoder`] with each value, parsed. Every output other than JSON
+//! (CSV, a tally, a columnar format) is an [`Encoder`]: none of them reads
+//! text that another output wrote.
+//!
+//! ```
+//! use std::net::IpAddr;
+//! use std::time::Duration;
+//!
+//! use cflog_core::typed::{Encoder, Key, Layout};
+//! use cflog_core::json::Selection;
+//! use cflog_core::{FieldError, LogLine, Schema, Value};
+//! use time::OffsetDateTime;
+//!
+//! /// Writes `key=value` pairs, numbers as numbers.
+//! #[derive(Default)]
+//! struct Pairs(Vec<String>);
+//!
+//! impl Encoder for Pairs {
+//!     type Error = FieldError;
+//!     fn null(&mut self, key: Key<'_>) -> Result<(), FieldError> {
+//!         Ok(self.0.push(format!("{}=-", key.name)))
+//!     }
+//!     fn text(&mut self, key: Key<'_>, value: Value<'_>) -> Result<(), FieldError> {
+//!         Ok(self.0.push(format!("{}={}", key.name, value.decoded_str())))
+//!     }
+//!     fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), FieldError> {
+//!         Ok(self.0.push(format!("{}={word}", key.name)))
+//!     }
+//!     fn unsigned(&mut self, key: Key<'_>, n: u64) -> Result<(), FieldError> {
+//!         Ok(self.0.push(format!("{}={n}", key.name)))
+//!     }
+//!     fn signed(&mut self, key: Key<'_>, n: i64) -> Result<(), FieldError> {
+//!         Ok(self.0.push(format!("{}={n}", key.name)))
+//!     }
+//!     fn seconds(&mut self, key: Key<'_>, d: Duration) -> Result<(), FieldError> {
+//!         Ok(self.0.push(format!("{}={}ms", key.name, d.as_millis())))
+//!     }
+//!     fn timestamp(&mut self, key: Key<'_>, t: OffsetDateTime, _millis: bool) -> Result<(), FieldError> {
+//!         Ok(self.0.push(format!("{}={}", key.name, t.unix_timestamp())))
+//!     }
+//!     fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
+//!         Ok(self.0.push(format!("{}={ip}", key.name)))
+//!     }
+//!     fn query_params(&mut self, key: Key<'_>, params: &cflog_core::escape::QueryParams<'_>) -> Result<(), FieldError> {
+//!         Ok(self.0.push(format!("{}={}", key.name, params.iter().count())))
+//!     }
+//! }
+//!
+//! let schema = Schema::from_fields_header(b"#Fields: date time c-ip sc-status cs-uri-query time-taken")?;
+//! let mut spans = Vec::new();
+//! let line = LogLine::parse(b"2019-12-04\t21:02:31\t2001:0db8::1\t200\ta=1&b=2\t0.082", &schema, &mut spans)?;
+//!
+//! let mut layout = Layout::new(Selection::all());
+//! let mut pairs = Pairs::default();
+//! layout.encode(&line, &mut pairs)?;
+//! assert_eq!(pairs.0, [
+//!     "timestamp=1575493351", "c_ip=2001:db8::1", "sc_status=200",
+//!     "cs_uri_query=a=1&b=2", "query_params=2", "time_taken=82ms",
+//! ]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use time::{Date, Time};
+
+/// The type of the request time (the `time` crate's), for encoders that
+/// do not depend on `time` themselves.
+pub use time::OffsetDateTime;
+
+use crate::error::{FieldError, FieldProblem};
+use crate::escape::QueryParams;
+use crate::field::{Field, ValueKind};
+use crate::json::{Item, Selection, item_key, plan};
+use crate::line::{LogLine, Value};
+use crate::schema::{Family, Schema};
+use crate::values;
+
+/// What a value of `kind` must be: the one table of the expectations that
+/// errors name, for the accessors and every writer.
+pub(crate) const fn problem(kind: ValueKind) -> FieldProblem {
+    match kind {
+        ValueKind::Integer => FieldProblem::Number("an unsigned integer"),
+        ValueKind::SignedInteger => FieldProblem::Number("an integer"),
+        ValueKind::Status => FieldProblem::Number("a three-digit status"),
+        ValueKind::Port => FieldProblem::Number("a port"),
+        ValueKind::Asn => FieldProblem::Number("an AS number"),
+        ValueKind::EpochSeconds | ValueKind::EpochMillis => FieldProblem::Timestamp,
+        ValueKind::Date => FieldProblem::Date,
+        ValueKind::Time => FieldProblem::Time,
+        ValueKind::Seconds => FieldProblem::Seconds,
+        ValueKind::Ip => FieldProblem::Ip,
+        ValueKind::Text
+        | ValueKind::ResultType
+        | ValueKind::Protocol
+        | ValueKind::HttpVersion
+        | ValueKind::SslProtocol
+        | ValueKind::FleStatus
+        | ValueKind::IpVersion => FieldProblem::Utf8,
+    }
+}
+
+/// The parser of [`ValueKind::Integer`].
+#[inline]
+pub(crate) fn unsigned(raw: &[u8]) -> Result<u64, FieldProblem> {
+    values::parse_u64(raw).ok_or(problem(ValueKind::Integer))
+}
+
+/// The parser of [`ValueKind::SignedInteger`].
+#[inline]
+pub(crate) fn signed(raw: &[u8]) -> Result<i64, FieldProblem> {
+    values::parse_i64(raw).ok_or(problem(ValueKind::SignedInteger))
+}
+
+/// The parser of [`ValueKind::Status`]: three digits, `000` included.
+#[inline]
+pub(crate) fn status(raw: &[u8]) -> Result<u16, FieldProblem> {
+    match values::parse_u64(raw) {
+        Some(n) if raw.len() == 3 => Ok(n as u16),
+        _ => Err(problem(ValueKind::Status)),
+    }
+}
+
+/// The parser of [`ValueKind::Port`].
+#[inline]
+pub(crate) fn port(raw: &[u8]) -> Result<u16, FieldProblem> {
+    values::parse_u64(raw)
+        .and_then(|n| u16::try_from(n).ok())
+        .ok_or(problem(ValueKind::Port))
+}
+
+/// The parser of [`ValueKind::Asn`].
+#[inline]
+pub(crate) fn asn(raw: &[u8]) -> Result<u32, FieldProblem> {
+    values::parse_u64(raw)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or(problem(ValueKind::Asn))
+}
+
+/// The parser of [`ValueKind::EpochMillis`]: the count of milliseconds, which
+/// the JSON contract writes as a number (see [`epoch_millis_time`]).
+#[inline]
+pub(crate) fn epoch_millis(raw: &[u8]) -> Result<u64, FieldProblem> {
+    values::parse_u64(raw).ok_or(problem(ValueKind::EpochMillis))
+}
+
+/// The moment of a count of epoch milliseconds.
+pub(crate) fn epoch_millis_time(ms: u64) -> Result<OffsetDateTime, FieldProblem> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|_| problem(ValueKind::EpochMillis))
+}
+
+/// The parser of [`ValueKind::EpochSeconds`] (`1607374321.541`).
+pub(crate) fn epoch_seconds(raw: &[u8]) -> Result<OffsetDateTime, FieldProblem> {
+    values::parse_epoch_seconds(raw).ok_or(problem(ValueKind::EpochSeconds))
+}
+
+/// The parser of [`ValueKind::Date`].
+#[inline]
+pub(crate) fn date(raw: &[u8]) -> Result<Date, FieldProblem> {
+    values::parse_date(raw).ok_or(problem(ValueKind::Date))
+}
+
+/// The parser of [`ValueKind::Time`].
+#[inline]
+pub(crate) fn time(raw: &[u8]) -> Result<Time, FieldProblem> {
+    values::parse_time(raw).ok_or(problem(ValueKind::Time))
+}
+
+/// The parser of [`ValueKind::Seconds`]: exact, never through a float.
+#[inline]
+pub(crate) fn seconds(raw: &[u8]) -> Result<Duration, FieldProblem> {
+    values::parse_seconds(raw).ok_or(problem(ValueKind::Seconds))
+}
+
+/// The parser of [`ValueKind::Ip`].
+#[inline]
+pub(crate) fn ip(raw: &[u8]) -> Result<IpAddr, FieldProblem> {
+    values::parse_ip(raw).ok_or(problem(ValueKind::Ip))
+}
+
+/// The parser of the enum kinds ([`ValueKind::ResultType`] and the like),
+/// as the words they are logged as: any UTF-8 (the sets are open).
+#[inline]
+pub(crate) fn word(raw: &[u8]) -> Result<&str, FieldProblem> {
+    std::str::from_utf8(raw).map_err(|_| problem(ValueKind::ResultType))
+}
+
+/// One value of an entry, parsed by its kind.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum TypedValue<'a> {
+    /// Escaped text ([`ValueKind::Text`]), decoded only when asked
+    /// ([`Value::decoded_str`]).
+    Text(Value<'a>),
+    /// A word of an open enum, as logged (`Hit`, `HTTP/2.0`).
+    Word(&'a str),
+    /// An unsigned integer: byte counts, statuses, ports, AS numbers and
+    /// `timestamp_ms`.
+    Unsigned(u64),
+    /// A signed integer (`sc_range_start`, `sc_range_end`).
+    Signed(i64),
+    /// Exact decimal seconds.
+    Seconds(Duration),
+    /// The request time, and whether its source has milliseconds.
+    Timestamp(OffsetDateTime, bool),
+    /// An address.
+    Ip(IpAddr),
+    /// The parameters of the query.
+    QueryParams(QueryParams<'a>),
+}
+
+impl<'a> TypedValue<'a> {
+    /// Hands the value to `encoder`, under `key`.
+    ///
+    /// # Errors
+    ///
+    /// The encoder's.
+    pub fn encode<E: Encoder + ?Sized>(
+        &self,
+        key: Key<'_>,
+        encoder: &mut E,
+    ) -> Result<(), E::Error> {
+        match self {
+            TypedValue::Text(value) => encoder.text(key, *value),
+            TypedValue::Word(word) => encoder.word(key, word),
+            TypedValue::Unsigned(n) => encoder.unsigned(key, *n),
+            TypedValue::Signed(n) => encoder.signed(key, *n),
+            TypedValue::Seconds(d) => encoder.seconds(key, *d),
+            TypedValue::Timestamp(time, millis) => encoder.timestamp(key, *time, *millis),
+            TypedValue::Ip(ip) => encoder.ip(key, *ip),
+            TypedValue::QueryParams(params) => encoder.query_params(key, params),
+        }
+    }
+}
+
+/// The value of `field` in `line`, given `value`, its raw value there (the
+/// caller finds it: a real-time line's `cs_uri_stem` and `cs_uri_query`
+/// are parts of one column). `None` for `-` and a missing column.
+///
+/// The kind of the field chooses the parser; a column of a time kind under
+/// its own key stands for the request time, as in the JSON contract.
+///
+/// # Errors
+///
+/// When the value is not of the field's kind.
+#[inline]
+pub(crate) fn field_value<'a>(
+    line: &LogLine<'a>,
+    field: Field,
+    value: Option<Value<'a>>,
+) -> Result<Option<TypedValue<'a>>, FieldError> {
+    kind_value(line, field, field.kind(), value)
+}
+
+/// [`field_value`] with the kind of `field` already looked up.
+#[inline(always)]
+fn kind_value<'a>(
+    line: &LogLine<'a>,
+    field: Field,
+    kind: ValueKind,
+    value: Option<Value<'a>>,
+) -> Result<Option<TypedValue<'a>>, FieldError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let raw = value.raw();
+    let fail = |problem| FieldError::new(field, problem);
+    Ok(Some(match kind {
+        ValueKind::Text => TypedValue::Text(value),
+        ValueKind::Integer => TypedValue::Unsigned(unsigned(raw).map_err(fail)?),
+        ValueKind::SignedInteger => TypedValue::Signed(signed(raw).map_err(fail)?),
+        ValueKind::Status => TypedValue::Unsigned(status(raw).map_err(fail)?.into()),
+        ValueKind::Port => TypedValue::Unsigned(port(raw).map_err(fail)?.into()),
+        ValueKind::Asn => TypedValue::Unsigned(asn(raw).map_err(fail)?.into()),
+        ValueKind::EpochMillis => TypedValue::Unsigned(epoch_millis(raw).map_err(fail)?),
+        ValueKind::Ip => TypedValue::Ip(ip(raw).map_err(fail)?),
+        ValueKind::Seconds => TypedValue::Seconds(seconds(raw).map_err(fail)?),
+        ValueKind::ResultType
+        | ValueKind::Protocol
+        | ValueKind::HttpVersion
+        | ValueKind::SslProtocol
+        | ValueKind::FleStatus
+        | ValueKind::IpVersion => TypedValue::Word(word(raw).map_err(fail)?),
+        ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
+            return timestamp_value(line);
+        }
+    }))
+}
+
+/// The request time of `line`, as the `timestamp` key has it.
+pub(crate) fn timestamp_value<'a>(
+    line: &LogLine<'a>,
+) -> Result<Option<TypedValue<'a>>, FieldError> {
+    Ok(line
+        .timestamp()?
+        .map(|time| TypedValue::Timestamp(time, line.timestamp_has_millis())))
+}
+
+/// The value of an item of the JSON contract's plan for `line`.
+pub(crate) fn item_value<'a>(
+    item: Item,
+    line: &LogLine<'a>,
+) -> Result<Option<TypedValue<'a>>, FieldError> {
+    match item {
+        Item::Timestamp => timestamp_value(line),
+        // What `line.query_params()` decodes.
+        Item::QueryParams => Ok(line.query_params().map(TypedValue::QueryParams)),
+        Item::Field(field) => {
+            let value = match field {
+                Field::UriStem => line.uri_stem(),
+                Field::UriQuery => line.uri_query(),
+                _ => line.get(field),
+            };
+            field_value(line, field, value)
+        }
+        Item::Extra(i) => Ok(line.column(i).and_then(Value::new).map(TypedValue::Text)),
+    }
+}
+
+/// Where a value goes in an [`Encoder`]: its place in the entry and its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key<'k> {
+    /// The value's place among the entry's keys, from 0 (the index in
+    /// [`Layout::keys`]).
+    pub index: usize,
+    /// The JSON key (`sc_status`, `timestamp`, `query_params`, or an
+    /// unknown column's key).
+    pub name: &'k str,
+    /// The field the value is of: `Some(Field::Timestamp)` for the request
+    /// time, whatever its source; `None` for `query_params` and for
+    /// unknown columns.
+    pub field: Option<Field>,
+}
+
+/// Receives the values of an entry, parsed, one call per key, in order.
+///
+/// This is the shape of serde's `Serializer`, reduced to the kinds a log
+/// has. Each method gets the [`Key`] of the value. An encoder that must not
+/// keep part of an entry (a row that would be cut, a tally that would count
+/// half a line) gathers the values and commits them when
+/// [`Layout::encode`] returns `Ok`: an entry with a bad value stops at that
+/// value with its error, having sent only the values before it.
+///
+/// See the [module docs](self) for an example.
+pub trait Encoder {
+    /// The error of the encoder, which also carries a value that is not of
+    /// its kind.
+    type Error: From<FieldError>;
+
+    /// A value that is missing: `-`, or a column the line's schema lacks.
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    fn null(&mut self, key: Key<'_>) -> Result<(), Self::Error>;
+
+    /// Text as logged, escaped; [`Value::decoded_str`] gives it decoded one
+    /// level, as the JSON contract writes it.
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    fn text(&mut self, key: Key<'_>, value: Value<'_>) -> Result<(), Self::Error>;
+
+    /// A word of an open enum, as logged (`Hit`, `https`, `TLSv1.3`).
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), Self::Error>;
+
+    /// An unsigned integer.
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    fn unsigned(&mut self, key: Key<'_>, n: u64) -> Result<(), Self::Error>;
+
+    /// A signed integer.
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    fn signed(&mut self, key: Key<'_>, n: i64) -> Result<(), Self::Error>;
+
+    /// A duration logged in decimal seconds, exact.
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    fn seconds(&mut self, key: Key<'_>, duration: Duration) -> Result<(), Self::Error>;
+
+    /// The request time, in UTC; `millis` when its source has milliseconds.
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    fn timestamp(
+        &mut self,
+        key: Key<'_>,
+        time: OffsetDateTime,
+        millis: bool,
+    ) -> Result<(), Self::Error>;
+
+    /// An address.
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), Self::Error>;
+
+    /// The query's parameters.
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    fn query_params(&mut self, key: Key<'_>, params: &QueryParams<'_>) -> Result<(), Self::Error>;
+}
+
+/// One step of a [`Layout`]: an item resolved against a schema.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// A known field's own column (or none), read by its kind.
+    Column {
+        col: Option<usize>,
+        field: Field,
+        kind: ValueKind,
+    },
+    /// An unknown column: text.
+    Extra { col: usize },
+    /// Anything that needs the whole line (the request time, the query
+    /// parameters, a real-time line's URI parts).
+    Item(Item),
+}
+
+/// The keys of the entries of a [`Selection`], resolved once per schema,
+/// and the walk that hands each entry's values to an [`Encoder`].
+///
+/// The keys and their order are those of the JSON contract
+/// ([`JsonWriter`](crate::json::JsonWriter) writes the same ones).
+///
+/// ```
+/// use cflog_core::typed::Layout;
+/// use cflog_core::json::Selection;
+/// use cflog_core::Schema;
+///
+/// let schema = Schema::from_fields_header(b"#Fields: date time sc-status cs-uri-query x-custom")?;
+/// let mut layout = Layout::new(Selection::all());
+/// assert_eq!(layout.keys(&schema), ["timestamp", "sc_status", "cs_uri_query", "query_params", "x_custom"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Layout {
+    selection: Selection,
+    schema_id: u64,
+    keys: Vec<String>,
+    fields: Vec<Option<Field>>,
+    steps: Vec<Step>,
+}
+
+impl Layout {
+    /// The layout of the entries of `selection`.
+    pub fn new(selection: Selection) -> Layout {
+        Layout {
+            selection,
+            schema_id: 0,
+            keys: Vec::new(),
+            fields: Vec::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// The selection.
+    pub fn selection(&self) -> &Selection {
+        &self.selection
+    }
+
+    /// The keys of an entry of `schema`, in order.
+    pub fn keys(&mut self, schema: &Schema) -> &[String] {
+        self.prepare(schema);
+        &self.keys
+    }
+
+    /// Hands the values of `line` to `encoder`, key by key.
+    ///
+    /// # Errors
+    ///
+    /// At the first value that is not of its kind (the values before it
+    /// were sent), or the encoder's first error.
+    pub fn encode<E: Encoder + ?Sized>(
+        &mut self,
+        line: &LogLine<'_>,
+        encoder: &mut E,
+    ) -> Result<(), E::Error> {
+        self.prepare(line.schema());
+        for (index, (step, (name, field))) in self
+            .steps
+            .iter()
+            .zip(self.keys.iter().zip(&self.fields))
+            .enumerate()
+        {
+            let key = Key {
+                index,
+                name,
+                field: *field,
+            };
+            let value = match *step {
+                Step::Column { col, field, kind } => {
+                    let value = col.and_then(|col| line.column(col)).and_then(Value::new);
+                    kind_value(line, field, kind, value)?
+                }
+                Step::Extra { col } => line.column(col).and_then(Value::new).map(TypedValue::Text),
+                Step::Item(item) => item_value(item, line)?,
+            };
+            match value {
+                Some(value) => value.encode(key, encoder)?,
+                None => encoder.null(key)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn prepare(&mut self, schema: &Schema) {
+        if schema.id() == self.schema_id {
+            return;
+        }
+        let items = plan(&self.selection, schema);
+        let realtime = schema.family() == Family::Realtime;
+        self.keys = items
+            .iter()
+            .map(|&item| item_key(item, schema).to_owned())
+            .collect();
+        self.fields = items
+            .iter()
+            .map(|&item| match item {
+                Item::Timestamp => Some(Field::Timestamp),
+                Item::Field(field) => Some(field),
+                Item::QueryParams | Item::Extra(_) => None,
+            })
+            .collect();
+        self.steps = items
+            .into_iter()
+            .map(|item| match item {
+                Item::Field(Field::UriStem | Field::UriQuery) if realtime => Step::Item(item),
+                Item::Field(field)
+                    if !matches!(
+                        field.kind(),
+                        ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds
+                    ) =>
+                {
+                    Step::Column {
+                        col: schema.position(field),
+                        field,
+                        kind: field.kind(),
+                    }
+                }
+                Item::Extra(col) => Step::Extra { col },
+                item => Step::Item(item),
+            })
+            .collect();
+        self.schema_id = schema.id();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::json::JsonWriter;
+
+    /// A value as each reader has it, in one comparable form.
+    #[derive(Clone, Debug, PartialEq)]
+    enum Seen {
+        Null,
+        Text(String),
+        Unsigned(u64),
+        Signed(i64),
+        Seconds(Duration),
+        Time(OffsetDateTime),
+        Ip(IpAddr),
+        Query(Vec<(String, String)>),
+    }
+
+    /// Records what an encoder is given, by key.
+    #[derive(Default)]
+    struct Recorder(Vec<(String, Seen)>);
+
+    impl Recorder {
+        fn push(&mut self, key: Key<'_>, seen: Seen) -> Result<(), FieldError> {
+            assert_eq!(key.index, self.0.len());
+            self.0.push((key.name.to_owned(), seen));
+            Ok(())
+        }
+    }
+
+    impl Encoder for Recorder {
+        type Error = FieldError;
+        fn null(&mut self, key: Key<'_>) -> Result<(), FieldError> {
+            self.push(key, Seen::Null)
+        }
+        fn text(&mut self, key: Key<'_>, value: Value<'_>) -> Result<(), FieldError> {
+            self.push(key, Seen::Text(value.decoded_str().into_owned()))
+        }
+        fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), FieldError> {
+            self.push(key, Seen::Text(word.to_owned()))
+        }
+        fn unsigned(&mut self, key: Key<'_>, n: u64) -> Result<(), FieldError> {
+            self.push(key, Seen::Unsigned(n))
+        }
+        fn signed(&mut self, key: Key<'_>, n: i64) -> Result<(), FieldError> {
+            self.push(key, Seen::Signed(n))
+        }
+        fn seconds(&mut self, key: Key<'_>, d: Duration) -> Result<(), FieldError> {
+            self.push(key, Seen::Seconds(d))
+        }
+        fn timestamp(
+            &mut self,
+            key: Key<'_>,
+            time: OffsetDateTime,
+            _millis: bool,
+        ) -> Result<(), FieldError> {
+            self.push(key, Seen::Time(time))
+        }
+        fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
+            self.push(key, Seen::Ip(ip))
+        }
+        fn query_params(
+            &mut self,
+            key: Key<'_>,
+            params: &QueryParams<'_>,
+        ) -> Result<(), FieldError> {
+            let pairs = params
+                .iter()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            self.push(key, Seen::Query(pairs))
+        }
+    }
+
+    /// The value of `field` through its typed accessor.
+    fn by_accessor(line: &LogLine<'_>, field: Field) -> Result<Seen, FieldError> {
+        fn or_null<T>(value: Option<T>, seen: impl FnOnce(T) -> Seen) -> Seen {
+            value.map_or(Seen::Null, seen)
+        }
+        let word = |s: &str| Seen::Text(s.to_owned());
+        Ok(match field.kind() {
+            ValueKind::Text => or_null(line.get(field), |v| {
+                Seen::Text(v.decoded_str().into_owned())
+            }),
+            ValueKind::Integer => or_null(line.u64(field)?, Seen::Unsigned),
+            ValueKind::SignedInteger => or_null(line.i64(field)?, Seen::Signed),
+            ValueKind::Status => or_null(line.status()?, |n| Seen::Unsigned(n.into())),
+            ValueKind::Port => or_null(line.client_port()?, |n| Seen::Unsigned(n.into())),
+            ValueKind::Asn => or_null(line.asn()?, |n| Seen::Unsigned(n.into())),
+            ValueKind::EpochMillis => or_null(line.timestamp()?, |t| {
+                Seen::Unsigned((t.unix_timestamp_nanos() / 1_000_000) as u64)
+            }),
+            ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
+                or_null(line.timestamp()?, Seen::Time)
+            }
+            ValueKind::Ip => or_null(line.ip(field)?, Seen::Ip),
+            ValueKind::Seconds => or_null(line.seconds(field)?, Seen::Seconds),
+            ValueKind::ResultType => or_null(line.result_type(field)?, |v| word(v.as_str())),
+            ValueKind::Protocol => or_null(line.protocol()?, |v| word(v.as_str())),
+            ValueKind::HttpVersion => or_null(line.http_version()?, |v| word(v.as_str())),
+            ValueKind::SslProtocol => or_null(line.ssl_protocol()?, |v| word(v.as_str())),
+            ValueKind::FleStatus => or_null(line.fle_status()?, |v| word(v.as_str())),
+            ValueKind::IpVersion => or_null(line.ip_version()?, |v| word(v.as_str())),
+        })
+    }
+
+    /// The value of `key` in the JSON writer's object, read back by the
+    /// kind of `field`.
+    fn by_json(line: &LogLine<'_>, key: &str, field: Field) -> Result<Seen, FieldError> {
+        let mut out = Vec::new();
+        JsonWriter::new(Selection::all()).write(line, &mut out)?;
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&out).unwrap();
+        let value = &object[key];
+        let text = value.to_string();
+        Ok(match value {
+            serde_json::Value::Null => Seen::Null,
+            _ if key == "timestamp" => Seen::Time(
+                OffsetDateTime::parse(
+                    value.as_str().unwrap(),
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .unwrap(),
+            ),
+            _ => match field.kind() {
+                ValueKind::Ip => Seen::Ip(value.as_str().unwrap().parse().unwrap()),
+                ValueKind::Seconds => Seen::Seconds(seconds(text.as_bytes()).unwrap()),
+                ValueKind::SignedInteger => Seen::Signed(value.as_i64().unwrap()),
+                _ => match value {
+                    serde_json::Value::String(s) => Seen::Text(s.clone()),
+                    _ => Seen::Unsigned(value.as_u64().unwrap()),
+                },
+            },
+        })
+    }
+
+    /// The value of `key` as the encoder is given it.
+    fn by_encoder(line: &LogLine<'_>, key: &str) -> Result<Seen, FieldError> {
+        let mut recorder = Recorder::default();
+        Layout::new(Selection::all()).encode(line, &mut recorder)?;
+        Ok(recorder
+            .0
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, seen)| seen)
+            .unwrap())
+    }
+
+    /// Values of each kind: good ones, odd but good ones (leading zeros,
+    /// escapes, `-`), and bad ones.
+    fn samples(kind: ValueKind) -> &'static [&'static [u8]] {
+        match kind {
+            ValueKind::Text => &[b"plain", b"a%20b%2Bc", b"%ZZ%", b"%C3%28", b"-"],
+            ValueKind::Integer => &[
+                b"0",
+                b"0042",
+                b"18446744073709551615",
+                b"18446744073709551616",
+                b"12a",
+                b"-",
+            ],
+            ValueKind::SignedInteger => &[
+                b"-0005",
+                b"42",
+                b"-9223372036854775808",
+                b"9223372036854775808",
+                b"1-",
+                b"-",
+            ],
+            ValueKind::Status => &[b"000", b"200", b"20", b"2000", b"-"],
+            ValueKind::Port => &[b"65535", b"00080", b"65536", b"x"],
+            ValueKind::Asn => &[b"4294967295", b"16509", b"4294967296", b"-"],
+            ValueKind::EpochMillis => &[b"1731620046814", b"0", b"1x", b"-"],
+            ValueKind::EpochSeconds => &[b"1607374321.541", b"1607374321", b"1607374321.", b"-"],
+            ValueKind::Date => &[b"2019-12-04", b"2019-13-01", b"-"],
+            ValueKind::Time => &[b"21:02:31", b"25:00:00", b"-"],
+            ValueKind::Ip => &[
+                b"192.0.2.1",
+                b"2001:0db8::1",
+                b"::ffff:1.2.3.4",
+                b"1.2.3.04",
+                b"-",
+            ],
+            ValueKind::Seconds => &[b"0.082", b"0.0820", b"012", b"1.", b"0.0000000001", b"-"],
+            _ => &[b"Hit", b"BrandNew", b"HTTP/2.0", b"\xff", b"-"],
+        }
+    }
+
+    #[test]
+    fn accessors_json_and_encoders_read_every_field_alike() {
+        let mut checked = 0;
+        for &field in Field::ALL {
+            for &sample in samples(field.kind()) {
+                // A time of day needs its date, and a date its time.
+                let (names, line): (&[&str], Vec<u8>) = match field {
+                    Field::Date => (&["date", "time"], [sample, b"\t21:02:31"].concat()),
+                    Field::Time => (&["date", "time"], [b"2019-12-04\t", sample].concat()),
+                    _ => (&[field.name()][..], sample.to_vec()),
+                };
+                let schema = Schema::from_names(names.iter().copied()).unwrap();
+                let mut spans = Vec::new();
+                let line = LogLine::parse(&line, &schema, &mut spans).unwrap();
+                let key = match field.kind() {
+                    ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => "timestamp",
+                    _ => field.json_key(),
+                };
+                let what = format!("{field} = {:?}", String::from_utf8_lossy(sample));
+                let accessor = by_accessor(&line, field);
+                assert_eq!(by_json(&line, key, field), accessor, "JSON, {what}");
+                assert_eq!(by_encoder(&line, key), accessor, "encoder, {what}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 3 * Field::COUNT, "{checked}");
+    }
+
+    #[test]
+    fn query_params_and_real_time_uris_are_read_alike() {
+        let (schema, _) = Schema::realtime(["cs-uri-stem", "sc-status"]).unwrap();
+        let mut spans = Vec::new();
+        let line = LogLine::parse(b"200\t/a%20b?q=a%2520b+c&q=d", &schema, &mut spans).unwrap();
+        let mut recorder = Recorder::default();
+        Layout::new(Selection::all())
+            .encode(&line, &mut recorder)
+            .unwrap();
+        let pairs: Vec<(String, String)> = line
+            .query_params()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        assert_eq!(
+            recorder.0,
+            [
+                ("sc_status".to_owned(), Seen::Unsigned(200)),
+                ("cs_uri_stem".to_owned(), Seen::Text("/a b".to_owned())),
+                (
+                    "cs_uri_query".to_owned(),
+                    Seen::Text("q=a%20b+c&q=d".to_owned())
+                ),
+                ("query_params".to_owned(), Seen::Query(pairs)),
+            ]
+        );
+    }
+}

@@ -1,0 +1,497 @@
+//! CSV and TSV: the JSON contract's values as text, one cell per key.
+//!
+//! A cell is what the JSON contract writes for the value, without JSON's
+//! syntax: a string without its quotes and escapes, a number as written,
+//! `null` as an empty cell, and `query_params` as its JSON object. So a
+//! timestamp, a duration or a decoded path is the same text in CSV as in
+//! JSON, but no JSON is written to get it: [`Cells`] formats the typed
+//! values straight into one reused buffer, and a [`RowWriter`] appends them
+//! as a row, quoted exactly as the `csv` crate's writer quotes them (RFC
+//! 4180, only where needed; the tests hold the two to the same bytes).
+//! [`write_row`] hands the cells to a `csv::Writer` instead.
+//!
+//! ```
+//! use cflog_core::json::Selection;
+//! use cflog_core::{LogLine, Schema};
+//! use cflog_encoders::delimited::{Cells, Columns, RowWriter, write_row};
+//!
+//! let schema = Schema::from_fields_header(b"#Fields: date time sc-status cs-uri-stem time-taken")?;
+//! let mut spans = Vec::new();
+//! let line = LogLine::parse(b"2019-12-04\t21:02:31\t200\t/a,%20b\t0.0820", &schema, &mut spans)?;
+//!
+//! let mut cells = Cells::new(Selection::all());
+//! let columns = Columns::new(cells.keys(&schema).to_vec());
+//! let slots = columns.slots(cells.keys(&schema));
+//! cells.read(&line)?;
+//!
+//! let mut out = b"timestamp,sc_status,cs_uri_stem,time_taken\n".to_vec();
+//! RowWriter::new(b',').write_row(&cells, &slots, &mut out);
+//! assert_eq!(
+//!     String::from_utf8(out)?,
+//!     "timestamp,sc_status,cs_uri_stem,time_taken\n2019-12-04T21:02:31Z,200,\"/a, b\",0.082\n"
+//! );
+//!
+//! // The same row through the `csv` crate's writer.
+//! let mut rows = csv::Writer::from_writer(Vec::new());
+//! write_row(&mut rows, &cells, &slots)?;
+//! assert_eq!(rows.into_inner()?, b"2019-12-04T21:02:31Z,200,\"/a, b\",0.082\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::ops::Range;
+use std::time::Duration;
+
+use cflog_core::escape::{self, QueryParams};
+use cflog_core::json::{QueryParamsJson, SecondsText, Selection, TimestampText};
+use cflog_core::typed::{Encoder, Key, Layout};
+use cflog_core::{FieldError, LogLine, Schema, Value};
+use time::OffsetDateTime;
+
+/// The cells of one entry, by key: the text of each value as the JSON
+/// contract writes it, in one buffer reused from entry to entry.
+#[derive(Debug)]
+pub struct Cells {
+    layout: Layout,
+    buf: CellBuf,
+}
+
+#[derive(Debug, Default)]
+struct CellBuf {
+    /// Every cell's text, one after the other.
+    text: Vec<u8>,
+    /// Where each cell is in `text`, by key index.
+    cells: Vec<Cell>,
+    /// Decoded text that is not UTF-8, reused.
+    decoded: Vec<u8>,
+    /// The JSON writer's `query_params`, with its buffers.
+    query: QueryParamsJson,
+}
+
+impl Cells {
+    /// The cells of the entries of `selection`.
+    pub fn new(selection: Selection) -> Cells {
+        Cells {
+            layout: Layout::new(selection),
+            buf: CellBuf::default(),
+        }
+    }
+
+    /// The keys of the cells of an entry of `schema`, in order.
+    pub fn keys(&mut self, schema: &Schema) -> &[String] {
+        self.layout.keys(schema)
+    }
+
+    /// Reads the values of `line` into cells, replacing the last entry's.
+    ///
+    /// # Errors
+    ///
+    /// When a value is not of its kind; the cells are then incomplete.
+    pub fn read(&mut self, line: &LogLine<'_>) -> Result<(), FieldError> {
+        self.buf.text.clear();
+        self.buf.cells.clear();
+        self.layout.encode(line, &mut self.buf)
+    }
+
+    /// The number of cells read.
+    pub fn len(&self) -> usize {
+        self.buf.cells.len()
+    }
+
+    /// Whether no cells were read.
+    pub fn is_empty(&self) -> bool {
+        self.buf.cells.is_empty()
+    }
+
+    /// The text of the cell of key `index` (empty for a missing value), or
+    /// `None` past the last one.
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        let cell = self.buf.cells.get(index)?;
+        self.buf.text.get(cell.range())
+    }
+}
+
+/// Where one cell is, and whether it may hold a byte that needs quoting:
+/// text can; a number, a time or an address cannot.
+#[derive(Clone, Copy, Debug)]
+struct Cell {
+    start: usize,
+    end: usize,
+    free: bool,
+}
+
+impl Cell {
+    fn range(self) -> Range<usize> {
+        self.start..self.end
+    }
+}
+
+impl CellBuf {
+    /// Ends the cell begun at `start`, which is `free` text.
+    #[inline]
+    fn end(&mut self, start: usize, free: bool) {
+        self.cells.push(Cell {
+            start,
+            end: self.text.len(),
+            free,
+        });
+    }
+
+    /// Writes a cell that never needs quoting with `write`.
+    #[inline]
+    fn cell(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), FieldError> {
+        let start = self.text.len();
+        write(&mut self.text);
+        self.end(start, false);
+        Ok(())
+    }
+}
+
+impl Encoder for CellBuf {
+    type Error = FieldError;
+
+    fn null(&mut self, _key: Key<'_>) -> Result<(), FieldError> {
+        self.cell(|_| {})
+    }
+
+    fn text(&mut self, _key: Key<'_>, value: Value<'_>) -> Result<(), FieldError> {
+        // Decoded straight into the cell (a value without escapes is
+        // copied a word at a time), then checked: logged text is ASCII, and
+        // what decoding made of it is replaced where it is not UTF-8.
+        let start = self.text.len();
+        escape::decode_into(value.raw(), &mut self.text);
+        let cell = &self.text[start..];
+        if !cell.is_ascii() && std::str::from_utf8(cell).is_err() {
+            self.decoded.clear();
+            self.decoded.extend_from_slice(cell);
+            self.text.truncate(start);
+            let lossy = String::from_utf8_lossy(&self.decoded);
+            self.text.extend_from_slice(lossy.as_bytes());
+        }
+        self.end(start, true);
+        Ok(())
+    }
+
+    fn word(&mut self, _key: Key<'_>, word: &str) -> Result<(), FieldError> {
+        let start = self.text.len();
+        self.text.extend_from_slice(word.as_bytes());
+        self.end(start, true);
+        Ok(())
+    }
+
+    fn unsigned(&mut self, _key: Key<'_>, n: u64) -> Result<(), FieldError> {
+        self.cell(|out| out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()))
+    }
+
+    fn signed(&mut self, _key: Key<'_>, n: i64) -> Result<(), FieldError> {
+        self.cell(|out| out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()))
+    }
+
+    fn seconds(&mut self, _key: Key<'_>, duration: Duration) -> Result<(), FieldError> {
+        self.cell(|out| SecondsText(duration).append_to(out))
+    }
+
+    fn timestamp(
+        &mut self,
+        _key: Key<'_>,
+        time: OffsetDateTime,
+        millis: bool,
+    ) -> Result<(), FieldError> {
+        self.cell(|out| TimestampText(time, millis).append_to(out))
+    }
+
+    fn ip(&mut self, _key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
+        self.cell(|out| match ip {
+            // Dotted decimal, as std displays it, without the formatting
+            // machinery (most viewers are IPv4).
+            IpAddr::V4(ip) => {
+                let mut digits = itoa::Buffer::new();
+                for (i, octet) in ip.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b'.');
+                    }
+                    out.extend_from_slice(digits.format(octet).as_bytes());
+                }
+            }
+            // Writing into a `Vec` cannot fail.
+            IpAddr::V6(ip) => drop(write!(out, "{ip}")),
+        })
+    }
+
+    fn query_params(&mut self, _key: Key<'_>, params: &QueryParams<'_>) -> Result<(), FieldError> {
+        // The JSON object, as the JSON writer writes it: its strings may
+        // hold anything.
+        let start = self.text.len();
+        self.query.append(params, &mut self.text);
+        self.end(start, true);
+        Ok(())
+    }
+}
+
+/// The columns of a delimited file: a header of keys, which entries of any
+/// layout fill where they have those keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Columns {
+    names: Vec<String>,
+}
+
+impl Columns {
+    /// Columns of these keys, in this order.
+    pub fn new(names: Vec<String>) -> Columns {
+        Columns { names }
+    }
+
+    /// The keys, for the header row.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// For each column, the index of its cell among `keys` (the keys of an
+    /// entry's layout), or `None` when that layout lacks it.
+    pub fn slots(&self, keys: &[String]) -> Vec<Option<usize>> {
+        self.names
+            .iter()
+            .map(|name| keys.iter().position(|key| key == name))
+            .collect()
+    }
+
+    /// The keys among `keys` that have no column.
+    pub fn dropped<'k>(&self, keys: &'k [String]) -> Vec<&'k str> {
+        keys.iter()
+            .filter(|key| !self.names.contains(key))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Appends rows of cells as the `csv` crate's writer writes them with its
+/// default settings and a delimiter of one's choice: a cell is quoted (and
+/// its quotes doubled) when it holds the delimiter, a quote, a carriage
+/// return or a line feed; a row of one empty cell is `""`; rows end in
+/// `\n`.
+///
+/// It is the `csv` writer's output without its per-byte state machine:
+/// cells that cannot need quotes (numbers, times, addresses) are copied
+/// unchecked, and the others are checked with a table before one copy.
+#[derive(Clone, Debug)]
+pub struct RowWriter {
+    delimiter: u8,
+}
+
+/// Eight copies of `byte`, one per byte of a word.
+const fn splat(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+
+/// Whether a byte of `word` is zero (exactly: the classic test has no
+/// false positives when only asked whether there is one).
+const fn has_zero_byte(word: u64) -> bool {
+    word.wrapping_sub(splat(1)) & !word & splat(0x80) != 0
+}
+
+impl RowWriter {
+    /// Rows separated by `delimiter` (`b','` for CSV, `b'\t'` for TSV).
+    pub fn new(delimiter: u8) -> RowWriter {
+        RowWriter { delimiter }
+    }
+
+    /// Whether `cell` needs quotes: it holds the delimiter, a quote, a
+    /// carriage return or a line feed. Eight bytes at a time: cells are
+    /// short, and a `memchr` call per byte looked for costs more.
+    #[inline]
+    fn needs_quotes(&self, cell: &[u8]) -> bool {
+        let special = |b: u8| b == self.delimiter || matches!(b, b'"' | b'\r' | b'\n');
+        let (words, rest) = cell.as_chunks::<8>();
+        let [delimiter, quote, cr, lf] = [self.delimiter, b'"', b'\r', b'\n'].map(splat);
+        words.iter().any(|word| {
+            let word = u64::from_ne_bytes(*word);
+            has_zero_byte(word ^ delimiter)
+                | has_zero_byte(word ^ quote)
+                | has_zero_byte(word ^ cr)
+                | has_zero_byte(word ^ lf)
+        }) || rest.iter().any(|&b| special(b))
+    }
+
+    /// Appends one row to `out`: for each slot (from [`Columns::slots`]),
+    /// its cell, or an empty one.
+    pub fn write_row(&self, cells: &Cells, slots: &[Option<usize>], out: &mut Vec<u8>) {
+        let start = out.len();
+        for (i, slot) in slots.iter().enumerate() {
+            if i > 0 {
+                out.push(self.delimiter);
+            }
+            let Some(&cell) = slot.and_then(|index| cells.buf.cells.get(index)) else {
+                continue;
+            };
+            let (free, cell) = (cell.free, &cells.buf.text[cell.range()]);
+            if free && self.needs_quotes(cell) {
+                quote(cell, out);
+            } else {
+                out.extend_from_slice(cell);
+            }
+        }
+        if out.len() == start {
+            // One empty cell: an empty line would be no row at all.
+            out.extend_from_slice(b"\"\"");
+        }
+        out.push(b'\n');
+    }
+}
+
+/// `cell` in quotes, its quotes doubled.
+#[cold]
+fn quote(cell: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    let mut rest = cell;
+    while let Some(at) = memchr::memchr(b'"', rest) {
+        out.extend_from_slice(&rest[..=at]);
+        out.push(b'"');
+        rest = &rest[at + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.push(b'"');
+}
+
+/// Writes one row through a `csv` writer: for each slot (from
+/// [`Columns::slots`]), its cell, or an empty one.
+///
+/// # Errors
+///
+/// The `csv` writer's.
+pub fn write_row<W: Write>(
+    rows: &mut csv::Writer<W>,
+    cells: &Cells,
+    slots: &[Option<usize>],
+) -> csv::Result<()> {
+    for slot in slots {
+        let cell = slot.and_then(|i| cells.get(i)).unwrap_or_default();
+        rows.write_field(cell)?;
+    }
+    rows.write_record(None::<&[u8]>)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use cflog_core::json::JsonWriter;
+    use cflog_core::{DecoderBuilder, Reader, Record};
+
+    /// A cell from the JSON writer's value: what CSV was before it had
+    /// typed values (the JSON object, cut into cells).
+    fn json_cell(value: &serde_json::Value) -> Vec<u8> {
+        match value {
+            serde_json::Value::Null => Vec::new(),
+            serde_json::Value::String(text) => text.as_bytes().to_vec(),
+            other => other.to_string().into_bytes(),
+        }
+    }
+
+    /// Every cell of every entry of every sample log, against the JSON
+    /// writer's value of the same key.
+    #[test]
+    fn cells_are_the_json_writers_values_without_their_syntax() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|path| path.is_file())
+            .collect();
+        paths.sort();
+        let mut compared = 0;
+        for path in paths {
+            let text = std::fs::read(&path).unwrap();
+            let mut builder = DecoderBuilder::new();
+            let name = path.to_string_lossy();
+            if name.contains("pipe") {
+                builder.delimiter(cflog_core::Delimiter::new(b"|").unwrap());
+            }
+            let mut reader = Reader::from_builder(&builder, &text[..]);
+            let mut record = Record::new();
+            let mut json = JsonWriter::new(Selection::all());
+            let mut cells = Cells::new(Selection::all());
+            loop {
+                match reader.read_record(&mut record) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(_) => continue,
+                }
+                let line = record.line();
+                let mut out = Vec::new();
+                let written = json.write(&line, &mut out);
+                assert_eq!(cells.read(&line), written, "{name}");
+                if written.is_err() {
+                    continue;
+                }
+                let object: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_slice(&out).unwrap();
+                let keys = cells.keys(line.schema()).to_vec();
+                assert_eq!(cells.len(), object.len(), "{name}");
+                assert_eq!(keys.len(), object.len(), "{name}");
+                for (i, key) in keys.iter().enumerate() {
+                    assert_eq!(
+                        cells.get(i).unwrap(),
+                        json_cell(&object[key]),
+                        "{name}: {key}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 500, "{compared}");
+    }
+
+    /// Rows of awkward cells, through a `RowWriter` and through the `csv`
+    /// crate's writer with the same delimiter.
+    #[test]
+    fn rows_are_quoted_as_the_csv_writer_quotes_them() {
+        let pieces = [
+            "", "a", ",", "\t", "\"", "\r", "\n", "\"\"", "é", " ", "%22", "|",
+        ];
+        let schema = Schema::from_names(["cs(User-Agent)", "cs(Referer)", "sc-status"]).unwrap();
+        for delimiter in [b',', b'\t', b'|'] {
+            for a in pieces {
+                for b in pieces {
+                    // Cells as the escaped text decodes to them.
+                    let escape = |text: &str| -> String {
+                        text.bytes().map(|byte| format!("%{byte:02X}")).collect()
+                    };
+                    let raw = format!("{}\t{}{}\t200", escape(a), escape(b), escape(a));
+                    let raw = raw.replace("\t\t", "\t-\t");
+                    let mut spans = Vec::new();
+                    let line = LogLine::parse(raw.as_bytes(), &schema, &mut spans).unwrap();
+                    let mut cells = Cells::new(Selection::all());
+                    cells.read(&line).unwrap();
+                    for slots in [
+                        vec![Some(0), Some(1), Some(2)],
+                        vec![Some(1)],
+                        vec![None],
+                        vec![Some(0), None],
+                    ] {
+                        let mut mine = Vec::new();
+                        RowWriter::new(delimiter).write_row(&cells, &slots, &mut mine);
+                        let mut theirs = csv::WriterBuilder::new()
+                            .delimiter(delimiter)
+                            .from_writer(Vec::new());
+                        write_row(&mut theirs, &cells, &slots).unwrap();
+                        let theirs = theirs.into_inner().unwrap();
+                        assert_eq!(
+                            String::from_utf8_lossy(&mine),
+                            String::from_utf8_lossy(&theirs),
+                            "{raw:?} {slots:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn columns_map_keys_and_name_the_dropped_ones() {
+        let columns = Columns::new(vec!["a".into(), "b".into(), "c".into()]);
+        let keys = ["c".to_owned(), "x".to_owned(), "a".to_owned()];
+        assert_eq!(columns.slots(&keys), [Some(2), None, Some(0)]);
+        assert_eq!(columns.dropped(&keys), ["x"]);
+    }
+}

@@ -1,0 +1,476 @@
+//! The counts of `cflog stats`, fed by typed values: a [`Tallier`] reads
+//! each entry through the typed layer and counts it into a [`Tally`],
+//! writing nothing.
+//!
+//! An entry is counted whole or not at all: its values are gathered while
+//! they arrive, and counted only once every value of the entry has been
+//! read, so a line with a bad value (which the JSON output rejects too) is
+//! not counted. `requests` therefore equals the number of entries the JSON
+//! output writes.
+//!
+//! ```
+//! use cflog_core::{LogLine, Schema};
+//! use cflog_encoders::tally::{Tallier, Tally};
+//!
+//! let schema = Schema::from_fields_header(b"#Fields: date time sc-status sc-bytes cs-uri-stem")?;
+//! let mut spans = Vec::new();
+//! let mut tally = Tally::default();
+//! let mut tallier = Tallier::new();
+//! for text in ["2024-03-14\t10:59:59\t200\t100\t/a%20b", "2024-03-14\t11:00:00\t000\t-\t/a%20b"] {
+//!     let line = LogLine::parse(text.as_bytes(), &schema, &mut spans)?;
+//!     tallier.add(&line, &mut tally)?;
+//! }
+//! let bad = LogLine::parse(b"2024-03-14\t11:00:00\t2x0\t7\t/c", &schema, &mut spans)?;
+//! assert!(tallier.add(&bad, &mut tally).is_err());
+//! assert_eq!((tally.requests, tally.bytes_sent, tally.status.hung_up), (2, 100, 1));
+//! assert_eq!(tally.paths.top(1), [("/a b", 2)]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+
+use foldhash::fast::RandomState;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use cflog_core::escape::{self, QueryParams};
+use cflog_core::json::Selection;
+use cflog_core::typed::{Encoder, Key, Layout};
+use cflog_core::{Field, FieldError, LogLine, ResultType, Value};
+use time::OffsetDateTime;
+
+/// Counts of one text value (a path, a user agent…).
+#[derive(Debug, Default)]
+pub struct Counter {
+    counts: Counts<Box<str>>,
+}
+
+/// How often each value occurs. The hash is foldhash's (hashbrown's
+/// default), much cheaper than std's SipHash on the short keys of a log,
+/// and seeded at random per process, so keys that viewers control (paths,
+/// user agents) cannot be chosen in advance to collide.
+pub type Counts<K> = HashMap<K, u64, RandomState>;
+
+impl Counter {
+    /// Counts one occurrence of `value`.
+    #[inline]
+    pub fn add(&mut self, value: &str) {
+        // Look up by `&str` first: a value seen before costs no allocation.
+        match self.counts.get_mut(value) {
+            Some(n) => *n += 1,
+            None => {
+                self.counts.insert(value.into(), 1);
+            }
+        }
+    }
+
+    /// Every value counted, with its count, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
+        self.counts.iter().map(|(value, n)| (&**value, *n))
+    }
+
+    /// Adds another counter's counts to this one.
+    pub fn merge(&mut self, other: Counter) {
+        for (value, n) in other.counts {
+            *self.counts.entry(value).or_default() += n;
+        }
+    }
+
+    /// The `n` most frequent values, most frequent first, ties in value
+    /// order so the list is the same on every run.
+    pub fn top(&self, n: usize) -> Vec<(&str, u64)> {
+        top(self.counts.iter().map(|(value, n)| (&**value, *n)), n)
+    }
+}
+
+fn top<K: Ord>(counts: impl Iterator<Item = (K, u64)>, n: usize) -> Vec<(K, u64)> {
+    let mut all: Vec<(K, u64)> = counts.collect();
+    all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    all.truncate(n);
+    all
+}
+
+/// Requests by status class. `000` (the viewer hung up before the response)
+/// is a class of its own; `other` holds missing and out-of-range statuses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatusClasses {
+    /// `000`.
+    pub hung_up: u64,
+    /// 1xx to 5xx, by class.
+    pub classes: [u64; 5],
+    /// Missing, or not 100–599.
+    pub other: u64,
+}
+
+/// Everything `cflog stats` counts.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Entries.
+    pub requests: u64,
+    /// The sum of `sc-bytes`.
+    pub bytes_sent: u64,
+    /// Requests by status class.
+    pub status: StatusClasses,
+    /// Served from the cache (see `ResultType::is_hit`).
+    pub hits: u64,
+    /// Not served from the cache (see `ResultType::is_miss`).
+    pub misses: u64,
+    /// `x-edge-result-type` values.
+    pub result_types: Counter,
+    /// `time-taken` in whole milliseconds (CloudFront logs it to the
+    /// millisecond) and how often each occurs: exact percentiles in little
+    /// memory.
+    pub time_taken_ms: Counts<u64>,
+    /// Decoded `cs-uri-stem`.
+    pub paths: Counter,
+    /// Decoded `cs(Referer)`.
+    pub referers: Counter,
+    /// Decoded `cs(User-Agent)`.
+    pub user_agents: Counter,
+    /// `x-edge-location`.
+    pub edge_locations: Counter,
+    /// `c-ip`, by address (so `2001:0db8::1` and `2001:db8::1` are one).
+    pub client_ips: Counts<IpAddr>,
+    /// Requests by hour, as hours since the Unix epoch.
+    pub per_hour: BTreeMap<i64, u64>,
+    /// The earliest request time.
+    pub first: Option<OffsetDateTime>,
+    /// The latest request time.
+    pub last: Option<OffsetDateTime>,
+}
+
+impl Tally {
+    /// Adds another tally's counts to this one.
+    pub fn merge(&mut self, other: Tally) {
+        self.requests += other.requests;
+        self.bytes_sent += other.bytes_sent;
+        self.status.hung_up += other.status.hung_up;
+        for (mine, theirs) in self.status.classes.iter_mut().zip(other.status.classes) {
+            *mine += theirs;
+        }
+        self.status.other += other.status.other;
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.result_types.merge(other.result_types);
+        for (ms, n) in other.time_taken_ms {
+            *self.time_taken_ms.entry(ms).or_default() += n;
+        }
+        self.paths.merge(other.paths);
+        self.referers.merge(other.referers);
+        self.user_agents.merge(other.user_agents);
+        self.edge_locations.merge(other.edge_locations);
+        for (ip, n) in other.client_ips {
+            *self.client_ips.entry(ip).or_default() += n;
+        }
+        for (hour, n) in other.per_hour {
+            *self.per_hour.entry(hour).or_default() += n;
+        }
+        self.first = self.first.into_iter().chain(other.first).min();
+        self.last = self.last.into_iter().chain(other.last).max();
+    }
+
+    /// The `n` most frequent client addresses.
+    pub fn top_client_ips(&self, n: usize) -> Vec<(IpAddr, u64)> {
+        top(self.client_ips.iter().map(|(ip, n)| (*ip, *n)), n)
+    }
+
+    /// The time taken (in milliseconds) below which `percent` of the
+    /// requests finished: the nearest-rank percentile.
+    pub fn time_taken_percentile(&self, percent: f64) -> Option<u64> {
+        let mut values: Vec<(u64, u64)> =
+            self.time_taken_ms.iter().map(|(k, v)| (*k, *v)).collect();
+        values.sort_unstable();
+        let total: u64 = values.iter().map(|(_, n)| n).sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((percent / 100.0 * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        values.into_iter().find_map(|(ms, n)| {
+            seen += n;
+            (seen >= rank).then_some(ms)
+        })
+    }
+}
+
+/// Counts entries into a [`Tally`], through the typed layer.
+#[derive(Debug)]
+pub struct Tallier {
+    layout: Layout,
+    entry: Entry,
+}
+
+impl Default for Tallier {
+    fn default() -> Tallier {
+        Tallier::new()
+    }
+}
+
+impl Tallier {
+    /// A tallier of every field of each layout (a tally reads the same
+    /// values, and rejects the same lines, as the JSON output of every
+    /// field).
+    pub fn new() -> Tallier {
+        Tallier {
+            layout: Layout::new(Selection::all()),
+            entry: Entry::default(),
+        }
+    }
+
+    /// Counts `line` into `tally`.
+    ///
+    /// # Errors
+    ///
+    /// When a value of the line is not of its kind; nothing is counted then.
+    pub fn add(&mut self, line: &LogLine<'_>, tally: &mut Tally) -> Result<(), FieldError> {
+        self.entry.clear();
+        self.layout.encode(line, &mut self.entry)?;
+        self.entry.count(tally);
+        Ok(())
+    }
+}
+
+/// What a tally counts of one entry, gathered until the entry is whole.
+#[derive(Debug, Default)]
+struct Entry {
+    sc_bytes: Option<u64>,
+    status: Option<u64>,
+    /// `x-edge-result-type`, as logged, when there is one.
+    result_type: Option<String>,
+    time_taken: Option<Duration>,
+    time: Option<OffsetDateTime>,
+    client_ip: Option<IpAddr>,
+    /// Decoded texts: the path, the referer, the user agent and the edge
+    /// location, when present.
+    texts: [Option<String>; 4],
+    /// Reused buffers, for decoding and for the strings above.
+    decoded: Vec<u8>,
+    spare: Vec<String>,
+}
+
+/// The places in [`Entry::texts`].
+const PATH: usize = 0;
+const REFERER: usize = 1;
+const USER_AGENT: usize = 2;
+const EDGE_LOCATION: usize = 3;
+
+impl Entry {
+    fn clear(&mut self) {
+        self.sc_bytes = None;
+        self.status = None;
+        self.time_taken = None;
+        self.time = None;
+        self.client_ip = None;
+        if let Some(text) = self.result_type.take() {
+            self.spare.push(text);
+        }
+        for text in &mut self.texts {
+            if let Some(text) = text.take() {
+                self.spare.push(text);
+            }
+        }
+    }
+
+    /// A cleared string, reusing one of an earlier entry.
+    fn string(&mut self) -> String {
+        let mut text = self.spare.pop().unwrap_or_default();
+        text.clear();
+        text
+    }
+
+    fn count(&self, tally: &mut Tally) {
+        tally.requests += 1;
+        tally.bytes_sent += self.sc_bytes.unwrap_or(0);
+        match self.status {
+            Some(0) => tally.status.hung_up += 1,
+            Some(status @ 100..=599) => tally.status.classes[(status / 100 - 1) as usize] += 1,
+            _ => tally.status.other += 1,
+        }
+        if let Some(text) = &self.result_type {
+            let result = ResultType::parse(text);
+            tally.hits += u64::from(result.is_hit());
+            tally.misses += u64::from(result.is_miss());
+            tally.result_types.add(result.as_str());
+        }
+        if let Some(taken) = self.time_taken {
+            let ms = u64::try_from(taken.as_millis()).unwrap_or(u64::MAX);
+            *tally.time_taken_ms.entry(ms).or_default() += 1;
+        }
+        for (text, counter) in self.texts.iter().zip([
+            &mut tally.paths,
+            &mut tally.referers,
+            &mut tally.user_agents,
+            &mut tally.edge_locations,
+        ]) {
+            if let Some(text) = text {
+                counter.add(text);
+            }
+        }
+        if let Some(ip) = self.client_ip {
+            *tally.client_ips.entry(ip).or_default() += 1;
+        }
+        if let Some(time) = self.time {
+            *tally
+                .per_hour
+                .entry(time.unix_timestamp().div_euclid(3600))
+                .or_default() += 1;
+            tally.first = Some(tally.first.map_or(time, |first| first.min(time)));
+            tally.last = Some(tally.last.map_or(time, |last| last.max(time)));
+        }
+    }
+}
+
+impl Encoder for Entry {
+    type Error = FieldError;
+
+    fn null(&mut self, _key: Key<'_>) -> Result<(), FieldError> {
+        Ok(())
+    }
+
+    fn text(&mut self, key: Key<'_>, value: Value<'_>) -> Result<(), FieldError> {
+        let place = match key.field {
+            Some(Field::UriStem) => PATH,
+            Some(Field::Referer) => REFERER,
+            Some(Field::UserAgent) => USER_AGENT,
+            Some(Field::EdgeLocation) => EDGE_LOCATION,
+            _ => return Ok(()),
+        };
+        let mut text = self.string();
+        // One level decoded, invalid UTF-8 replaced: `Value::decoded_str`,
+        // into reused buffers.
+        self.decoded.clear();
+        escape::decode_into(value.raw(), &mut self.decoded);
+        match std::str::from_utf8(&self.decoded) {
+            Ok(decoded) => text.push_str(decoded),
+            Err(_) => text.push_str(&String::from_utf8_lossy(&self.decoded)),
+        }
+        self.texts[place] = Some(text);
+        Ok(())
+    }
+
+    fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), FieldError> {
+        if key.field == Some(Field::EdgeResultType) {
+            let mut text = self.string();
+            text.push_str(word);
+            self.result_type = Some(text);
+        }
+        Ok(())
+    }
+
+    fn unsigned(&mut self, key: Key<'_>, n: u64) -> Result<(), FieldError> {
+        match key.field {
+            Some(Field::ScBytes) => self.sc_bytes = Some(n),
+            Some(Field::Status) => self.status = Some(n),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn signed(&mut self, _key: Key<'_>, _n: i64) -> Result<(), FieldError> {
+        Ok(())
+    }
+
+    fn seconds(&mut self, key: Key<'_>, duration: Duration) -> Result<(), FieldError> {
+        if key.field == Some(Field::TimeTaken) {
+            self.time_taken = Some(duration);
+        }
+        Ok(())
+    }
+
+    fn timestamp(
+        &mut self,
+        _key: Key<'_>,
+        time: OffsetDateTime,
+        _millis: bool,
+    ) -> Result<(), FieldError> {
+        self.time = Some(time);
+        Ok(())
+    }
+
+    fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
+        if key.field == Some(Field::ClientIp) {
+            self.client_ip = Some(ip);
+        }
+        Ok(())
+    }
+
+    fn query_params(&mut self, _key: Key<'_>, _params: &QueryParams<'_>) -> Result<(), FieldError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cflog_core::Schema;
+
+    fn tally(header: &str, lines: &[&str]) -> Tally {
+        let schema = Schema::from_fields_header(header.as_bytes()).unwrap();
+        let mut tally = Tally::default();
+        let mut tallier = Tallier::new();
+        let mut spans = Vec::new();
+        for line in lines {
+            let line = LogLine::parse(line.as_bytes(), &schema, &mut spans).unwrap();
+            tallier.add(&line, &mut tally).unwrap();
+        }
+        tally
+    }
+
+    const HEADER: &str =
+        "#Fields: date time c-ip sc-status sc-bytes x-edge-result-type time-taken cs-uri-stem";
+
+    #[test]
+    fn counts_classes_cache_and_hours() {
+        let t = tally(
+            HEADER,
+            &[
+                "2024-03-14\t10:59:59\t192.0.2.1\t200\t100\tHit\t0.001\t/a%20b",
+                "2024-03-14\t11:00:00\t2001:0db8::1\t000\t-\tMiss\t0.010\t/a%20b",
+                "2024-03-14\t11:30:00\t2001:db8::1\t503\t7\tError\t0.100\t/c",
+                "2024-03-14\t11:30:01\t192.0.2.1\t-\t3\tRefreshHit\t-\t-",
+            ],
+        );
+        assert_eq!(t.requests, 4);
+        assert_eq!(t.bytes_sent, 110);
+        assert_eq!(t.status.hung_up, 1);
+        assert_eq!(t.status.classes, [0, 1, 0, 0, 1]);
+        assert_eq!(t.status.other, 1);
+        assert_eq!((t.hits, t.misses), (2, 1));
+        assert_eq!(t.paths.top(1), [("/a b", 2)]);
+        assert_eq!(t.client_ips.len(), 2);
+        let hours: Vec<u64> = t.per_hour.values().copied().collect();
+        assert_eq!(hours, [1, 3]);
+        assert_eq!(t.time_taken_percentile(50.0), Some(10));
+        assert_eq!(t.time_taken_percentile(100.0), Some(100));
+        assert_eq!(t.time_taken_percentile(1.0), Some(1));
+    }
+
+    #[test]
+    fn merging_equals_counting_together() {
+        let lines = [
+            "2024-03-14\t10:00:00\t192.0.2.1\t200\t1\tHit\t0.001\t/a",
+            "2024-03-15\t12:00:00\t192.0.2.2\t404\t2\tMiss\t0.002\t/b",
+            "2024-03-13\t09:00:00\t192.0.2.1\t200\t4\tHit\t0.003\t/a",
+        ];
+        let whole = tally(HEADER, &lines);
+        let mut merged = tally(HEADER, &lines[..1]);
+        merged.merge(tally(HEADER, &lines[1..]));
+        assert_eq!(merged.requests, whole.requests);
+        assert_eq!(merged.bytes_sent, whole.bytes_sent);
+        assert_eq!(merged.status, whole.status);
+        assert_eq!(merged.paths.top(5), whole.paths.top(5));
+        assert_eq!(merged.top_client_ips(5), whole.top_client_ips(5));
+        assert_eq!(merged.per_hour, whole.per_hour);
+        assert_eq!((merged.first, merged.last), (whole.first, whole.last));
+    }
+
+    #[test]
+    fn ties_are_broken_by_value() {
+        let mut counter = Counter::default();
+        for value in ["b", "a", "c", "b"] {
+            counter.add(value);
+        }
+        assert_eq!(counter.top(3), [("b", 2), ("a", 1), ("c", 1)]);
+        assert_eq!(counter.top(1), [("b", 2)]);
+    }
+}
