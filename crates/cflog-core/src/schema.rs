@@ -1,5 +1,6 @@
 //! Which field sits in which column, and what separates the columns.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -233,8 +234,8 @@ impl Schema {
                 names: names.collect(),
             });
         }
-        if let Some(name) = first_repeated(&columns) {
-            return Err(SchemaError::Duplicate { name: name.into() });
+        if let Some(error) = first_repeated(&columns) {
+            return Err(error);
         }
         Schema::checked(columns, Family::Standard)
     }
@@ -389,6 +390,15 @@ pub enum SchemaError {
         /// The repeated name.
         name: String,
     },
+    /// Two different names have one JSON key (`x-foo` and `x_foo`), so one
+    /// of their values would be lost from the output.
+    #[error("the field name {name:?} has the JSON key {key:?} of an earlier field")]
+    SameKey {
+        /// The later name.
+        name: String,
+        /// Their JSON key.
+        key: String,
+    },
     /// No name is a CloudFront field: the input is another kind of data.
     #[error("no CloudFront field among the names (such as {})", quoted(names))]
     NoKnownField {
@@ -402,16 +412,25 @@ fn quoted(names: &[String]) -> String {
     quoted.join(", ")
 }
 
-/// The first name that appears a second time among `columns`.
-fn first_repeated(columns: &[Column]) -> Option<&str> {
+/// The first column whose field, or whose JSON key, an earlier one has:
+/// either way, one of the two would be lost from the output.
+fn first_repeated(columns: &[Column]) -> Option<SchemaError> {
     let mut known = [false; Field::COUNT];
-    let mut unknown = std::collections::HashSet::new();
+    let (mut unknown, mut keys) = (HashSet::new(), HashSet::new());
     columns.iter().find_map(|column| {
+        let name = column.name().to_owned();
         let seen = match column.field() {
             Some(field) => std::mem::replace(&mut known[field as usize], true),
             None => !unknown.insert(column.name()),
         };
-        seen.then(|| column.name())
+        if seen {
+            return Some(SchemaError::Duplicate { name });
+        }
+        let key = column.json_key();
+        (!keys.insert(key)).then(|| SchemaError::SameKey {
+            name,
+            key: key.to_owned(),
+        })
     })
 }
 
@@ -498,6 +517,18 @@ mod tests {
                 "{names:?}"
             );
         }
+        assert_eq!(
+            Schema::from_names(["sc-status", "x-foo", "x_foo"]),
+            Err(SchemaError::SameKey {
+                name: "x_foo".into(),
+                key: "x_foo".into()
+            })
+        );
+        // An unknown name spelled as a known field's JSON key.
+        assert!(matches!(
+            Schema::from_names(["cs-uri-stem", "cs_uri_stem"]),
+            Err(SchemaError::SameKey { .. })
+        ));
         let header = b"#Fields: date time date sc-status";
         let err = Schema::from_fields_header(header).unwrap_err();
         assert_eq!(err.to_string(), "the field name \"date\" appears twice");
