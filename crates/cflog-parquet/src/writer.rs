@@ -39,7 +39,7 @@ impl Default for WriterOptions {
             row_group_bytes: 32 << 20,
             batch_rows: 8 * 1024,
             batch_bytes: 16 << 20,
-            zstd_level: 3,
+            zstd_level: 1,
         }
     }
 }
@@ -77,7 +77,8 @@ impl WriterOptions {
         self
     }
 
-    /// The zstd level (default 3; 1 is faster, up to 22 smaller).
+    /// The zstd level (default 1: on the generated corpus, 3 gave no
+    /// smaller file and 6 one 1 % smaller, each slower; up to 22).
     #[must_use]
     pub fn zstd_level(mut self, level: i32) -> WriterOptions {
         self.zstd_level = level;
@@ -263,8 +264,12 @@ impl<W: Write + Send> ParquetWriter<W> {
         if self.rows.push(line, &self.set)? {
             self.rows_with_extra += 1;
         }
-        if self.rows.len() >= self.options.batch_rows
-            || self.rows.text_bytes() >= self.options.batch_bytes
+        // The text of every column is summed every 64 rows only: a line is
+        // at most 64 KiB by default, so the batch overshoots its bound by
+        // at most a few MiB.
+        let rows = self.rows.len();
+        if rows >= self.options.batch_rows
+            || (rows.is_multiple_of(64) && self.rows.text_bytes() >= self.options.batch_bytes)
         {
             self.encode_batch()?;
         }
