@@ -79,9 +79,9 @@ fn encoders(c: &mut Criterion<ThreadCpu>) {
             assert_eq!(tally.requests, LINES as u64);
         });
     });
+    let mut bytes = 0;
     g.bench_function("parquet", |b| {
         // As `cflog --format parquet` writes them: default row groups, zstd.
-        let mut bytes = 0;
         b.iter(|| {
             out.clear();
             let mut writer =
@@ -94,9 +94,9 @@ fn encoders(c: &mut Criterion<ThreadCpu>) {
             assert_eq!((lines, stats.rows), (LINES, LINES as u64));
             bytes = stats.bytes;
         });
-        parquet_size(&text, bytes);
     });
     g.finish();
+    parquet_size(&text, bytes);
 }
 
 /// Prints the Parquet file's bytes per entry beside the gzip input's (zlib
