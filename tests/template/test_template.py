@@ -320,6 +320,7 @@ def test_environment_carries_cflog_settings(template):
     expected = {
         "CFLOG_FIELDS": ("Fields", ""),
         "CFLOG_SINK": ("Sink", "stdout"),
+        "CFLOG_OUTPUT_FORMAT": ("OutputFormat", "ndjson"),
         "CFLOG_MAX_LINE_BYTES": ("MaxLineBytes", 65536),
         "CFLOG_CONCURRENCY": ("ObjectConcurrency", 4),
         "CFLOG_DELIMITER": ("Delimiter", ""),
@@ -334,6 +335,7 @@ def test_environment_carries_cflog_settings(template):
         assert env.get(var) == ref(name), f"{var} should come from parameter {name}"
         assert param(template, name)["Default"] == default, f"default of {name}"
     assert sorted(param(template, "Sink")["AllowedValues"]) == ["none", "stdout"]
+    assert sorted(param(template, "OutputFormat")["AllowedValues"]) == ["csv", "ndjson", "tsv"]
     # The function reads exactly these two words.
     assert sorted(param(template, "RealtimeRejects")["AllowedValues"]) == ["report", "retry"]
     assert sorted(param(template, "InputFormat")["AllowedValues"]) == ["auto", "json", "w3c"]

@@ -8,7 +8,6 @@
 #![forbid(unsafe_code)]
 
 mod cli;
-mod delimited;
 mod inputs;
 mod output;
 mod progress;

@@ -10,28 +10,18 @@ use aws_lambda_events::event::streams::KinesisEventResponse;
 use aws_sdk_s3::Client;
 use cflog_pipeline::Summary;
 use cflog_pipeline::s3::{ObjectError, decode_event_key, process_object};
-use cflog_pipeline::sink::{NdjsonSink, NullSink, Sink};
+use cflog_pipeline::sink::{
+    DelimitedSink, DynSink, NdjsonSink, NullSink, SharedHeader, SinkFactory, Source, Stdout, boxed,
+};
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{Config, SinkKind};
+use crate::config::{Config, OutputFormat, SinkKind};
 use crate::error::{FailureKind, HandlerError};
 use crate::event::{Event, parse_event};
 use crate::kinesis;
 use crate::status::Status;
-
-/// Makes the sink for each object, or for each Kinesis batch.
-pub type SinkFactory = dyn Fn(&Source<'_>) -> Box<dyn Sink + Send> + Send + Sync;
-
-/// What a sink is made for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source<'a> {
-    /// An S3 object of standard logs.
-    Object(&'a ObjectRef),
-    /// A Kinesis batch of real-time logs, from the stream with this ARN.
-    Stream(&'a str),
-}
 
 /// An object named by an event, its key decoded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -98,38 +88,32 @@ impl Response {
 pub struct Handler {
     client: Client,
     config: Config,
-    sinks: Arc<SinkFactory>,
+    sinks: Arc<dyn SinkFactory<Sink = DynSink>>,
 }
 
 impl Handler {
-    /// A handler whose sink is the configured one.
+    /// A handler whose sink is the configured one (`CFLOG_SINK`, in
+    /// `CFLOG_OUTPUT_FORMAT`), writing to stdout.
     pub fn new(client: Client, config: Config) -> Handler {
-        let selection = config.selection.clone();
-        let kind = config.sink;
-        let sinks: Arc<SinkFactory> = Arc::new(move |_: &Source<'_>| -> Box<dyn Sink + Send> {
-            match kind {
-                SinkKind::Stdout => Box::new(NdjsonSink::stdout(selection.clone())),
-                SinkKind::None => Box::new(NullSink::new()),
-            }
-        });
+        let sinks = configured_sinks(&config, || Stdout);
         Handler {
             client,
             config,
-            sinks,
+            sinks: Arc::new(sinks),
         }
     }
 
     /// A handler that sends entries to sinks of your own, one per object or
     /// Kinesis batch.
-    pub fn with_sinks(
-        client: Client,
-        config: Config,
-        sinks: impl Fn(&Source<'_>) -> Box<dyn Sink + Send> + Send + Sync + 'static,
-    ) -> Handler {
+    pub fn with_sinks<F>(client: Client, config: Config, sinks: F) -> Handler
+    where
+        F: SinkFactory + 'static,
+        F::Sink: Send + 'static,
+    {
         Handler {
             client,
             config,
-            sinks: Arc::new(sinks),
+            sinks: Arc::new(move |source: &Source<'_>| boxed(sinks.open(source))),
         }
     }
 
@@ -148,7 +132,7 @@ impl Handler {
                 tracing::info!(?bucket, "S3 test event acknowledged");
                 Ok(Response::S3(S3Response::default()))
             }
-            Event::Kinesis(event) => self.handle_kinesis(event).map(Response::Kinesis),
+            Event::Kinesis(event) => self.handle_kinesis(event).await.map(Response::Kinesis),
             Event::S3(event) => self.handle_s3(event).await.map(Response::S3),
         }
     }
@@ -162,7 +146,7 @@ impl Handler {
     ///
     /// When `CFLOG_REALTIME_FIELDS` is not set (`NotConfigured`), or the
     /// output failed (`OutputFailed`): Lambda then retries the whole batch.
-    pub fn handle_kinesis(
+    pub async fn handle_kinesis(
         &self,
         event: KinesisEvent,
     ) -> Result<KinesisEventResponse, HandlerError> {
@@ -180,8 +164,8 @@ impl Handler {
             .first()
             .and_then(|r| r.event_source_arn.as_deref())
             .unwrap_or_default();
-        let sink = (self.sinks)(&Source::Stream(arn));
-        let (result, mut report) = kinesis::process_batch(&event.records, realtime, sink);
+        let sink = self.sinks.open(&Source::Stream(arn));
+        let (result, mut report) = kinesis::process_batch(&event.records, realtime, sink).await;
         report.summary.duration_ms = started.elapsed().as_millis() as u64;
         log_line(&report);
         result.map_err(|err| HandlerError {
@@ -252,9 +236,10 @@ impl Handler {
                 );
             }
         };
-        let object = ObjectRef { bucket, key };
-        let sink = (self.sinks)(&Source::Object(&object));
-        let ObjectRef { bucket, key } = object;
+        let sink = self.sinks.open(&Source::Object {
+            bucket: &bucket,
+            key: &key,
+        });
         match process_object(&self.client, &bucket, &key, &self.config.options, sink).await {
             Ok(summary) if summary.entries == 0 && summary.rejected > 0 => {
                 let message = format!(
@@ -295,6 +280,60 @@ impl Handler {
                     _ => (FailureKind::S3Permanent, Summary::default()),
                 };
                 failed(bucket, key, kind, err.to_string(), summary)
+            }
+        }
+    }
+}
+
+/// The sinks `config` asks for (`CFLOG_SINK`, `CFLOG_OUTPUT_FORMAT`),
+/// writing to what `out` gives; [`Handler::new`] gives stdout.
+///
+/// ```
+/// use cflog_lambda::{Config, Source, handler::configured_sinks};
+/// use cflog_pipeline::sink::SinkFactory;
+/// use cflog_pipeline::{Options, Pipeline};
+///
+/// let config = Config::from_lookup(|name| (name == "CFLOG_OUTPUT_FORMAT").then(|| "csv".into()))?;
+/// let sinks = configured_sinks(&config, Vec::new);
+/// let mut pipeline = Pipeline::new(&Options::default(), sinks.open(&Source::Stdin));
+/// pipeline.push(b"#Fields: sc-status cs-uri-stem\n200\t/a\n")?;
+/// assert_eq!(pipeline.blocking_finish()?.delivered.entries, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn configured_sinks<W, F>(
+    config: &Config,
+    out: F,
+) -> impl SinkFactory<Sink = DynSink> + use<W, F>
+where
+    W: Write + Send + 'static,
+    F: Fn() -> W + Send + Sync + 'static,
+{
+    let selection = config.selection.clone();
+    let (kind, format) = (config.sink, config.format);
+    move |source: &Source<'_>| -> DynSink {
+        match (kind, format) {
+            (SinkKind::None, _) => boxed(NullSink::new()),
+            (SinkKind::Stdout, OutputFormat::Ndjson) => {
+                boxed(NdjsonSink::with_selection(out(), selection.clone()))
+            }
+            (SinkKind::Stdout, OutputFormat::Csv | OutputFormat::Tsv) => {
+                let delimiter = if format == OutputFormat::Csv {
+                    b','
+                } else {
+                    b'\t'
+                };
+                // Each object's rows follow their own header row.
+                let header = SharedHeader::new(delimiter, &selection).on_dropped_keys(Arc::new(
+                    |source: &str, keys: &[&str]| {
+                        tracing::warn!(%source, ?keys, "keys with no column were left out");
+                    },
+                ));
+                boxed(DelimitedSink::new(
+                    out(),
+                    Arc::new(header),
+                    selection.clone(),
+                    source,
+                ))
             }
         }
     }

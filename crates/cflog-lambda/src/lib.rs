@@ -36,9 +36,10 @@ pub mod handler;
 pub mod kinesis;
 mod status;
 
+pub use cflog_pipeline::sink::Source;
 pub use config::Config;
 pub use error::{FailureKind, HandlerError};
-pub use handler::{Handler, ObjectReport, Response, S3Response, Source};
+pub use handler::{Handler, ObjectReport, Response, S3Response};
 pub use status::Status;
 
 // The README's examples are compiled and run as doctests.

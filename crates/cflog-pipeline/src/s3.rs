@@ -230,7 +230,7 @@ where
 /// Why an object could not be processed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ObjectError {
+pub enum ObjectError<E> {
     /// The object does not exist (any more). Retrying cannot help.
     #[error("s3://{bucket}/{key} does not exist")]
     NotFound {
@@ -250,8 +250,8 @@ pub enum ObjectError {
         bucket: String,
         /// The key.
         key: String,
-        /// What failed.
-        source: InputError,
+        /// What failed: the input, or the sink's output.
+        source: InputError<E>,
         /// What was parsed before the failure.
         summary: Box<Summary>,
     },
@@ -270,7 +270,7 @@ pub async fn process_object<S: Sink>(
     key: &str,
     options: &Options,
     sink: S,
-) -> Result<Summary, ObjectError> {
+) -> Result<Summary, ObjectError<S::Error>> {
     let response = client
         .get_object()
         .bucket(bucket)
