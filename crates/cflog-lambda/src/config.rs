@@ -10,7 +10,7 @@ use cflog_pipeline::Options;
 
 /// Every variable the function reads, with its meaning, for error messages
 /// and documentation.
-pub const VARIABLES: [(&str, &str); 10] = [
+pub const VARIABLES: [(&str, &str); 11] = [
     (
         "CFLOG_FIELDS",
         "comma-separated JSON keys to emit, in order; empty for every field",
@@ -50,6 +50,10 @@ pub const VARIABLES: [(&str, &str); 10] = [
     (
         "CFLOG_REALTIME_REJECTS",
         "what a Kinesis record with a bad line gets: `report` (counted and acknowledged, the default) or `retry` (a batch item failure)",
+    ),
+    (
+        "CFLOG_IGNORE_PREFIX",
+        "objects whose key starts with this are never read, whatever the event (the backfill prefix, where manifests and completion reports live)",
     ),
 ];
 
@@ -113,6 +117,8 @@ pub struct Config {
     /// How Kinesis records are read; `None` when `CFLOG_REALTIME_FIELDS` is
     /// not set.
     pub realtime: Option<Realtime>,
+    /// Keys under this prefix are never read (`CFLOG_IGNORE_PREFIX`).
+    pub ignore_prefix: Option<String>,
 }
 
 /// A variable with a bad value.
@@ -269,7 +275,23 @@ impl Config {
             options: Options { decoder },
             concurrency,
             realtime,
+            ignore_prefix: get("CFLOG_IGNORE_PREFIX"),
         })
+    }
+
+    /// The ignored prefix, when `key` is under it.
+    ///
+    /// ```
+    /// use cflog_lambda::Config;
+    /// let config = Config::from_lookup(|name| (name == "CFLOG_IGNORE_PREFIX").then(|| "cflog-backfill/".into()))?;
+    /// assert_eq!(config.ignored_prefix("cflog-backfill/reports/job-1/results/a.csv"), Some("cflog-backfill/"));
+    /// assert_eq!(config.ignored_prefix("cloudfront/E1.2025-01-01-00.a.gz"), None);
+    /// # Ok::<(), cflog_lambda::config::ConfigError>(())
+    /// ```
+    pub fn ignored_prefix(&self, key: &str) -> Option<&str> {
+        self.ignore_prefix
+            .as_deref()
+            .filter(|prefix| key.starts_with(prefix))
     }
 }
 

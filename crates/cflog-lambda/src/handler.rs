@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_lambda_events::event::streams::KinesisEventResponse;
+use aws_lambda_events::s3_batch_job::S3BatchJobResponse;
 use aws_sdk_s3::Client;
 use cflog_pipeline::Summary;
 use cflog_pipeline::s3::{ObjectError, decode_event_key, process_object};
@@ -38,7 +40,8 @@ pub struct ObjectRef {
 pub struct ObjectReport {
     /// Always `cflog.summary`, to find these lines among the entries.
     pub kind: &'static str,
-    /// `ok`, `skipped` (the object no longer exists) or `failed`.
+    /// `ok`, `skipped` (the object no longer exists, or is under
+    /// `CFLOG_IGNORE_PREFIX`) or `failed`.
     pub status: Status,
     /// The bucket.
     pub bucket: String,
@@ -71,6 +74,10 @@ pub enum Response {
     /// For a Kinesis batch: the records Lambda should retry, in the shape
     /// its `ReportBatchItemFailures` setting expects.
     Kinesis(KinesisEventResponse),
+    /// For an S3 Batch Operations invocation: a result code per task.
+    S3Batch(S3BatchJobResponse),
+    /// For an SQS batch: the messages Lambda should return to the queue.
+    Sqs(SqsBatchResponse),
 }
 
 impl Response {
@@ -78,7 +85,7 @@ impl Response {
     pub fn objects(&self) -> &[ObjectReport] {
         match self {
             Response::S3(response) => &response.objects,
-            Response::Kinesis(_) => &[],
+            Response::Kinesis(_) | Response::S3Batch(_) | Response::Sqs(_) => &[],
         }
     }
 }
@@ -118,14 +125,18 @@ impl Handler {
     }
 
     /// Handles one event payload: an S3 notification (every record, with
-    /// bounded concurrency), S3's `s3:TestEvent`, which is acknowledged, or
-    /// a Kinesis batch of real-time log records.
+    /// bounded concurrency), S3's `s3:TestEvent`, which is acknowledged, a
+    /// Kinesis batch of real-time log records, an S3 Batch Operations
+    /// invocation ([`handle_s3_batch`](Handler::handle_s3_batch)) or an SQS
+    /// batch of S3 notifications ([`handle_sqs`](Handler::handle_sqs)).
     ///
     /// # Errors
     ///
-    /// When the event cannot be understood, or when an object failed in a
-    /// way that a retry or the on-failure destination should see. A missing
-    /// object is logged and skipped; a bad line never fails an object.
+    /// When the event cannot be understood, or when an object of an S3
+    /// notification failed in a way that a retry or the on-failure
+    /// destination should see. A missing object is logged and skipped; a bad
+    /// line never fails an object. Batch Operations and SQS invocations
+    /// answer object failures in their response instead.
     pub async fn handle(&self, payload: Value) -> Result<Response, HandlerError> {
         match parse_event(payload)? {
             Event::S3Test(bucket) => {
@@ -134,6 +145,8 @@ impl Handler {
             }
             Event::Kinesis(event) => self.handle_kinesis(event).await.map(Response::Kinesis),
             Event::S3(event) => self.handle_s3(event).await.map(Response::S3),
+            Event::S3Batch(job) => Ok(Response::S3Batch(self.handle_s3_batch(job).await)),
+            Event::Sqs(event) => Ok(Response::Sqs(self.handle_sqs(event).await)),
         }
     }
 
@@ -212,7 +225,13 @@ impl Handler {
         }
     }
 
-    async fn process_record(&self, record: &S3EventRecord) -> ObjectReport {
+    /// How many objects of one event are processed at once.
+    pub(crate) fn concurrency(&self) -> usize {
+        self.config.concurrency
+    }
+
+    /// Reads the object an S3 event record names, its key decoded.
+    pub(crate) async fn process_record(&self, record: &S3EventRecord) -> ObjectReport {
         let bucket = record.s3.bucket.name.clone().unwrap_or_default();
         let raw_key = record.s3.object.key.clone().unwrap_or_default();
         let key = match decode_event_key(&raw_key) {
@@ -236,6 +255,28 @@ impl Handler {
                 );
             }
         };
+        self.process_object_ref(ObjectRef { bucket, key }).await
+    }
+
+    /// Reads one object into a sink of its own, and reports what became of
+    /// it: the per-object work of every event kind that names S3 objects.
+    pub(crate) async fn process_object_ref(&self, object: ObjectRef) -> ObjectReport {
+        if let Some(prefix) = self.config.ignored_prefix(&object.key) {
+            let message = format!(
+                "s3://{}/{} is under CFLOG_IGNORE_PREFIX ({prefix}): not read",
+                object.bucket, object.key
+            );
+            let ObjectRef { bucket, key } = object;
+            return report(
+                Status::Skipped,
+                bucket,
+                key,
+                None,
+                Some(message),
+                Summary::default(),
+            );
+        }
+        let ObjectRef { bucket, key } = object;
         let sink = self.sinks.open(&Source::Object {
             bucket: &bucket,
             key: &key,
@@ -339,7 +380,7 @@ where
     }
 }
 
-fn failed(
+pub(crate) fn failed(
     bucket: String,
     key: String,
     kind: FailureKind,
@@ -377,7 +418,7 @@ fn report(
 
 /// Writes a report as one JSON line on stderr, which Lambda also sends to
 /// CloudWatch Logs, apart from the entries on stdout.
-fn log_line(report: &impl Serialize) {
+pub(crate) fn log_line(report: &impl Serialize) {
     let mut line = serde_json::to_vec(report).unwrap_or_default();
     line.push(b'\n');
     // Losing a log line must not fail the object; there is nowhere else to report it.
