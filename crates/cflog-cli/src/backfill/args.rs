@@ -72,12 +72,13 @@ pub struct BackfillArgs {
     #[arg(value_name = "S3_URI", required = true)]
     pub source: Option<String>,
 
-    /// Only objects of this hour or later (RFC 3339, such as
+    /// Only objects whose hour ends after this time (RFC 3339, such as
     /// 2025-03-02T00:00:00Z).
     #[arg(long, value_name = "TIME", value_parser = parse_time, help_heading = "Selection")]
     pub since: Option<OffsetDateTime>,
 
-    /// Only objects of hours before this time (RFC 3339; exclusive).
+    /// Only objects whose hour starts before this time (RFC 3339;
+    /// exclusive).
     #[arg(long, value_name = "TIME", value_parser = parse_time, help_heading = "Selection")]
     pub until: Option<OffsetDateTime>,
 
@@ -163,12 +164,12 @@ pub struct JobArgs {
     pub role_arn: Option<String>,
 
     /// Where to write the manifest, as s3://bucket/prefix/ [default:
-    /// <BackfillPrefix>manifests/].
+    /// manifests/ under the stack's BackfillPrefix].
     #[arg(long, value_name = "S3_URI", help_heading = "Job")]
     pub manifest: Option<String>,
 
     /// Where Batch Operations writes its completion report, as
-    /// s3://bucket/prefix/ [default: <BackfillPrefix>reports/].
+    /// s3://bucket/prefix/ [default: reports/ under the stack's BackfillPrefix].
     #[arg(long, value_name = "S3_URI", help_heading = "Job")]
     pub report: Option<String>,
 

@@ -103,15 +103,18 @@ impl Workload {
     }
 }
 
-/// Dollars with the cents that matter: `$12.35`, `$0.0042`.
+/// Dollars with the digits that matter: `$12.35`, `$0.25`, `$0.0042`.
 pub struct Dollars(pub f64);
 
 impl fmt::Display for Dollars {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            d if d >= 1.0 || d == 0.0 => write!(f, "${d:.2}"),
-            d if d >= 0.01 => write!(f, "${d:.3}"),
-            d => write!(f, "${d:.5}"),
+            d if d >= 0.1 || d <= 0.0 => write!(f, "${d:.2}"),
+            // Two significant digits of a small amount.
+            d => {
+                let decimals = ((-d.log10()).ceil() as usize + 1).min(8);
+                write!(f, "${d:.decimals$}")
+            }
         }
     }
 }
@@ -206,6 +209,8 @@ mod tests {
         assert_eq!(Dollars(0.042).to_string(), "$0.042");
         assert_eq!(Dollars(0.000_42).to_string(), "$0.00042");
         assert_eq!(Dollars(0.0).to_string(), "$0.00");
+        assert_eq!(Dollars(0.25).to_string(), "$0.25");
+        assert_eq!(Dollars(0.000_15).to_string(), "$0.00015");
         assert_eq!(Span(Duration::from_secs(45)).to_string(), "45 s");
         assert_eq!(Span(Duration::from_secs(61)).to_string(), "2 min");
         assert_eq!(
