@@ -390,6 +390,20 @@ async fn a_listing_resumes_after_the_key_given() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_listing_is_one_line_and_exits_with_2() {
+    let server = S3Server::start().await;
+    let (code, stdout, stderr) =
+        run(cflog_for(&server, None).args(["backfill", "s3://no-such-bucket/cf/", "--dry-run"]));
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.starts_with("cflog: ListObjectsV2 s3://no-such-bucket/cf/ failed: NoSuchBucket"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_stack_or_the_flags_nothing_is_listed_and_the_flags_are_named() {
     let server = S3Server::start().await;
     let (code, stdout, stderr) = run(cflog_for(&server, None).args(["backfill", "s3://logs/cf/"]));
