@@ -57,6 +57,7 @@ impl From<Status> for ExitCode {
 pub fn main(cli: Cli) -> ExitCode {
     let status = match cli.command {
         Some(Command::Stats(args)) => stats(&args),
+        Some(Command::Backfill(args)) => crate::backfill::main(&args),
         None if cli.convert.list_fields => print_stdout(cli::fields_listing().as_bytes()),
         None => convert(&cli.convert),
     };
