@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use foldhash::fast::RandomState;
 use std::net::IpAddr;
+use std::ops::Range;
 use std::time::Duration;
 
 use cflog_core::escape::{self, QueryParams};
@@ -61,6 +62,25 @@ impl Counter {
             None => {
                 self.counts.insert(value.into(), 1);
             }
+        }
+    }
+
+    /// Counts one occurrence of `raw` decoded one level, as
+    /// [`Value::decoded_str`] decodes it, with `decoded` as the buffer.
+    /// Text without escapes is counted as it is.
+    #[inline]
+    pub(crate) fn add_escaped(&mut self, raw: &[u8], decoded: &mut Vec<u8>) {
+        if memchr::memchr(b'%', raw).is_none()
+            && let Ok(text) = std::str::from_utf8(raw)
+        {
+            self.add(text);
+            return;
+        }
+        decoded.clear();
+        escape::decode_into(raw, decoded);
+        match std::str::from_utf8(decoded) {
+            Ok(text) => self.add(text),
+            Err(_) => self.add(&String::from_utf8_lossy(decoded)),
         }
     }
 
@@ -223,29 +243,47 @@ impl Tallier {
     ///
     /// When a value of the line is not of its kind; nothing is counted then.
     pub fn add(&mut self, line: &LogLine<'_>, tally: &mut Tally) -> Result<(), FieldError> {
-        self.entry.clear();
+        let bytes = line.as_bytes();
+        self.entry.clear(bytes);
         self.layout.encode(line, &mut self.entry)?;
-        self.entry.count(tally);
+        self.entry.count(bytes, tally);
         Ok(())
     }
 }
 
+/// Where a text value of the entry is: a range of its line (values are
+/// nearly always slices of it), or of [`Entry::copies`].
+#[derive(Clone, Debug)]
+enum Text {
+    Line(Range<usize>),
+    Copy(Range<usize>),
+}
+
 /// What a tally counts of one entry, gathered until the entry is whole.
+///
+/// Text is not copied, nor decoded, until it is counted: the entry keeps
+/// where it is in the line.
 #[derive(Debug, Default)]
 struct Entry {
     sc_bytes: Option<u64>,
     status: Option<u64>,
-    /// `x-edge-result-type`, as logged, when there is one.
-    result_type: Option<String>,
+    /// `x-edge-result-type`, as logged, when there is one, and whether it
+    /// is a hit and a miss.
+    result_type: Option<(Text, bool, bool)>,
     time_taken: Option<Duration>,
     time: Option<OffsetDateTime>,
     client_ip: Option<IpAddr>,
-    /// Decoded texts: the path, the referer, the user agent and the edge
+    /// Escaped texts: the path, the referer, the user agent and the edge
     /// location, when present.
-    texts: [Option<String>; 4],
-    /// Reused buffers, for decoding and for the strings above.
+    texts: [Option<Text>; 4],
+    /// The address of the line's first byte and its length, to tell
+    /// values that are slices of it.
+    line: (usize, usize),
+    /// Values that are not slices of the line (the unescaped values of a
+    /// JSON line), back to back.
+    copies: Vec<u8>,
+    /// Decoded text, reused.
     decoded: Vec<u8>,
-    spare: Vec<String>,
 }
 
 /// The places in [`Entry::texts`].
@@ -255,30 +293,44 @@ const USER_AGENT: usize = 2;
 const EDGE_LOCATION: usize = 3;
 
 impl Entry {
-    fn clear(&mut self) {
+    /// Forgets the last entry, for one of `line`.
+    fn clear(&mut self, line: &[u8]) {
         self.sc_bytes = None;
         self.status = None;
         self.time_taken = None;
         self.time = None;
         self.client_ip = None;
-        if let Some(text) = self.result_type.take() {
-            self.spare.push(text);
-        }
-        for text in &mut self.texts {
-            if let Some(text) = text.take() {
-                self.spare.push(text);
+        self.result_type = None;
+        self.texts = Default::default();
+        self.line = (line.as_ptr() as usize, line.len());
+        self.copies.clear();
+    }
+
+    /// Where `value` is: in the line when it is a slice of it (told by its
+    /// address), or else in a copy.
+    fn locate(&mut self, value: &[u8]) -> Text {
+        let (line, len) = self.line;
+        let offset = (value.as_ptr() as usize).wrapping_sub(line);
+        match offset.checked_add(value.len()) {
+            Some(end) if end <= len => Text::Line(offset..end),
+            _ => {
+                let start = self.copies.len();
+                self.copies.extend_from_slice(value);
+                Text::Copy(start..self.copies.len())
             }
         }
     }
 
-    /// A cleared string, reusing one of an earlier entry.
-    fn string(&mut self) -> String {
-        let mut text = self.spare.pop().unwrap_or_default();
-        text.clear();
-        text
+    /// The bytes of `text`, where `line` is the entry's line.
+    fn bytes<'t>(&'t self, line: &'t [u8], text: &Text) -> &'t [u8] {
+        match text {
+            Text::Line(range) => line.get(range.clone()),
+            Text::Copy(range) => self.copies.get(range.clone()),
+        }
+        .unwrap_or_default()
     }
 
-    fn count(&self, tally: &mut Tally) {
+    fn count(&mut self, line: &[u8], tally: &mut Tally) {
         tally.requests += 1;
         tally.bytes_sent += self.sc_bytes.unwrap_or(0);
         match self.status {
@@ -286,16 +338,19 @@ impl Entry {
             Some(status @ 100..=599) => tally.status.classes[(status / 100 - 1) as usize] += 1,
             _ => tally.status.other += 1,
         }
-        if let Some(text) = &self.result_type {
-            let result = ResultType::parse(text);
-            tally.hits += u64::from(result.is_hit());
-            tally.misses += u64::from(result.is_miss());
-            tally.result_types.add(result.as_str());
+        if let Some((text, hit, miss)) = &self.result_type {
+            tally.hits += u64::from(*hit);
+            tally.misses += u64::from(*miss);
+            // A word of the line, which the typed layer read as UTF-8.
+            if let Ok(word) = std::str::from_utf8(self.bytes(line, text)) {
+                tally.result_types.add(word);
+            }
         }
         if let Some(taken) = self.time_taken {
             let ms = u64::try_from(taken.as_millis()).unwrap_or(u64::MAX);
             *tally.time_taken_ms.entry(ms).or_default() += 1;
         }
+        let mut decoded = std::mem::take(&mut self.decoded);
         for (text, counter) in self.texts.iter().zip([
             &mut tally.paths,
             &mut tally.referers,
@@ -303,9 +358,10 @@ impl Entry {
             &mut tally.edge_locations,
         ]) {
             if let Some(text) = text {
-                counter.add(text);
+                counter.add_escaped(self.bytes(line, text), &mut decoded);
             }
         }
+        self.decoded = decoded;
         if let Some(ip) = self.client_ip {
             *tally.client_ips.entry(ip).or_default() += 1;
         }
@@ -335,24 +391,15 @@ impl Encoder for Entry {
             Some(Field::EdgeLocation) => EDGE_LOCATION,
             _ => return Ok(()),
         };
-        let mut text = self.string();
-        // One level decoded, invalid UTF-8 replaced: `Value::decoded_str`,
-        // into reused buffers.
-        self.decoded.clear();
-        escape::decode_into(value.raw(), &mut self.decoded);
-        match std::str::from_utf8(&self.decoded) {
-            Ok(decoded) => text.push_str(decoded),
-            Err(_) => text.push_str(&String::from_utf8_lossy(&self.decoded)),
-        }
-        self.texts[place] = Some(text);
+        self.texts[place] = Some(self.locate(value.raw()));
         Ok(())
     }
 
     fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), FieldError> {
         if key.field == Some(Field::EdgeResultType) {
-            let mut text = self.string();
-            text.push_str(word);
-            self.result_type = Some(text);
+            let result = ResultType::parse(word);
+            let text = self.locate(word.as_bytes());
+            self.result_type = Some((text, result.is_hit(), result.is_miss()));
         }
         Ok(())
     }
