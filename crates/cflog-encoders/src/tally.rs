@@ -28,22 +28,38 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 
 use foldhash::fast::RandomState;
 use std::net::IpAddr;
 use std::ops::Range;
 use std::time::Duration;
 
-use cflog_core::escape::{self, QueryParams};
+use cflog_core::escape::QueryParams;
 use cflog_core::json::Selection;
 use cflog_core::typed::{Encoder, Key, Layout};
 use cflog_core::{Field, FieldError, LogLine, ResultType, Value};
 use time::OffsetDateTime;
 
 /// Counts of one text value (a path, a user agent…).
+///
+/// The tallier counts text as logged, still escaped, and decodes each
+/// distinct text once, when it is first seen: most entries repeat a value
+/// seen before, and then cost one lookup, with no decoding and no UTF-8
+/// check. Texts that decode alike are one value when the counts are read.
 #[derive(Debug, Default)]
 pub struct Counter {
+    /// Counts by value, of [`add`](Counter::add).
     counts: Counts<Box<str>>,
+    /// Counts by escaped text, with the value it decodes to.
+    escaped: HashMap<Box<[u8]>, Escaped, RandomState>,
+}
+
+/// The count of one escaped text, and its value.
+#[derive(Debug)]
+struct Escaped {
+    count: u64,
+    value: Box<str>,
 }
 
 /// How often each value occurs. The hash is foldhash's (hashbrown's
@@ -66,47 +82,87 @@ impl Counter {
     }
 
     /// Counts one occurrence of `raw` decoded one level, as
-    /// [`Value::decoded_str`] decodes it, with `decoded` as the buffer.
-    /// Text without escapes is counted as it is.
+    /// [`Value::decoded_str`] decodes it.
     #[inline]
-    pub(crate) fn add_escaped(&mut self, raw: &[u8], decoded: &mut Vec<u8>) {
-        if memchr::memchr(b'%', raw).is_none()
-            && let Ok(text) = std::str::from_utf8(raw)
-        {
-            self.add(text);
-            return;
-        }
-        decoded.clear();
-        escape::decode_into(raw, decoded);
-        match std::str::from_utf8(decoded) {
-            Ok(text) => self.add(text),
-            Err(_) => self.add(&String::from_utf8_lossy(decoded)),
+    pub(crate) fn add_escaped(&mut self, raw: &[u8]) {
+        match self.escaped.get_mut(raw) {
+            Some(escaped) => escaped.count += 1,
+            None => {
+                let value = match Value::new(raw) {
+                    Some(value) => value.decoded_str().into(),
+                    // `-` is counted where the typed layer says it is a
+                    // value; it decodes to itself.
+                    None => String::from_utf8_lossy(raw).into(),
+                };
+                self.escaped.insert(raw.into(), Escaped { count: 1, value });
+            }
         }
     }
 
     /// Every value counted, with its count, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
-        self.counts.iter().map(|(value, n)| (&**value, *n))
+        if self.escaped.is_empty() {
+            return self
+                .counts
+                .iter()
+                .map(|(value, n)| (&**value, *n))
+                .collect::<Vec<_>>()
+                .into_iter();
+        }
+        let mut all: HashMap<&str, u64, RandomState> = self
+            .counts
+            .iter()
+            .map(|(value, n)| (&**value, *n))
+            .collect();
+        for escaped in self.escaped.values() {
+            *all.entry(&escaped.value).or_default() += escaped.count;
+        }
+        all.into_iter().collect::<Vec<_>>().into_iter()
     }
 
     /// Adds another counter's counts to this one.
     pub fn merge(&mut self, other: Counter) {
-        for (value, n) in other.counts {
-            *self.counts.entry(value).or_default() += n;
+        // The first input's counts are taken whole.
+        if self.counts.is_empty() {
+            self.counts = other.counts;
+        } else {
+            for (value, n) in other.counts {
+                *self.counts.entry(value).or_default() += n;
+            }
+        }
+        if self.escaped.is_empty() {
+            self.escaped = other.escaped;
+        } else {
+            for (raw, escaped) in other.escaped {
+                match self.escaped.get_mut(&raw) {
+                    Some(mine) => mine.count += escaped.count,
+                    None => {
+                        self.escaped.insert(raw, escaped);
+                    }
+                }
+            }
         }
     }
 
     /// The `n` most frequent values, most frequent first, ties in value
     /// order so the list is the same on every run.
     pub fn top(&self, n: usize) -> Vec<(&str, u64)> {
-        top(self.counts.iter().map(|(value, n)| (&**value, *n)), n)
+        top(self.iter(), n)
     }
 }
 
 fn top<K: Ord>(counts: impl Iterator<Item = (K, u64)>, n: usize) -> Vec<(K, u64)> {
     let mut all: Vec<(K, u64)> = counts.collect();
-    all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    all.truncate(n);
+    let order = |a: &(K, u64), b: &(K, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
+    // Only the first `n` need sorting: a partition finds them first.
+    if n < all.len() {
+        if n == 0 {
+            return Vec::new();
+        }
+        all.select_nth_unstable_by(n - 1, order);
+        all.truncate(n);
+    }
+    all.sort_unstable_by(order);
     all
 }
 
@@ -172,16 +228,12 @@ impl Tally {
         self.hits += other.hits;
         self.misses += other.misses;
         self.result_types.merge(other.result_types);
-        for (ms, n) in other.time_taken_ms {
-            *self.time_taken_ms.entry(ms).or_default() += n;
-        }
+        merge_counts(&mut self.time_taken_ms, other.time_taken_ms);
         self.paths.merge(other.paths);
         self.referers.merge(other.referers);
         self.user_agents.merge(other.user_agents);
         self.edge_locations.merge(other.edge_locations);
-        for (ip, n) in other.client_ips {
-            *self.client_ips.entry(ip).or_default() += n;
-        }
+        merge_counts(&mut self.client_ips, other.client_ips);
         for (hour, n) in other.per_hour {
             *self.per_hour.entry(hour).or_default() += n;
         }
@@ -210,6 +262,17 @@ impl Tally {
             seen += n;
             (seen >= rank).then_some(ms)
         })
+    }
+}
+
+/// Adds `theirs` to `mine`; the first input's are taken whole.
+fn merge_counts<K: Hash + Eq>(mine: &mut Counts<K>, theirs: Counts<K>) {
+    if mine.is_empty() {
+        *mine = theirs;
+        return;
+    }
+    for (key, n) in theirs {
+        *mine.entry(key).or_default() += n;
     }
 }
 
@@ -282,8 +345,6 @@ struct Entry {
     /// Values that are not slices of the line (the unescaped values of a
     /// JSON line), back to back.
     copies: Vec<u8>,
-    /// Decoded text, reused.
-    decoded: Vec<u8>,
 }
 
 /// The places in [`Entry::texts`].
@@ -350,7 +411,6 @@ impl Entry {
             let ms = u64::try_from(taken.as_millis()).unwrap_or(u64::MAX);
             *tally.time_taken_ms.entry(ms).or_default() += 1;
         }
-        let mut decoded = std::mem::take(&mut self.decoded);
         for (text, counter) in self.texts.iter().zip([
             &mut tally.paths,
             &mut tally.referers,
@@ -358,10 +418,9 @@ impl Entry {
             &mut tally.edge_locations,
         ]) {
             if let Some(text) = text {
-                counter.add_escaped(self.bytes(line, text), &mut decoded);
+                counter.add_escaped(self.bytes(line, text));
             }
         }
-        self.decoded = decoded;
         if let Some(ip) = self.client_ip {
             *tally.client_ips.entry(ip).or_default() += 1;
         }
@@ -509,6 +568,26 @@ mod tests {
         assert_eq!(merged.top_client_ips(5), whole.top_client_ips(5));
         assert_eq!(merged.per_hour, whole.per_hour);
         assert_eq!((merged.first, merged.last), (whole.first, whole.last));
+    }
+
+    #[test]
+    fn texts_that_decode_alike_are_one_value() {
+        let lines = [
+            "2024-03-14\t10:00:00\t192.0.2.1\t200\t1\tHit\t0.001\t/%41",
+            "2024-03-14\t10:00:01\t192.0.2.1\t200\t1\tHit\t0.001\t/A",
+            "2024-03-14\t10:00:02\t192.0.2.1\t200\t1\tHit\t0.001\t/%FF",
+            "2024-03-14\t10:00:03\t192.0.2.1\t200\t1\tHit\t0.001\t/%fe",
+            "2024-03-14\t10:00:04\t192.0.2.1\t200\t1\tHit\t0.001\t/%41",
+        ];
+        let whole = tally(HEADER, &lines);
+        // Bytes that are not UTF-8 are replaced, and then alike too.
+        assert_eq!(whole.paths.top(5), [("/A", 3), ("/\u{fffd}", 2)]);
+        let mut merged = tally(HEADER, &lines[..2]);
+        merged.paths.add("/A");
+        merged.merge(tally(HEADER, &lines[2..]));
+        assert_eq!(merged.paths.top(1), [("/A", 4)]);
+        assert_eq!(merged.paths.iter().count(), 2);
+        assert_eq!(merged.paths.top(0), []);
     }
 
     #[test]
