@@ -391,3 +391,194 @@ fn write_value_cell(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::json::JsonWriter;
+
+    /// A cell as the JSON writer's value of the same key has it: a string
+    /// without its quotes, `null` as nothing, anything else as written.
+    fn json_cell(value: &serde_json::Value) -> Vec<u8> {
+        match value {
+            serde_json::Value::Null => Vec::new(),
+            serde_json::Value::String(text) => text.as_bytes().to_vec(),
+            other => other.to_string().into_bytes(),
+        }
+    }
+
+    /// Whether a delimited format must quote `cell`.
+    fn special(cell: &[u8], separator: u8) -> bool {
+        cell.iter()
+            .any(|&b| b == separator || matches!(b, b'"' | b'\r' | b'\n'))
+    }
+
+    /// A value for the column `name`: mostly one of its kind, else any.
+    fn value_of(name: &'static str) -> BoxedStrategy<String> {
+        let good: &[&str] = match name {
+            "date" => &["2019-12-04", "2024-02-29"],
+            "time" => &["21:02:31", "00:00:00"],
+            "c-ip" => &[
+                "192.0.2.1",
+                "2001:db8::1",
+                "2001:0DB8::1",
+                "::ffff:1.2.3.4",
+                "-",
+            ],
+            "sc-status" => &["200", "000", "-"],
+            "sc-bytes" => &["0042", "18446744073709551615", "0", "-"],
+            "time-taken" => &["0.0820", "12", "0.000000001", "12345678901234567.5"],
+            "sc-range-start" => &["-05", "-0", "42", "-"],
+            "c-port" => &["00080", "65535"],
+            "asn" => &["16509", "4294967295"],
+            "timestamp" => &["1607374321.541", "1607374321"],
+            "timestamp(ms)" => &["1731620046814", "0"],
+            "x-edge-result-type" | "cs-protocol" => &["Hit", "https", "Miss,Or", "-"],
+            _ => return value().boxed(),
+        };
+        let good: Vec<String> = good.iter().map(|v| v.to_string()).collect();
+        prop_oneof![4 => prop::sample::select(good), 1 => value()].boxed()
+    }
+
+    /// Values of every kind, good and bad, and text with escapes of every
+    /// sort.
+    fn value() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            "a",
+            "/",
+            ",",
+            "%2C",
+            "%22",
+            "\"",
+            "%0A",
+            "%0D",
+            "%09",
+            "%FF",
+            "%C3%A9",
+            "%",
+            "%2",
+            "%25",
+            "%5C",
+            "\\",
+            "|",
+            "%20",
+            "+",
+            "=",
+            "&",
+            "-",
+            "0",
+            "1",
+            ".",
+            ":",
+            "00",
+            "255",
+            "2019-12-04",
+            "21:02:31",
+            "192.0.2.1",
+            "2001:0DB8::1",
+            "::ffff:1.2.3.4",
+            "fe80::1",
+            "1607374321.541",
+            "1731620046814",
+            "Hit",
+            "HTTP/2.0",
+            "\u{e9}",
+        ]);
+        proptest::collection::vec(piece, 0..5).prop_map(|pieces| match pieces.concat() {
+            text if text.is_empty() => "-".to_owned(),
+            text => text,
+        })
+    }
+
+    /// The layouts of the lines: the time from `date` and `time`, from
+    /// epoch seconds and from epoch milliseconds, and real-time URIs.
+    const NAMES: [&[&str]; 4] = [
+        &[
+            "date",
+            "time",
+            "c-ip",
+            "sc-status",
+            "sc-bytes",
+            "cs-uri-stem",
+            "cs(User-Agent)",
+            "cs-uri-query",
+            "time-taken",
+            "sc-range-start",
+            "x-edge-result-type",
+            "c-port",
+            "x-custom",
+        ],
+        &["timestamp", "c-ip", "cs-uri-query", "asn", "cs-protocol"],
+        &["timestamp(ms)", "c-ip", "sc-status", "cs-uri-stem"],
+        &["timestamp", "cs-uri-stem", "c-ip"],
+    ];
+
+    fn schema(which: usize) -> Schema {
+        match which {
+            3 => Schema::realtime(NAMES[3].iter().copied()).unwrap().0,
+            _ => Schema::from_names(NAMES[which].iter().copied()).unwrap(),
+        }
+    }
+
+    /// A layout and a line of it.
+    fn layout_and_line() -> impl Strategy<Value = (usize, Vec<String>)> {
+        (0..NAMES.len()).prop_flat_map(|which| {
+            let values: Vec<_> = NAMES[which].iter().map(|name| value_of(name)).collect();
+            (Just(which), values)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn cells_are_the_json_writers_values_without_their_syntax(
+            (which, values) in layout_and_line(),
+            separator in prop::sample::select(vec![b',', b'\t', b'|']),
+        ) {
+            let schema = schema(which);
+            let text = values.join("\t");
+            let mut spans = Vec::new();
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            let mut json = Vec::new();
+            let written = JsonWriter::new(Selection::all()).write(&line, &mut json);
+            let mut cells = CellWriter::new(Selection::all());
+            prop_assert_eq!(cells.write(&line, separator), written);
+            if written.is_err() {
+                prop_assert!(cells.cells().is_empty());
+                return Ok(());
+            }
+            let object: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&json).unwrap();
+            let keys = cells.keys(&schema).to_vec();
+            prop_assert_eq!(keys.len(), cells.cells().len());
+            let mut row = Vec::new();
+            for (i, (key, span)) in keys.iter().zip(cells.cells()).enumerate() {
+                let cell = &cells.text()[span.start..span.end];
+                match &object[key] {
+                    // serde_json reads seconds as floats: `0.000000001` is
+                    // `1e-9` to it.
+                    serde_json::Value::Number(n) if n.is_f64() => {
+                        let cell: f64 = std::str::from_utf8(cell).unwrap().parse().unwrap();
+                        prop_assert_eq!(Some(cell), n.as_f64(), "{}", key);
+                    }
+                    // Its maps are sorted: read the cell back instead.
+                    value @ serde_json::Value::Object(_) => {
+                        let cell: serde_json::Value = serde_json::from_slice(cell).unwrap();
+                        prop_assert_eq!(&cell, value, "{}", key);
+                    }
+                    value => prop_assert_eq!(cell, &json_cell(value)[..], "{}", key),
+                }
+                prop_assert_eq!(span.special, special(cell, separator), "{}", key);
+                if !span.text {
+                    prop_assert!(!special(cell, separator));
+                }
+                if i > 0 {
+                    row.push(separator);
+                }
+                row.extend_from_slice(cell);
+            }
+            prop_assert_eq!(cells.text(), &row[..]);
+        }
+    }
+}
