@@ -1,6 +1,6 @@
 //! The outputs of the typed layer against the JSON writer, on the same
-//! 100,000 parsed lines: NDJSON (the JSON contract's fast path), CSV rows
-//! from `cflog_encoders::delimited`, the `cflog stats` tally from
+//! 100,000 parsed lines: NDJSON (the JSON contract's fast path), CSV and
+//! TSV rows from `cflog_encoders::delimited`, the `cflog stats` tally from
 //! `cflog_encoders::tally`, which writes nothing, and a Parquet file from
 //! `cflog_parquet`, footer included.
 //!
@@ -51,24 +51,26 @@ fn encoders(c: &mut Criterion<ThreadCpu>) {
             assert_eq!(lines, LINES);
         });
     });
-    g.bench_function("csv", |b| {
-        // As `cflog --format csv` writes them.
-        let mut cells = Cells::new(Selection::all());
-        let rows = RowWriter::new(b',');
-        b.iter(|| {
-            out.clear();
-            let mut slots: Option<Vec<Option<usize>>> = None;
-            let lines = for_each_line(black_box(&text), |line| {
-                let slots = slots.get_or_insert_with(|| {
-                    let keys = cells.keys(line.schema()).to_vec();
-                    Columns::new(keys.clone()).slots(&keys)
+    for (name, delimiter) in [("csv", b','), ("tsv", b'\t')] {
+        g.bench_function(name, |b| {
+            // As `cflog --format csv` (or `tsv`) writes them.
+            let mut cells = Cells::new(Selection::all());
+            let rows = RowWriter::new(delimiter);
+            b.iter(|| {
+                out.clear();
+                let mut slots: Option<Vec<Option<usize>>> = None;
+                let lines = for_each_line(black_box(&text), |line| {
+                    let slots = slots.get_or_insert_with(|| {
+                        let keys = cells.keys(line.schema()).to_vec();
+                        Columns::new(keys.clone()).slots(&keys)
+                    });
+                    cells.read(line).expect("the corpus is valid");
+                    rows.write_row(&cells, slots, &mut out);
                 });
-                cells.read(line).expect("the corpus is valid");
-                rows.write_row(&cells, slots, &mut out);
+                assert_eq!(lines, LINES);
             });
-            assert_eq!(lines, LINES);
         });
-    });
+    }
     g.bench_function("stats_tally", |b| {
         let mut tallier = Tallier::new();
         b.iter(|| {

@@ -164,7 +164,8 @@ fn formats(c: &mut Criterion<ThreadCpu>) {
             for event in black_box(&events) {
                 let event: KinesisEvent = serde_json::from_slice(event).unwrap();
                 let sink = NdjsonSink::new(std::io::sink());
-                let (result, report) = process_batch(&event.records, &realtime, sink);
+                let (result, report) =
+                    futures_executor::block_on(process_batch(&event.records, &realtime, sink));
                 result.unwrap();
                 entries += report.summary.entries as usize;
             }

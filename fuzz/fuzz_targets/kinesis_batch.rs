@@ -54,9 +54,13 @@ fuzz_target!(|data: &[u8]| {
     // Bit 1: NDJSON into a Vec, else the null sink.
     let mut out = Vec::new();
     let (result, report) = if knobs & 2 == 2 {
-        process_batch(&batch, &realtime, NdjsonSink::new(&mut out))
+        let (result, report) =
+            futures_executor::block_on(process_batch(&batch, &realtime, NdjsonSink::new(&mut out)));
+        (result.map_err(|e| e.to_string()), report)
     } else {
-        process_batch(&batch, &realtime, NullSink::new())
+        let (result, report) =
+            futures_executor::block_on(process_batch(&batch, &realtime, NullSink::new()));
+        (result.map_err(|e| e.to_string()), report)
     };
     let response = result.expect("writing to a Vec or nowhere cannot fail");
     let s = &report.summary;

@@ -34,6 +34,17 @@ QUEUE = "DeadLetterQueue"
 LOG_GROUP = "FunctionLogGroup"
 MAPPING = "RealtimeLogEventSourceMapping"
 ESM = "AWS::Lambda::EventSourceMapping"
+# Trigger=sqs, and S3 Batch Operations.
+TRIGGER_QUEUE = "TriggerQueue"
+TRIGGER_DLQ = "TriggerDeadLetterQueue"
+TRIGGER_POLICY = "TriggerQueuePolicy"
+TRIGGER_MAPPING = "TriggerEventSourceMapping"
+PERMISSION = "S3InvokePermission"
+READY = "NotificationDestinationReady"
+BATCH_ROLE = "BatchOperationsRole"
+WITH_SQS = {"Trigger": "sqs"}
+# What the SQS event source mapping polls the queue with, and nothing more.
+SQS_READ_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 
 # Parameter values for a stack that reads a real-time log stream.
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/cloudfront-realtime-logs"
@@ -320,6 +331,7 @@ def test_environment_carries_cflog_settings(template):
     expected = {
         "CFLOG_FIELDS": ("Fields", ""),
         "CFLOG_SINK": ("Sink", "stdout"),
+        "CFLOG_OUTPUT_FORMAT": ("OutputFormat", "ndjson"),
         "CFLOG_MAX_LINE_BYTES": ("MaxLineBytes", 65536),
         "CFLOG_CONCURRENCY": ("ObjectConcurrency", 4),
         "CFLOG_DELIMITER": ("Delimiter", ""),
@@ -328,12 +340,15 @@ def test_environment_carries_cflog_settings(template):
         # Always set; unused (and empty) without a real-time log stream.
         "CFLOG_REALTIME_FIELDS": ("RealtimeLogFields", ""),
         "CFLOG_REALTIME_REJECTS": ("RealtimeRejects", "report"),
+        # The function never reads manifests or completion reports.
+        "CFLOG_IGNORE_PREFIX": ("BackfillPrefix", "cflog-backfill/"),
         "RUST_LOG": ("LogLevel", "info"),
     }
     for var, (name, default) in expected.items():
         assert env.get(var) == ref(name), f"{var} should come from parameter {name}"
         assert param(template, name)["Default"] == default, f"default of {name}"
     assert sorted(param(template, "Sink")["AllowedValues"]) == ["none", "stdout"]
+    assert sorted(param(template, "OutputFormat")["AllowedValues"]) == ["csv", "ndjson", "tsv"]
     # The function reads exactly these two words.
     assert sorted(param(template, "RealtimeRejects")["AllowedValues"]) == ["report", "retry"]
     assert sorted(param(template, "InputFormat")["AllowedValues"]) == ["auto", "json", "w3c"]
@@ -428,22 +443,51 @@ def test_bucket_name_is_optional_and_generated(template):
 # ---------------------------------------------------------------- events
 
 
-def test_s3_event_on_gz_objects_with_optional_prefix(template):
-    events = props(template, FUNCTION, "AWS::Serverless::Function")["Events"]
-    s3 = [e["Properties"] for e in events.values() if e["Type"] == "S3"]
-    assert len(s3) == 1
-    ev = s3[0]
-    assert ev["Bucket"] == ref(BUCKET)
-    assert as_list(ev["Events"]) == ["s3:ObjectCreated:*"]
-    rule_sets = if_branches(ev["Filter"]["S3Key"]["Rules"])
+def notification(template: dict, overrides: dict[str, str] | None = None) -> dict:
+    """The log bucket's NotificationConfiguration as deployed with these values."""
+    return resolved(template, overrides)["Resources"][BUCKET]["Properties"]["NotificationConfiguration"]
+
+
+@pytest.mark.parametrize(
+    "overrides, kind, target",
+    [
+        ({}, "LambdaConfigurations", ("Function", getatt(FUNCTION, "Arn"))),
+        (WITH_SQS, "QueueConfigurations", ("Queue", getatt(TRIGGER_QUEUE, "Arn"))),
+    ],
+    ids=["s3", "sqs"],
+)
+def test_new_gz_objects_notify_the_trigger_with_optional_prefix(template, overrides, kind, target):
+    config = notification(template, overrides)
+    # One destination, never both: the function would read every file twice.
+    assert list(config) == [kind]
+    (ev,) = config[kind]
+    assert ev["Event"] == "s3:ObjectCreated:*"
+    assert ev[target[0]] == target[1]
+    # The unresolved filter, both of its branches.
+    raw = props(template, BUCKET, "AWS::S3::Bucket")["NotificationConfiguration"]
+    cond, sqs, s3 = raw["Fn::If"]
+    assert cond == "UseSqsTrigger"
+    (raw_ev,) = (sqs if overrides else s3)[kind]
+    rules = raw_ev["Filter"]["S3Key"]["Rules"]
+    assert rules["Fn::If"][0] == "HasLogKeyPrefix"
+    rule_sets = if_branches(rules)
     assert rule_sets, "no key filter"
-    for rules in rule_sets:
-        assert {"Name": "suffix", "Value": ".gz"} in rules, "every branch must filter on .gz"
-    prefixed = [r for rules in rule_sets for r in rules if r["Name"] == "prefix"]
+    for rule_set in rule_sets:
+        assert {"Name": "suffix", "Value": ".gz"} in rule_set, "every branch must filter on .gz"
+    prefixed = [r for rule_set in rule_sets for r in rule_set if r["Name"] == "prefix"]
     assert prefixed == [{"Name": "prefix", "Value": ref("LogKeyPrefix")}]
     assert param(template, "LogKeyPrefix")["Default"] == ""
     assert template["Conditions"]["HasLogKeyPrefix"] == {"Fn::Not": [{"Fn::Equals": [ref("LogKeyPrefix"), ""]}]}
-    assert ev["Filter"]["S3Key"]["Rules"]["Fn::If"][0] == "HasLogKeyPrefix"
+
+
+def test_trigger_parameter_and_conditions(template):
+    trigger = param(template, "Trigger")
+    assert trigger["Default"] == "s3"
+    assert sorted(trigger["AllowedValues"]) == ["s3", "sqs"]
+    for value, s3, sqs in [("s3", True, False), ("sqs", False, True)]:
+        values = parameter_values(template, {"Trigger": value})
+        assert evaluate({"Condition": "UseS3Trigger"}, template, values) is s3
+        assert evaluate({"Condition": "UseSqsTrigger"}, template, values) is sqs
 
 
 # ---------------------------------------------------------------- permissions
@@ -476,12 +520,14 @@ def test_function_uses_only_the_explicit_role(template):
     assert trust == [
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ]
+    # The one other role is Batch Operations', which the function never uses.
     others = [
         name
         for name, r in template["Resources"].items()
         if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role") and name != ROLE
     ]
-    assert others == []
+    assert others == [BATCH_ROLE]
+    assert not mentions(p, BATCH_ROLE)
 
 
 def test_role_has_no_wildcard_actions_and_only_getobject_on_s3(template):
@@ -499,8 +545,9 @@ def test_role_has_no_wildcard_actions_and_only_getobject_on_s3(template):
     assert sorted(unconditional) == sorted(
         ["s3:GetObject", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"]
     )
-    # With a stream (and its KMS key): reading that stream, nothing more.
-    assert sorted(actions) == sorted(unconditional + KINESIS_READ_ACTIONS + ["kms:Decrypt"])
+    # With a stream (and its KMS key): reading that stream; with Trigger=sqs,
+    # reading the queue. Nothing more.
+    assert sorted(actions) == sorted(unconditional + KINESIS_READ_ACTIONS + ["kms:Decrypt"] + SQS_READ_ACTIONS)
     assert [a for a in actions if a.startswith("s3:")] == ["s3:GetObject"]
 
 
@@ -534,9 +581,13 @@ def test_role_does_not_reference_the_bucket_resource(template):
     role = resource(template, ROLE, "AWS::IAM::Role")
     assert not mentions(role, BUCKET)
     fn = resource(template, FUNCTION, "AWS::Serverless::Function")
-    fn_without_events = copy.deepcopy(fn)
-    fn_without_events["Properties"].pop("Events")
-    assert not mentions(fn_without_events, BUCKET)
+    # No SAM events: the bucket's NotificationConfiguration names the function.
+    assert "Events" not in fn["Properties"]
+    assert not mentions(fn, BUCKET)
+    # Nor may what the bucket waits for (NotificationDestinationReady) refer
+    # back to it: the permission and the queue policy name it too.
+    for name in (PERMISSION, TRIGGER_POLICY, TRIGGER_QUEUE, READY):
+        assert not mentions(template["Resources"][name], BUCKET), name
 
 
 def test_translated_template_has_no_circular_dependency(monkeypatch):
@@ -684,7 +735,9 @@ def test_every_realtime_resource_is_behind_the_condition(template):
                         node["Fn::If"][1] = {}
             for target in (MAPPING, "RealtimeLogStreamArn", "RealtimeLogStreamKmsKeyArn"):
                 assert not mentions(unconditional, target), f"{section}.{name} uses {target} unconditionally"
-            assert body.get("Type") != ESM, f"{name} is an event source mapping without the condition"
+            # The other mapping is the SQS trigger's, behind its own condition.
+            if body.get("Type") == ESM:
+                assert name == TRIGGER_MAPPING and body.get("Condition") == "UseSqsTrigger", name
 
 
 def test_realtime_mapping_reads_the_stream_into_the_function(template):
@@ -701,7 +754,7 @@ def test_realtime_mapping_reads_the_stream_into_the_function(template):
     # Exactly one mapping, and no SAM Kinesis event (which could not be conditional).
     with_stream = resolved(template, WITH_STREAM)
     assert [n for n, r in with_stream["Resources"].items() if r["Type"] == ESM] == [MAPPING]
-    events = props(template, FUNCTION, "AWS::Serverless::Function")["Events"]
+    events = props(template, FUNCTION, "AWS::Serverless::Function").get("Events", {})
     assert not [e for e in events.values() if e["Type"] in ("Kinesis", "DynamoDB", "SQS")]
 
 
@@ -725,7 +778,9 @@ def test_realtime_mapping_handles_failures(template):
 
 def test_realtime_role_statements_are_scoped_and_conditional(template):
     policies = props(template, ROLE, "AWS::IAM::Role")["Policies"]
-    conditional = [pol for pol in policies if set(pol) == {"Fn::If"}]
+    conditional = [
+        pol for pol in policies if set(pol) == {"Fn::If"} and pol["Fn::If"][0] == "HasRealtimeLogStream"
+    ]
     assert len(conditional) == 1, "one conditional policy for the stream"
     cond, policy, otherwise = conditional[0]["Fn::If"]
     assert cond == "HasRealtimeLogStream" and otherwise == ref("AWS::NoValue")
@@ -749,8 +804,8 @@ def test_realtime_role_statements_are_scoped_and_conditional(template):
 
 def test_rule_requires_the_field_list_with_a_stream(template):
     rules = template.get("Rules", {})
-    assert len(rules) == 1
-    (rule,) = rules.values()
+    assert sorted(rules) == ["RealtimeLogFieldsRequired", "TriggerMaximumConcurrencyRange"]
+    rule = rules["RealtimeLogFieldsRequired"]
     assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [ref("RealtimeLogStreamArn"), ""]}]}
     assert rule["Assertions"] and all(a.get("AssertDescription") for a in rule["Assertions"])
 
@@ -773,8 +828,9 @@ def test_translated_template_with_a_realtime_stream(monkeypatch, template):
     overrides = {**WITH_STREAM, "RealtimeLogStreamKmsKeyArn": KEY_ARN, "RealtimeRejects": "retry"}
     cfn = translate(monkeypatch, overrides)
     mappings = {n: r for n, r in cfn["Resources"].items() if r["Type"] == ESM}
-    assert list(mappings) == [MAPPING]
+    assert sorted(mappings) == sorted([MAPPING, TRIGGER_MAPPING])
     assert mappings[MAPPING]["Condition"] == "HasRealtimeLogStream"
+    assert mappings[TRIGGER_MAPPING]["Condition"] == "UseSqsTrigger"
     assert mappings[MAPPING]["Properties"]["FunctionName"] == getatt(FUNCTION, "Arn")
     assert cfn["Resources"][FUNCTION]["Type"] == "AWS::Lambda::Function"
     assert cfn.get("Rules") == template["Rules"]
@@ -791,6 +847,272 @@ def test_translated_template_with_a_realtime_stream(monkeypatch, template):
     assert MAPPING in t["Resources"] and "RealtimeEventSourceMappingId" in t["Outputs"]
     actions = role_actions(t)
     assert set(KINESIS_READ_ACTIONS) <= set(actions) and "kms:Decrypt" in actions
+
+
+# ---------------------------------------------------------------- the SQS trigger (Trigger=sqs)
+
+
+def test_sqs_trigger_parameters_and_defaults(template):
+    expected = {
+        "TriggerBatchSize": (10, 1, 10000),
+        "TriggerBatchingWindowSeconds": (5, 0, 300),
+        "TriggerMaxReceiveCount": (5, 1, 1000),
+        "TriggerMaximumConcurrency": (0, 0, 1000),
+    }
+    for name, (default, low, high) in expected.items():
+        p = param(template, name)
+        assert p["Type"] == "Number", name
+        assert (p["Default"], p["MinValue"], p["MaxValue"]) == (default, low, high), name
+    # Lambda refuses more than 10 messages per batch without a batching window:
+    # the defaults must deploy.
+    assert param(template, "TriggerBatchSize")["Default"] <= 10 or param(template, "TriggerBatchingWindowSeconds")["Default"] >= 1
+    # Lambda's maximum concurrency is 2 to 1000: the rule refuses 1, only with the trigger.
+    rule = template["Rules"]["TriggerMaximumConcurrencyRange"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [ref("Trigger"), "sqs"]}
+    (assertion,) = rule["Assertions"]
+    assert assertion.get("AssertDescription")
+    for value, accepted in [("0", True), ("1", False), ("2", True), ("1000", True)]:
+        values = parameter_values(template, {**WITH_SQS, "TriggerMaximumConcurrency": value})
+        assert evaluate(assertion["Assert"], template, values) is accepted, value
+    assert not evaluate(rule["RuleCondition"], template, parameter_values(template, {"TriggerMaximumConcurrency": "1"}))
+
+
+SQS_TRIGGER_RESOURCES = {TRIGGER_QUEUE, TRIGGER_DLQ, TRIGGER_POLICY, TRIGGER_MAPPING}
+
+
+def test_the_default_stack_has_no_sqs_trigger(template):
+    t = resolved(template)
+    assert not SQS_TRIGGER_RESOURCES & set(t["Resources"])
+    assert [n for n, r in t["Resources"].items() if r["Type"] == "AWS::SQS::Queue"] == [QUEUE]
+    assert not [a for a in role_actions(t) if a in SQS_READ_ACTIONS]
+    assert not [name for name in t["Outputs"] if name.startswith("Trigger")]
+    # The bucket invokes the function, with a permission for that bucket only.
+    assert PERMISSION in t["Resources"]
+
+
+def test_the_sqs_stack_does_not_invoke_the_function_from_s3(template):
+    t = resolved(template, WITH_SQS)
+    assert SQS_TRIGGER_RESOURCES <= set(t["Resources"])
+    # No permission for S3 to invoke: the queue is the only way in.
+    assert PERMISSION not in t["Resources"]
+    assert not [r for r in t["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert {"TriggerQueueUrl", "TriggerDeadLetterQueueUrl"} <= set(t["Outputs"])
+    for name in ("TriggerQueueUrl", "TriggerDeadLetterQueueUrl"):
+        assert template["Outputs"][name]["Condition"] == "UseSqsTrigger"
+    assert template["Outputs"]["TriggerQueueUrl"]["Value"] == ref(TRIGGER_QUEUE)
+    assert template["Outputs"]["TriggerDeadLetterQueueUrl"]["Value"] == ref(TRIGGER_DLQ)
+
+
+def test_every_sqs_trigger_resource_is_behind_the_condition(template):
+    for name in SQS_TRIGGER_RESOURCES:
+        assert template["Resources"][name].get("Condition") == "UseSqsTrigger", name
+    assert template["Resources"][PERMISSION].get("Condition") == "UseS3Trigger"
+
+
+def test_s3_may_invoke_the_function_only_for_the_log_bucket(template):
+    p = props(template, PERMISSION, "AWS::Lambda::Permission")
+    assert p["Action"] == "lambda:InvokeFunction"
+    assert p["FunctionName"] == getatt(FUNCTION, "Arn")
+    assert p["Principal"] == "s3.amazonaws.com"
+    assert p["SourceAccount"] == ref("AWS::AccountId")
+    text, variables = p["SourceArn"]["Fn::Sub"]
+    assert text == "arn:${AWS::Partition}:s3:::${BucketName}"
+    assert variables["BucketName"] == bucket_name_expression(template)
+
+
+def test_only_the_log_bucket_may_send_to_the_queue(template):
+    p = props(template, TRIGGER_POLICY, "AWS::SQS::QueuePolicy")
+    assert p["Queues"] == [ref(TRIGGER_QUEUE)]
+    sts = statements(p["PolicyDocument"])
+    allows = [st for st in sts if st["Effect"] == "Allow"]
+    assert len(allows) == 1
+    (allow,) = allows
+    assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert as_list(allow["Action"]) == ["sqs:SendMessage"]
+    assert allow["Resource"] == getatt(TRIGGER_QUEUE, "Arn")
+    condition = allow["Condition"]
+    text, variables = condition["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
+    assert text == "arn:${AWS::Partition}:s3:::${BucketName}"
+    assert variables["BucketName"] == bucket_name_expression(template)
+    assert condition["StringEquals"]["aws:SourceAccount"] == ref("AWS::AccountId")
+    (deny,) = [st for st in sts if st["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == getatt(TRIGGER_QUEUE, "Arn")
+
+
+def test_trigger_queue_is_encrypted_and_outlives_a_batch(template):
+    q = props(template, TRIGGER_QUEUE, "AWS::SQS::Queue")
+    assert q.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in q
+    # 6x the function's timeout (Lambda's advice), plus the batching window,
+    # for every Timeout the parameter admits: a constant, since
+    # CloudFormation cannot multiply; at most SQS's 12 hours.
+    timeout = param(template, "Timeout")
+    window = param(template, "TriggerBatchingWindowSeconds")
+    assert q["VisibilityTimeout"] >= 6 * timeout["MaxValue"] + window["MaxValue"]
+    assert q["VisibilityTimeout"] <= 43200
+    # Returned messages end in the trigger's own dead letter queue.
+    assert q["RedrivePolicy"] == {
+        "deadLetterTargetArn": getatt(TRIGGER_DLQ, "Arn"),
+        "maxReceiveCount": ref("TriggerMaxReceiveCount"),
+    }
+    dlq = props(template, TRIGGER_DLQ, "AWS::SQS::Queue")
+    assert dlq.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in dlq
+    # A moved message keeps its first enqueue time: the dead letter queue must
+    # keep messages longer than the queue, or they expire on arrival.
+    assert q["MessageRetentionPeriod"] < dlq["MessageRetentionPeriod"] <= 1209600
+    assert "RedrivePolicy" not in dlq
+
+
+def test_trigger_mapping_reports_batch_item_failures(template):
+    res = resource(template, TRIGGER_MAPPING, ESM)
+    p = res["Properties"]
+    assert p["EventSourceArn"] == getatt(TRIGGER_QUEUE, "Arn")
+    assert p["FunctionName"] == getatt(FUNCTION, "Arn")
+    # Without this Lambda ignores batchItemFailures: one bad message would
+    # return the whole batch.
+    assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert p["BatchSize"] == ref("TriggerBatchSize")
+    assert p["MaximumBatchingWindowInSeconds"] == ref("TriggerBatchingWindowSeconds")
+    assert p["ScalingConfig"] == {
+        "Fn::If": [
+            "HasTriggerMaximumConcurrency",
+            {"MaximumConcurrency": ref("TriggerMaximumConcurrency")},
+            ref("AWS::NoValue"),
+        ]
+    }
+    for value, limited in [("0", False), ("5", True)]:
+        t = resolved(template, {**WITH_SQS, "TriggerMaximumConcurrency": value})
+        assert ("ScalingConfig" in t["Resources"][TRIGGER_MAPPING]["Properties"]) is limited
+    # Kinesis-only settings have no place on an SQS mapping.
+    for key in ("StartingPosition", "BisectBatchOnFunctionError", "MaximumRetryAttempts", "DestinationConfig"):
+        assert key not in p, key
+
+
+def test_the_role_reads_only_the_trigger_queue_and_only_with_it(template):
+    t = resolved(template, WITH_SQS)
+    reads = [st for st in role_statements(t) if set(as_list(st["Action"])) & set(SQS_READ_ACTIONS)]
+    assert len(reads) == 1
+    assert sorted(as_list(reads[0]["Action"])) == sorted(SQS_READ_ACTIONS)
+    assert reads[0]["Resource"] == getatt(TRIGGER_QUEUE, "Arn")
+    policies = props(template, ROLE, "AWS::IAM::Role")["Policies"]
+    (conditional,) = [pol for pol in policies if set(pol) == {"Fn::If"} and pol["Fn::If"][0] == "UseSqsTrigger"]
+    assert conditional["Fn::If"][2] == ref("AWS::NoValue")
+    assert not mentions([pol for pol in policies if pol is not conditional], TRIGGER_QUEUE)
+
+
+def test_the_bucket_waits_for_the_destination_of_its_trigger(template):
+    # S3 checks the destination when the notification is put: the permission
+    # (s3) or the queue policy (sqs) must come first. DependsOn cannot name a
+    # conditional resource, so the bucket waits for a handle whose metadata
+    # refers to the one in use.
+    bucket = resource(template, BUCKET, "AWS::S3::Bucket")
+    assert as_list(bucket["DependsOn"]) == [READY]
+    ready = resource(template, READY, "AWS::CloudFormation::WaitConditionHandle")
+    assert "Condition" not in ready
+    meta = ready["Metadata"]
+    assert meta[PERMISSION] == {"Fn::If": ["UseS3Trigger", ref(PERMISSION), ""]}
+    assert meta[TRIGGER_POLICY] == {"Fn::If": ["UseSqsTrigger", ref(TRIGGER_POLICY), ""]}
+
+
+def test_translated_template_with_the_sqs_trigger(monkeypatch, template):
+    # The real transform with Trigger=sqs lints clean, the dependency loop
+    # check included, and keeps the conditions as they are.
+    overrides = {**WITH_SQS, "TriggerMaximumConcurrency": "20"}
+    cfn = translate(monkeypatch, overrides)
+    cycles, errors = lint_errors(cfn)
+    assert cycles == []
+    assert errors == []
+    t = resolved(cfn)
+    assert SQS_TRIGGER_RESOURCES <= set(t["Resources"])
+    assert not [r for r in t["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert list(t["Resources"][BUCKET]["Properties"]["NotificationConfiguration"]) == ["QueueConfigurations"]
+    assert t["Resources"][TRIGGER_MAPPING]["Properties"]["ScalingConfig"] == {
+        "MaximumConcurrency": ref("TriggerMaximumConcurrency")
+    }
+
+
+# ---------------------------------------------------------------- S3 Batch Operations (backfill)
+
+
+def test_backfill_prefix_parameter(template):
+    p = param(template, "BackfillPrefix")
+    assert p["Default"] == "cflog-backfill/"
+    pattern = re.compile(p["AllowedPattern"])
+    for good in ["cflog-backfill/", "ops/cflog/backfill/", "a/"]:
+        assert pattern.fullmatch(good), good
+    # Empty would put manifests and reports at the bucket's root, where the
+    # function's ignored prefix would cover every key; a wildcard would widen
+    # the role's resources.
+    for bad in ["", "cflog-backfill", "/cflog-backfill/", "cflog*/", "cflog?/", "a b/", "x" * 300 + "/"]:
+        assert not pattern.fullmatch(bad), bad
+
+
+def batch_role_statements(template: dict) -> list[dict]:
+    role = props(template, BATCH_ROLE, "AWS::IAM::Role")
+    return [st for pol in role["Policies"] for st in statements(pol["PolicyDocument"])]
+
+
+def test_batch_operations_role_is_trusted_by_batch_operations_only(template):
+    role = props(template, BATCH_ROLE, "AWS::IAM::Role")
+    assert statements(role["AssumeRolePolicyDocument"]) == [
+        {"Effect": "Allow", "Principal": {"Service": "batchoperations.s3.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    assert "ManagedPolicyArns" not in role
+    # Unconditional: backfill works whatever the trigger.
+    assert "Condition" not in resource(template, BATCH_ROLE, "AWS::IAM::Role")
+    assert all(not (isinstance(pol, dict) and "Fn::If" in pol) for pol in role["Policies"])
+
+
+def test_batch_operations_role_invokes_the_function_reads_manifests_writes_reports(template):
+    by_action: dict[str, list] = {}
+    for st in batch_role_statements(template):
+        assert st["Effect"] == "Allow"
+        assert "NotAction" not in st and "NotResource" not in st and "Condition" not in st
+        for action in as_list(st["Action"]):
+            assert "*" not in action, action
+            by_action.setdefault(action, []).extend(as_list(st["Resource"]))
+    assert sorted(by_action) == sorted(["lambda:InvokeFunction", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"])
+    # This function only: its unqualified ARN, no wildcard, no other function.
+    assert by_action["lambda:InvokeFunction"] == [getatt(FUNCTION, "Arn")]
+    manifests = {"Fn::Sub": "${LogBucket.Arn}/${BackfillPrefix}manifests/*"}
+    reports = {"Fn::Sub": "${LogBucket.Arn}/${BackfillPrefix}reports/*"}
+    assert by_action["s3:GetObject"] == [manifests]
+    assert by_action["s3:GetObjectVersion"] == [manifests]
+    assert by_action["s3:PutObject"] == [reports]
+
+
+def test_batch_operations_role_cannot_read_the_logs_or_close_a_loop(template):
+    # Batch Operations only invokes the function, which reads with its own
+    # role; and nothing the function's notification path depends on may depend
+    # on this role (it refers to the bucket and the function).
+    for st in batch_role_statements(template):
+        for r in as_list(st["Resource"]):
+            assert r != "*" and r != {"Fn::Sub": "${LogBucket.Arn}/*"}, r
+    for name in (BUCKET, FUNCTION, ROLE, PERMISSION, TRIGGER_QUEUE, TRIGGER_POLICY, READY):
+        assert not mentions(template["Resources"][name], BATCH_ROLE), name
+
+
+def test_backfill_outputs(template):
+    out = template["Outputs"]
+    assert out["BatchOperationsRoleArn"]["Value"] == getatt(BATCH_ROLE, "Arn")
+    assert out["BackfillPrefix"]["Value"] == {"Fn::Sub": "s3://${LogBucket}/${BackfillPrefix}"}
+    assert out["FunctionArn"]["Value"] == getatt(FUNCTION, "Arn")
+    for name in ("BatchOperationsRoleArn", "BackfillPrefix", "FunctionArn"):
+        assert "Condition" not in out[name], name
+
+
+def test_completion_reports_never_reach_the_function(template):
+    # Reports (CSV) and manifests (CSV, JSON) land in the log bucket under
+    # BackfillPrefix. No notification can carry them: both triggers filter on
+    # the .gz suffix (checked above); and the function is told to skip the
+    # prefix should anything name an object there.
+    env = props(template, FUNCTION, "AWS::Serverless::Function")["Environment"]["Variables"]
+    assert env["CFLOG_IGNORE_PREFIX"] == ref("BackfillPrefix")
+    for overrides in ({}, WITH_SQS):
+        (kind,) = notification(template, overrides).values()
+        for ev in kind:
+            for rule_set in if_branches(ev["Filter"]["S3Key"]["Rules"]):
+                assert {"Name": "suffix", "Value": ".gz"} in rule_set
 
 
 # ---------------------------------------------------------------- failures

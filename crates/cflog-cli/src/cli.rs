@@ -120,6 +120,12 @@ pub enum Command {
     /// locations/client IPs, requests per hour.
     #[command(after_long_help = STATS_EXAMPLES)]
     Stats(StatsArgs),
+
+    /// Process the logs already in S3 with the deployed function: list an
+    /// S3 prefix (by time and distribution), write the manifest and start an
+    /// S3 Batch Operations job; `cflog backfill status JOB` follows it.
+    #[command(after_long_help = crate::backfill::EXAMPLES)]
+    Backfill(Box<crate::backfill::BackfillArgs>),
 }
 
 /// Arguments of the default command: logs in, entries out.

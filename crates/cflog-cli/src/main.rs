@@ -7,8 +7,8 @@
 
 #![forbid(unsafe_code)]
 
+mod backfill;
 mod cli;
-mod delimited;
 mod inputs;
 mod output;
 mod progress;

@@ -8,7 +8,8 @@
 //!
 //! Some failures stop every worker: the output failing (a closed pipe, a
 //! full disk) and `--strict` meeting a bad line. A sink sees the stop flag
-//! at its next entry, so the run ends within one entry of the failure.
+//! at its next entry and stops its input (`Verdict::Stop`), so the run ends
+//! within one entry of the failure.
 
 use std::fmt;
 use std::fs::File;
@@ -18,17 +19,18 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
+use std::task::{Context, Poll};
+
 use cflog_core::LogLine;
 use cflog_pipeline::input::{InputError, run_sync};
 use cflog_pipeline::s3::ObjectError;
-use cflog_pipeline::sink::{Sink, SinkError};
+use cflog_pipeline::sink::{Delivery, EntryError, Sink, SinkFactory, Source, Verdict};
 use cflog_pipeline::{Options, Pipeline, PipelineError, Summary};
 use clap::CommandFactory;
 
 use crate::cli::{self, Cli, Command, ConvertArgs, Format, InputArgs, StatsArgs};
-use crate::delimited::DelimitedFactory;
 use crate::inputs::{self, Arg, Input};
-use crate::output::{NdjsonFactory, Output};
+use crate::output::{DelimitedFactory, NdjsonFactory, Output};
 use crate::progress::Progress;
 use crate::report::{Reporter, Totals, line_message};
 use crate::s3::S3;
@@ -51,22 +53,11 @@ impl From<Status> for ExitCode {
     }
 }
 
-/// Makes the sink of each input, and takes it back when the input is done.
-pub trait SinkFactory: Sync {
-    /// The sink of one input.
-    type Sink: Sink;
-
-    /// A sink for `input`.
-    fn open(&self, input: &Input) -> Self::Sink;
-
-    /// Takes back the sink of an input that is done (or failed).
-    fn close(&self, sink: Self::Sink);
-}
-
 /// Runs the command line.
 pub fn main(cli: Cli) -> ExitCode {
     let status = match cli.command {
         Some(Command::Stats(args)) => stats(&args),
+        Some(Command::Backfill(args)) => crate::backfill::main(&args),
         None if cli.convert.list_fields => print_stdout(cli::fields_listing().as_bytes()),
         None => convert(&cli.convert),
     };
@@ -297,7 +288,7 @@ fn output_failure(e: io::Error) -> Outcome {
 }
 
 /// Reads every input of `plan`, `plan.jobs` at a time.
-fn process<F: SinkFactory>(
+fn process<F: SinkFactory<Sink: Sink<Error = io::Error>>>(
     plan: &Plan,
     factory: &F,
     progress: &Progress,
@@ -341,17 +332,23 @@ fn process<F: SinkFactory>(
 }
 
 /// Reads one input to its end through a sink from `factory`.
-fn read_one<F: SinkFactory>(
+fn read_one<F: SinkFactory<Sink: Sink<Error = io::Error>>>(
     input: &Input,
     plan: &Plan,
     factory: &F,
     progress: &Progress,
     stop: &AtomicBool,
 ) -> Outcome {
+    let source = match input {
+        Input::Stdin => Source::Stdin,
+        Input::File(path) => Source::File(path),
+        Input::S3Object { bucket, key } => Source::Object { bucket, key },
+    };
     let mut sink = Guard {
-        inner: factory.open(input),
+        inner: factory.open(&source),
         strict: plan.strict,
         stop,
+        stopped: None,
     };
     let result = match input {
         Input::Stdin => read_sync(progress.reader(io::stdin().lock()), plan, &mut sink),
@@ -384,8 +381,11 @@ fn read_one<F: SinkFactory>(
             ),
         },
     };
-    factory.close(sink.inner);
-    let (summary, failure) = result;
+    let (summary, mut failure) = result;
+    // Stopping is not a failure of the input: say why it stopped.
+    if failure.is_none() {
+        failure = sink.stopped;
+    }
     Outcome {
         input: input.to_string(),
         summary,
@@ -393,7 +393,7 @@ fn read_one<F: SinkFactory>(
     }
 }
 
-fn read_sync<R: io::Read, S: Sink>(
+fn read_sync<R: io::Read, S: Sink<Error = io::Error>>(
     reader: R,
     plan: &Plan,
     sink: &mut S,
@@ -407,7 +407,7 @@ fn read_sync<R: io::Read, S: Sink>(
 
 /// `ObjectError`'s message without the `s3://bucket/key` the summary puts
 /// in front anyway.
-fn without_uri(err: &ObjectError, input: &Input) -> String {
+fn without_uri(err: &ObjectError<io::Error>, input: &Input) -> String {
     let message = err.to_string();
     let uri = input.to_string();
     message
@@ -416,7 +416,7 @@ fn without_uri(err: &ObjectError, input: &Input) -> String {
         .unwrap_or(message)
 }
 
-fn failure_of_input(err: InputError) -> Failure {
+fn failure_of_input(err: InputError<io::Error>) -> Failure {
     match err {
         InputError::Sink(PipelineError(e)) => failure_of_output(e),
         other => Failure::Input(other.to_string()),
@@ -424,12 +424,6 @@ fn failure_of_input(err: InputError) -> Failure {
 }
 
 fn failure_of_output(err: io::Error) -> Failure {
-    if let Some(strict) = err.get_ref().and_then(|e| e.downcast_ref::<StrictStop>()) {
-        return Failure::Strict(strict.0.clone());
-    }
-    if err.get_ref().is_some_and(|e| e.is::<Stopped>()) {
-        return Failure::Stopped;
-    }
     if err.kind() == io::ErrorKind::BrokenPipe {
         return Failure::BrokenPipe;
     }
@@ -498,46 +492,45 @@ fn finish(
     status
 }
 
-/// Stops the input at the first rejected line (the message is
-/// `line: reason`, ready to follow `input:`).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct StrictStop(String);
-
-/// Another input failed in a way that stops the run.
-#[derive(Debug, thiserror::Error)]
-#[error("stopped")]
-struct Stopped;
-
 /// Wraps each input's sink with the run's policy: `--strict`, and stopping
-/// when another input stopped the run.
+/// when another input stopped the run. Either stops the input with
+/// [`Verdict::Stop`], and `stopped` says why.
 struct Guard<'a, S> {
     inner: S,
     strict: bool,
     stop: &'a AtomicBool,
+    stopped: Option<Failure>,
 }
 
 impl<S: Sink> Sink for Guard<'_, S> {
+    type Error = S::Error;
+
     #[inline]
-    fn entry(&mut self, line: &LogLine<'_>) -> Result<(), SinkError> {
+    fn entry(&mut self, line: &LogLine<'_>) -> Result<Verdict, EntryError<S::Error>> {
         if self.stop.load(Ordering::Relaxed) {
-            return Err(SinkError::Io(io::Error::other(Stopped)));
+            self.stopped = Some(Failure::Stopped);
+            return Ok(Verdict::Stop);
         }
         self.inner.entry(line)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-
-    fn rejected(&mut self, error: &cflog_core::Error) -> io::Result<()> {
+    fn rejected(&mut self, error: &cflog_core::Error) -> Result<Verdict, S::Error> {
         if !self.strict {
             return self.inner.rejected(error);
         }
-        // The entries before the bad line are good: write them out.
-        self.inner.flush()?;
+        // The entries before the bad line are good: the sink is finished as
+        // usual, so they are written out.
         let pos = error.position().unwrap_or_default();
         let message = line_message(pos.line(), pos.byte(), &error.to_string());
-        Err(io::Error::other(StrictStop(message)))
+        self.stopped = Some(Failure::Strict(message));
+        Ok(Verdict::Stop)
+    }
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Result<Delivery, S::Error>> {
+        self.inner.poll_finish(cx)
     }
 }

@@ -80,7 +80,7 @@ impl S3 {
         key: &str,
         options: &Options,
         sink: S,
-    ) -> Result<Summary, ObjectError> {
+    ) -> Result<Summary, ObjectError<S::Error>> {
         self.handle()
             .block_on(process_object(&self.client, bucket, key, options, sink))
     }

@@ -34,6 +34,7 @@ use crate::line::{LogLine, Value};
 use crate::schema::{Column, Family, Schema};
 use crate::typed::{self, TypedValue};
 
+mod cells;
 mod ip;
 mod number;
 mod out;
@@ -47,6 +48,8 @@ use number::{
 use out::Out;
 use query::{QueryScratch, write_query_params};
 use text::{copy_if_plain, decode_if_plain, write_string, write_text};
+
+pub use cells::{CellSpan, CellWriter};
 
 /// The synthetic key for the request time.
 pub const TIMESTAMP_KEY: &str = "timestamp";

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::field::{Field, REALTIME_ORDER, STANDARD_FIELDS, json_key_for_name};
+use crate::json::{QUERY_PARAMS_KEY, TIMESTAMP_KEY};
 
 /// The most columns a schema may have. CloudFront documents 71 names; the
 /// limit keeps a hostile header from costing more than a few KiB.
@@ -399,6 +400,18 @@ pub enum SchemaError {
         /// Their JSON key.
         key: String,
     },
+    /// An unknown name has a JSON key that cflog writes for values it
+    /// derives (`timestamp` from `date` and `time`, `query_params` from
+    /// `cs-uri-query`), so one of the two would be lost from the output.
+    #[error(
+        "the field name {name:?} has the JSON key {key:?}, which cflog writes for a value it derives from other fields"
+    )]
+    DerivedKey {
+        /// The unknown name.
+        name: String,
+        /// The JSON key both would have.
+        key: String,
+    },
     /// No name is a CloudFront field: the input is another kind of data.
     #[error("no CloudFront field among the names (such as {})", quoted(names))]
     NoKnownField {
@@ -412,9 +425,11 @@ fn quoted(names: &[String]) -> String {
     quoted.join(", ")
 }
 
-/// The first column whose field, or whose JSON key, an earlier one has:
+/// The first column whose field, or whose JSON key, an earlier one has, or
+/// an unknown column with the key of a value the JSON writer derives:
 /// either way, one of the two would be lost from the output.
 fn first_repeated(columns: &[Column]) -> Option<SchemaError> {
+    let derived = derived_keys(columns);
     let mut known = [false; Field::COUNT];
     let (mut unknown, mut keys) = (HashSet::new(), HashSet::new());
     columns.iter().find_map(|column| {
@@ -427,11 +442,40 @@ fn first_repeated(columns: &[Column]) -> Option<SchemaError> {
             return Some(SchemaError::Duplicate { name });
         }
         let key = column.json_key();
+        if column.field().is_none() && derived.contains(&key) {
+            return Some(SchemaError::DerivedKey {
+                name,
+                key: key.to_owned(),
+            });
+        }
         (!keys.insert(key)).then(|| SchemaError::SameKey {
             name,
             key: key.to_owned(),
         })
     })
+}
+
+/// The keys the JSON writer adds for a standard log with these columns
+/// (see [`json`](crate::json)).
+fn derived_keys(columns: &[Column]) -> Vec<&'static str> {
+    let has = |wanted: &[Field]| {
+        columns
+            .iter()
+            .any(|c| c.field().is_some_and(|f| wanted.contains(&f)))
+    };
+    let mut keys = Vec::with_capacity(2);
+    if has(&[
+        Field::Date,
+        Field::Time,
+        Field::Timestamp,
+        Field::TimestampMs,
+    ]) {
+        keys.push(TIMESTAMP_KEY);
+    }
+    if has(&[Field::UriQuery]) {
+        keys.push(QUERY_PARAMS_KEY);
+    }
+    keys
 }
 
 impl Default for Schema {
@@ -529,6 +573,36 @@ mod tests {
             Schema::from_names(["cs-uri-stem", "cs_uri_stem"]),
             Err(SchemaError::SameKey { .. })
         ));
+        // An unknown name with the key of a value the JSON writer derives,
+        // before or after the fields it derives it from.
+        for (names, name, key) in [
+            (
+                &[";timestamp", "date", "time"][..],
+                ";timestamp",
+                "timestamp",
+            ),
+            (
+                &["sc-status", "timestamp(ms)", "Timestamp!"],
+                "Timestamp!",
+                "timestamp",
+            ),
+            (
+                &["cs-uri-query", "query-params"],
+                "query-params",
+                "query_params",
+            ),
+        ] {
+            assert_eq!(
+                Schema::from_names(names.iter().copied()),
+                Err(SchemaError::DerivedKey {
+                    name: name.into(),
+                    key: key.into()
+                }),
+                "{names:?}"
+            );
+        }
+        // Without the fields it is derived from, the key is free.
+        assert!(Schema::from_names(["sc-status", "query-params"]).is_ok());
         let header = b"#Fields: date time date sc-status";
         let err = Schema::from_fields_header(header).unwrap_err();
         assert_eq!(err.to_string(), "the field name \"date\" appears twice");

@@ -39,193 +39,69 @@
 //! ```
 
 use std::io::Write;
-use std::net::IpAddr;
-use std::ops::Range;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU8, Ordering};
 
-use cflog_core::escape::{self, QueryParams};
-use cflog_core::json::{QueryParamsJson, SecondsText, Selection, TimestampText};
-use cflog_core::typed::{Encoder, Key, Layout};
-use cflog_core::{FieldError, LogLine, Schema, Value};
-use time::OffsetDateTime;
+use cflog_core::json::{CellWriter, Selection};
+use cflog_core::{FieldError, LogLine, Schema};
 
 /// The cells of one entry, by key: the text of each value as the JSON
 /// contract writes it, in one buffer reused from entry to entry.
+///
+/// They are written by [`CellWriter`], with the JSON writer's fast paths,
+/// as the row of the entry's own columns with the delimiter of the last
+/// [`RowWriter`] that wrote them (each cell marked when it needs quotes
+/// with it), so that such a row is nearly always one copy.
 #[derive(Debug)]
 pub struct Cells {
-    layout: Layout,
-    buf: CellBuf,
-}
-
-#[derive(Debug, Default)]
-struct CellBuf {
-    /// Every cell's text, one after the other.
-    text: Vec<u8>,
-    /// Where each cell is in `text`, by key index.
-    cells: Vec<Cell>,
-    /// Decoded text that is not UTF-8, reused.
-    decoded: Vec<u8>,
-    /// The JSON writer's `query_params`, with its buffers.
-    query: QueryParamsJson,
+    writer: CellWriter,
+    /// The delimiter of the last row written from these cells, which the
+    /// next entry's cells are laid out for. Only a hint: a row of another
+    /// delimiter is written right, cell by cell.
+    delimiter: AtomicU8,
+    /// The separator the cells of this entry were written with.
+    separator: u8,
 }
 
 impl Cells {
     /// The cells of the entries of `selection`.
     pub fn new(selection: Selection) -> Cells {
         Cells {
-            layout: Layout::new(selection),
-            buf: CellBuf::default(),
+            writer: CellWriter::new(selection),
+            delimiter: AtomicU8::new(b','),
+            separator: b',',
         }
     }
 
     /// The keys of the cells of an entry of `schema`, in order.
     pub fn keys(&mut self, schema: &Schema) -> &[String] {
-        self.layout.keys(schema)
+        self.writer.keys(schema)
     }
 
     /// Reads the values of `line` into cells, replacing the last entry's.
     ///
     /// # Errors
     ///
-    /// When a value is not of its kind; the cells are then incomplete.
+    /// When a value is not of its kind; there are then no cells.
     pub fn read(&mut self, line: &LogLine<'_>) -> Result<(), FieldError> {
-        self.buf.text.clear();
-        self.buf.cells.clear();
-        self.layout.encode(line, &mut self.buf)
+        self.separator = *self.delimiter.get_mut();
+        self.writer.write(line, self.separator)
     }
 
     /// The number of cells read.
     pub fn len(&self) -> usize {
-        self.buf.cells.len()
+        self.writer.cells().len()
     }
 
     /// Whether no cells were read.
     pub fn is_empty(&self) -> bool {
-        self.buf.cells.is_empty()
+        self.writer.cells().is_empty()
     }
 
     /// The text of the cell of key `index` (empty for a missing value), or
     /// `None` past the last one.
     pub fn get(&self, index: usize) -> Option<&[u8]> {
-        let cell = self.buf.cells.get(index)?;
-        self.buf.text.get(cell.range())
-    }
-}
-
-/// Where one cell is, and whether it may hold a byte that needs quoting:
-/// text can; a number, a time or an address cannot.
-#[derive(Clone, Copy, Debug)]
-struct Cell {
-    start: usize,
-    end: usize,
-    free: bool,
-}
-
-impl Cell {
-    fn range(self) -> Range<usize> {
-        self.start..self.end
-    }
-}
-
-impl CellBuf {
-    /// Ends the cell begun at `start`, which is `free` text.
-    #[inline]
-    fn end(&mut self, start: usize, free: bool) {
-        self.cells.push(Cell {
-            start,
-            end: self.text.len(),
-            free,
-        });
-    }
-
-    /// Writes a cell that never needs quoting with `write`.
-    #[inline]
-    fn cell(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), FieldError> {
-        let start = self.text.len();
-        write(&mut self.text);
-        self.end(start, false);
-        Ok(())
-    }
-}
-
-impl Encoder for CellBuf {
-    type Error = FieldError;
-
-    fn null(&mut self, _key: Key<'_>) -> Result<(), FieldError> {
-        self.cell(|_| {})
-    }
-
-    fn text(&mut self, _key: Key<'_>, value: Value<'_>) -> Result<(), FieldError> {
-        // Decoded straight into the cell (a value without escapes is
-        // copied a word at a time), then checked: logged text is ASCII, and
-        // what decoding made of it is replaced where it is not UTF-8.
-        let start = self.text.len();
-        escape::decode_into(value.raw(), &mut self.text);
-        let cell = &self.text[start..];
-        if !cell.is_ascii() && std::str::from_utf8(cell).is_err() {
-            self.decoded.clear();
-            self.decoded.extend_from_slice(cell);
-            self.text.truncate(start);
-            let lossy = String::from_utf8_lossy(&self.decoded);
-            self.text.extend_from_slice(lossy.as_bytes());
-        }
-        self.end(start, true);
-        Ok(())
-    }
-
-    fn word(&mut self, _key: Key<'_>, word: &str) -> Result<(), FieldError> {
-        let start = self.text.len();
-        self.text.extend_from_slice(word.as_bytes());
-        self.end(start, true);
-        Ok(())
-    }
-
-    fn unsigned(&mut self, _key: Key<'_>, n: u64) -> Result<(), FieldError> {
-        self.cell(|out| out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()))
-    }
-
-    fn signed(&mut self, _key: Key<'_>, n: i64) -> Result<(), FieldError> {
-        self.cell(|out| out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()))
-    }
-
-    fn seconds(&mut self, _key: Key<'_>, duration: Duration) -> Result<(), FieldError> {
-        self.cell(|out| SecondsText(duration).append_to(out))
-    }
-
-    fn timestamp(
-        &mut self,
-        _key: Key<'_>,
-        time: OffsetDateTime,
-        millis: bool,
-    ) -> Result<(), FieldError> {
-        self.cell(|out| TimestampText(time, millis).append_to(out))
-    }
-
-    fn ip(&mut self, _key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
-        self.cell(|out| match ip {
-            // Dotted decimal, as std displays it, without the formatting
-            // machinery (most viewers are IPv4).
-            IpAddr::V4(ip) => {
-                let mut digits = itoa::Buffer::new();
-                for (i, octet) in ip.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(b'.');
-                    }
-                    out.extend_from_slice(digits.format(octet).as_bytes());
-                }
-            }
-            // Writing into a `Vec` cannot fail.
-            IpAddr::V6(ip) => drop(write!(out, "{ip}")),
-        })
-    }
-
-    fn query_params(&mut self, _key: Key<'_>, params: &QueryParams<'_>) -> Result<(), FieldError> {
-        // The JSON object, as the JSON writer writes it: its strings may
-        // hold anything.
-        let start = self.text.len();
-        self.query.append(params, &mut self.text);
-        self.end(start, true);
-        Ok(())
+        let cell = self.writer.cells().get(index)?;
+        self.writer.text().get(cell.start..cell.end)
     }
 }
 
@@ -271,9 +147,12 @@ impl Columns {
 /// return or a line feed; a row of one empty cell is `""`; rows end in
 /// `\n`.
 ///
-/// It is the `csv` writer's output without its per-byte state machine:
-/// cells that cannot need quotes (numbers, times, addresses) are copied
-/// unchecked, and the others are checked with a table before one copy.
+/// It is the `csv` writer's output without its per-byte state machine.
+/// [`Cells`] are read as the row of their own columns with the delimiter
+/// of the last `RowWriter` that wrote them, each already checked for
+/// quotes (numbers, times and addresses never need them), so such a row is
+/// copied whole, but for the cells it quotes; any other row is put together
+/// cell by cell.
 #[derive(Clone, Debug)]
 pub struct RowWriter {
     delimiter: u8,
@@ -316,16 +195,37 @@ impl RowWriter {
     /// Appends one row to `out`: for each slot (from [`Columns::slots`]),
     /// its cell, or an empty one.
     pub fn write_row(&self, cells: &Cells, slots: &[Option<usize>], out: &mut Vec<u8>) {
+        // The next entry's cells are laid out for this delimiter.
+        if cells.delimiter.load(Ordering::Relaxed) != self.delimiter {
+            cells.delimiter.store(self.delimiter, Ordering::Relaxed);
+        }
+        let (text, spans) = (cells.writer.text(), cells.writer.cells());
+        if cells.separator == self.delimiter
+            && !text.is_empty()
+            && slots.len() == spans.len()
+            && slots.iter().enumerate().all(|(i, slot)| *slot == Some(i))
+        {
+            // The cells are the row already, but for their quotes.
+            let mut copied = 0;
+            for span in spans.iter().filter(|span| span.special) {
+                out.extend_from_slice(&text[copied..span.start]);
+                quote(&text[span.start..span.end], out);
+                copied = span.end;
+            }
+            out.extend_from_slice(&text[copied..]);
+            out.push(b'\n');
+            return;
+        }
         let start = out.len();
         for (i, slot) in slots.iter().enumerate() {
             if i > 0 {
                 out.push(self.delimiter);
             }
-            let Some(&cell) = slot.and_then(|index| cells.buf.cells.get(index)) else {
+            let Some(span) = slot.and_then(|index| spans.get(index)) else {
                 continue;
             };
-            let (free, cell) = (cell.free, &cells.buf.text[cell.range()]);
-            if free && self.needs_quotes(cell) {
+            let cell = &text[span.start..span.end];
+            if span.text && self.needs_quotes(cell) {
                 quote(cell, out);
             } else {
                 out.extend_from_slice(cell);
@@ -340,7 +240,6 @@ impl RowWriter {
 }
 
 /// `cell` in quotes, its quotes doubled.
-#[cold]
 fn quote(cell: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     let mut rest = cell;
@@ -375,6 +274,96 @@ pub fn write_row<W: Write>(
 mod tests {
     use super::*;
 
+    use std::net::IpAddr;
+    use std::time::Duration;
+
+    use cflog_core::Value;
+    use cflog_core::escape::QueryParams;
+    use cflog_core::json::{QueryParamsJson, SecondsText, TimestampText};
+    use cflog_core::typed::{Encoder, Key, Layout, OffsetDateTime};
+
+    /// The cells of an entry through the typed layer: each value parsed by
+    /// the parser of its kind, then written as text. What [`Cells`] were
+    /// before they had the JSON writer's fast paths, and what they must
+    /// still be.
+    #[derive(Default)]
+    struct TypedCells {
+        text: Vec<u8>,
+        cells: Vec<std::ops::Range<usize>>,
+        query: QueryParamsJson,
+    }
+
+    impl TypedCells {
+        fn read(line: &LogLine<'_>) -> Result<Vec<Vec<u8>>, FieldError> {
+            let mut cells = TypedCells::default();
+            Layout::new(Selection::all()).encode(line, &mut cells)?;
+            Ok(cells
+                .cells
+                .iter()
+                .map(|range| cells.text[range.clone()].to_vec())
+                .collect())
+        }
+
+        fn cell(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), FieldError> {
+            let start = self.text.len();
+            write(&mut self.text);
+            self.cells.push(start..self.text.len());
+            Ok(())
+        }
+    }
+
+    impl Encoder for TypedCells {
+        type Error = FieldError;
+
+        fn null(&mut self, _key: Key<'_>) -> Result<(), FieldError> {
+            self.cell(|_| {})
+        }
+
+        fn text(&mut self, _key: Key<'_>, value: Value<'_>) -> Result<(), FieldError> {
+            let text = value.decoded_str();
+            self.cell(|out| out.extend_from_slice(text.as_bytes()))
+        }
+
+        fn word(&mut self, _key: Key<'_>, word: &str) -> Result<(), FieldError> {
+            self.cell(|out| out.extend_from_slice(word.as_bytes()))
+        }
+
+        fn unsigned(&mut self, _key: Key<'_>, n: u64) -> Result<(), FieldError> {
+            self.cell(|out| out.extend_from_slice(n.to_string().as_bytes()))
+        }
+
+        fn signed(&mut self, _key: Key<'_>, n: i64) -> Result<(), FieldError> {
+            self.cell(|out| out.extend_from_slice(n.to_string().as_bytes()))
+        }
+
+        fn seconds(&mut self, _key: Key<'_>, duration: Duration) -> Result<(), FieldError> {
+            self.cell(|out| SecondsText(duration).append_to(out))
+        }
+
+        fn timestamp(
+            &mut self,
+            _key: Key<'_>,
+            time: OffsetDateTime,
+            millis: bool,
+        ) -> Result<(), FieldError> {
+            self.cell(|out| TimestampText(time, millis).append_to(out))
+        }
+
+        fn ip(&mut self, _key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
+            self.cell(|out| out.extend_from_slice(ip.to_string().as_bytes()))
+        }
+
+        fn query_params(
+            &mut self,
+            _key: Key<'_>,
+            params: &QueryParams<'_>,
+        ) -> Result<(), FieldError> {
+            let mut json = Vec::new();
+            self.query.append(params, &mut json);
+            self.cell(|out| out.extend_from_slice(&json))
+        }
+    }
+
     use cflog_core::json::JsonWriter;
     use cflog_core::{DecoderBuilder, Reader, Record};
 
@@ -385,6 +374,152 @@ mod tests {
             serde_json::Value::Null => Vec::new(),
             serde_json::Value::String(text) => text.as_bytes().to_vec(),
             other => other.to_string().into_bytes(),
+        }
+    }
+
+    /// The cells (or the error) of `line` are those of the typed layer.
+    fn assert_cells_are_typed(cells: &Cells, line: &LogLine<'_>) {
+        match TypedCells::read(line) {
+            Ok(typed) => {
+                let mine: Vec<&[u8]> = (0..cells.len()).map(|i| cells.get(i).unwrap()).collect();
+                let typed: Vec<&[u8]> = typed.iter().map(Vec::as_slice).collect();
+                assert_eq!(
+                    mine,
+                    typed,
+                    "{:?}",
+                    String::from_utf8_lossy(line.as_bytes())
+                );
+            }
+            Err(error) => {
+                let mut again = Cells::new(Selection::all());
+                assert_eq!(again.read(line), Err(error));
+            }
+        }
+    }
+
+    /// Values of each kind, good and bad, and text with escapes of every
+    /// sort, for the lines of the property test.
+    fn value(column: usize) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let text = proptest::collection::vec(
+            prop::sample::select(vec![
+                "a",
+                "/",
+                ",",
+                "%2C",
+                "%22",
+                "\"",
+                "%0A",
+                "%0D",
+                "%09",
+                "%FF",
+                "%C3%A9",
+                "%",
+                "%2",
+                "%25",
+                "%5C",
+                "\\",
+                "%7C",
+                "|",
+                "%20",
+                "+",
+                "=",
+                "&",
+                "-",
+                "%E2%82%AC",
+                "%80",
+                "0123456789abcdef",
+                "\u{e9}",
+            ]),
+            0..8,
+        )
+        .prop_map(|pieces| pieces.concat());
+        let pick = |values: &[&str]| {
+            prop::sample::select(values.iter().map(|v| v.to_string()).collect::<Vec<_>>()).boxed()
+        };
+        match COLUMNS[column] {
+            "date" => pick(&["2019-12-04", "2024-02-29", "2023-02-29", "2019-1-04", "-"]),
+            "time" => pick(&["21:02:31", "00:00:00", "24:00:00", "1:02:03", "-"]),
+            "c-ip" => pick(&[
+                "192.0.2.1",
+                "0.0.0.0",
+                "01.2.3.4",
+                "2001:db8::1",
+                "2001:0DB8::1",
+                "::ffff:1.2.3.4",
+                "::",
+                "1::",
+                "fe80::1:0:0:1",
+                "x",
+                "-",
+            ]),
+            "sc-status" => pick(&["200", "000", "20", "2000", "abc", "-"]),
+            "sc-bytes" => pick(&[
+                "0",
+                "0042",
+                "18446744073709551615",
+                "18446744073709551616",
+                "1x",
+                "-",
+            ]),
+            "time-taken" => pick(&[
+                "0.082",
+                "0.0820",
+                "012",
+                "1.",
+                "0.0000000001",
+                "12345678901234567.5",
+                "-",
+            ]),
+            "sc-range-start" => pick(&["-5", "-05", "-0", "42", "9223372036854775808", "-"]),
+            "x-edge-result-type" => pick(&["Hit", "Miss", "Brand,New", "Q\"", "-"]),
+            _ => text.boxed(),
+        }
+    }
+
+    const COLUMNS: [&str; 11] = [
+        "date",
+        "time",
+        "c-ip",
+        "sc-status",
+        "sc-bytes",
+        "cs-uri-stem",
+        "cs(User-Agent)",
+        "cs-uri-query",
+        "time-taken",
+        "sc-range-start",
+        "x-edge-result-type",
+    ];
+
+    proptest::proptest! {
+        /// Lines of awkward values: the cells are those of the typed layer,
+        /// and so are the errors.
+        #[test]
+        fn cells_are_the_typed_layers(values in (0..COLUMNS.len()).map(value).collect::<Vec<_>>()) {
+            let schema = Schema::from_names(COLUMNS).unwrap();
+            let values: Vec<String> = values
+                .into_iter()
+                .map(|v| if v.is_empty() { "-".to_owned() } else { v })
+                .collect();
+            let text = values.join("\t");
+            let mut spans = Vec::new();
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            let mut cells = Cells::new(Selection::all());
+            // Twice each: the second row has its cells laid out for its
+            // delimiter by the first.
+            for delimiter in [b',', b',', b'\t', b'\t', b','] {
+                if cells.read(&line).is_err() {
+                    assert_cells_are_typed(&cells, &line);
+                    continue;
+                }
+                assert_cells_are_typed(&cells, &line);
+                let slots: Vec<Option<usize>> = (0..cells.len()).map(Some).collect();
+                let mut mine = Vec::new();
+                RowWriter::new(delimiter).write_row(&cells, &slots, &mut mine);
+                let mut theirs = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
+                write_row(&mut theirs, &cells, &slots).unwrap();
+                proptest::prop_assert_eq!(mine, theirs.into_inner().unwrap());
+            }
         }
     }
 
@@ -421,6 +556,7 @@ mod tests {
                 let mut out = Vec::new();
                 let written = json.write(&line, &mut out);
                 assert_eq!(cells.read(&line), written, "{name}");
+                assert_cells_are_typed(&cells, &line);
                 if written.is_err() {
                     continue;
                 }

@@ -28,21 +28,38 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 
 use foldhash::fast::RandomState;
 use std::net::IpAddr;
+use std::ops::Range;
 use std::time::Duration;
 
-use cflog_core::escape::{self, QueryParams};
+use cflog_core::escape::QueryParams;
 use cflog_core::json::Selection;
 use cflog_core::typed::{Encoder, Key, Layout};
 use cflog_core::{Field, FieldError, LogLine, ResultType, Value};
 use time::OffsetDateTime;
 
 /// Counts of one text value (a path, a user agent…).
+///
+/// The tallier counts text as logged, still escaped, and decodes each
+/// distinct text once, when it is first seen: most entries repeat a value
+/// seen before, and then cost one lookup, with no decoding and no UTF-8
+/// check. Texts that decode alike are one value when the counts are read.
 #[derive(Debug, Default)]
 pub struct Counter {
+    /// Counts by value, of [`add`](Counter::add).
     counts: Counts<Box<str>>,
+    /// Counts by escaped text, with the value it decodes to.
+    escaped: HashMap<Box<[u8]>, Escaped, RandomState>,
+}
+
+/// The count of one escaped text, and its value.
+#[derive(Debug)]
+struct Escaped {
+    count: u64,
+    value: Box<str>,
 }
 
 /// How often each value occurs. The hash is foldhash's (hashbrown's
@@ -64,29 +81,88 @@ impl Counter {
         }
     }
 
+    /// Counts one occurrence of `raw` decoded one level, as
+    /// [`Value::decoded_str`] decodes it.
+    #[inline]
+    pub(crate) fn add_escaped(&mut self, raw: &[u8]) {
+        match self.escaped.get_mut(raw) {
+            Some(escaped) => escaped.count += 1,
+            None => {
+                let value = match Value::new(raw) {
+                    Some(value) => value.decoded_str().into(),
+                    // `-` is counted where the typed layer says it is a
+                    // value; it decodes to itself.
+                    None => String::from_utf8_lossy(raw).into(),
+                };
+                self.escaped.insert(raw.into(), Escaped { count: 1, value });
+            }
+        }
+    }
+
     /// Every value counted, with its count, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
-        self.counts.iter().map(|(value, n)| (&**value, *n))
+        if self.escaped.is_empty() {
+            return self
+                .counts
+                .iter()
+                .map(|(value, n)| (&**value, *n))
+                .collect::<Vec<_>>()
+                .into_iter();
+        }
+        let mut all: HashMap<&str, u64, RandomState> = self
+            .counts
+            .iter()
+            .map(|(value, n)| (&**value, *n))
+            .collect();
+        for escaped in self.escaped.values() {
+            *all.entry(&escaped.value).or_default() += escaped.count;
+        }
+        all.into_iter().collect::<Vec<_>>().into_iter()
     }
 
     /// Adds another counter's counts to this one.
     pub fn merge(&mut self, other: Counter) {
-        for (value, n) in other.counts {
-            *self.counts.entry(value).or_default() += n;
+        // The first input's counts are taken whole.
+        if self.counts.is_empty() {
+            self.counts = other.counts;
+        } else {
+            for (value, n) in other.counts {
+                *self.counts.entry(value).or_default() += n;
+            }
+        }
+        if self.escaped.is_empty() {
+            self.escaped = other.escaped;
+        } else {
+            for (raw, escaped) in other.escaped {
+                match self.escaped.get_mut(&raw) {
+                    Some(mine) => mine.count += escaped.count,
+                    None => {
+                        self.escaped.insert(raw, escaped);
+                    }
+                }
+            }
         }
     }
 
     /// The `n` most frequent values, most frequent first, ties in value
     /// order so the list is the same on every run.
     pub fn top(&self, n: usize) -> Vec<(&str, u64)> {
-        top(self.counts.iter().map(|(value, n)| (&**value, *n)), n)
+        top(self.iter(), n)
     }
 }
 
 fn top<K: Ord>(counts: impl Iterator<Item = (K, u64)>, n: usize) -> Vec<(K, u64)> {
     let mut all: Vec<(K, u64)> = counts.collect();
-    all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    all.truncate(n);
+    let order = |a: &(K, u64), b: &(K, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
+    // Only the first `n` need sorting: a partition finds them first.
+    if n < all.len() {
+        if n == 0 {
+            return Vec::new();
+        }
+        all.select_nth_unstable_by(n - 1, order);
+        all.truncate(n);
+    }
+    all.sort_unstable_by(order);
     all
 }
 
@@ -152,16 +228,12 @@ impl Tally {
         self.hits += other.hits;
         self.misses += other.misses;
         self.result_types.merge(other.result_types);
-        for (ms, n) in other.time_taken_ms {
-            *self.time_taken_ms.entry(ms).or_default() += n;
-        }
+        merge_counts(&mut self.time_taken_ms, other.time_taken_ms);
         self.paths.merge(other.paths);
         self.referers.merge(other.referers);
         self.user_agents.merge(other.user_agents);
         self.edge_locations.merge(other.edge_locations);
-        for (ip, n) in other.client_ips {
-            *self.client_ips.entry(ip).or_default() += n;
-        }
+        merge_counts(&mut self.client_ips, other.client_ips);
         for (hour, n) in other.per_hour {
             *self.per_hour.entry(hour).or_default() += n;
         }
@@ -190,6 +262,17 @@ impl Tally {
             seen += n;
             (seen >= rank).then_some(ms)
         })
+    }
+}
+
+/// Adds `theirs` to `mine`; the first input's are taken whole.
+fn merge_counts<K: Hash + Eq>(mine: &mut Counts<K>, theirs: Counts<K>) {
+    if mine.is_empty() {
+        *mine = theirs;
+        return;
+    }
+    for (key, n) in theirs {
+        *mine.entry(key).or_default() += n;
     }
 }
 
@@ -223,29 +306,45 @@ impl Tallier {
     ///
     /// When a value of the line is not of its kind; nothing is counted then.
     pub fn add(&mut self, line: &LogLine<'_>, tally: &mut Tally) -> Result<(), FieldError> {
-        self.entry.clear();
+        let bytes = line.as_bytes();
+        self.entry.clear(bytes);
         self.layout.encode(line, &mut self.entry)?;
-        self.entry.count(tally);
+        self.entry.count(bytes, tally);
         Ok(())
     }
 }
 
+/// Where a text value of the entry is: a range of its line (values are
+/// nearly always slices of it), or of [`Entry::copies`].
+#[derive(Clone, Debug)]
+enum Text {
+    Line(Range<usize>),
+    Copy(Range<usize>),
+}
+
 /// What a tally counts of one entry, gathered until the entry is whole.
+///
+/// Text is not copied, nor decoded, until it is counted: the entry keeps
+/// where it is in the line.
 #[derive(Debug, Default)]
 struct Entry {
     sc_bytes: Option<u64>,
     status: Option<u64>,
-    /// `x-edge-result-type`, as logged, when there is one.
-    result_type: Option<String>,
+    /// `x-edge-result-type`, as logged, when there is one, and whether it
+    /// is a hit and a miss.
+    result_type: Option<(Text, bool, bool)>,
     time_taken: Option<Duration>,
     time: Option<OffsetDateTime>,
     client_ip: Option<IpAddr>,
-    /// Decoded texts: the path, the referer, the user agent and the edge
+    /// Escaped texts: the path, the referer, the user agent and the edge
     /// location, when present.
-    texts: [Option<String>; 4],
-    /// Reused buffers, for decoding and for the strings above.
-    decoded: Vec<u8>,
-    spare: Vec<String>,
+    texts: [Option<Text>; 4],
+    /// The address of the line's first byte and its length, to tell
+    /// values that are slices of it.
+    line: (usize, usize),
+    /// Values that are not slices of the line (the unescaped values of a
+    /// JSON line), back to back.
+    copies: Vec<u8>,
 }
 
 /// The places in [`Entry::texts`].
@@ -255,30 +354,44 @@ const USER_AGENT: usize = 2;
 const EDGE_LOCATION: usize = 3;
 
 impl Entry {
-    fn clear(&mut self) {
+    /// Forgets the last entry, for one of `line`.
+    fn clear(&mut self, line: &[u8]) {
         self.sc_bytes = None;
         self.status = None;
         self.time_taken = None;
         self.time = None;
         self.client_ip = None;
-        if let Some(text) = self.result_type.take() {
-            self.spare.push(text);
-        }
-        for text in &mut self.texts {
-            if let Some(text) = text.take() {
-                self.spare.push(text);
+        self.result_type = None;
+        self.texts = Default::default();
+        self.line = (line.as_ptr() as usize, line.len());
+        self.copies.clear();
+    }
+
+    /// Where `value` is: in the line when it is a slice of it (told by its
+    /// address), or else in a copy.
+    fn locate(&mut self, value: &[u8]) -> Text {
+        let (line, len) = self.line;
+        let offset = (value.as_ptr() as usize).wrapping_sub(line);
+        match offset.checked_add(value.len()) {
+            Some(end) if end <= len => Text::Line(offset..end),
+            _ => {
+                let start = self.copies.len();
+                self.copies.extend_from_slice(value);
+                Text::Copy(start..self.copies.len())
             }
         }
     }
 
-    /// A cleared string, reusing one of an earlier entry.
-    fn string(&mut self) -> String {
-        let mut text = self.spare.pop().unwrap_or_default();
-        text.clear();
-        text
+    /// The bytes of `text`, where `line` is the entry's line.
+    fn bytes<'t>(&'t self, line: &'t [u8], text: &Text) -> &'t [u8] {
+        match text {
+            Text::Line(range) => line.get(range.clone()),
+            Text::Copy(range) => self.copies.get(range.clone()),
+        }
+        .unwrap_or_default()
     }
 
-    fn count(&self, tally: &mut Tally) {
+    fn count(&mut self, line: &[u8], tally: &mut Tally) {
         tally.requests += 1;
         tally.bytes_sent += self.sc_bytes.unwrap_or(0);
         match self.status {
@@ -286,11 +399,13 @@ impl Entry {
             Some(status @ 100..=599) => tally.status.classes[(status / 100 - 1) as usize] += 1,
             _ => tally.status.other += 1,
         }
-        if let Some(text) = &self.result_type {
-            let result = ResultType::parse(text);
-            tally.hits += u64::from(result.is_hit());
-            tally.misses += u64::from(result.is_miss());
-            tally.result_types.add(result.as_str());
+        if let Some((text, hit, miss)) = &self.result_type {
+            tally.hits += u64::from(*hit);
+            tally.misses += u64::from(*miss);
+            // A word of the line, which the typed layer read as UTF-8.
+            if let Ok(word) = std::str::from_utf8(self.bytes(line, text)) {
+                tally.result_types.add(word);
+            }
         }
         if let Some(taken) = self.time_taken {
             let ms = u64::try_from(taken.as_millis()).unwrap_or(u64::MAX);
@@ -303,7 +418,7 @@ impl Entry {
             &mut tally.edge_locations,
         ]) {
             if let Some(text) = text {
-                counter.add(text);
+                counter.add_escaped(self.bytes(line, text));
             }
         }
         if let Some(ip) = self.client_ip {
@@ -335,24 +450,15 @@ impl Encoder for Entry {
             Some(Field::EdgeLocation) => EDGE_LOCATION,
             _ => return Ok(()),
         };
-        let mut text = self.string();
-        // One level decoded, invalid UTF-8 replaced: `Value::decoded_str`,
-        // into reused buffers.
-        self.decoded.clear();
-        escape::decode_into(value.raw(), &mut self.decoded);
-        match std::str::from_utf8(&self.decoded) {
-            Ok(decoded) => text.push_str(decoded),
-            Err(_) => text.push_str(&String::from_utf8_lossy(&self.decoded)),
-        }
-        self.texts[place] = Some(text);
+        self.texts[place] = Some(self.locate(value.raw()));
         Ok(())
     }
 
     fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), FieldError> {
         if key.field == Some(Field::EdgeResultType) {
-            let mut text = self.string();
-            text.push_str(word);
-            self.result_type = Some(text);
+            let result = ResultType::parse(word);
+            let text = self.locate(word.as_bytes());
+            self.result_type = Some((text, result.is_hit(), result.is_miss()));
         }
         Ok(())
     }
@@ -462,6 +568,26 @@ mod tests {
         assert_eq!(merged.top_client_ips(5), whole.top_client_ips(5));
         assert_eq!(merged.per_hour, whole.per_hour);
         assert_eq!((merged.first, merged.last), (whole.first, whole.last));
+    }
+
+    #[test]
+    fn texts_that_decode_alike_are_one_value() {
+        let lines = [
+            "2024-03-14\t10:00:00\t192.0.2.1\t200\t1\tHit\t0.001\t/%41",
+            "2024-03-14\t10:00:01\t192.0.2.1\t200\t1\tHit\t0.001\t/A",
+            "2024-03-14\t10:00:02\t192.0.2.1\t200\t1\tHit\t0.001\t/%FF",
+            "2024-03-14\t10:00:03\t192.0.2.1\t200\t1\tHit\t0.001\t/%fe",
+            "2024-03-14\t10:00:04\t192.0.2.1\t200\t1\tHit\t0.001\t/%41",
+        ];
+        let whole = tally(HEADER, &lines);
+        // Bytes that are not UTF-8 are replaced, and then alike too.
+        assert_eq!(whole.paths.top(5), [("/A", 3), ("/\u{fffd}", 2)]);
+        let mut merged = tally(HEADER, &lines[..2]);
+        merged.paths.add("/A");
+        merged.merge(tally(HEADER, &lines[2..]));
+        assert_eq!(merged.paths.top(1), [("/A", 4)]);
+        assert_eq!(merged.paths.iter().count(), 2);
+        assert_eq!(merged.paths.top(0), []);
     }
 
     #[test]

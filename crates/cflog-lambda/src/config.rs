@@ -4,12 +4,13 @@
 use std::fmt;
 
 use cflog_core::json::Selection;
+use cflog_core::typed::Layout;
 use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, InputFormat, Schema};
 use cflog_pipeline::Options;
 
 /// Every variable the function reads, with its meaning, for error messages
 /// and documentation.
-pub const VARIABLES: [(&str, &str); 9] = [
+pub const VARIABLES: [(&str, &str); 11] = [
     (
         "CFLOG_FIELDS",
         "comma-separated JSON keys to emit, in order; empty for every field",
@@ -17,6 +18,10 @@ pub const VARIABLES: [(&str, &str); 9] = [
     (
         "CFLOG_SINK",
         "`stdout` (NDJSON to CloudWatch Logs, the default) or `none` (parse and count only)",
+    ),
+    (
+        "CFLOG_OUTPUT_FORMAT",
+        "how entries are written: `ndjson` (the JSON contract, the default), `csv` or `tsv` (a header row per object, then one row per entry; the columns are CFLOG_FIELDS, or today's standard log's)",
     ),
     (
         "CFLOG_MAX_LINE_BYTES",
@@ -45,6 +50,10 @@ pub const VARIABLES: [(&str, &str); 9] = [
     (
         "CFLOG_REALTIME_REJECTS",
         "what a Kinesis record with a bad line gets: `report` (counted and acknowledged, the default) or `retry` (a batch item failure)",
+    ),
+    (
+        "CFLOG_IGNORE_PREFIX",
+        "objects whose key starts with this are never read, whatever the event (the backfill prefix, where manifests and completion reports live)",
     ),
 ];
 
@@ -81,6 +90,17 @@ pub enum SinkKind {
     None,
 }
 
+/// How entries are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One JSON object per line: the cflog-core JSON contract.
+    Ndjson,
+    /// Comma-separated rows under a header row of JSON keys.
+    Csv,
+    /// TAB-separated rows under a header row of JSON keys.
+    Tsv,
+}
+
 /// The function's configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -88,6 +108,8 @@ pub struct Config {
     pub selection: Selection,
     /// Where entries go.
     pub sink: SinkKind,
+    /// How entries are written.
+    pub format: OutputFormat,
     /// How objects are parsed.
     pub options: Options,
     /// How many objects of one event are processed at once.
@@ -95,6 +117,8 @@ pub struct Config {
     /// How Kinesis records are read; `None` when `CFLOG_REALTIME_FIELDS` is
     /// not set.
     pub realtime: Option<Realtime>,
+    /// Keys under this prefix are never read (`CFLOG_IGNORE_PREFIX`).
+    pub ignore_prefix: Option<String>,
 }
 
 /// A variable with a bad value.
@@ -163,6 +187,24 @@ impl Config {
                 ));
             }
         };
+        let format = match get("CFLOG_OUTPUT_FORMAT").as_deref() {
+            None | Some("ndjson") => OutputFormat::Ndjson,
+            Some("csv") => OutputFormat::Csv,
+            Some("tsv") => OutputFormat::Tsv,
+            Some(other) => {
+                return Err(fail(
+                    "CFLOG_OUTPUT_FORMAT",
+                    format!("expected ndjson, csv or tsv, got {other:?}"),
+                ));
+            }
+        };
+        // Rows of several objects may alternate in the log, so every
+        // object's rows must have the same columns: without CFLOG_FIELDS,
+        // those of today's standard log.
+        let selection = match (format, selection.keys()) {
+            (OutputFormat::Csv | OutputFormat::Tsv, None) => standard_columns(),
+            _ => selection,
+        };
         let max_line_len = number(
             get("CFLOG_MAX_LINE_BYTES"),
             DEFAULT_MAX_LINE_LEN,
@@ -229,11 +271,36 @@ impl Config {
         Ok(Config {
             selection,
             sink,
+            format,
             options: Options { decoder },
             concurrency,
             realtime,
+            ignore_prefix: get("CFLOG_IGNORE_PREFIX"),
         })
     }
+
+    /// The ignored prefix, when `key` is under it.
+    ///
+    /// ```
+    /// use cflog_lambda::Config;
+    /// let config = Config::from_lookup(|name| (name == "CFLOG_IGNORE_PREFIX").then(|| "cflog-backfill/".into()))?;
+    /// assert_eq!(config.ignored_prefix("cflog-backfill/reports/job-1/results/a.csv"), Some("cflog-backfill/"));
+    /// assert_eq!(config.ignored_prefix("cloudfront/E1.2025-01-01-00.a.gz"), None);
+    /// # Ok::<(), cflog_lambda::config::ConfigError>(())
+    /// ```
+    pub fn ignored_prefix(&self, key: &str) -> Option<&str> {
+        self.ignore_prefix
+            .as_deref()
+            .filter(|prefix| key.starts_with(prefix))
+    }
+}
+
+/// The JSON keys of today's standard log (33 fields, `date` and `time` as
+/// `timestamp`), in its order.
+fn standard_columns() -> Selection {
+    let mut layout = Layout::new(Selection::all());
+    let keys = layout.keys(&Schema::standard());
+    Selection::from_keys(keys).unwrap_or_else(|_| Selection::all())
 }
 
 /// `\t` in a variable means TAB, which is awkward to type in a template.
@@ -289,10 +356,53 @@ mod tests {
     }
 
     #[test]
+    fn csv_columns_are_the_chosen_keys_or_those_of_todays_standard_log() {
+        let csv = config(&[("CFLOG_OUTPUT_FORMAT", "csv")]).unwrap();
+        assert_eq!(csv.format, OutputFormat::Csv);
+        let keys = csv.selection.keys().unwrap();
+        // The keys of the JSON object of a line of today's layout.
+        let schema = Schema::standard();
+        let line = vec!["-"; schema.len()].join("\t");
+        let mut spans = Vec::new();
+        let line = cflog_core::LogLine::parse(line.as_bytes(), &schema, &mut spans).unwrap();
+        let mut json = Vec::new();
+        cflog_core::json::JsonWriter::new(Selection::all())
+            .write(&line, &mut json)
+            .unwrap();
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&json).unwrap();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            object.keys().map(String::as_str).collect::<Vec<_>>()
+        );
+        // In the JSON object's order.
+        let text = String::from_utf8(json).unwrap();
+        let at: Vec<usize> = keys
+            .iter()
+            .map(|key| text.find(&format!("\"{key}\":")).unwrap())
+            .collect();
+        assert!(at.is_sorted(), "{keys:?}");
+        assert_eq!(keys[0], "timestamp");
+        let chosen = config(&[
+            ("CFLOG_OUTPUT_FORMAT", "tsv"),
+            ("CFLOG_FIELDS", "sc_status"),
+        ]);
+        assert_eq!(chosen.unwrap().selection.keys().unwrap(), ["sc_status"]);
+        let ndjson = config(&[]).unwrap();
+        assert_eq!(
+            (ndjson.format, ndjson.selection),
+            (OutputFormat::Ndjson, Selection::all())
+        );
+    }
+
+    #[test]
     fn every_bad_value_names_its_variable() {
         for (var, value) in [
             ("CFLOG_FIELDS", "timestamp,nope"),
             ("CFLOG_SINK", "kafka"),
+            ("CFLOG_OUTPUT_FORMAT", "xml"),
             ("CFLOG_MAX_LINE_BYTES", "12"),
             ("CFLOG_MAX_LINE_BYTES", "-1"),
             ("CFLOG_CONCURRENCY", "0"),

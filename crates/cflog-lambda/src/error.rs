@@ -81,7 +81,7 @@ impl FailureKind {
     }
 
     /// The kind for an object whose body could not be read to its end.
-    pub fn of_input(err: &InputError) -> FailureKind {
+    pub fn of_input<E>(err: &InputError<E>) -> FailureKind {
         match err {
             InputError::Source(_) => FailureKind::S3Transient,
             InputError::Decompress(_) => FailureKind::CorruptGzip,

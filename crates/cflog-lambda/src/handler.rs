@@ -6,32 +6,24 @@ use std::time::Instant;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_lambda_events::event::streams::KinesisEventResponse;
+use aws_lambda_events::s3_batch_job::S3BatchJobResponse;
 use aws_sdk_s3::Client;
 use cflog_pipeline::Summary;
 use cflog_pipeline::s3::{ObjectError, decode_event_key, process_object};
-use cflog_pipeline::sink::{NdjsonSink, NullSink, Sink};
+use cflog_pipeline::sink::{
+    DelimitedSink, DynSink, NdjsonSink, NullSink, SharedHeader, SinkFactory, Source, Stdout, boxed,
+};
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{Config, SinkKind};
+use crate::config::{Config, OutputFormat, SinkKind};
 use crate::error::{FailureKind, HandlerError};
 use crate::event::{Event, parse_event};
 use crate::kinesis;
 use crate::status::Status;
-
-/// Makes the sink for each object, or for each Kinesis batch.
-pub type SinkFactory = dyn Fn(&Source<'_>) -> Box<dyn Sink + Send> + Send + Sync;
-
-/// What a sink is made for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source<'a> {
-    /// An S3 object of standard logs.
-    Object(&'a ObjectRef),
-    /// A Kinesis batch of real-time logs, from the stream with this ARN.
-    Stream(&'a str),
-}
 
 /// An object named by an event, its key decoded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -48,7 +40,8 @@ pub struct ObjectRef {
 pub struct ObjectReport {
     /// Always `cflog.summary`, to find these lines among the entries.
     pub kind: &'static str,
-    /// `ok`, `skipped` (the object no longer exists) or `failed`.
+    /// `ok`, `skipped` (the object no longer exists, or is under
+    /// `CFLOG_IGNORE_PREFIX`) or `failed`.
     pub status: Status,
     /// The bucket.
     pub bucket: String,
@@ -81,6 +74,10 @@ pub enum Response {
     /// For a Kinesis batch: the records Lambda should retry, in the shape
     /// its `ReportBatchItemFailures` setting expects.
     Kinesis(KinesisEventResponse),
+    /// For an S3 Batch Operations invocation: a result code per task.
+    S3Batch(S3BatchJobResponse),
+    /// For an SQS batch: the messages Lambda should return to the queue.
+    Sqs(SqsBatchResponse),
 }
 
 impl Response {
@@ -88,7 +85,7 @@ impl Response {
     pub fn objects(&self) -> &[ObjectReport] {
         match self {
             Response::S3(response) => &response.objects,
-            Response::Kinesis(_) => &[],
+            Response::Kinesis(_) | Response::S3Batch(_) | Response::Sqs(_) => &[],
         }
     }
 }
@@ -98,34 +95,14 @@ impl Response {
 pub struct Handler {
     client: Client,
     config: Config,
-    sinks: Arc<SinkFactory>,
+    sinks: Arc<dyn SinkFactory<Sink = DynSink>>,
 }
 
 impl Handler {
-    /// A handler whose sink is the configured one.
+    /// A handler whose sink is the configured one (`CFLOG_SINK`, in
+    /// `CFLOG_OUTPUT_FORMAT`), writing to stdout.
     pub fn new(client: Client, config: Config) -> Handler {
-        let selection = config.selection.clone();
-        let kind = config.sink;
-        let sinks: Arc<SinkFactory> = Arc::new(move |_: &Source<'_>| -> Box<dyn Sink + Send> {
-            match kind {
-                SinkKind::Stdout => Box::new(NdjsonSink::stdout(selection.clone())),
-                SinkKind::None => Box::new(NullSink::new()),
-            }
-        });
-        Handler {
-            client,
-            config,
-            sinks,
-        }
-    }
-
-    /// A handler that sends entries to sinks of your own, one per object or
-    /// Kinesis batch.
-    pub fn with_sinks(
-        client: Client,
-        config: Config,
-        sinks: impl Fn(&Source<'_>) -> Box<dyn Sink + Send> + Send + Sync + 'static,
-    ) -> Handler {
+        let sinks = configured_sinks(&config, || Stdout);
         Handler {
             client,
             config,
@@ -133,23 +110,43 @@ impl Handler {
         }
     }
 
+    /// A handler that sends entries to sinks of your own, one per object or
+    /// Kinesis batch.
+    pub fn with_sinks<F>(client: Client, config: Config, sinks: F) -> Handler
+    where
+        F: SinkFactory + 'static,
+        F::Sink: Send + 'static,
+    {
+        Handler {
+            client,
+            config,
+            sinks: Arc::new(move |source: &Source<'_>| boxed(sinks.open(source))),
+        }
+    }
+
     /// Handles one event payload: an S3 notification (every record, with
-    /// bounded concurrency), S3's `s3:TestEvent`, which is acknowledged, or
-    /// a Kinesis batch of real-time log records.
+    /// bounded concurrency), S3's `s3:TestEvent`, which is acknowledged, a
+    /// Kinesis batch of real-time log records, an S3 Batch Operations
+    /// invocation ([`handle_s3_batch`](Handler::handle_s3_batch)) or an SQS
+    /// batch of S3 notifications ([`handle_sqs`](Handler::handle_sqs)).
     ///
     /// # Errors
     ///
-    /// When the event cannot be understood, or when an object failed in a
-    /// way that a retry or the on-failure destination should see. A missing
-    /// object is logged and skipped; a bad line never fails an object.
+    /// When the event cannot be understood, or when an object of an S3
+    /// notification failed in a way that a retry or the on-failure
+    /// destination should see. A missing object is logged and skipped; a bad
+    /// line never fails an object. Batch Operations and SQS invocations
+    /// answer object failures in their response instead.
     pub async fn handle(&self, payload: Value) -> Result<Response, HandlerError> {
         match parse_event(payload)? {
             Event::S3Test(bucket) => {
                 tracing::info!(?bucket, "S3 test event acknowledged");
                 Ok(Response::S3(S3Response::default()))
             }
-            Event::Kinesis(event) => self.handle_kinesis(event).map(Response::Kinesis),
+            Event::Kinesis(event) => self.handle_kinesis(event).await.map(Response::Kinesis),
             Event::S3(event) => self.handle_s3(event).await.map(Response::S3),
+            Event::S3Batch(job) => Ok(Response::S3Batch(self.handle_s3_batch(job).await)),
+            Event::Sqs(event) => Ok(Response::Sqs(self.handle_sqs(event).await)),
         }
     }
 
@@ -162,7 +159,7 @@ impl Handler {
     ///
     /// When `CFLOG_REALTIME_FIELDS` is not set (`NotConfigured`), or the
     /// output failed (`OutputFailed`): Lambda then retries the whole batch.
-    pub fn handle_kinesis(
+    pub async fn handle_kinesis(
         &self,
         event: KinesisEvent,
     ) -> Result<KinesisEventResponse, HandlerError> {
@@ -180,8 +177,8 @@ impl Handler {
             .first()
             .and_then(|r| r.event_source_arn.as_deref())
             .unwrap_or_default();
-        let sink = (self.sinks)(&Source::Stream(arn));
-        let (result, mut report) = kinesis::process_batch(&event.records, realtime, sink);
+        let sink = self.sinks.open(&Source::Stream(arn));
+        let (result, mut report) = kinesis::process_batch(&event.records, realtime, sink).await;
         report.summary.duration_ms = started.elapsed().as_millis() as u64;
         log_line(&report);
         result.map_err(|err| HandlerError {
@@ -228,7 +225,13 @@ impl Handler {
         }
     }
 
-    async fn process_record(&self, record: &S3EventRecord) -> ObjectReport {
+    /// How many objects of one event are processed at once.
+    pub(crate) fn concurrency(&self) -> usize {
+        self.config.concurrency
+    }
+
+    /// Reads the object an S3 event record names, its key decoded.
+    pub(crate) async fn process_record(&self, record: &S3EventRecord) -> ObjectReport {
         let bucket = record.s3.bucket.name.clone().unwrap_or_default();
         let raw_key = record.s3.object.key.clone().unwrap_or_default();
         let key = match decode_event_key(&raw_key) {
@@ -252,9 +255,32 @@ impl Handler {
                 );
             }
         };
-        let object = ObjectRef { bucket, key };
-        let sink = (self.sinks)(&Source::Object(&object));
+        self.process_object_ref(ObjectRef { bucket, key }).await
+    }
+
+    /// Reads one object into a sink of its own, and reports what became of
+    /// it: the per-object work of every event kind that names S3 objects.
+    pub(crate) async fn process_object_ref(&self, object: ObjectRef) -> ObjectReport {
+        if let Some(prefix) = self.config.ignored_prefix(&object.key) {
+            let message = format!(
+                "s3://{}/{} is under CFLOG_IGNORE_PREFIX ({prefix}): not read",
+                object.bucket, object.key
+            );
+            let ObjectRef { bucket, key } = object;
+            return report(
+                Status::Skipped,
+                bucket,
+                key,
+                None,
+                Some(message),
+                Summary::default(),
+            );
+        }
         let ObjectRef { bucket, key } = object;
+        let sink = self.sinks.open(&Source::Object {
+            bucket: &bucket,
+            key: &key,
+        });
         match process_object(&self.client, &bucket, &key, &self.config.options, sink).await {
             Ok(summary) if summary.entries == 0 && summary.rejected > 0 => {
                 let message = format!(
@@ -300,7 +326,61 @@ impl Handler {
     }
 }
 
-fn failed(
+/// The sinks `config` asks for (`CFLOG_SINK`, `CFLOG_OUTPUT_FORMAT`),
+/// writing to what `out` gives; [`Handler::new`] gives stdout.
+///
+/// ```
+/// use cflog_lambda::{Config, Source, handler::configured_sinks};
+/// use cflog_pipeline::sink::SinkFactory;
+/// use cflog_pipeline::{Options, Pipeline};
+///
+/// let config = Config::from_lookup(|name| (name == "CFLOG_OUTPUT_FORMAT").then(|| "csv".into()))?;
+/// let sinks = configured_sinks(&config, Vec::new);
+/// let mut pipeline = Pipeline::new(&Options::default(), sinks.open(&Source::Stdin));
+/// pipeline.push(b"#Fields: sc-status cs-uri-stem\n200\t/a\n")?;
+/// assert_eq!(pipeline.blocking_finish()?.delivered.entries, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn configured_sinks<W, F>(
+    config: &Config,
+    out: F,
+) -> impl SinkFactory<Sink = DynSink> + use<W, F>
+where
+    W: Write + Send + 'static,
+    F: Fn() -> W + Send + Sync + 'static,
+{
+    let selection = config.selection.clone();
+    let (kind, format) = (config.sink, config.format);
+    move |source: &Source<'_>| -> DynSink {
+        match (kind, format) {
+            (SinkKind::None, _) => boxed(NullSink::new()),
+            (SinkKind::Stdout, OutputFormat::Ndjson) => {
+                boxed(NdjsonSink::with_selection(out(), selection.clone()))
+            }
+            (SinkKind::Stdout, OutputFormat::Csv | OutputFormat::Tsv) => {
+                let delimiter = if format == OutputFormat::Csv {
+                    b','
+                } else {
+                    b'\t'
+                };
+                // Each object's rows follow their own header row.
+                let header = SharedHeader::new(delimiter, &selection).on_dropped_keys(Arc::new(
+                    |source: &str, keys: &[&str]| {
+                        tracing::warn!(%source, ?keys, "keys with no column were left out");
+                    },
+                ));
+                boxed(DelimitedSink::new(
+                    out(),
+                    Arc::new(header),
+                    selection.clone(),
+                    source,
+                ))
+            }
+        }
+    }
+}
+
+pub(crate) fn failed(
     bucket: String,
     key: String,
     kind: FailureKind,
@@ -338,7 +418,7 @@ fn report(
 
 /// Writes a report as one JSON line on stderr, which Lambda also sends to
 /// CloudWatch Logs, apart from the entries on stdout.
-fn log_line(report: &impl Serialize) {
+pub(crate) fn log_line(report: &impl Serialize) {
     let mut line = serde_json::to_vec(report).unwrap_or_default();
     line.push(b'\n');
     // Losing a log line must not fail the object; there is nowhere else to report it.

@@ -8,7 +8,7 @@
 
 use aws_lambda_events::event::kinesis::KinesisEventRecord;
 use aws_lambda_events::event::streams::KinesisEventResponse;
-use cflog_pipeline::sink::Sink;
+use cflog_pipeline::sink::{Sink, Verdict};
 use cflog_pipeline::{Pipeline, PipelineError, Summary};
 use serde::Serialize;
 
@@ -52,11 +52,14 @@ pub struct BatchReport {
 /// the sink's output fails, the result is that error instead: entries of
 /// earlier records may still sit in the sink's buffer, so the whole batch
 /// must be retried.
-pub fn process_batch<S: Sink>(
+pub async fn process_batch<S: Sink>(
     records: &[KinesisEventRecord],
     realtime: &Realtime,
     sink: S,
-) -> (Result<KinesisEventResponse, PipelineError>, BatchReport) {
+) -> (
+    Result<KinesisEventResponse, PipelineError<S::Error>>,
+    BatchReport,
+) {
     let mut report = BatchReport {
         kind: "cflog.summary",
         source: "kinesis",
@@ -70,10 +73,10 @@ pub fn process_batch<S: Sink>(
     };
     let mut response = KinesisEventResponse::default();
     let mut pipeline = Pipeline::new(&realtime.options, sink);
-    let mut process = || -> Result<(), PipelineError> {
+    let process = async {
         for record in records {
             let sequence = &record.kinesis.sequence_number;
-            pipeline.push(&record.kinesis.data)?;
+            let verdict = pipeline.push(&record.kinesis.data)?;
             let summary = pipeline.next_input()?;
             add(&mut report.summary, &summary, sequence);
             if summary.rejected > 0 {
@@ -85,10 +88,16 @@ pub fn process_batch<S: Sink>(
                     break;
                 }
             }
+            if verdict == Verdict::Stop {
+                break;
+            }
+            pipeline.ready().await?;
         }
-        pipeline.finish().map(drop)
+        let finished = pipeline.finish().await?;
+        report.summary.delivered = finished.delivered;
+        Ok::<(), PipelineError<S::Error>>(())
     };
-    match process() {
+    match process.await {
         Ok(()) => (Ok(response), report),
         Err(err) => {
             report.status = Status::Failed;

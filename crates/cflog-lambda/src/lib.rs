@@ -4,6 +4,14 @@
 //! that is CloudWatch Logs, by default). Memory stays constant whatever the
 //! object size.
 //!
+//! The objects come from one of four event kinds, told apart by
+//! [`event::parse_event`]: an S3 notification invoking the function
+//! directly; an SQS batch whose messages carry S3 notifications (the
+//! buffered trigger, [`sqs`]); an S3 Batch Operations task, for logs
+//! already in S3 ([`batch`]); and, apart from objects, a Kinesis batch of
+//! real-time log records ([`kinesis`]). Every object goes through the same
+//! function, pipeline and sink, whatever brought it.
+//!
 //! The binary only wires this library up; the logic lives here so that it is
 //! tested without Lambda, against a real S3-compatible server.
 //!
@@ -19,7 +27,11 @@
 //!   log entry are permanent. After Lambda's retries the event lands in the
 //!   on-failure destination.
 //! - An object that no longer exists is logged and skipped: a retry cannot
-//!   help.
+//!   help. So is an object under `CFLOG_IGNORE_PREFIX`, which is never read.
+//! - Batch Operations and SQS invocations never fail for an object: a
+//!   Batch Operations task gets `TemporaryFailure` when a retry may help and
+//!   `PermanentFailure` otherwise ([`batch`]); an SQS message is returned to
+//!   the queue, or acknowledged, as [`sqs`] tabulates.
 //! - An object that fails part-way delivers the entries read before the
 //!   failure, and its summary counts exactly those.
 //! - S3 delivers events at least once, so an object may be processed twice.
@@ -29,16 +41,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod config;
 pub mod error;
 pub mod event;
 pub mod handler;
 pub mod kinesis;
+pub mod sqs;
 mod status;
 
+pub use cflog_pipeline::sink::Source;
 pub use config::Config;
 pub use error::{FailureKind, HandlerError};
-pub use handler::{Handler, ObjectReport, Response, S3Response, Source};
+pub use handler::{Handler, ObjectReport, Response, S3Response};
 pub use status::Status;
 
 // The README's examples are compiled and run as doctests.

@@ -4,7 +4,9 @@
 
 use cflog_core::{Field, REALTIME_ORDER};
 use cflog_lambda::{Config, FailureKind, Handler, Response};
-use cflog_pipeline::sink::{NdjsonSink, Sink, SinkError};
+use std::task::{Context, Poll};
+
+use cflog_pipeline::sink::{Delivery, EntryError, NdjsonSink, Sink, Source, Verdict};
 use cflog_testkit::{SharedOutput, kinesis_event, testdata};
 use serde_json::{Value, json};
 
@@ -34,8 +36,8 @@ fn handler(config: Config) -> (Handler, SharedOutput) {
     let selection = config.selection.clone();
     // No S3 request is made for Kinesis events; the client points nowhere.
     let client = cflog_testkit::client("http://127.0.0.1:9");
-    let handler = Handler::with_sinks(client, config, move |_| {
-        Box::new(NdjsonSink::with_selection(out.clone(), selection.clone()))
+    let handler = Handler::with_sinks(client, config, move |_: &Source<'_>| {
+        NdjsonSink::with_selection(out.clone(), selection.clone())
     });
     (handler, output)
 }
@@ -48,7 +50,7 @@ fn event(records: &[(&str, &[u8])]) -> Value {
 fn failures(response: &Response) -> Value {
     match response {
         Response::Kinesis(batch) => serde_json::to_value(batch).unwrap(),
-        Response::S3(_) => panic!("a Kinesis event got an S3 response"),
+        other => panic!("a Kinesis event got another response: {other:?}"),
     }
 }
 
@@ -209,14 +211,15 @@ async fn with_retry_a_bad_record_is_a_batch_item_failure_and_the_rest_waits() {
     assert_eq!(output.entries().len(), 2);
 }
 
-#[test]
-fn the_batch_report_accounts_for_every_line_and_names_the_record() {
+#[tokio::test]
+async fn the_batch_report_accounts_for_every_line_and_names_the_record() {
     let config = config(&[("CFLOG_REALTIME_FIELDS", "sc-status,timestamp")]);
     let realtime = config.realtime.as_ref().unwrap();
     let event: aws_lambda_events::event::kinesis::KinesisEvent =
         serde_json::from_value(event(&mixed_batch())).unwrap();
     let sink = NdjsonSink::new(Vec::new());
-    let (result, report) = cflog_lambda::kinesis::process_batch(&event.records, realtime, sink);
+    let (result, report) =
+        cflog_lambda::kinesis::process_batch(&event.records, realtime, sink).await;
     assert!(result.is_ok());
     let summary = &report.summary;
     assert_eq!((report.records, report.records_with_rejects), (3, 1));
@@ -225,6 +228,7 @@ fn the_batch_report_accounts_for_every_line_and_names_the_record() {
         (4, 3, 1)
     );
     assert!(summary.reconciles());
+    assert_eq!(summary.delivered.entries, 3);
     assert_eq!(summary.rejected_by_reason["field_count"], 1);
     assert_eq!(summary.errors.len(), 1);
     assert_eq!(summary.errors[0].line, 1);
@@ -258,12 +262,14 @@ async fn a_kinesis_event_without_a_field_list_is_an_error_that_says_so() {
 struct Broken;
 
 impl Sink for Broken {
-    fn entry(&mut self, _: &cflog_core::LogLine<'_>) -> Result<(), SinkError> {
-        Err(SinkError::Io(std::io::Error::other("output closed")))
+    type Error = std::io::Error;
+
+    fn entry(&mut self, _: &cflog_core::LogLine<'_>) -> Result<Verdict, EntryError<Self::Error>> {
+        Err(EntryError::Output(std::io::Error::other("output closed")))
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+    fn poll_finish(&mut self, _: &mut Context<'_>) -> Poll<std::io::Result<Delivery>> {
+        Poll::Ready(Ok(Delivery::default()))
     }
 }
 
@@ -271,7 +277,7 @@ impl Sink for Broken {
 async fn a_failed_output_fails_the_whole_batch() {
     let config = config(&[("CFLOG_REALTIME_FIELDS", "sc-status,timestamp")]);
     let client = cflog_testkit::client("http://127.0.0.1:9");
-    let handler = Handler::with_sinks(client, config, |_| Box::new(Broken));
+    let handler = Handler::with_sinks(client, config, |_: &Source<'_>| Broken);
     let err = handler.handle(event(&mixed_batch())).await.unwrap_err();
     assert_eq!(err.kind, FailureKind::OutputFailed);
     assert!(err.message.contains("output closed"), "{}", err.message);

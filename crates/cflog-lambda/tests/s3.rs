@@ -12,7 +12,9 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use cflog_lambda::{Config, FailureKind, Handler, HandlerError, Response};
 use cflog_pipeline::s3::{ObjectError, process_object};
-use cflog_pipeline::sink::NdjsonSink;
+use std::task::{Context, Poll};
+
+use cflog_pipeline::sink::{Delivery, EntryError, NdjsonSink, Sink, Source, Verdict};
 use cflog_testkit::{Fault, FaultProxy, S3Server, SharedOutput, gzip, gzip_members, testdata};
 use serde_json::{Value, json};
 
@@ -26,8 +28,8 @@ fn handler(client: Client, config: Config) -> (Handler, SharedOutput) {
     let output = SharedOutput::default();
     let out = output.clone();
     let selection = config.selection.clone();
-    let handler = Handler::with_sinks(client, config, move |_| {
-        Box::new(NdjsonSink::with_selection(out.clone(), selection.clone()))
+    let handler = Handler::with_sinks(client, config, move |_: &Source<'_>| {
+        NdjsonSink::with_selection(out.clone(), selection.clone())
     });
     (handler, output)
 }
@@ -398,11 +400,11 @@ async fn a_large_object_is_streamed_and_every_line_accounted_for() {
     let server = server_with(&[("big.gz", body)]).await;
     let counted = Arc::new(Mutex::new(0u64));
     let count = Arc::clone(&counted);
-    let handler = Handler::with_sinks(server.client(), default_config(), move |_| {
-        Box::new(Counting {
+    let handler = Handler::with_sinks(server.client(), default_config(), move |_: &Source<'_>| {
+        Counting {
             count: Arc::clone(&count),
             seen: 0,
-        })
+        }
     });
     let response = handler.handle(event(BUCKET, &["big.gz"])).await.unwrap();
     let summary = &only(&response).summary;
@@ -419,19 +421,24 @@ struct Counting {
     seen: u64,
 }
 
-impl cflog_pipeline::sink::Sink for Counting {
+impl Sink for Counting {
+    type Error = std::convert::Infallible;
+
     fn entry(
         &mut self,
         line: &cflog_core::LogLine<'_>,
-    ) -> Result<(), cflog_pipeline::sink::SinkError> {
+    ) -> Result<Verdict, EntryError<Self::Error>> {
         assert!(line.status()?.is_some());
         self.seen += 1;
-        Ok(())
+        Ok(Verdict::Continue)
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        *self.count.lock().unwrap() += std::mem::take(&mut self.seen);
-        Ok(())
+    fn poll_finish(&mut self, _: &mut Context<'_>) -> Poll<Result<Delivery, Self::Error>> {
+        *self.count.lock().unwrap() += self.seen;
+        Poll::Ready(Ok(Delivery {
+            entries: std::mem::take(&mut self.seen),
+            bytes: 0,
+        }))
     }
 }
 
@@ -683,5 +690,92 @@ async fn application_json_logs_and_other_compressions_are_not_entries() {
         let err = result.unwrap_err();
         assert_eq!(err.kind, kind, "{key}: {err}");
         assert!(output.entries().is_empty(), "{key}");
+    }
+}
+
+/// `CFLOG_OUTPUT_FORMAT=csv`: each object's rows under a header row of the
+/// standard columns, every cell the JSON contract's value for that key (the
+/// same objects read again as NDJSON), and nothing lost when two objects'
+/// blocks alternate.
+#[tokio::test]
+async fn the_function_writes_csv_when_asked() {
+    let objects = [
+        (
+            "E1.2019-12-04-21.a.gz",
+            gzip(&testdata("aws-docs-33-fields.log")),
+        ),
+        (
+            "E1.2025-01-01-00.b.gz",
+            gzip(&testdata("v2-w3c-39-fields.log")),
+        ),
+    ];
+    let keys = ["E1.2019-12-04-21.a.gz", "E1.2025-01-01-00.b.gz"];
+    let server = server_with(&objects).await;
+    let read = |format: &'static str| {
+        let server = &server;
+        async move {
+            let config = Config::from_lookup(|name| {
+                (name == "CFLOG_OUTPUT_FORMAT").then(|| format.to_owned())
+            })
+            .unwrap();
+            let output = SharedOutput::default();
+            let out = output.clone();
+            let sinks = cflog_lambda::handler::configured_sinks(&config, move || out.clone());
+            let handler = Handler::with_sinks(server.client(), config, sinks);
+            let response = handler.handle(event(BUCKET, &keys)).await.unwrap();
+            (response, output)
+        }
+    };
+    let (json_response, json) = read("ndjson").await;
+    let (csv_response, csv) = read("csv").await;
+    let entries = json.entries();
+    let delivered: u64 = csv_response
+        .objects()
+        .iter()
+        .map(|o| o.summary.delivered.entries)
+        .sum();
+    assert_eq!(delivered, entries.len() as u64);
+    assert_eq!(
+        csv_response.objects()[1].summary.entries,
+        json_response.objects()[1].summary.entries
+    );
+
+    let written = csv.bytes();
+    let mut rows = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&written[..]);
+    let mut header: Option<csv::StringRecord> = None;
+    let mut cells = Vec::new();
+    for row in rows.records() {
+        let row = row.unwrap();
+        match &header {
+            // Each object's output starts with the same header row.
+            Some(h) if *h == row => continue,
+            Some(_) => cells.push(row),
+            None => header = Some(row),
+        }
+    }
+    let header = header.unwrap();
+    assert_eq!(&header[0], "timestamp");
+    assert_eq!(cells.len(), entries.len());
+    // Objects run concurrently, so their rows may come in either order:
+    // match each entry to a row of the same request id.
+    let id = header
+        .iter()
+        .position(|k| k == "x_edge_request_id")
+        .unwrap();
+    for entry in &entries {
+        let row = cells
+            .iter()
+            .find(|row| entry["x_edge_request_id"] == row[id])
+            .unwrap_or_else(|| panic!("no row for {entry}"));
+        for (key, cell) in header.iter().zip(row.iter()) {
+            let expected = match &entry[key] {
+                Value::Null => String::new(),
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(cell, expected, "{key} of {entry}");
+        }
     }
 }

@@ -8,14 +8,14 @@
 use std::io::{self, BufRead, BufReader, Read};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use async_compression::tokio::bufread::GzipDecoder;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, ReadBuf};
 
 use crate::pipeline::{Pipeline, PipelineError};
-use crate::sink::Sink;
+use crate::sink::{Sink, Verdict};
 use crate::summary::Summary;
 
 /// Buffer size for reading inputs.
@@ -30,7 +30,7 @@ pub const GUNZIP_BUFFER: usize = 256 * 1024;
 /// Why an input could not be read to its end.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum InputError {
+pub enum InputError<E> {
     /// Reading the input itself failed, e.g. the connection was reset.
     /// Retrying may help.
     #[error("reading the input failed: {0}")]
@@ -44,7 +44,7 @@ pub enum InputError {
     Unsupported(Compression),
     /// The sink's output failed.
     #[error(transparent)]
-    Sink(#[from] PipelineError),
+    Sink(#[from] PipelineError<E>),
 }
 
 /// A compression recognised by its magic bytes.
@@ -114,39 +114,48 @@ impl std::fmt::Display for Compression {
     }
 }
 
-/// Marks an I/O error as coming from the input rather than the decoder.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct SourceError(io::Error);
-
-fn tag(err: io::Error) -> io::Error {
-    io::Error::new(err.kind(), SourceError(err))
+/// What the input itself did, seen from below the decoder: the bytes it
+/// gave, and whether it failed. An error that comes out of the decoder is
+/// the input's when the input failed, and the decoder's own otherwise.
+#[derive(Debug, Default)]
+struct SourceState {
+    bytes: AtomicU64,
+    failed: AtomicBool,
 }
 
-fn classify(err: io::Error) -> InputError {
-    let from_source = err.get_ref().is_some_and(|inner| inner.is::<SourceError>());
-    if from_source {
-        let inner = err
-            .into_inner()
-            .and_then(|inner| inner.downcast::<SourceError>().ok());
-        InputError::Source(inner.map_or_else(|| io::Error::other("input failed"), |e| e.0))
-    } else {
-        InputError::Decompress(err)
+impl SourceState {
+    fn classify<E>(&self, err: io::Error) -> InputError<E> {
+        if self.failed.load(Ordering::Relaxed) {
+            InputError::Source(err)
+        } else {
+            InputError::Decompress(err)
+        }
+    }
+
+    fn record(&self, result: &io::Result<usize>) {
+        match result {
+            Ok(n) => {
+                self.bytes.fetch_add(*n as u64, Ordering::Relaxed);
+            }
+            // Interrupted reads are retried; they are not failures.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => self.failed.store(true, Ordering::Relaxed),
+        }
     }
 }
 
-/// Counts the bytes read from the input and tags its errors.
+/// The input, watched by its [`SourceState`].
 #[derive(Debug)]
 struct Counted<R> {
     inner: R,
-    count: Arc<AtomicU64>,
+    state: Arc<SourceState>,
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf).map_err(tag)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
+        let result = self.inner.read(buf);
+        self.state.record(&result);
+        result
     }
 }
 
@@ -157,42 +166,53 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        match Pin::new(&mut self.inner).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) => {
-                let n = buf.filled().len() - before;
-                self.count.fetch_add(n as u64, Ordering::Relaxed);
-                Poll::Ready(Ok(()))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(tag(e))),
-            Poll::Pending => Poll::Pending,
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(result) = &poll {
+            let result = match result {
+                Ok(()) => Ok(buf.filled().len() - before),
+                Err(e) => Err(io::Error::from(e.kind())),
+            };
+            self.state.record(&result);
         }
+        poll
     }
 }
 
 /// Reads `input` to its end through `pipeline`, gunzipping it if it starts
 /// with the gzip magic, and returns the summary.
 ///
+/// Between chunks it waits for the sink to be ready, so a slow destination
+/// slows the reading; when the sink stops the input, reading stops.
+///
 /// When reading fails part-way, every entry read before the failure has
-/// been delivered to the sink (it is flushed), the line cut short is counted
-/// as rejected (`truncated`), and [`Pipeline::summary`] counts exactly that.
+/// been delivered to the sink (it is finished), the line cut short is
+/// counted as rejected (`truncated`), and [`Pipeline::summary`] counts
+/// exactly that.
 ///
 /// # Errors
 ///
 /// See [`InputError`]. Bad lines are not errors; they are in the summary.
-pub async fn run_async<R, S>(input: R, pipeline: &mut Pipeline<S>) -> Result<Summary, InputError>
+pub async fn run_async<R, S>(
+    input: R,
+    pipeline: &mut Pipeline<S>,
+) -> Result<Summary, InputError<S::Error>>
 where
     R: AsyncRead + Unpin,
     S: Sink,
 {
-    let count = Arc::new(AtomicU64::new(0));
+    let state = Arc::new(SourceState::default());
     let mut source = Counted {
         inner: input,
-        count: Arc::clone(&count),
+        state: Arc::clone(&state),
     };
     let mut magic = [0u8; Compression::MAGIC_LEN];
     let mut n = 0;
     while n < magic.len() {
-        match source.read(&mut magic[n..]).await.map_err(classify)? {
+        match source
+            .read(&mut magic[n..])
+            .await
+            .map_err(|e| state.classify(e))?
+        {
             0 => break,
             k => n += k,
         }
@@ -205,31 +225,40 @@ where
             let mut decoder = GzipDecoder::new(rest);
             decoder.multiple_members(true);
             let gunzipped = tokio::io::BufReader::with_capacity(GUNZIP_BUFFER, decoder);
-            drive_async(gunzipped, pipeline).await
+            drive_async(gunzipped, pipeline, &state).await
         }
-        Compression::None => drive_async(rest, pipeline).await,
+        Compression::None => drive_async(rest, pipeline, &state).await,
         other => Err(InputError::Unsupported(other)),
     };
-    end(pipeline, result, compression, &count)
+    end(pipeline, result, compression, &state).await
 }
 
-async fn drive_async<R, S>(mut reader: R, pipeline: &mut Pipeline<S>) -> Result<(), InputError>
+async fn drive_async<R, S>(
+    mut reader: R,
+    pipeline: &mut Pipeline<S>,
+    state: &SourceState,
+) -> Result<(), InputError<S::Error>>
 where
     R: AsyncBufRead + Unpin,
     S: Sink,
 {
     loop {
-        let chunk = reader.fill_buf().await.map_err(classify)?;
+        let chunk = reader.fill_buf().await.map_err(|e| state.classify(e))?;
         if chunk.is_empty() {
             return Ok(());
         }
         let n = chunk.len();
-        pipeline.push(chunk)?;
+        if pipeline.push(chunk)? == Verdict::Stop {
+            return Ok(());
+        }
         reader.consume(n);
+        pipeline.ready().await?;
     }
 }
 
-/// The sync counterpart of [`run_async`], for files and stdin.
+/// The sync counterpart of [`run_async`], for files and stdin. It blocks
+/// the thread while the sink is not ready, so call it outside any async
+/// runtime.
 ///
 /// # Errors
 ///
@@ -237,11 +266,11 @@ where
 pub fn run_sync<R: Read, S: Sink>(
     input: R,
     pipeline: &mut Pipeline<S>,
-) -> Result<Summary, InputError> {
-    let count = Arc::new(AtomicU64::new(0));
+) -> Result<Summary, InputError<S::Error>> {
+    let state = Arc::new(SourceState::default());
     let mut source = Counted {
         inner: input,
-        count: Arc::clone(&count),
+        state: Arc::clone(&state),
     };
     let mut magic = [0u8; Compression::MAGIC_LEN];
     let mut n = 0;
@@ -250,7 +279,7 @@ pub fn run_sync<R: Read, S: Sink>(
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(classify(e)),
+            Err(e) => return Err(state.classify(e)),
         }
     }
     let compression = Compression::sniff(&magic[..n]);
@@ -259,50 +288,58 @@ pub fn run_sync<R: Read, S: Sink>(
     let result = match compression {
         Compression::Gzip => {
             let decoder = flate2::bufread::MultiGzDecoder::new(rest);
-            drive_sync(BufReader::with_capacity(GUNZIP_BUFFER, decoder), pipeline)
+            drive_sync(
+                BufReader::with_capacity(GUNZIP_BUFFER, decoder),
+                pipeline,
+                &state,
+            )
         }
-        Compression::None => drive_sync(rest, pipeline),
+        Compression::None => drive_sync(rest, pipeline, &state),
         other => Err(InputError::Unsupported(other)),
     };
-    end(pipeline, result, compression, &count)
+    futures_executor::block_on(end(pipeline, result, compression, &state))
 }
 
 fn drive_sync<R: BufRead, S: Sink>(
     mut reader: R,
     pipeline: &mut Pipeline<S>,
-) -> Result<(), InputError> {
+    state: &SourceState,
+) -> Result<(), InputError<S::Error>> {
     loop {
         let chunk = match reader.fill_buf() {
             Ok(chunk) => chunk,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(classify(e)),
+            Err(e) => return Err(state.classify(e)),
         };
         if chunk.is_empty() {
             return Ok(());
         }
         let n = chunk.len();
-        pipeline.push(chunk)?;
+        if pipeline.push(chunk)? == Verdict::Stop {
+            return Ok(());
+        }
         reader.consume(n);
+        pipeline.blocking_ready()?;
     }
 }
 
 /// Ends the input of both drivers: the summary at the end, or after a
 /// failure of the input, what was delivered before it.
-fn end<S: Sink>(
+async fn end<S: Sink>(
     pipeline: &mut Pipeline<S>,
-    result: Result<(), InputError>,
+    result: Result<(), InputError<S::Error>>,
     compression: Compression,
-    count: &AtomicU64,
-) -> Result<Summary, InputError> {
+    state: &SourceState,
+) -> Result<Summary, InputError<S::Error>> {
     pipeline.set_input(
         compression == Compression::Gzip,
-        count.load(Ordering::Relaxed),
+        state.bytes.load(Ordering::Relaxed),
     );
     match result {
-        Ok(()) => Ok(pipeline.finish()?),
+        Ok(()) => Ok(pipeline.finish().await?),
         Err(InputError::Sink(e)) => Err(InputError::Sink(e)),
         Err(e) => {
-            pipeline.abandon()?;
+            pipeline.abandon().await?;
             Err(e)
         }
     }

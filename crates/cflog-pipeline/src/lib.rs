@@ -17,9 +17,10 @@
 //! let mut out = Vec::new();
 //! let mut pipeline = Pipeline::new(&Options::default(), NdjsonSink::new(&mut out));
 //! pipeline.push(log)?;
-//! let summary = pipeline.finish()?;
+//! let summary = pipeline.blocking_finish()?;
 //! assert_eq!((summary.entries, summary.rejected, summary.lines), (1, 1, 3));
 //! assert_eq!(summary.errors[0].line, 3);
+//! assert_eq!(summary.delivered.entries, 1);
 //! assert_eq!(out, b"{\"timestamp\":\"2019-12-04T21:02:31Z\",\"sc_status\":200}\n");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -1,10 +1,12 @@
 //! Parsing one input into a sink, with its account.
 
+use std::future::poll_fn;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use cflog_core::{Decoded, Decoder, DecoderBuilder, Error, Record};
 
-use crate::sink::{Sink, SinkError};
+use crate::sink::{EntryError, Sink, Verdict};
 use crate::summary::{MAX_LISTED_ERRORS, RejectedLine, Summary};
 
 /// How inputs are parsed.
@@ -15,17 +17,20 @@ pub struct Options {
     pub decoder: DecoderBuilder,
 }
 
-/// The sink failed; the input cannot go on.
+/// The sink's output failed; the input cannot go on. It holds the sink's
+/// own error.
 #[derive(Debug, thiserror::Error)]
 #[error("writing entries failed: {0}")]
-pub struct PipelineError(#[from] pub std::io::Error);
+pub struct PipelineError<E>(#[source] pub E);
 
 /// Parses one input pushed in chunks and hands every entry to a sink,
 /// keeping the input's [`Summary`].
 ///
 /// It does no I/O of its own, so the same pipeline serves the async S3
-/// stream and sync files: push each chunk as it arrives, then call
-/// [`finish`](Pipeline::finish).
+/// stream and sync files: push each chunk as it arrives, wait until the
+/// sink is [`ready`](Pipeline::ready) for the next, then
+/// [`finish`](Pipeline::finish). Sync callers use the `blocking_` forms,
+/// which must not be called from within an async runtime.
 #[derive(Debug)]
 pub struct Pipeline<S> {
     builder: DecoderBuilder,
@@ -34,6 +39,8 @@ pub struct Pipeline<S> {
     sink: S,
     summary: Summary,
     started: Instant,
+    /// The sink said [`Verdict::Stop`]: the rest of the input is not read.
+    stopped: bool,
 }
 
 impl<S: Sink> Pipeline<S> {
@@ -46,45 +53,98 @@ impl<S: Sink> Pipeline<S> {
             sink,
             summary: Summary::default(),
             started: Instant::now(),
+            stopped: false,
         }
     }
 
-    /// Parses all of `chunk`.
+    /// Parses all of `chunk`, unless the sink stops the input first: then
+    /// the rest is not read, and every later push is ignored.
     ///
     /// # Errors
     ///
     /// Only when the sink's output fails. Bad lines are counted, not errors.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), PipelineError> {
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Verdict, PipelineError<S::Error>> {
         let mut input = chunk;
-        loop {
+        while !self.stopped {
             let (result, used) = self.decoder.decode(input, &mut self.record);
             input = &input[used..];
-            match result {
+            let verdict = match result {
                 Ok(Decoded::Record) => self.entry()?,
-                Ok(Decoded::NeedInput | Decoded::End) => return Ok(()),
+                Ok(Decoded::NeedInput | Decoded::End) => return Ok(Verdict::Continue),
                 Err(e) => self.reject(&e)?,
-            }
+            };
+            self.stopped = verdict == Verdict::Stop;
         }
+        Ok(Verdict::Stop)
     }
 
-    /// Ends the input: parses a last line without a line break, flushes the
-    /// sink and returns the summary.
+    /// Polls the sink for room for another chunk.
+    ///
+    /// # Errors
+    ///
+    /// When the sink's output failed.
+    pub fn poll_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), PipelineError<S::Error>>> {
+        self.sink.poll_ready(cx).map_err(PipelineError)
+    }
+
+    /// Waits until the sink has room for another chunk: call it between
+    /// pushes, so a slow destination slows the reader.
+    ///
+    /// # Errors
+    ///
+    /// When the sink's output failed.
+    pub async fn ready(&mut self) -> Result<(), PipelineError<S::Error>> {
+        poll_fn(|cx| self.poll_ready(cx)).await
+    }
+
+    /// [`ready`](Pipeline::ready) for sync callers: blocks the thread.
+    ///
+    /// # Errors
+    ///
+    /// When the sink's output failed.
+    pub fn blocking_ready(&mut self) -> Result<(), PipelineError<S::Error>> {
+        futures_executor::block_on(self.ready())
+    }
+
+    /// Ends the input: parses a last line without a line break, finishes
+    /// the sink (everything it took is delivered) and returns the summary,
+    /// with the sink's [`Delivery`](crate::sink::Delivery).
     ///
     /// # Errors
     ///
     /// When the sink's output fails.
-    pub fn finish(&mut self) -> Result<Summary, PipelineError> {
+    pub async fn finish(&mut self) -> Result<Summary, PipelineError<S::Error>> {
         self.end_of_input()?;
-        self.sink.flush()?;
+        self.finish_sink().await
+    }
+
+    /// [`finish`](Pipeline::finish) for sync callers: blocks the thread.
+    ///
+    /// # Errors
+    ///
+    /// When the sink's output fails.
+    pub fn blocking_finish(&mut self) -> Result<Summary, PipelineError<S::Error>> {
+        futures_executor::block_on(self.finish())
+    }
+
+    async fn finish_sink(&mut self) -> Result<Summary, PipelineError<S::Error>> {
+        let delivery = poll_fn(|cx| self.sink.poll_finish(cx))
+            .await
+            .map_err(PipelineError)?;
+        self.summary.delivered = delivery;
         let summary = self.summary();
         debug_assert!(summary.reconciles(), "{summary:?}");
         Ok(summary)
     }
 
-    /// Ends the current input without flushing the sink, returns its
+    /// Ends the current input without finishing the sink, returns its
     /// summary, and starts the next input: for many small inputs into one
     /// output, such as the records of a Kinesis batch. Call
-    /// [`finish`](Pipeline::finish) after the last one.
+    /// [`finish`](Pipeline::finish) after the last one; the summaries
+    /// before it have no delivery yet.
     ///
     /// ```
     /// use cflog_pipeline::{Options, Pipeline, sink::NullSink};
@@ -95,26 +155,28 @@ impl<S: Sink> Pipeline<S> {
     /// pipeline.push(b"#Fields: sc-status\n304\nbad\tline")?;
     /// let second = pipeline.next_input()?;
     /// assert_eq!((second.entries, second.rejected), (1, 1));
-    /// # Ok::<(), cflog_pipeline::PipelineError>(())
+    /// assert_eq!(pipeline.blocking_finish()?.delivered.entries, 2);
+    /// # Ok::<(), cflog_pipeline::PipelineError<std::convert::Infallible>>(())
     /// ```
     ///
     /// # Errors
     ///
     /// When the sink's output fails.
-    pub fn next_input(&mut self) -> Result<Summary, PipelineError> {
+    pub fn next_input(&mut self) -> Result<Summary, PipelineError<S::Error>> {
         self.end_of_input()?;
         let summary = self.summary();
         debug_assert!(summary.reconciles(), "{summary:?}");
         self.decoder = self.builder.build();
         self.summary = Summary::default();
         self.started = Instant::now();
+        self.stopped = false;
         Ok(summary)
     }
 
     /// Ends an input whose reading failed part-way: a line cut short by the
-    /// failure is counted as rejected (`truncated`), and the sink is flushed,
-    /// so that every entry read before the failure is delivered and the
-    /// summary counts exactly those.
+    /// failure is counted as rejected (`truncated`), and the sink is
+    /// finished, so that every entry read before the failure is delivered
+    /// and the summary counts exactly those.
     ///
     /// ```
     /// use cflog_pipeline::{Options, Pipeline, sink::NdjsonSink};
@@ -122,35 +184,49 @@ impl<S: Sink> Pipeline<S> {
     /// let mut out = Vec::new();
     /// let mut pipeline = Pipeline::new(&Options::default(), NdjsonSink::new(&mut out));
     /// pipeline.push(b"#Fields: sc-status\n200\n30")?; // then the input failed
-    /// let summary = pipeline.abandon()?;
+    /// let summary = pipeline.blocking_abandon()?;
     /// assert_eq!((summary.entries, summary.rejected, summary.lines), (1, 1, 3));
     /// assert_eq!(summary.errors[0].reason, "truncated");
     /// drop(pipeline);
     /// assert_eq!(out, b"{\"sc_status\":200}\n");
-    /// # Ok::<(), cflog_pipeline::PipelineError>(())
+    /// # Ok::<(), cflog_pipeline::PipelineError<std::io::Error>>(())
     /// ```
     ///
     /// # Errors
     ///
     /// When the sink's output fails.
-    pub fn abandon(&mut self) -> Result<Summary, PipelineError> {
+    pub async fn abandon(&mut self) -> Result<Summary, PipelineError<S::Error>> {
         if let Some(cut) = self.decoder.abandon() {
-            self.reject(&cut)?;
+            // Counted whatever the sink says: the input ends here anyway.
+            let _ = self.reject(&cut)?;
         }
-        self.sink.flush()?;
-        let summary = self.summary();
-        debug_assert!(summary.reconciles(), "{summary:?}");
-        Ok(summary)
+        self.finish_sink().await
     }
 
-    fn end_of_input(&mut self) -> Result<(), PipelineError> {
-        loop {
-            match self.decoder.finish(&mut self.record) {
+    /// [`abandon`](Pipeline::abandon) for sync callers: blocks the thread.
+    ///
+    /// # Errors
+    ///
+    /// When the sink's output fails.
+    pub fn blocking_abandon(&mut self) -> Result<Summary, PipelineError<S::Error>> {
+        futures_executor::block_on(self.abandon())
+    }
+
+    /// Whether the sink stopped the input ([`Verdict::Stop`]).
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    fn end_of_input(&mut self) -> Result<(), PipelineError<S::Error>> {
+        while !self.stopped {
+            let verdict = match self.decoder.finish(&mut self.record) {
                 Ok(Decoded::Record) => self.entry()?,
                 Ok(Decoded::NeedInput | Decoded::End) => return Ok(()),
                 Err(e) => self.reject(&e)?,
-            }
+            };
+            self.stopped = verdict == Verdict::Stop;
         }
+        Ok(())
     }
 
     /// The summary so far. Before [`finish`](Pipeline::finish), a last line
@@ -180,22 +256,22 @@ impl<S: Sink> Pipeline<S> {
     }
 
     #[inline]
-    fn entry(&mut self) -> Result<(), PipelineError> {
+    fn entry(&mut self) -> Result<Verdict, PipelineError<S::Error>> {
         match self.sink.entry(&self.record.line()) {
-            Ok(()) => {
+            Ok(verdict) => {
                 self.summary.entries += 1;
-                Ok(())
+                Ok(verdict)
             }
-            Err(SinkError::Rejected(e)) => {
+            Err(EntryError::Rejected(e)) => {
                 let err = self.record.field_error(e);
                 self.reject(&err)
             }
-            Err(SinkError::Io(e)) => Err(PipelineError(e)),
+            Err(EntryError::Output(e)) => Err(PipelineError(e)),
         }
     }
 
     #[cold]
-    fn reject(&mut self, err: &Error) -> Result<(), PipelineError> {
+    fn reject(&mut self, err: &Error) -> Result<Verdict, PipelineError<S::Error>> {
         let summary = &mut self.summary;
         summary.rejected += 1;
         *summary.rejected_by_reason.entry(err.reason()).or_default() += 1;

@@ -1,5 +1,7 @@
 //! Streaming log objects from S3.
 
+use std::ops::ControlFlow;
+
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -129,7 +131,10 @@ impl<E> RequestError<E>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    fn new(operation: &'static str, uri: String, source: SdkError<E, HttpResponse>) -> Self {
+    /// Wraps the SDK's error of `operation` (such as `PutObject`) on `uri`
+    /// (such as `s3://bucket/key`). Any AWS SDK's errors fit, since they
+    /// share the HTTP response type; the failure is read from S3's codes.
+    pub fn new(operation: &'static str, uri: String, source: SdkError<E, HttpResponse>) -> Self {
         RequestError {
             operation,
             uri,
@@ -230,7 +235,7 @@ where
 /// Why an object could not be processed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ObjectError {
+pub enum ObjectError<E> {
     /// The object does not exist (any more). Retrying cannot help.
     #[error("s3://{bucket}/{key} does not exist")]
     NotFound {
@@ -250,8 +255,8 @@ pub enum ObjectError {
         bucket: String,
         /// The key.
         key: String,
-        /// What failed.
-        source: InputError,
+        /// What failed: the input, or the sink's output.
+        source: InputError<E>,
         /// What was parsed before the failure.
         summary: Box<Summary>,
     },
@@ -270,7 +275,7 @@ pub async fn process_object<S: Sink>(
     key: &str,
     options: &Options,
     sink: S,
-) -> Result<Summary, ObjectError> {
+) -> Result<Summary, ObjectError<S::Error>> {
     let response = client
         .get_object()
         .bucket(bucket)
@@ -332,4 +337,60 @@ pub async fn list_keys(
         );
     }
     Ok(keys)
+}
+
+/// One object of a listing: its key and size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedObject {
+    /// The key.
+    pub key: String,
+    /// The size in bytes, as stored (compressed for `.gz` logs).
+    pub size: u64,
+}
+
+/// Lists the objects under `prefix` in `bucket`, in S3's (lexicographic)
+/// order, starting after the key `start_after` when given, and hands each
+/// page (up to 1,000 objects) to `page` as it arrives, so that a listing of
+/// millions of keys is never held in memory. `page` returns
+/// [`ControlFlow::Break`] to stop the listing there.
+///
+/// # Errors
+///
+/// When a ListObjectsV2 request fails; the pages before it were handed over.
+pub async fn list_objects(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    start_after: Option<&str>,
+    mut page: impl FnMut(Vec<ListedObject>) -> ControlFlow<()>,
+) -> Result<(), RequestError<ListObjectsV2Error>> {
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .set_start_after(start_after.map(str::to_owned))
+        .into_paginator()
+        .send();
+    while let Some(response) = pages.next().await {
+        let response = response.map_err(|err| {
+            RequestError::new("ListObjectsV2", format!("s3://{bucket}/{prefix}"), err)
+        })?;
+        let objects = response
+            .contents()
+            .iter()
+            .filter_map(|object| {
+                Some(ListedObject {
+                    key: object.key()?.to_owned(),
+                    size: object
+                        .size()
+                        .and_then(|s| u64::try_from(s).ok())
+                        .unwrap_or(0),
+                })
+            })
+            .collect();
+        if page(objects).is_break() {
+            break;
+        }
+    }
+    Ok(())
 }

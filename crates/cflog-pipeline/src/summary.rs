@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::sink::Delivery;
+
 /// How many rejected lines a summary lists in full.
 pub const MAX_LISTED_ERRORS: usize = 5;
 
@@ -21,8 +23,9 @@ pub struct Summary {
     /// Lines of every kind.
     pub lines: u64,
     /// Entries handed to the sink. When the input fails part-way, the sink
-    /// is flushed before the summary is taken, so these were all delivered;
-    /// only when the output itself fails may the last of them be lost.
+    /// is finished before the summary is taken, so these were all
+    /// delivered; only when the output itself fails may the last of them be
+    /// lost.
     pub entries: u64,
     /// `#Version`, `#Fields` and other header lines.
     pub header_lines: u64,
@@ -38,6 +41,9 @@ pub struct Summary {
     pub errors: Vec<RejectedLine>,
     /// Wall time spent on the input, in milliseconds.
     pub duration_ms: u64,
+    /// What the sink delivered, as it reported when it was finished (none
+    /// before that, and none for a failed output).
+    pub delivered: Delivery,
 }
 
 /// One rejected line.

@@ -314,6 +314,15 @@ impl std::io::Write for SharedOutput {
 }
 
 impl SharedOutput {
+    /// Every byte written.
+    ///
+    /// # Panics
+    ///
+    /// When a writer panicked.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().expect("no writer panicked").clone()
+    }
+
     /// The NDJSON lines written, parsed.
     ///
     /// # Panics

@@ -33,6 +33,31 @@ pub(super) fn write_ip(raw: &[u8], line: &[u8], out: &mut Out<'_>) -> Result<(),
     out.detached(|out| write_parsed(raw, out))
 }
 
+/// [`write_ip`] without the quotes: the address as a cell
+/// ([`super::cells`]).
+///
+/// # Errors
+///
+/// When `raw` is not an IP address.
+#[inline]
+pub(super) fn write_ip_cell(
+    raw: &[u8],
+    line: &[u8],
+    out: &mut Out<'_>,
+) -> Result<(), FieldProblem> {
+    let first = chunk_of(raw, line);
+    if is_canonical_ipv4(&first, raw.len()) || is_canonical_ipv6(&first, raw, line) {
+        copy_run(raw, line, out);
+        return Ok(());
+    }
+    out.detached(|out| {
+        let start = out.len();
+        write_parsed(raw, out)?;
+        out.unquote(start);
+        Ok(())
+    })
+}
+
 /// Parses `raw` and writes the address; the path for text that is not
 /// canonical.
 #[cold]

@@ -90,6 +90,16 @@ impl<'b> Out<'b> {
         result
     }
 
+    /// Takes off the quotes of the JSON string written from `start` on.
+    pub(super) fn unquote(&mut self, start: usize) {
+        let end = self.pos;
+        if self.overflow || end < start + 2 {
+            return;
+        }
+        self.buf.copy_within(start + 1..end - 1, start);
+        self.pos = end - 2;
+    }
+
     /// Drops what was written from `len` on.
     #[inline(always)]
     pub(super) fn truncate(&mut self, len: usize) {

@@ -129,6 +129,36 @@ pub(super) fn copy_if_plain<const PERCENT: bool>(
     true
 }
 
+/// [`copy_if_plain`] without the quotes: `bytes` as a cell
+/// ([`super::cells`]). `Some` with whether it holds `separator`, or `None`
+/// having written nothing.
+#[inline(always)]
+pub(super) fn copy_cell_if_plain<const PERCENT: bool>(
+    bytes: &[u8],
+    line: &[u8],
+    separator: u8,
+    out: &mut Out<'_>,
+) -> Option<bool> {
+    let start = out.len();
+    let mut separators = 0;
+    let mut rest = bytes;
+    loop {
+        let chunk = chunk_of(rest, line);
+        if any_special::<PERCENT>(&chunk, rest.len()) {
+            out.truncate(start);
+            return None;
+        }
+        let n = rest.len().min(CHUNK);
+        separators |= mask::equal(&chunk, separator) & ((1 << n) - 1);
+        out.put_chunk(&chunk, rest.len());
+        match rest.get(CHUNK..) {
+            Some(tail) if !tail.is_empty() => rest = tail,
+            _ => break,
+        }
+    }
+    Some(separators != 0)
+}
+
 /// Appends escaped text as a JSON string, decoded one level, when it is
 /// plain: printable ASCII other than `"` and `\\`, with escapes that decode
 /// to such bytes. Appends nothing and returns false for anything else.
@@ -147,14 +177,38 @@ pub(super) fn decode_if_plain(
     scratch: &mut Vec<u8>,
 ) -> bool {
     match padded(bytes, line) {
-        Some(text) => decode_padded(text, bytes.len(), out),
+        Some(text) => decode_padded::<true>(text, bytes.len(), out),
         None => out.detached(|out| {
             scratch.clear();
             scratch.extend_from_slice(bytes);
             scratch.extend_from_slice(&[0; CHUNK]);
-            decode_padded(scratch, bytes.len(), out)
+            decode_padded::<true>(scratch, bytes.len(), out)
         }),
     }
+}
+
+/// [`decode_if_plain`] without the quotes: the decoded text as a cell
+/// ([`super::cells`]). `Some` with whether it holds `separator`, or `None`
+/// having written nothing.
+#[inline(always)]
+pub(super) fn decode_cell_if_plain(
+    bytes: &[u8],
+    line: &[u8],
+    separator: u8,
+    out: &mut Out<'_>,
+    scratch: &mut Vec<u8>,
+) -> Option<bool> {
+    let start = out.len();
+    let plain = match padded(bytes, line) {
+        Some(text) => decode_padded::<false>(text, bytes.len(), out),
+        None => out.detached(|out| {
+            scratch.clear();
+            scratch.extend_from_slice(bytes);
+            scratch.extend_from_slice(&[0; CHUNK]);
+            decode_padded::<false>(scratch, bytes.len(), out)
+        }),
+    };
+    plain.then(|| memchr::memchr(separator, &out[start..]).is_some())
 }
 
 /// `bytes` and the `CHUNK` bytes after it, when it is a slice of `line`
@@ -167,11 +221,13 @@ fn padded<'a>(bytes: &[u8], line: &'a [u8]) -> Option<&'a [u8]> {
 }
 
 /// [`decode_if_plain`] of `text[..len]`, where `text` has at least `CHUNK`
-/// more bytes.
+/// more bytes; in quotes if `QUOTES`.
 #[inline(always)]
-fn decode_padded(text: &[u8], len: usize, out: &mut Out<'_>) -> bool {
+fn decode_padded<const QUOTES: bool>(text: &[u8], len: usize, out: &mut Out<'_>) -> bool {
     let start = out.len();
-    out.push(b'"');
+    if QUOTES {
+        out.push(b'"');
+    }
     let chunk_at = |at: usize| text.get(at..).and_then(|rest| rest.first_chunk::<CHUNK>());
     // `text[..copied]` is written; `text[base..len]` is not yet looked at.
     let (mut copied, mut base) = (0, 0);
@@ -213,7 +269,9 @@ fn decode_padded(text: &[u8], len: usize, out: &mut Out<'_>) -> bool {
         base += CHUNK;
     }
     copy_padded(text, copied, len, out);
-    out.push(b'"');
+    if QUOTES {
+        out.push(b'"');
+    }
     true
 }
 

@@ -1,118 +1,16 @@
-//! Where entries go.
-//!
-//! A [`Sink`] takes parsed entries one at a time. cflog ships an NDJSON sink
-//! (for stdout, which the Lambda runtime sends to CloudWatch Logs, or any
-//! writer) and a [`NullSink`] that only counts. Implement [`Sink`] in your
-//! own crate to send entries elsewhere.
+//! NDJSON: the cflog-core JSON contract, one entry per line.
 
 use std::io::{self, Write};
+use std::task::{Context, Poll};
 
+use cflog_core::LogLine;
 use cflog_core::json::{JsonWriter, Selection};
-use cflog_core::{FieldError, LogLine};
+
+use super::{Delivery, EntryError, Sink, Verdict};
 
 /// Output is written in blocks of about this size, each ending at a line
 /// break, rather than with a system call per line.
 pub const BLOCK_SIZE: usize = 64 * 1024;
-
-/// Receives the entries of an input.
-///
-/// `entry` is called on the hot path, once per entry, with a line that
-/// borrows the reader's buffer: copy what you keep. `flush` is called at the
-/// end of every input, before its summary is reported.
-pub trait Sink {
-    /// Takes one entry.
-    ///
-    /// # Errors
-    ///
-    /// [`SinkError::Rejected`] when the entry cannot be written (a value not
-    /// of its field's kind): the line is counted as rejected and the input
-    /// goes on. [`SinkError::Io`] stops the input.
-    fn entry(&mut self, line: &LogLine<'_>) -> Result<(), SinkError>;
-
-    /// Writes out whatever is buffered.
-    ///
-    /// # Errors
-    ///
-    /// When the output fails.
-    fn flush(&mut self) -> io::Result<()>;
-
-    /// Told of each rejected line, after it is counted in the summary. The
-    /// default does nothing.
-    ///
-    /// A strict mode stops at the first bad line:
-    ///
-    /// ```
-    /// use cflog_core::LogLine;
-    /// use cflog_pipeline::sink::{Sink, SinkError};
-    /// use cflog_pipeline::{Options, Pipeline};
-    ///
-    /// struct Strict(u64);
-    /// impl Sink for Strict {
-    ///     fn entry(&mut self, _: &LogLine<'_>) -> Result<(), SinkError> {
-    ///         self.0 += 1;
-    ///         Ok(())
-    ///     }
-    ///     fn flush(&mut self) -> std::io::Result<()> {
-    ///         Ok(())
-    ///     }
-    ///     fn rejected(&mut self, error: &cflog_core::Error) -> std::io::Result<()> {
-    ///         Err(std::io::Error::other(error.to_string()))
-    ///     }
-    /// }
-    ///
-    /// let mut pipeline = Pipeline::new(&Options::default(), Strict(0));
-    /// let err = pipeline.push(b"#Fields: date sc-status\n2019-12-04\t200\nbad\n2019-12-04\t404\n").unwrap_err();
-    /// assert!(err.to_string().contains("line 3"), "{err}");
-    /// assert_eq!(pipeline.into_sink().0, 1); // the line after it was not read
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// An error stops the input at this line, as a strict mode wants; it is
-    /// returned like an output error.
-    fn rejected(&mut self, error: &cflog_core::Error) -> io::Result<()> {
-        let _ = error;
-        Ok(())
-    }
-}
-
-/// Why a sink did not take an entry.
-#[derive(Debug, thiserror::Error)]
-pub enum SinkError {
-    /// The entry has a value that is not of its field's kind; the line is
-    /// rejected and the input goes on.
-    #[error(transparent)]
-    Rejected(#[from] FieldError),
-    /// The output failed; the input stops.
-    #[error("writing entries failed: {0}")]
-    Io(#[from] io::Error),
-}
-
-impl<S: Sink + ?Sized> Sink for &mut S {
-    fn entry(&mut self, line: &LogLine<'_>) -> Result<(), SinkError> {
-        (**self).entry(line)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        (**self).flush()
-    }
-    fn rejected(&mut self, error: &cflog_core::Error) -> io::Result<()> {
-        (**self).rejected(error)
-    }
-}
-
-impl<S: Sink + ?Sized> Sink for Box<S> {
-    fn entry(&mut self, line: &LogLine<'_>) -> Result<(), SinkError> {
-        (**self).entry(line)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        (**self).flush()
-    }
-    fn rejected(&mut self, error: &cflog_core::Error) -> io::Result<()> {
-        (**self).rejected(error)
-    }
-}
 
 /// Writes each entry as one line of JSON (the cflog-core JSON contract).
 ///
@@ -132,6 +30,7 @@ pub struct NdjsonSink<W: Write> {
     filled: usize,
     /// A line too long for the room in a block.
     long_line: Vec<u8>,
+    delivery: Delivery,
 }
 
 /// Room left after a full block, so that a line that starts a little
@@ -152,6 +51,7 @@ impl<W: Write> NdjsonSink<W> {
             block: vec![0; BLOCK_SIZE + LINE_ROOM],
             filled: 0,
             long_line: Vec::new(),
+            delivery: Delivery::default(),
         }
     }
 
@@ -163,6 +63,7 @@ impl<W: Write> NdjsonSink<W> {
     fn write_block(&mut self) -> io::Result<()> {
         if self.filled > 0 {
             self.out.write_all(&self.block[..self.filled])?;
+            self.delivery.bytes += self.filled as u64;
             self.filled = 0;
         }
         Ok(())
@@ -177,8 +78,10 @@ impl NdjsonSink<Stdout> {
 }
 
 impl<W: Write> Sink for NdjsonSink<W> {
+    type Error = io::Error;
+
     #[inline]
-    fn entry(&mut self, line: &LogLine<'_>) -> Result<(), SinkError> {
+    fn entry(&mut self, line: &LogLine<'_>) -> Result<Verdict, EntryError<io::Error>> {
         // One byte is kept for the line break.
         let room = &mut self.block[self.filled..BLOCK_SIZE + LINE_ROOM - 1];
         match self.json.write_to_slice(line, room)? {
@@ -195,17 +98,21 @@ impl<W: Write> Sink for NdjsonSink<W> {
                 self.json.write(line, &mut self.long_line)?;
                 self.long_line.push(b'\n');
                 self.out.write_all(&self.long_line)?;
+                self.delivery.bytes += self.long_line.len() as u64;
             }
         }
+        // Counted as taken; delivered once its block is written, which
+        // `poll_finish` waits for.
+        self.delivery.entries += 1;
         if self.filled >= BLOCK_SIZE {
             self.write_block()?;
         }
-        Ok(())
+        Ok(Verdict::Continue)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.write_block()?;
-        self.out.flush()
+    fn poll_finish(&mut self, _: &mut Context<'_>) -> Poll<io::Result<Delivery>> {
+        let result = self.write_block().and_then(|()| self.out.flush());
+        Poll::Ready(result.map(|()| self.delivery.clone()))
     }
 }
 
@@ -224,29 +131,6 @@ impl Write for Stdout {
 
     fn flush(&mut self) -> io::Result<()> {
         io::stdout().lock().flush()
-    }
-}
-
-/// Parses and counts, writing nothing: a dry run, and the parse-only
-/// figure of the benchmarks. Lines are split and counted; values are not
-/// checked, which only an output that writes them does.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NullSink;
-
-impl NullSink {
-    /// A sink that drops every entry.
-    pub fn new() -> NullSink {
-        NullSink
-    }
-}
-
-impl Sink for NullSink {
-    fn entry(&mut self, _line: &LogLine<'_>) -> Result<(), SinkError> {
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -281,11 +165,14 @@ mod tests {
         let mut ends = Vec::new();
         for text in lines {
             let line = LogLine::parse(text.as_bytes(), &schema, &mut ends).unwrap();
-            sink.entry(&line).unwrap();
+            assert_eq!(sink.entry(&line).unwrap(), Verdict::Continue);
             json.write(&line, &mut expected).unwrap();
             expected.push(b'\n');
         }
-        sink.flush().unwrap();
+        let delivery =
+            futures_executor::block_on(std::future::poll_fn(|cx| sink.poll_finish(cx))).unwrap();
+        assert_eq!(delivery.entries, lines.len() as u64);
+        assert_eq!(delivery.bytes, expected.len() as u64);
         drop(sink);
         (writes.0, expected)
     }
