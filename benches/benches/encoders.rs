@@ -1,10 +1,11 @@
 //! The outputs of the typed layer against the JSON writer, on the same
 //! 100,000 parsed lines: NDJSON (the JSON contract's fast path), CSV and
-//! TSV rows from `cflog_encoders::delimited`, and the `cflog stats` tally from
-//! `cflog_encoders::tally`, which writes nothing.
+//! TSV rows from `cflog_encoders::delimited`, the `cflog stats` tally from
+//! `cflog_encoders::tally`, which writes nothing, and a Parquet file from
+//! `cflog_parquet`, footer included.
 //!
 //! Each benchmark reads the corpus from memory, parses every line and
-//! encodes it, so the three differ only in the encoder. Every benchmark
+//! encodes it, so they differ only in the encoder. Every benchmark
 //! asserts its entry count inside the timed closure. Times are this
 //! thread's CPU time. Figures are in BENCHMARKS.md.
 
@@ -15,6 +16,7 @@ use cflog_core::json::{JsonWriter, Selection};
 use cflog_core::{LogLine, Reader, Record};
 use cflog_encoders::delimited::{Cells, Columns, RowWriter};
 use cflog_encoders::tally::{Tallier, Tally};
+use cflog_parquet::{ColumnSet, ParquetWriter, WriterOptions};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const LINES: usize = 100_000;
@@ -79,7 +81,38 @@ fn encoders(c: &mut Criterion<ThreadCpu>) {
             assert_eq!(tally.requests, LINES as u64);
         });
     });
+    let mut bytes = 0;
+    g.bench_function("parquet", |b| {
+        // As `cflog --format parquet` writes them: default row groups, zstd.
+        b.iter(|| {
+            out.clear();
+            let mut writer =
+                ParquetWriter::new(&mut out, ColumnSet::standard(), WriterOptions::default())
+                    .expect("a writer");
+            let lines = for_each_line(black_box(&text), |line| {
+                writer.write(line).expect("the corpus is valid");
+            });
+            let (_, stats) = writer.finish().expect("the file is written");
+            assert_eq!((lines, stats.rows), (LINES, LINES as u64));
+            bytes = stats.bytes;
+        });
+    });
     g.finish();
+    parquet_size(&text, bytes);
+}
+
+/// Prints the Parquet file's bytes per entry beside the gzip input's (zlib
+/// level 6, as CloudFront's files are about), for BENCHMARKS.md.
+fn parquet_size(text: &[u8], parquet: u64) {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    gz.write_all(text).expect("gzip in memory");
+    let gzip = gz.finish().expect("gzip in memory").len() as f64 / LINES as f64;
+    let parquet = parquet as f64 / LINES as f64;
+    eprintln!(
+        "encoders/parquet: {parquet:.1} B per entry, gzip input {gzip:.1} B per entry ({:.2}x)",
+        parquet / gzip
+    );
 }
 
 criterion_group! {

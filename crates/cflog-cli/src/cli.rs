@@ -141,7 +141,8 @@ pub struct ConvertArgs {
     #[arg(long, short = 'f', value_name = "KEYS", help_heading = "Output")]
     pub fields: Option<String>,
 
-    /// Write the entries to FILE instead of stdout.
+    /// Write the entries to FILE instead of stdout (a Parquet file is
+    /// complete only when cflog ends).
     #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
 
@@ -181,6 +182,11 @@ pub enum Format {
     /// Tab-separated values with a header row; quoted like CSV only when a
     /// value holds a TAB, a quote or a line break.
     Tsv,
+    /// Typed Parquet for Athena, DuckDB or pyarrow (zstd): the fixed columns
+    /// of cflog-parquet, so files of every era have one schema. Binary:
+    /// give -o FILE, or redirect stdout.
+    #[cfg(feature = "parquet")]
+    Parquet,
 }
 
 /// What to read and how to parse it; shared by every command.

@@ -157,6 +157,15 @@ fn plan(args: &InputArgs) -> Result<Plan, Status> {
 
 fn convert(args: &ConvertArgs) -> Status {
     let selection = cli::selection(args.fields.as_deref()).unwrap_or_else(|e| usage_error(e));
+    #[cfg(feature = "parquet")]
+    if args.format == Format::Parquet {
+        if args.fields.is_some() {
+            usage_error("--fields does not apply to --format parquet: its columns are fixed");
+        }
+        if args.output.is_none() && io::stdout().is_terminal() {
+            usage_error("--format parquet writes a binary file: give -o FILE, or redirect stdout");
+        }
+    }
     let plan = match plan(&args.input) {
         Ok(plan) => plan,
         Err(status) => return status,
@@ -197,6 +206,26 @@ fn convert(args: &ConvertArgs) -> Status {
             };
             let factory =
                 DelimitedFactory::new(output.clone(), delimiter, selection, reporter.clone());
+            let mut outcomes = process(&plan, &factory, &progress, &reporter);
+            if let Err(e) = factory.finish() {
+                outcomes.push(output_failure(e));
+            }
+            outcomes
+        }
+        #[cfg(feature = "parquet")]
+        Format::Parquet => {
+            let columns = cflog_parquet::ColumnSet::for_family(match args.input.realtime {
+                true => cflog_core::Family::Realtime,
+                false => cflog_core::Family::Standard,
+            });
+            let factory = match crate::output::ParquetFactory::new(output.clone(), columns) {
+                Ok(factory) => factory,
+                Err(e) => {
+                    let name = args.output.as_deref().unwrap_or("stdout".as_ref());
+                    reporter.warn(format_args!("{}: {e}", name.display()));
+                    return Status::Failed;
+                }
+            };
             let mut outcomes = process(&plan, &factory, &progress, &reporter);
             if let Err(e) = factory.finish() {
                 outcomes.push(output_failure(e));

@@ -11,6 +11,8 @@
 //! the `--fields` keys, or those of the first entry read; entries of another
 //! layout fill the columns they share, and a warning names the keys that
 //! have no column.
+//!
+//! Parquet is one file for the whole output (the `parquet` module).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -21,6 +23,11 @@ use cflog_core::json::Selection;
 use cflog_pipeline::sink::{DelimitedSink, NdjsonSink, SharedHeader, SinkFactory, Source};
 
 use crate::report::Reporter;
+
+#[cfg(feature = "parquet")]
+mod parquet;
+#[cfg(feature = "parquet")]
+pub use parquet::ParquetFactory;
 
 /// The destination of the entries, cheap to clone and shared by workers.
 #[derive(Clone)]

@@ -1,0 +1,418 @@
+//! Entries into column buffers: the typed values of each line, each into its
+//! column, and a whole row or none.
+
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use cflog_core::escape::{self, QueryParams};
+use cflog_core::json::{SecondsText, Selection, TimestampText};
+use cflog_core::typed::{Encoder, Key, Layout, OffsetDateTime};
+use cflog_core::{FieldError, FieldProblem, LogLine, Schema, Value};
+
+use crate::buffers::{ColumnBuffer, QueryMap, Text};
+use crate::columns::{ColumnSet, ColumnType};
+
+/// Where a key of a line's layout goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// The column of this index.
+    Column(usize),
+    /// The `extra` map.
+    Extra,
+}
+
+/// The rows of a batch, column by column.
+#[derive(Debug)]
+pub(crate) struct Rows {
+    layout: Layout,
+    /// Whose layout `targets` and `absent` are of (0: none yet).
+    schema_id: u64,
+    /// Per key of the layout, where its value goes.
+    targets: Vec<Target>,
+    /// The columns the layout has no key for: null in every row.
+    absent: Vec<usize>,
+    extra: usize,
+    sink: Sink,
+}
+
+/// The buffers, which the layout's walk hands the values to.
+#[derive(Debug)]
+struct Sink {
+    columns: Vec<ColumnBuffer>,
+    targets: Vec<Target>,
+    /// The committed rows; the buffers may hold part of one more.
+    rows: usize,
+    extra: usize,
+    /// Query parameters, copied and grouped by name.
+    pairs: QueryPairs,
+}
+
+impl Rows {
+    pub(crate) fn new(set: &ColumnSet) -> Rows {
+        let columns: Vec<ColumnBuffer> = set
+            .columns()
+            .iter()
+            .map(|c| ColumnBuffer::new(c.column_type))
+            .collect();
+        let extra = set
+            .columns()
+            .iter()
+            .position(|c| c.column_type == ColumnType::Extra)
+            .unwrap_or(columns.len());
+        Rows {
+            layout: Layout::new(Selection::all()),
+            schema_id: 0,
+            targets: Vec::new(),
+            absent: Vec::new(),
+            extra,
+            sink: Sink {
+                columns,
+                targets: Vec::new(),
+                rows: 0,
+                extra,
+                pairs: QueryPairs::default(),
+            },
+        }
+    }
+
+    /// The number of whole rows.
+    pub(crate) fn len(&self) -> usize {
+        self.sink.rows
+    }
+
+    /// The bytes of text held.
+    pub(crate) fn text_bytes(&self) -> usize {
+        self.sink.columns.iter().map(ColumnBuffer::text_bytes).sum()
+    }
+
+    /// Appends the row of `line`. Whether it has extra values.
+    ///
+    /// # Errors
+    ///
+    /// When a value is not of its kind, or out of its column's range; the
+    /// buffers then hold the rows before, and nothing of this one.
+    pub(crate) fn push(&mut self, line: &LogLine<'_>, set: &ColumnSet) -> Result<bool, FieldError> {
+        self.prepare(line.schema(), set);
+        let rows = self.sink.rows;
+        if let Err(error) = self.layout.encode(line, &mut self.sink) {
+            for column in &mut self.sink.columns {
+                column.truncate(rows);
+            }
+            return Err(error);
+        }
+        for &i in &self.absent {
+            self.sink.columns[i].push_null();
+        }
+        let extra = match self.sink.columns.get_mut(self.extra) {
+            Some(ColumnBuffer::Extra(map)) => map.end_row(),
+            _ => false,
+        };
+        self.sink.rows += 1;
+        debug_assert!(self.sink.columns.iter().all(|c| c.len() == self.sink.rows));
+        Ok(extra)
+    }
+
+    /// The columns as arrays of `set`'s schema, and the buffers emptied.
+    pub(crate) fn take(
+        &mut self,
+        schema: &arrow_schema::Schema,
+    ) -> Result<Vec<arrow_array::ArrayRef>, arrow_schema::ArrowError> {
+        self.sink.rows = 0;
+        self.sink
+            .columns
+            .iter_mut()
+            .zip(schema.fields())
+            .map(|(column, field)| column.take(field))
+            .collect()
+    }
+
+    /// Maps the keys of `schema`'s layout to columns, once per schema.
+    fn prepare(&mut self, schema: &Schema, set: &ColumnSet) {
+        if schema.id() == self.schema_id {
+            return;
+        }
+        let keys = self.layout.keys(schema);
+        self.targets = keys
+            .iter()
+            .map(|key| match set.position(key) {
+                Some(i) if i != self.extra => Target::Column(i),
+                _ => Target::Extra,
+            })
+            .collect();
+        self.absent = (0..set.columns().len())
+            .filter(|&i| i != self.extra && !self.targets.contains(&Target::Column(i)))
+            .collect();
+        self.sink.targets.clone_from(&self.targets);
+        self.schema_id = schema.id();
+    }
+}
+
+/// The largest integer a Parquet `INT64` holds, as the error names it.
+const INT64: FieldProblem = FieldProblem::Number("an integer up to 9223372036854775807");
+
+impl Sink {
+    /// The buffer of `key`'s column, or `None` for `extra`.
+    #[inline]
+    fn column(&mut self, key: Key<'_>) -> Option<&mut ColumnBuffer> {
+        match self.targets.get(key.index) {
+            Some(Target::Column(i)) => self.columns.get_mut(*i),
+            _ => None,
+        }
+    }
+
+    /// Adds `key` to this row's `extra`, with the text `write` appends.
+    fn extra(&mut self, key: Key<'_>, write: impl FnOnce(&mut Vec<u8>)) {
+        if let Some(ColumnBuffer::Extra(map)) = self.columns.get_mut(self.extra) {
+            map.keys.push(key.name.as_bytes());
+            write(map.values.bytes());
+            map.values.end();
+        }
+    }
+
+    /// An integer, into its column or as text into `extra`.
+    #[inline]
+    fn integer(
+        &mut self,
+        key: Key<'_>,
+        n: Option<i64>,
+        text: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), FieldError> {
+        match (self.column(key), n) {
+            (Some(ColumnBuffer::Int64(column)), Some(n)) => column.push(n),
+            (Some(ColumnBuffer::Int64(_)), None) => {
+                // Only fields have integer kinds.
+                let field = key.field.unwrap_or(cflog_core::Field::ScBytes);
+                return Err(FieldError::new(field, INT64));
+            }
+            _ => self.extra(key, text),
+        }
+        Ok(())
+    }
+}
+
+/// Appends `raw` decoded one level, as the JSON contract has text: bytes
+/// that are not UTF-8 become U+FFFD.
+#[inline]
+fn decode_text(raw: &[u8], text: &mut Text) {
+    let start = text.start();
+    let bytes = text.bytes();
+    escape::decode_into(raw, bytes);
+    let value = &bytes[start..];
+    if !value.is_ascii() && std::str::from_utf8(value).is_err() {
+        let lossy = String::from_utf8_lossy(value).into_owned();
+        bytes.truncate(start);
+        bytes.extend_from_slice(lossy.as_bytes());
+    }
+    text.end();
+}
+
+/// Appends an address as the JSON contract writes it.
+#[inline]
+fn write_ip(ip: IpAddr, out: &mut Vec<u8>) {
+    match ip {
+        // Dotted decimal without the formatting machinery: most viewers
+        // are IPv4.
+        IpAddr::V4(ip) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in ip.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(digits.format(octet).as_bytes());
+            }
+        }
+        // Writing into a `Vec` cannot fail.
+        IpAddr::V6(ip) => drop(write!(out, "{ip}")),
+    }
+}
+
+/// Exact seconds as a double: the nanoseconds (exact in an `f64` below
+/// 104 days) divided once, so that the double is the nearest one to the
+/// decimal logged, as a reader of the JSON's `0.082` gets.
+fn seconds_f64(duration: Duration) -> f64 {
+    duration.as_nanos() as f64 / 1e9
+}
+
+impl Encoder for Sink {
+    type Error = FieldError;
+
+    #[inline]
+    fn null(&mut self, key: Key<'_>) -> Result<(), FieldError> {
+        // A null extra is left out of the map.
+        if let Some(column) = self.column(key) {
+            column.push_null();
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn text(&mut self, key: Key<'_>, value: Value<'_>) -> Result<(), FieldError> {
+        match self.column(key) {
+            Some(ColumnBuffer::Text(text)) => decode_text(value.raw(), text),
+            _ => {
+                if let Some(ColumnBuffer::Extra(map)) = self.columns.get_mut(self.extra) {
+                    map.keys.push(key.name.as_bytes());
+                    decode_text(value.raw(), &mut map.values);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), FieldError> {
+        match self.column(key) {
+            Some(ColumnBuffer::Text(text)) => text.push(word.as_bytes()),
+            _ => self.extra(key, |out| out.extend_from_slice(word.as_bytes())),
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn unsigned(&mut self, key: Key<'_>, n: u64) -> Result<(), FieldError> {
+        let text =
+            |out: &mut Vec<u8>| out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        self.integer(key, i64::try_from(n).ok(), text)
+    }
+
+    #[inline]
+    fn signed(&mut self, key: Key<'_>, n: i64) -> Result<(), FieldError> {
+        let text =
+            |out: &mut Vec<u8>| out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        self.integer(key, Some(n), text)
+    }
+
+    #[inline]
+    fn seconds(&mut self, key: Key<'_>, duration: Duration) -> Result<(), FieldError> {
+        match self.column(key) {
+            Some(ColumnBuffer::Seconds(column)) => column.push(seconds_f64(duration)),
+            _ => self.extra(key, |out| SecondsText(duration).append_to(out)),
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn timestamp(
+        &mut self,
+        key: Key<'_>,
+        time: OffsetDateTime,
+        millis: bool,
+    ) -> Result<(), FieldError> {
+        match self.column(key) {
+            Some(ColumnBuffer::Timestamp(column)) => {
+                // Within ±292 million years of 1970 (the parsers accept far
+                // less), so the milliseconds fit.
+                let ms = time.unix_timestamp_nanos().div_euclid(1_000_000) as i64;
+                column.push(ms);
+            }
+            _ => self.extra(key, |out| TimestampText(time, millis).append_to(out)),
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
+        match self.column(key) {
+            Some(ColumnBuffer::Text(text)) => {
+                write_ip(ip, text.bytes());
+                text.end();
+            }
+            _ => self.extra(key, |out| write_ip(ip, out)),
+        }
+        Ok(())
+    }
+
+    fn query_params(&mut self, key: Key<'_>, params: &QueryParams<'_>) -> Result<(), FieldError> {
+        let Some(ColumnBuffer::QueryParams(map)) = (match self.targets.get(key.index) {
+            Some(Target::Column(i)) => self.columns.get_mut(*i),
+            _ => None,
+        }) else {
+            // `query_params` always has its column; were it ever missing,
+            // the query as logged is still in `cs_uri_query`.
+            return Ok(());
+        };
+        self.pairs.group(params);
+        self.pairs.append_to(map);
+        Ok(())
+    }
+}
+
+/// The parameters of one query, copied into one buffer and grouped by
+/// name, in buffers reused from query to query.
+#[derive(Debug, Default)]
+struct QueryPairs {
+    text: Vec<u8>,
+    /// Each parameter's name and value, as ranges of `text`.
+    pairs: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+    /// The parameters' indices, grouped by name, names in order of first
+    /// appearance.
+    order: Vec<usize>,
+    /// Each name's range of `order`.
+    groups: Vec<std::ops::Range<usize>>,
+}
+
+/// Up to this many parameters are grouped by comparing names pair by pair;
+/// more are sorted, so that a query of thousands of names stays linear-ish.
+const FEW_PARAMETERS: usize = 16;
+
+impl QueryPairs {
+    fn group(&mut self, params: &QueryParams<'_>) {
+        let QueryPairs {
+            text,
+            pairs,
+            order,
+            groups,
+        } = self;
+        text.clear();
+        pairs.clear();
+        order.clear();
+        groups.clear();
+        for (name, value) in params.iter() {
+            let start = text.len();
+            text.extend_from_slice(name.as_bytes());
+            let middle = text.len();
+            text.extend_from_slice(value.as_bytes());
+            pairs.push((start..middle, middle..text.len()));
+        }
+        let name = |i: usize| &text[pairs[i].0.clone()];
+        let n = pairs.len();
+        if n <= FEW_PARAMETERS {
+            for i in 0..n {
+                if (0..i).any(|j| name(j) == name(i)) {
+                    continue;
+                }
+                let start = order.len();
+                order.push(i);
+                order.extend((i + 1..n).filter(|&j| name(j) == name(i)));
+                groups.push(start..order.len());
+            }
+        } else {
+            order.extend(0..n);
+            order.sort_unstable_by(|&a, &b| name(a).cmp(name(b)).then(a.cmp(&b)));
+            let mut start = 0;
+            while start < n {
+                let first = order[start];
+                let len = order[start..]
+                    .iter()
+                    .position(|&i| name(i) != name(first))
+                    .unwrap_or(n - start);
+                groups.push(start..start + len);
+                start += len;
+            }
+            groups.sort_unstable_by_key(|group| order[group.start]);
+        }
+    }
+
+    fn append_to(&self, map: &mut QueryMap) {
+        for group in &self.groups {
+            let members = &self.order[group.clone()];
+            map.names.push(&self.text[self.pairs[members[0]].0.clone()]);
+            for &i in members {
+                map.values.push(&self.text[self.pairs[i].1.clone()]);
+            }
+            map.end_name();
+        }
+        map.end_row();
+    }
+}
