@@ -15,15 +15,6 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The tools venv's Python, with pyarrow and DuckDB (installed on first use).
-fn tools_python() -> PathBuf {
-    let status = Command::new(repo().join("scripts/install-tools"))
-        .status()
-        .expect("run scripts/install-tools");
-    assert!(status.success(), "scripts/install-tools failed");
-    repo().join(".venv-tools/sam/bin/python")
-}
-
 /// One file to compare: its Parquet and the NDJSON of the same inputs.
 struct Written {
     parquet: PathBuf,
@@ -127,7 +118,7 @@ fn pyarrow_and_duckdb_read_every_value_as_the_ndjson_output_has_it() {
         .collect();
     let manifest_path = dir.path().join("manifest.json");
     std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
-    let output = Command::new(tools_python())
+    let output = Command::new(cflog_testkit::tools_python())
         .arg(repo().join("crates/cflog-parquet/tests/readback.py"))
         .arg(&manifest_path)
         .output()

@@ -143,15 +143,6 @@ fn generated(dir: &Path, fields: u32, lines: u32, bad_rate: &str) -> Input {
     }
 }
 
-/// The tools venv's Python, installed by the repository's own script.
-fn tools_python() -> PathBuf {
-    let status = Command::new(repo().join("scripts/install-tools"))
-        .status()
-        .expect("run scripts/install-tools");
-    assert!(status.success(), "scripts/install-tools failed");
-    repo().join(".venv-tools/sam/bin/python")
-}
-
 #[test]
 fn pyarrow_and_duckdb_read_every_value_as_the_json_writer_wrote_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -260,7 +251,7 @@ fn pyarrow_and_duckdb_read_every_value_as_the_json_writer_wrote_it() {
     )
     .unwrap();
 
-    let output = Command::new(tools_python())
+    let output = Command::new(cflog_testkit::tools_python())
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readback.py"))
         .arg(&manifest_path)
         .output()

@@ -155,6 +155,18 @@ pub fn gzip_members(parts: &[&[u8]]) -> Vec<u8> {
     parts.iter().flat_map(|part| gzip(part)).collect()
 }
 
+/// The Python of the repository's tools venv, with pyarrow and DuckDB
+/// (installed by `scripts/install-tools` on first use): the readers that
+/// Parquet output is checked with.
+pub fn tools_python() -> std::path::PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let status = std::process::Command::new(repo.join("scripts/install-tools"))
+        .status()
+        .expect("run scripts/install-tools");
+    assert!(status.success(), "scripts/install-tools failed");
+    repo.join(".venv-tools/sam/bin/python")
+}
+
 /// A file of the workspace's `testdata/` directory.
 pub fn testdata(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
