@@ -43,6 +43,21 @@ PERMISSION = "S3InvokePermission"
 READY = "NotificationDestinationReady"
 BATCH_ROLE = "BatchOperationsRole"
 WITH_SQS = {"Trigger": "sqs"}
+# Destination=s3: the output bucket, its Glue table and the Athena workgroup.
+OUTPUT_BUCKET = "OutputBucket"
+OUTPUT_BUCKET_POLICY = "OutputBucketPolicy"
+DATABASE = "OutputDatabase"
+TABLE = "OutputTable"
+WORKGROUP = "AthenaWorkGroup"
+WITH_S3 = {"Destination": "s3"}
+# What the function needs to upload objects (PutObject also authorizes
+# CreateMultipartUpload, UploadPart and CompleteMultipartUpload) and to abort
+# an upload that failed, and nothing more.
+OUTPUT_WRITE_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload"]
+# What `ColumnSet::standard().render_glue_columns()` prints; a test of
+# cflog-parquet (crates/cflog-parquet/tests/glue_template.rs) holds the two
+# together, this file holds template.yaml to it.
+GLUE_COLUMNS = Path(__file__).resolve().parent / "glue_columns.json"
 # What the SQS event source mapping polls the queue with, and nothing more.
 SQS_READ_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 
@@ -330,8 +345,6 @@ def test_environment_carries_cflog_settings(template):
     env = props(template, FUNCTION, "AWS::Serverless::Function")["Environment"]["Variables"]
     expected = {
         "CFLOG_FIELDS": ("Fields", ""),
-        "CFLOG_SINK": ("Sink", "stdout"),
-        "CFLOG_OUTPUT_FORMAT": ("OutputFormat", "ndjson"),
         "CFLOG_MAX_LINE_BYTES": ("MaxLineBytes", 65536),
         "CFLOG_CONCURRENCY": ("ObjectConcurrency", 4),
         "CFLOG_DELIMITER": ("Delimiter", ""),
@@ -347,12 +360,18 @@ def test_environment_carries_cflog_settings(template):
     for var, (name, default) in expected.items():
         assert env.get(var) == ref(name), f"{var} should come from parameter {name}"
         assert param(template, name)["Default"] == default, f"default of {name}"
+    # The sink and its settings follow Destination (test_environment_follows_the_destination).
+    destination = {"CFLOG_SINK", "CFLOG_OUTPUT_FORMAT", "CFLOG_OUTPUT_BUCKET", "CFLOG_OUTPUT_PREFIX"}
+    for var in destination:
+        assert env[var]["Fn::If"][0] == "UseS3Destination", var
+    assert param(template, "Sink")["Default"] == "stdout"
+    assert param(template, "OutputFormat")["Default"] == "ndjson"
     assert sorted(param(template, "Sink")["AllowedValues"]) == ["none", "stdout"]
     assert sorted(param(template, "OutputFormat")["AllowedValues"]) == ["csv", "ndjson", "tsv"]
     # The function reads exactly these two words.
     assert sorted(param(template, "RealtimeRejects")["AllowedValues"]) == ["report", "retry"]
     assert sorted(param(template, "InputFormat")["AllowedValues"]) == ["auto", "json", "w3c"]
-    assert set(env) == set(expected), "unexpected environment variables"
+    assert set(env) == set(expected) | destination, "unexpected environment variables"
 
 
 # ---------------------------------------------------------------- the bucket
@@ -363,7 +382,10 @@ def test_bucket_ownership_allows_acls_for_cloudfront(template):
     # disables them and delivery fails.
     p = props(template, BUCKET, "AWS::S3::Bucket")
     assert p["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerPreferred"}]
-    assert "BucketOwnerEnforced" not in json.dumps(template)
+    assert "BucketOwnerEnforced" not in json.dumps(template["Resources"][BUCKET])
+    # Only the output bucket, which CloudFront never writes to, disables ACLs.
+    enforced = [name for name, r in template["Resources"].items() if "BucketOwnerEnforced" in json.dumps(r)]
+    assert enforced == [OUTPUT_BUCKET]
 
 
 def test_bucket_blocks_all_public_access(template):
@@ -546,9 +568,12 @@ def test_role_has_no_wildcard_actions_and_only_getobject_on_s3(template):
         ["s3:GetObject", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"]
     )
     # With a stream (and its KMS key): reading that stream; with Trigger=sqs,
-    # reading the queue. Nothing more.
-    assert sorted(actions) == sorted(unconditional + KINESIS_READ_ACTIONS + ["kms:Decrypt"] + SQS_READ_ACTIONS)
-    assert [a for a in actions if a.startswith("s3:")] == ["s3:GetObject"]
+    # reading the queue; with Destination=s3, writing the output objects.
+    # Nothing more.
+    assert sorted(actions) == sorted(
+        unconditional + KINESIS_READ_ACTIONS + ["kms:Decrypt"] + SQS_READ_ACTIONS + OUTPUT_WRITE_ACTIONS
+    )
+    assert [a for a in actions if a.startswith("s3:")] == ["s3:GetObject", *OUTPUT_WRITE_ACTIONS]
 
 
 def test_role_resources_are_scoped(template):
@@ -804,7 +829,11 @@ def test_realtime_role_statements_are_scoped_and_conditional(template):
 
 def test_rule_requires_the_field_list_with_a_stream(template):
     rules = template.get("Rules", {})
-    assert sorted(rules) == ["RealtimeLogFieldsRequired", "TriggerMaximumConcurrencyRange"]
+    assert sorted(rules) == [
+        "RealtimeLogFieldsRequired",
+        "S3DestinationTakesStandardLogsOnly",
+        "TriggerMaximumConcurrencyRange",
+    ]
     rule = rules["RealtimeLogFieldsRequired"]
     assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [ref("RealtimeLogStreamArn"), ""]}]}
     assert rule["Assertions"] and all(a.get("AssertDescription") for a in rule["Assertions"])
@@ -1113,6 +1142,443 @@ def test_completion_reports_never_reach_the_function(template):
         for ev in kind:
             for rule_set in if_branches(ev["Filter"]["S3Key"]["Rules"]):
                 assert {"Name": "suffix", "Value": ".gz"} in rule_set
+
+
+# ---------------------------------------------------------------- the S3 destination (Destination=s3)
+
+# Every resource of the S3 destination, and the condition it exists under.
+OUTPUT_RESOURCES = {
+    OUTPUT_BUCKET: "UseS3Destination",
+    OUTPUT_BUCKET_POLICY: "UseS3Destination",
+    DATABASE: "UseS3Destination",
+    TABLE: "UseParquetOutput",
+    WORKGROUP: "UseS3Destination",
+}
+OUTPUT_CONDITIONS = {"UseS3Destination", "UseParquetOutput", "HasOutputExpiration"}
+# Where Athena puts query results, in the output bucket; never under OutputPrefix.
+RESULTS_PREFIX = "athena-results/"
+PARTITION_KEYS = ["distribution", "year", "month", "day", "hour"]
+DISTRIBUTION_IDS = "E2ABCDEF123456,E3BCDEFG234567"
+
+
+def output_bucket_name_expression(template: dict) -> Any:
+    return props(template, OUTPUT_BUCKET, "AWS::S3::Bucket")["BucketName"]
+
+
+def table_input(template: dict) -> dict:
+    return props(template, TABLE, "AWS::Glue::Table")["TableInput"]
+
+
+def test_destination_parameters_and_conditions(template):
+    destination = param(template, "Destination")
+    assert destination["Default"] == "cloudwatch"
+    assert sorted(destination["AllowedValues"]) == ["cloudwatch", "s3"]
+    fmt = param(template, "S3OutputFormat")
+    assert fmt["Default"] == "parquet"
+    assert sorted(fmt["AllowedValues"]) == ["ndjson.gz", "parquet"]
+    assert param(template, "OutputExpirationDays")["Default"] == 0
+    assert param(template, "DistributionIds")["Default"] == ""
+    for overrides, s3, parquet in [
+        ({}, False, False),
+        ({"S3OutputFormat": "ndjson.gz"}, False, False),
+        (WITH_S3, True, True),
+        ({**WITH_S3, "S3OutputFormat": "ndjson.gz"}, True, False),
+    ]:
+        values = parameter_values(template, overrides)
+        assert evaluate({"Condition": "UseS3Destination"}, template, values) is s3, overrides
+        assert evaluate({"Condition": "UseParquetOutput"}, template, values) is parquet, overrides
+    for days, expires in [("0", False), ("365", True)]:
+        values = parameter_values(template, {**WITH_S3, "OutputExpirationDays": days})
+        assert evaluate({"Condition": "HasOutputExpiration"}, template, values) is expires
+
+
+@pytest.mark.parametrize(
+    "name, good, bad",
+    [
+        (
+            "OutputPrefix",
+            ["cloudfront/", "a/", "logs/cloudfront/", "my_logs.v2/"],
+            # Empty, no trailing "/", wildcards (part of the role's resource),
+            # "=" (a Hive reader takes it for a partition), the results prefix.
+            ["", "cloudfront", "/cloudfront/", "cf*/", "cf?/", "dt=1/", "athena-results/", "athena-results/x/"],
+        ),
+        (
+            "DistributionIds",
+            ["", "E2ABCDEF123456", DISTRIBUTION_IDS],
+            ["e2abcdef", "E2ABCDEF123456, E3BCDEFG234567", "E2ABCDEF123456,", ",E2", "E2*"],
+        ),
+        ("GlueDatabaseName", ["cflog", "cloudfront_logs_2"], ["", "Cflog", "cf-logs", "cf logs"]),
+    ],
+)
+def test_output_parameter_patterns(template, name, good, bad):
+    p = param(template, name)
+    pattern = re.compile(p["AllowedPattern"])
+    assert pattern.fullmatch(str(p["Default"])), f"{name}'s default fails its own pattern"
+    for value in good:
+        assert pattern.fullmatch(value), f"{name}={value!r} should be accepted"
+    for value in bad:
+        assert not pattern.fullmatch(value), f"{name}={value!r} should be refused"
+
+
+def test_environment_follows_the_destination(template):
+    def env(overrides: dict[str, str]) -> dict:
+        t = resolved(template, overrides)
+        return t["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+
+    # cloudwatch: exactly as before; the bucket and prefix are set, empty
+    # (which the function reads as unset).
+    cloudwatch = env({})
+    assert cloudwatch["CFLOG_SINK"] == ref("Sink")
+    assert cloudwatch["CFLOG_OUTPUT_FORMAT"] == ref("OutputFormat")
+    assert cloudwatch["CFLOG_OUTPUT_BUCKET"] == ""
+    assert cloudwatch["CFLOG_OUTPUT_PREFIX"] == ""
+    # s3: the s3 sink, whatever Sink says, in S3OutputFormat, into the stack's
+    # own output bucket under OutputPrefix.
+    for overrides in (WITH_S3, {**WITH_S3, "Sink": "none", "OutputFormat": "csv"}):
+        s3 = env(overrides)
+        assert s3["CFLOG_SINK"] == "s3"
+        assert s3["CFLOG_OUTPUT_FORMAT"] == ref("S3OutputFormat")
+        assert s3["CFLOG_OUTPUT_BUCKET"] == ref(OUTPUT_BUCKET)
+        assert s3["CFLOG_OUTPUT_PREFIX"] == ref("OutputPrefix")
+    # The values the function takes (CFLOG_SINK, CFLOG_OUTPUT_FORMAT).
+    assert {"s3"}.isdisjoint(param(template, "Sink")["AllowedValues"])
+    assert set(param(template, "S3OutputFormat")["AllowedValues"]).isdisjoint(
+        param(template, "OutputFormat")["AllowedValues"]
+    )
+
+
+def test_nothing_of_the_s3_destination_by_default(template):
+    t = resolved(template)
+    assert not set(OUTPUT_RESOURCES) & set(t["Resources"])
+    types = {r["Type"] for r in t["Resources"].values()}
+    assert not any(ty.startswith(("AWS::Glue::", "AWS::Athena::")) for ty in types)
+    assert [n for n, r in t["Resources"].items() if r["Type"] == "AWS::S3::Bucket"] == [BUCKET]
+    assert not set(OUTPUT_WRITE_ACTIONS) & set(role_actions(t))
+    for section in ("Resources", "Outputs"):
+        for name in OUTPUT_RESOURCES:
+            assert not mentions(t[section], name), f"{section} still use {name}"
+    assert not {"OutputBucketName", "OutputLocation", "GlueDatabaseName", "GlueTableName"} & set(t["Outputs"])
+    assert not {"AthenaWorkGroupName", "AthenaQuery"} & set(t["Outputs"])
+
+
+def test_every_output_resource_is_behind_the_condition(template):
+    for name, condition in OUTPUT_RESOURCES.items():
+        assert template["Resources"][name].get("Condition") == condition, name
+    # Statically: whatever else refers to them does so only in the branch of
+    # an Fn::If on the destination's conditions, or under one of them.
+    for section in ("Resources", "Outputs"):
+        for name, body in template[section].items():
+            if body.get("Condition") in OUTPUT_CONDITIONS:
+                continue
+            unconditional = copy.deepcopy(body)
+            for node in walk(unconditional):
+                if isinstance(node, dict) and set(node) == {"Fn::If"} and node["Fn::If"][0] in OUTPUT_CONDITIONS:
+                    node["Fn::If"][1] = {}
+            for target in OUTPUT_RESOURCES:
+                assert not mentions(unconditional, target), f"{section}.{name} uses {target} unconditionally"
+    # UseParquetOutput implies UseS3Destination, so the table's database and
+    # bucket exist whenever it does.
+    parquet = template["Conditions"]["UseParquetOutput"]["Fn::And"]
+    assert {"Condition": "UseS3Destination"} in parquet
+
+
+def test_the_role_writes_only_the_output_prefix_and_only_with_s3(template):
+    policies = props(template, ROLE, "AWS::IAM::Role")["Policies"]
+    (conditional,) = [pol for pol in policies if set(pol) == {"Fn::If"} and pol["Fn::If"][0] == "UseS3Destination"]
+    cond, policy, otherwise = conditional["Fn::If"]
+    assert otherwise == ref("AWS::NoValue")
+    (st,) = statements(policy["PolicyDocument"])
+    # Exactly these two actions, on objects under the prefix of the output bucket.
+    assert st["Effect"] == "Allow"
+    assert sorted(as_list(st["Action"])) == sorted(OUTPUT_WRITE_ACTIONS)
+    assert "Condition" not in st and "NotAction" not in st and "NotResource" not in st
+    assert as_list(st["Resource"]) == [{"Fn::Sub": "${OutputBucket.Arn}/${OutputPrefix}*"}]
+    # Nothing else in the role names the output bucket.
+    assert not mentions([pol for pol in policies if pol is not conditional], OUTPUT_BUCKET)
+    # As deployed: with cloudwatch nothing, with s3 exactly that statement;
+    # the function still reads only the log bucket.
+    assert not set(OUTPUT_WRITE_ACTIONS) & set(role_actions(resolved(template)))
+    t = resolved(template, WITH_S3)
+    s3_statements = [s for s in role_statements(t) if any(a.startswith("s3:") for a in as_list(s["Action"]))]
+    by_action = {a: s["Resource"] for s in s3_statements for a in as_list(s["Action"])}
+    assert sorted(by_action) == sorted(["s3:GetObject", *OUTPUT_WRITE_ACTIONS])
+    assert not mentions(by_action["s3:GetObject"], OUTPUT_BUCKET)
+    text, variables = by_action["s3:GetObject"]["Fn::Sub"]
+    assert variables["BucketName"] == t["Resources"][BUCKET]["Properties"]["BucketName"]
+
+
+def test_the_output_bucket_is_not_the_log_bucket_and_notifies_nothing(template):
+    out = props(template, OUTPUT_BUCKET, "AWS::S3::Bucket")
+    # Another name (both are generated: cflog-output-… against cflog-logs-…).
+    name = output_bucket_name_expression(template)
+    assert name != bucket_name_expression(template)
+    assert name["Fn::Join"][0] == "-" and name["Fn::Join"][1][0] == "cflog-output"
+    assert bucket_name_expression(template)["Fn::If"][1]["Fn::Join"][1][0] == "cflog-logs"
+    # No notification of any kind (S3 or EventBridge), so no object it holds
+    # can invoke anything; and it refers to neither the log bucket nor the function.
+    for key in ("NotificationConfiguration", "EventBridgeConfiguration"):
+        assert key not in out, key
+    assert not mentions(resource(template, OUTPUT_BUCKET, "AWS::S3::Bucket"), BUCKET)
+    assert not mentions(out, FUNCTION)
+    # The log bucket's notification does not name the output bucket, and
+    # nothing may invoke the function on the output bucket's behalf.
+    assert not mentions(props(template, BUCKET, "AWS::S3::Bucket"), OUTPUT_BUCKET)
+    for name_, r in template["Resources"].items():
+        if r["Type"] == "AWS::Lambda::Permission":
+            assert not mentions(r, OUTPUT_BUCKET), name_
+    # The function's output never goes to the log bucket.
+    env = props(template, FUNCTION, "AWS::Serverless::Function")["Environment"]["Variables"]
+    assert not mentions(env["CFLOG_OUTPUT_BUCKET"], BUCKET)
+    assert "LogBucketName" not in json.dumps(env["CFLOG_OUTPUT_BUCKET"])
+
+
+def test_the_output_bucket_is_hardened_as_the_log_bucket(template):
+    log = props(template, BUCKET, "AWS::S3::Bucket")
+    out = props(template, OUTPUT_BUCKET, "AWS::S3::Bucket")
+    assert out["PublicAccessBlockConfiguration"] == log["PublicAccessBlockConfiguration"]
+    assert out["BucketEncryption"] == log["BucketEncryption"]
+    assert out["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert "AccessControl" not in out
+    # The same checkov skips as the log bucket's, with reasons of its own.
+    def skips(name: str) -> list[str]:
+        meta = template["Resources"][name].get("Metadata", {})
+        return sorted(s["id"] for s in meta.get("checkov", {}).get("skip", []))
+
+    assert skips(OUTPUT_BUCKET) == skips(BUCKET) == ["CKV_AWS_18", "CKV_AWS_21"]
+    # TLS only, as the log bucket's policy.
+    (policy,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == ref(OUTPUT_BUCKET)
+    ]
+    (st,) = statements(policy["PolicyDocument"])
+    assert st["Effect"] == "Deny" and st["Principal"] == "*" and st["Action"] == "s3:*"
+    assert st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert st["Resource"] == [getatt(OUTPUT_BUCKET, "Arn"), {"Fn::Sub": "${OutputBucket.Arn}/*"}]
+
+
+def test_the_output_bucket_lifecycle(template):
+    rules = props(template, OUTPUT_BUCKET, "AWS::S3::Bucket")["LifecycleConfiguration"]["Rules"]
+    plain = [r for r in rules if "Fn::If" not in r]
+    # Parts of a multipart upload that was neither completed nor aborted (a
+    # timeout, a crash) go after a day, wherever they are.
+    (abort,) = [r for r in plain if "AbortIncompleteMultipartUpload" in r]
+    assert abort["Status"] == "Enabled"
+    assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert "Prefix" not in abort and "Filter" not in abort
+    # Athena results expire; the data only when asked, and only under the prefix.
+    (results,) = [r for r in plain if r.get("Prefix") == RESULTS_PREFIX]
+    assert results["Status"] == "Enabled" and 1 <= results["ExpirationInDays"] <= 30
+    (optional,) = [r for r in rules if "Fn::If" in r]
+    cond, rule, otherwise = optional["Fn::If"]
+    assert cond == "HasOutputExpiration" and otherwise == ref("AWS::NoValue")
+    assert rule["Prefix"] == ref("OutputPrefix")
+    assert rule["ExpirationInDays"] == ref("OutputExpirationDays")
+    for days, count in [("0", 2), ("365", 3)]:
+        t = resolved(template, {**WITH_S3, "OutputExpirationDays": days})
+        assert len(t["Resources"][OUTPUT_BUCKET]["Properties"]["LifecycleConfiguration"]["Rules"]) == count
+
+
+def test_glue_table_columns_are_the_parquet_writer_s(template):
+    # The golden file is what cflog-parquet renders (its own test checks
+    # that, byte for byte); the table must have those columns, in order.
+    golden = json.loads(GLUE_COLUMNS.read_text())
+    assert golden and all(set(c) <= {"Name", "Type", "Comment"} and {"Name", "Type"} <= set(c) for c in golden)
+    columns = table_input(template)["StorageDescriptor"]["Columns"]
+    assert [c["Name"] for c in columns] == [c["Name"] for c in golden], (
+        "the Glue table's column names differ from tests/template/glue_columns.json; regenerate it with "
+        "`cargo run -p cflog-parquet --example glue_columns > tests/template/glue_columns.json` "
+        "and copy the columns into OutputTable in template.yaml"
+    )
+    assert columns == golden, "the Glue table's column types differ from tests/template/glue_columns.json"
+    # What the writer's types promise Athena, in the table too.
+    types = {c["Name"]: c["Type"] for c in columns}
+    assert types["timestamp"] == "timestamp"
+    assert types["query_params"] == "map<string,array<string>>"
+    assert types["sc_status"] == "bigint" and types["time_taken"] == "double"
+
+
+def test_glue_table_reads_parquet(template):
+    res = resource(template, TABLE, "AWS::Glue::Table")
+    p = res["Properties"]
+    assert p["CatalogId"] == ref("AWS::AccountId")
+    assert p["DatabaseName"] == ref(DATABASE)
+    ti = p["TableInput"]
+    assert ti["TableType"] == "EXTERNAL_TABLE"
+    assert ti["Parameters"]["classification"] == "parquet"
+    sd = ti["StorageDescriptor"]
+    assert sd["InputFormat"] == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    assert sd["OutputFormat"] == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+    assert sd["SerdeInfo"]["SerializationLibrary"] == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    assert sd["Location"] == {"Fn::Sub": "s3://${OutputBucket}/${OutputPrefix}"}
+    db = props(template, DATABASE, "AWS::Glue::Database")
+    assert db["CatalogId"] == ref("AWS::AccountId")
+    assert db["DatabaseInput"]["Name"] == ref("GlueDatabaseName")
+    # ndjson.gz objects are not Parquet: no table reads them.
+    t = resolved(template, {**WITH_S3, "S3OutputFormat": "ndjson.gz"})
+    assert TABLE not in t["Resources"] and DATABASE in t["Resources"]
+
+
+def project(location_template: str, parameters: dict, values: dict[str, int | str]) -> str:
+    """A partition's location as Athena projects it: each ${name} replaced
+    by the value, padded to projection.<name>.digits."""
+
+    def one(m: re.Match) -> str:
+        name = m.group(1)
+        digits = int(parameters.get(f"projection.{name}.digits", "0"))
+        value = values[name]
+        return f"{value:0{digits}d}" if isinstance(value, int) else str(value)
+
+    return re.sub(r"\$\{!?(\w+)\}", one, location_template)
+
+
+def test_partition_projection_matches_the_key_layout(template):
+    ti = table_input(template)
+    params = ti["Parameters"]
+    assert params["projection.enabled"] == "true"
+    keys = ti["PartitionKeys"]
+    assert [k["Name"] for k in keys] == PARTITION_KEYS
+    assert [k["Type"] for k in keys] == ["string", "int", "int", "int", "int"]
+    # No partition key shadows a column.
+    assert not {k["Name"] for k in keys} & {c["Name"] for c in ti["StorageDescriptor"]["Columns"]}
+    # The location template: the table's location, then one name=${name}
+    # directory per partition key, in the keys' order, and nothing else.
+    text = params["storage.location.template"]["Fn::Sub"]
+    assert isinstance(text, str)
+    location = ti["StorageDescriptor"]["Location"]["Fn::Sub"]
+    assert text.startswith(location)
+    dirs = text[len(location) :].rstrip("/").split("/")
+    assert [d.split("=", 1)[0] for d in dirs] == PARTITION_KEYS
+    assert dirs == [f"{k}=${{!{k}}}" for k in PARTITION_KEYS], "each directory must be name=${!name}"
+    # Every key is projected; the time keys as integers, zero-padded as the
+    # function writes them (month=05), over every value they can take.
+    for key in PARTITION_KEYS:
+        assert f"projection.{key}.type" in params, key
+    expected_ranges = {"month": (1, 12), "day": (1, 31), "hour": (0, 23)}
+    for key, (lo, hi) in expected_ranges.items():
+        assert params[f"projection.{key}.type"] == "integer", key
+        assert [int(x) for x in params[f"projection.{key}.range"].split(",")] == [lo, hi], key
+        assert params[f"projection.{key}.digits"] == "2", key
+    assert params["projection.year.type"] == "integer"
+    first, last = (int(x) for x in params["projection.year.range"].split(","))
+    assert first <= 2008 and last >= 2099
+    assert params.get("projection.year.digits", "4") == "4"
+    # The contract's example key, as the function writes it, is inside the
+    # partition Athena projects for its values.
+    bucket, prefix = "cflog-output-111122223333-us-east-1-0a1b2c3d4e5f", "cloudfront/"
+    key = "cloudfront/distribution=E2ABCDEF/year=2024/month=05/day=01/hour=13/E2ABCDEF.2024-05-01-13.1a2b3c4d.parquet"
+    values = {"distribution": "E2ABCDEF", "year": 2024, "month": 5, "day": 1, "hour": 13}
+    projected = project(text.replace("${OutputBucket}", bucket).replace("${OutputPrefix}", prefix), params, values)
+    assert projected == f"s3://{bucket}/{key.rsplit('/', 1)[0]}/"
+    # The partitions start under the table's location, and the function's
+    # objects under the role's resource, both from OutputPrefix.
+    assert location == "s3://${OutputBucket}/${OutputPrefix}"
+
+
+def test_distribution_projection_is_injected_unless_ids_are_given(template):
+    def params(overrides: dict[str, str]) -> dict:
+        return resolved(template, overrides)["Resources"][TABLE]["Properties"]["TableInput"]["Parameters"]
+
+    injected = params(WITH_S3)
+    assert injected["projection.distribution.type"] == "injected"
+    assert "projection.distribution.values" not in injected
+    listed = params({**WITH_S3, "DistributionIds": DISTRIBUTION_IDS})
+    assert listed["projection.distribution.type"] == "enum"
+    # The function's name for entries of no known distribution, too.
+    assert listed["projection.distribution.values"] == {"Fn::Sub": "${DistributionIds},unknown"}
+    assert template["Conditions"]["HasDistributionIds"] == {"Fn::Not": [{"Fn::Equals": [ref("DistributionIds"), ""]}]}
+
+
+def test_athena_workgroup_keeps_results_apart_and_encrypted(template):
+    p = props(template, WORKGROUP, "AWS::Athena::WorkGroup")
+    assert p["Name"] == ref("AWS::StackName")
+    assert p["State"] == "ENABLED"
+    cfg = p["WorkGroupConfiguration"]
+    # Enforced: a client cannot send results elsewhere or unencrypted.
+    assert cfg["EnforceWorkGroupConfiguration"] is True
+    assert cfg["EngineVersion"] == {"SelectedEngineVersion": "Athena engine version 3"}
+    results = cfg["ResultConfiguration"]
+    assert results["OutputLocation"] == {"Fn::Sub": f"s3://${{OutputBucket}}/{RESULTS_PREFIX}"}
+    assert results["EncryptionConfiguration"]["EncryptionOption"] in ("SSE_S3", "SSE_KMS", "CSE_KMS")
+    assert results["ExpectedBucketOwner"] == ref("AWS::AccountId")
+    # The results are outside the data: OutputPrefix may not be under them,
+    # and the function may not write there.
+    pattern = re.compile(param(template, "OutputPrefix")["AllowedPattern"])
+    assert not pattern.fullmatch(RESULTS_PREFIX) and not pattern.fullmatch(RESULTS_PREFIX + "data/")
+
+
+def test_s3_destination_outputs(template):
+    outputs = template["Outputs"]
+    expected = {
+        "OutputBucketName": ("UseS3Destination", ref(OUTPUT_BUCKET)),
+        "OutputLocation": ("UseS3Destination", {"Fn::Sub": "s3://${OutputBucket}/${OutputPrefix}"}),
+        "GlueDatabaseName": ("UseS3Destination", ref(DATABASE)),
+        "GlueTableName": ("UseParquetOutput", ref(TABLE)),
+        "AthenaWorkGroupName": ("UseS3Destination", ref(WORKGROUP)),
+    }
+    for name, (condition, value) in expected.items():
+        assert outputs[name].get("Condition") == condition, name
+        assert outputs[name]["Value"] == value, name
+    # The query: on the table, filtered on the partitions (so Athena reads
+    # two days of objects, not all of them), naming a distribution only
+    # where the projection needs one.
+    query = outputs["AthenaQuery"]
+    assert query["Condition"] == "UseParquetOutput"
+    text, variables = query["Value"]["Fn::Sub"]
+    assert '"${OutputDatabase}"."${OutputTable}"' in text
+    assert "year * 10000 + month * 100 + day >=" in text
+    assert '"timestamp" >= current_timestamp - INTERVAL \'1\' DAY' in text
+    assert re.search(r"GROUP BY 1 ORDER BY 1$", text)
+    cond, with_ids, without = variables["DistributionFilter"]["Fn::If"]
+    assert cond == "HasDistributionIds" and with_ids == ""
+    assert re.fullmatch(r"distribution = '[A-Z_]+' AND ", without)
+    assert "\n" not in text, "one line, to paste"
+
+
+def test_rule_keeps_real_time_records_out_of_the_s3_layout(template):
+    rule = template["Rules"]["S3DestinationTakesStandardLogsOnly"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [ref("Destination"), "s3"]}
+
+    def accepted(overrides: dict[str, str]) -> bool:
+        values = parameter_values(template, overrides)
+        if not evaluate(rule["RuleCondition"], template, values):
+            return True
+        return all(evaluate(a["Assert"], template, values) for a in rule["Assertions"])
+
+    assert accepted({}) and accepted(WITH_S3) and accepted(WITH_STREAM)
+    assert not accepted({**WITH_S3, **WITH_STREAM})
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        WITH_S3,
+        {**WITH_S3, "DistributionIds": DISTRIBUTION_IDS, "OutputExpirationDays": "400", **WITH_SQS},
+        {**WITH_S3, "S3OutputFormat": "ndjson.gz"},
+    ],
+    ids=["parquet", "ids-expiry-sqs", "ndjson.gz"],
+)
+def test_translated_template_with_the_s3_destination(monkeypatch, template, overrides):
+    # The real transform with Destination=s3 lints clean (cfn-lint checks the
+    # Glue, Athena and bucket properties against their schemas), with no
+    # dependency loop: the role refers to the output bucket, which depends
+    # on nothing.
+    cfn = translate(monkeypatch, overrides)
+    cycles, errors = lint_errors(cfn)
+    assert cycles == []
+    assert errors == []
+    t = resolved(cfn)
+    parquet = overrides.get("S3OutputFormat", "parquet") == "parquet"
+    present = {n for n, c in OUTPUT_RESOURCES.items() if parquet or c == "UseS3Destination"}
+    assert present <= set(t["Resources"])
+    assert (TABLE in t["Resources"]) is parquet
+    assert ("AthenaQuery" in t["Outputs"]) is parquet
+    env = t["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert env["CFLOG_SINK"] == "s3"
+    assert env["CFLOG_OUTPUT_BUCKET"] == ref(OUTPUT_BUCKET)
+    assert [n for n, r in t["Resources"].items() if r["Type"] == "AWS::S3::Bucket"] == [BUCKET, OUTPUT_BUCKET]
+    assert set(OUTPUT_WRITE_ACTIONS) <= set(role_actions(t))
+
 
 
 # ---------------------------------------------------------------- failures
