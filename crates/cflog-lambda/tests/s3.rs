@@ -438,6 +438,7 @@ impl Sink for Counting {
         Poll::Ready(Ok(Delivery {
             entries: std::mem::take(&mut self.seen),
             bytes: 0,
+            ..Delivery::default()
         }))
     }
 }

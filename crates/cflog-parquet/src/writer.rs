@@ -276,6 +276,17 @@ impl<W: Write + Send> ParquetWriter<W> {
         Ok(())
     }
 
+    /// The output, holding what the writer has written to it so far.
+    ///
+    /// Row groups are written to it whole as they fill, and the footer by
+    /// [`finish`](ParquetWriter::finish). A caller that streams the file on,
+    /// such as a multipart upload, may take the bytes out as they come (the
+    /// writer keeps its own count of the file's offsets); it must not write
+    /// to it.
+    pub fn output_mut(&mut self) -> &mut W {
+        &mut self.writer.inner_mut().out
+    }
+
     /// The rows written so far.
     pub fn rows(&self) -> u64 {
         self.written + self.rows.len() as u64

@@ -300,6 +300,125 @@ impl FaultProxy {
     }
 }
 
+/// An HTTP proxy on a free loopback port that forwards every request to
+/// the server, but for those whose method, path and query contain a given
+/// text, which it answers with an S3 error: a failure part-way through a
+/// series of requests, such as the second part of a multipart upload.
+pub struct RequestFaultProxy {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    failed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl RequestFaultProxy {
+    /// Starts a proxy to `upstream` (an `http://host:port` endpoint) that
+    /// answers each request whose `METHOD /path?query` contains `matching`
+    /// with `status` and S3's error `code`.
+    pub async fn start(
+        upstream: &str,
+        matching: &'static str,
+        status: u16,
+        code: &'static str,
+    ) -> RequestFaultProxy {
+        use http_body_util::BodyExt;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        type Body = http_body_util::combinators::BoxBody<
+            bytes::Bytes,
+            Box<dyn std::error::Error + Send + Sync>,
+        >;
+
+        let upstream = upstream.trim_end_matches('/').to_owned();
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("bind the proxy");
+        let endpoint = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let failed = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&failed);
+        let client: hyper_util::client::legacy::Client<_, hyper::body::Incoming> =
+            hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (client, upstream, counter) = (
+                    client.clone(),
+                    upstream.clone(),
+                    std::sync::Arc::clone(&counter),
+                );
+                let service = hyper::service::service_fn(
+                    move |mut request: hyper::Request<hyper::body::Incoming>| {
+                        let (client, upstream, counter) = (
+                            client.clone(),
+                            upstream.clone(),
+                            std::sync::Arc::clone(&counter),
+                        );
+                        async move {
+                            let target = request
+                                .uri()
+                                .path_and_query()
+                                .map_or("/", |p| p.as_str())
+                                .to_owned();
+                            if format!("{} {target}", request.method()).contains(matching) {
+                                counter.fetch_add(1, Ordering::SeqCst);
+                                // Read to its end first, as S3 does: a
+                                // client still sending would see a reset.
+                                let _ = request.into_body().collect().await;
+                                let body = format!(
+                                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>Injected by the cflog fault proxy.</Message><RequestId>{FAULT_REQUEST_ID}</RequestId></Error>"
+                                );
+                                let response = hyper::Response::builder()
+                                    .status(status)
+                                    .header("content-type", "application/xml")
+                                    .header("x-amz-request-id", FAULT_REQUEST_ID)
+                                    .body(
+                                        http_body_util::Full::new(bytes::Bytes::from(body))
+                                            .map_err(|never| match never {})
+                                            .boxed(),
+                                    )
+                                    .expect("an error response");
+                                return Ok::<_, hyper_util::client::legacy::Error>(response);
+                            }
+                            // The Host header stays the proxy's, which the
+                            // client signed.
+                            *request.uri_mut() = format!("{upstream}{target}")
+                                .parse()
+                                .expect("an upstream URI");
+                            let response = client.request(request).await?;
+                            Ok(response.map(|body| -> Body { body.map_err(Into::into).boxed() }))
+                        }
+                    },
+                );
+                let http = ConnectionBuilder::new(TokioExecutor::new());
+                let connection = http
+                    .serve_connection(TokioIo::new(socket), service)
+                    .into_owned();
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+        });
+        RequestFaultProxy {
+            endpoint,
+            failed,
+            task,
+        }
+    }
+
+    /// How many requests it has failed.
+    pub fn failed(&self) -> usize {
+        self.failed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for RequestFaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.task.abort();

@@ -92,6 +92,7 @@ impl Sink for ParquetSink {
         Poll::Ready(Ok(Delivery {
             entries: self.entries,
             bytes: 0,
+            ..Delivery::default()
         }))
     }
 }

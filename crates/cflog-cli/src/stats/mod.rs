@@ -51,6 +51,7 @@ impl Sink for StatsSink {
         Poll::Ready(Ok(Delivery {
             entries: self.entries,
             bytes: 0,
+            ..Delivery::default()
         }))
     }
 }

@@ -165,6 +165,21 @@ pub struct Delivery {
     pub entries: u64,
     /// Bytes written to the destination.
     pub bytes: u64,
+    /// The objects written, for a destination that writes objects (such as
+    /// S3); empty, and left out of the JSON, for the others.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<DeliveredObject>,
+}
+
+/// One object a sink wrote, whole.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveredObject {
+    /// Where it is, such as `s3://bucket/key`.
+    pub uri: String,
+    /// The entries in it.
+    pub entries: u64,
+    /// Its size in bytes.
+    pub bytes: u64,
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {

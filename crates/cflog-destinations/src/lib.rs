@@ -1,0 +1,15 @@
+//! Where cflog's entries go beyond stdout: sinks that talk to AWS services.
+//!
+//! Each destination is a [`cflog_pipeline::sink::SinkFactory`], so the
+//! Lambda and the command line use it alike, and each sink says what it
+//! delivered in its [`cflog_pipeline::sink::Delivery`]. Parsing is not
+//! their business: entries arrive parsed, and each sink picks its
+//! encoder.
+//!
+//! - [`s3`]: objects in S3 in Hive partitions, typed Parquet for Athena
+//!   (`cflog-parquet`) or gzip NDJSON, idempotent by name.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod s3;

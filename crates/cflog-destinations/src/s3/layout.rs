@@ -1,0 +1,217 @@
+//! Where an entry's object goes: the Hive partition of its hour and
+//! distribution, and the object's name, derived from the input's.
+
+use std::fmt;
+
+use cflog_core::{Field, LogLine};
+
+/// What an input's name gives the objects written from it: their stem,
+/// and the distribution and hour in a CloudFront log file's name.
+///
+/// ```
+/// use cflog_destinations::s3::InputName;
+///
+/// let name = InputName::from_key("logs/E2EXAMPLE.2019-12-04-21.a1b2c3d4.gz").unwrap();
+/// assert_eq!(name.stem(), "E2EXAMPLE.2019-12-04-21.a1b2c3d4");
+/// assert_eq!(name.distribution(), Some("E2EXAMPLE"));
+/// assert!(InputName::from_key("logs/").is_none());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputName {
+    stem: String,
+    distribution: Option<String>,
+    hour: Option<HourKey>,
+}
+
+impl InputName {
+    /// The name of the input at `key` (an S3 key or a path): its last
+    /// segment without `.gz`. `None` when the key ends in `/` or is empty,
+    /// or its name is not one an object may carry (`.` or `..`).
+    pub fn from_key(key: &str) -> Option<InputName> {
+        let base = key.rsplit(['/', '\\']).next()?;
+        let stem = base.strip_suffix(".gz").unwrap_or(base);
+        if stem.is_empty() || stem == "." || stem == ".." {
+            return None;
+        }
+        let (distribution, hour) = match legacy_name(base) {
+            Some((distribution, hour)) => (Some(distribution.to_owned()), Some(hour)),
+            None => (None, None),
+        };
+        Some(InputName {
+            stem: stem.to_owned(),
+            distribution,
+            hour,
+        })
+    }
+
+    /// The stem of every object written from the input.
+    pub fn stem(&self) -> &str {
+        &self.stem
+    }
+
+    /// The distribution id of a CloudFront log file's name
+    /// (`<id>.YYYY-MM-DD-HH.<unique>.gz`).
+    pub fn distribution(&self) -> Option<&str> {
+        self.distribution.as_deref()
+    }
+
+    /// The hour of a CloudFront log file's name.
+    pub fn hour(&self) -> Option<HourKey> {
+        self.hour
+    }
+}
+
+/// `<id>.YYYY-MM-DD-HH.<unique>.gz`: the distribution and the hour.
+fn legacy_name(base: &str) -> Option<(&str, HourKey)> {
+    let mut parts = base.strip_suffix(".gz")?.split('.');
+    let (id, when, unique) = (parts.next()?, parts.next()?, parts.next()?);
+    let valid_id = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    let valid_unique = !unique.is_empty() && unique.bytes().all(|b| b.is_ascii_alphanumeric());
+    if parts.next().is_some() || !valid_id || !valid_unique {
+        return None;
+    }
+    let bytes = when.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u16> {
+        let text = when.get(range)?;
+        text.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| text.parse().ok())?
+    };
+    if bytes.len() != 13 || bytes[4] != b'-' || bytes[7] != b'-' || bytes[10] != b'-' {
+        return None;
+    }
+    let hour = HourKey::new(
+        digits(0..4)?,
+        u8::try_from(digits(5..7)?).ok()?,
+        u8::try_from(digits(8..10)?).ok()?,
+        u8::try_from(digits(11..13)?).ok()?,
+    )?;
+    Some((id, hour))
+}
+
+/// One UTC hour, as the partition's `year=`, `month=`, `day=` and `hour=`
+/// take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HourKey {
+    year: u16,
+    month: u8,
+    day: u8,
+    hour: u8,
+}
+
+impl HourKey {
+    /// The hour, when it is one (a year from 1 to 9999).
+    pub fn new(year: u16, month: u8, day: u8, hour: u8) -> Option<HourKey> {
+        let month_name = time::Month::try_from(month).ok()?;
+        let is_date = time::Date::from_calendar_date(i32::from(year), month_name, day).is_ok();
+        ((1..=9999).contains(&year) && is_date && hour < 24).then_some(HourKey {
+            year,
+            month,
+            day,
+            hour,
+        })
+    }
+
+    /// The hour of `at`, in UTC.
+    pub fn of(at: time::OffsetDateTime) -> Option<HourKey> {
+        let at = at.to_offset(time::UtcOffset::UTC);
+        HourKey::new(
+            u16::try_from(at.year()).ok()?,
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+        )
+    }
+}
+
+impl fmt::Display for HourKey {
+    /// `year=2019/month=12/day=04/hour=21`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "year={:04}/month={:02}/day={:02}/hour={:02}",
+            self.year, self.month, self.day, self.hour
+        )
+    }
+}
+
+/// The partition of one object: a distribution and an hour.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Partition {
+    /// The distribution id, or `unknown`.
+    pub distribution: String,
+    /// The hour.
+    pub hour: HourKey,
+}
+
+/// The distribution of entries whose input names none.
+pub const UNKNOWN_DISTRIBUTION: &str = "unknown";
+
+impl Partition {
+    /// `distribution=<id>/year=YYYY/month=MM/day=DD/hour=HH`.
+    pub fn path(&self) -> String {
+        format!("distribution={}/{}", self.distribution, self.hour)
+    }
+}
+
+/// The distribution id of an entry's `DistributionId` field, when it has
+/// one that is safe in a key (letters and digits, as CloudFront's ids are).
+pub(crate) fn entry_distribution<'a>(line: &LogLine<'a>) -> Option<&'a str> {
+    let raw = line.raw(Field::DistributionId)?;
+    if raw.is_empty() || raw.len() > 64 || !raw.iter().all(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    std::str::from_utf8(raw).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_names_give_their_distribution_and_hour() {
+        let name = InputName::from_key("p/EMLARXS9EXAMPLE.2019-11-14-20.RT4KCN4SGK9.gz").unwrap();
+        assert_eq!(name.distribution(), Some("EMLARXS9EXAMPLE"));
+        assert_eq!(
+            name.hour().unwrap().to_string(),
+            "year=2019/month=11/day=14/hour=20"
+        );
+        assert_eq!(name.stem(), "EMLARXS9EXAMPLE.2019-11-14-20.RT4KCN4SGK9");
+    }
+
+    #[test]
+    fn other_names_give_a_stem_only() {
+        for (key, stem) in [
+            ("access.log", "access.log"),
+            ("dir/requests.tsv.gz", "requests.tsv"),
+            ("E1.2019-13-14-20.a.gz", "E1.2019-13-14-20.a"),
+            ("E1.2019-11-14-24.a.gz", "E1.2019-11-14-24.a"),
+            ("E-1.2019-11-14-20.a.gz", "E-1.2019-11-14-20.a"),
+            ("E1.2019-11-14-20.a.b.gz", "E1.2019-11-14-20.a.b"),
+            ("C:\\logs\\x.gz", "x"),
+        ] {
+            let name = InputName::from_key(key).unwrap();
+            assert_eq!(name.stem(), stem, "{key}");
+            assert_eq!((name.distribution(), name.hour()), (None, None), "{key}");
+        }
+        for key in ["", "dir/", ".gz", "a/..", "a/."] {
+            assert!(InputName::from_key(key).is_none(), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn hours_are_zero_padded_and_checked() {
+        assert_eq!(
+            HourKey::new(2024, 2, 29, 0).unwrap().to_string(),
+            "year=2024/month=02/day=29/hour=00"
+        );
+        assert!(HourKey::new(2023, 2, 29, 0).is_none());
+        assert!(HourKey::new(2024, 1, 1, 24).is_none());
+        assert!(HourKey::new(0, 1, 1, 0).is_none());
+        let at = time::macros::datetime!(2019-12-04 23:30 -2);
+        assert_eq!(
+            HourKey::of(at).unwrap().to_string(),
+            "year=2019/month=12/day=05/hour=01"
+        );
+    }
+}

@@ -1,0 +1,624 @@
+//! Entries as objects in S3, in Hive partitions that Athena reads:
+//! `<prefix>distribution=<id>/year=YYYY/month=MM/day=DD/hour=HH/<stem>.parquet`.
+//!
+//! Each input (an S3 object or a file) gets an [`S3Sink`] from the
+//! [`S3Destination`]. The sink puts each entry in the partition of its own
+//! hour (UTC) and distribution, with one object per partition, named
+//! after the input: `<stem>` is the input's name without `.gz`. The same
+//! input therefore always writes the same keys, and a second delivery of
+//! it (S3 events arrive at least once) overwrites the objects of the first
+//! instead of adding duplicates.
+//!
+//! Memory stays bounded whatever the input's size: the Parquet writer
+//! flushes row groups as they fill, the encoded bytes go up as the parts of
+//! a multipart upload once there are [`S3Options::part_bytes`] of them, at
+//! most [`S3Options::max_parts_in_flight`] at a time (the input waits for
+//! them: backpressure), and at most [`S3Options::max_open_objects`]
+//! objects are open at once. A small object is one PutObject. An upload
+//! that fails is aborted, so no partial object is ever visible; the input
+//! fails with an [`S3SinkError`], and its objects that were complete stay
+//! until a retry overwrites them.
+//!
+//! ```no_run
+//! use cflog_destinations::s3::{ObjectFormat, S3Destination, S3Options};
+//! use cflog_pipeline::s3::process_object;
+//! use cflog_pipeline::sink::{SinkFactory, Source};
+//! use cflog_pipeline::Options;
+//!
+//! # async fn run(client: aws_sdk_s3::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! let destination = S3Destination::new(client.clone(), "my-athena-bucket", "cloudfront/")
+//!     .format(ObjectFormat::Parquet)
+//!     .options(S3Options::default());
+//! let key = "logs/E2EXAMPLE.2019-12-04-21.a1b2c3d4.gz";
+//! let sink = destination.open(&Source::Object { bucket: "my-log-bucket", key });
+//! let summary = process_object(&client, "my-log-bucket", key, &Options::default(), sink).await?;
+//! for object in &summary.delivered.objects {
+//!     println!("{} ({} entries)", object.uri, object.entries);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod layout;
+mod object;
+mod upload;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use aws_sdk_s3::Client;
+use cflog_core::json::Selection;
+use cflog_core::{Field, FieldError, FieldProblem, LogLine};
+use cflog_parquet::WriterOptions;
+use cflog_pipeline::sink::{
+    DeliveredObject, Delivery, EntryError, Sink, SinkFactory, Source, Verdict,
+};
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+pub use layout::{HourKey, InputName, Partition, UNKNOWN_DISTRIBUTION};
+pub use object::{EncodeError, ObjectFormat, UnknownObjectFormat};
+pub use upload::UploadError;
+
+use layout::entry_distribution;
+use object::ObjectEncoder;
+use upload::{Bucket, Upload};
+
+/// S3's smallest part of a multipart upload, but for the last.
+pub const MIN_PART_BYTES: usize = 5 << 20;
+
+/// How an [`S3Destination`] bounds its memory and its uploads.
+///
+/// ```
+/// use cflog_destinations::s3::S3Options;
+///
+/// let options = S3Options::default().part_bytes(16 << 20).max_open_objects(4);
+/// assert_eq!(options.get_part_bytes(), 16 << 20);
+/// ```
+#[derive(Clone, Debug)]
+pub struct S3Options {
+    part_bytes: usize,
+    max_open_objects: usize,
+    max_parts_in_flight: usize,
+    parquet: WriterOptions,
+    selection: Selection,
+}
+
+impl Default for S3Options {
+    fn default() -> S3Options {
+        S3Options {
+            part_bytes: 8 << 20,
+            max_open_objects: 8,
+            max_parts_in_flight: 2,
+            parquet: WriterOptions::default(),
+            selection: Selection::all(),
+        }
+    }
+}
+
+impl S3Options {
+    /// The size of a part (default 8 MiB, at least [`MIN_PART_BYTES`]): an
+    /// object of up to this many bytes is one PutObject, a larger one a
+    /// multipart upload.
+    #[must_use]
+    pub fn part_bytes(mut self, bytes: usize) -> S3Options {
+        self.part_bytes = bytes.max(MIN_PART_BYTES);
+        self
+    }
+
+    /// The most objects of one input open at once (default 8). An entry of
+    /// another partition then completes the object written least recently;
+    /// the partition's next entries go to a new object, `<stem>.1`, then
+    /// `<stem>.2`, and so on: still the same names on every delivery.
+    #[must_use]
+    pub fn max_open_objects(mut self, objects: usize) -> S3Options {
+        self.max_open_objects = objects.max(1);
+        self
+    }
+
+    /// The most parts of one input uploading at once (default 2); the input
+    /// waits while there are more.
+    #[must_use]
+    pub fn max_parts_in_flight(mut self, parts: usize) -> S3Options {
+        self.max_parts_in_flight = parts.max(1);
+        self
+    }
+
+    /// The Parquet writer's row groups and compression.
+    #[must_use]
+    pub fn parquet(mut self, options: WriterOptions) -> S3Options {
+        self.parquet = options;
+        self
+    }
+
+    /// The keys of each NDJSON object (default all); Parquet files always
+    /// have the fixed columns of `cflog_parquet::ColumnSet::standard`.
+    #[must_use]
+    pub fn selection(mut self, selection: Selection) -> S3Options {
+        self.selection = selection;
+        self
+    }
+
+    /// The size of a part.
+    pub fn get_part_bytes(&self) -> usize {
+        self.part_bytes
+    }
+}
+
+/// Makes the [`S3Sink`] of each input: where its objects go, and how they
+/// are written.
+#[derive(Clone, Debug)]
+pub struct S3Destination {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    bucket: Arc<Bucket>,
+    prefix: String,
+    format: ObjectFormat,
+    options: S3Options,
+}
+
+impl S3Destination {
+    /// Objects in `bucket` under `prefix` (a `/` is added when it has none),
+    /// as Parquet with the default options, uploaded on the current Tokio
+    /// runtime whatever polls the sinks.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime; use [`on_runtime`](S3Destination::on_runtime).
+    pub fn new(client: Client, bucket: impl Into<String>, prefix: &str) -> S3Destination {
+        S3Destination::on_runtime(client, bucket, prefix, Handle::current())
+    }
+
+    /// As [`new`](S3Destination::new), uploading on `runtime`.
+    pub fn on_runtime(
+        client: Client,
+        bucket: impl Into<String>,
+        prefix: &str,
+        runtime: Handle,
+    ) -> S3Destination {
+        let prefix = prefix.trim_start_matches('/');
+        let prefix = match prefix.is_empty() || prefix.ends_with('/') {
+            true => prefix.to_owned(),
+            false => format!("{prefix}/"),
+        };
+        S3Destination {
+            shared: Arc::new(Shared {
+                bucket: Arc::new(Bucket {
+                    client,
+                    name: bucket.into(),
+                    runtime,
+                }),
+                prefix,
+                format: ObjectFormat::default(),
+                options: S3Options::default(),
+            }),
+        }
+    }
+
+    /// How the objects are written (default Parquet).
+    #[must_use]
+    pub fn format(self, format: ObjectFormat) -> S3Destination {
+        self.with(|shared| shared.format = format)
+    }
+
+    /// The bounds of memory and uploads.
+    #[must_use]
+    pub fn options(self, options: S3Options) -> S3Destination {
+        self.with(|shared| shared.options = options)
+    }
+
+    fn with(self, change: impl FnOnce(&mut Shared)) -> S3Destination {
+        let mut shared = Arc::try_unwrap(self.shared).unwrap_or_else(|shared| Shared {
+            bucket: Arc::clone(&shared.bucket),
+            prefix: shared.prefix.clone(),
+            format: shared.format,
+            options: shared.options.clone(),
+        });
+        change(&mut shared);
+        S3Destination {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.shared.bucket.name
+    }
+
+    /// The key prefix, empty or ending in `/`.
+    pub fn prefix(&self) -> &str {
+        &self.shared.prefix
+    }
+
+    /// The key of the `sequence`th object (from 0) of the input named
+    /// `stem` in `partition`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use cflog_destinations::s3::{HourKey, Partition, S3Destination};
+    /// # let client = aws_sdk_s3::Client::from_conf(aws_sdk_s3::Config::builder().behavior_version_latest().build());
+    /// let destination = S3Destination::new(client, "athena", "cloudfront");
+    /// let partition = Partition { distribution: "E2EXAMPLE".into(), hour: HourKey::new(2019, 12, 4, 21).unwrap() };
+    /// assert_eq!(
+    ///     destination.key(&partition, "E2EXAMPLE.2019-12-04-21.a1b2c3d4", 0),
+    ///     "cloudfront/distribution=E2EXAMPLE/year=2019/month=12/day=04/hour=21/E2EXAMPLE.2019-12-04-21.a1b2c3d4.parquet"
+    /// );
+    /// # }
+    /// ```
+    pub fn key(&self, partition: &Partition, stem: &str, sequence: u32) -> String {
+        let shared = &self.shared;
+        let extension = shared.format.extension();
+        match sequence {
+            0 => format!("{}{}/{stem}.{extension}", shared.prefix, partition.path()),
+            n => format!(
+                "{}{}/{stem}.{n}.{extension}",
+                shared.prefix,
+                partition.path()
+            ),
+        }
+    }
+}
+
+impl SinkFactory for S3Destination {
+    type Sink = S3Sink;
+
+    fn open(&self, source: &Source<'_>) -> S3Sink {
+        let name = match source {
+            Source::Object { key, .. } => InputName::from_key(key),
+            Source::File(path) => InputName::from_key(&path.to_string_lossy()),
+            Source::Stdin | Source::Stream(_) => None,
+        };
+        S3Sink {
+            destination: self.clone(),
+            source: source.to_string(),
+            name,
+            open: Vec::new(),
+            last: 0,
+            clock: 0,
+            closed: HashMap::new(),
+            closing: Vec::new(),
+            delivered: Vec::new(),
+            finishing: None,
+            aborting: None,
+        }
+    }
+}
+
+/// Why an input's objects were not all written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum S3SinkError {
+    /// The objects are named after the input, and it has no name (standard
+    /// input, a Kinesis batch).
+    #[error(
+        "{input}: the s3 destination names its objects after the input's file name, and this input has none"
+    )]
+    Unnamed {
+        /// The input.
+        input: String,
+    },
+    /// Encoding an object failed; it was not uploaded.
+    #[error("s3://{bucket}/{key}: {error}")]
+    Encode {
+        /// The bucket.
+        bucket: String,
+        /// The object's key.
+        key: String,
+        /// What failed.
+        #[source]
+        error: EncodeError,
+    },
+    /// An upload failed; a multipart upload was aborted.
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    /// The task completing the objects panicked or was cancelled.
+    #[error("{input}: the task completing the objects ended without an answer: {message}")]
+    Task {
+        /// The input.
+        input: String,
+        /// What the runtime said.
+        message: String,
+    },
+}
+
+/// One input's entries, into objects of their partitions.
+pub struct S3Sink {
+    destination: S3Destination,
+    source: String,
+    name: Option<InputName>,
+    open: Vec<OpenObject>,
+    /// The index in `open` of the object written last: entries of one
+    /// partition come in runs.
+    last: usize,
+    clock: u64,
+    /// How many objects of each partition were completed early.
+    closed: HashMap<Partition, u32>,
+    /// Objects completed early, uploading.
+    closing: Vec<JoinHandle<Result<DeliveredObject, S3SinkError>>>,
+    delivered: Vec<DeliveredObject>,
+    finishing: Option<JoinHandle<Result<Vec<DeliveredObject>, S3SinkError>>>,
+    /// After an upload failed: the task aborting the others, and the
+    /// failure to return once it is done.
+    aborting: Option<(JoinHandle<()>, S3SinkError)>,
+}
+
+struct OpenObject {
+    partition: Partition,
+    encoder: ObjectEncoder,
+    upload: Upload,
+    entries: u64,
+    used: u64,
+}
+
+impl std::fmt::Debug for S3Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Sink")
+            .field("source", &self.source)
+            .field("open", &self.open.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl S3Sink {
+    /// The object of `partition`, opened if need be.
+    fn object(&mut self, distribution: &str, hour: HourKey) -> Result<usize, S3SinkError> {
+        if let Some(i) = self
+            .open
+            .iter()
+            .position(|o| o.partition.hour == hour && o.partition.distribution == distribution)
+        {
+            return Ok(i);
+        }
+        let options = &self.destination.shared.options;
+        if self.open.len() >= options.max_open_objects {
+            let oldest = (0..self.open.len())
+                .min_by_key(|&i| self.open[i].used)
+                .unwrap_or(0);
+            let object = self.open.swap_remove(oldest);
+            *self.closed.entry(object.partition.clone()).or_default() += 1;
+            let completion = self.complete(object)?;
+            self.closing
+                .push(self.destination.shared.bucket.runtime.spawn(completion));
+        }
+        let partition = Partition {
+            distribution: distribution.to_owned(),
+            hour,
+        };
+        let stem = self.name.as_ref().map_or("", InputName::stem);
+        let sequence = self.closed.get(&partition).copied().unwrap_or(0);
+        let key = self.destination.key(&partition, stem, sequence);
+        let shared = &self.destination.shared;
+        let encoder = ObjectEncoder::new(shared.format, &options.selection, &options.parquet)
+            .map_err(|error| S3SinkError::Encode {
+                bucket: shared.bucket.name.clone(),
+                key: key.clone(),
+                error,
+            })?;
+        self.open.push(OpenObject {
+            partition,
+            encoder,
+            upload: Upload::new(Arc::clone(&shared.bucket), key),
+            entries: 0,
+            used: 0,
+        });
+        Ok(self.open.len() - 1)
+    }
+
+    /// Encodes the rest of `object`, and gives the future that uploads it.
+    fn complete(
+        &self,
+        object: OpenObject,
+    ) -> Result<
+        impl Future<Output = Result<DeliveredObject, S3SinkError>> + Send + 'static,
+        S3SinkError,
+    > {
+        let OpenObject {
+            encoder,
+            upload,
+            entries,
+            ..
+        } = object;
+        let bucket = self.destination.bucket().to_owned();
+        let uri = format!("s3://{bucket}/{}", upload.key());
+        let rest = encoder.finish().map_err(|error| S3SinkError::Encode {
+            bucket,
+            key: upload.key().to_owned(),
+            error,
+        })?;
+        Ok(async move {
+            let bytes = upload.complete(rest).await?;
+            Ok(DeliveredObject {
+                uri,
+                entries,
+                bytes,
+            })
+        })
+    }
+
+    /// Encodes the rest of every open object, and starts the task that
+    /// completes them all, and those completed early.
+    fn start_finishing(
+        &mut self,
+    ) -> Result<JoinHandle<Result<Vec<DeliveredObject>, S3SinkError>>, S3SinkError> {
+        let mut completions = Vec::new();
+        for object in std::mem::take(&mut self.open) {
+            if object.entries > 0 {
+                completions.push(self.complete(object)?);
+            }
+        }
+        let closing = std::mem::take(&mut self.closing);
+        let source = self.source.clone();
+        let task = async move {
+            // Every object runs to its end, completed or aborted, before
+            // the first failure is returned.
+            let completed = futures_util::future::join_all(completions).await;
+            let mut delivered = Vec::new();
+            let mut failure = None;
+            for result in completed {
+                match result {
+                    Ok(object) => delivered.push(object),
+                    Err(error) => failure = failure.or(Some(error)),
+                }
+            }
+            for task in closing {
+                match task.await {
+                    Ok(Ok(object)) => delivered.push(object),
+                    Ok(Err(error)) => failure = failure.or(Some(error)),
+                    Err(error) => {
+                        failure = failure.or(Some(S3SinkError::Task {
+                            input: source.clone(),
+                            message: error.to_string(),
+                        }));
+                    }
+                }
+            }
+            match failure {
+                Some(error) => Err(error),
+                None => Ok(delivered),
+            }
+        };
+        Ok(self.destination.shared.bucket.runtime.spawn(task))
+    }
+
+    /// Polls every upload on its way, and gives how many parts and early
+    /// objects are still uploading.
+    fn poll_uploads(&mut self, cx: &mut Context<'_>) -> Result<usize, S3SinkError> {
+        let mut in_flight = 0;
+        for object in &mut self.open {
+            in_flight += object.upload.poll_parts(cx)?;
+        }
+        let mut i = 0;
+        while i < self.closing.len() {
+            match Pin::new(&mut self.closing[i]).poll(cx) {
+                Poll::Pending => i += 1,
+                Poll::Ready(joined) => {
+                    let joined = joined.map_err(|e| self.task_error(&e))?;
+                    self.closing.swap_remove(i);
+                    self.delivered.push(joined?);
+                }
+            }
+        }
+        Ok(in_flight + self.closing.len())
+    }
+
+    fn task_error(&self, error: &tokio::task::JoinError) -> S3SinkError {
+        S3SinkError::Task {
+            input: self.source.clone(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl Sink for S3Sink {
+    type Error = S3SinkError;
+
+    fn entry(&mut self, line: &LogLine<'_>) -> Result<Verdict, EntryError<S3SinkError>> {
+        let Some(name) = &self.name else {
+            return Err(EntryError::Output(S3SinkError::Unnamed {
+                input: self.source.clone(),
+            }));
+        };
+        // An entry with no time of its own, from an input whose name has no
+        // hour either, fits no partition: it is rejected, as a missing date.
+        let hour = match line.timestamp()? {
+            Some(at) => HourKey::of(at).ok_or(FieldError::new(Field::Date, FieldProblem::Date))?,
+            None => name
+                .hour()
+                .ok_or(FieldError::new(Field::Date, FieldProblem::Date))?,
+        };
+        let distribution = entry_distribution(line)
+            .or(name.distribution())
+            .unwrap_or(UNKNOWN_DISTRIBUTION);
+        let i = match self.open.get(self.last) {
+            Some(o) if o.partition.hour == hour && o.partition.distribution == distribution => {
+                self.last
+            }
+            _ => {
+                let distribution = distribution.to_owned();
+                self.object(&distribution, hour)
+                    .map_err(EntryError::Output)?
+            }
+        };
+        self.last = i;
+        self.clock += 1;
+        let part_bytes = self.destination.shared.options.part_bytes;
+        let object = &mut self.open[i];
+        object.encoder.write(line).map_err(|error| match error {
+            EntryError::Rejected(error) => EntryError::Rejected(error),
+            EntryError::Output(error) => EntryError::Output(S3SinkError::Encode {
+                bucket: self.destination.shared.bucket.name.clone(),
+                key: object.upload.key().to_owned(),
+                error,
+            }),
+        })?;
+        object.entries += 1;
+        object.used = self.clock;
+        let encoded = object.encoder.encoded();
+        if encoded.len() >= part_bytes {
+            let part = std::mem::take(encoded);
+            object.upload.send_part(part);
+        }
+        Ok(Verdict::Continue)
+    }
+
+    /// Ready while few enough parts are uploading. When one failed, the
+    /// other uploads are aborted first, and then the failure is returned:
+    /// the input ends with no upload of its own left open.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S3SinkError>> {
+        if self.aborting.is_none() {
+            match self.poll_uploads(cx) {
+                Ok(in_flight)
+                    if in_flight > self.destination.shared.options.max_parts_in_flight =>
+                {
+                    return Poll::Pending;
+                }
+                Ok(_) => return Poll::Ready(Ok(())),
+                Err(error) => {
+                    let uploads: Vec<Upload> = self.open.drain(..).map(|o| o.upload).collect();
+                    let closing = std::mem::take(&mut self.closing);
+                    let task = self.destination.shared.bucket.runtime.spawn(async move {
+                        futures_util::future::join_all(uploads.into_iter().map(Upload::abandon))
+                            .await;
+                        // Objects completed early finish as they will.
+                        futures_util::future::join_all(closing).await;
+                    });
+                    self.aborting = Some((task, error));
+                }
+            }
+        }
+        let Some((task, _)) = &mut self.aborting else {
+            return Poll::Ready(Ok(()));
+        };
+        // A panicked abort leaves the upload to the lifecycle rule.
+        let _ = ready!(Pin::new(task).poll(cx));
+        match self.aborting.take() {
+            Some((_, error)) => Poll::Ready(Err(error)),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Result<Delivery, S3SinkError>> {
+        let finishing = match self.finishing.take() {
+            Some(finishing) => finishing,
+            None => self.start_finishing()?,
+        };
+        let finishing = self.finishing.insert(finishing);
+        let joined = ready!(Pin::new(finishing).poll(cx));
+        let objects = joined.map_err(|e| self.task_error(&e))??;
+        let mut objects: Vec<DeliveredObject> = std::mem::take(&mut self.delivered)
+            .into_iter()
+            .chain(objects)
+            .collect();
+        objects.sort_by(|a, b| a.uri.cmp(&b.uri));
+        Poll::Ready(Ok(Delivery {
+            entries: objects.iter().map(|o| o.entries).sum(),
+            bytes: objects.iter().map(|o| o.bytes).sum(),
+            objects,
+        }))
+    }
+}

@@ -1,0 +1,143 @@
+//! What one object holds: entries encoded as Parquet or as gzip NDJSON,
+//! into a buffer whose bytes are taken out as parts while it fills.
+
+use std::io::Write;
+
+use cflog_core::LogLine;
+use cflog_core::json::{JsonWriter, Selection};
+use cflog_parquet::{ColumnSet, ParquetWriter, WriteError, WriterOptions};
+use cflog_pipeline::sink::EntryError;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+/// How the objects are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ObjectFormat {
+    /// Typed Parquet for Athena (`cflog-parquet`, the standard logs'
+    /// fixed columns), zstd-compressed: `.parquet`.
+    #[default]
+    Parquet,
+    /// The JSON contract, one object per line, gzip-compressed:
+    /// `.ndjson.gz`.
+    NdjsonGz,
+}
+
+impl ObjectFormat {
+    /// The objects' extension, without the leading dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ObjectFormat::Parquet => "parquet",
+            ObjectFormat::NdjsonGz => "ndjson.gz",
+        }
+    }
+}
+
+impl std::str::FromStr for ObjectFormat {
+    type Err = UnknownObjectFormat;
+
+    /// `parquet` or `ndjson.gz`.
+    fn from_str(text: &str) -> Result<ObjectFormat, UnknownObjectFormat> {
+        match text {
+            "parquet" => Ok(ObjectFormat::Parquet),
+            "ndjson.gz" => Ok(ObjectFormat::NdjsonGz),
+            other => Err(UnknownObjectFormat(other.to_owned())),
+        }
+    }
+}
+
+/// A name that is no [`ObjectFormat`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("expected parquet or ndjson.gz, got {0:?}")]
+pub struct UnknownObjectFormat(pub String);
+
+/// Gathered NDJSON is compressed in blocks of about this size.
+const JSON_BLOCK: usize = 64 << 10;
+
+/// One object's encoder.
+pub(crate) enum ObjectEncoder {
+    Parquet(Box<ParquetWriter<Vec<u8>>>),
+    NdjsonGz(Box<GzNdjson>),
+}
+
+/// The JSON of the entries, gathered into blocks that are then gzipped.
+pub(crate) struct GzNdjson {
+    json: JsonWriter,
+    block: Vec<u8>,
+    gzip: GzEncoder<Vec<u8>>,
+}
+
+impl ObjectEncoder {
+    pub(crate) fn new(
+        format: ObjectFormat,
+        selection: &Selection,
+        parquet: &WriterOptions,
+    ) -> Result<ObjectEncoder, EncodeError> {
+        Ok(match format {
+            ObjectFormat::Parquet => ObjectEncoder::Parquet(Box::new(
+                ParquetWriter::new(Vec::new(), ColumnSet::standard(), parquet.clone())
+                    .map_err(EncodeError::Parquet)?,
+            )),
+            ObjectFormat::NdjsonGz => ObjectEncoder::NdjsonGz(Box::new(GzNdjson {
+                json: JsonWriter::new(selection.clone()),
+                block: Vec::with_capacity(JSON_BLOCK + 4096),
+                gzip: GzEncoder::new(Vec::new(), Compression::default()),
+            })),
+        })
+    }
+
+    /// Encodes one entry.
+    pub(crate) fn write(&mut self, line: &LogLine<'_>) -> Result<(), EntryError<EncodeError>> {
+        match self {
+            ObjectEncoder::Parquet(writer) => writer.write(line).map_err(|error| match error {
+                WriteError::Rejected(error) => EntryError::Rejected(error),
+                error => EntryError::Output(EncodeError::Parquet(error)),
+            }),
+            ObjectEncoder::NdjsonGz(ndjson) => {
+                let GzNdjson { json, block, gzip } = &mut **ndjson;
+                json.write(line, block)?;
+                block.push(b'\n');
+                if block.len() >= JSON_BLOCK {
+                    gzip.write_all(block)
+                        .map_err(|e| EntryError::Output(EncodeError::Gzip(e)))?;
+                    block.clear();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The encoded bytes not yet taken.
+    pub(crate) fn encoded(&mut self) -> &mut Vec<u8> {
+        match self {
+            ObjectEncoder::Parquet(writer) => writer.output_mut(),
+            ObjectEncoder::NdjsonGz(ndjson) => ndjson.gzip.get_mut(),
+        }
+    }
+
+    /// Encodes what is left, and the footer or the gzip trailer: the rest of
+    /// the object's bytes.
+    pub(crate) fn finish(self) -> Result<Vec<u8>, EncodeError> {
+        match self {
+            ObjectEncoder::Parquet(writer) => Ok(writer.finish().map_err(EncodeError::Parquet)?.0),
+            ObjectEncoder::NdjsonGz(ndjson) => {
+                let GzNdjson {
+                    block, mut gzip, ..
+                } = *ndjson;
+                gzip.write_all(&block).map_err(EncodeError::Gzip)?;
+                gzip.finish().map_err(EncodeError::Gzip)
+            }
+        }
+    }
+}
+
+/// Encoding an object failed: it is not uploaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The Parquet writer failed.
+    #[error(transparent)]
+    Parquet(WriteError),
+    /// Compressing the NDJSON failed.
+    #[error("compressing NDJSON failed: {0}")]
+    Gzip(std::io::Error),
+}
