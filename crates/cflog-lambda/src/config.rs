@@ -6,22 +6,31 @@ use std::fmt;
 use cflog_core::json::Selection;
 use cflog_core::typed::Layout;
 use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, InputFormat, Schema};
+use cflog_destinations::s3::ObjectFormat;
 use cflog_pipeline::Options;
 
 /// Every variable the function reads, with its meaning, for error messages
 /// and documentation.
-pub const VARIABLES: [(&str, &str); 11] = [
+pub const VARIABLES: [(&str, &str); 13] = [
     (
         "CFLOG_FIELDS",
         "comma-separated JSON keys to emit, in order; empty for every field",
     ),
     (
         "CFLOG_SINK",
-        "`stdout` (NDJSON to CloudWatch Logs, the default) or `none` (parse and count only)",
+        "`stdout` (NDJSON to CloudWatch Logs, the default), `s3` (objects in CFLOG_OUTPUT_BUCKET, Hive-partitioned by distribution and hour) or `none` (parse and count only)",
     ),
     (
         "CFLOG_OUTPUT_FORMAT",
-        "how entries are written: `ndjson` (the JSON contract, the default), `csv` or `tsv` (a header row per object, then one row per entry; the columns are CFLOG_FIELDS, or today's standard log's)",
+        "how entries are written: to stdout `ndjson` (the JSON contract, the default), `csv` or `tsv` (a header row per object, then one row per entry; the columns are CFLOG_FIELDS, or today's standard log's); to S3 `parquet` (typed, for Athena, the default) or `ndjson.gz`",
+    ),
+    (
+        "CFLOG_OUTPUT_BUCKET",
+        "the bucket the `s3` sink writes to; required with it, and never the log bucket",
+    ),
+    (
+        "CFLOG_OUTPUT_PREFIX",
+        "the key prefix of the `s3` sink's objects (default none): `<prefix>/distribution=<id>/year=YYYY/month=MM/day=DD/hour=HH/<input name>.parquet`",
     ),
     (
         "CFLOG_MAX_LINE_BYTES",
@@ -86,8 +95,21 @@ pub struct Realtime {
 pub enum SinkKind {
     /// NDJSON on stdout, which Lambda sends to CloudWatch Logs.
     Stdout,
+    /// Objects in S3 ([`Config::s3`]).
+    S3,
     /// Parse and count only.
     None,
+}
+
+/// Where the `s3` sink writes, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Output {
+    /// The bucket (`CFLOG_OUTPUT_BUCKET`).
+    pub bucket: String,
+    /// The key prefix (`CFLOG_OUTPUT_PREFIX`), possibly empty.
+    pub prefix: String,
+    /// Parquet or gzip NDJSON (`CFLOG_OUTPUT_FORMAT`).
+    pub format: ObjectFormat,
 }
 
 /// How entries are written.
@@ -108,8 +130,11 @@ pub struct Config {
     pub selection: Selection,
     /// Where entries go.
     pub sink: SinkKind,
-    /// How entries are written.
+    /// How entries are written to stdout.
     pub format: OutputFormat,
+    /// Where and how the `s3` sink writes; set when `sink` is
+    /// [`SinkKind::S3`].
+    pub s3: Option<S3Output>,
     /// How objects are parsed.
     pub options: Options,
     /// How many objects of one event are processed at once.
@@ -179,23 +204,56 @@ impl Config {
         };
         let sink = match get("CFLOG_SINK").as_deref() {
             None | Some("stdout") => SinkKind::Stdout,
+            Some("s3") => SinkKind::S3,
             Some("none") => SinkKind::None,
             Some(other) => {
                 return Err(fail(
                     "CFLOG_SINK",
-                    format!("expected stdout or none, got {other:?}"),
+                    format!("expected stdout, s3 or none, got {other:?}"),
                 ));
             }
         };
-        let format = match get("CFLOG_OUTPUT_FORMAT").as_deref() {
-            None | Some("ndjson") => OutputFormat::Ndjson,
-            Some("csv") => OutputFormat::Csv,
-            Some("tsv") => OutputFormat::Tsv,
-            Some(other) => {
-                return Err(fail(
-                    "CFLOG_OUTPUT_FORMAT",
-                    format!("expected ndjson, csv or tsv, got {other:?}"),
-                ));
+        let (format, s3) = match sink {
+            SinkKind::S3 => {
+                let format = match get("CFLOG_OUTPUT_FORMAT") {
+                    None => ObjectFormat::Parquet,
+                    Some(format) => format.parse().map_err(
+                        |e: cflog_destinations::s3::UnknownObjectFormat| {
+                            fail("CFLOG_OUTPUT_FORMAT", format!("with CFLOG_SINK=s3, {e}"))
+                        },
+                    )?,
+                };
+                let bucket = get("CFLOG_OUTPUT_BUCKET").ok_or_else(|| {
+                    fail(
+                        "CFLOG_OUTPUT_BUCKET",
+                        "CFLOG_SINK=s3 needs the bucket to write to".into(),
+                    )
+                })?;
+                let prefix = get("CFLOG_OUTPUT_PREFIX").unwrap_or_default();
+                (
+                    OutputFormat::Ndjson,
+                    Some(S3Output {
+                        bucket,
+                        prefix,
+                        format,
+                    }),
+                )
+            }
+            SinkKind::Stdout | SinkKind::None => {
+                let format = match get("CFLOG_OUTPUT_FORMAT").as_deref() {
+                    None | Some("ndjson") => OutputFormat::Ndjson,
+                    Some("csv") => OutputFormat::Csv,
+                    Some("tsv") => OutputFormat::Tsv,
+                    Some(other) => {
+                        return Err(fail(
+                            "CFLOG_OUTPUT_FORMAT",
+                            format!(
+                                "expected ndjson, csv or tsv, got {other:?} (parquet and ndjson.gz are formats of CFLOG_SINK=s3)"
+                            ),
+                        ));
+                    }
+                };
+                (format, None)
             }
         };
         // Rows of several objects may alternate in the log, so every
@@ -251,6 +309,14 @@ impl Config {
         };
         let realtime = match get("CFLOG_REALTIME_FIELDS") {
             None => None,
+            // Objects are named after their input, and a Kinesis batch has
+            // no name that a retry would give again.
+            Some(_) if sink == SinkKind::S3 => {
+                return Err(fail(
+                    "CFLOG_REALTIME_FIELDS",
+                    "real-time logs from Kinesis go to CFLOG_SINK=stdout; the s3 sink writes standard logs only".into(),
+                ));
+            }
             Some(list) => {
                 let names = list.split([',', ' ', '\t', '\n']).filter(|n| !n.is_empty());
                 let (schema, unknown_fields) = Schema::realtime(names)
@@ -272,6 +338,7 @@ impl Config {
             selection,
             sink,
             format,
+            s3,
             options: Options { decoder },
             concurrency,
             realtime,
@@ -330,6 +397,7 @@ impl fmt::Display for SinkKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             SinkKind::Stdout => "stdout",
+            SinkKind::S3 => "s3",
             SinkKind::None => "none",
         })
     }
@@ -412,11 +480,61 @@ mod tests {
             ("CFLOG_FIELDS_HEADER", ",,"),
             ("CFLOG_REALTIME_FIELDS", "x-nothing, y-nothing"),
             ("CFLOG_REALTIME_REJECTS", "drop"),
+            ("CFLOG_OUTPUT_FORMAT", "parquet"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{var}={value}");
             assert!(err.to_string().starts_with(&format!("{var}: ")), "{err}");
         }
+    }
+
+    #[test]
+    fn the_s3_sink_needs_a_bucket_and_takes_its_own_formats() {
+        let s3 = config(&[("CFLOG_SINK", "s3"), ("CFLOG_OUTPUT_BUCKET", "athena")]).unwrap();
+        assert_eq!(s3.sink, SinkKind::S3);
+        assert_eq!(
+            s3.s3,
+            Some(S3Output {
+                bucket: "athena".into(),
+                prefix: String::new(),
+                format: ObjectFormat::Parquet,
+            })
+        );
+        let ndjson = config(&[
+            ("CFLOG_SINK", "s3"),
+            ("CFLOG_OUTPUT_BUCKET", "athena"),
+            ("CFLOG_OUTPUT_PREFIX", "cloudfront/"),
+            ("CFLOG_OUTPUT_FORMAT", "ndjson.gz"),
+        ])
+        .unwrap()
+        .s3
+        .unwrap();
+        assert_eq!(
+            (ndjson.prefix.as_str(), ndjson.format),
+            ("cloudfront/", ObjectFormat::NdjsonGz)
+        );
+        for (vars, variable) in [
+            (&[("CFLOG_SINK", "s3")][..], "CFLOG_OUTPUT_BUCKET"),
+            (
+                &[
+                    ("CFLOG_SINK", "s3"),
+                    ("CFLOG_OUTPUT_BUCKET", "b"),
+                    ("CFLOG_OUTPUT_FORMAT", "csv"),
+                ],
+                "CFLOG_OUTPUT_FORMAT",
+            ),
+            (
+                &[
+                    ("CFLOG_SINK", "s3"),
+                    ("CFLOG_OUTPUT_BUCKET", "b"),
+                    ("CFLOG_REALTIME_FIELDS", "timestamp"),
+                ],
+                "CFLOG_REALTIME_FIELDS",
+            ),
+        ] {
+            assert_eq!(config(vars).unwrap_err().variable, variable, "{vars:?}");
+        }
+        assert_eq!(config(&[]).unwrap().s3, None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use aws_lambda_events::s3_batch_job::S3BatchJobResponse;
 use aws_sdk_s3::Client;
+use cflog_destinations::s3::{S3Destination, S3Options};
 use cflog_pipeline::Summary;
 use cflog_pipeline::s3::{ObjectError, decode_event_key, process_object};
 use cflog_pipeline::sink::{
@@ -100,13 +101,28 @@ pub struct Handler {
 
 impl Handler {
     /// A handler whose sink is the configured one (`CFLOG_SINK`, in
-    /// `CFLOG_OUTPUT_FORMAT`), writing to stdout.
+    /// `CFLOG_OUTPUT_FORMAT`): stdout, or objects in S3 written with
+    /// `client`, which also reads the log objects.
+    ///
+    /// # Panics
+    ///
+    /// With `CFLOG_SINK=s3`, outside a Tokio runtime (the uploads run on
+    /// it).
     pub fn new(client: Client, config: Config) -> Handler {
-        let sinks = configured_sinks(&config, || Stdout);
+        let sinks: Arc<dyn SinkFactory<Sink = DynSink>> = match &config.s3 {
+            Some(s3) => {
+                let options = S3Options::default().selection(config.selection.clone());
+                let destination = S3Destination::new(client.clone(), &s3.bucket, &s3.prefix)
+                    .format(s3.format)
+                    .options(options);
+                Arc::new(move |source: &Source<'_>| boxed(destination.open(source)))
+            }
+            None => Arc::new(configured_sinks(&config, || Stdout)),
+        };
         Handler {
             client,
             config,
-            sinks: Arc::new(sinks),
+            sinks,
         }
     }
 
@@ -327,7 +343,9 @@ impl Handler {
 }
 
 /// The sinks `config` asks for (`CFLOG_SINK`, `CFLOG_OUTPUT_FORMAT`),
-/// writing to what `out` gives; [`Handler::new`] gives stdout.
+/// writing to what `out` gives; [`Handler::new`] gives stdout. The `s3`
+/// sink needs an S3 client, so [`Handler::new`] makes it; here it writes
+/// its entries to `out` as NDJSON.
 ///
 /// ```
 /// use cflog_lambda::{Config, Source, handler::configured_sinks};
@@ -354,7 +372,7 @@ where
     move |source: &Source<'_>| -> DynSink {
         match (kind, format) {
             (SinkKind::None, _) => boxed(NullSink::new()),
-            (SinkKind::Stdout, OutputFormat::Ndjson) => {
+            (SinkKind::Stdout, OutputFormat::Ndjson) | (SinkKind::S3, _) => {
                 boxed(NdjsonSink::with_selection(out(), selection.clone()))
             }
             (SinkKind::Stdout, OutputFormat::Csv | OutputFormat::Tsv) => {

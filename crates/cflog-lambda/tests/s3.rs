@@ -780,3 +780,77 @@ async fn the_function_writes_csv_when_asked() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_s3_sink_writes_parquet_per_hour_and_a_redelivery_the_same_objects() {
+    let key = "cloudfront/E2EXAMPLE.2019-12-04-21.a1b2c3d4.gz";
+    let log = testdata("aws-docs-33-fields.log");
+    let server = server_with(&[(key, gzip(&log))]).await;
+    server.create_bucket("athena").await;
+    let config = Config::from_lookup(|name| match name {
+        "CFLOG_SINK" => Some("s3".into()),
+        "CFLOG_OUTPUT_BUCKET" => Some("athena".into()),
+        "CFLOG_OUTPUT_PREFIX" => Some("requests".into()),
+        _ => None,
+    })
+    .unwrap();
+    let handler = Handler::new(server.client(), config);
+    let response = handler.handle(event(BUCKET, &[key])).await.unwrap();
+    let [report] = response.objects() else {
+        panic!("{response:?}");
+    };
+    // Each entry in the partition of its own hour, the object named after
+    // the log file.
+    let objects = &report.summary.delivered.objects;
+    let mut hours: Vec<String> = log
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && !l.starts_with(b"#"))
+        .map(|l| {
+            let l = std::str::from_utf8(l).unwrap();
+            format!(
+                "year={}/month={}/day={}/hour={}",
+                &l[0..4],
+                &l[5..7],
+                &l[8..10],
+                &l[11..13]
+            )
+        })
+        .collect();
+    let entries = hours.len() as u64;
+    assert_eq!(report.summary.entries, entries, "{report:?}");
+    hours.sort();
+    hours.dedup();
+    let expected: Vec<String> = hours
+        .iter()
+        .map(|hour| {
+            format!(
+                "s3://athena/requests/distribution=E2EXAMPLE/{hour}/E2EXAMPLE.2019-12-04-21.a1b2c3d4.parquet"
+            )
+        })
+        .collect();
+    let uris: Vec<&str> = objects.iter().map(|o| o.uri.as_str()).collect();
+    assert_eq!(uris, expected);
+    let written: u64 = objects.iter().map(|o| o.entries).sum();
+    assert_eq!(written, entries);
+    for object in objects {
+        let path = object.uri.strip_prefix("s3://").unwrap();
+        let file = std::fs::read(server.root().join(path)).unwrap();
+        assert_eq!(
+            (&file[..4], &file[file.len() - 4..]),
+            (&b"PAR1"[..], &b"PAR1"[..])
+        );
+        assert_eq!(file.len() as u64, object.bytes);
+    }
+    // The report lists them.
+    let json = serde_json::to_value(report).unwrap();
+    assert_eq!(
+        json["delivered"]["objects"].as_array().unwrap().len(),
+        objects.len()
+    );
+
+    let again = handler.handle(event(BUCKET, &[key])).await.unwrap();
+    assert_eq!(
+        again.objects()[0].summary.delivered,
+        report.summary.delivered
+    );
+}
