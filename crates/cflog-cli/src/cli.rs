@@ -142,7 +142,11 @@ pub struct ConvertArgs {
     pub fields: Option<String>,
 
     /// Write the entries to FILE instead of stdout (a Parquet file is
-    /// complete only when cflog ends).
+    /// complete only when cflog ends). `s3://bucket/prefix/` writes the
+    /// Lambda's S3 layout instead: objects per distribution and hour,
+    /// `prefix/distribution=ID/year=YYYY/month=MM/day=DD/hour=HH/<input
+    /// name>.parquet` (or `.ndjson.gz` for --format ndjson), the same keys
+    /// on every run.
     #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
 

@@ -166,6 +166,15 @@ fn convert(args: &ConvertArgs) -> Status {
             usage_error("--format parquet writes a binary file: give -o FILE, or redirect stdout");
         }
     }
+    #[cfg(feature = "parquet")]
+    if let Some((bucket, prefix)) = args
+        .output
+        .as_deref()
+        .and_then(|path| path.to_str())
+        .and_then(crate::output::s3::parse_uri)
+    {
+        return convert_to_s3(args, bucket, prefix, selection);
+    }
     let plan = match plan(&args.input) {
         Ok(plan) => plan,
         Err(status) => return status,
@@ -236,6 +245,58 @@ fn convert(args: &ConvertArgs) -> Status {
     if let Err(e) = output.clone().flush() {
         outcomes.push(output_failure(e));
     }
+    progress.finish();
+    let status = finish(&plan, outcomes, started, true, |_| Ok(()));
+    plan.close();
+    status
+}
+
+/// `--output s3://bucket/prefix/`: every input into the S3 destination's
+/// objects, as the Lambda writes them.
+#[cfg(feature = "parquet")]
+fn convert_to_s3(
+    args: &ConvertArgs,
+    bucket: &str,
+    prefix: &str,
+    selection: cflog_core::json::Selection,
+) -> Status {
+    use cflog_destinations::s3::ObjectFormat;
+
+    let format = match args.format {
+        Format::Parquet => ObjectFormat::Parquet,
+        Format::Ndjson => ObjectFormat::NdjsonGz,
+        Format::Csv | Format::Tsv => usage_error(
+            "an s3:// output takes --format parquet or ndjson (written as .ndjson.gz objects)",
+        ),
+    };
+    if args.input.realtime {
+        usage_error(
+            "an s3:// output takes standard logs; real-time records have no file name to key objects by",
+        );
+    }
+    let plan = match plan(&args.input) {
+        Ok(plan) => plan,
+        Err(status) => return status,
+    };
+    let connected;
+    let s3 = match &plan.s3 {
+        Some(s3) => s3,
+        None => match S3::connect(args.input.s3_path_style) {
+            Ok(s3) => {
+                connected = s3;
+                &connected
+            }
+            Err(e) => {
+                Reporter::default().warn(format_args!("cannot start the S3 client: {e}"));
+                return Status::Failed;
+            }
+        },
+    };
+    let factory = crate::output::s3::S3Factory::new(s3, bucket, prefix, format, selection);
+    let progress = Progress::start(&plan.inputs, plan.quiet);
+    let reporter = Reporter::with_progress(progress.bar());
+    let started = Instant::now();
+    let outcomes = process(&plan, &factory, &progress, &reporter);
     progress.finish();
     let status = finish(&plan, outcomes, started, true, |_| Ok(()));
     plan.close();

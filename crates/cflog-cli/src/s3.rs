@@ -85,8 +85,15 @@ impl S3 {
             .block_on(process_object(&self.client, bucket, key, options, sink))
     }
 
-    fn handle(&self) -> &Handle {
+    /// The runtime the client's requests run on.
+    pub fn handle(&self) -> &Handle {
         self.runtime.handle()
+    }
+
+    /// The client (the `s3://` output writes with it).
+    #[cfg(feature = "parquet")]
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// Stops the runtime without waiting for idle connections to close.

@@ -4,29 +4,9 @@
 
 mod common;
 
-use cflog_testkit::{ACCESS_KEY, S3Server, SECRET_KEY};
-use common::{cflog, objects, raw_records, testdata_text};
+use cflog_testkit::S3Server;
+use common::{cflog_for, objects, raw_records, testdata_text};
 use predicates::prelude::*;
-
-/// The binary, configured for `server` the way a user configures any
-/// S3-compatible endpoint, and isolated from this machine's AWS files.
-fn cflog_for(server: &S3Server) -> assert_cmd::Command {
-    let mut command = cflog();
-    command
-        .env("AWS_ENDPOINT_URL", &server.endpoint)
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/nonexistent/cflog-test/config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/cflog-test/credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN");
-    command
-}
 
 // The server runs on the test's runtime; `multi_thread` keeps it serving
 // while the test blocks on the binary.

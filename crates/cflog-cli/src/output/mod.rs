@@ -13,6 +13,8 @@
 //! have no column.
 //!
 //! Parquet is one file for the whole output (the `parquet` module).
+//!
+//! An `s3://` output is the Lambda's S3 destination (the `s3` module).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -28,6 +30,8 @@ use crate::report::Reporter;
 mod parquet;
 #[cfg(feature = "parquet")]
 pub use parquet::ParquetFactory;
+#[cfg(feature = "parquet")]
+pub mod s3;
 
 /// The destination of the entries, cheap to clone and shared by workers.
 #[derive(Clone)]

@@ -248,3 +248,23 @@ pub fn synthetic_log(tag: &str, lines: usize) -> String {
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     cflog_testkit::gzip(data)
 }
+
+/// The binary, configured for `server` the way a user configures any
+/// S3-compatible endpoint, and isolated from this machine's AWS files.
+pub fn cflog_for(server: &cflog_testkit::S3Server) -> assert_cmd::Command {
+    let mut command = cflog();
+    command
+        .env("AWS_ENDPOINT_URL", &server.endpoint)
+        .env("AWS_ACCESS_KEY_ID", cflog_testkit::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", cflog_testkit::SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/cflog-test/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/cflog-test/credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN");
+    command
+}

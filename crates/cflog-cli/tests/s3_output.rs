@@ -1,0 +1,116 @@
+//! `--output s3://bucket/prefix/`: the Lambda's S3 layout from the command
+//! line, against a real S3-compatible server started in-process.
+
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+
+use cflog_testkit::S3Server;
+use common::cflog_for;
+use predicates::prelude::*;
+
+/// Every file under `dir`, relative to it, but for s3s-fs's own.
+fn files(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(&next).into_iter().flatten() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let name = path.strip_prefix(dir).unwrap().display().to_string();
+                if !name.rsplit('/').next().unwrap().starts_with('.') {
+                    found.push(name);
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_inputs_to_an_s3_output_in_the_lambdas_layout_the_same_keys_every_run() {
+    let server = S3Server::start().await;
+    server.create_bucket("logs").await;
+    server.create_bucket("athena").await;
+    let logs = [
+        ("cf/E2.2024-03-14-00.a1.gz", common::synthetic_log("a", 400)),
+        ("cf/E2.2024-03-14-01.b2.gz", common::synthetic_log("b", 200)),
+    ];
+    for (key, log) in &logs {
+        server.put("logs", key, common::gzip(log.as_bytes())).await;
+    }
+    let tree = server.root().join("athena");
+    let run = |format: &str, prefix: &str| {
+        cflog_for(&server)
+            .args(["--s3-path-style", "-q", "--format", format, "-o"])
+            .arg(format!("s3://athena/{prefix}"))
+            .arg("s3://logs/cf/")
+            .assert()
+            .success();
+        files(&tree.join(prefix.trim_end_matches('/')))
+    };
+
+    let parquet = run("parquet", "parquet/");
+    assert!(parquet.len() > 2, "{parquet:?}");
+    for name in &parquet {
+        assert!(
+            name.starts_with("distribution=E2/year=2024/month=03/day="),
+            "{name}"
+        );
+        // Named after its input; the log spans more hours than objects
+        // are open at once, so some hours have `.1`, `.2` objects too.
+        let file = name.rsplit('/').next().unwrap();
+        let stem = file.strip_suffix(".parquet").unwrap();
+        let stem = match stem.rsplit_once('.') {
+            Some((stem, n)) if n.bytes().all(|b| b.is_ascii_digit()) => stem,
+            _ => stem,
+        };
+        assert!(
+            ["E2.2024-03-14-00.a1", "E2.2024-03-14-01.b2"].contains(&stem),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        run("parquet", "parquet/"),
+        parquet,
+        "a second run writes the same keys"
+    );
+
+    // The same layout as gzip NDJSON, each entry in the hour it names.
+    let ndjson = run("ndjson", "ndjson");
+    let mut entries = 0;
+    for name in &ndjson {
+        let bytes = std::fs::read(tree.join("ndjson").join(name)).unwrap();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        for line in text.lines() {
+            let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+            let t = entry["timestamp"].as_str().unwrap();
+            let hour = format!("day={}/hour={}/", &t[8..10], &t[11..13]);
+            assert!(name.contains(&hour), "{name} holds {t}");
+            entries += 1;
+        }
+    }
+    assert_eq!(entries, 600);
+    let same: Vec<String> = ndjson
+        .iter()
+        .map(|n| n.replace(".ndjson.gz", ".parquet"))
+        .collect();
+    assert_eq!(same, parquet);
+}
+
+#[test]
+fn an_s3_output_takes_parquet_or_ndjson_only() {
+    common::cflog()
+        .args(["--format", "csv", "-o", "s3://athena/x/", "-"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--format parquet or ndjson"));
+}
