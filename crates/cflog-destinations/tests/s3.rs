@@ -84,8 +84,17 @@ async fn run(
     format: ObjectFormat,
     options: S3Options,
 ) -> Result<Summary, ObjectError<S3SinkError>> {
+    run_under(server_endpoint, "cflog", format, options).await
+}
+
+async fn run_under(
+    server_endpoint: &str,
+    prefix: &str,
+    format: ObjectFormat,
+    options: S3Options,
+) -> Result<Summary, ObjectError<S3SinkError>> {
     let client = client(server_endpoint);
-    let destination = S3Destination::new(client.clone(), ATHENA, "cflog")
+    let destination = S3Destination::new(client.clone(), ATHENA, prefix)
         .format(format)
         .options(options);
     let sink = destination.open(&Source::Object {
@@ -375,4 +384,62 @@ async fn an_input_without_a_name_fails_its_output() {
         .push(b"#Fields: date time sc-status\n2024-05-01\t13:00:00\t200\n")
         .unwrap_err();
     assert!(error.to_string().contains("has none"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_budget_completes_the_hours_left_behind() {
+    // Nearly in time order, as CloudFront writes them: with no room for
+    // more than the object being written, each hour is completed once the
+    // next has begun, and an entry arriving late for its hour goes to a
+    // numbered object of that hour. Every hour holds the same entries as
+    // with an unbounded budget.
+    let log = generated(5_000, 4, "0");
+    let server = servers(&log).await;
+    let bounded = run_under(
+        &server.endpoint,
+        "bounded",
+        ObjectFormat::NdjsonGz,
+        S3Options::default().max_buffered_bytes(0),
+    )
+    .await
+    .unwrap();
+    let unbounded = run_under(
+        &server.endpoint,
+        "unbounded",
+        ObjectFormat::NdjsonGz,
+        S3Options::default(),
+    )
+    .await
+    .unwrap();
+    // Each hour's request ids, sorted.
+    let per_hour = |delivery: &cflog_pipeline::sink::Delivery| {
+        let mut hours: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for object in &delivery.objects {
+            let (dir, _) = object.uri.rsplit_once('/').unwrap();
+            let hour = dir.rsplit_once("bounded/").unwrap().1.to_owned();
+            hours.entry(hour).or_default().extend(
+                object_lines(&server, &object.uri)
+                    .iter()
+                    .map(|entry| entry["x_edge_request_id"].as_str().unwrap().to_owned()),
+            );
+        }
+        for ids in hours.values_mut() {
+            ids.sort();
+        }
+        hours
+    };
+    assert_eq!(bounded.delivered.entries, 5_000);
+    assert!(bounded.delivered.objects.len() > unbounded.delivered.objects.len());
+    let (a, b) = (per_hour(&bounded.delivered), per_hour(&unbounded.delivered));
+    assert_eq!(a.len(), 4);
+    assert!(a == b, "the hours' entries differ");
+    // The hours' own objects hold nearly all their entries.
+    let main: u64 = bounded
+        .delivered
+        .objects
+        .iter()
+        .map(|o| o.entries)
+        .max()
+        .unwrap();
+    assert!(main > 1_000, "{:?}", bounded.delivered);
 }

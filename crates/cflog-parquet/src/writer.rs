@@ -287,6 +287,11 @@ impl<W: Write + Send> ParquetWriter<W> {
         &mut self.writer.inner_mut().out
     }
 
+    /// The output, holding what the writer has written to it so far.
+    pub fn output(&self) -> &W {
+        &self.writer.inner().out
+    }
+
     /// The rows written so far.
     pub fn rows(&self) -> u64 {
         self.written + self.rows.len() as u64

@@ -66,6 +66,9 @@ use layout::entry_distribution;
 use object::ObjectEncoder;
 use upload::{Bucket, Upload};
 
+/// How often, in entries, the open objects' memory is summed.
+const BUDGET_CHECK_ENTRIES: u64 = 1024;
+
 /// S3's smallest part of a multipart upload, but for the last.
 pub const MIN_PART_BYTES: usize = 5 << 20;
 
@@ -81,6 +84,7 @@ pub const MIN_PART_BYTES: usize = 5 << 20;
 pub struct S3Options {
     part_bytes: usize,
     max_open_objects: usize,
+    max_buffered_bytes: usize,
     max_parts_in_flight: usize,
     parquet: WriterOptions,
     selection: Selection,
@@ -91,6 +95,7 @@ impl Default for S3Options {
         S3Options {
             part_bytes: 8 << 20,
             max_open_objects: 8,
+            max_buffered_bytes: 24 << 20,
             max_parts_in_flight: 2,
             parquet: WriterOptions::default(),
             selection: Selection::all(),
@@ -115,6 +120,18 @@ impl S3Options {
     #[must_use]
     pub fn max_open_objects(mut self, objects: usize) -> S3Options {
         self.max_open_objects = objects.max(1);
+        self
+    }
+
+    /// The most bytes the open objects of one input may buffer (default
+    /// 24 MiB, by the encoders' own estimates): past it, the objects written
+    /// least recently are completed as for
+    /// [`max_open_objects`](S3Options::max_open_objects), but for the one
+    /// being written. A log file spans an hour or two, in time order, so
+    /// this completes the hours it has left behind.
+    #[must_use]
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> S3Options {
+        self.max_buffered_bytes = bytes;
         self
     }
 
@@ -374,17 +391,11 @@ impl S3Sink {
         {
             return Ok(i);
         }
-        let options = &self.destination.shared.options;
-        if self.open.len() >= options.max_open_objects {
-            let oldest = (0..self.open.len())
-                .min_by_key(|&i| self.open[i].used)
-                .unwrap_or(0);
-            let object = self.open.swap_remove(oldest);
-            *self.closed.entry(object.partition.clone()).or_default() += 1;
-            let completion = self.complete(object)?;
-            self.closing
-                .push(self.destination.shared.bucket.runtime.spawn(completion));
+        if self.open.len() >= self.destination.shared.options.max_open_objects {
+            self.complete_oldest(None)?;
         }
+        self.keep_within_budget(false)?;
+        let options = &self.destination.shared.options;
         let partition = Partition {
             distribution: distribution.to_owned(),
             hour,
@@ -407,6 +418,42 @@ impl S3Sink {
             used: 0,
         });
         Ok(self.open.len() - 1)
+    }
+
+    /// Completes the object written least recently, but for the one at
+    /// `keep`, and starts its upload.
+    fn complete_oldest(&mut self, keep: Option<usize>) -> Result<(), S3SinkError> {
+        let Some(oldest) = (0..self.open.len())
+            .filter(|&i| Some(i) != keep)
+            .min_by_key(|&i| self.open[i].used)
+        else {
+            return Ok(());
+        };
+        let object = self.open.swap_remove(oldest);
+        if self.last == self.open.len() {
+            // `swap_remove` moved the object written last into the gap.
+            self.last = oldest;
+        }
+        *self.closed.entry(object.partition.clone()).or_default() += 1;
+        let completion = self.complete(object)?;
+        self.closing
+            .push(self.destination.shared.bucket.runtime.spawn(completion));
+        Ok(())
+    }
+
+    /// Completes the objects written least recently while the open objects
+    /// buffer more than the budget; with `keep_last`, never the object
+    /// written last.
+    fn keep_within_budget(&mut self, keep_last: bool) -> Result<(), S3SinkError> {
+        let budget = self.destination.shared.options.max_buffered_bytes;
+        while self.open.len() > usize::from(keep_last) {
+            let buffered: usize = self.open.iter().map(|o| o.encoder.memory_size()).sum();
+            if buffered <= budget {
+                break;
+            }
+            self.complete_oldest(keep_last.then_some(self.last))?;
+        }
+        Ok(())
     }
 
     /// Encodes the rest of `object`, and gives the future that uploads it.
@@ -562,6 +609,11 @@ impl Sink for S3Sink {
         if encoded.len() >= part_bytes {
             let part = std::mem::take(encoded);
             object.upload.send_part(part);
+        }
+        // The encoders' sizes are summed now and then only: an object
+        // grows by a batch at a time.
+        if self.open.len() > 1 && self.clock.is_multiple_of(BUDGET_CHECK_ENTRIES) {
+            self.keep_within_budget(true).map_err(EntryError::Output)?;
         }
         Ok(Verdict::Continue)
     }

@@ -114,6 +114,15 @@ impl ObjectEncoder {
         }
     }
 
+    /// The bytes held in memory: the encoder's own estimate of what it
+    /// buffers, and the encoded bytes not yet taken.
+    pub(crate) fn memory_size(&self) -> usize {
+        match self {
+            ObjectEncoder::Parquet(writer) => writer.memory_size() + writer_output_len(writer),
+            ObjectEncoder::NdjsonGz(ndjson) => ndjson.block.len() + ndjson.gzip.get_ref().len(),
+        }
+    }
+
     /// Encodes what is left, and the footer or the gzip trailer: the rest of
     /// the object's bytes.
     pub(crate) fn finish(self) -> Result<Vec<u8>, EncodeError> {
@@ -128,6 +137,10 @@ impl ObjectEncoder {
             }
         }
     }
+}
+
+fn writer_output_len(writer: &ParquetWriter<Vec<u8>>) -> usize {
+    writer.output().len()
 }
 
 /// Encoding an object failed: it is not uploaded.
