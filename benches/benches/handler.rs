@@ -1,4 +1,5 @@
-//! The Lambda's per-object path, gz object to NDJSON, from a real
+//! The Lambda's per-object path, gz object to NDJSON (or to Parquet
+//! objects in S3, `CFLOG_SINK=s3`), from a real
 //! S3-compatible server in-process, beside the ceiling it is measured
 //! against: a streaming gunzip (flate2 with zlib-rs) plus a memchr split of
 //! the same text into lines and fields. A bare count of the delimiters
@@ -12,10 +13,11 @@
 use std::io::{BufRead, BufReader};
 
 use cflog_benches::ThreadCpu;
+use cflog_destinations::s3::{ObjectFormat, S3Destination};
 use cflog_pipeline::Options;
 use cflog_pipeline::input::GUNZIP_BUFFER;
 use cflog_pipeline::s3::process_object;
-use cflog_pipeline::sink::{NdjsonSink, NullSink};
+use cflog_pipeline::sink::{NdjsonSink, NullSink, SinkFactory, Source};
 use cflog_testkit::S3Server;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -38,6 +40,7 @@ fn handler(c: &mut Criterion<ThreadCpu>) {
     let server = server_runtime.block_on(async {
         let server = S3Server::start().await;
         server.create_bucket("bench").await;
+        server.create_bucket("athena").await;
         server
             .put("bench", "E1.2024-03-14-00.cflog.gz", gz.clone())
             .await;
@@ -89,6 +92,31 @@ fn handler(c: &mut Criterion<ThreadCpu>) {
                 ))
                 .expect("the object parses");
             assert_eq!(summary.entries, LINES);
+        })
+    });
+    // The S3 destination: typed Parquet objects (one per hour of the
+    // corpus) uploaded to the same server, the uploads driven by the
+    // benchmark thread's runtime, so their CPU time is counted.
+    let destination =
+        S3Destination::on_runtime(client.clone(), "athena", "bench", runtime.handle().clone())
+            .format(ObjectFormat::Parquet);
+    group.bench_function("s3_object_to_parquet_in_s3", |b| {
+        b.iter(|| {
+            let source = Source::Object {
+                bucket: "bench",
+                key: "E1.2024-03-14-00.cflog.gz",
+            };
+            let summary = runtime
+                .block_on(process_object(
+                    &client,
+                    "bench",
+                    "E1.2024-03-14-00.cflog.gz",
+                    &options,
+                    destination.open(&source),
+                ))
+                .expect("the object parses and its objects are written");
+            assert_eq!(summary.entries, LINES);
+            assert_eq!(summary.delivered.entries, LINES);
         })
     });
     group.bench_function("s3_object_parse_only", |b| {

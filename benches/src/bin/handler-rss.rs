@@ -3,13 +3,16 @@
 //! ```text
 //! cargo build --release -p cflog-benches --bin handler-rss
 //! /usr/bin/time -v target/release/handler-rss LINES > /dev/null
+//! CFLOG_SINK=s3 CFLOG_OUTPUT_BUCKET=athena /usr/bin/time -v target/release/handler-rss LINES
 //! ```
 //!
 //! It generates a LINES-line gzip log (seed 42) if needed, places it in the
 //! directory of an in-process S3-compatible server, and runs the handler on
-//! an S3 event for it, with the default stdout NDJSON sink. Maximum resident
-//! set size, reported by `time -v`, covers the whole process: the parser,
-//! the S3 client and the embedded server.
+//! an S3 event for it, configured from the environment as the function is:
+//! by default the stdout NDJSON sink; with `CFLOG_SINK=s3`, Parquet objects
+//! uploaded to the same server. Maximum resident set size, reported by
+//! `time -v`, covers the whole process: the parser, the encoder, the S3
+//! client and the embedded server.
 
 use cflog_lambda::{Config, Handler};
 use cflog_testkit::S3Server;
@@ -31,7 +34,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .join("E1.2024-03-14-00.cflog.gz"),
     )?;
 
-    let handler = Handler::new(server.client(), Config::from_lookup(|_| None)?);
+    let config = Config::from_env()?;
+    if let Some(s3) = &config.s3 {
+        std::fs::create_dir_all(server.root().join(&s3.bucket))?;
+    }
+    let handler = Handler::new(server.client(), config);
     let event = json!({ "Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": "2025-12-11T06:05:16.000Z", "eventName": "ObjectCreated:Put",
@@ -52,5 +59,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         seconds,
         lines as f64 / seconds
     );
+    for object in &summary.delivered.objects {
+        eprintln!(
+            "{} ({} entries, {} bytes)",
+            object.uri, object.entries, object.bytes
+        );
+    }
     Ok(())
 }
