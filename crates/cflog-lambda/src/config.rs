@@ -223,6 +223,13 @@ impl Config {
                         },
                     )?,
                 };
+                #[cfg(not(feature = "parquet"))]
+                if format == ObjectFormat::Parquet {
+                    return Err(fail(
+                        "CFLOG_OUTPUT_FORMAT",
+                        "this build writes no Parquet (cflog-lambda's feature `parquet`): set ndjson.gz".into(),
+                    ));
+                }
                 let bucket = get("CFLOG_OUTPUT_BUCKET").ok_or_else(|| {
                     fail(
                         "CFLOG_OUTPUT_BUCKET",

@@ -51,6 +51,7 @@ use std::task::{Context, Poll, ready};
 use aws_sdk_s3::Client;
 use cflog_core::json::Selection;
 use cflog_core::{Field, FieldError, FieldProblem, LogLine};
+#[cfg(feature = "parquet")]
 use cflog_parquet::WriterOptions;
 use cflog_pipeline::sink::{
     DeliveredObject, Delivery, EntryError, Sink, SinkFactory, Source, Verdict,
@@ -86,6 +87,7 @@ pub struct S3Options {
     max_open_objects: usize,
     max_buffered_bytes: usize,
     max_parts_in_flight: usize,
+    #[cfg(feature = "parquet")]
     parquet: WriterOptions,
     selection: Selection,
 }
@@ -97,6 +99,7 @@ impl Default for S3Options {
             max_open_objects: 8,
             max_buffered_bytes: 24 << 20,
             max_parts_in_flight: 2,
+            #[cfg(feature = "parquet")]
             parquet: WriterOptions::default(),
             selection: Selection::all(),
         }
@@ -144,6 +147,7 @@ impl S3Options {
     }
 
     /// The Parquet writer's row groups and compression.
+    #[cfg(feature = "parquet")]
     #[must_use]
     pub fn parquet(mut self, options: WriterOptions) -> S3Options {
         self.parquet = options;
@@ -404,8 +408,8 @@ impl S3Sink {
         let sequence = self.closed.get(&partition).copied().unwrap_or(0);
         let key = self.destination.key(&partition, stem, sequence);
         let shared = &self.destination.shared;
-        let encoder = ObjectEncoder::new(shared.format, &options.selection, &options.parquet)
-            .map_err(|error| S3SinkError::Encode {
+        let encoder =
+            ObjectEncoder::new(shared.format, options).map_err(|error| S3SinkError::Encode {
                 bucket: shared.bucket.name.clone(),
                 key: key.clone(),
                 error,
@@ -433,6 +437,10 @@ impl S3Sink {
         if self.last == self.open.len() {
             // `swap_remove` moved the object written last into the gap.
             self.last = oldest;
+        }
+        if object.entries == 0 {
+            // Its only entries were rejected: there is nothing to write.
+            return Ok(());
         }
         *self.closed.entry(object.partition.clone()).or_default() += 1;
         let completion = self.complete(object)?;

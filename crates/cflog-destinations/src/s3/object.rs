@@ -5,10 +5,13 @@ use std::io::Write;
 
 use cflog_core::LogLine;
 use cflog_core::json::{JsonWriter, Selection};
-use cflog_parquet::{ColumnSet, ParquetWriter, WriteError, WriterOptions};
+#[cfg(feature = "parquet")]
+use cflog_parquet::{ColumnSet, ParquetWriter, WriteError};
 use cflog_pipeline::sink::EntryError;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+
+use super::S3Options;
 
 /// How the objects are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -55,6 +58,7 @@ const JSON_BLOCK: usize = 64 << 10;
 
 /// One object's encoder.
 pub(crate) enum ObjectEncoder {
+    #[cfg(feature = "parquet")]
     Parquet(Box<ParquetWriter<Vec<u8>>>),
     NdjsonGz(Box<GzNdjson>),
 }
@@ -69,14 +73,17 @@ pub(crate) struct GzNdjson {
 impl ObjectEncoder {
     pub(crate) fn new(
         format: ObjectFormat,
-        selection: &Selection,
-        parquet: &WriterOptions,
+        options: &S3Options,
     ) -> Result<ObjectEncoder, EncodeError> {
+        let selection: &Selection = &options.selection;
         Ok(match format {
+            #[cfg(feature = "parquet")]
             ObjectFormat::Parquet => ObjectEncoder::Parquet(Box::new(
-                ParquetWriter::new(Vec::new(), ColumnSet::standard(), parquet.clone())
+                ParquetWriter::new(Vec::new(), ColumnSet::standard(), options.parquet.clone())
                     .map_err(EncodeError::Parquet)?,
             )),
+            #[cfg(not(feature = "parquet"))]
+            ObjectFormat::Parquet => return Err(EncodeError::NoParquet),
             ObjectFormat::NdjsonGz => ObjectEncoder::NdjsonGz(Box::new(GzNdjson {
                 json: JsonWriter::new(selection.clone()),
                 block: Vec::with_capacity(JSON_BLOCK + 4096),
@@ -88,6 +95,7 @@ impl ObjectEncoder {
     /// Encodes one entry.
     pub(crate) fn write(&mut self, line: &LogLine<'_>) -> Result<(), EntryError<EncodeError>> {
         match self {
+            #[cfg(feature = "parquet")]
             ObjectEncoder::Parquet(writer) => writer.write(line).map_err(|error| match error {
                 WriteError::Rejected(error) => EntryError::Rejected(error),
                 error => EntryError::Output(EncodeError::Parquet(error)),
@@ -109,6 +117,7 @@ impl ObjectEncoder {
     /// The encoded bytes not yet taken.
     pub(crate) fn encoded(&mut self) -> &mut Vec<u8> {
         match self {
+            #[cfg(feature = "parquet")]
             ObjectEncoder::Parquet(writer) => writer.output_mut(),
             ObjectEncoder::NdjsonGz(ndjson) => ndjson.gzip.get_mut(),
         }
@@ -118,6 +127,7 @@ impl ObjectEncoder {
     /// buffers, and the encoded bytes not yet taken.
     pub(crate) fn memory_size(&self) -> usize {
         match self {
+            #[cfg(feature = "parquet")]
             ObjectEncoder::Parquet(writer) => writer.memory_size() + writer_output_len(writer),
             ObjectEncoder::NdjsonGz(ndjson) => ndjson.block.len() + ndjson.gzip.get_ref().len(),
         }
@@ -127,6 +137,7 @@ impl ObjectEncoder {
     /// the object's bytes.
     pub(crate) fn finish(self) -> Result<Vec<u8>, EncodeError> {
         match self {
+            #[cfg(feature = "parquet")]
             ObjectEncoder::Parquet(writer) => Ok(writer.finish().map_err(EncodeError::Parquet)?.0),
             ObjectEncoder::NdjsonGz(ndjson) => {
                 let GzNdjson {
@@ -139,6 +150,7 @@ impl ObjectEncoder {
     }
 }
 
+#[cfg(feature = "parquet")]
 fn writer_output_len(writer: &ParquetWriter<Vec<u8>>) -> usize {
     writer.output().len()
 }
@@ -148,8 +160,14 @@ fn writer_output_len(writer: &ParquetWriter<Vec<u8>>) -> usize {
 #[non_exhaustive]
 pub enum EncodeError {
     /// The Parquet writer failed.
+    #[cfg(feature = "parquet")]
     #[error(transparent)]
     Parquet(WriteError),
+    /// Parquet was asked for, and this build has none (cflog-destinations'
+    /// feature `parquet`).
+    #[cfg(not(feature = "parquet"))]
+    #[error("this build writes no Parquet (cflog-destinations' feature `parquet` is off)")]
+    NoParquet,
     /// Compressing the NDJSON failed.
     #[error("compressing NDJSON failed: {0}")]
     Gzip(std::io::Error),
