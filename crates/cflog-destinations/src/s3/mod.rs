@@ -175,7 +175,7 @@ pub struct S3Destination {
     shared: Arc<Shared>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Shared {
     bucket: Arc<Bucket>,
     prefix: String,
@@ -234,12 +234,7 @@ impl S3Destination {
     }
 
     fn with(self, change: impl FnOnce(&mut Shared)) -> S3Destination {
-        let mut shared = Arc::try_unwrap(self.shared).unwrap_or_else(|shared| Shared {
-            bucket: Arc::clone(&shared.bucket),
-            prefix: shared.prefix.clone(),
-            format: shared.format,
-            options: shared.options.clone(),
-        });
+        let mut shared = Arc::unwrap_or_clone(self.shared);
         change(&mut shared);
         S3Destination {
             shared: Arc::new(shared),
