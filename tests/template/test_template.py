@@ -58,6 +58,15 @@ OUTPUT_WRITE_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload"]
 # cflog-parquet (crates/cflog-parquet/tests/glue_template.rs) holds the two
 # together, this file holds template.yaml to it.
 GLUE_COLUMNS = Path(__file__).resolve().parent / "glue_columns.json"
+# The metrics the function writes (crates/cflog-lambda/src/metrics.rs): a test
+# of cflog-lambda (crates/cflog-lambda/tests/metrics_template.rs) holds this
+# file to them, and the alarms' tests here hold template.yaml to it.
+METRICS_FILE = Path(__file__).resolve().parent / "metrics.json"
+ALARM = "AWS::CloudWatch::Alarm"
+FAILED_ALARM = "FailedObjectsAlarm"
+SHARE_ALARM = "RejectedShareAlarm"
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:cflog-alarms"
+WITH_ALARMS = {"AlarmTopicArn": TOPIC_ARN}
 # What the SQS event source mapping polls the queue with, and nothing more.
 SQS_READ_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 
@@ -355,6 +364,9 @@ def test_environment_carries_cflog_settings(template):
         "CFLOG_REALTIME_REJECTS": ("RealtimeRejects", "report"),
         # The function never reads manifests or completion reports.
         "CFLOG_IGNORE_PREFIX": ("BackfillPrefix", "cflog-backfill/"),
+        # What the alarms watch (test_alarms_watch_what_the_function_writes).
+        "CFLOG_METRICS": ("Metrics", "on"),
+        "CFLOG_METRICS_NAMESPACE": ("MetricsNamespace", "cflog"),
         "RUST_LOG": ("LogLevel", "info"),
     }
     for var, (name, default) in expected.items():
@@ -830,6 +842,7 @@ def test_realtime_role_statements_are_scoped_and_conditional(template):
 def test_rule_requires_the_field_list_with_a_stream(template):
     rules = template.get("Rules", {})
     assert sorted(rules) == [
+        "AlarmsNeedMetrics",
         "RealtimeLogFieldsRequired",
         "S3DestinationTakesStandardLogsOnly",
         "TriggerMaximumConcurrencyRange",
@@ -1058,6 +1071,183 @@ def test_translated_template_with_the_sqs_trigger(monkeypatch, template):
     assert t["Resources"][TRIGGER_MAPPING]["Properties"]["ScalingConfig"] == {
         "MaximumConcurrency": ref("TriggerMaximumConcurrency")
     }
+
+
+# ---------------------------------------------------------------- metrics and alarms
+
+
+def metrics_catalog() -> dict:
+    return json.loads(METRICS_FILE.read_text())
+
+
+def watched(alarm: dict) -> list[dict]:
+    """The metrics an alarm reads: its own, or those of its metric math."""
+    p = alarm["Properties"]
+    if "MetricName" in p:
+        return [{k: p[k] for k in ("Namespace", "MetricName", "Dimensions")}]
+    return [q["MetricStat"]["Metric"] for q in p["Metrics"] if "MetricStat" in q]
+
+
+def test_metrics_parameters_and_condition(template):
+    catalog = metrics_catalog()
+    assert param(template, "Metrics")["Default"] == "on"
+    assert sorted(param(template, "Metrics")["AllowedValues"]) == ["off", "on"]
+    # The function's own default, so a stack and a local run agree.
+    assert param(template, "MetricsNamespace")["Default"] == catalog["namespace"]
+    assert param(template, "AlarmTopicArn")["Default"] == ""
+    threshold = param(template, "RejectedShareThreshold")
+    assert (threshold["Type"], threshold["Default"], threshold["MinValue"], threshold["MaxValue"]) == (
+        "Number",
+        0.01,
+        0,
+        1,
+    )
+    assert template["Conditions"]["HasAlarmTopic"] == {"Fn::Not": [{"Fn::Equals": [ref("AlarmTopicArn"), ""]}]}
+    for overrides, alarms in [({}, False), (WITH_ALARMS, True)]:
+        values = parameter_values(template, overrides)
+        assert evaluate({"Condition": "HasAlarmTopic"}, template, values) is alarms
+
+
+@pytest.mark.parametrize(
+    "name,good,bad",
+    [
+        (
+            "AlarmTopicArn",
+            ["", TOPIC_ARN, "arn:aws-us-gov:sns:us-gov-west-1:123456789012:ops_alerts-1"],
+            [
+                "arn:aws:sns:us-east-1:123456789012:*",
+                "arn:aws:sns:us-east-1:123456789012:alarms.fifo",
+                "arn:aws:sqs:us-east-1:123456789012:alarms",
+                "cflog-alarms",
+            ],
+        ),
+        (
+            "MetricsNamespace",
+            ["cflog", "Company/CDN logs #2", "n" * 255],
+            ["", "AWS/Lambda", "n" * 256, "journaux/été", "tab\there"],
+        ),
+    ],
+)
+def test_metrics_parameter_patterns(template, name, good, bad):
+    # The function refuses a namespace CloudWatch would drop; the stack
+    # refuses it first.
+    pattern = re.compile(param(template, name)["AllowedPattern"])
+    for value in good:
+        assert pattern.fullmatch(value), f"{name} should accept {value!r}"
+    for value in bad:
+        assert not pattern.fullmatch(value), f"{name} should refuse {value!r}"
+
+
+def test_no_alarm_without_a_topic(template):
+    t = resolved(template)
+    assert not [n for n, r in t["Resources"].items() if r["Type"] == ALARM]
+    assert not mentions(t["Resources"], "AlarmTopicArn")
+    t = resolved(template, WITH_ALARMS)
+    assert sorted(n for n, r in t["Resources"].items() if r["Type"] == ALARM) == [FAILED_ALARM, SHARE_ALARM]
+
+
+def test_every_alarm_is_behind_the_condition(template):
+    for name, body in template["Resources"].items():
+        if body["Type"] == ALARM or mentions(body, "AlarmTopicArn"):
+            assert body.get("Condition") == "HasAlarmTopic", name
+
+
+def test_alarms_watch_what_the_function_writes(template):
+    # The namespace the function is given, a metric it writes, under the
+    # dimension set that every one of its lines carries: [FunctionName].
+    catalog = metrics_catalog()
+    names = {m["name"] for m in catalog["metrics"]}
+    env = props(template, FUNCTION, "AWS::Serverless::Function")["Environment"]["Variables"]
+    assert env["CFLOG_METRICS_NAMESPACE"] == ref("MetricsNamespace")
+    assert env["CFLOG_METRICS"] == ref("Metrics")
+    # The function's name is what AWS_LAMBDA_FUNCTION_NAME, the dimension's
+    # value, will be.
+    assert props(template, FUNCTION, "AWS::Serverless::Function")["FunctionName"] == ref("AWS::StackName")
+    alarms = {n: r for n, r in template["Resources"].items() if r["Type"] == ALARM}
+    assert sorted(alarms) == [FAILED_ALARM, SHARE_ALARM]
+    for name, alarm in alarms.items():
+        metrics = watched(alarm)
+        assert metrics, name
+        for metric in metrics:
+            assert metric["Namespace"] == ref("MetricsNamespace"), name
+            assert metric["MetricName"] in names, f"{name} watches {metric['MetricName']}, which the function never writes"
+            assert metric["Dimensions"] == [
+                {"Name": d, "Value": ref(FUNCTION)} for d in catalog["dimensions"]
+            ], name
+            assert catalog["errorTypeDimension"] not in json.dumps(metric["Dimensions"]), name
+        p = alarm["Properties"]
+        assert p["AlarmActions"] == [ref("AlarmTopicArn")], name
+        assert p["OKActions"] == [ref("AlarmTopicArn")], name
+        assert p["TreatMissingData"] == "notBreaching", name
+        assert p["ComparisonOperator"] == "GreaterThanThreshold", name
+        assert (p["EvaluationPeriods"], p["DatapointsToAlarm"]) == (1, 1), name
+
+
+def test_failed_objects_alarm_fires_on_any_failed_object(template):
+    p = props(template, FAILED_ALARM, ALARM)
+    assert p["MetricName"] == "FailedObjects"
+    assert (p["Statistic"], p["Period"], p["Threshold"]) == ("Sum", 300, 0)
+
+
+def test_rejected_share_alarm_divides_rejected_by_all_lines_read(template):
+    p = props(template, SHARE_ALARM, ALARM)
+    queries = {q["Id"]: q for q in p["Metrics"]}
+    stats = {i: q["MetricStat"] for i, q in queries.items() if "MetricStat" in q}
+    assert {i: s["Metric"]["MetricName"] for i, s in stats.items()} == {
+        "rejected": "RejectedLines",
+        "entries": "Entries",
+    }
+    assert all(s["Stat"] == "Sum" and s["Period"] == 300 for s in stats.values())
+    returned = [i for i, q in queries.items() if q.get("ReturnData", True)]
+    assert returned == ["share"]
+    expression = queries["share"]["Expression"]
+    assert expression == "IF(entries + rejected > 0, rejected / (entries + rejected), 0)"
+    assert p["Threshold"] == ref("RejectedShareThreshold")
+
+    # The expression as CloudWatch evaluates it, on a few periods' sums.
+    def share(entries: int, rejected: int) -> float:
+        return rejected / (entries + rejected) if entries + rejected > 0 else 0
+
+    threshold = param(template, "RejectedShareThreshold")["Default"]
+    assert share(990, 10) <= threshold < share(989, 11)
+    assert share(0, 0) == 0
+
+
+def test_rule_alarms_need_the_metrics(template):
+    rule = template["Rules"]["AlarmsNeedMetrics"]
+    assert rule["RuleCondition"] == template["Conditions"]["HasAlarmTopic"]
+
+    def accepted(overrides: dict[str, str]) -> bool:
+        values = parameter_values(template, overrides)
+        if not evaluate(rule["RuleCondition"], template, values):
+            return True
+        return all(evaluate(a["Assert"], template, values) for a in rule["Assertions"])
+
+    assert accepted({})
+    assert accepted({"Metrics": "off"})
+    assert accepted(WITH_ALARMS)
+    assert not accepted({**WITH_ALARMS, "Metrics": "off"})
+
+
+def test_no_iam_for_the_metrics(template):
+    # EMF goes through the log group the role already writes.
+    actions = role_actions(resolved(template, WITH_ALARMS))
+    assert not [a for a in actions if a.startswith("cloudwatch:")], actions
+
+
+def test_translated_template_with_alarms(monkeypatch, template):
+    cfn = translate(monkeypatch, {**WITH_ALARMS, "MetricsNamespace": "cflog/prod"})
+    cycles, errors = lint_errors(cfn)
+    assert cycles == []
+    assert errors == []
+    t = resolved(cfn)
+    alarms = {n: r for n, r in t["Resources"].items() if r["Type"] == ALARM}
+    assert sorted(alarms) == [FAILED_ALARM, SHARE_ALARM]
+    # !Ref of the translated function is its name, the dimension's value.
+    assert t["Resources"][FUNCTION]["Type"] == "AWS::Lambda::Function"
+    for alarm in alarms.values():
+        for metric in watched(alarm):
+            assert metric["Dimensions"] == [{"Name": "FunctionName", "Value": ref(FUNCTION)}]
 
 
 # ---------------------------------------------------------------- S3 Batch Operations (backfill)

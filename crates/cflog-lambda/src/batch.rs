@@ -291,7 +291,7 @@ impl Handler {
         // Tasks the response leaves out (there are none) would not be retried.
         response.treat_missing_keys_as = Some(ResultCode::PermanentFailure.as_str().into());
         for (task, report) in job.tasks.iter().zip(&reports) {
-            crate::handler::log_line(report);
+            self.log_report(report);
             let (code, text) = result_of(report);
             let mut result = S3BatchJobResult::default();
             result.task_id = Some(task.task_id.clone());

@@ -9,9 +9,11 @@ use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, InputFormat, S
 use cflog_destinations::s3::ObjectFormat;
 use cflog_pipeline::Options;
 
+use crate::metrics::DEFAULT_NAMESPACE;
+
 /// Every variable the function reads, with its meaning, for error messages
 /// and documentation.
-pub const VARIABLES: [(&str, &str); 13] = [
+pub const VARIABLES: [(&str, &str); 15] = [
     (
         "CFLOG_FIELDS",
         "comma-separated JSON keys to emit, in order; empty for every field",
@@ -63,6 +65,14 @@ pub const VARIABLES: [(&str, &str); 13] = [
     (
         "CFLOG_IGNORE_PREFIX",
         "objects whose key starts with this are never read, whatever the event (the backfill prefix, where manifests and completion reports live)",
+    ),
+    (
+        "CFLOG_METRICS",
+        "`on` (the default): a CloudWatch embedded-metric-format line per object and per Kinesis batch on stderr; `off`: none",
+    ),
+    (
+        "CFLOG_METRICS_NAMESPACE",
+        "the CloudWatch namespace of those metrics (default `cflog`): printable ASCII, at most 255 characters, not under `AWS/`",
     ),
 ];
 
@@ -123,6 +133,17 @@ pub enum OutputFormat {
     Tsv,
 }
 
+/// The CloudWatch metrics written beside each report
+/// ([`metrics`](crate::metrics)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// The namespace (`CFLOG_METRICS_NAMESPACE`).
+    pub namespace: String,
+    /// The value of the `FunctionName` dimension: `AWS_LAMBDA_FUNCTION_NAME`,
+    /// which Lambda sets; without it (a local run) metrics have no dimension.
+    pub function_name: Option<String>,
+}
+
 /// The function's configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -144,6 +165,8 @@ pub struct Config {
     pub realtime: Option<Realtime>,
     /// Keys under this prefix are never read (`CFLOG_IGNORE_PREFIX`).
     pub ignore_prefix: Option<String>,
+    /// The CloudWatch metrics; `None` with `CFLOG_METRICS=off`.
+    pub metrics: Option<MetricsConfig>,
 }
 
 /// A variable with a bad value.
@@ -341,6 +364,29 @@ impl Config {
                 })
             }
         };
+        let metrics_on = match get("CFLOG_METRICS").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(fail(
+                    "CFLOG_METRICS",
+                    format!("expected on or off, got {other:?}"),
+                ));
+            }
+        };
+        // Checked even with the metrics off: a bad value is a mistake
+        // either way, and would surface only when they are turned on.
+        let namespace = match get("CFLOG_METRICS_NAMESPACE") {
+            None => DEFAULT_NAMESPACE.to_owned(),
+            Some(namespace) => {
+                check_namespace(&namespace).map_err(|m| fail("CFLOG_METRICS_NAMESPACE", m))?;
+                namespace
+            }
+        };
+        let metrics = metrics_on.then(|| MetricsConfig {
+            namespace,
+            function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
+        });
         Ok(Config {
             selection,
             sink,
@@ -350,6 +396,7 @@ impl Config {
             concurrency,
             realtime,
             ignore_prefix: get("CFLOG_IGNORE_PREFIX"),
+            metrics,
         })
     }
 
@@ -375,6 +422,28 @@ fn standard_columns() -> Selection {
     let mut layout = Layout::new(Selection::all());
     let keys = layout.keys(&Schema::standard());
     Selection::from_keys(keys).unwrap_or_else(|_| Selection::all())
+}
+
+/// CloudWatch's rules for a namespace: ASCII without control characters,
+/// at most 255 of them, and not `AWS/`, which AWS services keep for
+/// themselves. CloudWatch Logs drops an EMF line with a bad namespace
+/// silently, so it is refused at cold start instead.
+fn check_namespace(namespace: &str) -> Result<(), String> {
+    if namespace.len() > 255 {
+        return Err(format!(
+            "at most 255 characters, got {}",
+            namespace.chars().count()
+        ));
+    }
+    if let Some(c) = namespace.chars().find(|c| !(' '..='~').contains(c)) {
+        return Err(format!("printable ASCII only, got {c:?} in {namespace:?}"));
+    }
+    if namespace.starts_with("AWS/") {
+        return Err(format!(
+            "namespaces under AWS/ are AWS's own, got {namespace:?}"
+        ));
+    }
+    Ok(())
 }
 
 /// `\t` in a variable means TAB, which is awkward to type in a template.
@@ -488,6 +557,10 @@ mod tests {
             ("CFLOG_REALTIME_FIELDS", "x-nothing, y-nothing"),
             ("CFLOG_REALTIME_REJECTS", "drop"),
             ("CFLOG_OUTPUT_FORMAT", "parquet"),
+            ("CFLOG_METRICS", "yes"),
+            ("CFLOG_METRICS_NAMESPACE", "AWS/Lambda"),
+            ("CFLOG_METRICS_NAMESPACE", "cflog\u{7f}"),
+            ("CFLOG_METRICS_NAMESPACE", "journaux/été"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{var}={value}");
@@ -585,6 +658,30 @@ mod tests {
 
     fn config_without_realtime() -> Config {
         config(&[("CFLOG_REALTIME_REJECTS", "retry")]).unwrap()
+    }
+
+    #[test]
+    fn metrics_are_on_by_default_in_the_namespace_cflog() {
+        let on = config(&[("AWS_LAMBDA_FUNCTION_NAME", "cflog-prod")]).unwrap();
+        assert_eq!(
+            on.metrics,
+            Some(MetricsConfig {
+                namespace: "cflog".into(),
+                function_name: Some("cflog-prod".into()),
+            })
+        );
+        let local = config(&[("CFLOG_METRICS", "on")]).unwrap().metrics.unwrap();
+        assert_eq!(local.function_name, None);
+        let named = config(&[("CFLOG_METRICS_NAMESPACE", "Company/CDN logs #2")]).unwrap();
+        assert_eq!(named.metrics.unwrap().namespace, "Company/CDN logs #2");
+        assert_eq!(config(&[("CFLOG_METRICS", "off")]).unwrap().metrics, None);
+        let long = "n".repeat(256);
+        let err = config(&[("CFLOG_METRICS_NAMESPACE", &long)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "CFLOG_METRICS_NAMESPACE: at most 255 characters, got 256"
+        );
+        assert!(config(&[("CFLOG_METRICS_NAMESPACE", &long[1..])]).is_ok());
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::config::{Config, OutputFormat, SinkKind};
 use crate::error::{FailureKind, HandlerError};
 use crate::event::{Event, parse_event};
 use crate::kinesis;
+use crate::metrics::MetricsWriter;
 use crate::status::Status;
 
 /// An object named by an event, its key decoded.
@@ -97,6 +98,8 @@ pub struct Handler {
     client: Client,
     config: Config,
     sinks: Arc<dyn SinkFactory<Sink = DynSink>>,
+    /// The EMF lines' target: stderr, unless `CFLOG_METRICS=off`.
+    metrics: Option<MetricsWriter>,
 }
 
 impl Handler {
@@ -119,10 +122,12 @@ impl Handler {
             }
             None => Arc::new(configured_sinks(&config, || Stdout)),
         };
+        let metrics = config.metrics.clone().map(MetricsWriter::stderr);
         Handler {
             client,
             config,
             sinks,
+            metrics,
         }
     }
 
@@ -133,10 +138,33 @@ impl Handler {
         F: SinkFactory + 'static,
         F::Sink: Send + 'static,
     {
+        let metrics = config.metrics.clone().map(MetricsWriter::stderr);
         Handler {
             client,
             config,
             sinks: Arc::new(move |source: &Source<'_>| boxed(sinks.open(source))),
+            metrics,
+        }
+    }
+
+    /// The handler with its CloudWatch metrics lines
+    /// ([`metrics`](crate::metrics)) going to `out` instead of stderr: to
+    /// read them back in a test, or to send them elsewhere. With
+    /// `CFLOG_METRICS=off` nothing is written to it.
+    pub fn metrics_to(mut self, out: impl Write + Send + 'static) -> Handler {
+        self.metrics = self
+            .config
+            .metrics
+            .clone()
+            .map(|config| MetricsWriter::new(config, out));
+        self
+    }
+
+    /// Logs an object's report line, then its metrics line.
+    pub(crate) fn log_report(&self, report: &ObjectReport) {
+        log_line(report);
+        if let Some(metrics) = &self.metrics {
+            metrics.object(report);
         }
     }
 
@@ -197,6 +225,12 @@ impl Handler {
         let (result, mut report) = kinesis::process_batch(&event.records, realtime, sink).await;
         report.summary.duration_ms = started.elapsed().as_millis() as u64;
         log_line(&report);
+        if let Some(metrics) = &self.metrics {
+            metrics.batch(
+                &report,
+                result.is_err().then_some(FailureKind::OutputFailed),
+            );
+        }
         result.map_err(|err| HandlerError {
             kind: FailureKind::OutputFailed,
             message: err.to_string(),
@@ -215,7 +249,7 @@ impl Handler {
             .collect()
             .await;
         for report in &reports {
-            log_line(report);
+            self.log_report(report);
         }
         let failed: Vec<&ObjectReport> = reports
             .iter()

@@ -12,6 +12,10 @@
 //! real-time log records ([`kinesis`]). Every object goes through the same
 //! function, pipeline and sink, whatever brought it.
 //!
+//! Beside each report line on stderr goes a CloudWatch embedded-metric-format
+//! line ([`metrics`]), from which CloudWatch Logs extracts the metrics that
+//! the SAM template's alarms watch.
+//!
 //! The binary only wires this library up; the logic lives here so that it is
 //! tested without Lambda, against a real S3-compatible server.
 //!
@@ -47,6 +51,7 @@ pub mod error;
 pub mod event;
 pub mod handler;
 pub mod kinesis;
+pub mod metrics;
 pub mod sqs;
 mod status;
 

@@ -129,7 +129,7 @@ impl Handler {
             .collect()
             .await;
         for (i, object) in &reports {
-            log_line(object);
+            self.log_report(object);
             if object.status == Status::Failed && object.failure.is_none_or(returned_to_queue) {
                 returned[*i] = true;
             }
