@@ -8,8 +8,12 @@
 //!
 //! - [`s3`]: objects in S3 in Hive partitions, typed Parquet for Athena
 //!   (`cflog-parquet`) or gzip NDJSON, idempotent by name.
+//! - [`pack`]: entries packed into records and records into calls within a
+//!   stream service's limits (Firehose, Kinesis Data Streams, SQS), for the
+//!   stream destinations.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod pack;
 pub mod s3;
