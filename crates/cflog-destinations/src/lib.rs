@@ -10,10 +10,12 @@
 //!   (`cflog-parquet`) or gzip NDJSON, idempotent by name.
 //! - [`pack`]: entries packed into records and records into calls within a
 //!   stream service's limits (Firehose, Kinesis Data Streams, SQS), for the
-//!   stream destinations.
+//!   stream destinations; [`retry`], sending again only what a service
+//!   refused, with backoff and jitter, within a budget.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod pack;
+pub mod retry;
 pub mod s3;
