@@ -89,6 +89,9 @@ use crate::line::{LogLine, Value};
 use crate::schema::{Family, Schema};
 use crate::values;
 
+mod checks;
+use checks::Checks;
+
 /// What a value of `kind` must be: the one table of the expectations that
 /// errors name, for the accessors and every writer.
 pub(crate) const fn problem(kind: ValueKind) -> FieldProblem {
@@ -197,6 +200,20 @@ pub(crate) fn ip(raw: &[u8]) -> Result<IpAddr, FieldProblem> {
 #[inline]
 pub(crate) fn word(raw: &[u8]) -> Result<&str, FieldProblem> {
     std::str::from_utf8(raw).map_err(|_| problem(ValueKind::ResultType))
+}
+
+/// Whether `kind` is one of the enum kinds, which [`word`] reads.
+#[inline]
+pub(crate) const fn is_word(kind: ValueKind) -> bool {
+    matches!(
+        kind,
+        ValueKind::ResultType
+            | ValueKind::Protocol
+            | ValueKind::HttpVersion
+            | ValueKind::SslProtocol
+            | ValueKind::FleStatus
+            | ValueKind::IpVersion
+    )
 }
 
 /// One value of an entry, parsed by its kind.
@@ -466,10 +483,16 @@ enum Step {
 #[derive(Clone, Debug)]
 pub struct Layout {
     selection: Selection,
+    /// The keys handed to the encoder ([`Layout::only`]); `None` for all.
+    wanted: Option<fn(Key<'_>) -> bool>,
     schema_id: u64,
     keys: Vec<String>,
     fields: Vec<Option<Field>>,
     steps: Vec<Step>,
+    /// The steps whose values are handed to the encoder, in order.
+    handed: Vec<usize>,
+    /// The checks of the values that are not.
+    checks: Checks,
 }
 
 impl Layout {
@@ -477,10 +500,64 @@ impl Layout {
     pub fn new(selection: Selection) -> Layout {
         Layout {
             selection,
+            wanted: None,
             schema_id: 0,
             keys: Vec::new(),
             fields: Vec::new(),
             steps: Vec::new(),
+            handed: Vec::new(),
+            checks: Checks::default(),
+        }
+    }
+
+    /// The layout of the entries of `selection`, whose
+    /// [`encode`](Layout::encode) hands on only the values of the keys
+    /// `wanted` accepts, for encoders that use a few of them (a tally).
+    ///
+    /// The other values are still read by their kind, and a line is
+    /// rejected at exactly the values [`Layout::new`]'s layout rejects it
+    /// at (the JSON writer's too), with the same error; but they are
+    /// checked kind by kind, with no key and no encoder call, and text,
+    /// which never fails, not at all.
+    ///
+    /// ```
+    /// use cflog_core::typed::{Key, Layout};
+    /// use cflog_core::json::Selection;
+    /// use cflog_core::{Field, LogLine, Schema};
+    /// # use cflog_core::typed::{Encoder, OffsetDateTime};
+    /// # use cflog_core::{FieldError, Value};
+    /// # #[derive(Default)]
+    /// # struct Keys(Vec<String>);
+    /// # impl Keys { fn push(&mut self, key: Key<'_>) -> Result<(), FieldError> { Ok(self.0.push(key.name.to_owned())) } }
+    /// # impl Encoder for Keys {
+    /// #     type Error = FieldError;
+    /// #     fn null(&mut self, key: Key<'_>) -> Result<(), FieldError> { self.push(key) }
+    /// #     fn text(&mut self, key: Key<'_>, _: Value<'_>) -> Result<(), FieldError> { self.push(key) }
+    /// #     fn word(&mut self, key: Key<'_>, _: &str) -> Result<(), FieldError> { self.push(key) }
+    /// #     fn unsigned(&mut self, key: Key<'_>, _: u64) -> Result<(), FieldError> { self.push(key) }
+    /// #     fn signed(&mut self, key: Key<'_>, _: i64) -> Result<(), FieldError> { self.push(key) }
+    /// #     fn seconds(&mut self, key: Key<'_>, _: std::time::Duration) -> Result<(), FieldError> { self.push(key) }
+    /// #     fn timestamp(&mut self, key: Key<'_>, _: OffsetDateTime, _: bool) -> Result<(), FieldError> { self.push(key) }
+    /// #     fn ip(&mut self, key: Key<'_>, _: std::net::IpAddr) -> Result<(), FieldError> { self.push(key) }
+    /// #     fn query_params(&mut self, key: Key<'_>, _: &cflog_core::escape::QueryParams<'_>) -> Result<(), FieldError> { self.push(key) }
+    /// # }
+    ///
+    /// let schema = Schema::from_fields_header(b"#Fields: sc-status sc-bytes cs-uri-stem")?;
+    /// let mut spans = Vec::new();
+    /// let mut layout = Layout::only(Selection::all(), |key| key.field == Some(Field::UriStem));
+    /// // `Keys` records the keys it is handed.
+    /// let mut keys = Keys::default();
+    /// layout.encode(&LogLine::parse(b"200\t512\t/a", &schema, &mut spans)?, &mut keys)?;
+    /// assert_eq!(keys.0, ["cs_uri_stem"]);
+    /// // `sc_bytes` is not handed on, but still read as a number.
+    /// let bad = LogLine::parse(b"200\t5x2\t/a", &schema, &mut spans)?;
+    /// assert_eq!(layout.encode(&bad, &mut keys).unwrap_err().field(), Field::ScBytes);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn only(selection: Selection, wanted: fn(Key<'_>) -> bool) -> Layout {
+        Layout {
+            wanted: Some(wanted),
+            ..Layout::new(selection)
         }
     }
 
@@ -507,31 +584,57 @@ impl Layout {
         encoder: &mut E,
     ) -> Result<(), E::Error> {
         self.prepare(line.schema());
-        for (index, (step, (name, field))) in self
-            .steps
-            .iter()
-            .zip(self.keys.iter().zip(&self.fields))
-            .enumerate()
-        {
-            let key = Key {
-                index,
-                name,
-                field: *field,
-            };
-            let value = match *step {
-                Step::Column { col, field, kind } => {
-                    let value = col.and_then(|col| line.column(col)).and_then(Value::new);
-                    kind_value(line, field, kind, value)?
-                }
-                Step::Extra { col } => line.column(col).and_then(Value::new).map(TypedValue::Text),
-                Step::Item(item) => item_value(item, line)?,
-            };
-            match value {
-                Some(value) => value.encode(key, encoder)?,
-                None => encoder.null(key)?,
+        if self.wanted.is_none() {
+            for (index, (step, (name, field))) in self
+                .steps
+                .iter()
+                .zip(self.keys.iter().zip(&self.fields))
+                .enumerate()
+            {
+                let key = Key {
+                    index,
+                    name,
+                    field: *field,
+                };
+                hand(key, step_value(*step, line)?, encoder)?;
+            }
+            return Ok(());
+        }
+        // The values not handed on are checked first; when they all pass,
+        // only the handed ones are read.
+        if self.checks.pass(line) {
+            for &index in &self.handed {
+                self.encode_step(index, line, encoder)?;
+            }
+            return Ok(());
+        }
+        // A value is bad: the walk in key order finds the first one, for the
+        // error `Layout::new`'s layout gives.
+        let mut handed = self.handed.iter().peekable();
+        for (index, step) in self.steps.iter().enumerate() {
+            if handed.next_if_eq(&&index).is_some() {
+                self.encode_step(index, line, encoder)?;
+            } else {
+                step_value(*step, line)?;
             }
         }
         Ok(())
+    }
+
+    /// Hands the value of step `index` to `encoder`.
+    #[inline(always)]
+    fn encode_step<E: Encoder + ?Sized>(
+        &self,
+        index: usize,
+        line: &LogLine<'_>,
+        encoder: &mut E,
+    ) -> Result<(), E::Error> {
+        let key = Key {
+            index,
+            name: &self.keys[index],
+            field: self.fields[index],
+        };
+        hand(key, step_value(self.steps[index], line)?, encoder)
     }
 
     fn prepare(&mut self, schema: &Schema) {
@@ -572,7 +675,51 @@ impl Layout {
                 item => Step::Item(item),
             })
             .collect();
+        let wanted = self.wanted.unwrap_or(|_| true);
+        self.handed = (0..self.steps.len())
+            .filter(|&index| {
+                wanted(Key {
+                    index,
+                    name: &self.keys[index],
+                    field: self.fields[index],
+                })
+            })
+            .collect();
+        let mut handed = self.handed.iter().peekable();
+        self.checks = Checks::new(
+            self.steps
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| handed.next_if_eq(&index).is_none())
+                .map(|(_, step)| step),
+        );
         self.schema_id = schema.id();
+    }
+}
+
+/// The value of `step` in `line`.
+#[inline(always)]
+fn step_value<'a>(step: Step, line: &LogLine<'a>) -> Result<Option<TypedValue<'a>>, FieldError> {
+    match step {
+        Step::Column { col, field, kind } => {
+            let value = col.and_then(|col| line.column(col)).and_then(Value::new);
+            kind_value(line, field, kind, value)
+        }
+        Step::Extra { col } => Ok(line.column(col).and_then(Value::new).map(TypedValue::Text)),
+        Step::Item(item) => item_value(item, line),
+    }
+}
+
+/// Hands `value` (or `null`) to `encoder` under `key`.
+#[inline(always)]
+fn hand<E: Encoder + ?Sized>(
+    key: Key<'_>,
+    value: Option<TypedValue<'_>>,
+    encoder: &mut E,
+) -> Result<(), E::Error> {
+    match value {
+        Some(value) => value.encode(key, encoder),
+        None => encoder.null(key),
     }
 }
 
@@ -601,7 +748,8 @@ mod tests {
 
     impl Recorder {
         fn push(&mut self, key: Key<'_>, seen: Seen) -> Result<(), FieldError> {
-            assert_eq!(key.index, self.0.len());
+            // Keys come in order; a layout of some keys skips the others.
+            assert!(key.index >= self.0.len(), "{key:?}");
             self.0.push((key.name.to_owned(), seen));
             Ok(())
         }
@@ -791,6 +939,66 @@ mod tests {
             }
         }
         assert!(checked > 3 * Field::COUNT, "{checked}");
+    }
+
+    /// What a layout hands `Recorder` for `line`, or its error.
+    fn recorded(
+        layout: &mut Layout,
+        line: &LogLine<'_>,
+    ) -> Result<Vec<(String, Seen)>, FieldError> {
+        let mut recorder = Recorder::default();
+        layout.encode(line, &mut recorder)?;
+        Ok(recorder.0)
+    }
+
+    #[test]
+    fn a_layout_of_some_keys_rejects_the_lines_a_whole_layout_rejects() {
+        let none = |_: Key<'_>| false;
+        let all = |_: Key<'_>| true;
+        for &field in Field::ALL {
+            for &sample in samples(field.kind()) {
+                let (names, line): (&[&str], Vec<u8>) = match field {
+                    Field::Date => (&["date", "time"], [sample, b"\t21:02:31"].concat()),
+                    Field::Time => (&["date", "time"], [b"2019-12-04\t", sample].concat()),
+                    _ => (&[field.name(), "x-custom"][..], [sample, b"\tx"].concat()),
+                };
+                let schema = Schema::from_names(names.iter().copied()).unwrap();
+                let mut spans = Vec::new();
+                let line = LogLine::parse(&line, &schema, &mut spans).unwrap();
+                let what = format!("{field} = {:?}", String::from_utf8_lossy(sample));
+                let whole = recorded(&mut Layout::new(Selection::all()), &line);
+                let handed = recorded(&mut Layout::only(Selection::all(), all), &line);
+                assert_eq!(handed, whole, "{what}");
+                let nothing = recorded(&mut Layout::only(Selection::all(), none), &line);
+                assert_eq!(nothing, whole.clone().map(|_| Vec::new()), "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_layout_of_some_keys_gives_the_first_bad_value_in_key_order() {
+        let schema = Schema::from_fields_header(
+            b"#Fields: sc-status sc-bytes c-port cs-protocol cs-uri-stem",
+        )
+        .unwrap();
+        let bytes_only = |key: Key<'_>| key.field == Some(Field::ScBytes);
+        let mut spans = Vec::new();
+        for (text, bad) in [
+            (&b"2x0\t1x\t-1\thttps\t/a"[..], Some(Field::Status)),
+            (b"200\t1x\t-1\thttps\t/a", Some(Field::ScBytes)),
+            (b"200\t12\t-1\thttps\t/a", Some(Field::ClientPort)),
+            (b"200\t12\t80\t\xff\t/a", Some(Field::Protocol)),
+            (b"200\t12\t80\th\xc3\xa9\t/a%FF", None),
+        ] {
+            let line = LogLine::parse(text, &schema, &mut spans).unwrap();
+            let whole = recorded(&mut Layout::new(Selection::all()), &line);
+            let some = recorded(&mut Layout::only(Selection::all(), bytes_only), &line);
+            assert_eq!(whole.as_ref().err().map(FieldError::field), bad);
+            assert_eq!(some.as_ref().err(), whole.as_ref().err());
+            if let Ok(some) = some {
+                assert_eq!(some, [("sc_bytes".to_owned(), Seen::Unsigned(12))]);
+            }
+        }
     }
 
     #[test]

@@ -381,7 +381,9 @@ impl Tallier {
     /// field).
     pub fn new() -> Tallier {
         Tallier {
-            layout: Layout::new(Selection::all()),
+            // The other values are still read by their kind, so a line is
+            // rejected where the JSON output rejects it.
+            layout: Layout::only(Selection::all(), Entry::counts),
             entry: Entry::default(),
         }
     }
@@ -440,6 +442,26 @@ const USER_AGENT: usize = 2;
 const EDGE_LOCATION: usize = 3;
 
 impl Entry {
+    /// Whether the tally counts the values of `key`: what the [`Encoder`]
+    /// methods below keep.
+    fn counts(key: Key<'_>) -> bool {
+        matches!(
+            key.field,
+            Some(
+                Field::UriStem
+                    | Field::Referer
+                    | Field::UserAgent
+                    | Field::EdgeLocation
+                    | Field::EdgeResultType
+                    | Field::ScBytes
+                    | Field::Status
+                    | Field::TimeTaken
+                    | Field::Timestamp
+                    | Field::ClientIp
+            )
+        )
+    }
+
     /// Forgets the last entry, for one of `line`.
     fn clear(&mut self, line: &[u8]) {
         self.sc_bytes = None;
