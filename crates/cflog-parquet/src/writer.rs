@@ -7,12 +7,12 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use cflog_core::{FieldError, LogLine};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use crate::columns::{ColumnSet, ColumnType};
+use crate::columns::{Column, ColumnSet};
 use crate::rows::Rows;
 
 /// How a [`ParquetWriter`] sizes its row groups and compresses them.
@@ -100,21 +100,31 @@ impl WriterOptions {
             .set_created_by(concat!("cflog-parquet ", env!("CARGO_PKG_VERSION")).to_owned());
         for column in set.columns() {
             let path = ColumnPath::from(column.name);
-            props = match (column.column_type, column.field) {
-                // Times and byte counts change a little from line to line:
-                // deltas pack them tighter than a dictionary would.
-                (ColumnType::Timestamp, _) => props
-                    .set_column_dictionary_enabled(path.clone(), false)
-                    .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED),
-                // Unique per request: a dictionary only costs time.
-                (_, Some(cflog_core::Field::EdgeRequestId)) => {
-                    props.set_column_dictionary_enabled(path, false)
-                }
-                _ => props,
-            };
+            if !dictionary(column) {
+                props = props.set_column_dictionary_enabled(path, false);
+            }
         }
         Ok(props.build())
     }
+}
+
+/// Whether `column` is dictionary-encoded (the writer's default).
+///
+/// Not for values that are mostly distinct from row to row: there a
+/// dictionary is as large as the values, and its indices come on top.
+/// Plain values, zstd-compressed, were smaller on the generated corpus's
+/// hour objects (BENCHMARKS.md, "Parquet encodings per column"): byte
+/// counts and client ports by 0.7 to 1.3 bytes per entry each, the request
+/// id (random base64) a little. Low-cardinality integers (statuses, the
+/// request's bytes) and the time (one value per second in legacy logs)
+/// stay dictionary-encoded, which is smaller for them; a column whose
+/// dictionary outgrows its page falls back to plain values by itself.
+fn dictionary(column: &Column) -> bool {
+    use cflog_core::Field;
+    !matches!(
+        column.field,
+        Some(Field::EdgeRequestId | Field::ScBytes | Field::ContentLen | Field::ClientPort)
+    )
 }
 
 /// What a [`ParquetWriter`] wrote.
@@ -165,8 +175,8 @@ impl From<arrow_schema::ArrowError> for WriteError {
 /// bounded whatever the input's size. [`finish`](ParquetWriter::finish)
 /// writes the footer.
 ///
-/// The file is zstd-compressed, with page statistics, dictionary-encoded
-/// text and delta-encoded times: what Athena reads and prunes by.
+/// The file is zstd-compressed, with page statistics, and dictionaries for
+/// the columns whose values repeat: what Athena reads and prunes by.
 ///
 /// ```
 /// use cflog_core::{Reader, Record};
