@@ -438,6 +438,7 @@ fn now_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use cflog_pipeline::Summary;
+    use cflog_testkit::check_emf_document;
     use serde_json::{Value, json};
 
     use super::*;
@@ -481,41 +482,6 @@ mod tests {
         serde_json::from_slice(&line).unwrap()
     }
 
-    /// The specification's rules: `_aws` with an integer `Timestamp` and
-    /// directives of a namespace, at least one dimension set of at most 30
-    /// keys and at most 100 metrics; every metric a top-level number, every
-    /// dimension a top-level string of at most 1024 characters.
-    fn check_spec(doc: &Value) {
-        let aws = &doc["_aws"];
-        assert!(aws["Timestamp"].is_u64(), "{aws}");
-        let directives = aws["CloudWatchMetrics"].as_array().unwrap();
-        assert!(!directives.is_empty());
-        for directive in directives {
-            let directive = directive.as_object().unwrap();
-            let mut keys: Vec<&str> = directive.keys().map(String::as_str).collect();
-            keys.sort_unstable();
-            assert_eq!(keys, ["Dimensions", "Metrics", "Namespace"]);
-            assert!(!directive["Namespace"].as_str().unwrap().is_empty());
-            let sets = directive["Dimensions"].as_array().unwrap();
-            assert!(!sets.is_empty());
-            for set in sets {
-                let set = set.as_array().unwrap();
-                assert!(set.len() <= 30);
-                for key in set {
-                    let value = doc[key.as_str().unwrap()].as_str().unwrap();
-                    assert!(!value.is_empty() && value.len() <= 1024);
-                }
-            }
-            let metrics = directive["Metrics"].as_array().unwrap();
-            assert!(!metrics.is_empty() && metrics.len() <= 100);
-            for metric in metrics {
-                let name = metric["Name"].as_str().unwrap();
-                assert!(doc[name].is_number(), "{name} is not a top-level number");
-                assert!(metric["Unit"].is_string());
-            }
-        }
-    }
-
     #[test]
     fn an_object_that_was_read() {
         let doc = json(&Document::object(
@@ -523,7 +489,7 @@ mod tests {
             &report(Status::Ok, None),
             1765433116000,
         ));
-        check_spec(&doc);
+        check_emf_document(&doc);
         assert_eq!(
             doc,
             json!({
@@ -568,7 +534,7 @@ mod tests {
             &report(Status::Failed, Some(FailureKind::CorruptGzip)),
             1,
         ));
-        check_spec(&doc);
+        check_emf_document(&doc);
         let directives = &doc["_aws"]["CloudWatchMetrics"];
         assert_eq!(directives.as_array().unwrap().len(), 2);
         // Every metric under the function alone, so that one alarm sees
@@ -595,7 +561,7 @@ mod tests {
         let mut skipped = report(Status::Skipped, None);
         skipped.summary = Summary::default();
         let doc = json(&Document::object(&config(Some("f")), &skipped, 1));
-        check_spec(&doc);
+        check_emf_document(&doc);
         assert_eq!(doc["SkippedObjects"], 1);
         assert_eq!(doc["FailedObjects"], 0);
         assert_eq!(doc["Entries"], 0);
@@ -614,7 +580,7 @@ mod tests {
             &report(Status::Failed, Some(FailureKind::S3Transient)),
             1,
         ));
-        check_spec(&doc);
+        check_emf_document(&doc);
         let directives = &doc["_aws"]["CloudWatchMetrics"];
         assert_eq!(directives[0]["Dimensions"], json!([[]]));
         assert_eq!(directives[1]["Dimensions"], json!([["ErrorType"]]));
@@ -653,7 +619,7 @@ mod tests {
             Some(FailureKind::OutputFailed),
             1,
         ));
-        check_spec(&doc);
+        check_emf_document(&doc);
         let names: Vec<&str> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap()
@@ -755,7 +721,7 @@ mod tests {
             many.summary.rejected_by_reason.insert(reason, 1);
         }
         let doc = json(&Document::object(&config(Some("f")), &many, 1));
-        check_spec(&doc);
+        check_emf_document(&doc);
         let metrics = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap();
@@ -795,7 +761,7 @@ mod tests {
         let lines = out.entries();
         assert_eq!(lines.len(), 2);
         for line in &lines {
-            check_spec(line);
+            check_emf_document(line);
             let stamp = line["_aws"]["Timestamp"].as_u64().unwrap();
             assert!(stamp > 1_700_000_000_000, "{stamp} is not milliseconds");
         }

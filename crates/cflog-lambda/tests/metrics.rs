@@ -9,8 +9,8 @@ mod common;
 
 use cflog_lambda::{Config, FailureKind, Handler, ObjectReport, Response, Source};
 use cflog_pipeline::sink::NdjsonSink;
-use cflog_testkit::{Fault, FaultProxy, SharedOutput, kinesis_event, testdata};
-use common::{BUCKET, faulty_handler, handler, routed_client, server};
+use cflog_testkit::{Fault, FaultProxy, SharedOutput, check_emf_document, kinesis_event, testdata};
+use common::{BUCKET, faulty_handler, handler, routed_client, s3_notification, server};
 use serde_json::{Value, json};
 
 const FUNCTION: &str = "cflog-test";
@@ -31,91 +31,16 @@ fn config(vars: &[(&str, &str)]) -> Config {
     .unwrap()
 }
 
-/// An S3 notification for `keys` of the tests' bucket, keys encoded as S3
-/// sends them.
-fn s3_event(keys: &[&str]) -> Value {
-    let records: Vec<Value> = keys
-        .iter()
-        .map(|key| {
-            let key: Vec<String> = key
-                .split('/')
-                .map(|part| form_urlencoded::byte_serialize(part.as_bytes()).collect())
-                .collect();
-            json!({
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2025-12-11T06:05:16.000Z",
-                "eventName": "ObjectCreated:Put",
-                "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
-                "requestParameters": {"sourceIPAddress": "192.0.2.10"},
-                "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "x"},
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "cflog",
-                    "bucket": {"name": BUCKET, "arn": format!("arn:aws:s3:::{BUCKET}")},
-                    "object": {"key": key.join("/"), "size": 1}
-                }
-            })
-        })
-        .collect();
-    json!({ "Records": records })
-}
-
 /// The lines written, each checked against the specification.
 fn emf_lines(out: &SharedOutput) -> Vec<Value> {
     let lines = out.entries();
     for line in &lines {
-        check_spec(line);
+        check_emf_document(line);
+        // Milliseconds of this century, not seconds.
+        let stamp = line["_aws"]["Timestamp"].as_u64().unwrap();
+        assert!(stamp > 1_700_000_000_000, "Timestamp {stamp}");
     }
     lines
-}
-
-/// The EMF specification's rules for one document: a top-level `_aws`
-/// with an integer `Timestamp` (milliseconds) and at least one directive;
-/// each directive exactly `Namespace`, `Dimensions` (at least one set, each
-/// of at most 30 keys) and `Metrics` (at most 100, each a `Name` and a
-/// `Unit`); every metric name a top-level number (or array of numbers),
-/// every dimension key a top-level string of 1 to 1024 characters.
-fn check_spec(doc: &Value) {
-    let aws = doc["_aws"].as_object().expect("_aws is an object");
-    let stamp = aws["Timestamp"].as_u64().expect("Timestamp is an integer");
-    // Milliseconds of this century, not seconds.
-    assert!(stamp > 1_700_000_000_000, "Timestamp {stamp}");
-    let directives = aws["CloudWatchMetrics"].as_array().unwrap();
-    assert!(!directives.is_empty());
-    for directive in directives {
-        let directive = directive.as_object().unwrap();
-        let mut members: Vec<&str> = directive.keys().map(String::as_str).collect();
-        members.sort_unstable();
-        assert_eq!(members, ["Dimensions", "Metrics", "Namespace"]);
-        assert!(!directive["Namespace"].as_str().unwrap().is_empty());
-        let sets = directive["Dimensions"].as_array().unwrap();
-        assert!(!sets.is_empty(), "a directive needs a dimension set");
-        for set in sets {
-            let set = set.as_array().unwrap();
-            assert!(set.len() <= 30);
-            for key in set {
-                let key = key.as_str().unwrap();
-                let value = doc[key]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("dimension {key} is not a top-level string"));
-                assert!((1..=1024).contains(&value.len()), "{key}={value}");
-            }
-        }
-        let metrics = directive["Metrics"].as_array().unwrap();
-        assert!((1..=100).contains(&metrics.len()));
-        for metric in metrics {
-            let name = metric["Name"].as_str().unwrap();
-            let value = &doc[name];
-            let numeric = value.is_number()
-                || value
-                    .as_array()
-                    .is_some_and(|a| a.len() <= 100 && a.iter().all(Value::is_number));
-            assert!(numeric, "metric {name} is not a top-level number: {value}");
-            assert!(metric["Unit"].is_string(), "{metric}");
-        }
-    }
 }
 
 /// The line of the object `key`.
@@ -168,7 +93,7 @@ async fn an_object_with_a_rejected_line_gives_a_line_of_its_counts() {
     let (handler, _) = handler(server.client(), config(&[]));
     let handler = handler.metrics_to(out.clone());
     let keys = ["mixed.gz", "E1.2019-12-04-21.a1b2c3d4.gz", "gone.gz"];
-    let response = handler.handle(s3_event(&keys)).await.unwrap();
+    let response = handler.handle(s3_notification(&keys)).await.unwrap();
     let lines = emf_lines(&out);
     assert_eq!(lines.len(), 3);
 
@@ -226,7 +151,7 @@ async fn a_failed_object_counts_once_for_the_function_and_once_by_error_type() {
     let (handler, _) = handler(client, config(&[("CFLOG_METRICS_NAMESPACE", "cflog/test")]));
     let handler = handler.metrics_to(out.clone());
     let keys = ["corrupt.gz", "denied.gz", "photo.gz", "mixed.gz"];
-    let err = handler.handle(s3_event(&keys)).await.unwrap_err();
+    let err = handler.handle(s3_notification(&keys)).await.unwrap_err();
     assert_eq!(err.kind, FailureKind::CorruptGzip);
     let lines = emf_lines(&out);
     assert_eq!(lines.len(), 4);
@@ -275,7 +200,7 @@ async fn outside_lambda_the_metrics_have_no_function_dimension() {
     let out = SharedOutput::default();
     let handler = handler.metrics_to(out.clone());
     let err = handler
-        .handle(s3_event(&["throttled.gz", "denied.gz"]))
+        .handle(s3_notification(&["throttled.gz", "denied.gz"]))
         .await
         .unwrap_err();
     // The most retry-worthy of the two is the invocation's errorType.
@@ -301,10 +226,16 @@ async fn metrics_off_writes_no_line() {
     let out = SharedOutput::default();
     let (handler, outputs) = handler(server.client(), config(&[("CFLOG_METRICS", "off")]));
     let handler = handler.metrics_to(out.clone());
-    let response = handler.handle(s3_event(&["mixed.gz"])).await.unwrap();
+    let response = handler
+        .handle(s3_notification(&["mixed.gz"]))
+        .await
+        .unwrap();
     assert_eq!(response.objects()[0].summary.rejected, 1);
     assert_eq!(outputs.entries("mixed.gz").len(), 6);
-    let _ = handler.handle(s3_event(&["corrupt.gz"])).await.unwrap_err();
+    let _ = handler
+        .handle(s3_notification(&["corrupt.gz"]))
+        .await
+        .unwrap_err();
     assert_eq!(outputs.keys(), ["corrupt.gz", "mixed.gz"]);
     assert!(
         out.bytes().is_empty(),
@@ -320,7 +251,7 @@ async fn sqs_and_batch_operations_objects_have_a_line_each() {
     let (handler, _) = handler(server.client(), config(&[]));
     let handler = handler.metrics_to(out.clone());
 
-    let body = s3_event(&["mixed.gz", "corrupt.gz"]).to_string();
+    let body = s3_notification(&["mixed.gz", "corrupt.gz"]).to_string();
     let sqs = json!({"Records": [{
         "messageId": "m1",
         "receiptHandle": "AQEBm1",

@@ -8,38 +8,12 @@ mod common;
 
 use cflog_lambda::Response;
 use cflog_testkit::{S3Server, gzip, testdata};
-use common::{BUCKET, ENCODED, config, faulty_handler, handler, server};
+use common::{ENCODED, config, faulty_handler, handler, s3_notification, server};
 use serde_json::{Value, json};
 
-/// An S3 event notification, as S3 writes it into a message body; keys are
-/// form-URL-encoded as S3 sends them.
+/// An S3 event notification, as S3 writes it into a message body.
 fn notification(keys: &[&str]) -> String {
-    let records: Vec<Value> = keys
-        .iter()
-        .map(|key| {
-            let key: Vec<String> = key
-                .split('/')
-                .map(|part| form_urlencoded::byte_serialize(part.as_bytes()).collect())
-                .collect();
-            json!({
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2025-12-11T06:05:16.000Z",
-                "eventName": "ObjectCreated:Put",
-                "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
-                "requestParameters": {"sourceIPAddress": "192.0.2.10"},
-                "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "x"},
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "cflog",
-                    "bucket": {"name": BUCKET, "arn": format!("arn:aws:s3:::{BUCKET}")},
-                    "object": {"key": key.join("/"), "size": 1}
-                }
-            })
-        })
-        .collect();
-    json!({ "Records": records }).to_string()
+    s3_notification(keys).to_string()
 }
 
 /// An SQS event of (message id, body) pairs, as Lambda's poller sends it.

@@ -21,6 +21,9 @@ use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+mod emf;
+pub use emf::check_emf_document;
+
 /// The access key the test server accepts.
 pub const ACCESS_KEY: &str = "AKIDCFLOGTEST";
 /// The secret key the test server accepts.
