@@ -679,6 +679,16 @@ def test_realtime_parameters_and_defaults(template):
     assert param(template, "RealtimeMaximumRecordAgeSeconds")["Default"] < 86400
 
 
+def check_pattern(template, name, good, bad):
+    """Parameter `name`'s AllowedPattern accepts every value of `good` and
+    refuses every value of `bad`."""
+    pattern = re.compile(param(template, name)["AllowedPattern"])
+    for value in good:
+        assert pattern.fullmatch(value), f"{name} should accept {value!r}"
+    for value in bad:
+        assert not pattern.fullmatch(value), f"{name} should refuse {value!r}"
+
+
 @pytest.mark.parametrize(
     "name, good, bad",
     [
@@ -715,11 +725,7 @@ def test_realtime_parameters_and_defaults(template):
 def test_realtime_parameter_patterns(template, name, good, bad):
     # The role's Kinesis and KMS permissions are scoped by these parameters,
     # so their patterns are what keeps a wildcard out of the Resource.
-    pattern = re.compile(param(template, name)["AllowedPattern"])
-    for value in good:
-        assert pattern.fullmatch(value), f"{name} should accept {value!r}"
-    for value in bad:
-        assert not pattern.fullmatch(value), f"{name} should refuse {value!r}"
+    check_pattern(template, name, good, bad)
 
 
 def test_realtime_conditions(template):
@@ -1131,11 +1137,7 @@ def test_metrics_parameters_and_condition(template):
 def test_metrics_parameter_patterns(template, name, good, bad):
     # The function refuses a namespace CloudWatch would drop; the stack
     # refuses it first.
-    pattern = re.compile(param(template, name)["AllowedPattern"])
-    for value in good:
-        assert pattern.fullmatch(value), f"{name} should accept {value!r}"
-    for value in bad:
-        assert not pattern.fullmatch(value), f"{name} should refuse {value!r}"
+    check_pattern(template, name, good, bad)
 
 
 def test_no_alarm_without_a_topic(template):
