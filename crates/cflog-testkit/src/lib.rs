@@ -1,6 +1,8 @@
 //! Test support shared by the cflog crates: a real S3-compatible HTTP server
 //! (s3s-fs over hyper) started in-process on a free loopback port, a client
-//! for it, and fixture helpers.
+//! for it, and fixture helpers; a real moto server ([`MotoServer`]) for the
+//! Firehose, Kinesis and SQS destinations, and a proxy that fails their
+//! batch calls on a plan ([`BatchFaultProxy`]).
 //!
 //! The server is not a mock: the real `aws-sdk-s3` client talks to it over
 //! HTTP with SigV4 signing, path-style addressing and streamed bodies.
@@ -21,8 +23,12 @@ use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+mod batch;
 mod emf;
+mod moto;
+pub use batch::{BatchApi, BatchCall, BatchFault, BatchFaultProxy, BatchStats};
 pub use emf::check_emf_document;
+pub use moto::{MOTO_ACCESS_KEY, MOTO_ACCOUNT_ID, MOTO_REGION, MOTO_SECRET_KEY, MotoServer};
 
 /// The access key the test server accepts.
 pub const ACCESS_KEY: &str = "AKIDCFLOGTEST";
@@ -158,16 +164,26 @@ pub fn gzip_members(parts: &[&[u8]]) -> Vec<u8> {
     parts.iter().flat_map(|part| gzip(part)).collect()
 }
 
-/// The Python of the repository's tools venv, with pyarrow and DuckDB
-/// (installed by `scripts/install-tools` on first use): the readers that
-/// Parquet output is checked with.
-pub fn tools_python() -> std::path::PathBuf {
+/// Runs `scripts/install-tools` (it returns at once when the pinned tools
+/// are up to date) and returns the repository's `.venv-tools/` directory.
+///
+/// # Panics
+///
+/// When the script fails.
+pub fn install_tools() -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let status = std::process::Command::new(repo.join("scripts/install-tools"))
         .status()
         .expect("run scripts/install-tools");
     assert!(status.success(), "scripts/install-tools failed");
-    repo.join(".venv-tools/sam/bin/python")
+    repo.join(".venv-tools")
+}
+
+/// The Python of the repository's tools venv, with pyarrow and DuckDB
+/// (installed by `scripts/install-tools` on first use): the readers that
+/// Parquet output is checked with.
+pub fn tools_python() -> std::path::PathBuf {
+    install_tools().join("sam/bin/python")
 }
 
 /// A file of the workspace's `testdata/` directory.
