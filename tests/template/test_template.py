@@ -7,7 +7,8 @@ these mistakes; these tests do not.
 Run with the tools venv: scripts/check-template, or
     .venv-tools/bin/pytest tests/template
 CFLOG_TEMPLATE=path/to/copy.yaml points the tests at another template (used to
-check that they fail on a broken one).
+check that they fail on a broken one). scripts/check-template uses `resolved`
+below to give checkov the template as deployed, so keep it importable.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import pytest
 from cfn_tools import load_yaml  # cfn-flip: understands !Ref, !Sub, !GetAtt, !If ...
@@ -77,6 +78,75 @@ WITH_STREAM = {
     "RealtimeLogStreamArn": STREAM_ARN,
     "RealtimeLogFields": "timestamp,c-ip,sc-status,cs-uri-stem,time-to-first-byte",
 }
+# The stream destinations (Destination=firehose, kinesis or sqs): streams
+# of the user's, written to; another key than the real-time stream's.
+FIREHOSE_ARN = "arn:aws:firehose:us-east-1:123456789012:deliverystream/cflog-entries"
+KINESIS_OUTPUT_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/cflog-entries"
+SQS_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:cflog-entries"
+DESTINATION_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0987dcba-09ba-43dc-65fe-0987654321ba"
+# Every value of Destination, and the condition that holds with it alone
+# (and, for a stream destination, its ARN).
+DESTINATION_CONDITIONS = {
+    "cloudwatch": "UseCloudWatchDestination",
+    "s3": "UseS3Destination",
+    "firehose": "UseFirehoseDestination",
+    "kinesis": "UseKinesisDestination",
+    "sqs": "UseSqsDestination",
+}
+# CFLOG_SINK's values, as the function reads them.
+SINKS = ["stdout", "none", "s3", "firehose", "kinesis", "sqs"]
+
+
+class StreamDestination(NamedTuple):
+    """A stream destination as the stack sets it up."""
+
+    arn_parameter: str  # the parameter that names the stream or queue
+    arn: str  # a value for it
+    variables: list[str]  # the function's variables it sets, beside CFLOG_SINK
+    policy: str  # the role's policy that exists with it alone
+    action: str  # the one action of that policy on the stream or queue
+    kms_actions: list[str]  # on DestinationKmsKeyArn, when it is given
+    output: str  # the stack output that names it
+
+
+STREAM_DESTINATIONS = {
+    "firehose": StreamDestination(
+        "FirehoseDeliveryStreamArn",
+        FIREHOSE_ARN,
+        ["CFLOG_FIREHOSE_STREAM"],
+        "cflog-firehose-destination",
+        "firehose:PutRecordBatch",
+        # Firehose encrypts with a grant of its own (see the template).
+        [],
+        "FirehoseDeliveryStreamArn",
+    ),
+    "kinesis": StreamDestination(
+        "KinesisOutputStreamArn",
+        KINESIS_OUTPUT_ARN,
+        ["CFLOG_KINESIS_STREAM", "CFLOG_KINESIS_PARTITION_KEY", "CFLOG_KINESIS_PACKING"],
+        "cflog-kinesis-destination",
+        "kinesis:PutRecords",
+        ["kms:GenerateDataKey"],
+        "KinesisOutputStreamArn",
+    ),
+    "sqs": StreamDestination(
+        "SqsQueueArn",
+        SQS_QUEUE_ARN,
+        ["CFLOG_SQS_QUEUE_URL"],
+        "cflog-sqs-destination",
+        # Also authorizes SendMessageBatch.
+        "sqs:SendMessage",
+        ["kms:GenerateDataKey", "kms:Decrypt"],
+        "DestinationQueueUrl",
+    ),
+}
+
+
+def with_destination(name: str, **more: str) -> dict[str, str]:
+    """Parameter values of a stack writing to stream destination `name`."""
+    return {"Destination": name, STREAM_DESTINATIONS[name].arn_parameter: STREAM_DESTINATIONS[name].arn, **more}
+
+
 # What the event source mapping needs on the stream (Lambda checks these when
 # it creates the mapping), and nothing more.
 KINESIS_READ_ACTIONS = [
@@ -210,6 +280,18 @@ def evaluate(expr: Any, template: dict, values: dict[str, str]) -> Any:
     return expr
 
 
+def refusing_rules(template: dict, overrides: dict[str, str] | None = None) -> set[str]:
+    """The rules that refuse a stack with these parameter values: their
+    RuleCondition holds and one of their assertions does not."""
+    values = parameter_values(template, overrides)
+    return {
+        name
+        for name, rule in template.get("Rules", {}).items()
+        if evaluate(rule.get("RuleCondition", True), template, values)
+        and not all(evaluate(a["Assert"], template, values) for a in rule["Assertions"])
+    }
+
+
 def parameter_values(template: dict, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """Every parameter's value as CloudFormation sees it (a string): the
     default, or the override as `sam deploy --parameter-overrides` gives it."""
@@ -251,6 +333,34 @@ def resolved(template: dict, overrides: dict[str, str] | None = None) -> dict:
             if "Condition" not in body or conditions[body["Condition"]]
         }
     return out
+
+
+def value_of(expr: Any, values: dict[str, str], pseudo: dict[str, str] | None = None) -> Any:
+    """A string expression (Ref, Fn::Sub with variables, Fn::Select,
+    Fn::Split) as CloudFormation computes it from these parameter values and
+    pseudo parameters. A Select out of range raises, as it fails a stack."""
+    pseudo = pseudo or {}
+    if isinstance(expr, str):
+        return expr
+    ((fn, arg),) = expr.items()
+    if fn == "Ref":
+        return pseudo[arg] if arg in pseudo else values[arg]
+    if fn == "Fn::Split":
+        sep, source = arg
+        return value_of(source, values, pseudo).split(sep)
+    if fn == "Fn::Select":
+        index, items = arg
+        return value_of(items, values, pseudo)[int(index)]
+    if fn == "Fn::Sub":
+        text, variables = (arg, {}) if isinstance(arg, str) else arg
+        scope = {name: value_of(v, values, pseudo) for name, v in variables.items()}
+
+        def one(m: re.Match) -> str:
+            name = m.group(1)
+            return scope[name] if name in scope else value_of(ref(name), values, pseudo)
+
+        return re.sub(r"\$\{([^!}][^}]*)\}", one, text)
+    raise AssertionError(f"cannot compute {fn} here")
 
 
 def translate(monkeypatch, overrides: dict[str, str] | None = None) -> dict:
@@ -372,10 +482,21 @@ def test_environment_carries_cflog_settings(template):
     for var, (name, default) in expected.items():
         assert env.get(var) == ref(name), f"{var} should come from parameter {name}"
         assert param(template, name)["Default"] == default, f"default of {name}"
-    # The sink and its settings follow Destination (test_environment_follows_the_destination).
-    destination = {"CFLOG_SINK", "CFLOG_OUTPUT_FORMAT", "CFLOG_OUTPUT_BUCKET", "CFLOG_OUTPUT_PREFIX"}
+    # The sink and its settings follow Destination (test_environment_follows_the_destination,
+    # test_stream_destination_environment).
+    destination = {
+        "CFLOG_SINK",
+        "CFLOG_OUTPUT_FORMAT",
+        "CFLOG_OUTPUT_BUCKET",
+        "CFLOG_OUTPUT_PREFIX",
+        "CFLOG_FIREHOSE_STREAM",
+        "CFLOG_KINESIS_STREAM",
+        "CFLOG_KINESIS_PARTITION_KEY",
+        "CFLOG_KINESIS_PACKING",
+        "CFLOG_SQS_QUEUE_URL",
+    }
     for var in destination:
-        assert env[var]["Fn::If"][0] == "UseS3Destination", var
+        assert env[var]["Fn::If"][0] in DESTINATION_CONDITIONS.values(), var
     assert param(template, "Sink")["Default"] == "stdout"
     assert param(template, "OutputFormat")["Default"] == "ndjson"
     assert sorted(param(template, "Sink")["AllowedValues"]) == ["none", "stdout"]
@@ -580,10 +701,16 @@ def test_role_has_no_wildcard_actions_and_only_getobject_on_s3(template):
         ["s3:GetObject", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"]
     )
     # With a stream (and its KMS key): reading that stream; with Trigger=sqs,
-    # reading the queue; with Destination=s3, writing the output objects.
-    # Nothing more.
+    # reading the queue; with Destination=s3, writing the output objects;
+    # with a stream destination, writing to it (and its key). Nothing more.
+    stream_destinations = [a for d in STREAM_DESTINATIONS.values() for a in [d.action, *d.kms_actions]]
     assert sorted(actions) == sorted(
-        unconditional + KINESIS_READ_ACTIONS + ["kms:Decrypt"] + SQS_READ_ACTIONS + OUTPUT_WRITE_ACTIONS
+        unconditional
+        + KINESIS_READ_ACTIONS
+        + ["kms:Decrypt"]
+        + SQS_READ_ACTIONS
+        + OUTPUT_WRITE_ACTIONS
+        + stream_destinations
     )
     assert [a for a in actions if a.startswith("s3:")] == ["s3:GetObject", *OUTPUT_WRITE_ACTIONS]
 
@@ -605,11 +732,15 @@ def test_role_resources_are_scoped(template):
     )
     assert by_action["logs:CreateLogStream"] == [getatt(LOG_GROUP, "Arn")]
     assert by_action["logs:PutLogEvents"] == [getatt(LOG_GROUP, "Arn")]
-    assert by_action["sqs:SendMessage"] == [getatt(QUEUE, "Arn")]
-    # The stream and its key by parameter, whose patterns admit one ARN, no wildcard.
+    # The dead letter queue, and the queue of Destination=sqs by parameter.
+    assert by_action["sqs:SendMessage"] == [getatt(QUEUE, "Arn"), ref("SqsQueueArn")]
+    # The streams and keys by parameter, whose patterns admit one ARN, no wildcard.
     for action in KINESIS_READ_ACTIONS:
         assert by_action[action] == [ref("RealtimeLogStreamArn")], action
-    assert by_action["kms:Decrypt"] == [ref("RealtimeLogStreamKmsKeyArn")]
+    assert by_action["kms:Decrypt"] == [ref("RealtimeLogStreamKmsKeyArn"), ref("DestinationKmsKeyArn")]
+    assert by_action["kms:GenerateDataKey"] == [ref("DestinationKmsKeyArn")] * 2
+    assert by_action["firehose:PutRecordBatch"] == [ref("FirehoseDeliveryStreamArn")]
+    assert by_action["kinesis:PutRecords"] == [ref("KinesisOutputStreamArn")]
 
 
 def test_role_does_not_reference_the_bucket_resource(template):
@@ -759,7 +890,13 @@ def test_nothing_kinesis_related_without_a_stream(template, overrides):
         assert not mentions(t["Resources"], name), f"a resource still uses {name}"
         assert not mentions(t["Outputs"], name), f"an output still uses {name}"
     assert not [name for name in t["Outputs"] if "Realtime" in name]
-    assert "kinesis" not in json.dumps(t["Resources"]).lower()
+    # Nothing names Kinesis but the names of the function's variables
+    # (CFLOG_KINESIS_STREAM and the like, empty without Destination=kinesis).
+    env = t["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert [env[v] for v in env if "KINESIS" in v] == ["", "", ""]
+    resources = copy.deepcopy(t["Resources"])
+    resources[FUNCTION]["Properties"]["Environment"]["Variables"] = list(env.values())
+    assert "kinesis" not in json.dumps(resources).lower()
 
 
 def test_every_realtime_resource_is_behind_the_condition(template):
@@ -849,8 +986,12 @@ def test_rule_requires_the_field_list_with_a_stream(template):
     rules = template.get("Rules", {})
     assert sorted(rules) == [
         "AlarmsNeedMetrics",
+        "FirehoseDestinationStreamRequired",
+        "KinesisDestinationIsNotTheRealtimeInput",
+        "KinesisDestinationStreamRequired",
         "RealtimeLogFieldsRequired",
         "S3DestinationTakesStandardLogsOnly",
+        "SqsDestinationQueueRequired",
         "TriggerMaximumConcurrencyRange",
     ]
     rule = rules["RealtimeLogFieldsRequired"]
@@ -858,10 +999,7 @@ def test_rule_requires_the_field_list_with_a_stream(template):
     assert rule["Assertions"] and all(a.get("AssertDescription") for a in rule["Assertions"])
 
     def accepted(overrides: dict[str, str]) -> bool:
-        values = parameter_values(template, overrides)
-        if not evaluate(rule["RuleCondition"], template, values):
-            return True
-        return all(evaluate(a["Assert"], template, values) for a in rule["Assertions"])
+        return "RealtimeLogFieldsRequired" not in refusing_rules(template, overrides)
 
     assert accepted({})
     assert accepted(WITH_STREAM)
@@ -1220,10 +1358,7 @@ def test_rule_alarms_need_the_metrics(template):
     assert rule["RuleCondition"] == template["Conditions"]["HasAlarmTopic"]
 
     def accepted(overrides: dict[str, str]) -> bool:
-        values = parameter_values(template, overrides)
-        if not evaluate(rule["RuleCondition"], template, values):
-            return True
-        return all(evaluate(a["Assert"], template, values) for a in rule["Assertions"])
+        return "AlarmsNeedMetrics" not in refusing_rules(template, overrides)
 
     assert accepted({})
     assert accepted({"Metrics": "off"})
@@ -1364,7 +1499,22 @@ def table_input(template: dict) -> dict:
 def test_destination_parameters_and_conditions(template):
     destination = param(template, "Destination")
     assert destination["Default"] == "cloudwatch"
-    assert sorted(destination["AllowedValues"]) == ["cloudwatch", "s3"]
+    assert sorted(destination["AllowedValues"]) == sorted(DESTINATION_CONDITIONS)
+    # Exactly one destination's condition holds for each value; a stream
+    # destination's only with its ARN (without one the rules refuse the
+    # stack), so that cfn-lint sees the ARN set wherever it is used.
+    for value, condition in DESTINATION_CONDITIONS.items():
+        overrides = with_destination(value) if value in STREAM_DESTINATIONS else {"Destination": value}
+        values = parameter_values(template, overrides)
+        holding = {c for c in DESTINATION_CONDITIONS.values() if evaluate({"Condition": c}, template, values)}
+        assert holding == {condition}, value
+        is_destination = {"Fn::Equals": [ref("Destination"), value]}
+        if value in STREAM_DESTINATIONS:
+            arn = STREAM_DESTINATIONS[value].arn_parameter
+            has_arn = {"Fn::Not": [{"Fn::Equals": [ref(arn), ""]}]}
+            assert template["Conditions"][condition] == {"Fn::And": [is_destination, has_arn]}, value
+        else:
+            assert template["Conditions"][condition] == is_destination, value
     fmt = param(template, "S3OutputFormat")
     assert fmt["Default"] == "parquet"
     assert sorted(fmt["AllowedValues"]) == ["ndjson.gz", "parquet"]
@@ -1428,12 +1578,14 @@ def test_environment_follows_the_destination(template):
     # own output bucket under OutputPrefix.
     for overrides in (WITH_S3, {**WITH_S3, "Sink": "none", "OutputFormat": "csv"}):
         s3 = env(overrides)
-        assert s3["CFLOG_SINK"] == "s3"
+        assert value_of(s3["CFLOG_SINK"], parameter_values(template, overrides)) == "s3"
         assert s3["CFLOG_OUTPUT_FORMAT"] == ref("S3OutputFormat")
         assert s3["CFLOG_OUTPUT_BUCKET"] == ref(OUTPUT_BUCKET)
         assert s3["CFLOG_OUTPUT_PREFIX"] == ref("OutputPrefix")
-    # The values the function takes (CFLOG_SINK, CFLOG_OUTPUT_FORMAT).
-    assert {"s3"}.isdisjoint(param(template, "Sink")["AllowedValues"])
+    # The values the function takes (CFLOG_SINK, CFLOG_OUTPUT_FORMAT): every
+    # destination but cloudwatch is the sink of its own name, none of Sink's.
+    assert set(param(template, "Destination")["AllowedValues"]) - {"cloudwatch"} == set(SINKS) - {"stdout", "none"}
+    assert set(param(template, "Sink")["AllowedValues"]) == {"stdout", "none"}
     assert set(param(template, "S3OutputFormat")["AllowedValues"]).isdisjoint(
         param(template, "OutputFormat")["AllowedValues"]
     )
@@ -1732,10 +1884,7 @@ def test_rule_keeps_real_time_records_out_of_the_s3_layout(template):
     assert rule["RuleCondition"] == {"Fn::Equals": [ref("Destination"), "s3"]}
 
     def accepted(overrides: dict[str, str]) -> bool:
-        values = parameter_values(template, overrides)
-        if not evaluate(rule["RuleCondition"], template, values):
-            return True
-        return all(evaluate(a["Assert"], template, values) for a in rule["Assertions"])
+        return "S3DestinationTakesStandardLogsOnly" not in refusing_rules(template, overrides)
 
     assert accepted({}) and accepted(WITH_S3) and accepted(WITH_STREAM)
     assert not accepted({**WITH_S3, **WITH_STREAM})
@@ -1766,11 +1915,334 @@ def test_translated_template_with_the_s3_destination(monkeypatch, template, over
     assert (TABLE in t["Resources"]) is parquet
     assert ("AthenaQuery" in t["Outputs"]) is parquet
     env = t["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
-    assert env["CFLOG_SINK"] == "s3"
+    assert value_of(env["CFLOG_SINK"], parameter_values(cfn)) == "s3"
     assert env["CFLOG_OUTPUT_BUCKET"] == ref(OUTPUT_BUCKET)
     assert [n for n, r in t["Resources"].items() if r["Type"] == "AWS::S3::Bucket"] == [BUCKET, OUTPUT_BUCKET]
     assert set(OUTPUT_WRITE_ACTIONS) <= set(role_actions(t))
 
+
+
+# ---------------------------------------------------------------- stream destinations (firehose, kinesis, sqs)
+
+
+def environment(template: dict, overrides: dict[str, str] | None = None) -> dict:
+    """The function's environment as deployed with these values."""
+    return resolved(template, overrides)["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+
+
+def policies_by_name(template: dict) -> dict[str, dict]:
+    """The role's policies as deployed (a resolved template), by name."""
+    policies = props(template, ROLE, "AWS::IAM::Role")["Policies"]
+    names = [pol["PolicyName"] for pol in policies]
+    assert len(names) == len(set(names)), names
+    return {pol["PolicyName"]: pol["PolicyDocument"] for pol in policies}
+
+
+def test_stream_destination_parameters_and_conditions(template):
+    for d in STREAM_DESTINATIONS.values():
+        p = param(template, d.arn_parameter)
+        assert (p["Type"], p["Default"]) == ("String", ""), d.arn_parameter
+    assert param(template, "DestinationKmsKeyArn")["Default"] == ""
+    assert param(template, "KinesisPartitionKey")["Default"] == "x_edge_request_id"
+    packing = param(template, "KinesisPacking")
+    assert packing["Default"] == "entry"
+    assert sorted(packing["AllowedValues"]) == ["entry", "packed"]
+    # A key grants something only with the destination it encrypts.
+    conditions = template["Conditions"]
+    assert conditions["HasDestinationKmsKey"] == {"Fn::Not": [{"Fn::Equals": [ref("DestinationKmsKeyArn"), ""]}]}
+    for name, destination in [("HasKinesisDestinationKmsKey", "kinesis"), ("HasSqsDestinationKmsKey", "sqs")]:
+        assert sorted(conditions[name]["Fn::And"], key=str) == [
+            {"Condition": "HasDestinationKmsKey"},
+            {"Condition": DESTINATION_CONDITIONS[destination]},
+        ], name
+        for value in DESTINATION_CONDITIONS:
+            for key, expected in [("", False), (DESTINATION_KEY_ARN, value == destination)]:
+                given = {d.arn_parameter: d.arn for d in STREAM_DESTINATIONS.values()}
+                values = parameter_values(template, {**given, "Destination": value, "DestinationKmsKeyArn": key})
+                assert evaluate({"Condition": name}, template, values) is expected, (name, value, key)
+
+
+@pytest.mark.parametrize(
+    "name, good, bad",
+    [
+        (
+            "FirehoseDeliveryStreamArn",
+            ["", FIREHOSE_ARN, "arn:aws-cn:firehose:cn-north-1:123456789012:deliverystream/a.b_c-D"],
+            [
+                "*",
+                "arn:aws:firehose:us-east-1:123456789012:deliverystream/*",
+                "arn:aws:firehose:*:123456789012:deliverystream/cflog",
+                "arn:aws:firehose:us-east-1:123456789012:deliverystream/" + "x" * 65,
+                KINESIS_OUTPUT_ARN,
+                "cflog-entries",
+            ],
+        ),
+        (
+            "KinesisOutputStreamArn",
+            ["", KINESIS_OUTPUT_ARN, STREAM_ARN],
+            [
+                "*",
+                "arn:aws:kinesis:us-east-1:123456789012:stream/*",
+                "arn:aws:kinesis:us-east-1:123456789012:stream/logs/consumer/c:1",
+                FIREHOSE_ARN,
+                "cflog-entries",
+            ],
+        ),
+        (
+            "SqsQueueArn",
+            [
+                "",
+                SQS_QUEUE_ARN,
+                "arn:aws:sqs:us-east-1:123456789012:cflog-entries.fifo",
+                "arn:aws:sqs:us-east-1:123456789012:" + "q" * 80,
+                "arn:aws:sqs:us-east-1:123456789012:" + "q" * 75 + ".fifo",
+            ],
+            [
+                "*",
+                "arn:aws:sqs:us-east-1:123456789012:*",
+                "arn:aws:sqs:us-east-1:123456789012:cflog?",
+                "arn:aws:sqs:us-east-1:123456789012:" + "q" * 81,
+                "arn:aws:sqs:us-east-1:123456789012:" + "q" * 76 + ".fifo",
+                "arn:aws:sqs:us-east-1:123456789012:a.b",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/cflog-entries",
+                TOPIC_ARN,
+            ],
+        ),
+        (
+            "DestinationKmsKeyArn",
+            ["", DESTINATION_KEY_ARN],
+            [
+                "*",
+                "arn:aws:kms:us-east-1:123456789012:key/*",
+                "arn:aws:kms:us-east-1:123456789012:alias/aws/sqs",
+                "0987dcba-09ba-43dc-65fe-0987654321ba",
+            ],
+        ),
+        (
+            "KinesisPartitionKey",
+            ["x_edge_request_id", "c_ip", "distribution_id", "cs_host"],
+            ["", "x-edge-request-id", "cs(Host)", "C_IP", "c_ip,cs_host", "$.c_ip"],
+        ),
+    ],
+)
+def test_stream_destination_parameter_patterns(template, name, good, bad):
+    # The ARNs scope the role's write and key permissions: one stream,
+    # queue or key, never a wildcard.
+    check_pattern(template, name, good, bad)
+
+
+@pytest.mark.parametrize("destination", sorted(STREAM_DESTINATIONS))
+def test_stream_destination_environment(template, destination):
+    d = STREAM_DESTINATIONS[destination]
+    # The sink of the destination's name, in NDJSON whatever Sink and
+    # OutputFormat say (csv and tsv are stdout's only).
+    for extra in ({}, {"Sink": "none", "OutputFormat": "csv"}):
+        overrides = with_destination(destination, **extra)
+        env = environment(template, overrides)
+        assert value_of(env["CFLOG_SINK"], parameter_values(template, overrides)) == destination
+        assert env["CFLOG_OUTPUT_FORMAT"] == "ndjson"
+        # Every other destination's settings set, and empty (unset).
+        others = {v for o in STREAM_DESTINATIONS.values() if o is not d for v in o.variables}
+        for var in others | {"CFLOG_OUTPUT_BUCKET", "CFLOG_OUTPUT_PREFIX"}:
+            assert env[var] == "", var
+    own = {v: env[v] for v in d.variables}
+    if destination == "firehose":
+        assert own == {"CFLOG_FIREHOSE_STREAM": ref("FirehoseDeliveryStreamArn")}
+    elif destination == "kinesis":
+        assert own == {
+            "CFLOG_KINESIS_STREAM": ref("KinesisOutputStreamArn"),
+            "CFLOG_KINESIS_PARTITION_KEY": ref("KinesisPartitionKey"),
+            "CFLOG_KINESIS_PACKING": ref("KinesisPacking"),
+        }
+    else:
+        # The queue's URL, computed from its ARN, in either partition.
+        url = own["CFLOG_SQS_QUEUE_URL"]
+        for arn, suffix, expected in [
+            (SQS_QUEUE_ARN, "amazonaws.com", "https://sqs.us-east-1.amazonaws.com/123456789012/cflog-entries"),
+            (
+                "arn:aws:sqs:eu-west-3:210987654321:cflog.fifo",
+                "amazonaws.com",
+                "https://sqs.eu-west-3.amazonaws.com/210987654321/cflog.fifo",
+            ),
+            (
+                "arn:aws-cn:sqs:cn-north-1:123456789012:cflog-entries",
+                "amazonaws.com.cn",
+                "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/cflog-entries",
+            ),
+        ]:
+            values = parameter_values(template, with_destination("sqs", SqsQueueArn=arn))
+            assert value_of(url, values, {"AWS::URLSuffix": suffix}) == expected
+
+
+@pytest.mark.parametrize(
+    "overrides", [{}, WITH_S3, {"Sink": "none"}], ids=["cloudwatch", "s3", "cloudwatch-none"]
+)
+def test_no_stream_destination_without_its_destination(template, overrides):
+    # Every stream's ARN and a key given, yet another destination: no
+    # permission, variable or output uses any of them.
+    given = {d.arn_parameter: d.arn for d in STREAM_DESTINATIONS.values()}
+    t = resolved(template, {**overrides, **given, "DestinationKmsKeyArn": DESTINATION_KEY_ARN})
+    assert not {d.policy for d in STREAM_DESTINATIONS.values()} & set(policies_by_name(t))
+    actions = role_actions(t)
+    for d in STREAM_DESTINATIONS.values():
+        assert d.action not in actions or d.action == "sqs:SendMessage", d.action
+    assert "kms:GenerateDataKey" not in actions
+    params = [*given, "DestinationKmsKeyArn", "KinesisPartitionKey", "KinesisPacking"]
+    for section in ("Resources", "Outputs"):
+        for name in params:
+            assert not mentions(t[section], name), f"{section} still use {name}"
+    env = t["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+    if overrides is WITH_S3:
+        assert value_of(env["CFLOG_SINK"], parameter_values(template, overrides)) == "s3"
+    else:
+        assert env["CFLOG_SINK"] == ref("Sink")
+    for d in STREAM_DESTINATIONS.values():
+        for var in d.variables:
+            assert env[var] == "", var
+        assert d.output not in t["Outputs"]
+
+
+@pytest.mark.parametrize("destination", sorted(STREAM_DESTINATIONS))
+@pytest.mark.parametrize("key", ["", DESTINATION_KEY_ARN], ids=["no-key", "key"])
+def test_the_role_writes_only_to_the_stream_destination(template, destination, key):
+    d = STREAM_DESTINATIONS[destination]
+    # The real-time stream too, with its own key, to tell the keys apart.
+    t = resolved(
+        template,
+        with_destination(destination, DestinationKmsKeyArn=key, RealtimeLogStreamKmsKeyArn=KEY_ARN, **WITH_STREAM),
+    )
+    policies = policies_by_name(t)
+    # This destination's policy, and no other destination's.
+    assert d.policy in policies
+    assert not {o.policy for o in STREAM_DESTINATIONS.values() if o is not d} & set(policies)
+    assert "cflog-output" not in policies
+    write, *encrypt = statements(policies[d.policy])
+    # Exactly the one action on exactly that stream or queue.
+    assert write["Effect"] == "Allow"
+    assert write["Action"] == d.action
+    assert write["Resource"] == ref(d.arn_parameter)
+    assert not {"Condition", "NotAction", "NotResource", "Principal"} & set(write)
+    if key and d.kms_actions:
+        # What a producer needs on the key, that key alone, only through the
+        # destination's service in the stack's region.
+        (st,) = encrypt
+        assert st["Effect"] == "Allow"
+        assert sorted(as_list(st["Action"])) == sorted(d.kms_actions)
+        assert st["Resource"] == ref("DestinationKmsKeyArn")
+        service = d.action.split(":")[0]
+        assert st["Condition"] == {
+            "StringEquals": {"kms:ViaService": {"Fn::Sub": f"{service}.${{AWS::Region}}.amazonaws.com"}}
+        }
+    else:
+        assert encrypt == []
+    # Nothing else in the role names the destination or its key; the
+    # real-time stream's key still only decrypts.
+    others = {name: doc for name, doc in policies.items() if name != d.policy}
+    for name in (d.arn_parameter, "DestinationKmsKeyArn"):
+        assert not mentions(others, name), name
+    kms = [(a, st["Resource"]) for st in role_statements(t) for a in as_list(st["Action"]) if a.startswith("kms:")]
+    assert ("kms:Decrypt", ref("RealtimeLogStreamKmsKeyArn")) in kms
+    assert sorted(a for a, r in kms if r == ref("DestinationKmsKeyArn")) == (sorted(d.kms_actions) if key else [])
+
+
+def test_every_stream_destination_part_is_behind_its_condition(template):
+    # Statically: whatever names a destination's parameters does so only in
+    # the branch of an Fn::If on that destination's conditions (the key only
+    # on the key's), or under one of them as a Condition.
+    guarded_by = {
+        "FirehoseDeliveryStreamArn": {"UseFirehoseDestination"},
+        "KinesisOutputStreamArn": {"UseKinesisDestination"},
+        "KinesisPartitionKey": {"UseKinesisDestination"},
+        "KinesisPacking": {"UseKinesisDestination"},
+        "SqsQueueArn": {"UseSqsDestination"},
+        "DestinationKmsKeyArn": {"HasKinesisDestinationKmsKey", "HasSqsDestinationKmsKey"},
+    }
+    for target, conditions in guarded_by.items():
+        for section in ("Resources", "Outputs"):
+            for name, body in template[section].items():
+                if body.get("Condition") in conditions:
+                    continue
+                unconditional = copy.deepcopy(body)
+                for node in walk(unconditional):
+                    if isinstance(node, dict) and set(node) == {"Fn::If"} and node["Fn::If"][0] in conditions:
+                        node["Fn::If"][1] = {}
+                assert not mentions(unconditional, target), f"{section}.{name} uses {target} unconditionally"
+    # The role's three destination policies: each an Fn::If of its own
+    # destination, as a whole.
+    policies = props(template, ROLE, "AWS::IAM::Role")["Policies"]
+    for destination, d in STREAM_DESTINATIONS.items():
+        (pol,) = [p for p in policies if "Fn::If" in p and p["Fn::If"][1]["PolicyName"] == d.policy]
+        cond, _, otherwise = pol["Fn::If"]
+        assert cond == DESTINATION_CONDITIONS[destination] and otherwise == ref("AWS::NoValue")
+
+
+def test_rules_for_the_stream_destinations(template):
+    # Each stream destination needs its ARN; cloudwatch and s3 need none.
+    assert refusing_rules(template) == set()
+    assert refusing_rules(template, WITH_S3) == set()
+    required = {
+        "firehose": "FirehoseDestinationStreamRequired",
+        "kinesis": "KinesisDestinationStreamRequired",
+        "sqs": "SqsDestinationQueueRequired",
+    }
+    for destination, rule in required.items():
+        assert refusing_rules(template, {"Destination": destination}) == {rule}
+        assert refusing_rules(template, with_destination(destination)) == set()
+        # Another destination's ARN does not stand in for its own.
+        other = next(o for o in STREAM_DESTINATIONS if o != destination)
+        assert refusing_rules(template, {**with_destination(other), "Destination": destination}) == {rule}
+        # Unlike s3, every stream destination takes real-time logs too.
+        assert refusing_rules(template, with_destination(destination, **WITH_STREAM)) == set()
+    # Never the real-time stream itself: the function would read its own
+    # output back. Without a real-time stream the loop rule has nothing to say.
+    loop = "KinesisDestinationIsNotTheRealtimeInput"
+    assert refusing_rules(template, with_destination("kinesis", KinesisOutputStreamArn=STREAM_ARN, **WITH_STREAM)) == {
+        loop
+    }
+    assert refusing_rules(template, {"Destination": "kinesis", **WITH_STREAM}) == {required["kinesis"]}
+    assert loop not in refusing_rules(template, {"Destination": "kinesis"})
+    # Every rule says why.
+    for name in [*required.values(), loop]:
+        assert all(a.get("AssertDescription") for a in template["Rules"][name]["Assertions"]), name
+
+
+def test_stream_destination_outputs(template):
+    outputs = template["Outputs"]
+    assert outputs["Destination"]["Value"] == ref("Destination")
+    assert "Condition" not in outputs["Destination"]
+    for destination, d in STREAM_DESTINATIONS.items():
+        assert outputs[d.output]["Condition"] == DESTINATION_CONDITIONS[destination], d.output
+    assert outputs["FirehoseDeliveryStreamArn"]["Value"] == ref("FirehoseDeliveryStreamArn")
+    assert outputs["KinesisOutputStreamArn"]["Value"] == ref("KinesisOutputStreamArn")
+    # The URL the function is given, by the same expression.
+    sqs_url = props(template, FUNCTION, "AWS::Serverless::Function")["Environment"]["Variables"]["CFLOG_SQS_QUEUE_URL"]
+    assert outputs["DestinationQueueUrl"]["Value"] == sqs_url["Fn::If"][1]
+    # As deployed: each destination's output alone.
+    for destination, d in STREAM_DESTINATIONS.items():
+        t = resolved(template, with_destination(destination))
+        present = {o.output for o in STREAM_DESTINATIONS.values()} & set(t["Outputs"])
+        assert present == {d.output}, destination
+
+
+@pytest.mark.parametrize("destination", sorted(STREAM_DESTINATIONS))
+def test_translated_template_with_a_stream_destination(monkeypatch, template, destination):
+    # The real transform with each stream destination, its key and a
+    # real-time stream lints clean, with no dependency loop, and keeps the
+    # conditions and rules as they are.
+    d = STREAM_DESTINATIONS[destination]
+    overrides = with_destination(destination, DestinationKmsKeyArn=DESTINATION_KEY_ARN, **WITH_STREAM)
+    cfn = translate(monkeypatch, overrides)
+    cycles, errors = lint_errors(cfn)
+    assert cycles == []
+    assert errors == []
+    assert cfn.get("Rules") == template["Rules"]
+    t = resolved(cfn)
+    env = t["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert value_of(env["CFLOG_SINK"], parameter_values(cfn)) == destination
+    assert env["CFLOG_OUTPUT_FORMAT"] == "ndjson"
+    assert d.policy in policies_by_name(t)
+    assert d.output in t["Outputs"]
+    assert refusing_rules(cfn) == set()
 
 
 # ---------------------------------------------------------------- failures
