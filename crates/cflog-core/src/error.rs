@@ -132,6 +132,20 @@ pub enum ErrorKind {
         /// Where the line starts.
         pos: Position,
     },
+    /// The line parsed, but its entry is larger than the destination takes
+    /// in one record (such as an SQS message), even alone. It was not sent,
+    /// and is not cut.
+    #[error(
+        "{pos}: the entry is {bytes} bytes, over the destination's limit of {limit} bytes a record"
+    )]
+    EntryTooLarge {
+        /// Where the line starts.
+        pos: Position,
+        /// The entry's encoded size, with what the destination counts beside it (a partition key).
+        bytes: usize,
+        /// The destination's limit.
+        limit: usize,
+    },
     /// The input ended inside this line because reading it failed (such as
     /// a truncated gzip stream): the part read is not used.
     #[error("{pos}: the input failed inside this line, which is cut short")]
@@ -163,6 +177,7 @@ impl Error {
             | ErrorKind::Header { pos, .. }
             | ErrorKind::NoValues { pos }
             | ErrorKind::BareCarriageReturn { pos }
+            | ErrorKind::EntryTooLarge { pos, .. }
             | ErrorKind::Truncated { pos } => Some(pos),
         }
     }
@@ -174,7 +189,8 @@ impl Error {
 
     /// A short, stable name for the kind of error, for counting rejected
     /// lines by reason: `io`, `line_too_long`, `field_count`, `field_value`,
-    /// `json`, `header`, `no_values`, `bare_cr` or `truncated`.
+    /// `json`, `header`, `no_values`, `bare_cr`, `entry_too_large` or
+    /// `truncated`.
     pub fn reason(&self) -> &'static str {
         match *self.0 {
             ErrorKind::Io(_) => "io",
@@ -185,6 +201,7 @@ impl Error {
             ErrorKind::Header { .. } => "header",
             ErrorKind::NoValues { .. } => "no_values",
             ErrorKind::BareCarriageReturn { .. } => "bare_cr",
+            ErrorKind::EntryTooLarge { .. } => "entry_too_large",
             ErrorKind::Truncated { .. } => "truncated",
         }
     }

@@ -716,6 +716,7 @@ mod tests {
             "header",
             "no_values",
             "bare_cr",
+            "entry_too_large",
             "truncated",
         ] {
             many.summary.rejected_by_reason.insert(reason, 1);
@@ -725,7 +726,7 @@ mod tests {
         let metrics = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap();
-        assert_eq!(metrics.len(), 6 + 9);
+        assert_eq!(metrics.len(), 6 + 10);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::future::poll_fn;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use cflog_core::{Decoded, Decoder, DecoderBuilder, Error, Record};
+use cflog_core::{Decoded, Decoder, DecoderBuilder, Error, ErrorKind, Record};
 
 use crate::sink::{EntryError, Sink, Verdict};
 use crate::summary::{MAX_LISTED_ERRORS, RejectedLine, Summary};
@@ -265,6 +265,10 @@ impl<S: Sink> Pipeline<S> {
             Err(EntryError::Rejected(e)) => {
                 let err = self.record.field_error(e);
                 self.reject(&err)
+            }
+            Err(EntryError::TooLarge { bytes, limit }) => {
+                let pos = self.record.position();
+                self.reject(&ErrorKind::EntryTooLarge { pos, bytes, limit }.into())
             }
             Err(EntryError::Output(e)) => Err(PipelineError(e)),
         }

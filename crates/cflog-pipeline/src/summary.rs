@@ -35,7 +35,7 @@ pub struct Summary {
     pub rejected: u64,
     /// Rejected lines by reason (`field_count`, `field_value`,
     /// `line_too_long`, `header`, `json`, `no_values`, `bare_cr`,
-    /// `truncated`; see [`cflog_core::Error::reason`]).
+    /// `entry_too_large`, `truncated`; see [`cflog_core::Error::reason`]).
     pub rejected_by_reason: BTreeMap<&'static str, u64>,
     /// The first few rejected lines, with their positions.
     pub errors: Vec<RejectedLine>,

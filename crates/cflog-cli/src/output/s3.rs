@@ -60,10 +60,9 @@ impl Sink for IoSink {
     type Error = io::Error;
 
     fn entry(&mut self, line: &LogLine<'_>) -> Result<Verdict, EntryError<io::Error>> {
-        self.0.entry(line).map_err(|error| match error {
-            EntryError::Rejected(error) => EntryError::Rejected(error),
-            EntryError::Output(error) => EntryError::Output(io::Error::other(error)),
-        })
+        self.0
+            .entry(line)
+            .map_err(|error| error.map_output(io::Error::other))
     }
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), io::Error>> {

@@ -598,13 +598,12 @@ impl Sink for S3Sink {
         self.clock += 1;
         let part_bytes = self.destination.shared.options.part_bytes;
         let object = &mut self.open[i];
-        object.encoder.write(line).map_err(|error| match error {
-            EntryError::Rejected(error) => EntryError::Rejected(error),
-            EntryError::Output(error) => EntryError::Output(S3SinkError::Encode {
+        object.encoder.write(line).map_err(|error| {
+            error.map_output(|error| S3SinkError::Encode {
                 bucket: self.destination.shared.bucket.name.clone(),
                 key: object.upload.key().to_owned(),
                 error,
-            }),
+            })
         })?;
         object.entries += 1;
         object.used = self.clock;
@@ -674,6 +673,7 @@ impl Sink for S3Sink {
             entries: objects.iter().map(|o| o.entries).sum(),
             bytes: objects.iter().map(|o| o.bytes).sum(),
             objects,
+            ..Delivery::default()
         }))
     }
 }

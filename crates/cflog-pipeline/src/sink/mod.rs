@@ -91,8 +91,9 @@ pub trait Sink {
     /// # Errors
     ///
     /// [`EntryError::Rejected`] when the entry cannot be written (a value not
-    /// of its field's kind): the line is counted as rejected and the input
-    /// goes on. [`EntryError::Output`] stops the input.
+    /// of its field's kind), and [`EntryError::TooLarge`] when it is larger
+    /// than the destination takes: the line is counted as rejected and the
+    /// input goes on. [`EntryError::Output`] stops the input.
     fn entry(&mut self, line: &LogLine<'_>) -> Result<Verdict, EntryError<Self::Error>>;
 
     /// Told of each rejected line, after it is counted in the summary. The
@@ -147,9 +148,38 @@ pub enum EntryError<E> {
     /// rejected and the input goes on.
     #[error(transparent)]
     Rejected(#[from] FieldError),
+    /// The entry is larger than the destination takes in one record (an
+    /// SQS message, a Kinesis record), even alone; the line is rejected
+    /// (`entry_too_large`) and the input goes on.
+    #[error("the entry is {bytes} bytes, over the destination's limit of {limit} bytes a record")]
+    TooLarge {
+        /// The entry's size, with what the destination counts beside it.
+        bytes: usize,
+        /// The destination's limit.
+        limit: usize,
+    },
     /// The output failed; the input stops.
     #[error(transparent)]
     Output(E),
+}
+
+impl<E> EntryError<E> {
+    /// The same error, with an output error made by `f` of the sink's own:
+    /// for a sink that wraps another.
+    ///
+    /// ```
+    /// use cflog_pipeline::sink::EntryError;
+    ///
+    /// let error: EntryError<u8> = EntryError::Output(7);
+    /// assert!(matches!(error.map_output(u32::from), EntryError::Output(7u32)));
+    /// ```
+    pub fn map_output<F>(self, f: impl FnOnce(E) -> F) -> EntryError<F> {
+        match self {
+            EntryError::Rejected(error) => EntryError::Rejected(error),
+            EntryError::TooLarge { bytes, limit } => EntryError::TooLarge { bytes, limit },
+            EntryError::Output(error) => EntryError::Output(f(error)),
+        }
+    }
 }
 
 impl From<std::io::Error> for EntryError<std::io::Error> {
@@ -169,6 +199,22 @@ pub struct Delivery {
     /// S3); empty, and left out of the JSON, for the others.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<DeliveredObject>,
+    /// Records (messages) delivered, for a destination that sends entries
+    /// in records (Firehose, Kinesis, SQS): each holds one entry or several
+    /// whole ones. 0, and left out of the JSON, for the others.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub records: u64,
+    /// Calls made to the destination's API, retries included.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub requests: u64,
+    /// Records sent again, after the destination refused them or a call
+    /// failed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retried_records: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One object a sink wrote, whole.
@@ -280,10 +326,7 @@ impl<S: Sink> Sink for Boxed<S> {
 
     #[inline]
     fn entry(&mut self, line: &LogLine<'_>) -> Result<Verdict, EntryError<BoxError>> {
-        self.0.entry(line).map_err(|e| match e {
-            EntryError::Rejected(e) => EntryError::Rejected(e),
-            EntryError::Output(e) => EntryError::Output(BoxError::new(e)),
-        })
+        self.0.entry(line).map_err(|e| e.map_output(BoxError::new))
     }
 
     fn rejected(&mut self, error: &cflog_core::Error) -> Result<Verdict, BoxError> {
