@@ -12,6 +12,8 @@
 //!   stream service's limits (Firehose, Kinesis Data Streams, SQS), for the
 //!   stream destinations; [`retry`], sending again only what a service
 //!   refused, with backoff and jitter, within a budget.
+//! - `stream` (feature `streams`, on by default): NDJSON to Amazon Data
+//!   Firehose, Kinesis Data Streams and SQS, packed, retried and bounded.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -19,3 +21,5 @@
 pub mod pack;
 pub mod retry;
 pub mod s3;
+#[cfg(feature = "streams")]
+pub mod stream;

@@ -1,0 +1,135 @@
+//! One call's records, sent until the service has taken them all or the
+//! attempts run out.
+
+use cflog_pipeline::sink::Delivery;
+
+use super::BatchService;
+use super::error::{CallError, Failure, Refusal};
+use crate::pack::{Call, Record};
+use crate::retry::{Backoff, RetryPolicy, keep_failed};
+
+/// What calls delivered, added up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub entries: u64,
+    pub records: u64,
+    pub bytes: u64,
+    pub requests: u64,
+    pub retried_records: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, other: Counts) {
+        self.entries += other.entries;
+        self.records += other.records;
+        self.bytes += other.bytes;
+        self.requests += other.requests;
+        self.retried_records += other.retried_records;
+    }
+
+    pub fn delivery(self) -> Delivery {
+        Delivery {
+            entries: self.entries,
+            bytes: self.bytes,
+            records: self.records,
+            requests: self.requests,
+            retried_records: self.retried_records,
+            ..Delivery::default()
+        }
+    }
+
+    fn taken(&mut self, record: &Record) {
+        self.entries += record.entries();
+        self.records += 1;
+        self.bytes += record.data().len() as u64;
+    }
+}
+
+/// Why the records left were not delivered, before the attempts are
+/// counted in.
+enum Setback {
+    Refused(Refusal),
+    Call(CallError),
+}
+
+/// Sends `call`, and again only the records the service refused, after a
+/// wait drawn by `backoff`, until none is left or the attempts run out.
+/// Fails at once when the service refuses a record, or fails a call, in a
+/// way no attempt mends. Either way, the counts say what was delivered.
+pub(crate) async fn deliver<S: BatchService>(
+    service: S,
+    call: Call,
+    policy: RetryPolicy,
+) -> Result<Counts, (Counts, Failure)> {
+    let mut backoff = Backoff::new(policy);
+    let mut counts = Counts::default();
+    let mut pending = call.into_records();
+    loop {
+        counts.requests += 1;
+        let setback = match service.put(&pending).await {
+            Ok(outcomes) if outcomes.len() != pending.len() => Setback::Call(CallError {
+                code: None,
+                message: format!(
+                    "the answer has {} outcomes for {} records",
+                    outcomes.len(),
+                    pending.len()
+                ),
+                retryable: false,
+            }),
+            Ok(outcomes) => {
+                let mut last: Option<Refusal> = None;
+                for (record, outcome) in pending.iter().zip(&outcomes) {
+                    match outcome {
+                        None => counts.taken(record),
+                        // A refusal that no attempt mends decides; else the last one.
+                        Some(refusal) if last.as_ref().is_none_or(|r| r.retryable) => {
+                            last = Some(refusal.clone());
+                        }
+                        Some(_) => {}
+                    }
+                }
+                pending = keep_failed(pending, |i| outcomes[i].is_some());
+                match last {
+                    None => return Ok(counts),
+                    Some(refusal) => Setback::Refused(refusal),
+                }
+            }
+            Err(error) => Setback::Call(error),
+        };
+        let retryable = match &setback {
+            Setback::Refused(refusal) => refusal.retryable,
+            Setback::Call(error) => error.retryable,
+        };
+        let wait = if retryable {
+            backoff.next_delay()
+        } else {
+            None
+        };
+        match wait {
+            Some(wait) => {
+                counts.retried_records += pending.len() as u64;
+                tokio::time::sleep(wait).await;
+            }
+            None => {
+                let records = pending.len();
+                let entries = pending.iter().map(Record::entries).sum();
+                let attempts = backoff.attempts();
+                let failure = match setback {
+                    Setback::Refused(last) => Failure::Refused {
+                        records,
+                        entries,
+                        attempts,
+                        last,
+                    },
+                    Setback::Call(error) => Failure::Call {
+                        records,
+                        entries,
+                        attempts,
+                        error,
+                    },
+                };
+                return Err((counts, failure));
+            }
+        }
+    }
+}
