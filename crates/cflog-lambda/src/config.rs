@@ -5,7 +5,8 @@ use std::fmt;
 
 use cflog_core::json::Selection;
 use cflog_core::typed::Layout;
-use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, InputFormat, Schema};
+use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, Field, InputFormat, Schema};
+use cflog_destinations::pack::Packing;
 use cflog_destinations::s3::ObjectFormat;
 use cflog_pipeline::Options;
 
@@ -13,14 +14,34 @@ use crate::metrics::DEFAULT_NAMESPACE;
 
 /// Every variable the function reads, with its meaning, for error messages
 /// and documentation.
-pub const VARIABLES: [(&str, &str); 15] = [
+pub const VARIABLES: [(&str, &str); 20] = [
     (
         "CFLOG_FIELDS",
         "comma-separated JSON keys to emit, in order; empty for every field",
     ),
     (
         "CFLOG_SINK",
-        "`stdout` (NDJSON to CloudWatch Logs, the default), `s3` (objects in CFLOG_OUTPUT_BUCKET, Hive-partitioned by distribution and hour) or `none` (parse and count only)",
+        "`stdout` (NDJSON to CloudWatch Logs, the default), `s3` (objects in CFLOG_OUTPUT_BUCKET, Hive-partitioned by distribution and hour), `firehose`, `kinesis` or `sqs` (NDJSON records to CFLOG_FIREHOSE_STREAM, CFLOG_KINESIS_STREAM or CFLOG_SQS_QUEUE_URL), or `none` (parse and count only)",
+    ),
+    (
+        "CFLOG_FIREHOSE_STREAM",
+        "the Firehose delivery stream (name or ARN) the `firehose` sink sends to, many whole entries per record; required with it",
+    ),
+    (
+        "CFLOG_KINESIS_STREAM",
+        "the Kinesis data stream (name or ARN) the `kinesis` sink sends to; required with it, and never the stream of CFLOG_REALTIME_FIELDS' records",
+    ),
+    (
+        "CFLOG_KINESIS_PARTITION_KEY",
+        "the JSON key whose value is each Kinesis record's partition key (default `x_edge_request_id`, which spreads records evenly over the shards)",
+    ),
+    (
+        "CFLOG_KINESIS_PACKING",
+        "`entry` (one entry per Kinesis record, the default) or `packed` (as many whole entries per record as fit)",
+    ),
+    (
+        "CFLOG_SQS_QUEUE_URL",
+        "the queue the `sqs` sink sends to, many whole entries per message; required with it. A FIFO queue (`.fifo`) gets deduplication ids",
     ),
     (
         "CFLOG_OUTPUT_FORMAT",
@@ -107,8 +128,46 @@ pub enum SinkKind {
     Stdout,
     /// Objects in S3 ([`Config::s3`]).
     S3,
+    /// NDJSON records to Firehose, Kinesis or SQS ([`Config::stream`]).
+    Stream,
     /// Parse and count only.
     None,
+}
+
+/// Where a stream sink sends its records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamOutput {
+    /// A Firehose delivery stream (`CFLOG_FIREHOSE_STREAM`), by name or ARN.
+    Firehose {
+        /// The name or ARN.
+        stream: String,
+    },
+    /// A Kinesis data stream (`CFLOG_KINESIS_STREAM`), by name or ARN.
+    Kinesis {
+        /// The name or ARN.
+        stream: String,
+        /// The field whose value keys each record
+        /// (`CFLOG_KINESIS_PARTITION_KEY`).
+        partition_key: Field,
+        /// One entry per record, or packed (`CFLOG_KINESIS_PACKING`).
+        packing: Packing,
+    },
+    /// An SQS queue (`CFLOG_SQS_QUEUE_URL`).
+    Sqs {
+        /// The queue's URL.
+        queue_url: String,
+    },
+}
+
+impl StreamOutput {
+    /// The `CFLOG_SINK` value that chose it.
+    pub fn sink_name(&self) -> &'static str {
+        match self {
+            StreamOutput::Firehose { .. } => "firehose",
+            StreamOutput::Kinesis { .. } => "kinesis",
+            StreamOutput::Sqs { .. } => "sqs",
+        }
+    }
 }
 
 /// Where the `s3` sink writes, and how.
@@ -156,6 +215,8 @@ pub struct Config {
     /// Where and how the `s3` sink writes; set when `sink` is
     /// [`SinkKind::S3`].
     pub s3: Option<S3Output>,
+    /// Where a stream sink sends; set when `sink` is [`SinkKind::Stream`].
+    pub stream: Option<StreamOutput>,
     /// How objects are parsed.
     pub options: Options,
     /// How many objects of one event are processed at once.
@@ -225,16 +286,22 @@ impl Config {
                 Selection::parse(&list).map_err(|e| fail("CFLOG_FIELDS", e.to_string()))?
             }
         };
-        let sink = match get("CFLOG_SINK").as_deref() {
+        let sink_name = get("CFLOG_SINK");
+        let sink = match sink_name.as_deref() {
             None | Some("stdout") => SinkKind::Stdout,
             Some("s3") => SinkKind::S3,
+            Some("firehose" | "kinesis" | "sqs") => SinkKind::Stream,
             Some("none") => SinkKind::None,
             Some(other) => {
                 return Err(fail(
                     "CFLOG_SINK",
-                    format!("expected stdout, s3 or none, got {other:?}"),
+                    format!("expected stdout, s3, firehose, kinesis, sqs or none, got {other:?}"),
                 ));
             }
+        };
+        let stream = match sink_name.as_deref() {
+            Some(name @ ("firehose" | "kinesis" | "sqs")) => Some(stream_output(name, get)?),
+            _ => None,
         };
         let (format, s3) = match sink {
             SinkKind::S3 => {
@@ -269,6 +336,18 @@ impl Config {
                     }),
                 )
             }
+            SinkKind::Stream => match get("CFLOG_OUTPUT_FORMAT").as_deref() {
+                None | Some("ndjson") => (OutputFormat::Ndjson, None),
+                Some(other) => {
+                    return Err(fail(
+                        "CFLOG_OUTPUT_FORMAT",
+                        format!(
+                            "the {} sink sends NDJSON records: expected ndjson, got {other:?}",
+                            sink_name.as_deref().unwrap_or_default()
+                        ),
+                    ));
+                }
+            },
             SinkKind::Stdout | SinkKind::None => {
                 let format = match get("CFLOG_OUTPUT_FORMAT").as_deref() {
                     None | Some("ndjson") => OutputFormat::Ndjson,
@@ -344,7 +423,7 @@ impl Config {
             Some(_) if sink == SinkKind::S3 => {
                 return Err(fail(
                     "CFLOG_REALTIME_FIELDS",
-                    "real-time logs from Kinesis go to CFLOG_SINK=stdout; the s3 sink writes standard logs only".into(),
+                    "real-time logs from Kinesis go to CFLOG_SINK=stdout, firehose, kinesis or sqs; the s3 sink writes standard logs only".into(),
                 ));
             }
             Some(list) => {
@@ -392,6 +471,7 @@ impl Config {
             sink,
             format,
             s3,
+            stream,
             options: Options { decoder },
             concurrency,
             realtime,
@@ -414,6 +494,62 @@ impl Config {
             .as_deref()
             .filter(|prefix| key.starts_with(prefix))
     }
+}
+
+/// The stream sink `name` (`firehose`, `kinesis` or `sqs`) asks for, from
+/// its variables.
+fn stream_output(
+    name: &str,
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<StreamOutput, ConfigError> {
+    let required = |variable: &'static str, what: &str| {
+        get(variable).ok_or_else(|| ConfigError {
+            variable,
+            message: format!("CFLOG_SINK={name} needs {what}"),
+        })
+    };
+    if cfg!(not(feature = "streams")) {
+        return Err(ConfigError {
+            variable: "CFLOG_SINK",
+            message: format!(
+                "this build has no stream destinations (cflog-lambda's feature `streams`): {name} is not available"
+            ),
+        });
+    }
+    Ok(match name {
+        "firehose" => StreamOutput::Firehose {
+            stream: required("CFLOG_FIREHOSE_STREAM", "the delivery stream's name or ARN")?,
+        },
+        "kinesis" => {
+            let partition_key = match get("CFLOG_KINESIS_PARTITION_KEY") {
+                None => Field::EdgeRequestId,
+                Some(key) => Field::from_json_key(&key).ok_or_else(|| ConfigError {
+                    variable: "CFLOG_KINESIS_PARTITION_KEY",
+                    message: format!(
+                        "{key:?} is not a JSON key of a log field, such as x_edge_request_id"
+                    ),
+                })?,
+            };
+            let packing = match get("CFLOG_KINESIS_PACKING").as_deref() {
+                None | Some("entry") => Packing::PerEntry,
+                Some("packed") => Packing::Packed,
+                Some(other) => {
+                    return Err(ConfigError {
+                        variable: "CFLOG_KINESIS_PACKING",
+                        message: format!("expected entry or packed, got {other:?}"),
+                    });
+                }
+            };
+            StreamOutput::Kinesis {
+                stream: required("CFLOG_KINESIS_STREAM", "the stream's name or ARN")?,
+                partition_key,
+                packing,
+            }
+        }
+        _ => StreamOutput::Sqs {
+            queue_url: required("CFLOG_SQS_QUEUE_URL", "the queue's URL")?,
+        },
+    })
 }
 
 /// The JSON keys of today's standard log (33 fields, `date` and `time` as
@@ -474,6 +610,7 @@ impl fmt::Display for SinkKind {
         f.write_str(match self {
             SinkKind::Stdout => "stdout",
             SinkKind::S3 => "s3",
+            SinkKind::Stream => "stream",
             SinkKind::None => "none",
         })
     }
@@ -565,6 +702,104 @@ mod tests {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{var}={value}");
             assert!(err.to_string().starts_with(&format!("{var}: ")), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_stream_sinks_need_their_target_and_send_ndjson() {
+        let firehose = config(&[
+            ("CFLOG_SINK", "firehose"),
+            ("CFLOG_FIREHOSE_STREAM", "cflog-requests"),
+        ])
+        .unwrap();
+        assert_eq!(firehose.sink, SinkKind::Stream);
+        assert_eq!(
+            firehose.stream,
+            Some(StreamOutput::Firehose {
+                stream: "cflog-requests".into()
+            })
+        );
+        assert_eq!(firehose.s3, None);
+        let kinesis = config(&[
+            ("CFLOG_SINK", "kinesis"),
+            (
+                "CFLOG_KINESIS_STREAM",
+                "arn:aws:kinesis:us-east-1:1:stream/out",
+            ),
+            ("CFLOG_KINESIS_PARTITION_KEY", "c_ip"),
+            ("CFLOG_KINESIS_PACKING", "packed"),
+        ])
+        .unwrap();
+        assert_eq!(
+            kinesis.stream,
+            Some(StreamOutput::Kinesis {
+                stream: "arn:aws:kinesis:us-east-1:1:stream/out".into(),
+                partition_key: Field::ClientIp,
+                packing: Packing::Packed,
+            })
+        );
+        let kinesis =
+            config(&[("CFLOG_SINK", "kinesis"), ("CFLOG_KINESIS_STREAM", "out")]).unwrap();
+        assert!(matches!(
+            kinesis.stream,
+            Some(StreamOutput::Kinesis {
+                partition_key: Field::EdgeRequestId,
+                packing: Packing::PerEntry,
+                ..
+            })
+        ));
+        let sqs = config(&[
+            ("CFLOG_SINK", "sqs"),
+            (
+                "CFLOG_SQS_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/1/q.fifo",
+            ),
+            ("CFLOG_OUTPUT_FORMAT", "ndjson"),
+        ])
+        .unwrap();
+        assert_eq!(
+            sqs.stream.as_ref().map(StreamOutput::sink_name),
+            Some("sqs")
+        );
+        // Real-time logs may go to a stream destination (not so to s3).
+        let realtime = config(&[
+            ("CFLOG_SINK", "kinesis"),
+            ("CFLOG_KINESIS_STREAM", "out"),
+            ("CFLOG_REALTIME_FIELDS", "timestamp c-ip"),
+        ]);
+        assert!(realtime.unwrap().realtime.is_some());
+
+        for (vars, variable) in [
+            (&[("CFLOG_SINK", "firehose")][..], "CFLOG_FIREHOSE_STREAM"),
+            (&[("CFLOG_SINK", "kinesis")][..], "CFLOG_KINESIS_STREAM"),
+            (&[("CFLOG_SINK", "sqs")][..], "CFLOG_SQS_QUEUE_URL"),
+            (
+                &[
+                    ("CFLOG_SINK", "sqs"),
+                    ("CFLOG_SQS_QUEUE_URL", "https://q"),
+                    ("CFLOG_OUTPUT_FORMAT", "csv"),
+                ][..],
+                "CFLOG_OUTPUT_FORMAT",
+            ),
+            (
+                &[
+                    ("CFLOG_SINK", "kinesis"),
+                    ("CFLOG_KINESIS_STREAM", "out"),
+                    ("CFLOG_KINESIS_PARTITION_KEY", "x-edge-request-id"),
+                ][..],
+                "CFLOG_KINESIS_PARTITION_KEY",
+            ),
+            (
+                &[
+                    ("CFLOG_SINK", "kinesis"),
+                    ("CFLOG_KINESIS_STREAM", "out"),
+                    ("CFLOG_KINESIS_PACKING", "zip"),
+                ][..],
+                "CFLOG_KINESIS_PACKING",
+            ),
+        ] {
+            let error = config(vars).unwrap_err();
+            assert_eq!(error.variable, variable, "{error}");
         }
     }
 

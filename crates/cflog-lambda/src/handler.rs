@@ -20,7 +20,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{Config, OutputFormat, SinkKind};
+use crate::config::{Config, OutputFormat, SinkKind, StreamOutput};
 use crate::error::{FailureKind, HandlerError};
 use crate::event::{Event, parse_event};
 use crate::kinesis;
@@ -107,11 +107,22 @@ impl Handler {
     /// `CFLOG_OUTPUT_FORMAT`): stdout, or objects in S3 written with
     /// `client`, which also reads the log objects.
     ///
+    /// The stream sinks (`CFLOG_SINK=firehose`, `kinesis` or `sqs`) need
+    /// clients of their own: make them with
+    /// `destination::stream_sinks` and give them to
+    /// [`with_sinks`](Handler::with_sinks), as the binary does.
+    ///
     /// # Panics
     ///
     /// With `CFLOG_SINK=s3`, outside a Tokio runtime (the uploads run on
-    /// it).
+    /// it); with a stream sink, always.
     pub fn new(client: Client, config: Config) -> Handler {
+        if let Some(stream) = &config.stream {
+            panic!(
+                "CFLOG_SINK={}: make the stream sinks with destination::stream_sinks and pass them to Handler::with_sinks",
+                stream.sink_name()
+            );
+        }
         let sinks: Arc<dyn SinkFactory<Sink = DynSink>> = match &config.s3 {
             Some(s3) => {
                 let options = S3Options::default().selection(config.selection.clone());
@@ -221,6 +232,18 @@ impl Handler {
             .first()
             .and_then(|r| r.event_source_arn.as_deref())
             .unwrap_or_default();
+        if let Some(StreamOutput::Kinesis { stream, .. }) = &self.config.stream
+            && names_stream(stream, arn)
+        {
+            // Each entry sent would come back as a record of the next batch.
+            return Err(HandlerError {
+                kind: FailureKind::NotConfigured,
+                message: format!(
+                    "CFLOG_KINESIS_STREAM is {stream}, the stream this batch came from: its \
+                     entries would come back forever; send them to another stream"
+                ),
+            });
+        }
         let sink = self.sinks.open(&Source::Stream(arn));
         let (result, mut report) = kinesis::process_batch(&event.records, realtime, sink).await;
         report.summary.duration_ms = started.elapsed().as_millis() as u64;
@@ -378,8 +401,8 @@ impl Handler {
 
 /// The sinks `config` asks for (`CFLOG_SINK`, `CFLOG_OUTPUT_FORMAT`),
 /// writing to what `out` gives; [`Handler::new`] gives stdout. The `s3`
-/// sink needs an S3 client, so [`Handler::new`] makes it; here it writes
-/// its entries to `out` as NDJSON.
+/// and stream sinks need AWS clients, which [`Handler::new`] and the
+/// binary make; here they write their entries to `out` as NDJSON.
 ///
 /// ```
 /// use cflog_lambda::{Config, Source, handler::configured_sinks};
@@ -406,7 +429,7 @@ where
     move |source: &Source<'_>| -> DynSink {
         match (kind, format) {
             (SinkKind::None, _) => boxed(NullSink::new()),
-            (SinkKind::Stdout, OutputFormat::Ndjson) | (SinkKind::S3, _) => {
+            (SinkKind::Stdout, OutputFormat::Ndjson) | (SinkKind::S3 | SinkKind::Stream, _) => {
                 boxed(NdjsonSink::with_selection(out(), selection.clone()))
             }
             (SinkKind::Stdout, OutputFormat::Csv | OutputFormat::Tsv) => {
@@ -430,6 +453,16 @@ where
             }
         }
     }
+}
+
+/// Whether `stream`, a Kinesis stream's name or ARN, is the stream of ARN
+/// `arn`.
+fn names_stream(stream: &str, arn: &str) -> bool {
+    !arn.is_empty()
+        && (stream == arn
+            || arn
+                .rsplit_once(":stream/")
+                .is_some_and(|(_, name)| name == stream))
 }
 
 pub(crate) fn failed(
@@ -475,4 +508,19 @@ pub(crate) fn log_line(report: &impl Serialize) {
     line.push(b'\n');
     // Losing a log line must not fail the object; there is nowhere else to report it.
     let _ = std::io::stderr().lock().write_all(&line);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_stream;
+
+    #[test]
+    fn a_stream_is_named_by_its_arn_or_its_name() {
+        let arn = "arn:aws:kinesis:us-east-1:123456789012:stream/cloudfront-realtime";
+        assert!(names_stream(arn, arn));
+        assert!(names_stream("cloudfront-realtime", arn));
+        assert!(!names_stream("cflog-entries", arn));
+        assert!(!names_stream("realtime", arn));
+        assert!(!names_stream("cloudfront-realtime", ""));
+    }
 }

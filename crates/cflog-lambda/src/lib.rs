@@ -47,6 +47,8 @@
 
 pub mod batch;
 pub mod config;
+#[cfg(feature = "streams")]
+pub mod destination;
 pub mod error;
 pub mod event;
 pub mod handler;

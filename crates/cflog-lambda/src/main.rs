@@ -29,7 +29,17 @@ async fn main() -> Result<(), Error> {
     if std::env::var_os("CFLOG_S3_PATH_STYLE").is_some() {
         s3 = s3.force_path_style(true);
     }
-    let handler = Handler::new(aws_sdk_s3::Client::from_conf(s3.build()), config);
+    let s3 = aws_sdk_s3::Client::from_conf(s3.build());
+    let handler = match &config.stream {
+        // Without the feature, the configuration refuses a stream sink.
+        #[cfg(feature = "streams")]
+        Some(output) => {
+            let sinks =
+                cflog_lambda::destination::stream_sinks(&shared, output, config.selection.clone());
+            Handler::with_sinks(s3, config, sinks)
+        }
+        _ => Handler::new(s3, config),
+    };
     let handler = &handler;
 
     run(service_fn(move |event: LambdaEvent<Value>| async move {
