@@ -47,17 +47,32 @@ pub const MOTO_ACCOUNT_ID: &str = "123456789012";
 /// usually takes under two seconds.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Runs moto's server the way `moto_server` does, plus a watchdog: the
-/// server exits when its standard input closes. The test process holds the
-/// write end, so the server goes with it even when the process dies
-/// without running destructors (a `SIGINT`/`SIGKILL`ed `cargo test`), and
-/// never outlives it as an orphan holding a port.
+/// Runs moto's server the way `moto_server` does, with two changes.
+///
+/// - A watchdog: the server exits when its standard input closes. The test
+///   process holds the write end, so the server goes with it even when the
+///   process dies without running destructors (a `SIGINT`/`SIGKILL`ed
+///   `cargo test`), and never outlives it as an orphan holding a port.
+/// - One request at a time. moto serves each connection on a thread of its
+///   own, but its models are not all safe for that: a Kinesis shard numbers
+///   a record from the last one under no lock, so two `PutRecords` calls at
+///   once can store records under one sequence number and lose one (seen
+///   with moto 5.2.6). The real services take concurrent calls, and the
+///   destinations make them; so the calls are taken concurrently and
+///   handled in turn. (No test long-polls, which would hold the others up.)
 const LAUNCHER: &str = "\
 import os, sys, threading
 def watch():
     sys.stdin.buffer.read()
     os._exit(0)
 threading.Thread(target=watch, daemon=True).start()
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+one_at_a_time = threading.Lock()
+handle = DomainDispatcherApplication.__call__
+def serialized(self, environ, start_response):
+    with one_at_a_time:
+        return list(handle(self, environ, start_response))
+DomainDispatcherApplication.__call__ = serialized
 from moto.server import main
 main(sys.argv[1:])
 ";
