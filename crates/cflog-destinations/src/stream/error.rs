@@ -47,13 +47,20 @@ impl CallError {
     where
         E: ProvideErrorMetadata + StdError + 'static,
     {
-        let message = DisplayErrorContext(error).to_string();
         match error {
             SdkError::ServiceError(service) => {
-                let code = service.err().code().map(str::to_owned);
+                let meta = service.err().meta();
+                let code = meta.code().map(str::to_owned);
                 let status = service.raw().status().as_u16();
                 let retryable =
                     status >= 500 || status == 429 || code.as_deref().is_some_and(retryable_code);
+                // The service's own words, and what finds the call in its logs.
+                let mut message = meta.message().unwrap_or("no message").to_owned();
+                message.push_str(&format!(" (HTTP {status}"));
+                if let Some(id) = meta.extra("aws_request_id") {
+                    message.push_str(&format!(", request id {id}"));
+                }
+                message.push(')');
                 CallError {
                     code,
                     message,
@@ -66,12 +73,12 @@ impl CallError {
             | SdkError::DispatchFailure(_)
             | SdkError::ResponseError(_) => CallError {
                 code: None,
-                message,
+                message: DisplayErrorContext(error).to_string(),
                 retryable: true,
             },
             _ => CallError {
                 code: None,
-                message,
+                message: DisplayErrorContext(error).to_string(),
                 retryable: false,
             },
         }
@@ -183,10 +190,11 @@ impl StreamSinkError {
 
 impl fmt::Display for StreamSinkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The input is left out: whoever reports the error names it.
         write!(
             f,
-            "{}: {} {}: {}; {} of the {} entries taken were delivered before the failure",
-            self.input, self.service, self.target, self.failure, self.delivered, self.taken
+            "{} {}: {}; {} of the {} entries taken were delivered before the failure",
+            self.service, self.target, self.failure, self.delivered, self.taken
         )
     }
 }
@@ -228,7 +236,7 @@ mod tests {
         assert!(error.partly_delivered());
         assert_eq!(
             error.to_string(),
-            "s3://logs/E1.2019-12-04-21.a.gz: kinesis cflog-out: 2 records (2 entries) refused after 8 \
+            "kinesis cflog-out: 2 records (2 entries) refused after 8 \
              attempts, last with ProvisionedThroughputExceededException: Rate exceeded; 98 of the 100 \
              entries taken were delivered before the failure"
         );

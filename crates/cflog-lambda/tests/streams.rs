@@ -1,0 +1,257 @@
+//! The handler with a stream destination, as the binary wires it
+//! (`destination::stream_sinks` from the shared AWS configuration): log
+//! objects from the in-process S3 server sent to an SQS queue, real-time
+//! records from a Kinesis event sent to another Kinesis stream, both on
+//! moto's server, and read back from there.
+
+// The S3 fixtures; the sinks the other tests build are not used here.
+#[allow(dead_code)]
+mod common;
+
+use cflog_lambda::destination::stream_sinks;
+use cflog_lambda::{Config, FailureKind, Handler, Response, Status};
+use cflog_pipeline::sink::NdjsonSink;
+use cflog_pipeline::{Options, Pipeline};
+use cflog_testkit::{
+    MOTO_ACCESS_KEY, MOTO_REGION, MOTO_SECRET_KEY, MotoServer, kinesis_event, testdata,
+};
+use common::{BUCKET, ENCODED, s3_notification, server};
+
+fn config(vars: &[(&str, &str)]) -> Config {
+    Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap()
+}
+
+/// The shared AWS configuration the binary loads, pointed at moto.
+fn sdk(moto: &MotoServer) -> aws_config::SdkConfig {
+    let credentials =
+        aws_sdk_sqs::config::Credentials::new(MOTO_ACCESS_KEY, MOTO_SECRET_KEY, None, None, "moto");
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(MOTO_REGION))
+        .credentials_provider(aws_sdk_sqs::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .endpoint_url(moto.endpoint())
+        .build()
+}
+
+fn handler(moto: &MotoServer, s3: aws_sdk_s3::Client, config: Config) -> Handler {
+    let output = config.stream.clone().expect("a stream sink");
+    let sinks = stream_sinks(&sdk(moto), &output, config.selection.clone());
+    Handler::with_sinks(s3, config, sinks)
+}
+
+/// The NDJSON lines of a log, as the stdout sink writes them.
+fn ndjson_lines(log: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pipeline = Pipeline::new(&Options::default(), NdjsonSink::new(&mut out));
+    let _ = pipeline.push(log).unwrap();
+    pipeline.blocking_finish().unwrap();
+    drop(pipeline);
+    lines(&out)
+}
+
+fn lines(data: &[u8]) -> Vec<String> {
+    String::from_utf8(data.to_vec())
+        .unwrap()
+        .split_inclusive('\n')
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn receive_all(client: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    let mut lines_received = Vec::new();
+    loop {
+        let page = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(300)
+            .send()
+            .await
+            .unwrap();
+        if page.messages().is_empty() {
+            return lines_received;
+        }
+        for message in page.messages() {
+            lines_received.extend(lines(message.body().unwrap().as_bytes()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn objects_go_to_an_sqs_queue_and_their_reports_count_the_messages() {
+    let moto = MotoServer::start().await;
+    let s3 = server().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk(&moto));
+    let url = sqs
+        .create_queue()
+        .queue_name("cflog-entries")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let handler = handler(
+        &moto,
+        s3.client(),
+        config(&[("CFLOG_SINK", "sqs"), ("CFLOG_SQS_QUEUE_URL", &url)]),
+    );
+    let keys = ["E1.2019-12-04-21.a1b2c3d4.gz", ENCODED];
+    let Response::S3(response) = handler.handle(s3_notification(&keys)).await.unwrap() else {
+        panic!("an S3 event got another response");
+    };
+    let mut expected = Vec::new();
+    for (report, log) in response.objects.iter().zip([
+        testdata("aws-docs-33-fields.log"),
+        testdata("real-33-fields-2025.log"),
+    ]) {
+        assert_eq!(report.status, Status::Ok, "{report:?}");
+        let delivered = &report.summary.delivered;
+        assert_eq!(delivered.entries, report.summary.entries);
+        assert!(
+            delivered.records >= 1 && delivered.requests >= 1,
+            "{delivered:?}"
+        );
+        assert_eq!(delivered.retried_records, 0);
+        expected.extend(ndjson_lines(&log));
+    }
+    let mut got = receive_all(&sqs, &url).await;
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test]
+async fn a_queue_that_is_not_there_fails_the_object_as_output_failed() {
+    let moto = MotoServer::start().await;
+    let s3 = server().await;
+    let url = format!("{}/123456789012/missing", moto.endpoint());
+    let handler = handler(
+        &moto,
+        s3.client(),
+        config(&[("CFLOG_SINK", "sqs"), ("CFLOG_SQS_QUEUE_URL", &url)]),
+    );
+    let error = handler
+        .handle(s3_notification(&["E1.2019-12-04-21.a1b2c3d4.gz"]))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, FailureKind::OutputFailed, "{error:?}");
+    assert!(
+        error
+            .message
+            .contains(&format!("s3://{BUCKET}/E1.2019-12-04-21.a1b2c3d4.gz")),
+        "{}",
+        error.message
+    );
+    assert!(
+        error
+            .message
+            .contains("0 of the 6 entries taken were delivered"),
+        "{}",
+        error.message
+    );
+}
+
+/// The field list of the real record in `testdata/realtime-40-fields-2020.tsv`.
+fn fields_2020() -> String {
+    String::from_utf8(testdata("realtime-40-fields-2020.fields"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+const INPUT: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/cloudfront-realtime";
+
+#[tokio::test]
+async fn real_time_records_go_to_another_kinesis_stream_keyed_as_configured() {
+    let moto = MotoServer::start().await;
+    let kinesis = aws_sdk_kinesis::Client::new(&sdk(&moto));
+    kinesis
+        .create_stream()
+        .stream_name("cflog-entries")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let fields = fields_2020();
+    let handler = handler(
+        &moto,
+        cflog_testkit::client("http://127.0.0.1:9"),
+        config(&[
+            ("CFLOG_SINK", "kinesis"),
+            ("CFLOG_KINESIS_STREAM", "cflog-entries"),
+            ("CFLOG_KINESIS_PARTITION_KEY", "c_ip"),
+            ("CFLOG_REALTIME_FIELDS", &fields),
+        ]),
+    );
+    let record = testdata("realtime-40-fields-2020.tsv");
+    let event = kinesis_event(INPUT, &[("1", &record[..]), ("2", &record[..])]);
+    let Response::Kinesis(batch) = handler.handle(event).await.unwrap() else {
+        panic!("a Kinesis event got another response");
+    };
+    assert!(batch.batch_item_failures.is_empty());
+
+    let shard = kinesis
+        .list_shards()
+        .stream_name("cflog-entries")
+        .send()
+        .await
+        .unwrap();
+    let iterator = kinesis
+        .get_shard_iterator()
+        .stream_name("cflog-entries")
+        .shard_id(shard.shards()[0].shard_id())
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap();
+    let records = kinesis
+        .get_records()
+        .shard_iterator(iterator.shard_iterator().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(records.records().len(), 2, "one entry per record");
+    for record in records.records() {
+        let entry: serde_json::Value = serde_json::from_slice(record.data().as_ref()).unwrap();
+        assert_eq!(
+            record.partition_key(),
+            entry["c_ip"].as_str(),
+            "keyed by c_ip"
+        );
+        assert!(entry["timestamp"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn a_batch_from_the_output_stream_itself_is_refused() {
+    let moto = MotoServer::start().await;
+    let fields = fields_2020();
+    let handler = handler(
+        &moto,
+        cflog_testkit::client("http://127.0.0.1:9"),
+        config(&[
+            ("CFLOG_SINK", "kinesis"),
+            ("CFLOG_KINESIS_STREAM", "cloudfront-realtime"),
+            ("CFLOG_REALTIME_FIELDS", &fields),
+        ]),
+    );
+    let record = testdata("realtime-40-fields-2020.tsv");
+    let error = handler
+        .handle(kinesis_event(INPUT, &[("1", &record[..])]))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, FailureKind::NotConfigured);
+    assert!(
+        error.message.contains("would come back"),
+        "{}",
+        error.message
+    );
+}
