@@ -1,5 +1,9 @@
 //! Corpora for the benchmarks, generated once with the project's seeded
-//! generator (`scripts/gen_cflog.py`) and cached under `target/`.
+//! generator (`scripts/gen_cflog.py`) and cached under `target/`, a CPU-time
+//! measurement, and the stream services modeled without a network
+//! ([`streams`]).
+
+pub mod streams;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
