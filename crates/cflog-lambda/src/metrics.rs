@@ -44,7 +44,7 @@
 //!   reason only: an object with two reasons would need a line per reason,
 //!   and `RejectedLines` would be counted once per line. As metrics, one
 //!   line carries every reason, and a reason that never occurs creates no
-//!   metric (reasons are a closed set of nine, so the count stays small).
+//!   metric (reasons are a closed set of ten, so the count stays small).
 //! - **`ErrorType` is a second directive holding `FailedObjects` only**, on
 //!   failed objects. The first directive puts every metric under
 //!   `[FunctionName]`, so an alarm on `FailedObjects` there sees every error
