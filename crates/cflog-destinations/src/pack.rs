@@ -170,13 +170,23 @@ pub struct TooLarge {
 /// docs](self).
 ///
 /// Memory is bounded by the limits: at most one call and one open record are
-/// held, [`Limits::call_bytes`] plus [`Limits::record_bytes`].
+/// held, [`Limits::call_bytes`] plus [`Limits::record_bytes`], and the
+/// records given back by [`recycle`](Packer::recycle), up to two calls'
+/// worth or [`spare_bytes`](Packer::spare_bytes).
 #[derive(Debug)]
 pub struct Packer {
     limits: Limits,
     packing: Packing,
     open: Option<Record>,
     call: Call,
+    /// Emptied records whose buffers the next records reuse: memory that is
+    /// already the process's, instead of fresh pages to fault in for every
+    /// record sent (a fifth of the time, measured, without them).
+    spare: Vec<Record>,
+    spare_bytes: usize,
+    max_spare_bytes: usize,
+    /// An emptied call's list of records, for the next call.
+    spare_list: Vec<Record>,
 }
 
 impl Packer {
@@ -200,7 +210,70 @@ impl Packer {
             packing,
             open: None,
             call: Call::default(),
+            spare: Vec::new(),
+            spare_bytes: 0,
+            max_spare_bytes: 2 * limits.call_bytes,
+            spare_list: Vec::new(),
         }
+    }
+
+    /// How many bytes of buffers [`recycle`](Packer::recycle) keeps, at
+    /// least two calls' worth (the default): as many as a sender has in
+    /// flight, so that every record reuses one.
+    #[must_use]
+    pub fn spare_bytes(mut self, bytes: usize) -> Packer {
+        self.max_spare_bytes = bytes.max(2 * self.limits.call_bytes);
+        self
+    }
+
+    /// Takes back the records of a call that was sent, to reuse their
+    /// buffers, up to [`spare_bytes`](Packer::spare_bytes); the rest are
+    /// dropped.
+    ///
+    /// ```
+    /// use cflog_destinations::pack::{Limits, Packer, Packing};
+    ///
+    /// let limits = Limits { record_bytes: 8, call_records: 1, call_bytes: 8 };
+    /// let mut packer = Packer::new(limits, Packing::PerEntry);
+    /// assert!(packer.push(b"one\n", "").unwrap().is_none());
+    /// let call = packer.push(b"two\n", "").unwrap().expect("the first call is full");
+    /// // Sent: its buffers hold the next records.
+    /// packer.recycle(call.into_records());
+    /// let call = packer.push(b"six\n", "").unwrap().expect("the second call");
+    /// assert_eq!(call.records()[0].data(), b"two\n");
+    /// ```
+    pub fn recycle(&mut self, mut records: Vec<Record>) {
+        let room = self.max_spare_bytes;
+        for mut record in records.drain(..) {
+            let capacity = record.data.capacity() + record.key.capacity();
+            if self.spare_bytes + capacity > room {
+                break;
+            }
+            record.data.clear();
+            record.key.clear();
+            record.entries = 0;
+            self.spare_bytes += capacity;
+            self.spare.push(record);
+        }
+        if self.spare_list.capacity() < records.capacity() {
+            self.spare_list = records;
+        }
+    }
+
+    /// A record holding `entry` and `key`, in a spare buffer when there is
+    /// one.
+    fn new_record(&mut self, entry: &[u8], key: &str) -> Record {
+        let mut record = match self.spare.pop() {
+            Some(record) => {
+                self.spare_bytes -= record.data.capacity() + record.key.capacity();
+                record
+            }
+            None => Record::default(),
+        };
+        record.data.extend_from_slice(entry);
+        record.key.push_str(key);
+        record.entries = 1;
+        record
     }
 
     /// The limits packed to.
@@ -233,11 +306,7 @@ impl Packer {
             return Ok(None);
         }
         let full = self.close_record();
-        self.open = Some(Record {
-            data: entry.to_vec(),
-            key: key.to_owned(),
-            entries: 1,
-        });
+        self.open = Some(self.new_record(entry, key));
         Ok(full)
     }
 
@@ -264,7 +333,11 @@ impl Packer {
             self.call.add(record);
             return None;
         }
-        let full = std::mem::take(&mut self.call);
+        let next = Call {
+            records: std::mem::take(&mut self.spare_list),
+            bytes: 0,
+        };
+        let full = std::mem::replace(&mut self.call, next);
         self.call.add(record);
         Some(full)
     }

@@ -405,3 +405,56 @@ async fn records_are_keyed_by_their_entry_or_else_their_position() {
         .collect();
     assert_eq!(keys, ["/p/0", "/p/1", "/nokey", "/long"]);
 }
+
+#[tokio::test]
+async fn while_calls_wait_for_room_the_input_waits_too() {
+    use std::task::{Context, Poll, Waker};
+
+    use cflog_core::{LogLine, Schema};
+    use cflog_pipeline::sink::Sink;
+
+    let limits = Limits {
+        record_bytes: 300,
+        call_records: 2,
+        call_bytes: 600,
+    };
+    let mut service = Scripted::new(limits, Packing::Packed);
+    // Calls that never end while the test looks.
+    service.delay = Duration::from_secs(3600);
+    let budget = 1500;
+    let destination = StreamDestination::new(
+        service,
+        StreamOptions::default()
+            .max_in_flight_bytes(budget)
+            .max_calls_in_flight(16),
+    );
+    let mut sink = destination.open(&Source::Stdin);
+    let schema =
+        Schema::from_fields_header(b"#Fields: date time x-edge-request-id cs-uri-stem sc-status")
+            .unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut ends = Vec::new();
+    let mut taken = 0;
+    // Chunks of 10 entries, as the pipeline pushes them between waits.
+    let held = loop {
+        for _ in 0..10 {
+            let text = format!("2019-12-04\t21:02:31\tid{taken}\t/p/{taken}\t200");
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut ends).unwrap();
+            let _ = sink.entry(&line).unwrap();
+            taken += 1;
+        }
+        match sink.poll_ready(&mut cx) {
+            Poll::Pending => break sink.buffered_bytes(),
+            Poll::Ready(result) => result.unwrap(),
+        }
+        assert!(taken < 10_000, "the input was never held up");
+    };
+    // The calls in flight (the budget), those one chunk filled while
+    // waiting for room, and the call and record being packed.
+    let chunk = 10 * 120;
+    assert!(
+        held <= budget + chunk + limits.call_bytes + limits.record_bytes,
+        "{held} bytes held after {taken} entries"
+    );
+    assert!(held > budget, "{held}");
+}

@@ -30,7 +30,9 @@
 //!   most [`StreamOptions::max_calls_in_flight`] calls. Full calls beyond
 //!   that wait in a queue, and while any wait the input waits too
 //!   (backpressure onto the parser): the queue holds at most the calls of
-//!   one chunk of input. The packer holds one call and one record more.
+//!   one chunk of input. The packer holds one call and one record more, and
+//!   keeps the buffers of sent records, up to the in-flight budget, for the
+//!   next ones.
 //! - **Accounted for.** The input's [`Delivery`] counts the entries, records
 //!   and bytes the service took, the requests made and the records sent
 //!   again. An entry too large for a record even alone is rejected
@@ -83,7 +85,7 @@ pub use sqs::{Sqs, deduplication_id};
 
 use crate::pack::{Call, Limits, Packer, Packing, Record};
 use crate::retry::RetryPolicy;
-use send::{Counts, deliver};
+use send::{Counts, Sent, deliver};
 
 /// A service that takes records in batches: one call carries several, and
 /// may take some and refuse others.
@@ -238,9 +240,14 @@ impl<S: BatchService> SinkFactory for StreamDestination<S> {
             runtime: self.runtime.clone(),
             input: source.to_string(),
             json: JsonWriter::new(self.options.selection.clone()),
-            line: Vec::new(),
+            scratch: vec![0; SCRATCH_BYTES].into_boxed_slice(),
+            long: Vec::new(),
             key: String::new(),
-            packer: Some(Packer::new(self.service.limits(), self.service.packing())),
+            // Spare buffers for every record in flight.
+            packer: Some(
+                Packer::new(self.service.limits(), self.service.packing())
+                    .spare_bytes(self.options.max_in_flight_bytes),
+            ),
             queued: VecDeque::new(),
             in_flight: Vec::new(),
             in_flight_bytes: 0,
@@ -252,7 +259,10 @@ impl<S: BatchService> SinkFactory for StreamDestination<S> {
     }
 }
 
-type Sending = JoinHandle<Result<Counts, (Counts, Failure)>>;
+/// Room for one entry's JSON: CloudFront lines are a few KiB at most.
+const SCRATCH_BYTES: usize = 64 * 1024;
+
+type Sending = JoinHandle<Result<Sent, (Counts, Failure)>>;
 
 /// One input's entries, packed and sent to a [`BatchService`]; see the
 /// [module docs](self).
@@ -262,8 +272,11 @@ pub struct StreamSink<S> {
     runtime: Handle,
     input: String,
     json: JsonWriter,
-    /// The entry being encoded.
-    line: Vec<u8>,
+    /// Where an entry's JSON is written, in place; its bytes are never
+    /// cleared, since each entry overwrites what it uses.
+    scratch: Box<[u8]>,
+    /// An entry too long for `scratch`.
+    long: Vec<u8>,
     /// Its key.
     key: String,
     /// `None` once finishing has taken what it held.
@@ -299,14 +312,26 @@ impl<S: BatchService> StreamSink<S> {
     fn key_of(&mut self, line: &LogLine<'_>, chars: usize) {
         self.key.clear();
         match line.get(self.options.key_field) {
-            Some(value) => self
-                .key
-                .extend(String::from_utf8_lossy(value.raw()).chars().take(chars)),
+            // Logged values are ASCII: one check, one copy.
+            Some(value) => match std::str::from_utf8(value.raw()) {
+                Ok(text) if text.len() <= chars => self.key.push_str(text),
+                _ => self
+                    .key
+                    .extend(String::from_utf8_lossy(value.raw()).chars().take(chars)),
+            },
             None => {
                 use std::fmt::Write;
                 let _ = write!(self.key, "{}", self.taken);
             }
         }
+    }
+
+    /// The bytes of records the sink holds: being sent, waiting for room,
+    /// and being packed.
+    pub fn buffered_bytes(&self) -> usize {
+        self.in_flight_bytes
+            + self.queued.iter().map(Call::bytes).sum::<usize>()
+            + self.packer.as_ref().map_or(0, Packer::buffered_bytes)
     }
 
     /// Queues a full call, and starts it if there is room.
@@ -352,7 +377,12 @@ impl<S: BatchService> StreamSink<S> {
                 let (_, bytes) = self.in_flight.swap_remove(i);
                 self.in_flight_bytes -= bytes;
                 let (counts, failure) = match joined {
-                    Ok(Ok(counts)) => (counts, None),
+                    Ok(Ok(Sent { counts, records })) => {
+                        if let Some(packer) = &mut self.packer {
+                            packer.recycle(records);
+                        }
+                        (counts, None)
+                    }
                     Ok(Err((counts, failure))) => (counts, Some(failure)),
                     Err(error) => (Counts::default(), Some(Failure::Task(error.to_string()))),
                 };
@@ -398,17 +428,27 @@ impl<S: BatchService> Sink for StreamSink<S> {
     type Error = StreamSinkError;
 
     fn entry(&mut self, line: &LogLine<'_>) -> Result<Verdict, EntryError<StreamSinkError>> {
-        self.line.clear();
-        self.json.write(line, &mut self.line)?;
-        self.line.push(b'\n');
         match self.service.key_chars() {
             Some(chars) => self.key_of(line, chars),
             None => self.key.clear(),
         }
+        let room = &mut self.scratch[..SCRATCH_BYTES - 1];
+        let entry: &[u8] = match self.json.write_to_slice(line, room)? {
+            Some(len) => {
+                self.scratch[len] = b'\n';
+                &self.scratch[..=len]
+            }
+            None => {
+                self.long.clear();
+                self.json.write(line, &mut self.long)?;
+                self.long.push(b'\n');
+                &self.long
+            }
+        };
         let Some(packer) = &mut self.packer else {
             return Ok(Verdict::Continue);
         };
-        match packer.push(&self.line, &self.key) {
+        match packer.push(entry, &self.key) {
             Ok(full) => {
                 self.taken += 1;
                 if let Some(call) = full {
@@ -428,12 +468,12 @@ impl<S: BatchService> Sink for StreamSink<S> {
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), StreamSinkError>> {
         self.poll_sent(cx);
         std::task::ready!(self.poll_failure())?;
-        let over = self.in_flight_bytes > self.options.max_in_flight_bytes
-            || self.in_flight.len() > self.options.max_calls_in_flight;
-        if over {
-            Poll::Pending
-        } else {
+        // Full calls wait in the queue only while the room in flight is
+        // taken; the input waits with them.
+        if self.queued.is_empty() {
             Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
         }
     }
 

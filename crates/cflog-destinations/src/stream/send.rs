@@ -6,7 +6,7 @@ use cflog_pipeline::sink::Delivery;
 use super::BatchService;
 use super::error::{CallError, Failure, Refusal};
 use crate::pack::{Call, Record};
-use crate::retry::{Backoff, RetryPolicy, keep_failed};
+use crate::retry::{Backoff, RetryPolicy};
 
 /// What calls delivered, added up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,6 +52,13 @@ enum Setback {
     Call(CallError),
 }
 
+/// What a call delivered, and its records, sent, for their buffers to be
+/// reused.
+pub(crate) struct Sent {
+    pub counts: Counts,
+    pub records: Vec<Record>,
+}
+
 /// Sends `call`, and again only the records the service refused, after a
 /// wait drawn by `backoff`, until none is left or the attempts run out.
 /// Fails at once when the service refuses a record, or fails a call, in a
@@ -60,10 +67,11 @@ pub(crate) async fn deliver<S: BatchService>(
     service: S,
     call: Call,
     policy: RetryPolicy,
-) -> Result<Counts, (Counts, Failure)> {
+) -> Result<Sent, (Counts, Failure)> {
     let mut backoff = Backoff::new(policy);
     let mut counts = Counts::default();
     let mut pending = call.into_records();
+    let mut sent = Vec::new();
     loop {
         counts.requests += 1;
         let setback = match service.put(&pending).await {
@@ -78,19 +86,30 @@ pub(crate) async fn deliver<S: BatchService>(
             }),
             Ok(outcomes) => {
                 let mut last: Option<Refusal> = None;
-                for (record, outcome) in pending.iter().zip(&outcomes) {
+                let mut refused = Vec::new();
+                for (record, outcome) in pending.drain(..).zip(outcomes) {
                     match outcome {
-                        None => counts.taken(record),
-                        // A refusal that no attempt mends decides; else the last one.
-                        Some(refusal) if last.as_ref().is_none_or(|r| r.retryable) => {
-                            last = Some(refusal.clone());
+                        None => {
+                            counts.taken(&record);
+                            sent.push(record);
                         }
-                        Some(_) => {}
+                        Some(refusal) => {
+                            // A refusal that no attempt mends decides; else the last one.
+                            if last.as_ref().is_none_or(|r| r.retryable) {
+                                last = Some(refusal);
+                            }
+                            refused.push(record);
+                        }
                     }
                 }
-                pending = keep_failed(pending, |i| outcomes[i].is_some());
+                pending = refused;
                 match last {
-                    None => return Ok(counts),
+                    None => {
+                        return Ok(Sent {
+                            counts,
+                            records: sent,
+                        });
+                    }
                     Some(refusal) => Setback::Refused(refusal),
                 }
             }
