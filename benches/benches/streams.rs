@@ -28,7 +28,12 @@ async fn run<S: Sink>(text: &[u8], sink: S) -> u64 {
         let _ = pipeline.push(chunk).expect("the corpus parses");
         pipeline.ready().await.expect("the sink is ready");
     }
-    pipeline.finish().await.expect("the sink finishes").delivered.entries
+    pipeline
+        .finish()
+        .await
+        .expect("the sink finishes")
+        .delivered
+        .entries
 }
 
 fn streams(c: &mut Criterion<ThreadCpu>) {
@@ -47,8 +52,11 @@ fn streams(c: &mut Criterion<ThreadCpu>) {
     });
     for service in services() {
         let name = service.name;
-        let destination =
-            StreamDestination::on_runtime(service, StreamOptions::default(), runtime.handle().clone());
+        let destination = StreamDestination::on_runtime(
+            service,
+            StreamOptions::default(),
+            runtime.handle().clone(),
+        );
         g.bench_function(name, |b| {
             b.iter(|| {
                 let sink = destination.open(&Source::Stdin);

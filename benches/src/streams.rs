@@ -50,11 +50,35 @@ pub fn services() -> Vec<Modeled> {
         counts: Arc::default(),
     };
     vec![
-        modeled("firehose", Limits::FIREHOSE, Packing::Packed, None, 5 * 1024),
-        modeled("kinesis", Limits::KINESIS, Packing::PerEntry, Some(256), 25 * 1024),
-        modeled("kinesis-packed", Limits::KINESIS, Packing::Packed, Some(256), 25 * 1024),
+        modeled(
+            "firehose",
+            Limits::FIREHOSE,
+            Packing::Packed,
+            None,
+            5 * 1024,
+        ),
+        modeled(
+            "kinesis",
+            Limits::KINESIS,
+            Packing::PerEntry,
+            Some(256),
+            25 * 1024,
+        ),
+        modeled(
+            "kinesis-packed",
+            Limits::KINESIS,
+            Packing::Packed,
+            Some(256),
+            25 * 1024,
+        ),
         modeled("sqs", Limits::SQS, Packing::Packed, None, 64 * 1024),
-        modeled("sqs-fifo", Limits::SQS, Packing::Packed, Some(128), 64 * 1024),
+        modeled(
+            "sqs-fifo",
+            Limits::SQS,
+            Packing::Packed,
+            Some(128),
+            64 * 1024,
+        ),
     ]
 }
 
