@@ -236,10 +236,12 @@ impl Packer {
     /// let limits = Limits { record_bytes: 8, call_records: 1, call_bytes: 8 };
     /// let mut packer = Packer::new(limits, Packing::PerEntry);
     /// assert!(packer.push(b"one\n", "").unwrap().is_none());
-    /// let call = packer.push(b"two\n", "").unwrap().expect("the first call is full");
+    /// assert!(packer.push(b"two\n", "").unwrap().is_none());
+    /// let call = packer.push(b"six\n", "").unwrap().expect("the first call is full");
+    /// assert_eq!(call.records()[0].data(), b"one\n");
     /// // Sent: its buffers hold the next records.
     /// packer.recycle(call.into_records());
-    /// let call = packer.push(b"six\n", "").unwrap().expect("the second call");
+    /// let call = packer.push(b"ten\n", "").unwrap().expect("the second call");
     /// assert_eq!(call.records()[0].data(), b"two\n");
     /// ```
     pub fn recycle(&mut self, mut records: Vec<Record>) {
