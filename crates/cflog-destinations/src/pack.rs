@@ -262,6 +262,13 @@ impl Packer {
         }
     }
 
+    /// Gives up the spare records [`recycle`](Packer::recycle) kept, for
+    /// another packer to reuse.
+    pub fn take_spare(&mut self) -> Vec<Record> {
+        self.spare_bytes = 0;
+        std::mem::take(&mut self.spare)
+    }
+
     /// A record holding `entry` and `key`, in a spare buffer when there is
     /// one.
     fn new_record(&mut self, entry: &[u8], key: &str) -> Record {

@@ -70,6 +70,7 @@ mod sqs;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use cflog_core::json::{JsonWriter, Selection};
@@ -197,11 +198,17 @@ impl StreamOptions {
 }
 
 /// Makes the [`StreamSink`] of each input, for one service.
+///
+/// The buffers of an input's records go back to the destination when its
+/// sink is dropped, and the next input's records reuse them, so a warm
+/// Lambda does not fault in new pages for every object (up to
+/// [`StreamOptions::max_in_flight_bytes`] of them are kept).
 #[derive(Clone, Debug)]
 pub struct StreamDestination<S> {
     service: S,
     options: StreamOptions,
     runtime: Handle,
+    spare: Arc<Mutex<Vec<Record>>>,
 }
 
 impl<S: BatchService> StreamDestination<S> {
@@ -221,6 +228,7 @@ impl<S: BatchService> StreamDestination<S> {
             service,
             options,
             runtime,
+            spare: Arc::default(),
         }
     }
 
@@ -234,7 +242,14 @@ impl<S: BatchService> SinkFactory for StreamDestination<S> {
     type Sink = StreamSink<S>;
 
     fn open(&self, source: &Source<'_>) -> StreamSink<S> {
+        // Spare buffers for every record in flight, warm from the inputs
+        // before when there were some.
+        let mut packer = Packer::new(self.service.limits(), self.service.packing())
+            .spare_bytes(self.options.max_in_flight_bytes);
+        packer.recycle(std::mem::take(&mut *lock(&self.spare)));
         StreamSink {
+            spare: Arc::clone(&self.spare),
+            returned: Vec::new(),
             service: self.service.clone(),
             options: self.options.clone(),
             runtime: self.runtime.clone(),
@@ -243,11 +258,7 @@ impl<S: BatchService> SinkFactory for StreamDestination<S> {
             scratch: vec![0; SCRATCH_BYTES].into_boxed_slice(),
             long: Vec::new(),
             key: String::new(),
-            // Spare buffers for every record in flight.
-            packer: Some(
-                Packer::new(self.service.limits(), self.service.packing())
-                    .spare_bytes(self.options.max_in_flight_bytes),
-            ),
+            packer: Some(packer),
             queued: VecDeque::new(),
             in_flight: Vec::new(),
             in_flight_bytes: 0,
@@ -281,6 +292,10 @@ pub struct StreamSink<S> {
     key: String,
     /// `None` once finishing has taken what it held.
     packer: Option<Packer>,
+    /// The destination's spare records, given back on drop.
+    spare: Arc<Mutex<Vec<Record>>>,
+    /// Records sent after the packer was taken, to give back.
+    returned: Vec<Record>,
     /// Full calls waiting for room in flight.
     queued: VecDeque<Call>,
     /// The calls being sent, with their sizes.
@@ -296,6 +311,29 @@ pub struct StreamSink<S> {
     finishing: bool,
 }
 
+impl<S> Drop for StreamSink<S> {
+    /// Gives the buffers of the records sent back to the destination, for
+    /// the next input; those of one input at a time are kept.
+    fn drop(&mut self) {
+        let mut records = std::mem::take(&mut self.returned);
+        if let Some(packer) = &mut self.packer {
+            records.append(&mut packer.take_spare());
+        }
+        let mut spare = lock(&self.spare);
+        if spare.is_empty() {
+            *spare = records;
+        }
+    }
+}
+
+/// The destination's spare records. A panic while it was held left a list
+/// of records, which is still one.
+fn lock(spare: &Mutex<Vec<Record>>) -> std::sync::MutexGuard<'_, Vec<Record>> {
+    spare
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl<S> std::fmt::Debug for StreamSink<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamSink")
@@ -307,7 +345,7 @@ impl<S> std::fmt::Debug for StreamSink<S> {
 }
 
 impl<S: BatchService> StreamSink<S> {
-    /// The key of the entry just encoded: its key field's value, else its
+    /// The key of the entry being taken: its key field's value, else its
     /// position in the input, cut to what the service takes.
     fn key_of(&mut self, line: &LogLine<'_>, chars: usize) {
         self.key.clear();
@@ -378,8 +416,9 @@ impl<S: BatchService> StreamSink<S> {
                 self.in_flight_bytes -= bytes;
                 let (counts, failure) = match joined {
                     Ok(Ok(Sent { counts, records })) => {
-                        if let Some(packer) = &mut self.packer {
-                            packer.recycle(records);
+                        match &mut self.packer {
+                            Some(packer) => packer.recycle(records),
+                            None => self.returned.extend(records),
                         }
                         (counts, None)
                     }
