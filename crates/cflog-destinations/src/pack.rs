@@ -455,6 +455,40 @@ mod tests {
     }
 
     #[test]
+    fn recycled_buffers_are_kept_within_their_bound_and_reused() {
+        let limits = Limits {
+            record_bytes: 10,
+            call_records: 1,
+            call_bytes: 10,
+        };
+        let mut packer = Packer::new(limits, Packing::PerEntry);
+        let sent = |n| {
+            (0..n)
+                .map(|_| Record {
+                    data: Vec::with_capacity(10),
+                    key: String::new(),
+                    entries: 1,
+                })
+                .collect::<Vec<_>>()
+        };
+        // Two calls' worth by default: two records of 10 bytes.
+        packer.recycle(sent(5));
+        assert_eq!(packer.take_spare().len(), 2);
+        assert!(packer.take_spare().is_empty());
+        let mut packer = packer.spare_bytes(40);
+        packer.recycle(sent(5));
+        // A record takes a spare buffer, emptied.
+        assert!(packer.push(b"abc\n", "k").unwrap().is_none());
+        let spare = packer.take_spare();
+        assert_eq!(spare.len(), 3);
+        assert!(spare.iter().all(|r| r.data.is_empty() && r.entries == 0));
+        let call = packer.finish().pop().unwrap();
+        assert_eq!(call.records()[0].data(), b"abc\n");
+        assert_eq!(call.records()[0].key(), "k");
+        assert!(call.records()[0].data.capacity() >= 10);
+    }
+
+    #[test]
     fn the_services_limits_are_consistent() {
         for limits in [Limits::FIREHOSE, Limits::KINESIS, Limits::SQS] {
             Packer::new(limits, Packing::Packed);
