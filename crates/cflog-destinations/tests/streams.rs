@@ -223,6 +223,55 @@ async fn sqs_messages(client: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Stri
     }
 }
 
+/// The bucket moto's Firehose streams deliver to.
+const DELIVERED: &str = "delivered";
+
+/// A Direct PUT delivery stream `name` that delivers to [`DELIVERED`]
+/// under `prefix`.
+async fn create_delivery_stream(client: &aws_sdk_firehose::Client, name: &str, prefix: &str) {
+    client
+        .create_delivery_stream()
+        .delivery_stream_name(name)
+        .extended_s3_destination_configuration(
+            aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
+                .bucket_arn(format!("arn:aws:s3:::{DELIVERED}"))
+                .role_arn("arn:aws:iam::123456789012:role/firehose")
+                .prefix(prefix)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The objects Firehose delivered under `prefix`, each one's bytes.
+async fn delivered_objects(s3: &aws_sdk_s3::Client, prefix: &str) -> Vec<Vec<u8>> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(DELIVERED)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    let mut objects = Vec::new();
+    for object in listed.contents() {
+        let body = s3
+            .get_object()
+            .bucket(DELIVERED)
+            .key(object.key().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap();
+        objects.push(body.into_bytes().to_vec());
+    }
+    objects
+}
+
 #[tokio::test]
 async fn kinesis_records_hold_the_ndjson_of_each_input_one_entry_each() {
     let moto = MotoServer::start().await;
@@ -340,48 +389,16 @@ async fn firehose_delivers_the_ndjson_of_each_input_to_s3() {
     let moto = MotoServer::start().await;
     let s3 = moto.s3_client();
     let client = firehose_client(moto.endpoint());
-    s3.create_bucket().bucket("delivered").send().await.unwrap();
+    s3.create_bucket().bucket(DELIVERED).send().await.unwrap();
     for (i, (name, log)) in inputs().iter().enumerate() {
         let stream = format!("cflog-{i}");
         let prefix = format!("{stream}/");
-        client
-            .create_delivery_stream()
-            .delivery_stream_name(&stream)
-            .extended_s3_destination_configuration(
-                aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
-                    .bucket_arn("arn:aws:s3:::delivered")
-                    .role_arn("arn:aws:iam::123456789012:role/firehose")
-                    .prefix(&prefix)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        create_delivery_stream(&client, &stream, &prefix).await;
         let arn = format!("arn:aws:firehose:{MOTO_REGION}:123456789012:deliverystream/{stream}");
         let destination = StreamDestination::new(Firehose::new(client.clone(), arn), options());
         let summary = send(&destination, &Options::default(), log).await.unwrap();
-        let listed = s3
-            .list_objects_v2()
-            .bucket("delivered")
-            .prefix(&prefix)
-            .send()
-            .await
-            .unwrap();
         let mut got = Vec::new();
-        for object in listed.contents() {
-            let body = s3
-                .get_object()
-                .bucket("delivered")
-                .key(object.key().unwrap())
-                .send()
-                .await
-                .unwrap()
-                .body
-                .collect()
-                .await
-                .unwrap()
-                .into_bytes();
+        for body in delivered_objects(&s3, &prefix).await {
             // Records back to back: still whole lines.
             assert_eq!(body.last(), Some(&b'\n'), "{name}");
             got.extend(lines(&body));
@@ -491,20 +508,8 @@ async fn throttled_past_the_budget_the_input_fails_and_says_what_got_through() {
     let moto = MotoServer::start().await;
     let client = firehose_client(moto.endpoint());
     let s3 = moto.s3_client();
-    s3.create_bucket().bucket("delivered").send().await.unwrap();
-    client
-        .create_delivery_stream()
-        .delivery_stream_name("busy")
-        .extended_s3_destination_configuration(
-            aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
-                .bucket_arn("arn:aws:s3:::delivered")
-                .role_arn("arn:aws:iam::123456789012:role/firehose")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    s3.create_bucket().bucket(DELIVERED).send().await.unwrap();
+    create_delivery_stream(&client, "busy", "").await;
     let retry = RetryPolicy {
         attempts: 3,
         base: Duration::from_millis(1),
@@ -541,29 +546,12 @@ async fn throttled_past_the_budget_the_input_fails_and_says_what_got_through() {
     assert!(error.partly_delivered(), "{error}");
     assert!(error.delivered < error.taken, "{error}");
     // What the error says got through is what Firehose delivered.
-    let listed = s3
-        .list_objects_v2()
-        .bucket("delivered")
-        .send()
+    let delivered: usize = delivered_objects(&s3, "")
         .await
-        .unwrap();
-    let mut delivered = 0;
-    for object in listed.contents() {
-        let body = s3
-            .get_object()
-            .bucket("delivered")
-            .key(object.key().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes();
-        delivered += lines(&body).len() as u64;
-    }
-    assert_eq!(delivered, error.delivered);
+        .iter()
+        .map(|body| lines(body).len())
+        .sum();
+    assert_eq!(delivered as u64, error.delivered);
 }
 
 #[tokio::test]
