@@ -42,6 +42,16 @@ pub struct CallError {
 }
 
 impl CallError {
+    /// A failure that no attempt mends and that has no service code: a
+    /// request that could not be built, an answer that makes no sense.
+    pub fn permanent(message: impl fmt::Display) -> CallError {
+        CallError {
+            code: None,
+            message: message.to_string(),
+            retryable: false,
+        }
+    }
+
     /// Classifies an SDK call's failure.
     pub fn from_sdk<E>(error: &SdkError<E, HttpResponse>) -> CallError
     where
@@ -76,11 +86,7 @@ impl CallError {
                 message: DisplayErrorContext(error).to_string(),
                 retryable: true,
             },
-            _ => CallError {
-                code: None,
-                message: DisplayErrorContext(error).to_string(),
-                retryable: false,
-            },
+            _ => CallError::permanent(DisplayErrorContext(error)),
         }
     }
 }

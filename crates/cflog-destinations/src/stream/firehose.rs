@@ -70,11 +70,7 @@ impl BatchService for Firehose {
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| CallError {
-                code: None,
-                message: e.to_string(),
-                retryable: false,
-            })?;
+            .map_err(CallError::permanent)?;
         let output = self
             .client
             .put_record_batch()

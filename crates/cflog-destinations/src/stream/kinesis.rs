@@ -73,11 +73,7 @@ impl BatchService for Kinesis {
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| CallError {
-                code: None,
-                message: e.to_string(),
-                retryable: false,
-            })?;
+            .map_err(CallError::permanent)?;
         let request = self.client.put_records().set_records(Some(entries));
         let request = match self.stream.starts_with("arn:") {
             true => request.stream_arn(&self.stream),

@@ -75,15 +75,13 @@ pub(crate) async fn deliver<S: BatchService>(
     loop {
         counts.requests += 1;
         let setback = match service.put(&pending).await {
-            Ok(outcomes) if outcomes.len() != pending.len() => Setback::Call(CallError {
-                code: None,
-                message: format!(
+            Ok(outcomes) if outcomes.len() != pending.len() => {
+                Setback::Call(CallError::permanent(format!(
                     "the answer has {} outcomes for {} records",
                     outcomes.len(),
                     pending.len()
-                ),
-                retryable: false,
-            }),
+                )))
+            }
             Ok(outcomes) => {
                 let mut last: Option<Refusal> = None;
                 let mut refused = Vec::new();

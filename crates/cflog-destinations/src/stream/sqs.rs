@@ -105,11 +105,7 @@ impl BatchService for Sqs {
                 entry.message_body(body).build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| CallError {
-                code: None,
-                message: e.to_string(),
-                retryable: false,
-            })?;
+            .map_err(CallError::permanent)?;
         let output = self
             .client
             .send_message_batch()
@@ -145,11 +141,9 @@ impl BatchService for Sqs {
             }
         }
         if let Some(missing) = answered.iter().position(|&a| !a) {
-            return Err(CallError {
-                code: None,
-                message: format!("SendMessageBatch did not answer for entry {missing}"),
-                retryable: false,
-            });
+            return Err(CallError::permanent(format!(
+                "SendMessageBatch did not answer for entry {missing}"
+            )));
         }
         Ok(outcomes)
     }
