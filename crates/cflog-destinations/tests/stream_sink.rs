@@ -458,3 +458,28 @@ async fn while_calls_wait_for_room_the_input_waits_too() {
     );
     assert!(held > budget, "{held}");
 }
+
+#[tokio::test]
+async fn after_a_failure_the_summary_counts_what_got_through() {
+    let refuse_first = |n| (n, Answer::Refuse(vec![0]));
+    let service = Scripted::new(SMALL, Packing::PerEntry)
+        .script((0..FAST.attempts as usize).map(refuse_first));
+    let destination = StreamDestination::new(
+        service.clone(),
+        StreamOptions::default().retry(FAST).max_calls_in_flight(1),
+    );
+    let mut pipeline = Pipeline::new(&Options::default(), destination.open(&Source::Stdin));
+    let _ = pipeline.push(&log(12)).unwrap();
+    let error = pipeline.finish().await.unwrap_err().0;
+    let summary = pipeline.summary();
+    assert!(error.partly_delivered(), "{error}");
+    assert_eq!(summary.delivered.entries, error.delivered);
+    assert_eq!(
+        summary.delivered.records,
+        service.state().taken.len() as u64
+    );
+    assert_eq!(
+        summary.delivered.requests,
+        service.state().calls.len() as u64
+    );
+}

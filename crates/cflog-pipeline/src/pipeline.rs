@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use cflog_core::{Decoded, Decoder, DecoderBuilder, Error, ErrorKind, Record};
 
-use crate::sink::{EntryError, Sink, Verdict};
+use crate::sink::{Delivery, EntryError, Sink, Verdict};
 use crate::summary::{MAX_LISTED_ERRORS, RejectedLine, Summary};
 
 /// How inputs are parsed.
@@ -239,6 +239,11 @@ impl<S: Sink> Pipeline<S> {
             header_lines: stats.header_lines,
             blank_lines: stats.blank_lines,
             duration_ms: self.started.elapsed().as_millis() as u64,
+            // Until the sink is finished, what it says got through so far.
+            delivered: match self.summary.delivered == Delivery::default() {
+                true => self.sink.delivered(),
+                false => self.summary.delivered.clone(),
+            },
             ..self.summary.clone()
         }
     }

@@ -41,8 +41,10 @@ pub struct Summary {
     pub errors: Vec<RejectedLine>,
     /// Wall time spent on the input, in milliseconds.
     pub duration_ms: u64,
-    /// What the sink delivered, as it reported when it was finished (none
-    /// before that, and none for a failed output).
+    /// What the sink delivered, as it reported when it was finished; before
+    /// that, and for a failed output, what the sink says got through so far
+    /// ([`Sink::delivered`](crate::sink::Sink::delivered): nothing for a
+    /// sink that delivers only when finished).
     pub delivered: Delivery,
 }
 

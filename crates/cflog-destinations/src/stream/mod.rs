@@ -532,4 +532,10 @@ impl<S: BatchService> Sink for StreamSink<S> {
         }
         Poll::Ready(Ok(self.delivered.delivery()))
     }
+
+    /// What the calls done so far delivered: after a failure, what got
+    /// through before it, as the error also says.
+    fn delivered(&self) -> Delivery {
+        self.delivered.delivery()
+    }
 }

@@ -128,6 +128,14 @@ pub trait Sink {
     ///
     /// When the output fails.
     fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Result<Delivery, Self::Error>>;
+
+    /// What the destination has acknowledged so far: after an output
+    /// failure, what got through before it, so that the input's summary
+    /// says so. The default, for sinks that deliver only when finished,
+    /// is nothing.
+    fn delivered(&self) -> Delivery {
+        Delivery::default()
+    }
 }
 
 /// What a sink decides after an entry or a rejected line.
@@ -247,6 +255,10 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Result<Delivery, S::Error>> {
         (**self).poll_finish(cx)
     }
+
+    fn delivered(&self) -> Delivery {
+        (**self).delivered()
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for Box<S> {
@@ -267,6 +279,10 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
 
     fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Result<Delivery, S::Error>> {
         (**self).poll_finish(cx)
+    }
+
+    fn delivered(&self) -> Delivery {
+        (**self).delivered()
     }
 }
 
@@ -339,6 +355,10 @@ impl<S: Sink> Sink for Boxed<S> {
 
     fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Result<Delivery, BoxError>> {
         self.0.poll_finish(cx).map_err(BoxError::new)
+    }
+
+    fn delivered(&self) -> Delivery {
+        self.0.delivered()
     }
 }
 
