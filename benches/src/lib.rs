@@ -17,23 +17,39 @@ pub fn workspace() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-/// A generated 33-field log of `lines` requests with seed 42, plain or gzip
-/// (by the extension), created on first use.
+/// A generated 33-field log of `lines` requests with seed 42, spread over 24
+/// hours, plain or gzip (by the extension), created on first use.
 ///
 /// # Panics
 ///
 /// When the generator cannot run: the benchmarks need `python3`.
 pub fn corpus(lines: u64, extension: &str) -> PathBuf {
+    corpus_spanning(lines, 24, extension)
+}
+
+/// As [`corpus`], with the requests spread over `hours` hours. A real
+/// CloudFront file holds the requests of one hour (its name's); the 24-hour
+/// corpus is the harder case for a destination that splits by hour.
+///
+/// # Panics
+///
+/// When the generator cannot run: the benchmarks need `python3`.
+pub fn corpus_spanning(lines: u64, hours: u32, extension: &str) -> PathBuf {
     let dir = workspace().join("target/cflog-bench");
-    let path = dir.join(format!("corpus-{lines}-seed42.{extension}"));
+    let name = match hours {
+        24 => format!("corpus-{lines}-seed42.{extension}"),
+        hours => format!("corpus-{lines}-seed42-{hours}h.{extension}"),
+    };
+    let path = dir.join(name);
     if !path.exists() {
         std::fs::create_dir_all(&dir).expect("create target/cflog-bench");
         // Same extension (the generator gzips by name), so that a run cut
         // short never leaves a corpus that looks complete.
-        let partial = dir.join(format!("partial-{lines}.{extension}"));
+        let partial = dir.join(format!("partial-{lines}-{hours}h.{extension}"));
         let status = Command::new("python3")
             .arg(workspace().join("scripts/gen_cflog.py"))
-            .args(["--seed", "42", "--lines", &lines.to_string(), "--out"])
+            .args(["--seed", "42", "--lines", &lines.to_string()])
+            .args(["--span-hours", &hours.to_string(), "--out"])
             .arg(&partial)
             .status()
             .expect("run python3 scripts/gen_cflog.py");

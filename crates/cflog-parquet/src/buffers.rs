@@ -42,6 +42,11 @@ impl<T: Copy + Default> Primitive<T> {
         self.nulls.append_null();
     }
 
+    fn push_nulls(&mut self, n: usize) {
+        self.values.resize(self.values.len() + n, T::default());
+        self.nulls.append_n_nulls(n);
+    }
+
     fn truncate(&mut self, rows: usize) {
         self.values.truncate(rows);
         self.nulls.truncate(rows);
@@ -55,7 +60,8 @@ impl<T: Copy + Default> Primitive<T> {
     where
         T: arrow_buffer::ArrowNativeType,
     {
-        let values = std::mem::take(&mut self.values);
+        let next = Vec::with_capacity(self.values.len());
+        let values = std::mem::replace(&mut self.values, next);
         (ScalarBuffer::from(values), self.nulls.finish())
     }
 }
@@ -110,6 +116,12 @@ impl Text {
         self.nulls.append_null();
     }
 
+    fn push_nulls(&mut self, n: usize) {
+        let end = self.bytes.len() as i32;
+        self.offsets.resize(self.offsets.len() + n, end);
+        self.nulls.append_n_nulls(n);
+    }
+
     fn len(&self) -> usize {
         self.offsets.len() - 1
     }
@@ -126,12 +138,25 @@ impl Text {
 
     /// The strings as an array, and the buffer emptied.
     fn take(&mut self) -> Result<StringArray, ArrowError> {
-        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
-        let bytes = std::mem::take(&mut self.bytes);
+        // The next batch is about as large: growing from empty would copy
+        // it several times over.
+        let (next_offsets, next_bytes) = (
+            first_offset(self.offsets.len()),
+            Vec::with_capacity(self.bytes.len()),
+        );
+        let offsets = std::mem::replace(&mut self.offsets, next_offsets);
+        let bytes = std::mem::replace(&mut self.bytes, next_bytes);
         let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
         // Checks the UTF-8 once per batch; `Rows` only appends valid text.
         StringArray::try_new(offsets, Buffer::from_vec(bytes), self.nulls.finish())
     }
+}
+
+/// Offsets with room for `capacity`, starting at 0.
+fn first_offset(capacity: usize) -> Vec<i32> {
+    let mut offsets = Vec::with_capacity(capacity);
+    offsets.push(0);
+    offsets
 }
 
 /// A map per row: where each row's entries start, and which rows are null.
@@ -160,8 +185,15 @@ impl MapRows {
         self.offsets[rows] as usize
     }
 
+    fn push_nulls(&mut self, n: usize) {
+        let end = *self.offsets.last().unwrap_or(&0);
+        self.offsets.resize(self.offsets.len() + n, end);
+        self.nulls.append_n_nulls(n);
+    }
+
     fn take(&mut self) -> (OffsetBuffer<i32>, Option<arrow_buffer::NullBuffer>) {
-        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let next = first_offset(self.offsets.len());
+        let offsets = std::mem::replace(&mut self.offsets, next);
         (
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
             self.nulls.finish(),
@@ -217,7 +249,8 @@ impl QueryMap {
     fn take(&mut self, data_type: &DataType) -> Result<MapArray, ArrowError> {
         let (offsets, nulls) = self.rows.take();
         let names = self.names.take()?;
-        let value_offsets = std::mem::replace(&mut self.value_offsets, vec![0]);
+        let next = first_offset(self.value_offsets.len());
+        let value_offsets = std::mem::replace(&mut self.value_offsets, next);
         let values = ListArray::try_new(
             Arc::new(list_item()),
             OffsetBuffer::new(ScalarBuffer::from(value_offsets)),
@@ -327,6 +360,21 @@ impl ColumnBuffer {
         }
     }
 
+    /// Appends nulls up to `rows` rows, if it has fewer.
+    pub(crate) fn pad_to(&mut self, rows: usize) {
+        let n = rows.saturating_sub(self.len());
+        if n == 0 {
+            return;
+        }
+        match self {
+            ColumnBuffer::Timestamp(b) | ColumnBuffer::Int64(b) => b.push_nulls(n),
+            ColumnBuffer::Seconds(b) => b.push_nulls(n),
+            ColumnBuffer::Text(b) => b.push_nulls(n),
+            ColumnBuffer::QueryParams(b) => b.rows.push_nulls(n),
+            ColumnBuffer::Extra(b) => b.rows.push_nulls(n),
+        }
+    }
+
     /// The number of rows.
     pub(crate) fn len(&self) -> usize {
         match self {
@@ -338,8 +386,12 @@ impl ColumnBuffer {
         }
     }
 
-    /// Cuts the buffer back to its first `rows` rows.
+    /// Cuts the buffer back to its first `rows` rows, if it has more (a
+    /// column padded in bulk may have fewer).
     pub(crate) fn truncate(&mut self, rows: usize) {
+        if rows >= self.len() {
+            return;
+        }
         match self {
             ColumnBuffer::Timestamp(b) | ColumnBuffer::Int64(b) => b.truncate(rows),
             ColumnBuffer::Seconds(b) => b.truncate(rows),

@@ -30,7 +30,9 @@ pub(crate) struct Rows {
     schema_id: u64,
     /// Per key of the layout, where its value goes.
     targets: Vec<Target>,
-    /// The columns the layout has no key for: null in every row.
+    /// The columns the layout has no key for: null in every row, appended
+    /// in bulk when the batch is taken or the schema changes
+    /// ([`ColumnBuffer::pad_to`]) rather than row by row.
     absent: Vec<usize>,
     extra: usize,
     sink: Sink,
@@ -101,15 +103,18 @@ impl Rows {
             }
             return Err(error);
         }
-        for &i in &self.absent {
-            self.sink.columns[i].push_null();
-        }
         let extra = match self.sink.columns.get_mut(self.extra) {
             Some(ColumnBuffer::Extra(map)) => map.end_row(),
             _ => false,
         };
         self.sink.rows += 1;
-        debug_assert!(self.sink.columns.iter().all(|c| c.len() == self.sink.rows));
+        debug_assert!(
+            self.sink
+                .columns
+                .iter()
+                .enumerate()
+                .all(|(i, c)| c.len() == self.sink.rows || self.absent.contains(&i))
+        );
         Ok(extra)
     }
 
@@ -118,6 +123,7 @@ impl Rows {
         &mut self,
         schema: &arrow_schema::Schema,
     ) -> Result<Vec<arrow_array::ArrayRef>, arrow_schema::ArrowError> {
+        self.pad_absent();
         self.sink.rows = 0;
         self.sink
             .columns
@@ -132,6 +138,7 @@ impl Rows {
         if schema.id() == self.schema_id {
             return;
         }
+        self.pad_absent();
         let keys = self.layout.keys(schema);
         self.targets = keys
             .iter()
@@ -145,6 +152,13 @@ impl Rows {
             .collect();
         self.sink.targets.clone_from(&self.targets);
         self.schema_id = schema.id();
+    }
+
+    /// Brings the columns absent from the current layout up to the rows.
+    fn pad_absent(&mut self) {
+        for &i in &self.absent {
+            self.sink.columns[i].pad_to(self.sink.rows);
+        }
     }
 }
 
