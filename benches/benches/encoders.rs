@@ -2,7 +2,9 @@
 //! 100,000 parsed lines: NDJSON (the JSON contract's fast path), CSV and
 //! TSV rows from `cflog_encoders::delimited`, the `cflog stats` tally from
 //! `cflog_encoders::tally`, which writes nothing, and a Parquet file from
-//! `cflog_parquet`, footer included.
+//! `cflog_parquet`, footer included; beside it, parquet's own writer on
+//! the same rows already in Arrow batches (its share of that path), and the
+//! fastest Rust peer's Parquet writer.
 //!
 //! Each benchmark reads the corpus from memory, parses every line and
 //! encodes it, so they differ only in the encoder. Every benchmark
@@ -10,14 +12,23 @@
 //! thread's CPU time. Figures are in BENCHMARKS.md.
 
 use std::hint::black_box;
+use std::sync::Arc;
 
+use arrow_array::RecordBatch;
 use cflog_benches::ThreadCpu;
 use cflog_core::json::{JsonWriter, Selection};
 use cflog_core::{LogLine, Reader, Record};
 use cflog_encoders::delimited::{Cells, Columns, RowWriter};
 use cflog_encoders::tally::{Tallier, Tally};
 use cflog_parquet::{ColumnSet, ParquetWriter, WriterOptions};
+use cloudfront_logs::ValidatedParquetLogline;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::record::RecordWriter;
 
 const LINES: usize = 100_000;
 
@@ -97,8 +108,85 @@ fn encoders(c: &mut Criterion<ThreadCpu>) {
             bytes = stats.bytes;
         });
     });
+    // parquet's share alone: the same rows, already in Arrow batches of
+    // cflog's batch size, written with the same properties. The rest of
+    // the `parquet` benchmark is parsing and filling the column buffers.
+    let set = ColumnSet::standard();
+    let props = WriterOptions::default()
+        .writer_properties(&set)
+        .expect("the properties");
+    let batches = arrow_batches(&parquet_file(&text));
+    g.bench_function("parquet_writer_alone", |b| {
+        let mut file = Vec::with_capacity(1 << 24);
+        b.iter(|| {
+            file.clear();
+            let mut writer =
+                ArrowWriter::try_new(&mut file, set.arrow_schema(), Some(props.clone()))
+                    .expect("a writer");
+            for batch in &batches {
+                writer.write(batch).expect("the batch is written");
+            }
+            let metadata = writer.close().expect("the file is written");
+            assert_eq!(metadata.file_metadata().num_rows(), LINES as i64);
+        });
+    });
+    // The fastest Rust peer's Parquet: its `parquet_derive` record writer
+    // over its own parse of each line, with the same compression (zstd 1)
+    // and page statistics; one row group, as ours for 100k lines. It keeps
+    // text escaped, has no query parameters, and writes 34 columns.
+    let peer_props = Arc::new(
+        WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("level 1")))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .build(),
+    );
+    let text_str = std::str::from_utf8(&text).expect("the corpus is UTF-8");
+    g.bench_function("peer_cloudfront_logs_parquet", |b| {
+        let schema = Arc::new(ValidatedParquetLogline::schema_as_type());
+        b.iter(|| {
+            out.clear();
+            let rows: Vec<ValidatedParquetLogline<'_>> = black_box(text_str)
+                .lines()
+                .filter(|line| !line.starts_with('#'))
+                .map(|line| ValidatedParquetLogline::try_from(line).expect("the peer parses it"))
+                .collect();
+            let mut writer =
+                SerializedFileWriter::new(&mut out, Arc::clone(&schema), Arc::clone(&peer_props))
+                    .expect("a writer");
+            let mut group = writer.next_row_group().expect("a row group");
+            rows.as_slice()
+                .write_to_row_group(&mut group)
+                .expect("the rows are written");
+            group.close().expect("the row group is written");
+            writer.close().expect("the file is written");
+            assert_eq!(rows.len(), LINES);
+        });
+    });
     g.finish();
     parquet_size(&text, bytes);
+}
+
+/// The Parquet file cflog writes of `text`.
+fn parquet_file(text: &[u8]) -> Vec<u8> {
+    let mut writer =
+        ParquetWriter::new(Vec::new(), ColumnSet::standard(), WriterOptions::default())
+            .expect("a writer");
+    for_each_line(text, |line| {
+        writer.write(line).expect("the corpus is valid")
+    });
+    writer.finish().expect("the file is written").0
+}
+
+/// The rows of a Parquet file as Arrow batches of the writer's default
+/// batch size, read back with parquet's own reader.
+fn arrow_batches(file: &[u8]) -> Vec<RecordBatch> {
+    ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(file))
+        .expect("cflog's file opens")
+        .with_batch_size(8 * 1024)
+        .build()
+        .expect("a reader")
+        .collect::<Result<_, _>>()
+        .expect("cflog's file reads back")
 }
 
 /// Prints the Parquet file's bytes per entry beside the gzip input's (zlib

@@ -90,8 +90,22 @@ impl WriterOptions {
         self.row_group_rows
     }
 
-    /// The Parquet writer's properties for `set`'s columns.
-    fn properties(&self, set: &ColumnSet) -> Result<WriterProperties, ParquetError> {
+    /// The properties [`ParquetWriter`] gives parquet's writer for `set`'s
+    /// columns: for writing the same files by other means, or measuring
+    /// parquet's own share of the work.
+    ///
+    /// ```
+    /// use cflog_parquet::{ColumnSet, WriterOptions};
+    ///
+    /// let props = WriterOptions::default().writer_properties(&ColumnSet::standard())?;
+    /// assert_eq!(props.max_row_group_row_count(), Some(131_072));
+    /// # Ok::<(), parquet::errors::ParquetError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the zstd level is out of range.
+    pub fn writer_properties(&self, set: &ColumnSet) -> Result<WriterProperties, ParquetError> {
         let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(self.zstd_level)?))
             .set_statistics_enabled(EnabledStatistics::Page)
@@ -237,7 +251,7 @@ impl<W: Write + Send> ParquetWriter<W> {
         options: WriterOptions,
     ) -> Result<ParquetWriter<W>, WriteError> {
         let schema = set.arrow_schema();
-        let props = options.properties(&set)?;
+        let props = options.writer_properties(&set)?;
         let out = Counted { out, bytes: 0 };
         let writer = ArrowWriter::try_new(out, Arc::clone(&schema), Some(props))?;
         Ok(ParquetWriter {
