@@ -376,6 +376,56 @@ async fn a_failed_part_aborts_the_upload_and_a_retry_writes_the_same_keys() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_object_leaves_the_others_in_the_summary_of_the_failure() {
+    // Two hours: the second hour's PutObject is refused, the first's is
+    // not. The input fails, and its summary lists the object that is in S3.
+    let log = generated(2_000, 2, "0");
+    let server = servers(&log).await;
+    // `hour=01/` with the `=` as the client sends it, percent-encoded or not.
+    let proxy = RequestFaultProxy::start(
+        &server.endpoint,
+        "01/E2EXAMPLE.2024-05-01-13",
+        403,
+        "AccessDenied",
+    )
+    .await;
+    let error = run(
+        &proxy.endpoint,
+        ObjectFormat::NdjsonGz,
+        S3Options::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(proxy.failed(), 1, "{error}");
+    let ObjectError::Body {
+        source: InputError::Sink(PipelineError(S3SinkError::Upload(_))),
+        summary,
+        ..
+    } = &error
+    else {
+        panic!("expected a failed upload, got {error:?}");
+    };
+    let [object] = &summary.delivered.objects[..] else {
+        panic!("{:?}", summary.delivered.objects);
+    };
+    assert!(object.uri.contains("/hour=00/"), "{}", object.uri);
+    assert_eq!(summary.delivered.entries, object.entries);
+    let stored = object_lines(&server, &object.uri);
+    assert_eq!(stored.len() as u64, object.entries);
+    let hour_00: Vec<Value> = ndjson(&log)
+        .into_iter()
+        .filter(|entry| {
+            entry["timestamp"]
+                .as_str()
+                .unwrap()
+                .starts_with("2024-05-01T00")
+        })
+        .collect();
+    assert_eq!(stored, hour_00);
+    assert_eq!(files(&server.root().join(ATHENA)).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_input_without_a_name_fails_its_output() {
     let server = S3Server::start().await;
     let destination = S3Destination::new(server.client(), ATHENA, "");

@@ -17,7 +17,8 @@
 //! objects are open at once. A small object is one PutObject. An upload
 //! that fails is aborted, so no partial object is ever visible; the input
 //! fails with an [`S3SinkError`], and its objects that were complete stay
-//! until a retry overwrites them.
+//! until a retry overwrites them; the input's summary lists them
+//! ([`Sink::delivered`]).
 //!
 //! ```no_run
 //! use cflog_destinations::s3::{ObjectFormat, S3Destination, S3Options};
@@ -356,12 +357,17 @@ pub struct S3Sink {
     closed: HashMap<Partition, u32>,
     /// Objects completed early, uploading.
     closing: Vec<JoinHandle<Result<DeliveredObject, S3SinkError>>>,
+    /// The objects uploaded, each complete.
     delivered: Vec<DeliveredObject>,
-    finishing: Option<JoinHandle<Result<Vec<DeliveredObject>, S3SinkError>>>,
+    finishing: Option<JoinHandle<Finished>>,
     /// After an upload failed: the task aborting the others, and the
     /// failure to return once it is done.
     aborting: Option<(JoinHandle<()>, S3SinkError)>,
 }
+
+/// What the task completing an input's objects gives: the objects it
+/// uploaded, and the first failure, if any.
+type Finished = (Vec<DeliveredObject>, Option<S3SinkError>);
 
 struct OpenObject {
     partition: Partition,
@@ -492,9 +498,7 @@ impl S3Sink {
 
     /// Encodes the rest of every open object, and starts the task that
     /// completes them all, and those completed early.
-    fn start_finishing(
-        &mut self,
-    ) -> Result<JoinHandle<Result<Vec<DeliveredObject>, S3SinkError>>, S3SinkError> {
+    fn start_finishing(&mut self) -> Result<JoinHandle<Finished>, S3SinkError> {
         let mut completions = Vec::new();
         for object in std::mem::take(&mut self.open) {
             if object.entries > 0 {
@@ -527,10 +531,7 @@ impl S3Sink {
                     }
                 }
             }
-            match failure {
-                Some(error) => Err(error),
-                None => Ok(delivered),
-            }
+            (delivered, failure)
         };
         Ok(self.destination.shared.bucket.runtime.spawn(task))
     }
@@ -663,17 +664,29 @@ impl Sink for S3Sink {
         };
         let finishing = self.finishing.insert(finishing);
         let joined = ready!(Pin::new(finishing).poll(cx));
-        let objects = joined.map_err(|e| self.task_error(&e))??;
-        let mut objects: Vec<DeliveredObject> = std::mem::take(&mut self.delivered)
-            .into_iter()
-            .chain(objects)
-            .collect();
-        objects.sort_by(|a, b| a.uri.cmp(&b.uri));
-        Poll::Ready(Ok(Delivery {
-            entries: objects.iter().map(|o| o.entries).sum(),
-            bytes: objects.iter().map(|o| o.bytes).sum(),
-            objects,
-            ..Delivery::default()
-        }))
+        let (objects, failure) = joined.map_err(|e| self.task_error(&e))?;
+        self.delivered.extend(objects);
+        if let Some(error) = failure {
+            // The objects that were uploaded are in `delivered`.
+            return Poll::Ready(Err(error));
+        }
+        Poll::Ready(Ok(delivery(std::mem::take(&mut self.delivered))))
+    }
+
+    /// The objects uploaded so far, each complete: after a failure, those
+    /// that stay in S3 until a retry overwrites them.
+    fn delivered(&self) -> Delivery {
+        delivery(self.delivered.clone())
+    }
+}
+
+/// The delivery of `objects`, in key order.
+fn delivery(mut objects: Vec<DeliveredObject>) -> Delivery {
+    objects.sort_by(|a, b| a.uri.cmp(&b.uri));
+    Delivery {
+        entries: objects.iter().map(|o| o.entries).sum(),
+        bytes: objects.iter().map(|o| o.bytes).sum(),
+        objects,
+        ..Delivery::default()
     }
 }
