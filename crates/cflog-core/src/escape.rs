@@ -53,10 +53,33 @@ pub fn decode_into(raw: &[u8], out: &mut Vec<u8>) {
         rest = &rest[at + len..];
     }
     // Fewer than eight bytes left.
+    if rest.is_empty() {
+        return;
+    }
     let start = out.len();
     out.extend_from_slice(rest);
-    let len = decode_in_place(&mut out[start..]);
-    out.truncate(start + len);
+    if tail_may_have_percent(raw, rest.len()) {
+        let len = decode_in_place(&mut out[start..]);
+        out.truncate(start + len);
+    }
+}
+
+/// Whether the last `n` bytes of `raw` (`0 < n < 8`) may hold a `%`: never
+/// false when they do. Most values end in a few plain bytes, and this looks
+/// at them all at once in the last word of `raw` where there is one.
+#[inline]
+fn tail_may_have_percent(raw: &[u8], n: usize) -> bool {
+    let Some(last) = raw.last_chunk::<8>() else {
+        return raw.contains(&b'%');
+    };
+    // The zero-byte test flags every `%` (and, past the first, perhaps a
+    // byte that is not: then the slow path finds nothing to decode).
+    let zeroed = u64::from_le_bytes(*last) ^ u64::from_ne_bytes([b'%'; 8]);
+    let found = zeroed.wrapping_sub(u64::from_ne_bytes([0x01; 8]))
+        & !zeroed
+        & u64::from_ne_bytes([0x80; 8]);
+    // Little endian: the last `n` bytes are the high ones.
+    found >> (8 * (8 - n)) != 0
 }
 
 /// The index of the first `%` among the eight bytes of `word` (read little
