@@ -134,7 +134,10 @@ pub enum Failure {
     /// The service kept refusing some records of a call until the attempts
     /// ran out, or refused them for good.
     #[error(
-        "{records} records ({entries} entries) refused after {attempts} attempts, last with {}: {}",
+        "{} ({}) refused after {}, last with {}: {}",
+        Count(*records as u64, "record", "records"),
+        Count(*entries, "entry", "entries"),
+        Count(u64::from(*attempts), "attempt", "attempts"),
         last.code,
         last.message
     )]
@@ -151,7 +154,10 @@ pub enum Failure {
     /// Calls failed as a whole until the attempts ran out, or with an
     /// error no attempt mends.
     #[error(
-        "a call of {records} records ({entries} entries) failed after {attempts} attempts: {error}"
+        "a call of {} ({}) failed after {}: {error}",
+        Count(*records as u64, "record", "records"),
+        Count(*entries, "entry", "entries"),
+        Count(u64::from(*attempts), "attempt", "attempts")
     )]
     Call {
         /// The records of the call that were not delivered.
@@ -166,6 +172,16 @@ pub enum Failure {
     /// The task sending a call panicked or was cancelled.
     #[error("the task sending a call ended without an answer: {0}")]
     Task(String),
+}
+
+/// A number and its noun: `1 record`, `2 records`.
+struct Count(u64, &'static str, &'static str);
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let noun = if self.0 == 1 { self.1 } else { self.2 };
+        write!(f, "{} {noun}", self.0)
+    }
 }
 
 /// An input whose entries were not all delivered. Some may have been: a
@@ -245,6 +261,20 @@ mod tests {
             "kinesis cflog-out: 2 records (2 entries) refused after 8 \
              attempts, last with ProvisionedThroughputExceededException: Rate exceeded; 98 of the 100 \
              entries taken were delivered before the failure"
+        );
+    }
+
+    #[test]
+    fn one_is_singular() {
+        let failure = Failure::Call {
+            records: 1,
+            entries: 1,
+            attempts: 1,
+            error: CallError::permanent("no such queue"),
+        };
+        assert_eq!(
+            failure.to_string(),
+            "a call of 1 record (1 entry) failed after 1 attempt: no such queue"
         );
     }
 }
