@@ -3,6 +3,12 @@
 //! written. A multipart upload that fails is aborted, so a half-written
 //! object is never visible: S3 shows an object only once its upload is
 //! complete.
+//!
+//! Bodies are sent with an unsigned payload: each carries the SDK's CRC32
+//! checksum, which S3 checks, and goes over TLS, so signing its SHA-256 as
+//! well (the SDK's default) would hash every byte once more for nothing.
+//! That hash was about 2 % of the function's CPU on the Parquet path, and
+//! S3-compatible servers accept unsigned payloads too.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -176,6 +182,8 @@ impl Upload {
                 .bucket(&self.bucket.name)
                 .key(&self.key)
                 .body(ByteStream::from(last))
+                .customize()
+                .disable_payload_signing()
                 .send()
                 .await
                 .map_err(|e| UploadError::Put(RequestError::new("PutObject", self.uri(), e)))?;
@@ -326,6 +334,8 @@ async fn upload_part(
         .part_number(number)
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .body(ByteStream::from(bytes))
+        .customize()
+        .disable_payload_signing()
         .send()
         .await
         .map_err(|e| UploadError::Part(RequestError::new("UploadPart", uri(), e)))?;
