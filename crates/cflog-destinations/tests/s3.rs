@@ -10,7 +10,7 @@ use std::process::Command;
 use cflog_destinations::s3::{ObjectFormat, S3Destination, S3Options, S3SinkError, UploadError};
 use cflog_pipeline::input::InputError;
 use cflog_pipeline::s3::{ObjectError, process_object};
-use cflog_pipeline::sink::{NdjsonSink, SinkFactory, Source};
+use cflog_pipeline::sink::{DeliveredObject, NdjsonSink, SinkFactory, Source};
 use cflog_pipeline::{Options, Pipeline, PipelineError, Summary};
 use cflog_testkit::{RequestFaultProxy, S3Server, client, gzip, tools_python};
 use serde_json::Value;
@@ -377,41 +377,13 @@ async fn a_failed_part_aborts_the_upload_and_a_retry_writes_the_same_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_object_leaves_the_others_in_the_summary_of_the_failure() {
-    // Two hours: the second hour's PutObject is refused, the first's is
-    // not. The input fails, and its summary lists the object that is in S3.
-    let log = generated(2_000, 2, "0");
-    let server = servers(&log).await;
-    // `hour=01/` with the `=` as the client sends it, percent-encoded or not.
-    let proxy = RequestFaultProxy::start(
-        &server.endpoint,
-        "01/E2EXAMPLE.2024-05-01-13",
-        403,
-        "AccessDenied",
-    )
-    .await;
-    let error = run(
-        &proxy.endpoint,
-        ObjectFormat::NdjsonGz,
-        S3Options::default(),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(proxy.failed(), 1, "{error}");
-    let ObjectError::Body {
-        source: InputError::Sink(PipelineError(S3SinkError::Upload(_))),
-        summary,
-        ..
-    } = &error
-    else {
-        panic!("expected a failed upload, got {error:?}");
-    };
-    let [object] = &summary.delivered.objects[..] else {
-        panic!("{:?}", summary.delivered.objects);
+    // Two hours, both open to the end: the second hour's PutObject is
+    // refused as the input finishes, the first's is not.
+    let (server, log, objects) = hour_01_refused(2, S3Options::default()).await;
+    let [object] = &objects[..] else {
+        panic!("{objects:?}");
     };
     assert!(object.uri.contains("/hour=00/"), "{}", object.uri);
-    assert_eq!(summary.delivered.entries, object.entries);
-    let stored = object_lines(&server, &object.uri);
-    assert_eq!(stored.len() as u64, object.entries);
     let hour_00: Vec<Value> = ndjson(&log)
         .into_iter()
         .filter(|entry| {
@@ -421,8 +393,90 @@ async fn a_failed_object_leaves_the_others_in_the_summary_of_the_failure() {
                 .starts_with("2024-05-01T00")
         })
         .collect();
-    assert_eq!(stored, hour_00);
-    assert_eq!(files(&server.root().join(ATHENA)).len(), 1);
+    assert_eq!(object_lines(&server, &object.uri), hour_00);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_completed_early_are_in_the_summary_of_a_failure() {
+    // Three hours, one object open at a time: each hour is completed as
+    // the next begins, and the second's upload fails while the input is
+    // still read, so the others are aborted or left to finish.
+    hour_01_refused(3, S3Options::default().max_open_objects(1)).await;
+}
+
+/// Runs a log of `hours` hours whose second hour's PutObject is refused:
+/// the input fails, and its summary lists exactly the objects in S3, each
+/// with entries of its hour. Gives the server, the log and the objects.
+async fn hour_01_refused(
+    hours: u32,
+    options: S3Options,
+) -> (S3Server, Vec<u8>, Vec<DeliveredObject>) {
+    let log = generated(1_000 * hours, hours, "0");
+    let server = servers(&log).await;
+    // `hour=01/` with the `=` as the client sends it, percent-encoded or not.
+    let proxy = RequestFaultProxy::start(
+        &server.endpoint,
+        "01/E2EXAMPLE.2024-05-01-13",
+        403,
+        "AccessDenied",
+    )
+    .await;
+    let error = run(&proxy.endpoint, ObjectFormat::NdjsonGz, options)
+        .await
+        .unwrap_err();
+    // One refusal, or more where a late entry of hour 01 opened its object
+    // again (`<stem>.1`) with one object open at a time.
+    assert!(proxy.failed() >= 1, "{error}");
+    let ObjectError::Body {
+        source: InputError::Sink(PipelineError(S3SinkError::Upload(_))),
+        summary,
+        ..
+    } = &error
+    else {
+        panic!("expected a failed upload, got {error:?}");
+    };
+    let objects = &summary.delivered.objects;
+    assert!(
+        objects.iter().any(|o| o.uri.contains("/hour=00/")),
+        "{objects:?}"
+    );
+    let mut in_s3 = files(&server.root().join(ATHENA));
+    in_s3.sort();
+    let listed: Vec<String> = objects
+        .iter()
+        .map(|o| {
+            o.uri
+                .strip_prefix(&format!("s3://{ATHENA}/"))
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(listed, in_s3, "the summary lists what is in S3");
+    assert!(!listed.iter().any(|key| key.contains("hour=01")));
+    let total: u64 = objects.iter().map(|o| o.entries).sum();
+    assert_eq!(summary.delivered.entries, total);
+    // Each object holds entries of its hour, as many as the summary says,
+    // in the input's order. (With one object open at a time, an hour may
+    // be split over `<stem>`, `<stem>.1`…, so an object holds a run of
+    // its hour's entries, not all of them.)
+    let reference = ndjson(&log);
+    let mut stored_entries = 0;
+    for object in objects {
+        let stored = object_lines(&server, &object.uri);
+        assert_eq!(stored.len() as u64, object.entries, "{}", object.uri);
+        let hour = &object.uri[object.uri.find("/hour=").unwrap() + 6..][..2];
+        let day_hour = format!("2024-05-01T{hour}");
+        let mut of_hour = reference
+            .iter()
+            .filter(|entry| entry["timestamp"].as_str().unwrap().starts_with(&day_hour));
+        for entry in &stored {
+            assert!(of_hour.any(|e| e == entry), "{}: {entry}", object.uri);
+        }
+        stored_entries += stored.len() as u64;
+    }
+    assert_eq!(stored_entries, summary.delivered.entries);
+    let objects = objects.clone();
+    (server, log, objects)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

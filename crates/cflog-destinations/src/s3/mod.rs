@@ -360,9 +360,10 @@ pub struct S3Sink {
     /// The objects uploaded, each complete.
     delivered: Vec<DeliveredObject>,
     finishing: Option<JoinHandle<Finished>>,
-    /// After an upload failed: the task aborting the others, and the
-    /// failure to return once it is done.
-    aborting: Option<(JoinHandle<()>, S3SinkError)>,
+    /// After an upload failed: the task aborting the others (it gives the
+    /// objects completed early that still got through), and the failure to
+    /// return once it is done.
+    aborting: Option<(JoinHandle<Vec<DeliveredObject>>, S3SinkError)>,
 }
 
 /// What the task completing an input's objects gives: the objects it
@@ -639,8 +640,13 @@ impl Sink for S3Sink {
                     let task = self.destination.shared.bucket.runtime.spawn(async move {
                         futures_util::future::join_all(uploads.into_iter().map(Upload::abandon))
                             .await;
-                        // Objects completed early finish as they will.
-                        futures_util::future::join_all(closing).await;
+                        // Objects completed early finish as they will; those
+                        // uploaded are in S3, and in the input's summary.
+                        futures_util::future::join_all(closing)
+                            .await
+                            .into_iter()
+                            .filter_map(|joined| joined.ok()?.ok())
+                            .collect()
                     });
                     self.aborting = Some((task, error));
                 }
@@ -650,7 +656,9 @@ impl Sink for S3Sink {
             return Poll::Ready(Ok(()));
         };
         // A panicked abort leaves the upload to the lifecycle rule.
-        let _ = ready!(Pin::new(task).poll(cx));
+        if let Ok(uploaded) = ready!(Pin::new(task).poll(cx)) {
+            self.delivered.extend(uploaded);
+        }
         match self.aborting.take() {
             Some((_, error)) => Poll::Ready(Err(error)),
             None => Poll::Ready(Ok(())),
