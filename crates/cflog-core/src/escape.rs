@@ -72,27 +72,28 @@ fn tail_may_have_percent(raw: &[u8], n: usize) -> bool {
     let Some(last) = raw.last_chunk::<8>() else {
         return raw.contains(&b'%');
     };
-    // The zero-byte test flags every `%` (and, past the first, perhaps a
-    // byte that is not: then the slow path finds nothing to decode).
-    let zeroed = u64::from_le_bytes(*last) ^ u64::from_ne_bytes([b'%'; 8]);
-    let found = zeroed.wrapping_sub(u64::from_ne_bytes([0x01; 8]))
-        & !zeroed
-        & u64::from_ne_bytes([0x80; 8]);
     // Little endian: the last `n` bytes are the high ones.
-    found >> (8 * (8 - n)) != 0
+    percents(u64::from_le_bytes(*last)) >> (8 * (8 - n)) != 0
 }
 
 /// The index of the first `%` among the eight bytes of `word` (read little
 /// endian), found for all of them at once.
 #[inline]
 fn first_percent(word: u64) -> Option<usize> {
+    let found = percents(word);
+    (found != 0).then(|| found.trailing_zeros() as usize / 8)
+}
+
+/// The high bit of each byte of `word` that is a `%`, by the classic
+/// zero-byte test: exact for the lowest such byte, and set for every other
+/// one too. A byte above a `%` that is not one may be marked as well (a
+/// borrow), which only sends the caller down its slow path.
+#[inline]
+fn percents(word: u64) -> u64 {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let zeroed = word ^ u64::from_ne_bytes([b'%'; 8]);
-    // The classic zero-byte test: exact for the lowest zero byte, which is
-    // the only one used (a borrow can only mark bytes above it).
-    let found = zeroed.wrapping_sub(ONES) & !zeroed & HIGHS;
-    (found != 0).then(|| found.trailing_zeros() as usize / 8)
+    zeroed.wrapping_sub(ONES) & !zeroed & HIGHS
 }
 
 /// Undoes one level of escaping within `buf`, returning the decoded length
