@@ -20,7 +20,7 @@ use cflog_core::json::{JsonWriter, Selection};
 use cflog_core::{LogLine, Reader, Record};
 use cflog_encoders::delimited::{Cells, Columns, RowWriter};
 use cflog_encoders::tally::{Tallier, Tally};
-use cflog_parquet::{ColumnSet, ParquetWriter, WriterOptions};
+use cflog_parquet::{ColumnSet, ParquetWriter, WriteStats, WriterOptions};
 use cloudfront_logs::ValidatedParquetLogline;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use parquet::arrow::ArrowWriter;
@@ -94,16 +94,9 @@ fn encoders(c: &mut Criterion<ThreadCpu>) {
     });
     let mut bytes = 0;
     g.bench_function("parquet", |b| {
-        // As `cflog --format parquet` writes them: default row groups, zstd.
         b.iter(|| {
             out.clear();
-            let mut writer =
-                ParquetWriter::new(&mut out, ColumnSet::standard(), WriterOptions::default())
-                    .expect("a writer");
-            let lines = for_each_line(black_box(&text), |line| {
-                writer.write(line).expect("the corpus is valid");
-            });
-            let (_, stats) = writer.finish().expect("the file is written");
+            let (lines, stats) = write_parquet(black_box(&text), &mut out);
             assert_eq!((lines, stats.rows), (LINES, LINES as u64));
             bytes = stats.bytes;
         });
@@ -115,7 +108,9 @@ fn encoders(c: &mut Criterion<ThreadCpu>) {
     let props = WriterOptions::default()
         .writer_properties(&set)
         .expect("the properties");
-    let batches = arrow_batches(&parquet_file(&text));
+    let mut file = Vec::new();
+    write_parquet(&text, &mut file);
+    let batches = arrow_batches(&file);
     g.bench_function("parquet_writer_alone", |b| {
         let mut file = Vec::with_capacity(1 << 24);
         b.iter(|| {
@@ -166,15 +161,15 @@ fn encoders(c: &mut Criterion<ThreadCpu>) {
     parquet_size(&text, bytes);
 }
 
-/// The Parquet file cflog writes of `text`.
-fn parquet_file(text: &[u8]) -> Vec<u8> {
+/// Writes the Parquet file of `text` to `out` as `cflog --format parquet`
+/// does (default row groups, zstd): the lines read, and what was written.
+fn write_parquet(text: &[u8], out: &mut Vec<u8>) -> (usize, WriteStats) {
     let mut writer =
-        ParquetWriter::new(Vec::new(), ColumnSet::standard(), WriterOptions::default())
-            .expect("a writer");
-    for_each_line(text, |line| {
-        writer.write(line).expect("the corpus is valid")
+        ParquetWriter::new(out, ColumnSet::standard(), WriterOptions::default()).expect("a writer");
+    let lines = for_each_line(text, |line| {
+        writer.write(line).expect("the corpus is valid");
     });
-    writer.finish().expect("the file is written").0
+    (lines, writer.finish().expect("the file is written").1)
 }
 
 /// The rows of a Parquet file as Arrow batches of the writer's default
