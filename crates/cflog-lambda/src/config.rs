@@ -201,6 +201,36 @@ pub struct MetricsConfig {
     /// The value of the `FunctionName` dimension: `AWS_LAMBDA_FUNCTION_NAME`,
     /// which Lambda sets; without it (a local run) metrics have no dimension.
     pub function_name: Option<String>,
+    /// Which delivery metrics the lines carry: those of the sink's
+    /// destination.
+    pub delivery: DeliveryMetrics,
+}
+
+/// The delivery metrics of a destination ([`metrics`](crate::metrics)):
+/// each metric name is billed, so a line carries only those of the
+/// destination the function writes to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DeliveryMetrics {
+    /// None: stdout (CloudWatch Logs itself, whose ingestion is the
+    /// log group's own metric) and the null sink.
+    #[default]
+    None,
+    /// `OutputObjects` and `OutputBytes`: S3.
+    Objects,
+    /// `OutputRecords`, `OutputRequests`, `OutputRetriedRecords` and
+    /// `OutputBytes`: Firehose, Kinesis and SQS.
+    Records,
+}
+
+impl DeliveryMetrics {
+    /// Those of `sink`'s destination.
+    pub fn of(sink: SinkKind) -> DeliveryMetrics {
+        match sink {
+            SinkKind::S3 => DeliveryMetrics::Objects,
+            SinkKind::Stream => DeliveryMetrics::Records,
+            SinkKind::Stdout | SinkKind::None => DeliveryMetrics::None,
+        }
+    }
 }
 
 /// The function's configuration.
@@ -465,6 +495,7 @@ impl Config {
         let metrics = metrics_on.then(|| MetricsConfig {
             namespace,
             function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
+            delivery: DeliveryMetrics::of(sink),
         });
         Ok(Config {
             selection,
@@ -903,6 +934,7 @@ mod tests {
             Some(MetricsConfig {
                 namespace: "cflog".into(),
                 function_name: Some("cflog-prod".into()),
+                delivery: DeliveryMetrics::None,
             })
         );
         let local = config(&[("CFLOG_METRICS", "on")]).unwrap().metrics.unwrap();
@@ -917,6 +949,32 @@ mod tests {
             "CFLOG_METRICS_NAMESPACE: at most 255 characters, got 256"
         );
         assert!(config(&[("CFLOG_METRICS_NAMESPACE", &long[1..])]).is_ok());
+    }
+
+    #[test]
+    fn the_delivery_metrics_are_the_destination_s() {
+        let delivery = |vars: &[(&str, &str)]| config(vars).unwrap().metrics.unwrap().delivery;
+        assert_eq!(delivery(&[]), DeliveryMetrics::None);
+        assert_eq!(delivery(&[("CFLOG_SINK", "none")]), DeliveryMetrics::None);
+        assert_eq!(
+            delivery(&[("CFLOG_SINK", "s3"), ("CFLOG_OUTPUT_BUCKET", "out")]),
+            DeliveryMetrics::Objects
+        );
+        for (sink, variable, value) in [
+            ("firehose", "CFLOG_FIREHOSE_STREAM", "cflog-requests"),
+            ("kinesis", "CFLOG_KINESIS_STREAM", "out"),
+            (
+                "sqs",
+                "CFLOG_SQS_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+            ),
+        ] {
+            assert_eq!(
+                delivery(&[("CFLOG_SINK", sink), (variable, value)]),
+                DeliveryMetrics::Records,
+                "{sink}"
+            );
+        }
     }
 
     #[test]

@@ -102,6 +102,9 @@ pub async fn process_batch<S: Sink>(
         Err(err) => {
             report.status = Status::Failed;
             report.error = Some(err.to_string());
+            // What got through before the failure, as an object's report
+            // says; Lambda retries the batch, and sends it again.
+            report.summary.delivered = pipeline.summary().delivered;
             (Err(err), report)
         }
     }

@@ -36,6 +36,18 @@
 //! | `SkippedObjects` | Count | 1 for an object that no longer exists or is under `CFLOG_IGNORE_PREFIX` |
 //! | `FailedBatches` | Count | Kinesis batches only: 1 when the output failed (the batch is retried) |
 //!
+//! With a destination other than stdout, the line also says what reached it
+//! ([`Summary::delivered`](cflog_pipeline::Summary), which after a failure
+//! is what got through before it):
+//!
+//! | metric | unit | destination | value |
+//! | --- | --- | --- | --- |
+//! | `OutputBytes` | Bytes | S3, Firehose, Kinesis, SQS | bytes written: objects' sizes, records' data |
+//! | `OutputObjects` | Count | S3 | objects written whole |
+//! | `OutputRecords` | Count | Firehose, Kinesis, SQS | records (messages) delivered |
+//! | `OutputRequests` | Count | Firehose, Kinesis, SQS | API calls made, retries included |
+//! | `OutputRetriedRecords` | Count | Firehose, Kinesis, SQS | records sent again after the destination refused them (throttling) or a call failed |
+//!
 //! # Choices
 //!
 //! - **Rejected lines by reason are metrics of their own**
@@ -53,6 +65,10 @@
 //! - **No other dimension.** Every dimension value makes a new metric, each
 //!   billed as a custom metric: keys, buckets and streams go into the line
 //!   as plain members instead, for Logs Insights.
+//! - **Delivery metrics only for their destination**
+//!   ([`DeliveryMetrics`]): every name is billed, so the default
+//!   destination (stdout) pays for none of them, and S3 not for the
+//!   streams' records and calls.
 //! - **Zeros are written**, so that the rejected share
 //!   (`RejectedLines / (Entries + RejectedLines)`) has data points whenever
 //!   objects are read.
@@ -66,7 +82,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::config::MetricsConfig;
+use cflog_pipeline::sink::Delivery;
+
+use crate::config::{DeliveryMetrics, MetricsConfig};
 use crate::error::FailureKind;
 use crate::handler::ObjectReport;
 use crate::kinesis::BatchReport;
@@ -116,7 +134,7 @@ impl Unit {
 /// The metrics of fixed name, with their units, in the order of a line.
 /// (The per-reason metrics follow them.) The SAM template's alarms name
 /// some of these: `tests/template/metrics.json` holds the two together.
-pub const METRICS: [(&str, Unit); 7] = [
+pub const METRICS: [(&str, Unit); 12] = [
     ("Entries", Unit::Count),
     ("RejectedLines", Unit::Count),
     ("InputBytes", Unit::Bytes),
@@ -124,6 +142,11 @@ pub const METRICS: [(&str, Unit); 7] = [
     ("FailedObjects", Unit::Count),
     ("SkippedObjects", Unit::Count),
     ("FailedBatches", Unit::Count),
+    ("OutputBytes", Unit::Bytes),
+    ("OutputObjects", Unit::Count),
+    ("OutputRecords", Unit::Count),
+    ("OutputRequests", Unit::Count),
+    ("OutputRetriedRecords", Unit::Count),
 ];
 
 /// One EMF document: a line of the function's log from which CloudWatch
@@ -134,7 +157,11 @@ pub const METRICS: [(&str, Unit); 7] = [
 /// use cflog_lambda::metrics::Document;
 /// use cflog_lambda::{ObjectReport, Status};
 ///
-/// let config = MetricsConfig { namespace: "cflog".into(), function_name: Some("cflog".into()) };
+/// let config = MetricsConfig {
+///     namespace: "cflog".into(),
+///     function_name: Some("cflog".into()),
+///     delivery: Default::default(),
+/// };
 /// let mut report = ObjectReport {
 ///     kind: "cflog.summary",
 ///     status: Status::Ok,
@@ -231,18 +258,20 @@ impl Document {
     pub fn object(config: &MetricsConfig, report: &ObjectReport, timestamp_ms: u64) -> Document {
         let summary = &report.summary;
         let failed = report.status == Status::Failed;
+        let mut fixed = vec![
+            ("Entries", summary.entries),
+            ("RejectedLines", summary.rejected),
+            ("InputBytes", summary.compressed_bytes),
+            ("Duration", summary.duration_ms),
+            ("FailedObjects", u64::from(failed)),
+            (
+                "SkippedObjects",
+                u64::from(report.status == Status::Skipped),
+            ),
+        ];
+        fixed.extend(delivery(config.delivery, &summary.delivered));
         let values = Values {
-            fixed: vec![
-                ("Entries", summary.entries),
-                ("RejectedLines", summary.rejected),
-                ("InputBytes", summary.compressed_bytes),
-                ("Duration", summary.duration_ms),
-                ("FailedObjects", u64::from(failed)),
-                (
-                    "SkippedObjects",
-                    u64::from(report.status == Status::Skipped),
-                ),
-            ],
+            fixed,
             by_reason: by_reason(&summary.rejected_by_reason),
             failed: report
                 .failure
@@ -269,16 +298,18 @@ impl Document {
         timestamp_ms: u64,
     ) -> Document {
         let summary = &report.summary;
+        let mut fixed = vec![
+            ("Entries", summary.entries),
+            ("RejectedLines", summary.rejected),
+            // Records are never compressed, and a batch's summary
+            // counts their text in `bytes` only.
+            ("InputBytes", summary.bytes),
+            ("Duration", summary.duration_ms),
+            ("FailedBatches", u64::from(failure.is_some())),
+        ];
+        fixed.extend(delivery(config.delivery, &summary.delivered));
         let values = Values {
-            fixed: vec![
-                ("Entries", summary.entries),
-                ("RejectedLines", summary.rejected),
-                // Records are never compressed, and a batch's summary
-                // counts their text in `bytes` only.
-                ("InputBytes", summary.bytes),
-                ("Duration", summary.duration_ms),
-                ("FailedBatches", u64::from(failure.is_some())),
-            ],
+            fixed,
             by_reason: by_reason(&summary.rejected_by_reason),
             failed: failure.map(|kind| ("FailedBatches", kind)),
         };
@@ -367,6 +398,23 @@ impl Document {
     }
 }
 
+/// The delivery metrics of a destination of kind `kind`.
+fn delivery(kind: DeliveryMetrics, delivered: &Delivery) -> Vec<(&'static str, u64)> {
+    match kind {
+        DeliveryMetrics::None => Vec::new(),
+        DeliveryMetrics::Objects => vec![
+            ("OutputBytes", delivered.bytes),
+            ("OutputObjects", delivered.objects.len() as u64),
+        ],
+        DeliveryMetrics::Records => vec![
+            ("OutputBytes", delivered.bytes),
+            ("OutputRecords", delivered.records),
+            ("OutputRequests", delivered.requests),
+            ("OutputRetriedRecords", delivered.retried_records),
+        ],
+    }
+}
+
 fn by_reason(reasons: &BTreeMap<&'static str, u64>) -> Vec<(String, u64)> {
     reasons
         .iter()
@@ -447,7 +495,25 @@ mod tests {
         MetricsConfig {
             namespace: "cflog".into(),
             function_name: function_name.map(str::to_owned),
+            delivery: DeliveryMetrics::None,
         }
+    }
+
+    fn delivering(delivery: DeliveryMetrics) -> MetricsConfig {
+        MetricsConfig {
+            delivery,
+            ..config(Some("cflog"))
+        }
+    }
+
+    /// The metric names of a document's first directive.
+    fn names(doc: &Value) -> Vec<&str> {
+        doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect()
     }
 
     fn report(status: Status, failure: Option<FailureKind>) -> ObjectReport {
@@ -525,6 +591,105 @@ mod tests {
                 "key": "cf logs/E1.2025-12-11-05.a1b2.gz",
             })
         );
+    }
+
+    #[test]
+    fn an_s3_destination_adds_its_objects_and_bytes() {
+        let mut report = report(Status::Ok, None);
+        report.summary.delivered = Delivery {
+            entries: 7,
+            bytes: 3000,
+            objects: vec![
+                cflog_pipeline::sink::DeliveredObject {
+                    uri: "s3://out/a.parquet".into(),
+                    entries: 4,
+                    bytes: 1800,
+                },
+                cflog_pipeline::sink::DeliveredObject {
+                    uri: "s3://out/b.parquet".into(),
+                    entries: 3,
+                    bytes: 1200,
+                },
+            ],
+            ..Delivery::default()
+        };
+        let doc = json(&Document::object(
+            &delivering(DeliveryMetrics::Objects),
+            &report,
+            1,
+        ));
+        check_emf_document(&doc);
+        assert_eq!(
+            names(&doc)[6..],
+            [
+                "OutputBytes",
+                "OutputObjects",
+                "RejectedLines.field_count",
+                "RejectedLines.line_too_long"
+            ]
+        );
+        assert_eq!(
+            (&doc["OutputBytes"], &doc["OutputObjects"]),
+            (&json!(3000), &json!(2))
+        );
+        assert_eq!(doc.get("OutputRecords"), None);
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][6]["Unit"],
+            "Bytes"
+        );
+    }
+
+    #[test]
+    fn a_stream_destination_adds_its_records_calls_and_retries() {
+        let mut report = report(Status::Failed, Some(FailureKind::OutputFailed));
+        report.summary.delivered = Delivery {
+            entries: 5,
+            bytes: 2500,
+            records: 3,
+            requests: 4,
+            retried_records: 2,
+            ..Delivery::default()
+        };
+        let doc = json(&Document::object(
+            &delivering(DeliveryMetrics::Records),
+            &report,
+            1,
+        ));
+        check_emf_document(&doc);
+        assert_eq!(
+            names(&doc)[6..10],
+            [
+                "OutputBytes",
+                "OutputRecords",
+                "OutputRequests",
+                "OutputRetriedRecords"
+            ]
+        );
+        assert_eq!(doc["OutputBytes"], 2500);
+        assert_eq!(doc["OutputRecords"], 3);
+        assert_eq!(doc["OutputRequests"], 4);
+        assert_eq!(doc["OutputRetriedRecords"], 2);
+        assert_eq!(doc.get("OutputObjects"), None);
+        // Only FailedObjects by type, still.
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][1]["Metrics"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+
+        // Zeros, when nothing got through: the ratios have data points.
+        let nothing = json(&Document::object(
+            &delivering(DeliveryMetrics::Records),
+            &super::tests::report(Status::Ok, None),
+            1,
+        ));
+        assert_eq!(nothing["OutputRecords"], 0);
+        assert_eq!(nothing["OutputRetriedRecords"], 0);
+        // And none of them on stdout, the default.
+        let stdout = json(&Document::object(&config(Some("cflog")), &report, 1));
+        assert!(!names(&stdout).iter().any(|n| n.starts_with("Output")));
     }
 
     #[test]
@@ -612,6 +777,7 @@ mod tests {
         let namespace = MetricsConfig {
             namespace: "cflog/prod".into(),
             function_name: Some("cflog".into()),
+            delivery: DeliveryMetrics::None,
         };
         let doc = json(&Document::batch(
             &namespace,
@@ -681,9 +847,22 @@ mod tests {
             error: None,
             summary: Summary::default(),
         };
-        let batch = json(&Document::batch(&config(Some("f")), &batch, None, 1));
+        let batch_doc = json(&Document::batch(&config(Some("f")), &batch, None, 1));
+        // The destinations' own, last: S3's, and the streams' (from a
+        // Kinesis batch, whose output can be a stream).
+        let to_s3 = json(&Document::object(
+            &delivering(DeliveryMetrics::Objects),
+            &report(Status::Ok, None),
+            1,
+        ));
+        let to_stream = json(&Document::batch(
+            &delivering(DeliveryMetrics::Records),
+            &batch,
+            None,
+            1,
+        ));
         let mut emitted: Vec<(String, String)> = Vec::new();
-        for doc in [&object, &batch] {
+        for doc in [&object, &batch_doc, &to_s3, &to_stream] {
             for metric in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
                 .as_array()
                 .unwrap()

@@ -282,3 +282,64 @@ async fn a_failed_output_fails_the_whole_batch() {
     assert_eq!(err.kind, FailureKind::OutputFailed);
     assert!(err.message.contains("output closed"), "{}", err.message);
 }
+
+/// A stream that takes `limit` entries, a record and a call each, and then
+/// refuses every call: a fault moto's server cannot be brought to make
+/// part-way through a batch.
+struct RefusesAfter {
+    limit: u64,
+    taken: u64,
+}
+
+impl Sink for RefusesAfter {
+    type Error = std::io::Error;
+
+    fn entry(&mut self, _: &cflog_core::LogLine<'_>) -> Result<Verdict, EntryError<Self::Error>> {
+        if self.taken == self.limit {
+            return Err(EntryError::Output(std::io::Error::other("stream deleted")));
+        }
+        self.taken += 1;
+        Ok(Verdict::Continue)
+    }
+
+    fn poll_finish(&mut self, _: &mut Context<'_>) -> Poll<std::io::Result<Delivery>> {
+        Poll::Ready(Ok(self.delivered()))
+    }
+
+    fn delivered(&self) -> Delivery {
+        Delivery {
+            entries: self.taken,
+            bytes: 40 * self.taken,
+            records: self.taken,
+            requests: self.taken,
+            ..Delivery::default()
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_batch_s_metrics_count_what_got_through_before_the_failure() {
+    let config = config(&[
+        ("CFLOG_REALTIME_FIELDS", "sc-status,timestamp"),
+        ("CFLOG_SINK", "kinesis"),
+        ("CFLOG_KINESIS_STREAM", "cflog-entries"),
+    ]);
+    let client = cflog_testkit::client("http://127.0.0.1:9");
+    let emf = SharedOutput::default();
+    let handler = Handler::with_sinks(client, config, |_: &Source<'_>| RefusesAfter {
+        limit: 2,
+        taken: 0,
+    })
+    .metrics_to(emf.clone());
+    let err = handler.handle(event(&mixed_batch())).await.unwrap_err();
+    assert_eq!(err.kind, FailureKind::OutputFailed);
+    let [line] = &emf.entries()[..] else {
+        panic!("one batch, one line");
+    };
+    cflog_testkit::check_emf_document(line);
+    assert_eq!(line["FailedBatches"], 1);
+    assert_eq!(line["ErrorType"], "OutputFailed");
+    assert_eq!(line["OutputRecords"], 2);
+    assert_eq!(line["OutputRequests"], 2);
+    assert_eq!(line["OutputBytes"], 80);
+}

@@ -220,6 +220,52 @@ async fn outside_lambda_the_metrics_have_no_function_dimension() {
     }
 }
 
+/// The files under `dir`, at any depth.
+fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn an_s3_destination_s_line_counts_the_objects_in_the_bucket() {
+    let server = server().await;
+    server.create_bucket("athena").await;
+    let out = SharedOutput::default();
+    let config = config(&[("CFLOG_SINK", "s3"), ("CFLOG_OUTPUT_BUCKET", "athena")]);
+    let handler = Handler::new(server.client(), config).metrics_to(out.clone());
+    let key = "E1.2019-12-04-21.a1b2c3d4.gz";
+    let response = handler.handle(s3_notification(&[key])).await.unwrap();
+    let lines = emf_lines(&out);
+    let line = line_of(&lines, key);
+    assert_counts(line, &response.objects()[0]);
+
+    // What s3s-fs stores, read from its directory: not the report's count.
+    let stored = files(&server.root().join("athena"));
+    let stored: Vec<_> = stored
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    assert!(!stored.is_empty());
+    assert_eq!(line["OutputObjects"], stored.len() as u64);
+    let bytes: u64 = stored.iter().map(|p| p.metadata().unwrap().len()).sum();
+    assert_eq!(line["OutputBytes"], bytes);
+    assert_eq!(line.get("OutputRecords"), None);
+    let directive = &line["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(
+        names(directive)[6..],
+        ["OutputBytes", "OutputObjects"],
+        "after the fixed metrics"
+    );
+}
+
 #[tokio::test]
 async fn metrics_off_writes_no_line() {
     let server = server().await;

@@ -13,7 +13,8 @@ use cflog_lambda::{Config, FailureKind, Handler, Response, Status};
 use cflog_pipeline::sink::NdjsonSink;
 use cflog_pipeline::{Options, Pipeline};
 use cflog_testkit::{
-    MOTO_ACCESS_KEY, MOTO_REGION, MOTO_SECRET_KEY, MotoServer, kinesis_event, testdata,
+    MOTO_ACCESS_KEY, MOTO_REGION, MOTO_SECRET_KEY, MotoServer, SharedOutput, check_emf_document,
+    kinesis_event, testdata,
 };
 use common::{BUCKET, ENCODED, s3_notification, server};
 
@@ -44,6 +45,13 @@ fn handler(moto: &MotoServer, s3: aws_sdk_s3::Client, config: Config) -> Handler
     let output = config.stream.clone().expect("a stream sink");
     let sinks = stream_sinks(&sdk(moto), &output, config.selection.clone());
     Handler::with_sinks(s3, config, sinks)
+}
+
+/// The handler's metrics lines, each checked against the specification.
+fn metrics(out: &SharedOutput) -> Vec<serde_json::Value> {
+    let lines = out.entries();
+    lines.iter().for_each(check_emf_document);
+    lines
 }
 
 /// The NDJSON lines of a log, as the stdout sink writes them.
@@ -98,11 +106,13 @@ async fn objects_go_to_an_sqs_queue_and_their_reports_count_the_messages() {
         .queue_url()
         .unwrap()
         .to_owned();
+    let emf = SharedOutput::default();
     let handler = handler(
         &moto,
         s3.client(),
         config(&[("CFLOG_SINK", "sqs"), ("CFLOG_SQS_QUEUE_URL", &url)]),
-    );
+    )
+    .metrics_to(emf.clone());
     let keys = ["E1.2019-12-04-21.a1b2c3d4.gz", ENCODED];
     let Response::S3(response) = handler.handle(s3_notification(&keys)).await.unwrap() else {
         panic!("an S3 event got another response");
@@ -126,6 +136,25 @@ async fn objects_go_to_an_sqs_queue_and_their_reports_count_the_messages() {
     got.sort();
     expected.sort();
     assert_eq!(got, expected);
+
+    // Each object's metrics line says what its report does, and together
+    // they count the bytes the queue holds.
+    let lines = metrics(&emf);
+    assert_eq!(lines.len(), 2);
+    for (line, report) in lines.iter().zip(&response.objects) {
+        let delivered = &report.summary.delivered;
+        assert_eq!(line["key"], report.key);
+        assert_eq!(line["OutputRecords"], delivered.records);
+        assert_eq!(line["OutputRequests"], delivered.requests);
+        assert_eq!(line["OutputRetriedRecords"], 0);
+        assert_eq!(line["OutputBytes"], delivered.bytes);
+        assert_eq!(line.get("OutputObjects"), None);
+    }
+    let sent: u64 = lines
+        .iter()
+        .map(|l| l["OutputBytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sent, got.iter().map(|l| l.len() as u64).sum::<u64>());
 }
 
 #[tokio::test]
@@ -133,11 +162,13 @@ async fn a_queue_that_is_not_there_fails_the_object_as_output_failed() {
     let moto = MotoServer::start().await;
     let s3 = server().await;
     let url = format!("{}/123456789012/missing", moto.endpoint());
+    let emf = SharedOutput::default();
     let handler = handler(
         &moto,
         s3.client(),
         config(&[("CFLOG_SINK", "sqs"), ("CFLOG_SQS_QUEUE_URL", &url)]),
-    );
+    )
+    .metrics_to(emf.clone());
     let error = handler
         .handle(s3_notification(&["E1.2019-12-04-21.a1b2c3d4.gz"]))
         .await
@@ -156,6 +187,15 @@ async fn a_queue_that_is_not_there_fails_the_object_as_output_failed() {
             .contains("0 of the 6 entries taken were delivered"),
         "{}",
         error.message
+    );
+    let [line] = &metrics(&emf)[..] else {
+        panic!("one object, one line");
+    };
+    assert_eq!(line["FailedObjects"], 1);
+    assert_eq!(line["ErrorType"], "OutputFailed");
+    assert_eq!(
+        (&line["OutputRecords"], &line["OutputBytes"]),
+        (&0.into(), &0.into())
     );
 }
 
@@ -181,6 +221,7 @@ async fn real_time_records_go_to_another_kinesis_stream_keyed_as_configured() {
         .await
         .unwrap();
     let fields = fields_2020();
+    let emf = SharedOutput::default();
     let handler = handler(
         &moto,
         cflog_testkit::client("http://127.0.0.1:9"),
@@ -190,7 +231,8 @@ async fn real_time_records_go_to_another_kinesis_stream_keyed_as_configured() {
             ("CFLOG_KINESIS_PARTITION_KEY", "c_ip"),
             ("CFLOG_REALTIME_FIELDS", &fields),
         ]),
-    );
+    )
+    .metrics_to(emf.clone());
     let record = testdata("realtime-40-fields-2020.tsv");
     let event = kinesis_event(INPUT, &[("1", &record[..]), ("2", &record[..])]);
     let Response::Kinesis(batch) = handler.handle(event).await.unwrap() else {
@@ -228,6 +270,21 @@ async fn real_time_records_go_to_another_kinesis_stream_keyed_as_configured() {
         );
         assert!(entry["timestamp"].is_string());
     }
+    // The batch's metrics line counts what the stream holds.
+    let [line] = &metrics(&emf)[..] else {
+        panic!("one batch, one line");
+    };
+    assert_eq!(line["source"], "kinesis");
+    assert_eq!(line["FailedBatches"], 0);
+    assert_eq!(line["OutputRecords"], 2);
+    assert_eq!(line["OutputRequests"], 1);
+    assert_eq!(line["OutputRetriedRecords"], 0);
+    let stored: usize = records
+        .records()
+        .iter()
+        .map(|r| r.data().as_ref().len())
+        .sum();
+    assert_eq!(line["OutputBytes"], stored as u64);
 }
 
 #[tokio::test]
