@@ -66,6 +66,15 @@ METRICS_FILE = Path(__file__).resolve().parent / "metrics.json"
 ALARM = "AWS::CloudWatch::Alarm"
 FAILED_ALARM = "FailedObjectsAlarm"
 SHARE_ALARM = "RejectedShareAlarm"
+BATCHES_ALARM = "FailedBatchesAlarm"
+RETRIES_ALARM = "OutputRetriesAlarm"
+# Every alarm, with the condition it exists under: each holds HasAlarmTopic.
+ALARM_CONDITIONS = {
+    FAILED_ALARM: "HasAlarmTopic",
+    SHARE_ALARM: "HasAlarmTopic",
+    BATCHES_ALARM: "HasRealtimeAlarms",
+    RETRIES_ALARM: "HasStreamDestinationAlarms",
+}
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:cflog-alarms"
 WITH_ALARMS = {"AlarmTopicArn": TOPIC_ARN}
 # What the SQS event source mapping polls the queue with, and nothing more.
@@ -1278,18 +1287,39 @@ def test_metrics_parameter_patterns(template, name, good, bad):
     check_pattern(template, name, good, bad)
 
 
+def alarms_with(template: dict, overrides: dict[str, str]) -> list[str]:
+    t = resolved(template, overrides)
+    return sorted(n for n, r in t["Resources"].items() if r["Type"] == ALARM)
+
+
 def test_no_alarm_without_a_topic(template):
     t = resolved(template)
     assert not [n for n, r in t["Resources"].items() if r["Type"] == ALARM]
     assert not mentions(t["Resources"], "AlarmTopicArn")
-    t = resolved(template, WITH_ALARMS)
-    assert sorted(n for n, r in t["Resources"].items() if r["Type"] == ALARM) == [FAILED_ALARM, SHARE_ALARM]
+    everything = {**WITH_STREAM, **with_destination("kinesis")}
+    assert alarms_with(template, everything) == []
+    assert alarms_with(template, WITH_ALARMS) == [FAILED_ALARM, SHARE_ALARM]
+
+
+def test_the_alarms_of_an_input_or_a_destination_exist_with_it_only(template):
+    assert alarms_with(template, {**WITH_ALARMS, **WITH_STREAM}) == sorted(
+        [FAILED_ALARM, SHARE_ALARM, BATCHES_ALARM]
+    )
+    for destination in ["cloudwatch", "s3"]:
+        assert alarms_with(template, {**WITH_ALARMS, "Destination": destination}) == [FAILED_ALARM, SHARE_ALARM]
+    for name in STREAM_DESTINATIONS:
+        assert alarms_with(template, {**WITH_ALARMS, **with_destination(name)}) == sorted(
+            [FAILED_ALARM, SHARE_ALARM, RETRIES_ALARM]
+        ), name
 
 
 def test_every_alarm_is_behind_the_condition(template):
     for name, body in template["Resources"].items():
         if body["Type"] == ALARM or mentions(body, "AlarmTopicArn"):
-            assert body.get("Condition") == "HasAlarmTopic", name
+            assert body.get("Condition") == ALARM_CONDITIONS[name], name
+    # Each of the conditions is false without a topic, whatever else is set.
+    for condition in set(ALARM_CONDITIONS.values()) - {"HasAlarmTopic"}:
+        assert {"Condition": "HasAlarmTopic"} in template["Conditions"][condition]["Fn::And"], condition
 
 
 def test_alarms_watch_what_the_function_writes(template):
@@ -1304,7 +1334,7 @@ def test_alarms_watch_what_the_function_writes(template):
     # value, will be.
     assert props(template, FUNCTION, "AWS::Serverless::Function")["FunctionName"] == ref("AWS::StackName")
     alarms = {n: r for n, r in template["Resources"].items() if r["Type"] == ALARM}
-    assert sorted(alarms) == [FAILED_ALARM, SHARE_ALARM]
+    assert sorted(alarms) == sorted(ALARM_CONDITIONS)
     for name, alarm in alarms.items():
         metrics = watched(alarm)
         assert metrics, name
@@ -1320,13 +1350,28 @@ def test_alarms_watch_what_the_function_writes(template):
         assert p["OKActions"] == [ref("AlarmTopicArn")], name
         assert p["TreatMissingData"] == "notBreaching", name
         assert p["ComparisonOperator"] == "GreaterThanThreshold", name
-        assert (p["EvaluationPeriods"], p["DatapointsToAlarm"]) == (1, 1), name
+        # Any failure at once; retries only when they last 15 minutes.
+        periods = 3 if name == RETRIES_ALARM else 1
+        assert (p["EvaluationPeriods"], p["DatapointsToAlarm"]) == (periods, periods), name
 
 
 def test_failed_objects_alarm_fires_on_any_failed_object(template):
     p = props(template, FAILED_ALARM, ALARM)
     assert p["MetricName"] == "FailedObjects"
     assert (p["Statistic"], p["Period"], p["Threshold"]) == ("Sum", 300, 0)
+
+
+def test_failed_batches_alarm_fires_on_any_failed_batch(template):
+    p = props(template, BATCHES_ALARM, ALARM)
+    assert p["MetricName"] == "FailedBatches"
+    assert (p["Statistic"], p["Period"], p["Threshold"]) == ("Sum", 300, 0)
+
+
+def test_output_retries_alarm_fires_on_retries_in_every_period_of_15_minutes(template):
+    p = props(template, RETRIES_ALARM, ALARM)
+    assert p["MetricName"] == "OutputRetriedRecords"
+    assert (p["Statistic"], p["Period"], p["Threshold"]) == ("Sum", 300, 0)
+    assert p["Period"] * p["EvaluationPeriods"] == 15 * 60
 
 
 def test_rejected_share_alarm_divides_rejected_by_all_lines_read(template):
