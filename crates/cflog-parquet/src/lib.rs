@@ -13,6 +13,12 @@
 //! the same table, so a Glue table declared from the one matches the files
 //! of the other.
 //!
+//! [`Batcher`] is the half of the writer that needs no file: entries into
+//! Arrow record batches. A program reading many inputs at once runs one per
+//! input, on its own thread, and hands the batches to the file's one
+//! writer ([`ParquetWriter::write_batch`]), as `cflog --format parquet`
+//! does.
+//!
 //! Where the file goes is not this crate's business: any `Write + Send`
 //! (a file, a buffer, a multipart upload). It depends on cflog-core and the
 //! Arrow and Parquet crates, and on nothing of AWS.
@@ -41,10 +47,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod batcher;
 mod buffers;
 pub mod columns;
 mod rows;
 mod writer;
 
+pub use batcher::{Batcher, EntryBatch};
 pub use columns::{Column, ColumnSet, ColumnType, EXTRA_KEY, GlueColumn};
 pub use writer::{ParquetWriter, WriteError, WriteStats, WriterOptions};

@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use cflog_core::{FieldError, LogLine};
 use parquet::arrow::ArrowWriter;
@@ -12,8 +11,8 @@ use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use crate::batcher::{Batcher, EntryBatch};
 use crate::columns::{Column, ColumnSet};
-use crate::rows::Rows;
 
 /// How a [`ParquetWriter`] sizes its row groups and compresses them.
 ///
@@ -88,6 +87,16 @@ impl WriterOptions {
     /// The most rows of a row group.
     pub fn get_row_group_rows(&self) -> usize {
         self.row_group_rows
+    }
+
+    /// The most rows of a batch.
+    pub fn get_batch_rows(&self) -> usize {
+        self.batch_rows
+    }
+
+    /// The most bytes of text of a batch.
+    pub fn get_batch_bytes(&self) -> usize {
+        self.batch_bytes
     }
 
     /// The properties [`ParquetWriter`] gives parquet's writer for `set`'s
@@ -218,9 +227,7 @@ impl From<arrow_schema::ArrowError> for WriteError {
 /// ```
 pub struct ParquetWriter<W: Write + Send> {
     writer: ArrowWriter<Counted<W>>,
-    set: ColumnSet,
-    schema: SchemaRef,
-    rows: Rows,
+    batcher: Batcher,
     options: WriterOptions,
     written: u64,
     rows_with_extra: u64,
@@ -231,9 +238,9 @@ pub struct ParquetWriter<W: Write + Send> {
 impl<W: Write + Send> std::fmt::Debug for ParquetWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParquetWriter")
-            .field("family", &self.set.family())
+            .field("family", &self.batcher.columns().family())
             .field("options", &self.options)
-            .field("rows", &(self.written + self.rows.len() as u64))
+            .field("rows", &self.rows())
             .finish_non_exhaustive()
     }
 }
@@ -250,15 +257,14 @@ impl<W: Write + Send> ParquetWriter<W> {
         set: ColumnSet,
         options: WriterOptions,
     ) -> Result<ParquetWriter<W>, WriteError> {
-        let schema = set.arrow_schema();
         let props = options.writer_properties(&set)?;
+        let batcher = Batcher::new(set, &options);
         let out = Counted { out, bytes: 0 };
-        let writer = ArrowWriter::try_new(out, Arc::clone(&schema), Some(props))?;
+        let schema = Arc::clone(batcher.schema());
+        let writer = ArrowWriter::try_new(out, schema, Some(props))?;
         Ok(ParquetWriter {
             writer,
-            rows: Rows::new(&set),
-            set,
-            schema,
+            batcher,
             options,
             written: 0,
             rows_with_extra: 0,
@@ -268,12 +274,12 @@ impl<W: Write + Send> ParquetWriter<W> {
 
     /// The Arrow schema of the file.
     pub fn schema(&self) -> &SchemaRef {
-        &self.schema
+        self.batcher.schema()
     }
 
     /// The columns of the file.
     pub fn columns(&self) -> &ColumnSet {
-        &self.set
+        self.batcher.columns()
     }
 
     /// Writes the entry of `line` as one row.
@@ -285,19 +291,35 @@ impl<W: Write + Send> ParquetWriter<W> {
     /// encoding or the output fails.
     pub fn write(&mut self, line: &LogLine<'_>) -> Result<(), WriteError> {
         self.check()?;
-        if self.rows.push(line, &self.set)? {
-            self.rows_with_extra += 1;
+        match self.batcher.push(line) {
+            Ok(Some(batch)) => self.encode(&batch),
+            Ok(None) => Ok(()),
+            Err(WriteError::Rejected(error)) => Err(WriteError::Rejected(error)),
+            Err(error) => {
+                self.failed = true;
+                Err(error)
+            }
         }
-        // The text of every column is summed every 64 rows only: a line is
-        // at most 64 KiB by default, so the batch overshoots its bound by
-        // at most a few MiB.
-        let rows = self.rows.len();
-        if rows >= self.options.batch_rows
-            || (rows.is_multiple_of(64) && self.rows.text_bytes() >= self.options.batch_bytes)
-        {
-            self.encode_batch()?;
+    }
+
+    /// Writes the rows of `batch`, after any rows [`write`](ParquetWriter::write)
+    /// gathered: for batches made on other threads by a [`Batcher`].
+    ///
+    /// # Errors
+    ///
+    /// When the batch is not of this file's columns (nothing is written,
+    /// and the writer goes on), or encoding or the output fails.
+    pub fn write_batch(&mut self, batch: EntryBatch) -> Result<(), WriteError> {
+        self.check()?;
+        if batch.record_batch().schema_ref() != self.schema() {
+            return Err(ParquetError::General(format!(
+                "a batch of other columns than the file's ({:?})",
+                self.columns().family()
+            ))
+            .into());
         }
-        Ok(())
+        self.encode_gathered()?;
+        self.encode(&batch)
     }
 
     /// The output, holding what the writer has written to it so far.
@@ -318,13 +340,13 @@ impl<W: Write + Send> ParquetWriter<W> {
 
     /// The rows written so far.
     pub fn rows(&self) -> u64 {
-        self.written + self.rows.len() as u64
+        self.written + self.batcher.rows() as u64
     }
 
     /// The bytes in memory: the column buffers' text and the row group's
     /// encoded pages (an estimate, as Arrow's writer gives it).
     pub fn memory_size(&self) -> usize {
-        self.rows.text_bytes() + self.writer.memory_size()
+        self.batcher.text_bytes() + self.writer.memory_size()
     }
 
     /// Writes out what is buffered as a row group of its own, even if
@@ -335,7 +357,7 @@ impl<W: Write + Send> ParquetWriter<W> {
     /// When encoding or the output fails.
     pub fn flush(&mut self) -> Result<(), WriteError> {
         self.check()?;
-        self.encode_batch()?;
+        self.encode_gathered()?;
         let flushed = self.writer.flush();
         self.guard(flushed)
     }
@@ -348,7 +370,7 @@ impl<W: Write + Send> ParquetWriter<W> {
     /// When encoding or the output fails, or failed before.
     pub fn finish(mut self) -> Result<(W, WriteStats), WriteError> {
         self.check()?;
-        self.encode_batch()?;
+        self.encode_gathered()?;
         self.writer.flush()?;
         let row_groups = self.writer.flushed_row_groups().len();
         // Writes the footer.
@@ -378,21 +400,25 @@ impl<W: Write + Send> ParquetWriter<W> {
         })
     }
 
-    /// Encodes the buffered rows into the row group.
-    fn encode_batch(&mut self) -> Result<(), WriteError> {
-        let rows = self.rows.len();
-        if rows == 0 {
-            return Ok(());
+    /// Encodes the rows gathered by [`write`](ParquetWriter::write) into
+    /// the row group.
+    fn encode_gathered(&mut self) -> Result<(), WriteError> {
+        match self.batcher.take() {
+            Ok(Some(batch)) => self.encode(&batch),
+            Ok(None) => Ok(()),
+            Err(error) => {
+                self.failed = true;
+                Err(error)
+            }
         }
-        let columns = self.rows.take(&self.schema).map_err(ParquetError::from);
-        let batch = self.guard(columns).and_then(|columns| {
-            let batch =
-                RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(ParquetError::from);
-            self.guard(batch)
-        })?;
-        let written = self.writer.write(&batch);
+    }
+
+    /// Encodes `batch` into the row group.
+    fn encode(&mut self, batch: &EntryBatch) -> Result<(), WriteError> {
+        let written = self.writer.write(batch.record_batch());
         self.guard(written)?;
-        self.written += rows as u64;
+        self.written += batch.rows() as u64;
+        self.rows_with_extra += batch.rows_with_extra();
         Ok(())
     }
 }

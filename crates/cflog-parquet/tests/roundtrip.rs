@@ -9,7 +9,7 @@ use arrow_array::types::{Float64Type, Int64Type, TimestampMillisecondType};
 use arrow_array::{Array, RecordBatch};
 use cflog_core::json::{JsonWriter, Selection};
 use cflog_core::{Field, LogLine, Schema};
-use cflog_parquet::{ColumnSet, ParquetWriter, WriteError, WriterOptions};
+use cflog_parquet::{Batcher, ColumnSet, ParquetWriter, WriteError, WriterOptions};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use proptest::prelude::*;
 
@@ -149,4 +149,81 @@ proptest! {
             prop_assert!(group.num_rows() as usize <= rows);
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Lines dealt to several [`Batcher`]s, as the command line's workers
+    /// each batch their own input, and the batches written by one writer in
+    /// the order they fill: each batch's rows are in the file in order, and
+    /// nothing is lost at the end.
+    #[test]
+    fn batches_from_several_batchers_are_rows_in_the_order_written(lines in proptest::collection::vec((
+        value(&["200", "404", "OK"]),
+        value(&["/", "/a%20b", "-"]),
+        value(&["a=1&b=2&a=3", "-"]),
+        value(&["new", "-"]),
+        0..3usize,
+    ), 0..60), batch in 1..5usize, rows in 1..8usize) {
+        let schema = Schema::from_fields_header(FIELDS.as_bytes()).unwrap();
+        let options = WriterOptions::default().row_group_rows(rows).batch_rows(batch);
+        let mut writer = ParquetWriter::new(Vec::new(), ColumnSet::standard(), options.clone()).unwrap();
+        let mut batchers: Vec<Batcher> = (0..3).map(|_| Batcher::new(ColumnSet::standard(), &options)).collect();
+        // Per batcher, the rows it holds; then the rows in the file's order.
+        let mut pending: Vec<Vec<Expected>> = (0..3).map(|_| Vec::new()).collect();
+        let mut wanted = Vec::new();
+        for (status, stem, query, custom, which) in &lines {
+            let text = format!("2019-12-04\t21:02:31\t{status}\t1\t{stem}\t{query}\t0.5\t{custom}");
+            let mut spans = Vec::new();
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            match batchers[*which].push(&line) {
+                Ok(full) => {
+                    pending[*which].push(expected(&line));
+                    if let Some(full) = full {
+                        prop_assert_eq!(full.rows(), batch);
+                        writer.write_batch(full).unwrap();
+                        wanted.append(&mut pending[*which]);
+                    }
+                }
+                Err(WriteError::Rejected(_)) => prop_assert_eq!(*status, "OK"),
+                Err(other) => panic!("{other}"),
+            }
+        }
+        for (batcher, rows) in batchers.iter_mut().zip(&mut pending) {
+            prop_assert_eq!(batcher.rows(), rows.len());
+            if let Some(rest) = batcher.take().unwrap() {
+                writer.write_batch(rest).unwrap();
+                wanted.append(rows);
+            }
+            prop_assert!(rows.is_empty());
+        }
+        let (file, stats) = writer.finish().unwrap();
+        prop_assert_eq!(stats.rows, wanted.len() as u64);
+        let with_extra = wanted.iter().filter(|row| row.custom.is_some()).count();
+        prop_assert_eq!(stats.rows_with_extra, with_extra as u64);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file)).unwrap();
+        let mut got = Vec::new();
+        for batch in reader.build().unwrap() {
+            got.extend(rows_of(&batch.unwrap()));
+        }
+        prop_assert_eq!(got, wanted);
+    }
+}
+
+#[test]
+fn a_batch_of_other_columns_is_refused_and_the_writer_goes_on() {
+    let options = WriterOptions::default();
+    let mut writer =
+        ParquetWriter::new(Vec::new(), ColumnSet::standard(), options.clone()).unwrap();
+    let mut realtime = Batcher::new(ColumnSet::realtime(), &options);
+    let schema = Schema::from_fields_header(FEW_FIELDS.as_bytes()).unwrap();
+    let mut spans = Vec::new();
+    let line = LogLine::parse(b"2019-12-04\t21:02:31\t200\t/", &schema, &mut spans).unwrap();
+    realtime.push(&line).unwrap();
+    let batch = realtime.take().unwrap().unwrap();
+    let error = writer.write_batch(batch).unwrap_err();
+    assert!(error.to_string().contains("other columns"), "{error}");
+    writer.write(&line).unwrap();
+    let (_, stats) = writer.finish().unwrap();
+    assert_eq!(stats.rows, 1);
 }
