@@ -21,32 +21,62 @@ struct Written {
     ndjson: PathBuf,
     rows: usize,
     family: Family,
+    /// The Parquet was written by parallel workers, whose rows alternate in
+    /// blocks: paired with the NDJSON's by request id.
+    any_order: bool,
 }
 
 /// Runs `cflog` on `inputs` twice, as Parquet and as NDJSON, one input at a
 /// time so both have the same order; both must exit alike.
 fn convert(dir: &Path, name: &str, args: &[&str], inputs: &[PathBuf], family: Family) -> Written {
+    convert_with_jobs(dir, name, args, inputs, family, 1)
+}
+
+/// [`convert`], with the Parquet written by `jobs` workers at once.
+fn convert_with_jobs(
+    dir: &Path,
+    name: &str,
+    args: &[&str],
+    inputs: &[PathBuf],
+    family: Family,
+    jobs: usize,
+) -> Written {
     let parquet = dir.join(format!("{name}.parquet"));
     let ndjson = dir.join(format!("{name}.ndjson"));
-    let run = |extra: &[&str]| {
+    let run = |jobs: usize, extra: &[&str]| {
         cflog()
-            .args(["-q", "-j1"])
+            .args(["-q", "--jobs", &jobs.to_string()])
             .args(args)
             .args(extra)
             .args(inputs)
             .output()
             .unwrap()
     };
-    let as_parquet = run(&["--format", "parquet", "-o", parquet.to_str().unwrap()]);
-    let as_ndjson = run(&["-o", ndjson.to_str().unwrap()]);
+    let as_parquet = run(
+        jobs,
+        &["--format", "parquet", "-o", parquet.to_str().unwrap()],
+    );
+    let as_ndjson = run(1, &["-o", ndjson.to_str().unwrap()]);
     assert_eq!(
         as_parquet.status.code(),
         as_ndjson.status.code(),
         "{name}: {}",
         String::from_utf8_lossy(&as_parquet.stderr)
     );
+    let mut rejected = [&as_parquet.stderr, &as_ndjson.stderr].map(|stderr| {
+        let mut lines: Vec<String> = String::from_utf8_lossy(stderr)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    });
+    if jobs == 1 {
+        assert_eq!(as_parquet.stderr, as_ndjson.stderr);
+    }
+    let [parquet_rejected, ndjson_rejected] = &mut rejected;
     assert_eq!(
-        as_parquet.stderr, as_ndjson.stderr,
+        parquet_rejected, ndjson_rejected,
         "{name}: the same lines rejected"
     );
     let rows = std::fs::read_to_string(&ndjson).unwrap().lines().count();
@@ -55,6 +85,7 @@ fn convert(dir: &Path, name: &str, args: &[&str], inputs: &[PathBuf], family: Fa
         ndjson,
         rows,
         family,
+        any_order: jobs > 1,
     }
 }
 
@@ -73,7 +104,7 @@ fn pyarrow_and_duckdb_read_every_value_as_the_ndjson_output_has_it() {
     ));
     // A generated corpus with bad lines, gzipped, in more than one input.
     let mut corpora = Vec::new();
-    for (seed, fields) in [("3", "33"), ("4", "24")] {
+    for (seed, fields) in [("3", "33"), ("4", "24"), ("5", "33")] {
         let path = dir.path().join(format!("gen-{seed}.log.gz"));
         let status = Command::new("python3")
             .arg(repo().join("scripts/gen_cflog.py"))
@@ -89,8 +120,18 @@ fn pyarrow_and_duckdb_read_every_value_as_the_ndjson_output_has_it() {
         dir.path(),
         "generated",
         &[],
+        &corpora[..2],
+        Family::Standard,
+    ));
+    // The same, three inputs by three workers: each batches its own rows,
+    // and the one writer encodes the batches as they fill.
+    written.push(convert_with_jobs(
+        dir.path(),
+        "parallel",
+        &[],
         &corpora,
         Family::Standard,
+        3,
     ));
     // Real-time records, in the real-time columns.
     let fields = std::fs::read_to_string(testdata("realtime-40-fields-2020.fields")).unwrap();
@@ -111,6 +152,7 @@ fn pyarrow_and_duckdb_read_every_value_as_the_ndjson_output_has_it() {
                 "parquet": w.parquet,
                 "ndjson": w.ndjson,
                 "rows": w.rows,
+                "any_order": w.any_order,
                 "row_group_rows": cflog_parquet::WriterOptions::default().get_row_group_rows(),
                 "glue_columns": serde_json::from_str::<serde_json::Value>(&columns).unwrap(),
             })

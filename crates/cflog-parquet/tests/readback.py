@@ -7,7 +7,9 @@ Run by tests/readback.rs with the tools venv's Python (scripts/install-tools):
 
 The manifest lists files: each with its Parquet, its NDJSON (one object per
 row, in order), the row count, the row-group limit, and the Glue columns the
-Rust side renders for its column set. Any difference is an AssertionError.
+Rust side renders for its column set; with "any_order", the Parquet's rows
+may be in another order (inputs read in parallel), and are paired with the
+NDJSON's by request id. Any difference is an AssertionError.
 The last line printed is a JSON summary of what was compared.
 """
 
@@ -167,6 +169,12 @@ def check_file(item: dict, summary: collections.Counter) -> None:
     # Every value, through pyarrow.
     rows = pf.read().to_pylist()
     assert len(rows) == len(objects)
+    if item.get("any_order"):
+        by_id = lambda entry: entry["x_edge_request_id"]  # noqa: E731
+        ids = {o["x_edge_request_id"] for o in objects}
+        assert len(ids) == len(objects), (path, "request ids repeat: cannot pair rows")
+        objects.sort(key=by_id)
+        rows.sort(key=by_id)
     compare = Compare(f"{path} (pyarrow)", columns)
     for index, (obj, row) in enumerate(zip(objects, rows)):
         compare.row(obj, row, index)
@@ -183,6 +191,8 @@ def check_file(item: dict, summary: collections.Counter) -> None:
     cursor = con.execute("SELECT * FROM read_parquet(?)", [path])
     duck_rows = [dict(zip(names, r)) for r in cursor.fetchall()]
     assert len(duck_rows) == len(objects)
+    if item.get("any_order"):
+        duck_rows.sort(key=by_id)
     compare = Compare(f"{path} (DuckDB)", columns)
     for index, (obj, row) in enumerate(zip(objects, duck_rows)):
         compare.row(obj, row, index)

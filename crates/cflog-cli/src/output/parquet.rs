@@ -1,13 +1,16 @@
 //! Parquet: one file for the whole output, with the fixed columns of
-//! [`ColumnSet`]. Every worker adds its rows to the one writer, and the
-//! footer is written when every input has been read.
+//! [`ColumnSet`]. Every worker gathers its input's rows into batches of its
+//! own ([`Batcher`]), in parallel; the one writer encodes the batches in
+//! turn, and the footer is written when every input has been read.
 
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use cflog_core::LogLine;
-use cflog_parquet::{ColumnSet, ParquetWriter, WriteError, WriteStats, WriterOptions};
+use cflog_parquet::{
+    Batcher, ColumnSet, EntryBatch, ParquetWriter, WriteError, WriteStats, WriterOptions,
+};
 use cflog_pipeline::sink::{Delivery, EntryError, Sink, SinkFactory, Source, Verdict};
 
 use super::Output;
@@ -15,6 +18,8 @@ use super::Output;
 /// Parquet sinks, one per input, all adding rows to one file.
 pub struct ParquetFactory {
     writer: SharedParquet,
+    columns: ColumnSet,
+    options: WriterOptions,
 }
 
 /// The one writer of the output file; `None` once its footer is written.
@@ -27,10 +32,13 @@ impl ParquetFactory {
     ///
     /// When the output fails.
     pub fn new(output: Output, columns: ColumnSet) -> io::Result<ParquetFactory> {
+        let options = WriterOptions::default();
         let writer =
-            ParquetWriter::new(output, columns, WriterOptions::default()).map_err(output_error)?;
+            ParquetWriter::new(output, columns.clone(), options.clone()).map_err(output_error)?;
         Ok(ParquetFactory {
             writer: Arc::new(Mutex::new(Some(writer))),
+            columns,
+            options,
         })
     }
 
@@ -53,6 +61,7 @@ impl SinkFactory for ParquetFactory {
     fn open(&self, _source: &Source<'_>) -> ParquetSink {
         ParquetSink {
             writer: Arc::clone(&self.writer),
+            batcher: Batcher::new(self.columns.clone(), &self.options),
             entries: 0,
         }
     }
@@ -60,24 +69,36 @@ impl SinkFactory for ParquetFactory {
 
 /// One input's rows into the shared Parquet file.
 ///
-/// Each entry is added under the writer's lock, so the workers take turns:
-/// a Parquet file is encoded by one writer.
+/// The rows are gathered into a batch of the sink's own, without a lock;
+/// a full batch is encoded under the writer's lock, so the workers parse
+/// in parallel and take turns only to encode (a Parquet file is encoded by
+/// one writer). Each sink holds at most one batch.
 pub struct ParquetSink {
     writer: SharedParquet,
+    batcher: Batcher,
     entries: u64,
+}
+
+impl ParquetSink {
+    fn write(&self, batch: EntryBatch) -> io::Result<()> {
+        let mut writer = lock(&self.writer);
+        let writer = writer
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the Parquet file is finished"))?;
+        writer.write_batch(batch).map_err(output_error)
+    }
 }
 
 impl Sink for ParquetSink {
     type Error = io::Error;
 
     fn entry(&mut self, line: &LogLine<'_>) -> Result<Verdict, EntryError<io::Error>> {
-        let mut writer = lock(&self.writer);
-        let writer = writer
-            .as_mut()
-            .ok_or_else(|| io::Error::other("the Parquet file is finished"))?;
-        match writer.write(line) {
-            Ok(()) => {
+        match self.batcher.push(line) {
+            Ok(full) => {
                 self.entries += 1;
+                if let Some(batch) = full {
+                    self.write(batch)?;
+                }
                 Ok(Verdict::Continue)
             }
             Err(WriteError::Rejected(error)) => Err(EntryError::Rejected(error)),
@@ -85,10 +106,13 @@ impl Sink for ParquetSink {
         }
     }
 
-    /// The rows this input added. They are in the file once the factory's
-    /// `finish` has written the footer; the bytes are the file's, counted
-    /// there, not the input's.
+    /// Encodes the input's last rows. They are in the file once the
+    /// factory's `finish` has written the footer; the bytes are the file's,
+    /// counted there, not the input's.
     fn poll_finish(&mut self, _cx: &mut Context<'_>) -> Poll<Result<Delivery, io::Error>> {
+        if let Some(rest) = self.batcher.take().map_err(output_error)? {
+            self.write(rest)?;
+        }
         Poll::Ready(Ok(Delivery {
             entries: self.entries,
             bytes: 0,
