@@ -1000,6 +1000,7 @@ def test_rule_requires_the_field_list_with_a_stream(template):
         "KinesisDestinationStreamRequired",
         "RealtimeLogFieldsRequired",
         "S3DestinationTakesStandardLogsOnly",
+        "S3ParquetColumnsAreFixed",
         "SqsDestinationQueueRequired",
         "TriggerMaximumConcurrencyRange",
     ]
@@ -1933,6 +1934,20 @@ def test_rule_keeps_real_time_records_out_of_the_s3_layout(template):
 
     assert accepted({}) and accepted(WITH_S3) and accepted(WITH_STREAM)
     assert not accepted({**WITH_S3, **WITH_STREAM})
+
+
+def test_rule_refuses_fields_for_parquet_objects(template):
+    # The function refuses CFLOG_FIELDS with Parquet objects (their columns
+    # are the Glue table's); the stack refuses it before a deploy.
+    def accepted(overrides: dict[str, str]) -> bool:
+        return "S3ParquetColumnsAreFixed" not in refusing_rules(template, overrides)
+
+    fields = {"Fields": "timestamp,sc_status"}
+    assert accepted(WITH_S3) and accepted(fields)
+    assert not accepted({**WITH_S3, **fields})
+    assert accepted({**WITH_S3, **fields, "S3OutputFormat": "ndjson.gz"})
+    for name in STREAM_DESTINATIONS:
+        assert accepted({**with_destination(name), **fields}), name
 
 
 @pytest.mark.parametrize(

@@ -350,6 +350,16 @@ impl Config {
                         "this build writes no Parquet (cflog-lambda's feature `parquet`): set ndjson.gz".into(),
                     ));
                 }
+                // The Glue table's columns are fixed; a selection set for
+                // Parquet would be ignored without a word.
+                if format == ObjectFormat::Parquet && get("CFLOG_FIELDS").is_some() {
+                    return Err(fail(
+                        "CFLOG_FIELDS",
+                        "Parquet objects have the fixed columns of the Glue table: leave it \
+                         empty, or set CFLOG_OUTPUT_FORMAT=ndjson.gz"
+                            .into(),
+                    ));
+                }
                 let bucket = get("CFLOG_OUTPUT_BUCKET").ok_or_else(|| {
                     fail(
                         "CFLOG_OUTPUT_BUCKET",
@@ -949,6 +959,29 @@ mod tests {
             "CFLOG_METRICS_NAMESPACE: at most 255 characters, got 256"
         );
         assert!(config(&[("CFLOG_METRICS_NAMESPACE", &long[1..])]).is_ok());
+    }
+
+    #[test]
+    fn fields_apply_to_ndjson_objects_and_are_refused_for_parquet() {
+        let s3 = [("CFLOG_SINK", "s3"), ("CFLOG_OUTPUT_BUCKET", "out")];
+        let with = |more: &[(&'static str, &'static str)]| {
+            config(&[&s3[..], more, &[("CFLOG_FIELDS", "timestamp,sc_status")]].concat())
+        };
+        let err = with(&[]).unwrap_err();
+        assert_eq!(err.variable, "CFLOG_FIELDS");
+        assert!(err.message.contains("ndjson.gz"), "{err}");
+        assert_eq!(
+            with(&[("CFLOG_OUTPUT_FORMAT", "parquet")])
+                .unwrap_err()
+                .variable,
+            "CFLOG_FIELDS"
+        );
+        let ndjson = with(&[("CFLOG_OUTPUT_FORMAT", "ndjson.gz")]).unwrap();
+        assert_eq!(
+            ndjson.selection,
+            Selection::parse("timestamp,sc_status").unwrap()
+        );
+        assert!(config(&s3).is_ok());
     }
 
     #[test]
