@@ -77,6 +77,8 @@ pub async fn process_batch<S: Sink>(
         for record in records {
             let sequence = &record.kinesis.sequence_number;
             let verdict = pipeline.push(&record.kinesis.data)?;
+            // A record's data is plain text, read as it is.
+            pipeline.set_input(false, record.kinesis.data.len() as u64);
             let summary = pipeline.next_input()?;
             add(&mut report.summary, &summary, sequence);
             if summary.rejected > 0 {

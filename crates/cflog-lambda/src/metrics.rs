@@ -301,9 +301,8 @@ impl Document {
         let mut fixed = vec![
             ("Entries", summary.entries),
             ("RejectedLines", summary.rejected),
-            // Records are never compressed, and a batch's summary
-            // counts their text in `bytes` only.
-            ("InputBytes", summary.bytes),
+            // Records are plain text: the same as `bytes`.
+            ("InputBytes", summary.compressed_bytes),
             ("Duration", summary.duration_ms),
             ("FailedBatches", u64::from(failure.is_some())),
         ];
@@ -755,6 +754,7 @@ mod tests {
     #[test]
     fn a_kinesis_batch() {
         let mut summary = Summary {
+            compressed_bytes: 300,
             bytes: 300,
             lines: 3,
             entries: 2,

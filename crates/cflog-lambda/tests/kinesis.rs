@@ -228,6 +228,13 @@ async fn the_batch_report_accounts_for_every_line_and_names_the_record() {
         (4, 3, 1)
     );
     assert!(summary.reconciles());
+    // Plain text: the bytes read are the text's.
+    let data: usize = mixed_batch().iter().map(|(_, data)| data.len()).sum();
+    assert_eq!(
+        (summary.compressed_bytes, summary.bytes),
+        (data as u64, data as u64)
+    );
+    assert!(!summary.gzip);
     assert_eq!(summary.delivered.entries, 3);
     assert_eq!(summary.rejected_by_reason["field_count"], 1);
     assert_eq!(summary.errors.len(), 1);
