@@ -640,8 +640,8 @@ mod tests {
 
     #[test]
     fn a_stream_destination_adds_its_records_calls_and_retries() {
-        let mut report = report(Status::Failed, Some(FailureKind::OutputFailed));
-        report.summary.delivered = Delivery {
+        let mut failed = report(Status::Failed, Some(FailureKind::OutputFailed));
+        failed.summary.delivered = Delivery {
             entries: 5,
             bytes: 2500,
             records: 3,
@@ -651,7 +651,7 @@ mod tests {
         };
         let doc = json(&Document::object(
             &delivering(DeliveryMetrics::Records),
-            &report,
+            &failed,
             1,
         ));
         check_emf_document(&doc);
@@ -681,13 +681,13 @@ mod tests {
         // Zeros, when nothing got through: the ratios have data points.
         let nothing = json(&Document::object(
             &delivering(DeliveryMetrics::Records),
-            &super::tests::report(Status::Ok, None),
+            &report(Status::Ok, None),
             1,
         ));
         assert_eq!(nothing["OutputRecords"], 0);
         assert_eq!(nothing["OutputRetriedRecords"], 0);
         // And none of them on stdout, the default.
-        let stdout = json(&Document::object(&config(Some("cflog")), &report, 1));
+        let stdout = json(&Document::object(&config(Some("cflog")), &failed, 1));
         assert!(!names(&stdout).iter().any(|n| n.starts_with("Output")));
     }
 
