@@ -67,6 +67,11 @@ impl Limits {
 
     /// SQS `SendMessageBatch`: messages of up to 256 KiB, 10 messages a
     /// call, and 256 KiB for the call's messages together.
+    ///
+    /// SQS has taken messages of up to 1 MiB since 2025, but a queue refuses
+    /// any larger than its own `MaximumMessageSize`, which may still be
+    /// 256 KiB; and SQS bills every 64 KiB of a message as one request, so
+    /// larger messages would save no money. 256 KiB fits every queue.
     pub const SQS: Limits = Limits {
         record_bytes: 256 * 1024,
         call_records: 10,
