@@ -332,7 +332,8 @@ fn column_slot(col: usize, field: Field, kind: ValueKind) -> Slot {
     };
     match kind {
         ValueKind::Text => Slot::Text { col },
-        ValueKind::Integer | ValueKind::EpochMillis => unsigned(u64::MAX),
+        ValueKind::Integer => unsigned(u64::MAX),
+        ValueKind::EpochMillis => unsigned(crate::typed::LAST_EPOCH_MILLI),
         ValueKind::Port => unsigned(u16::MAX.into()),
         ValueKind::Asn => unsigned(u32::MAX.into()),
         ValueKind::SignedInteger => Slot::Signed { col, field },
@@ -945,6 +946,20 @@ mod tests {
             r#""asn":16509,"x_edge_result_type":"BrandNew","x_custom":"a b"}"#
         );
         assert_eq!(json, expected);
+    }
+
+    #[test]
+    fn a_count_of_milliseconds_past_every_time_is_refused_with_or_without_the_timestamp() {
+        let header = "#Fields: timestamp(ms) sc-status";
+        let only_ms = || Selection::parse("timestamp_ms,sc_status").unwrap();
+        assert_eq!(
+            write(header, "253402300799999	200", only_ms()).unwrap(),
+            r#"{"timestamp_ms":253402300799999,"sc_status":200}"#
+        );
+        for selection in [only_ms(), Selection::all()] {
+            let err = write(header, "253402300800000	200", selection).unwrap_err();
+            assert_eq!(err.field(), Field::TimestampMs, "{err}");
+        }
     }
 
     #[test]

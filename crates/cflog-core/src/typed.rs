@@ -153,11 +153,20 @@ pub(crate) fn asn(raw: &[u8]) -> Result<u32, FieldProblem> {
         .ok_or(problem(ValueKind::Asn))
 }
 
+/// The last millisecond a count of epoch milliseconds may name,
+/// 9999-12-31T23:59:59.999Z: the end of the times [`epoch_millis_time`]
+/// makes (and Athena reads), so a count is accepted or refused alike
+/// whether or not the entry's `timestamp` is derived from it.
+pub(crate) const LAST_EPOCH_MILLI: u64 = 253_402_300_799_999;
+
 /// The parser of [`ValueKind::EpochMillis`]: the count of milliseconds, which
-/// the JSON contract writes as a number (see [`epoch_millis_time`]).
+/// the JSON contract writes as a number (see [`epoch_millis_time`]), up to
+/// [`LAST_EPOCH_MILLI`].
 #[inline]
 pub(crate) fn epoch_millis(raw: &[u8]) -> Result<u64, FieldProblem> {
-    values::parse_u64(raw).ok_or(problem(ValueKind::EpochMillis))
+    values::parse_u64(raw)
+        .filter(|&ms| ms <= LAST_EPOCH_MILLI)
+        .ok_or(problem(ValueKind::EpochMillis))
 }
 
 /// The moment of a count of epoch milliseconds.

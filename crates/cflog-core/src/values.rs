@@ -656,6 +656,24 @@ mod tests {
     }
 
     #[test]
+    fn epoch_millis_end_where_times_end() {
+        use crate::typed::{LAST_EPOCH_MILLI, epoch_millis, epoch_millis_time};
+        let last = time::macros::datetime!(9999-12-31 23:59:59.999 UTC);
+        assert_eq!(
+            i128::from(LAST_EPOCH_MILLI),
+            last.unix_timestamp_nanos() / 1_000_000
+        );
+        let ms = epoch_millis(LAST_EPOCH_MILLI.to_string().as_bytes()).unwrap();
+        assert_eq!(epoch_millis_time(ms).unwrap(), last);
+        // One more is no time, so no count either: every encoder refuses it,
+        // whether or not it also writes the derived `timestamp`.
+        assert!(epoch_millis_time(LAST_EPOCH_MILLI + 1).is_err());
+        assert!(epoch_millis(b"253402300800000").is_err());
+        assert!(epoch_millis(b"18446744073709551615").is_err());
+        assert!(epoch_millis(b"0").is_ok());
+    }
+
+    #[test]
     fn ipv4_shortcut_agrees_with_std() {
         for text in [
             "1.2.3.4",
