@@ -22,12 +22,7 @@ fn fields_2020() -> String {
 const STREAM: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/cloudfront-realtime";
 
 fn config(vars: &[(&str, &str)]) -> Config {
-    Config::from_lookup(|name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap()
+    Config::from_lookup(cflog_testkit::env(vars)).unwrap()
 }
 
 fn handler(config: Config) -> (Handler, SharedOutput) {

@@ -18,15 +18,13 @@ const FUNCTION: &str = "cflog-test";
 /// The tests' configuration (the backfill prefix ignored, as the template
 /// sets it), in a function named [`FUNCTION`], with `vars` on top.
 fn config(vars: &[(&str, &str)]) -> Config {
+    let env = cflog_testkit::env(vars);
     Config::from_lookup(|name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-            .or_else(|| match name {
-                "CFLOG_IGNORE_PREFIX" => Some("cflog-backfill/".into()),
-                "AWS_LAMBDA_FUNCTION_NAME" => Some(FUNCTION.into()),
-                _ => None,
-            })
+        env(name).or_else(|| match name {
+            "CFLOG_IGNORE_PREFIX" => Some("cflog-backfill/".into()),
+            "AWS_LAMBDA_FUNCTION_NAME" => Some(FUNCTION.into()),
+            _ => None,
+        })
     })
     .unwrap()
 }

@@ -19,12 +19,7 @@ use cflog_testkit::{
 use common::{BUCKET, ENCODED, s3_notification, server};
 
 fn config(vars: &[(&str, &str)]) -> Config {
-    Config::from_lookup(|name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap()
+    Config::from_lookup(cflog_testkit::env(vars)).unwrap()
 }
 
 /// The shared AWS configuration the binary loads, pointed at moto.

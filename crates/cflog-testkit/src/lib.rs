@@ -194,6 +194,23 @@ pub fn testdata(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// An environment of `vars` alone, as a lookup of variables by name (such
+/// as `cflog_lambda::Config::from_lookup` takes); every other variable is
+/// unset.
+///
+/// ```
+/// let env = cflog_testkit::env(&[("CFLOG_SINK", "s3")]);
+/// assert_eq!(env("CFLOG_SINK").as_deref(), Some("s3"));
+/// assert_eq!(env("CFLOG_FIELDS"), None);
+/// ```
+pub fn env<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
 /// A fault a [`FaultProxy`] injects between a client and a server: the
 /// failures a real S3 server will not produce on demand.
 #[derive(Clone, Copy, Debug)]
