@@ -291,15 +291,8 @@ impl<W: Write + Send> ParquetWriter<W> {
     /// encoding or the output fails.
     pub fn write(&mut self, line: &LogLine<'_>) -> Result<(), WriteError> {
         self.check()?;
-        match self.batcher.push(line) {
-            Ok(Some(batch)) => self.encode(&batch),
-            Ok(None) => Ok(()),
-            Err(WriteError::Rejected(error)) => Err(WriteError::Rejected(error)),
-            Err(error) => {
-                self.failed = true;
-                Err(error)
-            }
-        }
+        let full = self.batcher.push(line);
+        self.encode_handed_out(full)
     }
 
     /// Writes the rows of `batch`, after any rows [`write`](ParquetWriter::write)
@@ -403,9 +396,20 @@ impl<W: Write + Send> ParquetWriter<W> {
     /// Encodes the rows gathered by [`write`](ParquetWriter::write) into
     /// the row group.
     fn encode_gathered(&mut self) -> Result<(), WriteError> {
-        match self.batcher.take() {
+        let rest = self.batcher.take();
+        self.encode_handed_out(rest)
+    }
+
+    /// Encodes the batch the batcher handed out, if it did. A rejected line
+    /// leaves the writer as it was; any other failure breaks the file.
+    fn encode_handed_out(
+        &mut self,
+        batch: Result<Option<EntryBatch>, WriteError>,
+    ) -> Result<(), WriteError> {
+        match batch {
             Ok(Some(batch)) => self.encode(&batch),
             Ok(None) => Ok(()),
+            Err(WriteError::Rejected(error)) => Err(WriteError::Rejected(error)),
             Err(error) => {
                 self.failed = true;
                 Err(error)

@@ -19,6 +19,7 @@ import collections
 import datetime as dt
 import json
 import math
+import operator
 import sys
 
 import duckdb
@@ -169,9 +170,9 @@ def check_file(item: dict, summary: collections.Counter) -> None:
     # Every value, through pyarrow.
     rows = pf.read().to_pylist()
     assert len(rows) == len(objects)
+    by_id = operator.itemgetter("x_edge_request_id")
     if item.get("any_order"):
-        by_id = lambda entry: entry["x_edge_request_id"]  # noqa: E731
-        ids = {o["x_edge_request_id"] for o in objects}
+        ids = {by_id(o) for o in objects}
         assert len(ids) == len(objects), (path, "request ids repeat: cannot pair rows")
         objects.sort(key=by_id)
         rows.sort(key=by_id)
