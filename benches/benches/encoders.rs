@@ -3,7 +3,8 @@
 //! TSV rows from `cflog_encoders::delimited`, the `cflog stats` tally from
 //! `cflog_encoders::tally`, which writes nothing, and a Parquet file from
 //! `cflog_parquet`, footer included; beside it, parquet's own writer on
-//! the same rows already in Arrow batches (its share of that path), and the
+//! the same rows already in Arrow batches (its share of that path), with
+//! cflog's settings and with one of them changed at a time, and the
 //! fastest Rust peer's Parquet writer.
 //!
 //! Each benchmark reads the corpus from memory, parses every line and
@@ -92,13 +93,11 @@ fn encoders(c: &mut Criterion<ThreadCpu>) {
             assert_eq!(tally.requests, LINES as u64);
         });
     });
-    let mut bytes = 0;
     g.bench_function("parquet", |b| {
         b.iter(|| {
             out.clear();
             let (lines, stats) = write_parquet(black_box(&text), &mut out);
             assert_eq!((lines, stats.rows), (LINES, LINES as u64));
-            bytes = stats.bytes;
         });
     });
     // parquet's share alone: the same rows, already in Arrow batches of
@@ -109,22 +108,53 @@ fn encoders(c: &mut Criterion<ThreadCpu>) {
         .writer_properties(&set)
         .expect("the properties");
     let mut file = Vec::new();
-    write_parquet(&text, &mut file);
+    // Outside the benchmarks, so that the sizes are printed whichever of
+    // them a filter runs.
+    let (_, cflog_file) = write_parquet(&text, &mut file);
     let batches = arrow_batches(&file);
+    let mut file = Vec::with_capacity(1 << 24);
     g.bench_function("parquet_writer_alone", |b| {
-        let mut file = Vec::with_capacity(1 << 24);
-        b.iter(|| {
-            file.clear();
-            let mut writer =
-                ArrowWriter::try_new(&mut file, set.arrow_schema(), Some(props.clone()))
-                    .expect("a writer");
-            for batch in &batches {
-                writer.write(batch).expect("the batch is written");
-            }
-            let metadata = writer.close().expect("the file is written");
-            assert_eq!(metadata.file_metadata().num_rows(), LINES as i64);
-        });
+        b.iter(|| write_batches(&batches, &props, &mut file));
     });
+    // What each of parquet's settings would buy: the same batches with one
+    // setting changed from cflog's, and the file's bytes per entry beside
+    // the time, since the issue also holds the file to 0.7x the gzip input.
+    let variants = [
+        (
+            "statistics_per_chunk",
+            props
+                .clone()
+                .into_builder()
+                .set_statistics_enabled(EnabledStatistics::Chunk),
+        ),
+        (
+            "no_statistics",
+            props
+                .clone()
+                .into_builder()
+                .set_statistics_enabled(EnabledStatistics::None),
+        ),
+        (
+            "no_dictionaries",
+            props.clone().into_builder().set_dictionary_enabled(false),
+        ),
+        (
+            "uncompressed",
+            props
+                .clone()
+                .into_builder()
+                .set_compression(Compression::UNCOMPRESSED),
+        ),
+    ];
+    let mut sizes = Vec::new();
+    for (name, builder) in variants {
+        let variant = builder.build();
+        write_batches(&batches, &variant, &mut file);
+        sizes.push((name, file.len()));
+        g.bench_function(format!("parquet_writer_alone/{name}"), |b| {
+            b.iter(|| write_batches(&batches, &variant, &mut file));
+        });
+    }
     // The fastest Rust peer's Parquet: its `parquet_derive` record writer
     // over its own parse of each line, with the same compression (zstd 1)
     // and page statistics; one row group, as ours for 100k lines. It keeps
@@ -158,7 +188,26 @@ fn encoders(c: &mut Criterion<ThreadCpu>) {
         });
     });
     g.finish();
-    parquet_size(&text, bytes);
+    parquet_size(&text, cflog_file.bytes);
+    for (name, bytes) in sizes {
+        eprintln!(
+            "encoders/parquet_writer_alone/{name}: {:.1} B per entry",
+            bytes as f64 / LINES as f64
+        );
+    }
+}
+
+/// Writes `batches` to `file` as one Parquet file with `props`, as
+/// parquet's `ArrowWriter` alone does.
+fn write_batches(batches: &[RecordBatch], props: &WriterProperties, file: &mut Vec<u8>) {
+    file.clear();
+    let mut writer = ArrowWriter::try_new(&mut *file, batches[0].schema(), Some(props.clone()))
+        .expect("a writer");
+    for batch in batches {
+        writer.write(batch).expect("the batch is written");
+    }
+    let metadata = writer.close().expect("the file is written");
+    assert_eq!(metadata.file_metadata().num_rows(), LINES as i64);
 }
 
 /// Writes the Parquet file of `text` to `out` as `cflog --format parquet`
