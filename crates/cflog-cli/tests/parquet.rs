@@ -133,6 +133,19 @@ fn pyarrow_and_duckdb_read_every_value_as_the_ndjson_output_has_it() {
         Family::Standard,
         3,
     ));
+    // A gzip cut off half-way: the rows read before the break, the last
+    // ones still in the input's batch when it failed, are in the file, as
+    // they are in the NDJSON.
+    let gz = std::fs::read(&corpora[2]).unwrap();
+    let cut = dir.path().join("cut.log.gz");
+    std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
+    let cut_off = convert(dir.path(), "cut", &[], &[cut], Family::Standard);
+    assert!(
+        (8_193..19_000).contains(&cut_off.rows),
+        "more than a batch, and not all: {}",
+        cut_off.rows
+    );
+    written.push(cut_off);
     // Real-time records, in the real-time columns.
     let fields = std::fs::read_to_string(testdata("realtime-40-fields-2020.fields")).unwrap();
     written.push(convert(
