@@ -409,7 +409,7 @@ impl<W: Write + Send> ParquetWriter<W> {
         match batch {
             Ok(Some(batch)) => self.encode(&batch),
             Ok(None) => Ok(()),
-            Err(WriteError::Rejected(error)) => Err(WriteError::Rejected(error)),
+            Err(error @ WriteError::Rejected(_)) => Err(error),
             Err(error) => {
                 self.failed = true;
                 Err(error)
