@@ -4,11 +4,17 @@
 //! The binary is glue, as in ripgrep: parsing lives in cflog-core and
 //! streaming in cflog-pipeline, the same code the Lambda runs. `cflog
 //! --help` documents the options, the output and the exit statuses.
+//!
+//! Modules import only modules below them: `run` (every command) above
+//! `cli` (the arguments), which names `backfill`'s; below those `output`,
+//! `stats`, `progress`, `inputs` and `s3`; at the bottom `report` (messages
+//! on stderr) and `exit` (the exit statuses).
 
 #![forbid(unsafe_code)]
 
 mod backfill;
 mod cli;
+mod exit;
 mod inputs;
 mod output;
 mod progress;

@@ -29,6 +29,7 @@ use cflog_pipeline::{Options, Pipeline, PipelineError, Summary};
 use clap::CommandFactory;
 
 use crate::cli::{self, Cli, Command, ConvertArgs, Format, InputArgs, StatsArgs};
+use crate::exit::Status;
 use crate::inputs::{self, Arg, Input};
 use crate::output::{DelimitedFactory, NdjsonFactory, Output};
 use crate::progress::Progress;
@@ -36,28 +37,11 @@ use crate::report::{Reporter, Totals, line_message};
 use crate::s3::S3;
 use crate::stats::{self, StatsFactory};
 
-/// The exit statuses, as documented in `--help`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Status {
-    /// Every line parsed.
-    Parsed = 0,
-    /// Some lines were rejected.
-    Rejected = 1,
-    /// A usage error, or an input or the output failed.
-    Failed = 2,
-}
-
-impl From<Status> for ExitCode {
-    fn from(status: Status) -> ExitCode {
-        ExitCode::from(status as u8)
-    }
-}
-
 /// Runs the command line.
 pub fn main(cli: Cli) -> ExitCode {
     let status = match cli.command {
         Some(Command::Stats(args)) => stats(&args),
-        Some(Command::Backfill(args)) => crate::backfill::main(&args),
+        Some(Command::Backfill(args)) => crate::backfill::main(&args, Cli::command),
         None if cli.convert.list_fields => print_stdout(cli::fields_listing().as_bytes()),
         None => convert(&cli.convert),
     };

@@ -26,15 +26,13 @@ use std::fmt::Display;
 use std::io::{self, Write};
 
 use aws_sdk_s3::primitives::{ByteStream, Length};
-use clap::CommandFactory;
 use indicatif::HumanBytes;
 use time::format_description::well_known::Rfc3339;
 
 pub use args::{BackfillArgs, EXAMPLES};
 
-use crate::cli::Cli;
+use crate::exit::Status;
 use crate::report::Reporter;
-use crate::run::Status;
 use args::{BackfillCommand, StatusArgs};
 use aws::{Aws, describe};
 use estimate::{Dollars, Span, Workload};
@@ -43,23 +41,34 @@ use listing::{ListError, Selection, Tally};
 use location::S3Uri;
 use manifest::{Manifest, ManifestWriter};
 
-/// Runs `cflog backfill` or `cflog backfill status`.
-pub fn main(args: &BackfillArgs) -> Status {
+/// Runs `cflog backfill` or `cflog backfill status`. `root` makes the
+/// whole command line's definition, whose `backfill` subcommand usage
+/// errors name: the caller owns it, as this module sits below it.
+pub fn main(args: &BackfillArgs, root: fn() -> clap::Command) -> Status {
+    let usage = Usage { root };
     match &args.command {
         Some(BackfillCommand::Status(status)) => show_status(status),
-        None => plan(args),
+        None => plan(args, &usage),
     }
 }
 
-/// A usage error in clap's format, naming `cflog backfill`; exits with 2.
-fn usage_error(message: impl Display) -> ! {
-    let mut command = Cli::command();
-    command.build();
-    match command.find_subcommand_mut("backfill") {
-        Some(backfill) => backfill.error(clap::error::ErrorKind::ValueValidation, message),
-        None => command.error(clap::error::ErrorKind::ValueValidation, message),
+/// Reports usage errors in clap's format, under `cflog backfill`.
+struct Usage {
+    root: fn() -> clap::Command,
+}
+
+impl Usage {
+    /// Prints `message` as a usage error naming `cflog backfill`; exits
+    /// with 2.
+    fn error(&self, message: impl Display) -> ! {
+        let mut command = (self.root)();
+        command.build();
+        match command.find_subcommand_mut("backfill") {
+            Some(backfill) => backfill.error(clap::error::ErrorKind::ValueValidation, message),
+            None => command.error(clap::error::ErrorKind::ValueValidation, message),
+        }
+        .exit()
     }
-    .exit()
 }
 
 fn load_aws(path_style: bool) -> Result<Aws, Status> {
@@ -78,7 +87,7 @@ struct Targets {
 }
 
 impl Targets {
-    fn read(aws: &Aws, args: &BackfillArgs) -> Result<Targets, Status> {
+    fn read(aws: &Aws, args: &BackfillArgs, usage: &Usage) -> Result<Targets, Status> {
         let job = &args.job;
         let outputs = match &job.stack {
             Some(name) => stack::outputs(aws, name).map_err(|e| {
@@ -114,7 +123,7 @@ impl Targets {
             value.as_deref().map(|text| {
                 S3Uri::parse(text)
                     .map(S3Uri::folder)
-                    .unwrap_or_else(|e| usage_error(format_args!("{name}: {e}")))
+                    .unwrap_or_else(|e| usage.error(format_args!("{name}: {e}")))
             })
         };
         Ok(Targets {
@@ -131,26 +140,26 @@ impl Targets {
     }
 }
 
-fn plan(args: &BackfillArgs) -> Status {
+fn plan(args: &BackfillArgs, usage: &Usage) -> Status {
     let source = args.source.as_deref().unwrap_or_default();
-    let source = S3Uri::parse(source).unwrap_or_else(|e| usage_error(e));
+    let source = S3Uri::parse(source).unwrap_or_else(|e| usage.error(e));
     if let (Some(since), Some(until)) = (args.since, args.until)
         && since >= until
     {
-        usage_error("--since must be before --until (until is exclusive)");
+        usage.error("--since must be before --until (until is exclusive)");
     }
     let aws = match load_aws(args.s3_path_style) {
         Ok(aws) => aws,
         Err(status) => return status,
     };
-    let targets = match Targets::read(&aws, args) {
+    let targets = match Targets::read(&aws, args, usage) {
         Ok(targets) => targets,
         Err(status) => return status,
     };
     // Checked before listing, so that a missing flag costs no listing.
     let job = match args.dry_run {
         true => None,
-        false => Some(job_settings(&aws, args, &targets)),
+        false => Some(job_settings(&aws, args, &targets, usage)),
     };
     let selection = Selection {
         since: args.since,
@@ -247,7 +256,7 @@ struct Settings {
     report: S3Uri,
 }
 
-fn job_settings(aws: &Aws, args: &BackfillArgs, targets: &Targets) -> Settings {
+fn job_settings(aws: &Aws, args: &BackfillArgs, targets: &Targets, usage: &Usage) -> Settings {
     let (Some(function_arn), Some(role_arn), Some(manifest_folder), Some(report)) = (
         targets.function_arn.clone(),
         targets.role_arn.clone(),
@@ -267,16 +276,16 @@ fn job_settings(aws: &Aws, args: &BackfillArgs, targets: &Targets) -> Settings {
             Some(stack) => format!("the stack {stack} lacks outputs for "),
             None => "give --stack NAME, or ".into(),
         };
-        usage_error(format_args!(
+        usage.error(format_args!(
             "{from}{} (or use --dry-run)",
             missing.join(", ")
         ));
     };
-    let parts = location::function_arn(&function_arn).unwrap_or_else(|e| usage_error(e));
+    let parts = location::function_arn(&function_arn).unwrap_or_else(|e| usage.error(e));
     if let Some(region) = aws.region()
         && region != parts.region
     {
-        usage_error(format_args!(
+        usage.error(format_args!(
             "the function is in {} but the configured region is {region}: the job, the function \
              and the manifest must be in one region (set AWS_REGION={})",
             parts.region, parts.region

@@ -13,7 +13,7 @@ use cflog_parquet::{
 };
 use cflog_pipeline::sink::{Delivery, EntryError, Sink, SinkFactory, Source, Verdict};
 
-use super::Output;
+use super::target::Output;
 
 /// Parquet sinks, one per input, all adding rows to one file.
 pub struct ParquetFactory {

@@ -10,8 +10,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::Tally;
 use crate::report::{Totals, bytes, thousands};
+use cflog_encoders::tally::Tally;
 
 /// Values longer than this are cut in the table (never in the JSON).
 const VALUE_WIDTH: usize = 60;
