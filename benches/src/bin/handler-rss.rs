@@ -38,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(s3) = &config.s3 {
         std::fs::create_dir_all(server.root().join(&s3.bucket))?;
     }
-    let handler = Handler::new(server.client(), config);
+    let handler = Handler::new(server.client(), config)?;
     let event = json!({ "Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": "2025-12-11T06:05:16.000Z", "eventName": "ObjectCreated:Put",

@@ -65,7 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) if name == "CFLOG_REALTIME_FIELDS" => sample_fields.clone(),
         Err(_) => None,
     })?;
-    let handler = Handler::new(server.client(), config);
+    let handler = Handler::new(server.client(), config)?;
     let fail = |err: cflog_lambda::HandlerError| format!("{}: {err}", err.kind.name());
     let response = handler
         .handle(json!({ "Records": records }))

@@ -10,8 +10,6 @@ use cflog_destinations::pack::Packing;
 use cflog_destinations::s3::ObjectFormat;
 use cflog_pipeline::Options;
 
-use crate::metrics::DEFAULT_NAMESPACE;
-
 /// Every variable the function reads, with its meaning, for error messages
 /// and documentation.
 pub const VARIABLES: [(&str, &str); 20] = [
@@ -192,6 +190,9 @@ pub enum OutputFormat {
     Tsv,
 }
 
+/// The metrics namespace without `CFLOG_METRICS_NAMESPACE`.
+pub const DEFAULT_NAMESPACE: &str = "cflog";
+
 /// The CloudWatch metrics written beside each report
 /// ([`metrics`](crate::metrics)).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -303,220 +304,24 @@ impl Config {
     ///
     /// For the first variable with a bad value, naming it.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let fail = |variable: &'static str, message: String| ConfigError { variable, message };
-
-        let selection = match get("CFLOG_FIELDS") {
-            None => Selection::all(),
-            Some(list) => {
-                Selection::parse(&list).map_err(|e| fail("CFLOG_FIELDS", e.to_string()))?
-            }
-        };
-        let sink_name = get("CFLOG_SINK");
-        let sink = match sink_name.as_deref() {
-            None | Some("stdout") => SinkKind::Stdout,
-            Some("s3") => SinkKind::S3,
-            Some("firehose" | "kinesis" | "sqs") => SinkKind::Stream,
-            Some("none") => SinkKind::None,
-            Some(other) => {
-                return Err(fail(
-                    "CFLOG_SINK",
-                    format!("expected stdout, s3, firehose, kinesis, sqs or none, got {other:?}"),
-                ));
-            }
-        };
-        let stream = match sink_name.as_deref() {
-            Some(name @ ("firehose" | "kinesis" | "sqs")) => Some(stream_output(name, get)?),
-            _ => None,
-        };
-        let (format, s3) = match sink {
-            SinkKind::S3 => {
-                let format = match get("CFLOG_OUTPUT_FORMAT") {
-                    None => ObjectFormat::Parquet,
-                    Some(format) => format.parse().map_err(
-                        |e: cflog_destinations::s3::UnknownObjectFormat| {
-                            fail("CFLOG_OUTPUT_FORMAT", format!("with CFLOG_SINK=s3, {e}"))
-                        },
-                    )?,
-                };
-                #[cfg(not(feature = "parquet"))]
-                if format == ObjectFormat::Parquet {
-                    return Err(fail(
-                        "CFLOG_OUTPUT_FORMAT",
-                        "this build writes no Parquet (cflog-lambda's feature `parquet`): set ndjson.gz".into(),
-                    ));
-                }
-                // The Glue table's columns are fixed; a selection set for
-                // Parquet would be ignored without a word.
-                if format == ObjectFormat::Parquet && get("CFLOG_FIELDS").is_some() {
-                    return Err(fail(
-                        "CFLOG_FIELDS",
-                        "Parquet objects have the fixed columns of the Glue table: leave it \
-                         empty, or set CFLOG_OUTPUT_FORMAT=ndjson.gz"
-                            .into(),
-                    ));
-                }
-                let bucket = get("CFLOG_OUTPUT_BUCKET").ok_or_else(|| {
-                    fail(
-                        "CFLOG_OUTPUT_BUCKET",
-                        "CFLOG_SINK=s3 needs the bucket to write to".into(),
-                    )
-                })?;
-                let prefix = get("CFLOG_OUTPUT_PREFIX").unwrap_or_default();
-                (
-                    OutputFormat::Ndjson,
-                    Some(S3Output {
-                        bucket,
-                        prefix,
-                        format,
-                    }),
-                )
-            }
-            SinkKind::Stream => match get("CFLOG_OUTPUT_FORMAT").as_deref() {
-                None | Some("ndjson") => (OutputFormat::Ndjson, None),
-                Some(other) => {
-                    return Err(fail(
-                        "CFLOG_OUTPUT_FORMAT",
-                        format!(
-                            "the {} sink sends NDJSON records: expected ndjson, got {other:?}",
-                            sink_name.as_deref().unwrap_or_default()
-                        ),
-                    ));
-                }
-            },
-            SinkKind::Stdout | SinkKind::None => {
-                let format = match get("CFLOG_OUTPUT_FORMAT").as_deref() {
-                    None | Some("ndjson") => OutputFormat::Ndjson,
-                    Some("csv") => OutputFormat::Csv,
-                    Some("tsv") => OutputFormat::Tsv,
-                    Some(other) => {
-                        return Err(fail(
-                            "CFLOG_OUTPUT_FORMAT",
-                            format!(
-                                "expected ndjson, csv or tsv, got {other:?} (parquet and ndjson.gz are formats of CFLOG_SINK=s3)"
-                            ),
-                        ));
-                    }
-                };
-                (format, None)
-            }
-        };
-        // Rows of several objects may alternate in the log, so every
-        // object's rows must have the same columns: without CFLOG_FIELDS,
-        // those of today's standard log.
-        let selection = match (format, selection.keys()) {
-            (OutputFormat::Csv | OutputFormat::Tsv, None) => standard_columns(),
-            _ => selection,
-        };
-        let max_line_len = number(
-            get("CFLOG_MAX_LINE_BYTES"),
-            DEFAULT_MAX_LINE_LEN,
-            64..=16 << 20,
-        )
-        .map_err(|m| fail("CFLOG_MAX_LINE_BYTES", m))?;
-        let concurrency = number(get("CFLOG_CONCURRENCY"), 4, 1..=64)
-            .map_err(|m| fail("CFLOG_CONCURRENCY", m))?;
-        let mut decoder = DecoderBuilder::new();
-        decoder.max_line_len(max_line_len);
-        if let Some(delimiter) = lookup("CFLOG_DELIMITER").filter(|d| !d.is_empty()) {
-            let delimiter = unescape(&delimiter);
-            decoder.delimiter(
-                Delimiter::new(delimiter.as_bytes())
-                    .map_err(|e| fail("CFLOG_DELIMITER", e.to_string()))?,
-            );
-        }
-        if let Some(header) = get("CFLOG_FIELDS_HEADER") {
-            let names = header
-                .trim_start_matches("#Fields:")
-                .split([',', ' ', '\t']);
-            let schema = Schema::from_names(names.filter(|n| !n.is_empty()))
-                .map_err(|m| fail("CFLOG_FIELDS_HEADER", m.to_string()))?;
-            decoder.schema(schema);
-        }
-        if let Some(format) = get("CFLOG_INPUT_FORMAT") {
-            decoder.format(
-                format
-                    .parse()
-                    .map_err(|e: cflog_core::UnknownInputFormat| {
-                        fail("CFLOG_INPUT_FORMAT", e.to_string())
-                    })?,
-            );
-        }
-        let rejects = match get("CFLOG_REALTIME_REJECTS").as_deref() {
-            None | Some("report") => RejectPolicy::Report,
-            Some("retry") => RejectPolicy::Retry,
-            Some(other) => {
-                return Err(fail(
-                    "CFLOG_REALTIME_REJECTS",
-                    format!("expected report or retry, got {other:?}"),
-                ));
-            }
-        };
-        let realtime = match get("CFLOG_REALTIME_FIELDS") {
-            None => None,
-            // Objects are named after their input, and a Kinesis batch has
-            // no name that a retry would give again.
-            Some(_) if sink == SinkKind::S3 => {
-                return Err(fail(
-                    "CFLOG_REALTIME_FIELDS",
-                    "real-time logs from Kinesis go to CFLOG_SINK=stdout, firehose, kinesis or sqs; the s3 sink writes standard logs only".into(),
-                ));
-            }
-            Some(list) => {
-                let names = list.split([',', ' ', '\t', '\n']).filter(|n| !n.is_empty());
-                let (schema, unknown_fields) = Schema::realtime(names)
-                    .map_err(|m| fail("CFLOG_REALTIME_FIELDS", m.to_string()))?;
-                // Real-time records are TAB-separated text with no header.
-                let mut realtime = decoder.clone();
-                realtime
-                    .delimiter(Delimiter::tab())
-                    .schema(schema)
-                    .format(InputFormat::W3c);
-                Some(Realtime {
-                    options: Options { decoder: realtime },
-                    rejects,
-                    unknown_fields,
-                })
-            }
-        };
-        let metrics_on = match get("CFLOG_METRICS").as_deref() {
-            None | Some("on") => true,
-            Some("off") => false,
-            Some(other) => {
-                return Err(fail(
-                    "CFLOG_METRICS",
-                    format!("expected on or off, got {other:?}"),
-                ));
-            }
-        };
-        // Checked even with the metrics off: a bad value is a mistake
-        // either way, and would surface only when they are turned on.
-        let namespace = match get("CFLOG_METRICS_NAMESPACE") {
-            None => DEFAULT_NAMESPACE.to_owned(),
-            Some(namespace) => {
-                check_namespace(&namespace).map_err(|m| fail("CFLOG_METRICS_NAMESPACE", m))?;
-                namespace
-            }
-        };
-        let metrics = metrics_on.then(|| MetricsConfig {
-            namespace,
-            function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
-            delivery: DeliveryMetrics::of(sink),
-        });
+        let vars = Vars(lookup);
+        // In this order, so that the first bad variable is the one named.
+        let destination = destination(&vars)?;
+        let reading = reading(&vars)?;
+        let realtime = realtime(&vars, destination.sink, &reading.decoder)?;
+        let metrics = metrics(&vars, destination.sink)?;
         Ok(Config {
-            selection,
-            sink,
-            format,
-            s3,
-            stream,
-            options: Options { decoder },
-            concurrency,
+            selection: destination.selection,
+            sink: destination.sink,
+            format: destination.format,
+            s3: destination.s3,
+            stream: destination.stream,
+            options: Options {
+                decoder: reading.decoder,
+            },
+            concurrency: reading.concurrency,
             realtime,
-            ignore_prefix: get("CFLOG_IGNORE_PREFIX"),
+            ignore_prefix: vars.get("CFLOG_IGNORE_PREFIX"),
             metrics,
         })
     }
@@ -535,6 +340,277 @@ impl Config {
             .as_deref()
             .filter(|prefix| key.starts_with(prefix))
     }
+}
+
+/// The variables, read through a lookup (the environment, or a map in
+/// tests).
+struct Vars<L>(L);
+
+impl<L: Fn(&str) -> Option<String>> Vars<L> {
+    /// A variable's value, trimmed; `None` when unset or empty.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A variable's value as it is (its spaces may matter); `None` when
+    /// unset or empty.
+    fn raw(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.is_empty())
+    }
+}
+
+fn fail(variable: &'static str, message: String) -> ConfigError {
+    ConfigError { variable, message }
+}
+
+/// Where entries go, and in what shape: `CFLOG_FIELDS`, `CFLOG_SINK` and
+/// the sink's own variables, `CFLOG_OUTPUT_FORMAT`.
+struct Destination {
+    selection: Selection,
+    sink: SinkKind,
+    format: OutputFormat,
+    s3: Option<S3Output>,
+    stream: Option<StreamOutput>,
+}
+
+fn destination<L: Fn(&str) -> Option<String>>(vars: &Vars<L>) -> Result<Destination, ConfigError> {
+    let selection = match vars.get("CFLOG_FIELDS") {
+        None => Selection::all(),
+        Some(list) => Selection::parse(&list).map_err(|e| fail("CFLOG_FIELDS", e.to_string()))?,
+    };
+    let sink_name = vars.get("CFLOG_SINK");
+    let sink = match sink_name.as_deref() {
+        None | Some("stdout") => SinkKind::Stdout,
+        Some("s3") => SinkKind::S3,
+        Some("firehose" | "kinesis" | "sqs") => SinkKind::Stream,
+        Some("none") => SinkKind::None,
+        Some(other) => {
+            return Err(fail(
+                "CFLOG_SINK",
+                format!("expected stdout, s3, firehose, kinesis, sqs or none, got {other:?}"),
+            ));
+        }
+    };
+    let stream = match sink_name.as_deref() {
+        Some(name @ ("firehose" | "kinesis" | "sqs")) => {
+            Some(stream_output(name, |variable| vars.get(variable))?)
+        }
+        _ => None,
+    };
+    let (format, s3) = match sink {
+        SinkKind::S3 => (OutputFormat::Ndjson, Some(s3_output(vars)?)),
+        SinkKind::Stream => match vars.get("CFLOG_OUTPUT_FORMAT").as_deref() {
+            None | Some("ndjson") => (OutputFormat::Ndjson, None),
+            Some(other) => {
+                return Err(fail(
+                    "CFLOG_OUTPUT_FORMAT",
+                    format!(
+                        "the {} sink sends NDJSON records: expected ndjson, got {other:?}",
+                        sink_name.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+        },
+        SinkKind::Stdout | SinkKind::None => (local_format(vars)?, None),
+    };
+    // Rows of several objects may alternate in the log, so every
+    // object's rows must have the same columns: without CFLOG_FIELDS,
+    // those of today's standard log.
+    let selection = match (format, selection.keys()) {
+        (OutputFormat::Csv | OutputFormat::Tsv, None) => standard_columns(),
+        _ => selection,
+    };
+    Ok(Destination {
+        selection,
+        sink,
+        format,
+        s3,
+        stream,
+    })
+}
+
+/// The `s3` sink's bucket, prefix and object format.
+fn s3_output<L: Fn(&str) -> Option<String>>(vars: &Vars<L>) -> Result<S3Output, ConfigError> {
+    let format = match vars.get("CFLOG_OUTPUT_FORMAT") {
+        None => ObjectFormat::Parquet,
+        Some(format) => {
+            format
+                .parse()
+                .map_err(|e: cflog_destinations::s3::UnknownObjectFormat| {
+                    fail("CFLOG_OUTPUT_FORMAT", format!("with CFLOG_SINK=s3, {e}"))
+                })?
+        }
+    };
+    #[cfg(not(feature = "parquet"))]
+    if format == ObjectFormat::Parquet {
+        return Err(fail(
+            "CFLOG_OUTPUT_FORMAT",
+            "this build writes no Parquet (cflog-lambda's feature `parquet`): set ndjson.gz".into(),
+        ));
+    }
+    // The Glue table's columns are fixed; a selection set for Parquet
+    // would be ignored without a word.
+    if format == ObjectFormat::Parquet && vars.get("CFLOG_FIELDS").is_some() {
+        return Err(fail(
+            "CFLOG_FIELDS",
+            "Parquet objects have the fixed columns of the Glue table: leave it \
+             empty, or set CFLOG_OUTPUT_FORMAT=ndjson.gz"
+                .into(),
+        ));
+    }
+    let bucket = vars.get("CFLOG_OUTPUT_BUCKET").ok_or_else(|| {
+        fail(
+            "CFLOG_OUTPUT_BUCKET",
+            "CFLOG_SINK=s3 needs the bucket to write to".into(),
+        )
+    })?;
+    Ok(S3Output {
+        bucket,
+        prefix: vars.get("CFLOG_OUTPUT_PREFIX").unwrap_or_default(),
+        format,
+    })
+}
+
+/// The format of stdout (and of the null sink, which writes nothing).
+fn local_format<L: Fn(&str) -> Option<String>>(
+    vars: &Vars<L>,
+) -> Result<OutputFormat, ConfigError> {
+    match vars.get("CFLOG_OUTPUT_FORMAT").as_deref() {
+        None | Some("ndjson") => Ok(OutputFormat::Ndjson),
+        Some("csv") => Ok(OutputFormat::Csv),
+        Some("tsv") => Ok(OutputFormat::Tsv),
+        Some(other) => Err(fail(
+            "CFLOG_OUTPUT_FORMAT",
+            format!(
+                "expected ndjson, csv or tsv, got {other:?} (parquet and ndjson.gz are formats of CFLOG_SINK=s3)"
+            ),
+        )),
+    }
+}
+
+/// How objects are read: the decoder's settings and how many at once.
+struct Reading {
+    decoder: DecoderBuilder,
+    concurrency: usize,
+}
+
+fn reading<L: Fn(&str) -> Option<String>>(vars: &Vars<L>) -> Result<Reading, ConfigError> {
+    let max_line_len = number(
+        vars.get("CFLOG_MAX_LINE_BYTES"),
+        DEFAULT_MAX_LINE_LEN,
+        64..=16 << 20,
+    )
+    .map_err(|m| fail("CFLOG_MAX_LINE_BYTES", m))?;
+    let concurrency = number(vars.get("CFLOG_CONCURRENCY"), 4, 1..=64)
+        .map_err(|m| fail("CFLOG_CONCURRENCY", m))?;
+    let mut decoder = DecoderBuilder::new();
+    decoder.max_line_len(max_line_len);
+    if let Some(delimiter) = vars.raw("CFLOG_DELIMITER") {
+        let delimiter = unescape(&delimiter);
+        decoder.delimiter(
+            Delimiter::new(delimiter.as_bytes())
+                .map_err(|e| fail("CFLOG_DELIMITER", e.to_string()))?,
+        );
+    }
+    if let Some(header) = vars.get("CFLOG_FIELDS_HEADER") {
+        let names = header
+            .trim_start_matches("#Fields:")
+            .split([',', ' ', '\t']);
+        let schema = Schema::from_names(names.filter(|n| !n.is_empty()))
+            .map_err(|m| fail("CFLOG_FIELDS_HEADER", m.to_string()))?;
+        decoder.schema(schema);
+    }
+    if let Some(format) = vars.get("CFLOG_INPUT_FORMAT") {
+        decoder.format(
+            format
+                .parse()
+                .map_err(|e: cflog_core::UnknownInputFormat| {
+                    fail("CFLOG_INPUT_FORMAT", e.to_string())
+                })?,
+        );
+    }
+    Ok(Reading {
+        decoder,
+        concurrency,
+    })
+}
+
+/// How Kinesis records of real-time logs are read, when
+/// `CFLOG_REALTIME_FIELDS` is set: `decoder`'s settings with the record's
+/// own delimiter, schema and format.
+fn realtime<L: Fn(&str) -> Option<String>>(
+    vars: &Vars<L>,
+    sink: SinkKind,
+    decoder: &DecoderBuilder,
+) -> Result<Option<Realtime>, ConfigError> {
+    let rejects = match vars.get("CFLOG_REALTIME_REJECTS").as_deref() {
+        None | Some("report") => RejectPolicy::Report,
+        Some("retry") => RejectPolicy::Retry,
+        Some(other) => {
+            return Err(fail(
+                "CFLOG_REALTIME_REJECTS",
+                format!("expected report or retry, got {other:?}"),
+            ));
+        }
+    };
+    let Some(list) = vars.get("CFLOG_REALTIME_FIELDS") else {
+        return Ok(None);
+    };
+    // Objects are named after their input, and a Kinesis batch has no name
+    // that a retry would give again.
+    if sink == SinkKind::S3 {
+        return Err(fail(
+            "CFLOG_REALTIME_FIELDS",
+            "real-time logs from Kinesis go to CFLOG_SINK=stdout, firehose, kinesis or sqs; the s3 sink writes standard logs only".into(),
+        ));
+    }
+    let names = list.split([',', ' ', '\t', '\n']).filter(|n| !n.is_empty());
+    let (schema, unknown_fields) =
+        Schema::realtime(names).map_err(|m| fail("CFLOG_REALTIME_FIELDS", m.to_string()))?;
+    // Real-time records are TAB-separated text with no header.
+    let mut realtime = decoder.clone();
+    realtime
+        .delimiter(Delimiter::tab())
+        .schema(schema)
+        .format(InputFormat::W3c);
+    Ok(Some(Realtime {
+        options: Options { decoder: realtime },
+        rejects,
+        unknown_fields,
+    }))
+}
+
+/// The CloudWatch metrics, unless `CFLOG_METRICS=off`.
+fn metrics<L: Fn(&str) -> Option<String>>(
+    vars: &Vars<L>,
+    sink: SinkKind,
+) -> Result<Option<MetricsConfig>, ConfigError> {
+    let metrics_on = match vars.get("CFLOG_METRICS").as_deref() {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(other) => {
+            return Err(fail(
+                "CFLOG_METRICS",
+                format!("expected on or off, got {other:?}"),
+            ));
+        }
+    };
+    // Checked even with the metrics off: a bad value is a mistake either
+    // way, and would surface only when they are turned on.
+    let namespace = match vars.get("CFLOG_METRICS_NAMESPACE") {
+        None => DEFAULT_NAMESPACE.to_owned(),
+        Some(namespace) => {
+            check_namespace(&namespace).map_err(|m| fail("CFLOG_METRICS_NAMESPACE", m))?;
+            namespace
+        }
+    };
+    Ok(metrics_on.then(|| MetricsConfig {
+        namespace,
+        function_name: vars.get("AWS_LAMBDA_FUNCTION_NAME"),
+        delivery: DeliveryMetrics::of(sink),
+    }))
 }
 
 /// The stream sink `name` (`firehose`, `kinesis` or `sqs`) asks for, from

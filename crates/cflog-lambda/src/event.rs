@@ -8,7 +8,7 @@ use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::Value;
 
-use crate::batch::BatchJob;
+use crate::batch_job::BatchJob;
 use crate::error::HandlerError;
 
 /// An invocation's payload, understood.

@@ -1,30 +1,30 @@
-//! The handler: one invocation, one event, every object or record in it.
+//! The handler: what every event kind shares (the configuration, the sinks,
+//! the metrics, and the reading of one object into its report), and the
+//! S3 notification and Kinesis batch kinds. The other kinds extend it from
+//! their own modules ([`batch`](crate::batch), [`sqs`](crate::sqs)), and
+//! [`invocation`](crate::invocation) hands each event to its kind.
 
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
+use aws_config::SdkConfig;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
-use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_lambda_events::event::streams::KinesisEventResponse;
-use aws_lambda_events::s3_batch_job::S3BatchJobResponse;
 use aws_sdk_s3::Client;
-use cflog_destinations::s3::{S3Destination, S3Options};
 use cflog_pipeline::Summary;
 use cflog_pipeline::s3::{ObjectError, decode_event_key, process_object};
-use cflog_pipeline::sink::{
-    DelimitedSink, DynSink, NdjsonSink, NullSink, SharedHeader, SinkFactory, Source, Stdout, boxed,
-};
+use cflog_pipeline::sink::{SinkFactory, Source, boxed};
 use futures_util::StreamExt;
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::config::{Config, OutputFormat, SinkKind, StreamOutput};
+use crate::config::{Config, StreamOutput};
 use crate::error::{FailureKind, HandlerError};
-use crate::event::{Event, parse_event};
 use crate::kinesis;
 use crate::metrics::MetricsWriter;
+use crate::report::{ObjectReport, failed, log_line, report};
+use crate::sinks::{SharedSinks, SinkError, sinks};
 use crate::status::Status;
 
 /// An object named by an event, its key decoded.
@@ -36,30 +36,6 @@ pub struct ObjectRef {
     pub key: String,
 }
 
-/// What became of one object. One is logged per object, as a JSON line on
-/// stderr, and all are returned as the invocation's response.
-#[derive(Clone, Debug, Serialize)]
-pub struct ObjectReport {
-    /// Always `cflog.summary`, to find these lines among the entries.
-    pub kind: &'static str,
-    /// `ok`, `skipped` (the object no longer exists, or is under
-    /// `CFLOG_IGNORE_PREFIX`) or `failed`.
-    pub status: Status,
-    /// The bucket.
-    pub bucket: String,
-    /// The decoded key.
-    pub key: String,
-    /// Why it failed, when it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure: Option<FailureKind>,
-    /// The error message, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The counts (for a failed object, what was read before the failure).
-    #[serde(flatten)]
-    pub summary: Summary,
-}
-
 /// The response to an S3 event.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct S3Response {
@@ -67,37 +43,12 @@ pub struct S3Response {
     pub objects: Vec<ObjectReport>,
 }
 
-/// The invocation's response.
-#[derive(Clone, Debug, Serialize)]
-#[serde(untagged)]
-pub enum Response {
-    /// For an S3 event (or S3's test event): a report per object.
-    S3(S3Response),
-    /// For a Kinesis batch: the records Lambda should retry, in the shape
-    /// its `ReportBatchItemFailures` setting expects.
-    Kinesis(KinesisEventResponse),
-    /// For an S3 Batch Operations invocation: a result code per task.
-    S3Batch(S3BatchJobResponse),
-    /// For an SQS batch: the messages Lambda should return to the queue.
-    Sqs(SqsBatchResponse),
-}
-
-impl Response {
-    /// The object reports (none for a Kinesis batch).
-    pub fn objects(&self) -> &[ObjectReport] {
-        match self {
-            Response::S3(response) => &response.objects,
-            Response::Kinesis(_) | Response::S3Batch(_) | Response::Sqs(_) => &[],
-        }
-    }
-}
-
 /// Handles S3 events with one S3 client and one configuration, both built
 /// once at cold start.
 pub struct Handler {
     client: Client,
     config: Config,
-    sinks: Arc<dyn SinkFactory<Sink = DynSink>>,
+    sinks: SharedSinks,
     /// The EMF lines' target: stderr, unless `CFLOG_METRICS=off`.
     metrics: Option<MetricsWriter>,
 }
@@ -107,39 +58,38 @@ impl Handler {
     /// `CFLOG_OUTPUT_FORMAT`): stdout, or objects in S3 written with
     /// `client`, which also reads the log objects.
     ///
-    /// The stream sinks (`CFLOG_SINK=firehose`, `kinesis` or `sqs`) need
-    /// clients of their own: make them with
-    /// `destination::stream_sinks` and give them to
-    /// [`with_sinks`](Handler::with_sinks), as the binary does.
+    /// # Errors
+    ///
+    /// With a stream sink (`CFLOG_SINK=firehose`, `kinesis` or `sqs`), whose
+    /// clients come from the shared AWS configuration: build that handler
+    /// with [`from_aws`](Handler::from_aws), as the binary does.
     ///
     /// # Panics
     ///
     /// With `CFLOG_SINK=s3`, outside a Tokio runtime (the uploads run on
-    /// it); with a stream sink, always.
-    pub fn new(client: Client, config: Config) -> Handler {
-        if let Some(stream) = &config.stream {
-            panic!(
-                "CFLOG_SINK={}: make the stream sinks with destination::stream_sinks and pass them to Handler::with_sinks",
-                stream.sink_name()
-            );
-        }
-        let sinks: Arc<dyn SinkFactory<Sink = DynSink>> = match &config.s3 {
-            Some(s3) => {
-                let options = S3Options::default().selection(config.selection.clone());
-                let destination = S3Destination::new(client.clone(), &s3.bucket, &s3.prefix)
-                    .format(s3.format)
-                    .options(options);
-                Arc::new(move |source: &Source<'_>| boxed(destination.open(source)))
-            }
-            None => Arc::new(configured_sinks(&config, || Stdout)),
-        };
-        let metrics = config.metrics.clone().map(MetricsWriter::stderr);
-        Handler {
-            client,
-            config,
-            sinks,
-            metrics,
-        }
+    /// it).
+    pub fn new(client: Client, config: Config) -> Result<Handler, SinkError> {
+        let sinks = sinks(&config, &client, None)?;
+        Ok(Handler::with_shared(client, config, sinks))
+    }
+
+    /// A handler whose sink is the configured one, whatever it is: the
+    /// stream destinations' clients are made from `aws`, the shared AWS
+    /// configuration, and `client` reads the log objects (and writes the
+    /// `s3` sink's).
+    ///
+    /// # Errors
+    ///
+    /// With a stream sink in a build without them (cflog-lambda's feature
+    /// `streams`), which the configuration already refuses.
+    ///
+    /// # Panics
+    ///
+    /// With `CFLOG_SINK=s3` or a stream sink, outside a Tokio runtime (they
+    /// send on it).
+    pub fn from_aws(aws: &SdkConfig, client: Client, config: Config) -> Result<Handler, SinkError> {
+        let sinks = sinks(&config, &client, Some(aws))?;
+        Ok(Handler::with_shared(client, config, sinks))
     }
 
     /// A handler that sends entries to sinks of your own, one per object or
@@ -149,11 +99,16 @@ impl Handler {
         F: SinkFactory + 'static,
         F::Sink: Send + 'static,
     {
+        let sinks: SharedSinks = Arc::new(move |source: &Source<'_>| boxed(sinks.open(source)));
+        Handler::with_shared(client, config, sinks)
+    }
+
+    fn with_shared(client: Client, config: Config, sinks: SharedSinks) -> Handler {
         let metrics = config.metrics.clone().map(MetricsWriter::stderr);
         Handler {
             client,
             config,
-            sinks: Arc::new(move |source: &Source<'_>| boxed(sinks.open(source))),
+            sinks,
             metrics,
         }
     }
@@ -176,32 +131,6 @@ impl Handler {
         log_line(report);
         if let Some(metrics) = &self.metrics {
             metrics.object(report);
-        }
-    }
-
-    /// Handles one event payload: an S3 notification (every record, with
-    /// bounded concurrency), S3's `s3:TestEvent`, which is acknowledged, a
-    /// Kinesis batch of real-time log records, an S3 Batch Operations
-    /// invocation ([`handle_s3_batch`](Handler::handle_s3_batch)) or an SQS
-    /// batch of S3 notifications ([`handle_sqs`](Handler::handle_sqs)).
-    ///
-    /// # Errors
-    ///
-    /// When the event cannot be understood, or when an object of an S3
-    /// notification failed in a way that a retry or the on-failure
-    /// destination should see. A missing object is logged and skipped; a bad
-    /// line never fails an object. Batch Operations and SQS invocations
-    /// answer object failures in their response instead.
-    pub async fn handle(&self, payload: Value) -> Result<Response, HandlerError> {
-        match parse_event(payload)? {
-            Event::S3Test(bucket) => {
-                tracing::info!(?bucket, "S3 test event acknowledged");
-                Ok(Response::S3(S3Response::default()))
-            }
-            Event::Kinesis(event) => self.handle_kinesis(event).await.map(Response::Kinesis),
-            Event::S3(event) => self.handle_s3(event).await.map(Response::S3),
-            Event::S3Batch(job) => Ok(Response::S3Batch(self.handle_s3_batch(job).await)),
-            Event::Sqs(event) => Ok(Response::Sqs(self.handle_sqs(event).await)),
         }
     }
 
@@ -399,62 +328,6 @@ impl Handler {
     }
 }
 
-/// The sinks `config` asks for (`CFLOG_SINK`, `CFLOG_OUTPUT_FORMAT`),
-/// writing to what `out` gives; [`Handler::new`] gives stdout. The `s3`
-/// and stream sinks need AWS clients, which [`Handler::new`] and the
-/// binary make; here they write their entries to `out` as NDJSON.
-///
-/// ```
-/// use cflog_lambda::{Config, Source, handler::configured_sinks};
-/// use cflog_pipeline::sink::SinkFactory;
-/// use cflog_pipeline::{Options, Pipeline};
-///
-/// let config = Config::from_lookup(|name| (name == "CFLOG_OUTPUT_FORMAT").then(|| "csv".into()))?;
-/// let sinks = configured_sinks(&config, Vec::new);
-/// let mut pipeline = Pipeline::new(&Options::default(), sinks.open(&Source::Stdin));
-/// pipeline.push(b"#Fields: sc-status cs-uri-stem\n200\t/a\n")?;
-/// assert_eq!(pipeline.blocking_finish()?.delivered.entries, 1);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn configured_sinks<W, F>(
-    config: &Config,
-    out: F,
-) -> impl SinkFactory<Sink = DynSink> + use<W, F>
-where
-    W: Write + Send + 'static,
-    F: Fn() -> W + Send + Sync + 'static,
-{
-    let selection = config.selection.clone();
-    let (kind, format) = (config.sink, config.format);
-    move |source: &Source<'_>| -> DynSink {
-        match (kind, format) {
-            (SinkKind::None, _) => boxed(NullSink::new()),
-            (SinkKind::Stdout, OutputFormat::Ndjson) | (SinkKind::S3 | SinkKind::Stream, _) => {
-                boxed(NdjsonSink::with_selection(out(), selection.clone()))
-            }
-            (SinkKind::Stdout, OutputFormat::Csv | OutputFormat::Tsv) => {
-                let delimiter = if format == OutputFormat::Csv {
-                    b','
-                } else {
-                    b'\t'
-                };
-                // Each object's rows follow their own header row.
-                let header = SharedHeader::new(delimiter, &selection).on_dropped_keys(Arc::new(
-                    |source: &str, keys: &[&str]| {
-                        tracing::warn!(%source, ?keys, "keys with no column were left out");
-                    },
-                ));
-                boxed(DelimitedSink::new(
-                    out(),
-                    Arc::new(header),
-                    selection.clone(),
-                    source,
-                ))
-            }
-        }
-    }
-}
-
 /// Whether `stream`, a Kinesis stream's name or ARN, is the stream of ARN
 /// `arn`.
 fn names_stream(stream: &str, arn: &str) -> bool {
@@ -465,54 +338,66 @@ fn names_stream(stream: &str, arn: &str) -> bool {
                 .is_some_and(|(_, name)| name == stream))
 }
 
-pub(crate) fn failed(
-    bucket: String,
-    key: String,
-    kind: FailureKind,
-    message: String,
-    summary: Summary,
-) -> ObjectReport {
-    report(
-        Status::Failed,
-        bucket,
-        key,
-        Some(kind),
-        Some(message),
-        summary,
-    )
-}
-
-fn report(
-    status: Status,
-    bucket: String,
-    key: String,
-    failure: Option<FailureKind>,
-    error: Option<String>,
-    summary: Summary,
-) -> ObjectReport {
-    ObjectReport {
-        kind: "cflog.summary",
-        status,
-        bucket,
-        key,
-        failure,
-        error,
-        summary,
-    }
-}
-
-/// Writes a report as one JSON line on stderr, which Lambda also sends to
-/// CloudWatch Logs, apart from the entries on stdout.
-pub(crate) fn log_line(report: &impl Serialize) {
-    let mut line = serde_json::to_vec(report).unwrap_or_default();
-    line.push(b'\n');
-    // Losing a log line must not fail the object; there is nowhere else to report it.
-    let _ = std::io::stderr().lock().write_all(&line);
-}
-
 #[cfg(test)]
 mod tests {
-    use super::names_stream;
+    use super::*;
+
+    /// The configuration of each stream sink.
+    const STREAM_SINKS: [[(&str, &str); 2]; 3] = [
+        [
+            ("CFLOG_SINK", "firehose"),
+            ("CFLOG_FIREHOSE_STREAM", "cflog"),
+        ],
+        [("CFLOG_SINK", "kinesis"), ("CFLOG_KINESIS_STREAM", "cflog")],
+        [
+            ("CFLOG_SINK", "sqs"),
+            (
+                "CFLOG_SQS_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/cflog",
+            ),
+        ],
+    ];
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+        .unwrap()
+    }
+
+    fn aws() -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build()
+    }
+
+    #[test]
+    fn a_stream_sink_without_the_aws_configuration_is_an_error_not_a_panic() {
+        for vars in STREAM_SINKS {
+            let client = Client::new(&aws());
+            let Err(err) = Handler::new(client, config(&vars)) else {
+                panic!("{vars:?} made a handler with no client for its stream");
+            };
+            let sink = vars[0].1;
+            assert_eq!(err, SinkError::NoAwsConfig { sink }, "{vars:?}");
+            assert!(err.to_string().contains("Handler::from_aws"), "{err}");
+        }
+    }
+
+    #[cfg(feature = "streams")]
+    #[tokio::test]
+    async fn every_sink_is_built_from_the_aws_configuration() {
+        let local = [[("CFLOG_SINK", "stdout"), ("CFLOG_OUTPUT_FORMAT", "csv")]];
+        let s3 = [[("CFLOG_SINK", "s3"), ("CFLOG_OUTPUT_BUCKET", "out")]];
+        for vars in STREAM_SINKS.iter().chain(&local).chain(&s3) {
+            let client = Client::new(&aws());
+            let built = Handler::from_aws(&aws(), client, config(vars));
+            assert!(built.is_ok(), "{vars:?}: {:?}", built.err());
+        }
+    }
 
     #[test]
     fn a_stream_is_named_by_its_arn_or_its_name() {

@@ -10,39 +10,10 @@ use aws_lambda_events::event::kinesis::KinesisEventRecord;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use cflog_pipeline::sink::{Sink, Verdict};
 use cflog_pipeline::{Pipeline, PipelineError, Summary};
-use serde::Serialize;
 
-use crate::Status;
 use crate::config::{Realtime, RejectPolicy};
-
-/// What became of one batch, logged as one JSON line on stderr.
-#[derive(Clone, Debug, Serialize)]
-pub struct BatchReport {
-    /// Always `cflog.summary`, as for objects.
-    pub kind: &'static str,
-    /// Always `kinesis`.
-    pub source: &'static str,
-    /// `ok`, `retry` (records were returned as batch item failures) or
-    /// `failed` (the output failed; the whole batch is retried).
-    pub status: Status,
-    /// The stream's ARN, from the first record.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stream: Option<String>,
-    /// Records in the batch.
-    pub records: u64,
-    /// Records that had at least one rejected line.
-    pub records_with_rejects: u64,
-    /// The sequence numbers returned as batch item failures.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub retried: Vec<String>,
-    /// The error, when the batch failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The totals over the records processed. Listed errors name their
-    /// record's sequence number; their line numbers count within it.
-    #[serde(flatten)]
-    pub summary: Summary,
-}
+use crate::report::BatchReport;
+use crate::status::Status;
 
 /// Parses every record of a batch into `sink`, in order.
 ///

@@ -19,6 +19,20 @@
 //! The binary only wires this library up; the logic lives here so that it is
 //! tested without Lambda, against a real S3-compatible server.
 //!
+//! # Modules
+//!
+//! Each module imports only modules below it in this list:
+//!
+//! - [`invocation`]: one payload, told apart and handed to its kind;
+//! - [`batch`] and [`sqs`]: the S3 Batch Operations and SQS kinds;
+//! - [`handler`]: what every kind shares, the S3 notification and Kinesis
+//!   kinds;
+//! - [`sinks`] (where entries go), [`kinesis`] (a batch of real-time
+//!   records) and [`metrics`] (the reports as CloudWatch metrics);
+//! - [`report`]: what became of an object or a batch;
+//! - [`event`]: what a payload is;
+//! - [`config`], [`error`] and [`Status`]: the leaves.
+//!
 //! # Failure policy
 //!
 //! - A bad line never fails an object: it is counted as rejected, by reason
@@ -46,21 +60,25 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+mod batch_job;
 pub mod config;
-#[cfg(feature = "streams")]
-pub mod destination;
 pub mod error;
 pub mod event;
 pub mod handler;
+pub mod invocation;
 pub mod kinesis;
 pub mod metrics;
+pub mod report;
+pub mod sinks;
 pub mod sqs;
 mod status;
 
 pub use cflog_pipeline::sink::Source;
 pub use config::Config;
 pub use error::{FailureKind, HandlerError};
-pub use handler::{Handler, ObjectReport, Response, S3Response};
+pub use handler::{Handler, S3Response};
+pub use invocation::Response;
+pub use report::ObjectReport;
 pub use status::Status;
 
 // The README's examples are compiled and run as doctests.

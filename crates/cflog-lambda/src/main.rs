@@ -30,16 +30,9 @@ async fn main() -> Result<(), Error> {
         s3 = s3.force_path_style(true);
     }
     let s3 = aws_sdk_s3::Client::from_conf(s3.build());
-    let handler = match &config.stream {
-        // Without the feature, the configuration refuses a stream sink.
-        #[cfg(feature = "streams")]
-        Some(output) => {
-            let sinks =
-                cflog_lambda::destination::stream_sinks(&shared, output, config.selection.clone());
-            Handler::with_sinks(s3, config, sinks)
-        }
-        _ => Handler::new(s3, config),
-    };
+    // Every sink the configuration can name, the stream destinations'
+    // clients made from the shared configuration.
+    let handler = Handler::from_aws(&shared, s3, config)?;
     let handler = &handler;
 
     run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -86,12 +86,12 @@ use cflog_pipeline::sink::Delivery;
 
 use crate::config::{DeliveryMetrics, MetricsConfig};
 use crate::error::FailureKind;
-use crate::handler::ObjectReport;
-use crate::kinesis::BatchReport;
+use crate::report::{BatchReport, ObjectReport};
 use crate::status::Status;
 
-/// The namespace without `CFLOG_METRICS_NAMESPACE`.
-pub const DEFAULT_NAMESPACE: &str = "cflog";
+/// The namespace without `CFLOG_METRICS_NAMESPACE`, which the
+/// configuration reads.
+pub use crate::config::DEFAULT_NAMESPACE;
 
 /// The dimension of every metric: the function's name.
 pub const FUNCTION_NAME: &str = "FunctionName";

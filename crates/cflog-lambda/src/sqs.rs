@@ -32,7 +32,8 @@ use serde::Serialize;
 
 use crate::error::{FailureKind, HandlerError};
 use crate::event::{Notification, parse_notification};
-use crate::handler::{Handler, ObjectReport, log_line};
+use crate::handler::Handler;
+use crate::report::{ObjectReport, log_line};
 use crate::status::Status;
 
 /// What became of one SQS batch, logged as one JSON line on stderr (each

@@ -238,7 +238,9 @@ async fn an_s3_destination_s_line_counts_the_objects_in_the_bucket() {
     server.create_bucket("athena").await;
     let out = SharedOutput::default();
     let config = config(&[("CFLOG_SINK", "s3"), ("CFLOG_OUTPUT_BUCKET", "athena")]);
-    let handler = Handler::new(server.client(), config).metrics_to(out.clone());
+    let handler = Handler::new(server.client(), config)
+        .unwrap()
+        .metrics_to(out.clone());
     let key = "E1.2019-12-04-21.a1b2c3d4.gz";
     let response = handler.handle(s3_notification(&[key])).await.unwrap();
     let lines = emf_lines(&out);

@@ -721,7 +721,7 @@ async fn the_function_writes_csv_when_asked() {
             .unwrap();
             let output = SharedOutput::default();
             let out = output.clone();
-            let sinks = cflog_lambda::handler::configured_sinks(&config, move || out.clone());
+            let sinks = cflog_lambda::sinks::configured_sinks(&config, move || out.clone());
             let handler = Handler::with_sinks(server.client(), config, sinks);
             let response = handler.handle(event(BUCKET, &keys)).await.unwrap();
             (response, output)
@@ -794,7 +794,7 @@ async fn the_s3_sink_writes_parquet_per_hour_and_a_redelivery_the_same_objects()
         _ => None,
     })
     .unwrap();
-    let handler = Handler::new(server.client(), config);
+    let handler = Handler::new(server.client(), config).unwrap();
     let response = handler.handle(event(BUCKET, &[key])).await.unwrap();
     let [report] = response.objects() else {
         panic!("{response:?}");

@@ -1,5 +1,5 @@
 //! The handler with a stream destination, as the binary wires it
-//! (`destination::stream_sinks` from the shared AWS configuration): log
+//! (`Handler::from_aws`, from the shared AWS configuration): log
 //! objects from the in-process S3 server sent to an SQS queue, real-time
 //! records from a Kinesis event sent to another Kinesis stream, both on
 //! moto's server, and read back from there.
@@ -8,7 +8,6 @@
 #[allow(dead_code)]
 mod common;
 
-use cflog_lambda::destination::stream_sinks;
 use cflog_lambda::{Config, FailureKind, Handler, Response, Status};
 use cflog_pipeline::sink::NdjsonSink;
 use cflog_pipeline::{Options, Pipeline};
@@ -37,9 +36,8 @@ fn sdk(moto: &MotoServer) -> aws_config::SdkConfig {
 }
 
 fn handler(moto: &MotoServer, s3: aws_sdk_s3::Client, config: Config) -> Handler {
-    let output = config.stream.clone().expect("a stream sink");
-    let sinks = stream_sinks(&sdk(moto), &output, config.selection.clone());
-    Handler::with_sinks(s3, config, sinks)
+    assert!(config.stream.is_some(), "a stream sink");
+    Handler::from_aws(&sdk(moto), s3, config).unwrap()
 }
 
 /// The handler's metrics lines, each checked against the specification.

@@ -1,0 +1,70 @@
+//! One invocation: its payload told apart ([`event`](crate::event)) and
+//! handed to the handler of its kind, whose answer becomes the response.
+//!
+//! It sits above every kind's handler: [`handler`](crate::handler) for S3
+//! notifications and Kinesis batches, [`batch`](crate::batch) for S3 Batch
+//! Operations and [`sqs`](crate::sqs) for SQS batches.
+
+use aws_lambda_events::event::sqs::SqsBatchResponse;
+use aws_lambda_events::event::streams::KinesisEventResponse;
+use aws_lambda_events::s3_batch_job::S3BatchJobResponse;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::HandlerError;
+use crate::event::{Event, parse_event};
+use crate::handler::{Handler, S3Response};
+use crate::report::ObjectReport;
+
+/// The invocation's response.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    /// For an S3 event (or S3's test event): a report per object.
+    S3(S3Response),
+    /// For a Kinesis batch: the records Lambda should retry, in the shape
+    /// its `ReportBatchItemFailures` setting expects.
+    Kinesis(KinesisEventResponse),
+    /// For an S3 Batch Operations invocation: a result code per task.
+    S3Batch(S3BatchJobResponse),
+    /// For an SQS batch: the messages Lambda should return to the queue.
+    Sqs(SqsBatchResponse),
+}
+
+impl Response {
+    /// The object reports (none for a Kinesis batch).
+    pub fn objects(&self) -> &[ObjectReport] {
+        match self {
+            Response::S3(response) => &response.objects,
+            Response::Kinesis(_) | Response::S3Batch(_) | Response::Sqs(_) => &[],
+        }
+    }
+}
+
+impl Handler {
+    /// Handles one event payload: an S3 notification (every record, with
+    /// bounded concurrency), S3's `s3:TestEvent`, which is acknowledged, a
+    /// Kinesis batch of real-time log records, an S3 Batch Operations
+    /// invocation ([`handle_s3_batch`](Handler::handle_s3_batch)) or an SQS
+    /// batch of S3 notifications ([`handle_sqs`](Handler::handle_sqs)).
+    ///
+    /// # Errors
+    ///
+    /// When the event cannot be understood, or when an object of an S3
+    /// notification failed in a way that a retry or the on-failure
+    /// destination should see. A missing object is logged and skipped; a bad
+    /// line never fails an object. Batch Operations and SQS invocations
+    /// answer object failures in their response instead.
+    pub async fn handle(&self, payload: Value) -> Result<Response, HandlerError> {
+        match parse_event(payload)? {
+            Event::S3Test(bucket) => {
+                tracing::info!(?bucket, "S3 test event acknowledged");
+                Ok(Response::S3(S3Response::default()))
+            }
+            Event::Kinesis(event) => self.handle_kinesis(event).await.map(Response::Kinesis),
+            Event::S3(event) => self.handle_s3(event).await.map(Response::S3),
+            Event::S3Batch(job) => Ok(Response::S3Batch(self.handle_s3_batch(job).await)),
+            Event::Sqs(event) => Ok(Response::Sqs(self.handle_sqs(event).await)),
+        }
+    }
+}
