@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use cflog_core::json::Selection;
+use cflog_core::contract::Selection;
 use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, Field, InputFormat, Schema};
 use cflog_pipeline::Options;
 use clap::{Args, Parser, Subcommand, ValueEnum};

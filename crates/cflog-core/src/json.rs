@@ -27,12 +27,13 @@ use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
-use crate::error::FieldError;
+use crate::contract::{Item, Selection, TypedValue, item_key, item_value, plan};
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
+use crate::kind;
+use crate::kind::FieldError;
 use crate::line::{LogLine, Value};
-use crate::schema::{Column, Family, Schema};
-use crate::typed::{self, TypedValue};
+use crate::schema::{Family, Schema};
 
 mod cells;
 mod ip;
@@ -51,181 +52,13 @@ use text::{copy_if_plain, decode_if_plain, write_string, write_text};
 
 pub use cells::{CellSpan, CellWriter};
 
-/// The synthetic key for the request time.
-pub const TIMESTAMP_KEY: &str = "timestamp";
-/// The synthetic key for the decoded query parameters.
-pub const QUERY_PARAMS_KEY: &str = "query_params";
-
-/// Which keys to write, and in which order.
-///
-/// ```
-/// use cflog_core::json::Selection;
-///
-/// let selection = Selection::parse("timestamp, sc_status,cs_uri_stem")?;
-/// assert_eq!(selection.keys().unwrap(), ["timestamp", "sc_status", "cs_uri_stem"]);
-/// assert!(Selection::parse("")?.keys().is_none()); // everything
-/// assert!(Selection::parse("sc_stauts").is_err());
-/// # Ok::<(), cflog_core::json::UnknownKey>(())
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Selection {
-    keys: Option<Vec<Key>>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Key {
-    Timestamp,
-    QueryParams,
-    Field(Field),
-}
-
-impl Key {
-    fn name(self) -> &'static str {
-        match self {
-            Key::Timestamp => TIMESTAMP_KEY,
-            Key::QueryParams => QUERY_PARAMS_KEY,
-            Key::Field(field) => field.json_key(),
-        }
-    }
-}
-
-/// A selected key that is not part of the JSON contract.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown field key {key:?}: expected JSON keys such as timestamp, sc_status, cs_uri_stem (see `valid_keys`)"
-)]
-pub struct UnknownKey {
-    /// The key as given.
-    pub key: String,
-}
-
-impl Selection {
-    /// Every column of each line's schema.
-    pub fn all() -> Selection {
-        Selection { keys: None }
-    }
-
-    /// The given JSON keys, in this order. A key missing from a line's schema
-    /// is written as `null`, so every object has the same keys.
-    ///
-    /// # Errors
-    ///
-    /// For a key that is not in [`valid_keys`](Selection::valid_keys).
-    pub fn from_keys<S: AsRef<str>>(
-        keys: impl IntoIterator<Item = S>,
-    ) -> Result<Selection, UnknownKey> {
-        let keys = keys
-            .into_iter()
-            .map(|key| {
-                let key = key.as_ref();
-                match key {
-                    TIMESTAMP_KEY => Ok(Key::Timestamp),
-                    QUERY_PARAMS_KEY => Ok(Key::QueryParams),
-                    "date" | "time" => Err(UnknownKey { key: key.into() }),
-                    _ => Field::from_json_key(key)
-                        .map(Key::Field)
-                        .ok_or_else(|| UnknownKey { key: key.into() }),
-                }
-            })
-            .collect::<Result<Vec<Key>, UnknownKey>>()?;
-        Ok(Selection { keys: Some(keys) })
-    }
-
-    /// A comma-separated list of keys; empty means everything.
-    ///
-    /// # Errors
-    ///
-    /// For a key that is not in [`valid_keys`](Selection::valid_keys).
-    pub fn parse(list: &str) -> Result<Selection, UnknownKey> {
-        let keys: Vec<&str> = list
-            .split(',')
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .collect();
-        if keys.is_empty() {
-            return Ok(Selection::all());
-        }
-        Selection::from_keys(keys)
-    }
-
-    /// The selected keys, or `None` for everything.
-    pub fn keys(&self) -> Option<Vec<&'static str>> {
-        Some(self.keys.as_ref()?.iter().map(|k| k.name()).collect())
-    }
-
-    /// Every key a selection may name.
-    pub fn valid_keys() -> impl Iterator<Item = &'static str> {
-        let fields = Field::ALL
-            .iter()
-            .filter(|f| !matches!(f, Field::Date | Field::Time | Field::Timestamp))
-            .map(|f| f.json_key());
-        [TIMESTAMP_KEY, QUERY_PARAMS_KEY].into_iter().chain(fields)
-    }
-}
-
-/// What to write for one key, resolved against a schema.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Item {
-    Timestamp,
-    QueryParams,
-    Field(Field),
-    /// An unknown column, by index.
-    Extra(usize),
-}
-
-pub(crate) fn plan(selection: &Selection, schema: &Schema) -> Vec<Item> {
-    if let Some(keys) = &selection.keys {
-        return keys
-            .iter()
-            .map(|key| match *key {
-                Key::Timestamp => Item::Timestamp,
-                Key::QueryParams => Item::QueryParams,
-                Key::Field(field) => Item::Field(field),
-            })
-            .collect();
-    }
-    let mut items = Vec::with_capacity(schema.len() + 2);
-    let mut timestamp = false;
-    for (i, column) in schema.columns().iter().enumerate() {
-        match column {
-            Column::Known(field) if schema.position(*field) != Some(i) => {}
-            Column::Known(
-                field @ (Field::Date | Field::Time | Field::Timestamp | Field::TimestampMs),
-            ) => {
-                if !timestamp {
-                    items.push(Item::Timestamp);
-                    timestamp = true;
-                }
-                if *field == Field::TimestampMs {
-                    items.push(Item::Field(Field::TimestampMs));
-                }
-            }
-            Column::Known(Field::UriQuery) => {
-                items.extend([Item::Field(Field::UriQuery), Item::QueryParams])
-            }
-            Column::Known(Field::UriStem)
-                if schema.family() == Family::Realtime && !schema.contains(Field::UriQuery) =>
-            {
-                items.extend([
-                    Item::Field(Field::UriStem),
-                    Item::Field(Field::UriQuery),
-                    Item::QueryParams,
-                ]);
-            }
-            Column::Known(field) => items.push(Item::Field(*field)),
-            Column::Unknown { .. } => items.push(Item::Extra(i)),
-        }
-    }
-    items
-}
-
 /// Writes log lines as JSON objects, caching the layout per schema.
 ///
 /// This is the fast path for output; `LogLine` also implements
 /// [`Serialize`] with every column, for use with any serde serializer.
 ///
 /// ```
-/// use cflog_core::{json::{JsonWriter, Selection}, LogLine, Schema};
+/// use cflog_core::{contract::Selection, json::JsonWriter, LogLine, Schema};
 ///
 /// let schema = Schema::from_fields_header(b"#Fields: date time sc-status cs-uri-query time-taken")?;
 /// let mut ends = Vec::new();
@@ -333,7 +166,7 @@ fn column_slot(col: usize, field: Field, kind: ValueKind) -> Slot {
     match kind {
         ValueKind::Text => Slot::Text { col },
         ValueKind::Integer => unsigned(u64::MAX),
-        ValueKind::EpochMillis => unsigned(crate::typed::LAST_EPOCH_MILLI),
+        ValueKind::EpochMillis => unsigned(kind::LAST_EPOCH_MILLI),
         ValueKind::Port => unsigned(u16::MAX.into()),
         ValueKind::Asn => unsigned(u32::MAX.into()),
         ValueKind::SignedInteger => Slot::Signed { col, field },
@@ -477,7 +310,7 @@ impl JsonWriter {
     /// As for [`write`](JsonWriter::write).
     ///
     /// ```
-    /// use cflog_core::{json::{JsonWriter, Selection}, LogLine, Schema};
+    /// use cflog_core::{contract::Selection, json::JsonWriter, LogLine, Schema};
     ///
     /// let schema = Schema::from_fields_header(b"#Fields: sc-status cs-uri-stem")?;
     /// let mut ends = Vec::new();
@@ -580,16 +413,16 @@ fn write_slot(
             short,
         } => column!(col, |raw| {
             if !write_unsigned_checked(raw, max, short, bytes, out) {
-                return Err(fail(field, typed::problem(field.kind())));
+                return Err(fail(field, kind::problem(field.kind())));
             }
         }),
         Slot::Signed { col, field } => column!(col, |raw| {
-            let n = typed::signed(raw).map_err(|problem| fail(field, problem))?;
+            let n = kind::signed(raw).map_err(|problem| fail(field, problem))?;
             write_signed(n, raw, bytes, out);
         }),
         Slot::Status { col, field } => column!(col, |raw| {
             if !write_status_checked(raw, bytes, out) {
-                return Err(fail(field, typed::problem(ValueKind::Status)));
+                return Err(fail(field, kind::problem(ValueKind::Status)));
             }
         }),
         Slot::Ip { col, field } => column!(col, |raw| {
@@ -597,13 +430,13 @@ fn write_slot(
         }),
         Slot::Seconds { col, field } => column!(col, |raw| {
             if !write_seconds_checked(raw, bytes, out) {
-                return Err(fail(field, typed::problem(ValueKind::Seconds)));
+                return Err(fail(field, kind::problem(ValueKind::Seconds)));
             }
         }),
         Slot::Word { col, field } => column!(col, |raw| {
             if !copy_if_plain::<true>(raw, bytes, out) {
                 if !raw.is_ascii() && std::str::from_utf8(raw).is_err() {
-                    return Err(fail(field, typed::problem(field.kind())));
+                    return Err(fail(field, kind::problem(field.kind())));
                 }
                 out.detached(|out| write_string(raw, out));
             }
@@ -623,7 +456,7 @@ fn write_slot(
         Slot::QueryParams { col } => column!(col, |raw| {
             out.detached(|out| write_query_params(raw, bytes, out, &mut scratch.query));
         }),
-        Slot::Item(item) => match typed::item_value(item, line)? {
+        Slot::Item(item) => match item_value(item, line)? {
             Some(value) => {
                 key.write(false, out);
                 out.detached(|out| write_value(&value, out, scratch));
@@ -642,10 +475,10 @@ fn checked_date_time<'a>(
     time: Option<&'a [u8]>,
 ) -> Result<Option<(&'a [u8], &'a [u8])>, FieldError> {
     if let Some(date) = date {
-        typed::date(date).map_err(|problem| FieldError::new(Field::Date, problem))?;
+        kind::date(date).map_err(|problem| FieldError::new(Field::Date, problem))?;
     }
     if let Some(time) = time {
-        typed::time(time).map_err(|problem| FieldError::new(Field::Time, problem))?;
+        kind::time(time).map_err(|problem| FieldError::new(Field::Time, problem))?;
     }
     Ok(date.zip(time))
 }
@@ -661,16 +494,6 @@ fn write_date_time(date: &[u8], time: &[u8], out: &mut Out<'_>) {
     text[12..20].copy_from_slice(time);
     text[20..].copy_from_slice(b"Z\"");
     out.extend_from_slice(&text);
-}
-
-/// The JSON key of `item`.
-pub(crate) fn item_key(item: Item, schema: &Schema) -> &str {
-    match item {
-        Item::Timestamp => TIMESTAMP_KEY,
-        Item::QueryParams => QUERY_PARAMS_KEY,
-        Item::Field(field) => field.json_key(),
-        Item::Extra(i) => schema.columns()[i].json_key(),
-    }
 }
 
 /// Writes `value` as JSON. Writing into a `Vec` cannot fail.
@@ -912,7 +735,7 @@ impl Serialize for LogLine<'_> {
         let items = plan(&Selection::all(), self.schema());
         let mut map = serializer.serialize_map(Some(items.len()))?;
         for item in items {
-            let value = typed::item_value(item, self).map_err(serde::ser::Error::custom)?;
+            let value = item_value(item, self).map_err(serde::ser::Error::custom)?;
             map.serialize_entry(item_key(item, self.schema()), &Contract(value))?;
         }
         map.end()

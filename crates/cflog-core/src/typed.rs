@@ -19,7 +19,7 @@
 //! use std::time::Duration;
 //!
 //! use cflog_core::typed::{Encoder, Key, Layout};
-//! use cflog_core::json::Selection;
+//! use cflog_core::contract::Selection;
 //! use cflog_core::{FieldError, LogLine, Schema, Value};
 //! use time::OffsetDateTime;
 //!
@@ -75,179 +75,23 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use time::{Date, Time};
-
 /// The type of the request time (the `time` crate's), for encoders that
 /// do not depend on `time` themselves.
 pub use time::OffsetDateTime;
 
-use crate::error::{FieldError, FieldProblem};
+use crate::contract::{
+    Item, Selection, TypedValue, item_key, item_value, kind_value, plan, timestamp_value,
+};
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
-use crate::json::{Item, Selection, item_key, plan};
+use crate::kind::{
+    FieldError, asn, epoch_millis, ip, port, seconds, signed, status, unsigned, word,
+};
 use crate::line::{LogLine, Value};
 use crate::schema::{Family, Schema};
-use crate::values;
 
 mod checks;
 use checks::Checks;
-
-/// What a value of `kind` must be: the one table of the expectations that
-/// errors name, for the accessors and every writer.
-pub(crate) const fn problem(kind: ValueKind) -> FieldProblem {
-    match kind {
-        ValueKind::Integer => FieldProblem::Number("an unsigned integer"),
-        ValueKind::SignedInteger => FieldProblem::Number("an integer"),
-        ValueKind::Status => FieldProblem::Number("a three-digit status"),
-        ValueKind::Port => FieldProblem::Number("a port"),
-        ValueKind::Asn => FieldProblem::Number("an AS number"),
-        ValueKind::EpochSeconds | ValueKind::EpochMillis => FieldProblem::Timestamp,
-        ValueKind::Date => FieldProblem::Date,
-        ValueKind::Time => FieldProblem::Time,
-        ValueKind::Seconds => FieldProblem::Seconds,
-        ValueKind::Ip => FieldProblem::Ip,
-        ValueKind::Text
-        | ValueKind::ResultType
-        | ValueKind::Protocol
-        | ValueKind::HttpVersion
-        | ValueKind::SslProtocol
-        | ValueKind::FleStatus
-        | ValueKind::IpVersion => FieldProblem::Utf8,
-    }
-}
-
-/// The parser of [`ValueKind::Integer`].
-#[inline]
-pub(crate) fn unsigned(raw: &[u8]) -> Result<u64, FieldProblem> {
-    values::parse_u64(raw).ok_or(problem(ValueKind::Integer))
-}
-
-/// The parser of [`ValueKind::SignedInteger`].
-#[inline]
-pub(crate) fn signed(raw: &[u8]) -> Result<i64, FieldProblem> {
-    values::parse_i64(raw).ok_or(problem(ValueKind::SignedInteger))
-}
-
-/// The parser of [`ValueKind::Status`]: three digits, `000` included.
-#[inline]
-pub(crate) fn status(raw: &[u8]) -> Result<u16, FieldProblem> {
-    match values::parse_u64(raw) {
-        Some(n) if raw.len() == 3 => Ok(n as u16),
-        _ => Err(problem(ValueKind::Status)),
-    }
-}
-
-/// The parser of [`ValueKind::Port`].
-#[inline]
-pub(crate) fn port(raw: &[u8]) -> Result<u16, FieldProblem> {
-    values::parse_u64(raw)
-        .and_then(|n| u16::try_from(n).ok())
-        .ok_or(problem(ValueKind::Port))
-}
-
-/// The parser of [`ValueKind::Asn`].
-#[inline]
-pub(crate) fn asn(raw: &[u8]) -> Result<u32, FieldProblem> {
-    values::parse_u64(raw)
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or(problem(ValueKind::Asn))
-}
-
-/// The last millisecond a count of epoch milliseconds may name,
-/// 9999-12-31T23:59:59.999Z: the end of the times [`epoch_millis_time`]
-/// makes (and Athena reads), so a count is accepted or refused alike
-/// whether or not the entry's `timestamp` is derived from it.
-pub(crate) const LAST_EPOCH_MILLI: u64 = 253_402_300_799_999;
-
-/// The parser of [`ValueKind::EpochMillis`]: the count of milliseconds, which
-/// the JSON contract writes as a number (see [`epoch_millis_time`]), up to
-/// [`LAST_EPOCH_MILLI`].
-#[inline]
-pub(crate) fn epoch_millis(raw: &[u8]) -> Result<u64, FieldProblem> {
-    values::parse_u64(raw)
-        .filter(|&ms| ms <= LAST_EPOCH_MILLI)
-        .ok_or(problem(ValueKind::EpochMillis))
-}
-
-/// The moment of a count of epoch milliseconds.
-pub(crate) fn epoch_millis_time(ms: u64) -> Result<OffsetDateTime, FieldProblem> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map_err(|_| problem(ValueKind::EpochMillis))
-}
-
-/// The parser of [`ValueKind::EpochSeconds`] (`1607374321.541`).
-pub(crate) fn epoch_seconds(raw: &[u8]) -> Result<OffsetDateTime, FieldProblem> {
-    values::parse_epoch_seconds(raw).ok_or(problem(ValueKind::EpochSeconds))
-}
-
-/// The parser of [`ValueKind::Date`].
-#[inline]
-pub(crate) fn date(raw: &[u8]) -> Result<Date, FieldProblem> {
-    values::parse_date(raw).ok_or(problem(ValueKind::Date))
-}
-
-/// The parser of [`ValueKind::Time`].
-#[inline]
-pub(crate) fn time(raw: &[u8]) -> Result<Time, FieldProblem> {
-    values::parse_time(raw).ok_or(problem(ValueKind::Time))
-}
-
-/// The parser of [`ValueKind::Seconds`]: exact, never through a float.
-#[inline]
-pub(crate) fn seconds(raw: &[u8]) -> Result<Duration, FieldProblem> {
-    values::parse_seconds(raw).ok_or(problem(ValueKind::Seconds))
-}
-
-/// The parser of [`ValueKind::Ip`].
-#[inline]
-pub(crate) fn ip(raw: &[u8]) -> Result<IpAddr, FieldProblem> {
-    values::parse_ip(raw).ok_or(problem(ValueKind::Ip))
-}
-
-/// The parser of the enum kinds ([`ValueKind::ResultType`] and the like),
-/// as the words they are logged as: any UTF-8 (the sets are open).
-#[inline]
-pub(crate) fn word(raw: &[u8]) -> Result<&str, FieldProblem> {
-    std::str::from_utf8(raw).map_err(|_| problem(ValueKind::ResultType))
-}
-
-/// Whether `kind` is one of the enum kinds, which [`word`] reads.
-#[inline]
-pub(crate) const fn is_word(kind: ValueKind) -> bool {
-    matches!(
-        kind,
-        ValueKind::ResultType
-            | ValueKind::Protocol
-            | ValueKind::HttpVersion
-            | ValueKind::SslProtocol
-            | ValueKind::FleStatus
-            | ValueKind::IpVersion
-    )
-}
-
-/// One value of an entry, parsed by its kind.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum TypedValue<'a> {
-    /// Escaped text ([`ValueKind::Text`]), decoded only when asked
-    /// ([`Value::decoded_str`]).
-    Text(Value<'a>),
-    /// A word of an open enum, as logged (`Hit`, `HTTP/2.0`).
-    Word(&'a str),
-    /// An unsigned integer: byte counts, statuses, ports, AS numbers and
-    /// `timestamp_ms`.
-    Unsigned(u64),
-    /// A signed integer (`sc_range_start`, `sc_range_end`).
-    Signed(i64),
-    /// Exact decimal seconds.
-    Seconds(Duration),
-    /// The request time, and whether its source has milliseconds.
-    Timestamp(OffsetDateTime, bool),
-    /// An address.
-    Ip(IpAddr),
-    /// The parameters of the query.
-    QueryParams(QueryParams<'a>),
-}
 
 impl<'a> TypedValue<'a> {
     /// Hands the value to `encoder`, under `key`.
@@ -270,90 +114,6 @@ impl<'a> TypedValue<'a> {
             TypedValue::Ip(ip) => encoder.ip(key, *ip),
             TypedValue::QueryParams(params) => encoder.query_params(key, params),
         }
-    }
-}
-
-/// The value of `field` in `line`, given `value`, its raw value there (the
-/// caller finds it: a real-time line's `cs_uri_stem` and `cs_uri_query`
-/// are parts of one column). `None` for `-` and a missing column.
-///
-/// The kind of the field chooses the parser; a column of a time kind under
-/// its own key stands for the request time, as in the JSON contract.
-///
-/// # Errors
-///
-/// When the value is not of the field's kind.
-#[inline]
-pub(crate) fn field_value<'a>(
-    line: &LogLine<'a>,
-    field: Field,
-    value: Option<Value<'a>>,
-) -> Result<Option<TypedValue<'a>>, FieldError> {
-    kind_value(line, field, field.kind(), value)
-}
-
-/// [`field_value`] with the kind of `field` already looked up.
-#[inline(always)]
-fn kind_value<'a>(
-    line: &LogLine<'a>,
-    field: Field,
-    kind: ValueKind,
-    value: Option<Value<'a>>,
-) -> Result<Option<TypedValue<'a>>, FieldError> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    let raw = value.raw();
-    let fail = |problem| FieldError::new(field, problem);
-    Ok(Some(match kind {
-        ValueKind::Text => TypedValue::Text(value),
-        ValueKind::Integer => TypedValue::Unsigned(unsigned(raw).map_err(fail)?),
-        ValueKind::SignedInteger => TypedValue::Signed(signed(raw).map_err(fail)?),
-        ValueKind::Status => TypedValue::Unsigned(status(raw).map_err(fail)?.into()),
-        ValueKind::Port => TypedValue::Unsigned(port(raw).map_err(fail)?.into()),
-        ValueKind::Asn => TypedValue::Unsigned(asn(raw).map_err(fail)?.into()),
-        ValueKind::EpochMillis => TypedValue::Unsigned(epoch_millis(raw).map_err(fail)?),
-        ValueKind::Ip => TypedValue::Ip(ip(raw).map_err(fail)?),
-        ValueKind::Seconds => TypedValue::Seconds(seconds(raw).map_err(fail)?),
-        ValueKind::ResultType
-        | ValueKind::Protocol
-        | ValueKind::HttpVersion
-        | ValueKind::SslProtocol
-        | ValueKind::FleStatus
-        | ValueKind::IpVersion => TypedValue::Word(word(raw).map_err(fail)?),
-        ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
-            return timestamp_value(line);
-        }
-    }))
-}
-
-/// The request time of `line`, as the `timestamp` key has it.
-pub(crate) fn timestamp_value<'a>(
-    line: &LogLine<'a>,
-) -> Result<Option<TypedValue<'a>>, FieldError> {
-    Ok(line
-        .timestamp()?
-        .map(|time| TypedValue::Timestamp(time, line.timestamp_has_millis())))
-}
-
-/// The value of an item of the JSON contract's plan for `line`.
-pub(crate) fn item_value<'a>(
-    item: Item,
-    line: &LogLine<'a>,
-) -> Result<Option<TypedValue<'a>>, FieldError> {
-    match item {
-        Item::Timestamp => timestamp_value(line),
-        // What `line.query_params()` decodes.
-        Item::QueryParams => Ok(line.query_params().map(TypedValue::QueryParams)),
-        Item::Field(field) => {
-            let value = match field {
-                Field::UriStem => line.uri_stem(),
-                Field::UriQuery => line.uri_query(),
-                _ => line.get(field),
-            };
-            field_value(line, field, value)
-        }
-        Item::Extra(i) => Ok(line.column(i).and_then(Value::new).map(TypedValue::Text)),
     }
 }
 
@@ -481,7 +241,7 @@ enum Step {
 ///
 /// ```
 /// use cflog_core::typed::Layout;
-/// use cflog_core::json::Selection;
+/// use cflog_core::contract::Selection;
 /// use cflog_core::Schema;
 ///
 /// let schema = Schema::from_fields_header(b"#Fields: date time sc-status cs-uri-query x-custom")?;
@@ -531,7 +291,7 @@ impl Layout {
     ///
     /// ```
     /// use cflog_core::typed::{Key, Layout};
-    /// use cflog_core::json::Selection;
+    /// use cflog_core::contract::Selection;
     /// use cflog_core::{Field, LogLine, Schema};
     /// # use cflog_core::typed::{Encoder, OffsetDateTime};
     /// # use cflog_core::{FieldError, Value};

@@ -36,8 +36,8 @@ use std::net::IpAddr;
 use std::ops::Range;
 use std::time::Duration;
 
+use cflog_core::contract::Selection;
 use cflog_core::escape::QueryParams;
-use cflog_core::json::Selection;
 use cflog_core::typed::{Encoder, Key, Layout};
 use cflog_core::{Field, FieldError, LogLine, ResultType, Value};
 use time::OffsetDateTime;

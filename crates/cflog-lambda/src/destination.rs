@@ -3,7 +3,7 @@
 //! configuration.
 
 use aws_config::SdkConfig;
-use cflog_core::json::Selection;
+use cflog_core::contract::Selection;
 use cflog_destinations::stream::{Firehose, Kinesis, Sqs, StreamDestination, StreamOptions};
 use cflog_pipeline::sink::{DynSink, SinkFactory, Source, boxed};
 
@@ -23,7 +23,7 @@ use crate::config::StreamOutput;
 ///     .region(aws_config::Region::new("us-east-1"))
 ///     .build();
 /// let output = StreamOutput::Sqs { queue_url: "https://sqs.us-east-1.amazonaws.com/123456789012/cflog".into() };
-/// let sinks = stream_sinks(&sdk, &output, cflog_core::json::Selection::all());
+/// let sinks = stream_sinks(&sdk, &output, cflog_core::contract::Selection::all());
 /// # drop(sinks);
 /// # }
 /// ```

@@ -52,7 +52,7 @@ use std::sync::Arc;
 use arrow_schema::{
     DataType, Field as ArrowField, Fields, Schema as ArrowSchema, SchemaRef, TimeUnit,
 };
-use cflog_core::json::{QUERY_PARAMS_KEY, TIMESTAMP_KEY};
+use cflog_core::contract::{QUERY_PARAMS_KEY, TIMESTAMP_KEY};
 use cflog_core::{Family, Field, REALTIME_ORDER, STANDARD_FIELDS, ValueKind};
 
 /// The key of the column of what has no column of its own.

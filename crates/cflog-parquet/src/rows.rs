@@ -5,8 +5,9 @@ use std::io::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use cflog_core::contract::Selection;
 use cflog_core::escape::{self, QueryParams};
-use cflog_core::json::{SecondsText, Selection, TimestampText};
+use cflog_core::json::{SecondsText, TimestampText};
 use cflog_core::typed::{Encoder, Key, Layout, OffsetDateTime};
 use cflog_core::{FieldError, FieldProblem, LogLine, Schema, Value};
 

@@ -13,7 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 use cflog_core::{DecoderBuilder, Delimiter, Reader, Record, Schema};
 use cflog_parquet::{ColumnSet, ParquetWriter, WriteError, WriterOptions};
 

@@ -21,7 +21,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use cflog_core::json::Selection;
+use cflog_core::contract::Selection;
 use cflog_pipeline::sink::{DelimitedSink, NdjsonSink, SharedHeader, SinkFactory, Source};
 
 use crate::report::Reporter;

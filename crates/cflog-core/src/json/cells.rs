@@ -21,13 +21,14 @@ use super::number::{
 use super::out::Out;
 use super::query::write_query_params;
 use super::text::{copy_cell_if_plain, decode_cell_if_plain};
-use super::{Scratch, Selection, Slot, checked_date_time, slot, write_timestamp};
-use crate::error::FieldError;
+use super::{Scratch, Slot, checked_date_time, slot, write_timestamp};
+use crate::contract::{Selection, TypedValue, item_key, item_value, plan};
 use crate::escape;
 use crate::field::ValueKind;
+use crate::kind;
+use crate::kind::FieldError;
 use crate::line::{LogLine, Value};
 use crate::schema::Schema;
-use crate::typed::{self, Layout, TypedValue};
 
 /// Where one cell is in [`CellWriter::text`], and what it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +52,8 @@ pub struct CellSpan {
 /// layout per schema.
 ///
 /// ```
-/// use cflog_core::json::{CellWriter, Selection};
+/// use cflog_core::contract::Selection;
+/// use cflog_core::json::CellWriter;
 /// use cflog_core::{LogLine, Schema};
 ///
 /// let schema = Schema::from_fields_header(b"#Fields: date time sc-status cs-uri-stem cs-uri-query")?;
@@ -68,9 +70,10 @@ pub struct CellSpan {
 /// ```
 #[derive(Debug)]
 pub struct CellWriter {
-    /// The keys, as the typed layer has them (the JSON writer's).
-    layout: Layout,
+    selection: Selection,
     schema_id: u64,
+    /// The keys of the schema's cells: the contract's.
+    keys: Vec<String>,
     slots: Vec<Slot>,
     scratch: Scratch,
     /// The cells; only `buf[..len]` is written, the rest is room.
@@ -83,8 +86,9 @@ impl CellWriter {
     /// A writer of the cells of `selection`.
     pub fn new(selection: Selection) -> CellWriter {
         CellWriter {
-            layout: Layout::new(selection),
+            selection,
             schema_id: 0,
+            keys: Vec::new(),
             slots: Vec::new(),
             scratch: Scratch::default(),
             buf: Vec::new(),
@@ -95,13 +99,14 @@ impl CellWriter {
 
     /// The selection.
     pub fn selection(&self) -> &Selection {
-        self.layout.selection()
+        &self.selection
     }
 
     /// The keys of the cells of an entry of `schema`, in order: the JSON
     /// writer's.
     pub fn keys(&mut self, schema: &Schema) -> &[String] {
-        self.layout.keys(schema)
+        self.prepare(schema);
+        &self.keys
     }
 
     /// Writes the cells of `line`, with `separator` between them,
@@ -162,7 +167,11 @@ impl CellWriter {
     #[inline]
     fn prepare(&mut self, schema: &Schema) {
         if schema.id() != self.schema_id {
-            let items = super::plan(self.layout.selection(), schema);
+            let items = plan(&self.selection, schema);
+            self.keys = items
+                .iter()
+                .map(|&item| item_key(item, schema).to_owned())
+                .collect();
             self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
             self.schema_id = schema.id();
         }
@@ -248,18 +257,18 @@ fn write_cell(
             short,
         } => column!(col, false, |raw| {
             if !write_unsigned_checked(raw, max, short, bytes, out) {
-                return Err(fail(field, typed::problem(field.kind())));
+                return Err(fail(field, kind::problem(field.kind())));
             }
             VALUE
         }),
         Slot::Signed { col, field } => column!(col, false, |raw| {
-            let n = typed::signed(raw).map_err(|problem| fail(field, problem))?;
+            let n = kind::signed(raw).map_err(|problem| fail(field, problem))?;
             write_signed(n, raw, bytes, out);
             VALUE
         }),
         Slot::Status { col, field } => column!(col, false, |raw| {
             if !write_status_checked(raw, bytes, out) {
-                return Err(fail(field, typed::problem(ValueKind::Status)));
+                return Err(fail(field, kind::problem(ValueKind::Status)));
             }
             VALUE
         }),
@@ -269,7 +278,7 @@ fn write_cell(
         }),
         Slot::Seconds { col, field } => column!(col, false, |raw| {
             if !write_seconds_checked(raw, bytes, out) {
-                return Err(fail(field, typed::problem(ValueKind::Seconds)));
+                return Err(fail(field, kind::problem(ValueKind::Seconds)));
             }
             VALUE
         }),
@@ -277,7 +286,7 @@ fn write_cell(
             let special = match copy_cell_if_plain::<true>(raw, bytes, separator, out) {
                 Some(special) => special,
                 None => {
-                    let word = typed::word(raw).map_err(|problem| fail(field, problem))?;
+                    let word = kind::word(raw).map_err(|problem| fail(field, problem))?;
                     out.detached(|out| write_str_cell(word.as_bytes(), separator, out))
                 }
             };
@@ -306,7 +315,7 @@ fn write_cell(
                 (true, is_special(&out[start..], separator))
             })
         }),
-        Slot::Item(item) => match typed::item_value(item, line)? {
+        Slot::Item(item) => match item_value(item, line)? {
             Some(value) => out.detached(|out| write_value_cell(&value, separator, out, scratch)),
             None => VALUE,
         },

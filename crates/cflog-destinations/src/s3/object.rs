@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use cflog_core::LogLine;
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 #[cfg(feature = "parquet")]
 use cflog_parquet::{ColumnSet, ParquetWriter, WriteError};
 use cflog_pipeline::sink::EntryError;
