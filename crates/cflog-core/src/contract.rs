@@ -9,17 +9,42 @@
 //!   names them: `cs(User-Agent)` → `cs_user_agent`, `timestamp(ms)` →
 //!   `timestamp_ms` (see [`Field::json_key`]). Unknown columns get a key by
 //!   the same rule ([`json_key_for_name`](crate::json_key_for_name)).
-//! - `date` and `time` (or `timestamp`) become one `timestamp`, the request
-//!   time, with milliseconds when the source has them.
-//! - `query_params` follows `cs_uri_query`: the fully decoded parameters.
 //! - Real-time logs use the same keys by meaning; their `cs_uri_stem` is the
 //!   path only, and `cs_uri_query` is taken from it.
-//! - A [`Selection`] picks keys and their order; [`Selection::all`] takes
-//!   every column of each line's schema, in the schema's order.
+//! - **Derived keys** are computed from the entry. The [standard
+//!   contract](Contract::standard) has two: `timestamp`, the request time
+//!   from `date` and `time` (or `timestamp`, or `timestamp(ms)`), in the
+//!   place of the first of them; and `query_params`, the decoded
+//!   parameters, after `cs_uri_query`. More are registered with
+//!   [`Contract::derive`] (a [`Derive`] computes them), and go after the
+//!   line's own columns.
+//! - **Transforms** ([`Transform`], registered with
+//!   [`Contract::transform`]) rewrite a field's value once per entry, after
+//!   the derived keys are computed and before any output reads it.
+//! - [`Contract::without`] drops keys from every output.
+//! - A [`Selection`] of a contract picks keys and their order;
+//!   [`Contract::select_all`] takes every column of each line's schema, in
+//!   the schema's order, with the derived keys.
 //!
-//! Each value is read by the one parser of its kind ([`TypedValue`]); how it
-//! is then written is each output's business ([`json`](crate::json) for
-//! JSON, [`typed`](crate::typed) for the rest).
+//! Each value is read by the one parser of its kind ([`TypedValue`],
+//! [`KeyKind`]); how it is then written is each output's business
+//! ([`json`](crate::json) for JSON, [`typed`](crate::typed) for the rest,
+//! which CSV, Parquet and the tally build on). Every writer takes a
+//! [`Selection`], so a key registered here reaches all of them.
+//!
+//! # Adding a column
+//!
+//! A column computed from the entry (a browser family, a country) is a
+//! [`Derive`]: declare its keys and kinds in [`Derive::keys`], set the
+//! values in [`Derive::derive`], and register it with
+//! [`Contract::derive`] where the outputs are built (the command line's
+//! and the Lambda's configuration). Nothing else changes: the writers, the
+//! Parquet columns, the Glue column list and `--list-fields` follow from
+//! the declaration. A value of a new *kind* is a variant of [`KeyKind`] and
+//! of [`TypedValue`], and a method of [`Encoder`](crate::typed::Encoder):
+//! the compiler then lists every writer that must handle it.
+
+use std::sync::Arc;
 
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
@@ -34,7 +59,369 @@ use std::net::IpAddr;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-/// Which keys to write, and in which order.
+mod derive;
+mod transform;
+
+pub use derive::{Derive, DerivedKey, DerivedValues, KeyKind};
+pub use transform::Transform;
+
+use derive::Slot;
+
+/// The keys of every entry: the standard ones, the derived keys registered
+/// and the transforms, shared by every [`Selection`] made from it (cloning
+/// it is cloning an `Arc`).
+///
+/// ```
+/// use cflog_core::contract::{Contract, KeyKind};
+///
+/// let contract = Contract::standard().without(["cs_cookie"])?;
+/// let keys: Vec<_> = contract.derived_keys().map(|key| (key.name, key.kind)).collect();
+/// assert_eq!(keys, [("timestamp", KeyKind::Timestamp), ("query_params", KeyKind::QueryParams)]);
+/// assert!(!contract.valid_keys().any(|key| key == "cs_cookie"));
+/// assert!(contract.select("sc_status,cs_cookie").is_err());
+/// # Ok::<(), cflog_core::contract::ContractError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Contract(Arc<Rules>);
+
+#[derive(Debug, Default)]
+struct Rules {
+    /// The derives registered, each with where its keys start among the
+    /// derived values.
+    derives: Vec<(Arc<dyn Derive>, usize)>,
+    /// Every registered derived key, in order: (derive, index in it, key).
+    keys: Vec<DerivedKey>,
+    transforms: Vec<Arc<dyn Transform>>,
+    /// Keys no output writes.
+    dropped: Vec<String>,
+}
+
+/// The declarations of the standard derived keys.
+const STANDARD_KEYS: [DerivedKey; 2] = [
+    DerivedKey {
+        name: TIMESTAMP_KEY,
+        kind: KeyKind::Timestamp,
+    },
+    DerivedKey {
+        name: QUERY_PARAMS_KEY,
+        kind: KeyKind::QueryParams,
+    },
+];
+
+/// A derived key or a transform that the contract cannot take.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContractError {
+    /// Two keys of the same name.
+    #[error("the derived key {0:?} is already a key of the contract")]
+    SameKey(&'static str),
+    /// A key that fills a field with values of another kind.
+    #[error("the derived key {name:?} fills a field of kind {field}, not {kind}")]
+    FillKind {
+        /// The key.
+        name: &'static str,
+        /// The field's kind.
+        field: &'static str,
+        /// The key's.
+        kind: &'static str,
+    },
+    /// A key to drop that is not a key of the contract.
+    #[error(transparent)]
+    Unknown(#[from] UnknownKey),
+}
+
+impl Default for Contract {
+    fn default() -> Contract {
+        Contract::standard()
+    }
+}
+
+impl PartialEq for Contract {
+    fn eq(&self, other: &Contract) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || (self.0.is_standard() && other.0.is_standard())
+    }
+}
+
+impl Eq for Contract {}
+
+impl Rules {
+    fn is_standard(&self) -> bool {
+        self.derives.is_empty() && self.transforms.is_empty() && self.dropped.is_empty()
+    }
+}
+
+impl Contract {
+    /// The keys of the log's own columns, `timestamp` and `query_params`.
+    pub fn standard() -> Contract {
+        static STANDARD: std::sync::OnceLock<Contract> = std::sync::OnceLock::new();
+        STANDARD
+            .get_or_init(|| Contract(Arc::new(Rules::default())))
+            .clone()
+    }
+
+    fn rules(&self) -> Rules {
+        Rules {
+            derives: self.0.derives.clone(),
+            keys: self.0.keys.clone(),
+            transforms: self.0.transforms.clone(),
+            dropped: self.0.dropped.clone(),
+        }
+    }
+
+    /// This contract with the keys of `derive` after the line's columns.
+    ///
+    /// # Errors
+    ///
+    /// For a key that is already a key of the contract and does not fill a
+    /// field, or that fills a field of another kind.
+    pub fn derive(&self, derive: impl Derive + 'static) -> Result<Contract, ContractError> {
+        let mut rules = self.rules();
+        for key in derive.keys() {
+            if let Some(field) = key.fills() {
+                let kind = KeyKind::of_value(field.kind());
+                if kind != key.kind || time_kind(field) {
+                    return Err(ContractError::FillKind {
+                        name: key.name,
+                        field: kind.name(),
+                        kind: key.kind.name(),
+                    });
+                }
+            }
+            let standard = STANDARD_KEYS.iter().any(|k| k.name == key.name);
+            if standard || rules.keys.iter().any(|k| k.name == key.name) {
+                return Err(ContractError::SameKey(key.name));
+            }
+            rules.keys.push(*key);
+        }
+        let base = rules.keys.len() - derive.keys().len();
+        rules.derives.push((Arc::new(derive), base));
+        Ok(Contract(Arc::new(rules)))
+    }
+
+    /// This contract with `transform` run on each entry, after the ones
+    /// registered before.
+    pub fn transform(&self, transform: impl Transform + 'static) -> Contract {
+        let mut rules = self.rules();
+        rules.transforms.push(Arc::new(transform));
+        Contract(Arc::new(rules))
+    }
+
+    /// This contract without `keys`, which no output then writes (nor
+    /// selects).
+    ///
+    /// # Errors
+    ///
+    /// For a key that is not one of [`valid_keys`](Contract::valid_keys).
+    pub fn without<S: AsRef<str>>(
+        &self,
+        keys: impl IntoIterator<Item = S>,
+    ) -> Result<Contract, ContractError> {
+        let mut rules = self.rules();
+        for key in keys {
+            let key = key.as_ref();
+            if !self.valid_keys().any(|k| k == key) {
+                return Err(UnknownKey { key: key.into() }.into());
+            }
+            rules.dropped.push(key.to_owned());
+        }
+        Ok(Contract(Arc::new(rules)))
+    }
+
+    /// Every derived key, in order: `timestamp`, `query_params`, then
+    /// those registered.
+    pub fn derived_keys(&self) -> impl Iterator<Item = &DerivedKey> {
+        STANDARD_KEYS
+            .iter()
+            .chain(&self.0.keys)
+            .filter(|key| !self.dropped(key.name))
+    }
+
+    /// The registered derived keys (not `timestamp` and `query_params`)
+    /// that are written after the line's columns, in order: those that
+    /// fill no field.
+    pub fn extra_derived_keys(&self) -> impl Iterator<Item = &DerivedKey> {
+        self.0
+            .keys
+            .iter()
+            .filter(|key| key.fills().is_none() && !self.dropped(key.name))
+    }
+
+    /// Whether no output writes `key`.
+    pub fn dropped(&self, key: &str) -> bool {
+        self.0.dropped.iter().any(|k| k == key)
+    }
+
+    /// Every key a selection may name: the derived keys and every field's
+    /// (but `date` and `time`, which are the request time), less the keys
+    /// dropped.
+    pub fn valid_keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let fields = Field::ALL
+            .iter()
+            .filter(|f| !time_kind(**f) || **f == Field::TimestampMs)
+            .map(|f| f.json_key())
+            .filter(|key| !self.0.keys.iter().any(|k| k.name == *key));
+        STANDARD_KEYS
+            .iter()
+            .chain(&self.0.keys)
+            .map(|key| key.name)
+            .chain(fields)
+            .filter(|key| !self.dropped(key))
+    }
+
+    /// Every column of each line's schema, with the derived keys.
+    pub fn select_all(&self) -> Selection {
+        Selection {
+            contract: self.clone(),
+            keys: None,
+        }
+    }
+
+    /// The given keys, in this order. A key missing from a line's schema
+    /// is written as `null`, so every object has the same keys.
+    ///
+    /// # Errors
+    ///
+    /// For a key that is not in [`valid_keys`](Contract::valid_keys).
+    pub fn select_keys<S: AsRef<str>>(
+        &self,
+        keys: impl IntoIterator<Item = S>,
+    ) -> Result<Selection, UnknownKey> {
+        let keys = keys
+            .into_iter()
+            .map(|key| self.key(key.as_ref()))
+            .collect::<Result<Vec<Key>, UnknownKey>>()?;
+        Ok(Selection {
+            contract: self.clone(),
+            keys: Some(keys),
+        })
+    }
+
+    /// A comma-separated list of keys; empty means everything.
+    ///
+    /// # Errors
+    ///
+    /// For a key that is not in [`valid_keys`](Contract::valid_keys).
+    pub fn select(&self, list: &str) -> Result<Selection, UnknownKey> {
+        let keys: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect();
+        if keys.is_empty() {
+            return Ok(self.select_all());
+        }
+        self.select_keys(keys)
+    }
+
+    fn key(&self, name: &str) -> Result<Key, UnknownKey> {
+        let unknown = || UnknownKey { key: name.into() };
+        if self.dropped(name) {
+            return Err(unknown());
+        }
+        if let Some(i) = self.0.keys.iter().position(|k| k.name == name) {
+            return Ok(Key::Derived(i as u16));
+        }
+        match name {
+            TIMESTAMP_KEY => Ok(Key::Timestamp),
+            QUERY_PARAMS_KEY => Ok(Key::QueryParams),
+            _ => Field::from_json_key(name)
+                .filter(|&field| !time_kind(field) || field == Field::TimestampMs)
+                .map(Key::Field)
+                .ok_or_else(unknown),
+        }
+    }
+
+    /// The number of registered derived keys, the size of the
+    /// [`DerivedValues`] of an entry.
+    fn derived_len(&self) -> usize {
+        self.0.keys.len()
+    }
+
+    /// Whether applying the contract to a line changes nothing: no
+    /// registered derive, no transform. Writers then read the line as it
+    /// is.
+    #[inline]
+    pub(crate) fn is_plain(&self) -> bool {
+        self.0.derives.is_empty() && self.0.transforms.is_empty()
+    }
+
+    /// Runs the derives on `line`, then the transforms: the line every
+    /// output reads, in `scratch`, and the values of the derived keys.
+    ///
+    /// # Errors
+    ///
+    /// A derive's.
+    pub(crate) fn apply<'s>(
+        &self,
+        line: &LogLine<'s>,
+        scratch: &'s mut Applied,
+    ) -> Result<(LogLine<'s>, &'s DerivedValues), FieldError> {
+        let Applied {
+            values,
+            bytes,
+            spans,
+        } = scratch;
+        values.reset(self.derived_len());
+        for (derive, base) in &self.0.derives {
+            values.start(*base);
+            derive.derive(line, values)?;
+        }
+        if self.0.transforms.is_empty() {
+            return Ok((*line, values));
+        }
+        let schema = line.schema();
+        let mut rewritten = Vec::new();
+        let line = line.rewritten(bytes, spans, |i, raw, out| {
+            let Column::Known(field) = schema.columns()[i] else {
+                return false;
+            };
+            let mut changed = false;
+            for transform in &self.0.transforms {
+                if !transform.fields().contains(&field) {
+                    continue;
+                }
+                // Each transform reads the value the one before it wrote.
+                let value = if changed { &rewritten[..] } else { raw };
+                let start = out.len();
+                transform.rewrite(field, value, out);
+                rewritten.clear();
+                rewritten.extend_from_slice(&out[start..]);
+                out.truncate(start);
+                changed = true;
+            }
+            if changed {
+                out.extend_from_slice(&rewritten);
+            }
+            changed
+        });
+        Ok((line, values))
+    }
+}
+
+/// The buffers of [`Contract::apply`], reused from entry to entry.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Applied {
+    values: DerivedValues,
+    bytes: Vec<u8>,
+    spans: Vec<u32>,
+}
+
+/// The derived values of an entry of a plain contract: none.
+pub(crate) fn no_values() -> &'static DerivedValues {
+    static NONE: std::sync::OnceLock<DerivedValues> = std::sync::OnceLock::new();
+    NONE.get_or_init(DerivedValues::default)
+}
+
+/// Whether `field` is a source of the request time rather than a key.
+fn time_kind(field: Field) -> bool {
+    matches!(
+        field,
+        Field::Date | Field::Time | Field::Timestamp | Field::TimestampMs
+    )
+}
+
+/// Which keys to write, and in which order: some keys of a [`Contract`], or
+/// all of them.
 ///
 /// ```
 /// use cflog_core::contract::Selection;
@@ -47,6 +434,7 @@ use time::OffsetDateTime;
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selection {
+    contract: Contract,
     keys: Option<Vec<Key>>,
 }
 
@@ -55,19 +443,11 @@ enum Key {
     Timestamp,
     QueryParams,
     Field(Field),
+    /// A registered derived key, by its index among them.
+    Derived(u16),
 }
 
-impl Key {
-    fn name(self) -> &'static str {
-        match self {
-            Key::Timestamp => TIMESTAMP_KEY,
-            Key::QueryParams => QUERY_PARAMS_KEY,
-            Key::Field(field) => field.json_key(),
-        }
-    }
-}
-
-/// A selected key that is not part of the JSON contract.
+/// A selected key that is not part of the contract.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "unknown field key {key:?}: expected JSON keys such as timestamp, sc_status, cs_uri_stem (see `valid_keys`)"
@@ -78,13 +458,13 @@ pub struct UnknownKey {
 }
 
 impl Selection {
-    /// Every column of each line's schema.
+    /// Every column of each line's schema, by the standard contract.
     pub fn all() -> Selection {
-        Selection { keys: None }
+        Contract::standard().select_all()
     }
 
-    /// The given JSON keys, in this order. A key missing from a line's schema
-    /// is written as `null`, so every object has the same keys.
+    /// The given keys of the standard contract, in this order (see
+    /// [`Contract::select_keys`]).
     ///
     /// # Errors
     ///
@@ -92,50 +472,40 @@ impl Selection {
     pub fn from_keys<S: AsRef<str>>(
         keys: impl IntoIterator<Item = S>,
     ) -> Result<Selection, UnknownKey> {
-        let keys = keys
-            .into_iter()
-            .map(|key| {
-                let key = key.as_ref();
-                match key {
-                    TIMESTAMP_KEY => Ok(Key::Timestamp),
-                    QUERY_PARAMS_KEY => Ok(Key::QueryParams),
-                    "date" | "time" => Err(UnknownKey { key: key.into() }),
-                    _ => Field::from_json_key(key)
-                        .map(Key::Field)
-                        .ok_or_else(|| UnknownKey { key: key.into() }),
-                }
-            })
-            .collect::<Result<Vec<Key>, UnknownKey>>()?;
-        Ok(Selection { keys: Some(keys) })
+        Contract::standard().select_keys(keys)
     }
 
-    /// A comma-separated list of keys; empty means everything.
+    /// A comma-separated list of keys of the standard contract; empty means
+    /// everything.
     ///
     /// # Errors
     ///
     /// For a key that is not in [`valid_keys`](Selection::valid_keys).
     pub fn parse(list: &str) -> Result<Selection, UnknownKey> {
-        let keys: Vec<&str> = list
-            .split(',')
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .collect();
-        if keys.is_empty() {
-            return Ok(Selection::all());
-        }
-        Selection::from_keys(keys)
+        Contract::standard().select(list)
+    }
+
+    /// The contract the keys are of.
+    pub fn contract(&self) -> &Contract {
+        &self.contract
     }
 
     /// The selected keys, or `None` for everything.
     pub fn keys(&self) -> Option<Vec<&'static str>> {
-        Some(self.keys.as_ref()?.iter().map(|k| k.name()).collect())
+        let name = |key: &Key| match *key {
+            Key::Timestamp => TIMESTAMP_KEY,
+            Key::QueryParams => QUERY_PARAMS_KEY,
+            Key::Field(field) => field.json_key(),
+            Key::Derived(i) => self.contract.0.keys[usize::from(i)].name,
+        };
+        Some(self.keys.as_ref()?.iter().map(name).collect())
     }
 
-    /// Every key a selection may name.
+    /// Every key a selection of the standard contract may name.
     pub fn valid_keys() -> impl Iterator<Item = &'static str> {
         let fields = Field::ALL
             .iter()
-            .filter(|f| !matches!(f, Field::Date | Field::Time | Field::Timestamp))
+            .filter(|f| !time_kind(**f) || **f == Field::TimestampMs)
             .map(|f| f.json_key());
         [TIMESTAMP_KEY, QUERY_PARAMS_KEY].into_iter().chain(fields)
     }
@@ -149,9 +519,18 @@ pub(crate) enum Item {
     Field(Field),
     /// An unknown column, by index.
     Extra(usize),
+    /// A registered derived key, by its index among them.
+    Derived(u16),
 }
 
+/// The items of an entry of `schema` by `selection`, in order.
 pub(crate) fn plan(selection: &Selection, schema: &Schema) -> Vec<Item> {
+    let contract = &selection.contract;
+    // A derived key that fills a field the schema has is the field.
+    let derived = |i: u16| match contract.0.keys[usize::from(i)].fills() {
+        Some(field) if schema.contains(field) => Item::Field(field),
+        _ => Item::Derived(i),
+    };
     if let Some(keys) = &selection.keys {
         return keys
             .iter()
@@ -159,10 +538,11 @@ pub(crate) fn plan(selection: &Selection, schema: &Schema) -> Vec<Item> {
                 Key::Timestamp => Item::Timestamp,
                 Key::QueryParams => Item::QueryParams,
                 Key::Field(field) => Item::Field(field),
+                Key::Derived(i) => derived(i),
             })
             .collect();
     }
-    let mut items = Vec::with_capacity(schema.len() + 2);
+    let mut items = Vec::with_capacity(schema.len() + 2 + contract.derived_len());
     let mut timestamp = false;
     for (i, column) in schema.columns().iter().enumerate() {
         match column {
@@ -194,27 +574,52 @@ pub(crate) fn plan(selection: &Selection, schema: &Schema) -> Vec<Item> {
             Column::Unknown { .. } => items.push(Item::Extra(i)),
         }
     }
+    // The registered keys after the columns; one that fills a field the
+    // schema has is already there.
+    items.extend(
+        (0..contract.derived_len() as u16)
+            .map(derived)
+            .filter(|item| matches!(item, Item::Derived(_))),
+    );
+    if !contract.0.dropped.is_empty() {
+        items.retain(|&item| !contract.dropped(item_key(item, selection, schema)));
+    }
     items
 }
 
-/// The JSON key of `item`.
-pub(crate) fn item_key(item: Item, schema: &Schema) -> &str {
+/// The field whose value `item` is: `Field::Timestamp` for the request
+/// time, the field a derived key fills, `None` for the others.
+pub(crate) fn item_field(item: Item, selection: &Selection) -> Option<Field> {
+    match item {
+        Item::Timestamp => Some(Field::Timestamp),
+        Item::Field(field) => Some(field),
+        Item::Derived(i) => selection.contract.0.keys[usize::from(i)].fills(),
+        Item::QueryParams | Item::Extra(_) => None,
+    }
+}
+
+/// The key of `item`.
+pub(crate) fn item_key<'s>(item: Item, selection: &'s Selection, schema: &'s Schema) -> &'s str {
     match item {
         Item::Timestamp => TIMESTAMP_KEY,
         Item::QueryParams => QUERY_PARAMS_KEY,
         Item::Field(field) => field.json_key(),
         Item::Extra(i) => schema.columns()[i].json_key(),
+        Item::Derived(i) => selection.contract.0.keys[usize::from(i)].name,
     }
 }
 
 /// One value of an entry, parsed by its kind.
+///
+/// The variants are the kinds every writer handles, with no fallback: a
+/// new one does not compile until each of them writes it.
 #[derive(Clone, Debug)]
-#[non_exhaustive]
 pub enum TypedValue<'a> {
     /// Escaped text ([`ValueKind::Text`]), decoded only when asked
     /// ([`Value::decoded_str`]).
     Text(Value<'a>),
-    /// A word of an open enum, as logged (`Hit`, `HTTP/2.0`).
+    /// Text that is not escaped: a word of an open enum, as logged (`Hit`,
+    /// `HTTP/2.0`), or the text of a derived key.
     Word(&'a str),
     /// An unsigned integer: byte counts, statuses, ports, AS numbers and
     /// `timestamp_ms`.
@@ -227,6 +632,8 @@ pub enum TypedValue<'a> {
     Timestamp(OffsetDateTime, bool),
     /// An address.
     Ip(IpAddr),
+    /// A boolean, of a derived key.
+    Boolean(bool),
     /// The parameters of the query.
     QueryParams(QueryParams<'a>),
 }
@@ -294,12 +701,15 @@ pub(crate) fn timestamp_value<'a>(
         .map(|time| TypedValue::Timestamp(time, line.timestamp_has_millis())))
 }
 
-/// The value of an item of the JSON contract's plan for `line`.
+/// The value of an item of the contract's plan for `line`, whose derived
+/// keys have `values`.
 pub(crate) fn item_value<'a>(
     item: Item,
     line: &LogLine<'a>,
+    values: &'a DerivedValues,
 ) -> Result<Option<TypedValue<'a>>, FieldError> {
     match item {
+        Item::Derived(i) => Ok(derived_value(values, usize::from(i))),
         Item::Timestamp => timestamp_value(line),
         // What `line.query_params()` decodes.
         Item::QueryParams => Ok(line.query_params().map(TypedValue::QueryParams)),
@@ -313,4 +723,17 @@ pub(crate) fn item_value<'a>(
         }
         Item::Extra(i) => Ok(line.column(i).and_then(Value::new).map(TypedValue::Text)),
     }
+}
+
+/// The value of registered derived key `index` in `values`.
+#[inline]
+pub(crate) fn derived_value(values: &DerivedValues, index: usize) -> Option<TypedValue<'_>> {
+    let (slot, text) = values.get(index);
+    Some(match slot {
+        Slot::Null => return None,
+        Slot::Text { start, end } => TypedValue::Word(&text[start..end]),
+        Slot::Boolean(value) => TypedValue::Boolean(value),
+        Slot::Integer(n) => TypedValue::Unsigned(n),
+        Slot::Ip(ip) => TypedValue::Ip(ip),
+    })
 }

@@ -27,7 +27,9 @@ use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
-use crate::contract::{Item, Selection, TypedValue, item_key, item_value, plan};
+use crate::contract::{
+    Applied, DerivedValues, Item, Selection, TypedValue, item_key, item_value, no_values, plan,
+};
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
 use crate::kind;
@@ -84,6 +86,8 @@ pub struct JsonWriter {
     scratch: Scratch,
     /// Where each line is written before it is appended to the output.
     buf: Vec<u8>,
+    /// The buffers of the contract's derived keys and transforms.
+    applied: Applied,
 }
 
 /// An item resolved against a schema, so that writing a line does no
@@ -151,8 +155,24 @@ fn slot(item: Item, schema: &Schema) -> Slot {
             (_, None) => Slot::Missing,
             (kind, Some(col)) => column_slot(col, field, kind),
         },
-        Item::Timestamp => Slot::Item(item),
+        // Computed from the entry: written from its typed value.
+        Item::Timestamp | Item::Derived(_) => Slot::Item(item),
     }
+}
+
+/// The line that `selection`'s outputs read for `line`, and the values of
+/// its derived keys: `line` itself when the contract is plain.
+#[inline(always)]
+pub(crate) fn apply<'s>(
+    selection: &Selection,
+    line: &LogLine<'s>,
+    applied: &'s mut Applied,
+) -> Result<(LogLine<'s>, &'s DerivedValues), FieldError> {
+    let contract = selection.contract();
+    if contract.is_plain() {
+        return Ok((*line, no_values()));
+    }
+    contract.apply(line, applied)
 }
 
 /// The slot of column `col`, of `field` and its `kind` (not a time).
@@ -258,6 +278,7 @@ impl JsonWriter {
             slots: Vec::new(),
             scratch: Scratch::default(),
             buf: Vec::new(),
+            applied: Applied::default(),
         }
     }
 
@@ -275,12 +296,15 @@ impl JsonWriter {
     pub fn write(&mut self, line: &LogLine<'_>, out: &mut Vec<u8>) -> Result<(), FieldError> {
         self.prepare(line.schema());
         let JsonWriter {
+            selection,
             keys,
             slots,
             scratch,
             buf,
+            applied,
             ..
         } = self;
+        let (line, values) = apply(selection, line, applied)?;
         // Room for the usual line many times over (values seldom grow);
         // a line that needs more is written again into twice the room,
         // which is never nothing (no keys on an empty line).
@@ -289,7 +313,7 @@ impl JsonWriter {
             if buf.len() < room {
                 buf.resize(room, 0);
             }
-            if let Some(len) = write_slots(keys, slots, scratch, line, buf)? {
+            if let Some(len) = write_slots(keys, slots, scratch, &line, values, buf)? {
                 out.extend_from_slice(&buf[..len]);
                 return Ok(());
             }
@@ -329,7 +353,15 @@ impl JsonWriter {
         buf: &mut [u8],
     ) -> Result<Option<usize>, FieldError> {
         self.prepare(line.schema());
-        write_slots(&self.keys, &self.slots, &mut self.scratch, line, buf)
+        let (line, values) = apply(&self.selection, line, &mut self.applied)?;
+        write_slots(
+            &self.keys,
+            &self.slots,
+            &mut self.scratch,
+            &line,
+            values,
+            buf,
+        )
     }
 
     /// Resolves the slots of `schema`, unless they are those of the last
@@ -338,7 +370,8 @@ impl JsonWriter {
     fn prepare(&mut self, schema: &Schema) {
         if schema.id() != self.schema_id {
             let items = plan(&self.selection, schema);
-            self.keys = KeyPrefix::all(items.iter().map(|&item| item_key(item, schema)));
+            let selection = &self.selection;
+            self.keys = KeyPrefix::all(items.iter().map(|&item| item_key(item, selection, schema)));
             self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
             self.schema_id = schema.id();
         }
@@ -351,16 +384,17 @@ impl JsonWriter {
 /// `buf` is an argument, not a field, so that the compiler knows that
 /// nothing else points into it: writing a byte then does not make it reload
 /// the position or the line.
-fn write_slots(
+fn write_slots<'a>(
     keys: &[KeyPrefix],
     slots: &[Slot],
     scratch: &mut Scratch,
-    line: &LogLine<'_>,
+    line: &LogLine<'a>,
+    values: &'a DerivedValues,
     buf: &mut [u8],
 ) -> Result<Option<usize>, FieldError> {
     let mut out = Out::new(buf);
     for (key, slot) in keys.iter().zip(slots) {
-        write_slot(key, scratch, *slot, line, &mut out)?;
+        write_slot(key, scratch, *slot, line, values, &mut out)?;
     }
     // The first key opened the object.
     if slots.is_empty() {
@@ -373,11 +407,12 @@ fn write_slots(
 
 /// Appends a slot's key and value.
 #[inline(always)]
-fn write_slot(
+fn write_slot<'a>(
     key: &KeyPrefix,
     scratch: &mut Scratch,
     slot: Slot,
-    line: &LogLine<'_>,
+    line: &LogLine<'a>,
+    values: &'a DerivedValues,
     out: &mut Out<'_>,
 ) -> Result<(), FieldError> {
     let value = |col| line.column(col).and_then(Value::new);
@@ -456,7 +491,7 @@ fn write_slot(
         Slot::QueryParams { col } => column!(col, |raw| {
             out.detached(|out| write_query_params(raw, bytes, out, &mut scratch.query));
         }),
-        Slot::Item(item) => match item_value(item, line)? {
+        Slot::Item(item) => match item_value(item, line, values)? {
             Some(value) => {
                 key.write(false, out);
                 out.detached(|out| write_value(&value, out, scratch));
@@ -496,6 +531,11 @@ fn write_date_time(date: &[u8], time: &[u8], out: &mut Out<'_>) {
     out.extend_from_slice(&text);
 }
 
+/// A boolean as JSON writes it, and a delimited cell.
+pub(crate) const fn boolean_text(value: bool) -> &'static [u8] {
+    if value { b"true" } else { b"false" }
+}
+
 /// Writes `value` as JSON. Writing into a `Vec` cannot fail.
 fn write_value(value: &TypedValue<'_>, out: &mut Out<'_>, scratch: &mut Scratch) {
     match value {
@@ -510,6 +550,7 @@ fn write_value(value: &TypedValue<'_>, out: &mut Out<'_>, scratch: &mut Scratch)
         }
         TypedValue::Ip(IpAddr::V6(ip)) => write_ipv6(*ip, out),
         TypedValue::Timestamp(time, millis) => write_timestamp(*time, *millis, out),
+        TypedValue::Boolean(value) => out.extend_from_slice(boolean_text(*value)),
         TypedValue::QueryParams(params) => {
             write_query_params(params.raw(), &[], out, &mut scratch.query)
         }
@@ -722,6 +763,7 @@ impl Serialize for Contract<'_> {
             }
             TypedValue::Seconds(d) => serializer.serialize_f64(seconds_f64(*d)),
             TypedValue::Ip(ip) => serializer.collect_str(ip),
+            TypedValue::Boolean(value) => serializer.serialize_bool(*value),
             TypedValue::Timestamp(time, millis) => serializer.collect_str(&Rfc3339(*time, *millis)),
             TypedValue::QueryParams(params) => params.serialize(serializer),
         }
@@ -732,11 +774,12 @@ impl Serialize for Contract<'_> {
 /// serialization error; use [`JsonWriter`] to get it as a [`FieldError`].
 impl Serialize for LogLine<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let items = plan(&Selection::all(), self.schema());
+        let all = Selection::all();
+        let items = plan(&all, self.schema());
         let mut map = serializer.serialize_map(Some(items.len()))?;
         for item in items {
-            let value = item_value(item, self).map_err(serde::ser::Error::custom)?;
-            map.serialize_entry(item_key(item, self.schema()), &Contract(value))?;
+            let value = item_value(item, self, no_values()).map_err(serde::ser::Error::custom)?;
+            map.serialize_entry(item_key(item, &all, self.schema()), &Contract(value))?;
         }
         map.end()
     }
@@ -833,11 +876,14 @@ mod tests {
         } = &mut writer;
         for room in [0, 1, expected.len() / 2, expected.len() - 1] {
             let mut buf = vec![0; room];
-            assert_eq!(write_slots(keys, slots, scratch, &line, &mut buf), Ok(None));
+            assert_eq!(
+                write_slots(keys, slots, scratch, &line, no_values(), &mut buf),
+                Ok(None)
+            );
         }
         // Values are copied in whole chunks, which may reach past the end.
         let mut buf = vec![0; expected.len() + KEY_CHUNK];
-        let len = write_slots(keys, slots, scratch, &line, &mut buf).unwrap();
+        let len = write_slots(keys, slots, scratch, &line, no_values(), &mut buf).unwrap();
         assert_eq!(len, Some(expected.len()));
         assert_eq!(buf[..expected.len()], expected);
     }

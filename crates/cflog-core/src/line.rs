@@ -99,6 +99,45 @@ impl<'a> LogLine<'a> {
         }
     }
 
+    /// The line with the values of some columns replaced, in `bytes` and
+    /// `spans` (reused from line to line): `rewrite(i, raw, out)` appends
+    /// the new value of column `i` to `out` and returns `true`, or returns
+    /// `false` to keep it. The line's own text ([`as_bytes`](Self::as_bytes))
+    /// stays as read.
+    pub(crate) fn rewritten<'s>(
+        &self,
+        bytes: &'s mut Vec<u8>,
+        spans: &'s mut Vec<u32>,
+        mut rewrite: impl FnMut(usize, &[u8], &mut Vec<u8>) -> bool,
+    ) -> LogLine<'s>
+    where
+        'a: 's,
+    {
+        bytes.clear();
+        bytes.extend_from_slice(self.bytes);
+        spans.clear();
+        spans.extend(self.spans.iter().flatten());
+        for i in 0..self.spans.len() {
+            let [start, end] = self.spans[i];
+            let start_new = bytes.len();
+            let raw = &self.bytes[start as usize..end as usize];
+            if rewrite(i, raw, bytes) {
+                // Spans are `u32`, as the reader's: a value that would
+                // pass 4 GiB keeps the logged one.
+                match (u32::try_from(start_new), u32::try_from(bytes.len())) {
+                    (Ok(s), Ok(e)) => {
+                        spans[2 * i] = s;
+                        spans[2 * i + 1] = e;
+                    }
+                    _ => bytes.truncate(start_new),
+                }
+            } else {
+                bytes.truncate(start_new);
+            }
+        }
+        LogLine::from_parts(bytes, self.len, spans, self.schema)
+    }
+
     /// The whole line, as read (without its line break).
     pub fn as_bytes(&self) -> &'a [u8] {
         &self.bytes[..self.len]

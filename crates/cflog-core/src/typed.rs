@@ -53,6 +53,9 @@
 //!     fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
 //!         Ok(self.0.push(format!("{}={ip}", key.name)))
 //!     }
+//!     fn boolean(&mut self, key: Key<'_>, value: bool) -> Result<(), FieldError> {
+//!         Ok(self.0.push(format!("{}={value}", key.name)))
+//!     }
 //!     fn query_params(&mut self, key: Key<'_>, params: &cflog_core::escape::QueryParams<'_>) -> Result<(), FieldError> {
 //!         Ok(self.0.push(format!("{}={}", key.name, params.iter().count())))
 //!     }
@@ -80,7 +83,8 @@ use std::time::Duration;
 pub use time::OffsetDateTime;
 
 use crate::contract::{
-    Item, Selection, TypedValue, item_key, item_value, kind_value, plan, timestamp_value,
+    Applied, DerivedValues, Item, Selection, TypedValue, item_field, item_key, item_value,
+    kind_value, no_values, plan, timestamp_value,
 };
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
@@ -112,6 +116,7 @@ impl<'a> TypedValue<'a> {
             TypedValue::Seconds(d) => encoder.seconds(key, *d),
             TypedValue::Timestamp(time, millis) => encoder.timestamp(key, *time, *millis),
             TypedValue::Ip(ip) => encoder.ip(key, *ip),
+            TypedValue::Boolean(value) => encoder.boolean(key, *value),
             TypedValue::QueryParams(params) => encoder.query_params(key, params),
         }
     }
@@ -128,8 +133,12 @@ pub struct Key<'k> {
     pub name: &'k str,
     /// The field the value is of: `Some(Field::Timestamp)` for the request
     /// time, whatever its source; `None` for `query_params` and for
-    /// unknown columns.
+    /// unknown columns; for a registered derived key, the field it fills
+    /// (see [`DerivedKey`](crate::contract::DerivedKey)).
     pub field: Option<Field>,
+    /// Whether the value is of a registered derived key (not `timestamp`
+    /// nor `query_params`): one an encoder writes by its key alone.
+    pub derived: bool,
 }
 
 /// Receives the values of an entry, parsed, one call per key, in order.
@@ -209,6 +218,13 @@ pub trait Encoder {
     /// The encoder's own.
     fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), Self::Error>;
 
+    /// A boolean, of a derived key.
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    fn boolean(&mut self, key: Key<'_>, value: bool) -> Result<(), Self::Error>;
+
     /// The query's parameters.
     ///
     /// # Errors
@@ -262,6 +278,8 @@ pub struct Layout {
     handed: Vec<usize>,
     /// The checks of the values that are not.
     checks: Checks,
+    /// The buffers of the contract's derived keys and transforms.
+    applied: Applied,
 }
 
 impl Layout {
@@ -276,6 +294,7 @@ impl Layout {
             steps: Vec::new(),
             handed: Vec::new(),
             checks: Checks::default(),
+            applied: Applied::default(),
         }
     }
 
@@ -308,6 +327,7 @@ impl Layout {
     /// #     fn seconds(&mut self, key: Key<'_>, _: std::time::Duration) -> Result<(), FieldError> { self.push(key) }
     /// #     fn timestamp(&mut self, key: Key<'_>, _: OffsetDateTime, _: bool) -> Result<(), FieldError> { self.push(key) }
     /// #     fn ip(&mut self, key: Key<'_>, _: std::net::IpAddr) -> Result<(), FieldError> { self.push(key) }
+    /// #     fn boolean(&mut self, key: Key<'_>, _: bool) -> Result<(), FieldError> { self.push(key) }
     /// #     fn query_params(&mut self, key: Key<'_>, _: &cflog_core::escape::QueryParams<'_>) -> Result<(), FieldError> { self.push(key) }
     /// # }
     ///
@@ -353,6 +373,29 @@ impl Layout {
         encoder: &mut E,
     ) -> Result<(), E::Error> {
         self.prepare(line.schema());
+        if self.selection.contract().is_plain() {
+            return self.walk(line, no_values(), encoder);
+        }
+        // The derived values and the transformed line, in buffers kept
+        // from entry to entry.
+        let mut applied = std::mem::take(&mut self.applied);
+        let result = match self.selection.contract().apply(line, &mut applied) {
+            Ok((line, values)) => self.walk(&line, values, encoder),
+            Err(error) => Err(error.into()),
+        };
+        self.applied = applied;
+        result
+    }
+
+    /// Hands the values of `line`, whose derived keys have `values`, to
+    /// `encoder`.
+    #[inline(always)]
+    fn walk<'a, E: Encoder + ?Sized>(
+        &self,
+        line: &LogLine<'a>,
+        values: &'a DerivedValues,
+        encoder: &mut E,
+    ) -> Result<(), E::Error> {
         if self.wanted.is_none() {
             for (index, (step, (name, field))) in self
                 .steps
@@ -364,16 +407,17 @@ impl Layout {
                     index,
                     name,
                     field: *field,
+                    derived: matches!(step, Step::Item(Item::Derived(_))),
                 };
-                encode_value(*step, key, line, encoder)?;
+                encode_value(*step, key, line, values, encoder)?;
             }
             return Ok(());
         }
         // The values not handed on are checked first; when they all pass,
         // only the handed ones are read.
-        if self.checks.pass(line) {
+        if self.checks.pass(line, values) {
             for &index in &self.handed {
-                self.encode_step(index, line, encoder)?;
+                self.encode_step(index, line, values, encoder)?;
             }
             return Ok(());
         }
@@ -382,9 +426,9 @@ impl Layout {
         let mut handed = self.handed.iter().peekable();
         for (index, step) in self.steps.iter().enumerate() {
             if handed.next_if_eq(&&index).is_some() {
-                self.encode_step(index, line, encoder)?;
+                self.encode_step(index, line, values, encoder)?;
             } else {
-                step_value(*step, line)?;
+                step_value(*step, line, values)?;
             }
         }
         Ok(())
@@ -392,18 +436,20 @@ impl Layout {
 
     /// Hands the value of step `index` to `encoder`.
     #[inline(always)]
-    fn encode_step<E: Encoder + ?Sized>(
+    fn encode_step<'a, E: Encoder + ?Sized>(
         &self,
         index: usize,
-        line: &LogLine<'_>,
+        line: &LogLine<'a>,
+        values: &'a DerivedValues,
         encoder: &mut E,
     ) -> Result<(), E::Error> {
         let key = Key {
             index,
             name: &self.keys[index],
             field: self.fields[index],
+            derived: matches!(self.steps[index], Step::Item(Item::Derived(_))),
         };
-        encode_value(self.steps[index], key, line, encoder)
+        encode_value(self.steps[index], key, line, values, encoder)
     }
 
     fn prepare(&mut self, schema: &Schema) {
@@ -414,15 +460,11 @@ impl Layout {
         let realtime = schema.family() == Family::Realtime;
         self.keys = items
             .iter()
-            .map(|&item| item_key(item, schema).to_owned())
+            .map(|&item| item_key(item, &self.selection, schema).to_owned())
             .collect();
         self.fields = items
             .iter()
-            .map(|&item| match item {
-                Item::Timestamp => Some(Field::Timestamp),
-                Item::Field(field) => Some(field),
-                Item::QueryParams | Item::Extra(_) => None,
-            })
+            .map(|&item| item_field(item, &self.selection))
             .collect();
         self.steps = items
             .into_iter()
@@ -451,6 +493,7 @@ impl Layout {
                     index,
                     name: &self.keys[index],
                     field: self.fields[index],
+                    derived: matches!(self.steps[index], Step::Item(Item::Derived(_))),
                 })
             })
             .collect();
@@ -468,14 +511,18 @@ impl Layout {
 
 /// The value of `step` in `line`.
 #[inline(always)]
-fn step_value<'a>(step: Step, line: &LogLine<'a>) -> Result<Option<TypedValue<'a>>, FieldError> {
+fn step_value<'a>(
+    step: Step,
+    line: &LogLine<'a>,
+    values: &'a DerivedValues,
+) -> Result<Option<TypedValue<'a>>, FieldError> {
     match step {
         Step::Column { col, field, kind } => {
             let value = col.and_then(|col| line.column(col)).and_then(Value::new);
             kind_value(line, field, kind, value)
         }
         Step::Extra { col } => Ok(line.column(col).and_then(Value::new).map(TypedValue::Text)),
-        Step::Item(item) => item_value(item, line),
+        Step::Item(item) => item_value(item, line, values),
     }
 }
 
@@ -485,10 +532,11 @@ fn step_value<'a>(step: Step, line: &LogLine<'a>) -> Result<Option<TypedValue<'a
 /// it makes a round trip through memory, which cost more than most parsers
 /// on the Parquet path.) The kinds are read as [`kind_value`] reads them.
 #[inline(always)]
-fn encode_value<E: Encoder + ?Sized>(
+fn encode_value<'a, E: Encoder + ?Sized>(
     step: Step,
     key: Key<'_>,
-    line: &LogLine<'_>,
+    line: &LogLine<'a>,
+    values: &'a DerivedValues,
     encoder: &mut E,
 ) -> Result<(), E::Error> {
     let (field, kind, value) = match step {
@@ -503,7 +551,7 @@ fn encode_value<E: Encoder + ?Sized>(
                 None => encoder.null(key),
             };
         }
-        Step::Item(item) => return hand(key, item_value(item, line)?, encoder),
+        Step::Item(item) => return hand(key, item_value(item, line, values)?, encoder),
     };
     let Some(value) = value else {
         return encoder.null(key);
@@ -561,6 +609,7 @@ mod tests {
         Seconds(Duration),
         Time(OffsetDateTime),
         Ip(IpAddr),
+        Boolean(bool),
         Query(Vec<(String, String)>),
     }
 
@@ -607,6 +656,9 @@ mod tests {
         }
         fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
             self.push(key, Seen::Ip(ip))
+        }
+        fn boolean(&mut self, key: Key<'_>, value: bool) -> Result<(), FieldError> {
+            self.push(key, Seen::Boolean(value))
         }
         fn query_params(
             &mut self,

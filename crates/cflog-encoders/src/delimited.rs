@@ -329,6 +329,10 @@ mod tests {
             self.cell(|out| out.extend_from_slice(word.as_bytes()))
         }
 
+        fn boolean(&mut self, _key: Key<'_>, value: bool) -> Result<(), FieldError> {
+            self.cell(|out| out.extend_from_slice(if value { b"true" } else { b"false" }))
+        }
+
         fn unsigned(&mut self, _key: Key<'_>, n: u64) -> Result<(), FieldError> {
             self.cell(|out| out.extend_from_slice(n.to_string().as_bytes()))
         }

@@ -21,8 +21,8 @@ use super::number::{
 use super::out::Out;
 use super::query::write_query_params;
 use super::text::{copy_cell_if_plain, decode_cell_if_plain};
-use super::{Scratch, Slot, checked_date_time, slot, write_timestamp};
-use crate::contract::{Selection, TypedValue, item_key, item_value, plan};
+use super::{Scratch, Slot, apply, boolean_text, checked_date_time, slot, write_timestamp};
+use crate::contract::{Applied, DerivedValues, Selection, TypedValue, item_key, item_value, plan};
 use crate::escape;
 use crate::field::ValueKind;
 use crate::kind;
@@ -76,6 +76,8 @@ pub struct CellWriter {
     keys: Vec<String>,
     slots: Vec<Slot>,
     scratch: Scratch,
+    /// The buffers of the contract's derived keys and transforms.
+    applied: Applied,
     /// The cells; only `buf[..len]` is written, the rest is room.
     buf: Vec<u8>,
     len: usize,
@@ -89,6 +91,7 @@ impl CellWriter {
             selection,
             schema_id: 0,
             keys: Vec::new(),
+            applied: Applied::default(),
             slots: Vec::new(),
             scratch: Scratch::default(),
             buf: Vec::new(),
@@ -120,13 +123,22 @@ impl CellWriter {
     pub fn write(&mut self, line: &LogLine<'_>, separator: u8) -> Result<(), FieldError> {
         self.prepare(line.schema());
         let CellWriter {
+            selection,
             slots,
             scratch,
             buf,
             len,
             cells,
+            applied,
             ..
         } = self;
+        let (line, values) = match apply(selection, line, applied) {
+            Ok(applied) => applied,
+            Err(error) => {
+                cells.clear();
+                return Err(error);
+            }
+        };
         *len = 0;
         // Room for the usual line many times over, kept from line to line
         // (so it is not cleared each time); a line that needs more is
@@ -137,7 +149,7 @@ impl CellWriter {
                 buf.resize(room, 0);
             }
             cells.clear();
-            match write_cells(slots, scratch, line, separator, buf, cells) {
+            match write_cells(slots, scratch, &line, values, separator, buf, cells) {
                 Ok(Some(written)) => {
                     *len = written;
                     return Ok(());
@@ -170,7 +182,7 @@ impl CellWriter {
             let items = plan(&self.selection, schema);
             self.keys = items
                 .iter()
-                .map(|&item| item_key(item, schema).to_owned())
+                .map(|&item| item_key(item, &self.selection, schema).to_owned())
                 .collect();
             self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
             self.schema_id = schema.id();
@@ -180,10 +192,11 @@ impl CellWriter {
 
 /// Writes the cells of `line` at the start of `buf`, noting each in
 /// `cells`; their length, or `None` when they did not fit.
-fn write_cells(
+fn write_cells<'a>(
     slots: &[Slot],
     scratch: &mut Scratch,
-    line: &LogLine<'_>,
+    line: &LogLine<'a>,
+    values: &'a DerivedValues,
     separator: u8,
     buf: &mut [u8],
     cells: &mut Vec<CellSpan>,
@@ -194,7 +207,7 @@ fn write_cells(
             out.push(separator);
         }
         let start = out.len();
-        let (text, special) = write_cell(scratch, *slot, line, separator, &mut out)?;
+        let (text, special) = write_cell(scratch, *slot, line, values, separator, &mut out)?;
         cells.push(CellSpan {
             start,
             end: out.len(),
@@ -213,10 +226,11 @@ const VALUE: Kind = (false, false);
 
 /// Appends a slot's cell; what it is.
 #[inline(always)]
-fn write_cell(
+fn write_cell<'a>(
     scratch: &mut Scratch,
     slot: Slot,
-    line: &LogLine<'_>,
+    line: &LogLine<'a>,
+    values: &'a DerivedValues,
     separator: u8,
     out: &mut Out<'_>,
 ) -> Result<Kind, FieldError> {
@@ -315,7 +329,7 @@ fn write_cell(
                 (true, is_special(&out[start..], separator))
             })
         }),
-        Slot::Item(item) => match item_value(item, line)? {
+        Slot::Item(item) => match item_value(item, line, values)? {
             Some(value) => out.detached(|out| write_value_cell(&value, separator, out, scratch)),
             None => VALUE,
         },
@@ -392,6 +406,10 @@ fn write_value_cell(
         TypedValue::Timestamp(time, millis) => {
             write_timestamp(*time, *millis, out);
             out.unquote(start);
+            VALUE
+        }
+        TypedValue::Boolean(value) => {
+            out.extend_from_slice(boolean_text(*value));
             VALUE
         }
         TypedValue::QueryParams(params) => {

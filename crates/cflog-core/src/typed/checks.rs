@@ -13,7 +13,7 @@
 //! pattern instead of one jump per column.
 
 use super::Step;
-use crate::contract::{Item, item_value, kind_value};
+use crate::contract::{DerivedValues, Item, item_value, kind_value};
 use crate::field::{Field, ValueKind};
 use crate::kind::is_word;
 use crate::line::{LogLine, Value};
@@ -40,7 +40,7 @@ impl Checks {
                 }
                 | Step::Column { col: None, .. }
                 | Step::Extra { .. }
-                | Step::Item(Item::QueryParams | Item::Extra(_)) => {}
+                | Step::Item(Item::QueryParams | Item::Extra(_) | Item::Derived(_)) => {}
                 Step::Item(Item::Field(field)) if field.kind() == ValueKind::Text => {}
                 Step::Column {
                     col: Some(col),
@@ -56,7 +56,7 @@ impl Checks {
 
     /// Whether every value checked reads by its kind.
     #[inline]
-    pub(super) fn pass(&self, line: &LogLine<'_>) -> bool {
+    pub(super) fn pass<'a>(&self, line: &LogLine<'a>, values: &'a DerivedValues) -> bool {
         self.columns.iter().all(|&(col, field, kind)| {
             let value = line.column(col).and_then(Value::new);
             // A word is read as UTF-8, which ASCII always is: the common
@@ -68,6 +68,6 @@ impl Checks {
         }) && self
             .items
             .iter()
-            .all(|&item| item_value(item, line).is_ok())
+            .all(|&item| item_value(item, line, values).is_ok())
     }
 }
