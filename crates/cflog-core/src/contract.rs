@@ -60,6 +60,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 mod derive;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod transform;
 
 pub use derive::{Derive, DerivedKey, DerivedValues, KeyKind};
@@ -736,4 +738,272 @@ pub(crate) fn derived_value(values: &DerivedValues, index: usize) -> Option<Type
         Slot::Integer(n) => TypedValue::Unsigned(n),
         Slot::Ip(ip) => TypedValue::Ip(ip),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+    use crate::json::{CellWriter, JsonWriter};
+    use crate::typed::{Encoder, Key, Layout};
+
+    /// Each key and its value as text, as the typed layer hands them on.
+    #[derive(Default)]
+    struct Pairs(Vec<(String, String)>);
+
+    impl Pairs {
+        fn push(&mut self, key: Key<'_>, value: impl fmt::Display) -> Result<(), FieldError> {
+            self.0.push((key.name.to_owned(), value.to_string()));
+            Ok(())
+        }
+    }
+
+    use std::fmt;
+
+    impl Encoder for Pairs {
+        type Error = FieldError;
+        fn null(&mut self, key: Key<'_>) -> Result<(), FieldError> {
+            self.push(key, "")
+        }
+        fn text(&mut self, key: Key<'_>, value: Value<'_>) -> Result<(), FieldError> {
+            self.push(key, value.decoded_str())
+        }
+        fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), FieldError> {
+            self.push(key, word)
+        }
+        fn unsigned(&mut self, key: Key<'_>, n: u64) -> Result<(), FieldError> {
+            self.push(key, n)
+        }
+        fn signed(&mut self, key: Key<'_>, n: i64) -> Result<(), FieldError> {
+            self.push(key, n)
+        }
+        fn seconds(&mut self, key: Key<'_>, d: Duration) -> Result<(), FieldError> {
+            self.push(key, d.as_millis())
+        }
+        fn timestamp(
+            &mut self,
+            key: Key<'_>,
+            time: OffsetDateTime,
+            _: bool,
+        ) -> Result<(), FieldError> {
+            self.push(key, time.unix_timestamp())
+        }
+        fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
+            self.push(key, ip)
+        }
+        fn boolean(&mut self, key: Key<'_>, value: bool) -> Result<(), FieldError> {
+            self.push(key, value)
+        }
+        fn query_params(&mut self, key: Key<'_>, p: &QueryParams<'_>) -> Result<(), FieldError> {
+            let mut text = String::new();
+            for (name, value) in p.iter() {
+                let _ = write!(text, "{name}={value};");
+            }
+            self.push(key, text)
+        }
+    }
+
+    /// The entry of `text` by `selection`: JSON (both ways), cells, and the
+    /// typed values, each as (key, text) pairs.
+    fn outputs(header: &str, text: &str, selection: &Selection) -> [Vec<(String, String)>; 4] {
+        let schema = Schema::from_fields_header(header.as_bytes()).unwrap();
+        let mut spans = Vec::new();
+        let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+        let from_json = |json: &[u8]| -> Vec<(String, String)> {
+            let Ordered(object) = serde_json::from_slice(json).unwrap();
+            object
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        serde_json::Value::String(s) => s,
+                        serde_json::Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    (k, v)
+                })
+                .collect()
+        };
+        let mut json = JsonWriter::new(selection.clone());
+        let mut written = Vec::new();
+        json.write(&line, &mut written).unwrap();
+        let mut block = vec![0; 4096];
+        let len = json.write_to_slice(&line, &mut block).unwrap().unwrap();
+        let mut cells = CellWriter::new(selection.clone());
+        cells.write(&line, b',').unwrap();
+        let keys = cells.keys(&schema).to_vec();
+        let cells = cells
+            .cells()
+            .iter()
+            .zip(keys)
+            .map(|(cell, key)| {
+                let text = &cells.text()[cell.start..cell.end];
+                (key, String::from_utf8(text.to_vec()).unwrap())
+            })
+            .collect();
+        let mut pairs = Pairs::default();
+        Layout::new(selection.clone())
+            .encode(&line, &mut pairs)
+            .unwrap();
+        [
+            from_json(&written),
+            from_json(&block[..len]),
+            cells,
+            pairs.0,
+        ]
+    }
+
+    /// A JSON object's members in their order.
+    struct Ordered(Vec<(String, serde_json::Value)>);
+
+    impl<'de> serde::Deserialize<'de> for Ordered {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ordered, D::Error> {
+            struct Members;
+            impl<'de> serde::de::Visitor<'de> for Members {
+                type Value = Ordered;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Ordered, A::Error> {
+                    let mut members = Vec::new();
+                    while let Some(member) = map.next_entry()? {
+                        members.push(member);
+                    }
+                    Ok(Ordered(members))
+                }
+            }
+            d.deserialize_map(Members)
+        }
+    }
+
+    fn value<'v>(pairs: &'v [(String, String)], key: &str) -> Option<&'v str> {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn every_writer_writes_the_derived_keys_and_only_the_transformed_values() {
+        let header = "#Fields: date time c-ip cs-method cs-uri-query x-forwarded-for";
+        let text = "2019-12-04\t21:02:31\t2001:0db8:0:0::1\tPOST\ta=1\t192.0.2.1,%20198.51.100.7";
+        let selection = testing::contract().select_all();
+        let written = outputs(header, text, &selection);
+        let keys = [
+            "timestamp",
+            "c_ip",
+            "cs_method",
+            "cs_uri_query",
+            "query_params",
+            "x_forwarded_for",
+            "test_ip_bytes",
+            "test_has_query",
+            "test_method",
+        ];
+        for (i, pairs) in written.iter().enumerate() {
+            let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(names, keys, "writer {i}");
+            // The transform's value, never the logged one.
+            assert_eq!(value(pairs, "c_ip"), Some("fd00::"), "writer {i}");
+            assert_eq!(
+                value(pairs, "x_forwarded_for"),
+                Some("masked"),
+                "writer {i}"
+            );
+            // The derive saw the logged address.
+            assert_eq!(value(pairs, "test_ip_bytes"), Some("16"), "writer {i}");
+            assert_eq!(value(pairs, "test_has_query"), Some("true"), "writer {i}");
+            assert_eq!(value(pairs, "test_method"), Some("post"), "writer {i}");
+        }
+        // A selection names derived keys as any other.
+        let some = testing::contract()
+            .select("test_method,c_ip,test_ip_bytes")
+            .unwrap();
+        for pairs in outputs(header, text, &some) {
+            assert_eq!(
+                pairs,
+                [
+                    ("test_method".to_owned(), "post".to_owned()),
+                    ("c_ip".to_owned(), "fd00::".to_owned()),
+                    ("test_ip_bytes".to_owned(), "16".to_owned()),
+                ]
+            );
+        }
+    }
+
+    /// Fills `c_country` with `ZZ`.
+    #[derive(Debug)]
+    struct Country;
+
+    impl Derive for Country {
+        fn keys(&self) -> &[DerivedKey] {
+            &[DerivedKey {
+                name: "c_country",
+                kind: KeyKind::Text,
+            }]
+        }
+        fn derive(&self, _: &LogLine<'_>, values: &mut DerivedValues) -> Result<(), FieldError> {
+            values.set_text(0, "ZZ");
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_key_that_fills_a_field_gives_way_to_the_logged_value() {
+        let contract = Contract::standard().derive(Country).unwrap();
+        for selection in [contract.select_all(), contract.select("c_country").unwrap()] {
+            for pairs in outputs("#Fields: c-country", "DE", &selection) {
+                assert_eq!(pairs, [("c_country".to_owned(), "DE".to_owned())]);
+            }
+            for pairs in outputs("#Fields: c-country", "-", &selection) {
+                assert_eq!(pairs, [("c_country".to_owned(), String::new())]);
+            }
+        }
+        for pairs in outputs("#Fields: sc-status", "200", &contract.select_all()) {
+            let expected = [("sc_status", "200"), ("c_country", "ZZ")];
+            assert_eq!(pairs, expected.map(|(k, v)| (k.to_owned(), v.to_owned())));
+        }
+    }
+
+    #[test]
+    fn dropped_keys_are_in_no_output() {
+        let contract = testing::contract()
+            .without(["cs_method", "test_method", "query_params"])
+            .unwrap();
+        let header = "#Fields: cs-method cs-uri-query";
+        for pairs in outputs(header, "GET\ta=1", &contract.select_all()) {
+            let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(names, ["cs_uri_query", "test_ip_bytes", "test_has_query"]);
+        }
+        assert!(contract.select("cs_method").is_err());
+        assert!(contract.without(["no_such_key"]).is_err());
+    }
+
+    #[test]
+    fn a_contract_refuses_keys_it_has_and_fills_of_another_kind() {
+        assert_eq!(
+            testing::contract().derive(testing::TestKeys).unwrap_err(),
+            ContractError::SameKey("test_ip_bytes")
+        );
+        #[derive(Debug)]
+        struct Status;
+        impl Derive for Status {
+            fn keys(&self) -> &[DerivedKey] {
+                &[DerivedKey {
+                    name: "sc_status",
+                    kind: KeyKind::Text,
+                }]
+            }
+            fn derive(&self, _: &LogLine<'_>, _: &mut DerivedValues) -> Result<(), FieldError> {
+                Ok(())
+            }
+        }
+        assert!(matches!(
+            Contract::standard().derive(Status),
+            Err(ContractError::FillKind { .. })
+        ));
+    }
 }
