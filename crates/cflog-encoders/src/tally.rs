@@ -695,6 +695,47 @@ mod tests {
         "#Fields: date time c-ip sc-status sc-bytes x-edge-result-type time-taken cs-uri-stem";
 
     #[test]
+    fn derived_keys_are_counted_by_key_and_addresses_after_their_transform() {
+        let contract = cflog_core::contract::testing::contract();
+        let schema =
+            Schema::from_fields_header(b"#Fields: c-ip cs-method cs-uri-query sc-status").unwrap();
+        let mut tally = Tally::default();
+        let mut tallier = Tallier::for_selection(contract.select_all());
+        let mut spans = Vec::new();
+        for text in [
+            "192.0.2.100\tGET\ta=1\t200",
+            "192.0.2.1\tget\t-\t200",
+            "2001:db8::1\tPOST\t-\t404",
+        ] {
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            tallier.add(&line, &mut tally).unwrap();
+        }
+        let keys: Vec<&str> = tally.derived.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["test_has_query", "test_ip_bytes", "test_method"]);
+        assert_eq!(
+            tally.derived["test_method"].top(2),
+            [("get", 2), ("post", 1)]
+        );
+        assert_eq!(
+            tally.derived["test_has_query"].top(2),
+            [("false", 2), ("true", 1)]
+        );
+        // The derive saw the logged addresses (11, 9 and 11 bytes) …
+        assert_eq!(tally.derived["test_ip_bytes"].top(2), [("11", 2), ("9", 1)]);
+        // … and the tally only the masked ones.
+        let ips: Vec<String> = tally
+            .top_client_ips(3)
+            .iter()
+            .map(|(ip, n)| format!("{ip} {n}"))
+            .collect();
+        assert_eq!(ips, ["10.0.0.0 2", "fd00:: 1"]);
+        // Merged tallies add the counts of each key.
+        let mut twice = Tally::default();
+        twice.merge(std::mem::take(&mut tally));
+        assert_eq!(twice.derived["test_method"].top(1), [("get", 2)]);
+    }
+
+    #[test]
     fn counts_classes_cache_and_hours() {
         let t = tally(
             HEADER,

@@ -401,8 +401,40 @@ mod tests {
     }
 
     #[test]
+    fn derived_keys_have_columns_from_their_kinds_and_dropped_keys_none() {
+        let contract = cflog_core::contract::testing::contract()
+            .without(["cs_cookie"])
+            .unwrap();
+        for family in [Family::Standard, Family::Realtime] {
+            let set = ColumnSet::for_contract(family, &contract);
+            let glue = set.glue_columns();
+            let tail: Vec<(&str, &str)> = glue[glue.len() - 4..]
+                .iter()
+                .map(|c| (c.name, c.hive_type))
+                .collect();
+            assert_eq!(
+                tail,
+                [
+                    ("test_ip_bytes", "bigint"),
+                    ("test_has_query", "boolean"),
+                    ("test_method", "string"),
+                    (EXTRA_KEY, "map<string,string>"),
+                ]
+            );
+            assert!(set.position("cs_cookie").is_none());
+            let standard = ColumnSet::for_family(family);
+            assert_eq!(glue.len(), standard.glue_columns().len() + 3 - 1);
+        }
+    }
+
+    #[test]
     fn glue_columns_are_the_arrow_schema_in_hive_types() {
-        for set in [ColumnSet::standard(), ColumnSet::realtime()] {
+        let test = cflog_core::contract::testing::contract();
+        for set in [
+            ColumnSet::standard(),
+            ColumnSet::realtime(),
+            ColumnSet::for_contract(Family::Standard, &test),
+        ] {
             let schema = set.arrow_schema();
             let glue = set.glue_columns();
             assert_eq!(schema.fields().len(), glue.len());
