@@ -12,7 +12,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
 #[cfg(feature = "streams")]
-use cflog_core::json::Selection;
+use cflog_core::contract::Selection;
 use cflog_destinations::s3::{S3Destination, S3Options};
 #[cfg(feature = "streams")]
 use cflog_destinations::stream::{Firehose, Kinesis, Sqs, StreamDestination, StreamOptions};
