@@ -27,6 +27,7 @@ from cfn_tools import load_yaml  # cfn-flip: understands !Ref, !Sub, !GetAtt, !I
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = Path(os.environ.get("CFLOG_TEMPLATE", REPO / "template.yaml"))
 SAMCONFIG = REPO / "samconfig.toml"
+README = REPO / "README.md"
 
 FUNCTION = "CflogFunction"
 BUCKET = "LogBucket"
@@ -2384,5 +2385,51 @@ def test_samconfig_deploys_without_guided():
     assert deploy["region"]
     assert deploy["resolve_s3"] is True
     assert "CAPABILITY_IAM" in deploy["capabilities"].split()
-    assert deploy["confirm_changeset"] is True
+    # No prompt: `sam deploy` alone deploys (the README's first screen).
+    assert deploy["confirm_changeset"] is False
     assert default["validate"]["parameters"]["lint"] is True
+
+
+# ---------------------------------------------------------------- the console's form and the README
+
+
+def parameter_groups(template: dict) -> list[dict]:
+    return template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+
+
+def test_every_parameter_is_in_exactly_one_group(template):
+    grouped = [name for group in parameter_groups(template) for name in group["Parameters"]]
+    duplicates = {name for name in grouped if grouped.count(name) > 1}
+    assert not duplicates, f"in more than one parameter group: {sorted(duplicates)}"
+    assert set(grouped) - set(template["Parameters"]) == set(), "a group names no parameter"
+    missing = set(template["Parameters"]) - set(grouped)
+    assert not missing, f"in no parameter group: {sorted(missing)}"
+    for group in parameter_groups(template):
+        assert group["Label"]["default"], "a group without a label"
+
+
+def test_the_essential_parameters_come_first(template):
+    first = parameter_groups(template)[0]
+    assert first["Label"]["default"] == "Essentials"
+    assert first["Parameters"][:2] == ["Destination", "LogKeyPrefix"]
+
+
+def readme_parameter_table() -> set[str]:
+    """The names in the first column of the README's table of parameters."""
+    lines = README.read_text().splitlines()
+    start = lines.index("| parameter | default | meaning |")
+    names = set()
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        first_cell = line.split("|")[1]
+        names.update(re.findall(r"`([A-Za-z0-9]+)`", first_cell))
+    return names
+
+
+def test_every_parameter_is_in_the_readme_table(template):
+    table = readme_parameter_table()
+    missing = set(template["Parameters"]) - table
+    assert not missing, f"parameters missing from the README's table: {sorted(missing)}"
+    unknown = table - set(template["Parameters"])
+    assert not unknown, f"the README's table names parameters the template lacks: {sorted(unknown)}"
