@@ -4,10 +4,14 @@
 //! as CloudFront and S3 would deliver them (legacy and v2 W3C logs, and v2
 //! JSON lines), then a Kinesis batch of real-time log records
 //! (`events/kinesis-realtime.json`, when the directory has it). Entries go
-//! to stdout as NDJSON, one summary per object or batch to stderr.
+//! to stdout as NDJSON; one summary per object or batch goes to stderr,
+//! each line starting with `summary:`, so that `2>/dev/null` leaves the
+//! entries alone and `>/dev/null` the summaries. The CloudWatch metrics
+//! lines the function would write beside them are off, unless
+//! `CFLOG_METRICS=on`.
 //!
 //! ```text
-//! cargo run -p cflog-lambda --example local [-- DIR]
+//! cargo run --locked -p cflog-lambda --example local [-- DIR]
 //! ```
 
 use cflog_lambda::{Config, Handler};
@@ -63,22 +67,47 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_lookup(|name| match std::env::var(name) {
         Ok(value) => Some(value),
         Err(_) if name == "CFLOG_REALTIME_FIELDS" => sample_fields.clone(),
+        // Metrics lines are for CloudWatch; here they would only bury the entries.
+        Err(_) if name == "CFLOG_METRICS" => Some("off".into()),
         Err(_) => None,
     })?;
-    let handler = Handler::new(server.client(), config)?;
+    eprintln!("summary: entries on stdout as NDJSON; summaries on stderr, as these lines");
+    let handler = Handler::new(server.client(), config)?.reports_to(Labelled);
     let fail = |err: cflog_lambda::HandlerError| format!("{}: {err}", err.kind.name());
     let response = handler
         .handle(json!({ "Records": records }))
         .await
         .map_err(fail)?;
     let entries: u64 = response.objects().iter().map(|o| o.summary.entries).sum();
-    eprintln!("{} objects, {entries} entries", response.objects().len());
+    eprintln!(
+        "summary: {} objects, {entries} entries",
+        response.objects().len()
+    );
 
     let kinesis = std::path::Path::new(&dir).join("events/kinesis-realtime.json");
     if kinesis.exists() {
         let event = serde_json::from_slice(&std::fs::read(kinesis)?)?;
         let response = handler.handle(event).await.map_err(fail)?;
-        eprintln!("Kinesis batch: {}", serde_json::to_string(&response)?);
+        eprintln!(
+            "summary: the Kinesis batch's answer: {}",
+            serde_json::to_string(&response)?
+        );
     }
     Ok(())
+}
+
+/// The handler's report lines on stderr, each behind `summary: `.
+struct Labelled;
+
+impl std::io::Write for Labelled {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        let mut stderr = std::io::stderr().lock();
+        stderr.write_all(b"summary: ")?;
+        stderr.write_all(line)?;
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

@@ -5,7 +5,7 @@
 //! [`invocation`](crate::invocation) hands each event to its kind.
 
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use aws_config::SdkConfig;
@@ -23,7 +23,7 @@ use crate::config::{Config, StreamOutput};
 use crate::error::{FailureKind, HandlerError};
 use crate::kinesis;
 use crate::metrics::MetricsWriter;
-use crate::report::{ObjectReport, failed, log_line, report};
+use crate::report::{ObjectReport, failed, report};
 use crate::sinks::{SharedSinks, SinkError, sinks};
 use crate::status::Status;
 
@@ -51,6 +51,8 @@ pub struct Handler {
     sinks: SharedSinks,
     /// The EMF lines' target: stderr, unless `CFLOG_METRICS=off`.
     metrics: Option<MetricsWriter>,
+    /// The report lines' target: stderr unless [`reports_to`](Handler::reports_to).
+    reports: Mutex<Box<dyn Write + Send>>,
 }
 
 impl Handler {
@@ -110,6 +112,7 @@ impl Handler {
             config,
             sinks,
             metrics,
+            reports: Mutex::new(Box::new(std::io::stderr())),
         }
     }
 
@@ -126,9 +129,29 @@ impl Handler {
         self
     }
 
+    /// The handler with its report lines (each object's and each batch's
+    /// `cflog.summary`) going to `out` instead of stderr: to label them, as
+    /// the local example does, or to keep them out of a test's output.
+    pub fn reports_to(mut self, out: impl Write + Send + 'static) -> Handler {
+        self.reports = Mutex::new(Box::new(out));
+        self
+    }
+
+    /// Writes a report as one JSON line on stderr (or where
+    /// [`reports_to`](Handler::reports_to) said), which Lambda also sends to
+    /// CloudWatch Logs, apart from the entries on stdout.
+    pub(crate) fn log_line(&self, report: &impl Serialize) {
+        let mut line = serde_json::to_vec(report).unwrap_or_default();
+        line.push(b'\n');
+        // A writer that panicked left nothing half-done that matters here.
+        let mut out = self.reports.lock().unwrap_or_else(PoisonError::into_inner);
+        // Losing a log line must not fail the object; there is nowhere else to report it.
+        let _ = out.write_all(&line).and_then(|()| out.flush());
+    }
+
     /// Logs an object's report line, then its metrics line.
     pub(crate) fn log_report(&self, report: &ObjectReport) {
-        log_line(report);
+        self.log_line(report);
         if let Some(metrics) = &self.metrics {
             metrics.object(report);
         }
@@ -176,7 +199,7 @@ impl Handler {
         let sink = self.sinks.open(&Source::Stream(arn));
         let (result, mut report) = kinesis::process_batch(&event.records, realtime, sink).await;
         report.summary.duration_ms = started.elapsed().as_millis() as u64;
-        log_line(&report);
+        self.log_line(&report);
         if let Some(metrics) = &self.metrics {
             metrics.batch(
                 &report,

@@ -1,9 +1,8 @@
 //! The reports: what became of one object, or of one Kinesis batch. The
-//! handler makes them, logs each as one JSON line on stderr, and
+//! handler makes them, logs each as one JSON line on stderr (or where
+//! `Handler::reports_to` says), and
 //! [`metrics`](crate::metrics) turns them into CloudWatch metrics; they
 //! depend on neither.
-
-use std::io::Write;
 
 use cflog_pipeline::Summary;
 use serde::Serialize;
@@ -100,13 +99,4 @@ pub(crate) fn report(
         error,
         summary,
     }
-}
-
-/// Writes a report as one JSON line on stderr, which Lambda also sends to
-/// CloudWatch Logs, apart from the entries on stdout.
-pub(crate) fn log_line(report: &impl Serialize) {
-    let mut line = serde_json::to_vec(report).unwrap_or_default();
-    line.push(b'\n');
-    // Losing a log line must not fail the object; there is nowhere else to report it.
-    let _ = std::io::stderr().lock().write_all(&line);
 }

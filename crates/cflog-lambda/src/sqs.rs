@@ -33,7 +33,7 @@ use serde::Serialize;
 use crate::error::{FailureKind, HandlerError};
 use crate::event::{Notification, parse_notification};
 use crate::handler::Handler;
-use crate::report::{ObjectReport, log_line};
+use crate::report::ObjectReport;
 use crate::status::Status;
 
 /// What became of one SQS batch, logged as one JSON line on stderr (each
@@ -148,7 +148,7 @@ impl Handler {
                 None => tracing::warn!("a message to return to the queue has no messageId"),
             }
         }
-        log_line(&report);
+        self.log_line(&report);
         response
     }
 }

@@ -7,7 +7,7 @@ use cflog_lambda::{Config, FailureKind, Handler, Response};
 use std::task::{Context, Poll};
 
 use cflog_pipeline::sink::{Delivery, EntryError, NdjsonSink, Sink, Source, Verdict};
-use cflog_testkit::{SharedOutput, kinesis_event, testdata};
+use cflog_testkit::{CapturedStderr, SharedOutput, kinesis_event, testdata};
 use serde_json::{Value, json};
 
 /// The field list of the real record in `testdata/realtime-40-fields-2020.tsv`
@@ -33,7 +33,9 @@ fn handler(config: Config) -> (Handler, SharedOutput) {
     let client = cflog_testkit::client("http://127.0.0.1:9");
     let handler = Handler::with_sinks(client, config, move |_: &Source<'_>| {
         NdjsonSink::with_selection(out.clone(), selection.clone())
-    });
+    })
+    .reports_to(CapturedStderr)
+    .metrics_to(CapturedStderr);
     (handler, output)
 }
 
@@ -279,7 +281,9 @@ impl Sink for Broken {
 async fn a_failed_output_fails_the_whole_batch() {
     let config = config(&[("CFLOG_REALTIME_FIELDS", "sc-status,timestamp")]);
     let client = cflog_testkit::client("http://127.0.0.1:9");
-    let handler = Handler::with_sinks(client, config, |_: &Source<'_>| Broken);
+    let handler = Handler::with_sinks(client, config, |_: &Source<'_>| Broken)
+        .reports_to(CapturedStderr)
+        .metrics_to(CapturedStderr);
     let err = handler.handle(event(&mixed_batch())).await.unwrap_err();
     assert_eq!(err.kind, FailureKind::OutputFailed);
     assert!(err.message.contains("output closed"), "{}", err.message);
@@ -332,6 +336,7 @@ async fn a_failed_batch_s_metrics_count_what_got_through_before_the_failure() {
         limit: 2,
         taken: 0,
     })
+    .reports_to(CapturedStderr)
     .metrics_to(emf.clone());
     let err = handler.handle(event(&mixed_batch())).await.unwrap_err();
     assert_eq!(err.kind, FailureKind::OutputFailed);

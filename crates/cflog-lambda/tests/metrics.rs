@@ -9,7 +9,9 @@ mod common;
 
 use cflog_lambda::{Config, FailureKind, Handler, ObjectReport, Response, Source};
 use cflog_pipeline::sink::NdjsonSink;
-use cflog_testkit::{Fault, FaultProxy, SharedOutput, check_emf_document, kinesis_event, testdata};
+use cflog_testkit::{
+    CapturedStderr, Fault, FaultProxy, SharedOutput, check_emf_document, kinesis_event, testdata,
+};
 use common::{BUCKET, faulty_handler, handler, routed_client, s3_notification, server};
 use serde_json::{Value, json};
 
@@ -240,6 +242,7 @@ async fn an_s3_destination_s_line_counts_the_objects_in_the_bucket() {
     let config = config(&[("CFLOG_SINK", "s3"), ("CFLOG_OUTPUT_BUCKET", "athena")]);
     let handler = Handler::new(server.client(), config)
         .unwrap()
+        .reports_to(CapturedStderr)
         .metrics_to(out.clone());
     let key = "E1.2019-12-04-21.a1b2c3d4.gz";
     let response = handler.handle(s3_notification(&[key])).await.unwrap();
@@ -348,6 +351,7 @@ async fn a_kinesis_batch_has_one_line() {
     let handler = Handler::with_sinks(client, config, move |_: &Source<'_>| {
         NdjsonSink::with_selection(sink_out.clone(), selection.clone())
     })
+    .reports_to(CapturedStderr)
     .metrics_to(out.clone());
     let record = testdata("realtime-40-fields-2020.tsv");
     let stream = "arn:aws:kinesis:us-east-1:123456789012:stream/cloudfront-realtime";

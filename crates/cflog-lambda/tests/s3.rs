@@ -15,7 +15,9 @@ use cflog_pipeline::s3::{ObjectError, process_object};
 use std::task::{Context, Poll};
 
 use cflog_pipeline::sink::{Delivery, EntryError, NdjsonSink, Sink, Source, Verdict};
-use cflog_testkit::{Fault, FaultProxy, S3Server, SharedOutput, gzip, gzip_members, testdata};
+use cflog_testkit::{
+    CapturedStderr, Fault, FaultProxy, S3Server, SharedOutput, gzip, gzip_members, testdata,
+};
 use serde_json::{Value, json};
 
 const BUCKET: &str = "cf-logs";
@@ -30,7 +32,9 @@ fn handler(client: Client, config: Config) -> (Handler, SharedOutput) {
     let selection = config.selection.clone();
     let handler = Handler::with_sinks(client, config, move |_: &Source<'_>| {
         NdjsonSink::with_selection(out.clone(), selection.clone())
-    });
+    })
+    .reports_to(CapturedStderr)
+    .metrics_to(CapturedStderr);
     (handler, output)
 }
 
@@ -405,7 +409,9 @@ async fn a_large_object_is_streamed_and_every_line_accounted_for() {
             count: Arc::clone(&count),
             seen: 0,
         }
-    });
+    })
+    .reports_to(CapturedStderr)
+    .metrics_to(CapturedStderr);
     let response = handler.handle(event(BUCKET, &["big.gz"])).await.unwrap();
     let summary = &only(&response).summary;
     assert_eq!(summary.lines, LINES as u64);
@@ -722,7 +728,9 @@ async fn the_function_writes_csv_when_asked() {
             let output = SharedOutput::default();
             let out = output.clone();
             let sinks = cflog_lambda::sinks::configured_sinks(&config, move || out.clone());
-            let handler = Handler::with_sinks(server.client(), config, sinks);
+            let handler = Handler::with_sinks(server.client(), config, sinks)
+                .reports_to(CapturedStderr)
+                .metrics_to(CapturedStderr);
             let response = handler.handle(event(BUCKET, &keys)).await.unwrap();
             (response, output)
         }
@@ -794,7 +802,10 @@ async fn the_s3_sink_writes_parquet_per_hour_and_a_redelivery_the_same_objects()
         _ => None,
     })
     .unwrap();
-    let handler = Handler::new(server.client(), config).unwrap();
+    let handler = Handler::new(server.client(), config)
+        .unwrap()
+        .reports_to(CapturedStderr)
+        .metrics_to(CapturedStderr);
     let response = handler.handle(event(BUCKET, &[key])).await.unwrap();
     let [report] = response.objects() else {
         panic!("{response:?}");

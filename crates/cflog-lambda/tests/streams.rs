@@ -12,8 +12,8 @@ use cflog_lambda::{Config, FailureKind, Handler, Response, Status};
 use cflog_pipeline::sink::NdjsonSink;
 use cflog_pipeline::{Options, Pipeline};
 use cflog_testkit::{
-    MOTO_ACCESS_KEY, MOTO_REGION, MOTO_SECRET_KEY, MotoServer, SharedOutput, check_emf_document,
-    kinesis_event, testdata,
+    CapturedStderr, MOTO_ACCESS_KEY, MOTO_REGION, MOTO_SECRET_KEY, MotoServer, SharedOutput,
+    check_emf_document, kinesis_event, testdata,
 };
 use common::{BUCKET, ENCODED, s3_notification, server};
 
@@ -37,7 +37,10 @@ fn sdk(moto: &MotoServer) -> aws_config::SdkConfig {
 
 fn handler(moto: &MotoServer, s3: aws_sdk_s3::Client, config: Config) -> Handler {
     assert!(config.stream.is_some(), "a stream sink");
-    Handler::from_aws(&sdk(moto), s3, config).unwrap()
+    Handler::from_aws(&sdk(moto), s3, config)
+        .unwrap()
+        .reports_to(CapturedStderr)
+        .metrics_to(CapturedStderr)
 }
 
 /// The handler's metrics lines, each checked against the specification.

@@ -461,6 +461,31 @@ impl Drop for FaultProxy {
     }
 }
 
+/// A writer into the test harness's captured output, for the report and
+/// metrics lines a handler would write to the process's stderr: like
+/// `eprint!`, it shows only for a failing test, or with `--nocapture`,
+/// where a write to stderr itself would show beside every passing test.
+///
+/// ```
+/// use std::io::Write;
+///
+/// let mut out = cflog_testkit::CapturedStderr;
+/// out.write_all(b"{\"kind\":\"cflog.summary\"}\n").unwrap();
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CapturedStderr;
+
+impl Write for CapturedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        eprint!("{}", String::from_utf8_lossy(buf));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// What a sink wrote, shared between the sinks a handler makes and the test
 /// that reads it.
 #[derive(Clone, Debug, Default)]

@@ -12,7 +12,7 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use cflog_lambda::{Config, Handler, Source};
 use cflog_pipeline::sink::NdjsonSink;
-use cflog_testkit::{Fault, FaultProxy, S3Server, SharedOutput, gzip, testdata};
+use cflog_testkit::{CapturedStderr, Fault, FaultProxy, S3Server, SharedOutput, gzip, testdata};
 use serde_json::{Value, json};
 
 /// Sends the requests for some keys to another endpoint (a fault proxy):
@@ -97,7 +97,9 @@ pub fn handler(client: Client, config: Config) -> (Handler, Outputs) {
             .or_default()
             .clone();
         NdjsonSink::with_selection(output, selection.clone())
-    });
+    })
+    .reports_to(CapturedStderr)
+    .metrics_to(CapturedStderr);
     (handler, outputs)
 }
 
