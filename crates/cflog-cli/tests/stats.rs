@@ -335,3 +335,79 @@ fn the_readme_example_is_what_cflog_prints() {
     let printed: Vec<&str> = table.lines().take(shown.len()).collect();
     assert_eq!(shown, printed, "update the README's example:\n{table}");
 }
+
+/// User agents longer than the table's column: the table cuts them in the
+/// middle, or shows them whole where a cut would make two rows alike, so
+/// that every row of the top list is a different text and each agent can
+/// be told from its row.
+#[test]
+fn long_values_stay_apart_in_the_table() {
+    let start = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36";
+    let end = "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+    let agents = [
+        // Alike but for the middle: a cut keeps the start and the end.
+        format!("{start}%20Variant-A%20{end}"),
+        format!("{start}%20Variant-B%20{end}"),
+        // Alike but for the end.
+        format!("{start}%20{end}%20one"),
+        format!("{start}%20{end}%20two"),
+    ];
+    let mut log = String::from("#Version: 1.0\n#Fields: date time cs(User-Agent)\n");
+    for agent in &agents {
+        log.push_str(&format!("2024-03-14\t21:00:00\t{agent}\n"));
+    }
+    let output = cflog()
+        .args(["stats", "--top", "10", "-"])
+        .write_stdin(log)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(output).unwrap();
+    let section: Vec<&str> = table
+        .split("Top user agents")
+        .nth(1)
+        .expect("a top list of user agents")
+        .lines()
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    // A row's value: the first 60 characters of its first line, then the
+    // lines of its wrapped rest ("  …").
+    let mut values: Vec<String> = Vec::new();
+    for line in section {
+        match line.strip_prefix("  ") {
+            Some(rest) => values.last_mut().expect("a row to continue").push_str(rest),
+            None => values.push(
+                line.chars()
+                    .take(60)
+                    .collect::<String>()
+                    .trim_end()
+                    .to_owned(),
+            ),
+        }
+    }
+    assert_eq!(values.len(), agents.len(), "{table}");
+    // Each agent is told by exactly one row: itself, or its start and its
+    // end around a `…`.
+    let shows = |value: &str, agent: &str| {
+        value == agent
+            || value.split_once('…').is_some_and(|(start, end)| {
+                agent.starts_with(start) && agent.ends_with(end) && !start.is_empty()
+            })
+    };
+    for agent in &agents {
+        let agent = percent_decode(agent);
+        let rows: Vec<&String> = values.iter().filter(|value| shows(value, &agent)).collect();
+        assert_eq!(rows.len(), 1, "{agent} is shown by {rows:?}:\n{table}");
+    }
+    for value in &values {
+        let agents: Vec<String> = agents
+            .iter()
+            .map(|agent| percent_decode(agent))
+            .filter(|agent| shows(value, agent))
+            .collect();
+        assert_eq!(agents.len(), 1, "{value} shows {agents:?}:\n{table}");
+    }
+}

@@ -13,8 +13,12 @@ use time::format_description::well_known::Rfc3339;
 use crate::report::{Totals, bytes, thousands};
 use cflog_encoders::tally::Tally;
 
-/// Values longer than this are cut in the table (never in the JSON).
+/// Values longer than this are shortened in the table (never in the JSON):
+/// cut in the middle, or wrapped where a cut would make two rows alike.
 const VALUE_WIDTH: usize = 60;
+/// What a value cut in the middle keeps of its end: enough for a user
+/// agent's `Chrome/120.0.0.0 Safari/537.36`, or a path's file name.
+const TAIL_WIDTH: usize = 30;
 /// The longest bar of the per-hour chart.
 const BAR_WIDTH: usize = 40;
 /// Up to this many hours, the table charts hours; beyond, days.
@@ -336,15 +340,20 @@ pub fn table(report: &Report, tally: &Tally) -> String {
             "Share",
             w = VALUE_WIDTH
         );
-        for count in list {
+        let values: Vec<&str> = list.iter().map(|count| count.value.as_str()).collect();
+        for (count, lines) in list.iter().zip(shown(&values, VALUE_WIDTH)) {
+            let mut lines = lines.into_iter();
             let _ = writeln!(
                 out,
                 "{:<w$}  {:>10}  {:>6}",
-                cut(&count.value, VALUE_WIDTH),
+                lines.next().unwrap_or_default(),
                 thousands(count.requests),
                 share(count.requests),
                 w = VALUE_WIDTH
             );
+            for rest in lines {
+                let _ = writeln!(out, "  {rest}");
+            }
         }
     }
 
@@ -420,14 +429,58 @@ fn chart(out: &mut String, tally: &Tally) {
     }
 }
 
-/// `text` cut to `width` characters, with `…` when cut.
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
+/// How each of `values` (distinct, as a top list's are) is shown in a
+/// column `width` characters wide: whole when it fits, else cut in the
+/// middle (`Mozilla/5.0 (Windows NT 10.0;…Chrome/120.0.0.0 Safari/537.36`), which
+/// keeps the start and the end that tell most values apart. Where two cut
+/// values would still look the same, or like another row, both are shown
+/// whole instead, wrapped over lines `width - 2` characters wide after the
+/// first, so that no two rows ever look alike.
+fn shown(values: &[&str], width: usize) -> Vec<Vec<String>> {
+    let cut: Vec<String> = values
+        .iter()
+        .map(|value| cut_in_the_middle(value, width))
+        .collect();
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for text in &cut {
+        *seen.entry(text.as_str()).or_default() += 1;
+    }
+    values
+        .iter()
+        .zip(&cut)
+        .map(|(value, text)| match seen[text.as_str()] {
+            1 => vec![text.clone()],
+            _ => wrapped(value, width),
+        })
+        .collect()
+}
+
+/// `text` whole when it fits in `width` characters, else its start, `…`
+/// and its last [`TAIL_WIDTH`] characters.
+fn cut_in_the_middle(text: &str, width: usize) -> String {
+    let chars = text.chars().count();
+    if chars <= width {
         return text.to_owned();
     }
-    let mut cut: String = text.chars().take(width - 1).collect();
-    cut.push('…');
-    cut
+    let tail = TAIL_WIDTH.min(width / 2);
+    let head = width - tail - 1;
+    let mut out: String = text.chars().take(head).collect();
+    out.push('…');
+    out.extend(text.chars().skip(chars - tail));
+    out
+}
+
+/// `text` in lines: the first `width` characters, then `width - 2` each.
+fn wrapped(text: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let first = chars.len().min(width);
+    let mut lines = vec![chars[..first].iter().collect::<String>()];
+    lines.extend(
+        chars[first..]
+            .chunks(width.saturating_sub(2).max(1))
+            .map(|chunk| chunk.iter().collect::<String>()),
+    );
+    lines
 }
 
 #[cfg(test)]
@@ -435,10 +488,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_values_are_cut_on_a_character_boundary() {
-        assert_eq!(cut("abc", 3), "abc");
-        assert_eq!(cut("abcd", 3), "ab…");
-        assert_eq!(cut("ééééé", 4), "ééé…");
+    fn long_values_are_cut_in_the_middle_on_character_boundaries() {
+        assert_eq!(cut_in_the_middle("abc", 3), "abc");
+        assert_eq!(cut_in_the_middle("abcdefgh", 5), "ab…gh");
+        assert_eq!(cut_in_the_middle("ééééééé", 4), "é…éé");
+        let agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+        let cut = cut_in_the_middle(agent, VALUE_WIDTH);
+        assert_eq!(cut.chars().count(), VALUE_WIDTH);
+        assert_eq!(
+            cut,
+            "Mozilla/5.0 (Windows NT 10.0;…Chrome/120.0.0.0 Safari/537.36"
+        );
+    }
+
+    #[test]
+    fn values_alike_once_cut_are_shown_whole_and_wrapped() {
+        let start = "x".repeat(50);
+        let end = "y".repeat(40);
+        let a = format!("{start}A{end}");
+        let b = format!("{start}B{end}");
+        let short = "/index.html";
+        let rows = shown(&[&a, &b, short], 60);
+        assert_eq!(rows[2], [short]);
+        for (row, value) in rows[..2].iter().zip([&a, &b]) {
+            assert_eq!(row[0].chars().count(), 60);
+            assert!(row[1..].iter().all(|line| line.chars().count() <= 58));
+            assert_eq!(row.concat(), *value, "shown whole");
+        }
+        assert_ne!(rows[0], rows[1]);
+    }
+
+    #[test]
+    fn a_cut_value_never_looks_like_another_row() {
+        let long = format!("{}…{}", "a".repeat(29), "b".repeat(30));
+        let longer = format!("{}{}", "a".repeat(80), "b".repeat(30));
+        let rows = shown(&[&long, &longer], 60);
+        assert_eq!(rows[0], [long], "fits as it is");
+        assert_eq!(rows[1].concat(), longer, "its cut would be the other row");
     }
 
     #[test]
