@@ -21,6 +21,7 @@ mod progress;
 mod report;
 mod run;
 mod s3;
+mod s3_error;
 mod stats;
 
 use std::process::ExitCode;

@@ -118,9 +118,13 @@ fn plan(args: &InputArgs) -> Result<Plan, Status> {
         None
     };
     let expanded = inputs::expand(&parsed, |bucket, prefix| match &s3 {
-        Some(s3) => s3.list(bucket, prefix).map_err(|e| match args.verbose {
-            true => format!("{e}\n{}", e.detail()),
-            false => e.to_string(),
+        Some(s3) => s3.list(bucket, prefix).map_err(|e| {
+            let uri = format!("s3://{bucket}/{prefix}");
+            format!(
+                "{} {uri} failed: {}",
+                e.operation(),
+                s3.reason(&e, args.verbose)
+            )
         }),
         None => Err("no S3 client".into()),
     });
@@ -438,10 +442,8 @@ fn read_one<F: SinkFactory<Sink: Sink<Error = io::Error>>>(
                 }) => (*summary, Some(failure_of_input(source))),
                 // One line: the summary names the object already.
                 Err(ObjectError::Request(e)) => {
-                    let mut message = format!("{} failed: {}", e.operation(), e.reason());
-                    if plan.verbose {
-                        message = format!("{message}\n{}", e.detail());
-                    }
+                    let message =
+                        format!("{} failed: {}", e.operation(), s3.reason(&e, plan.verbose));
                     (Summary::default(), Some(Failure::Input(message)))
                 }
                 Err(e) => (

@@ -9,11 +9,14 @@
 use aws_config::BehaviorVersion;
 use aws_config::meta::region::RegionProviderChain;
 use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error;
 use cflog_pipeline::s3::{ObjectError, RequestError, list_keys, process_object};
 use cflog_pipeline::sink::Sink;
 use cflog_pipeline::{Options, Summary};
 use tokio::runtime::{Handle, Runtime};
+
+use crate::s3_error::{self, Target};
 
 /// The region when the environment names none: S3's historical default, so
 /// that `cflog s3://…` works without configuration for buckets there.
@@ -24,6 +27,7 @@ const FALLBACK_REGION: &str = "us-east-1";
 pub struct S3 {
     runtime: Runtime,
     client: Client,
+    target: Target,
 }
 
 impl S3 {
@@ -51,7 +55,32 @@ impl S3 {
             config = config.force_path_style(true);
         }
         let client = Client::from_conf(config.build());
-        Ok(S3 { runtime, client })
+        let target = Target {
+            endpoint: shared.endpoint_url().map(str::to_owned),
+            region: shared
+                .region()
+                .map_or(FALLBACK_REGION.to_owned(), |region| region.to_string()),
+        };
+        Ok(S3 {
+            runtime,
+            client,
+            target,
+        })
+    }
+
+    /// Why `err` failed, in one line: what to do when the cause is this
+    /// machine's setup (see [`s3_error`]), else S3's own answer. With
+    /// `verbose`, the SDK's whole answer follows on the next lines.
+    pub fn reason<E>(&self, err: &RequestError<E>, verbose: bool) -> String
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let reason =
+            s3_error::explain(err.sdk_error(), &self.target).unwrap_or_else(|| err.reason());
+        match verbose {
+            true => format!("{reason}\n{}", err.detail()),
+            false => reason,
+        }
     }
 
     /// The keys under `prefix`, in key order.

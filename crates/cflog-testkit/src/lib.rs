@@ -63,6 +63,24 @@ impl S3Server {
     ///
     /// When the directory cannot be used or the port cannot be bound.
     pub async fn serve(root: &Path, port: u16) -> std::io::Result<S3Server> {
+        S3Server::serve_in(root, port, None).await
+    }
+
+    /// Starts a server over a new temporary directory whose buckets are in
+    /// `region`: as S3 does, it answers a request signed for another region
+    /// with `301 PermanentRedirect` and the bucket's region in the
+    /// `x-amz-bucket-region` header.
+    pub async fn start_in_region(region: &str) -> S3Server {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        let root = dir.path().to_path_buf();
+        let mut server = S3Server::serve_in(&root, 0, Some(region.to_owned()))
+            .await
+            .expect("start the S3 server");
+        server._dir = Some(dir);
+        server
+    }
+
+    async fn serve_in(root: &Path, port: u16, region: Option<String>) -> std::io::Result<S3Server> {
         std::fs::create_dir_all(root)?;
         let fs =
             s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
@@ -77,8 +95,22 @@ impl S3Server {
                 let Ok((socket, _)) = listener.accept().await else {
                     continue;
                 };
+                let (service, region) = (service.clone(), region.clone());
+                let regional = hyper::service::service_fn(
+                    move |request: hyper::Request<hyper::body::Incoming>| {
+                        let (service, region) = (service.clone(), region.clone());
+                        async move {
+                            if let Some(region) = region
+                                && signed_region(&request).is_some_and(|signed| signed != region)
+                            {
+                                return Ok(wrong_region(&region));
+                            }
+                            hyper::service::Service::call(&service, request).await
+                        }
+                    },
+                );
                 let connection = http
-                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .serve_connection(TokioIo::new(socket), regional)
                     .into_owned();
                 tokio::spawn(async move {
                     // A client hanging up mid-response is not the server's failure.
@@ -132,6 +164,28 @@ impl Drop for S3Server {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// The region of a SigV4-signed request: the third part of the credential
+/// scope, `Credential=AKID/20240314/us-east-1/s3/aws4_request`.
+fn signed_region<B>(request: &hyper::Request<B>) -> Option<String> {
+    let authorization = request.headers().get("authorization")?.to_str().ok()?;
+    let scope = authorization.split("Credential=").nth(1)?;
+    Some(scope.split(['/', ',']).nth(2)?.to_owned())
+}
+
+/// S3's answer to a request sent to the wrong region's endpoint.
+fn wrong_region(region: &str) -> s3s::HttpResponse {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.</Message><RequestId>{FAULT_REQUEST_ID}</RequestId></Error>"
+    );
+    hyper::Response::builder()
+        .status(301)
+        .header("content-type", "application/xml")
+        .header("x-amz-bucket-region", region)
+        .header("x-amz-request-id", FAULT_REQUEST_ID)
+        .body(s3s::Body::from(body))
+        .expect("a redirect response")
 }
 
 /// A client for an S3-compatible server at `endpoint` with the test keys.
