@@ -56,11 +56,14 @@ Output:
   may alternate in blocks; use --jobs 1 to keep inputs one after another.
 
 Exit status:
-  0  every line parsed
+  0  every line read: each one an entry, a header or blank (an empty
+     input says so on stderr)
   1  some lines were rejected (listed in the summary on stderr),
      or --strict stopped at the first one
-  2  a usage error, or an input that could not be read (missing file,
-     S3 error, corrupt gzip), or the output could not be written
+  2  an input failed: it could not be read (missing file, S3 error,
+     corrupt gzip), or it has lines and none is a CloudFront log entry
+     (another kind of file: the Lambda's NotACloudFrontLog); or the
+     output could not be written, or a usage error
   A closed pipe, as in `cflog logs/ | head`, ends cflog quietly with 0.";
 
 const STATS_EXAMPLES: &str = "\
@@ -84,7 +87,9 @@ Figures:
   per hour        requests per UTC hour (per day on a terminal when the logs
                   span more than two days; --json always has hours)
 
-Exit status: as for `cflog` (0 all parsed, 1 lines rejected, 2 errors).";
+Exit status: as for `cflog` (0 every line read, 1 lines rejected, 2 an input
+failed or is not a CloudFront log). When no entry was read and an input failed,
+no report is printed.";
 
 /// Turns Amazon CloudFront access logs into typed events: NDJSON (the same
 /// contract as the cflog Lambda), CSV or TSV, or a quick statistical look.

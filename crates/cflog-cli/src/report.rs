@@ -54,9 +54,13 @@ pub struct Totals {
     /// The first rejected lines, with their input.
     pub rejected: Vec<(String, RejectedLine)>,
     /// Inputs with lines of which none is an entry, with their rejected
-    /// lines: another kind of file, or a wrong `--delimiter`. Their lines
-    /// are not listed one by one.
+    /// lines: another kind of file, or a wrong `--delimiter`
+    /// ([`Summary::is_not_a_log`], the Lambda's `NotACloudFrontLog`). They
+    /// fail the run; their lines are not listed one by one.
     pub not_logs: Vec<(String, u64)>,
+    /// Inputs read to their end without a line that is an entry or was
+    /// rejected: empty, or headers and blank lines only.
+    pub empty: Vec<(String, u64)>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -67,7 +71,10 @@ impl Totals {
         self.inputs += 1;
         self.gzip += usize::from(summary.gzip);
         self.summary.add(summary);
-        if summary.entries == 0 && summary.rejected > 0 {
+        if summary.entries == 0 && summary.rejected == 0 {
+            self.empty.push((input.to_owned(), summary.lines));
+        }
+        if summary.is_not_a_log() {
             self.not_logs.push((input.to_owned(), summary.rejected));
             return;
         }
@@ -79,6 +86,12 @@ impl Totals {
                 .take(room)
                 .map(|line| (input.to_owned(), line.clone())),
         );
+    }
+
+    /// Whether an input failed: it could not be read to its end, or it is
+    /// not a CloudFront log.
+    pub fn any_failed(&self) -> bool {
+        self.failed > 0 || !self.not_logs.is_empty()
     }
 
     /// The summary's lines: counts, rejected lines by reason, the first
@@ -150,6 +163,18 @@ impl Totals {
             if unlisted > 0 {
                 lines.push(format!("  … and {} more", thousands(unlisted)));
             }
+        }
+        for (input, lines_read) in self.empty.iter().take(LISTED_REJECTED) {
+            lines.push(match lines_read {
+                0 => format!("empty input: {input}"),
+                _ => format!("no entry in {input}: only headers and blank lines"),
+            });
+        }
+        if self.empty.len() > LISTED_REJECTED {
+            lines.push(format!(
+                "… and {} more empty inputs",
+                thousands((self.empty.len() - LISTED_REJECTED) as u64)
+            ));
         }
         if self.failed > 0 {
             lines.push(format!(
@@ -306,5 +331,26 @@ mod tests {
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert!(lines[1].starts_with("  no line is a CloudFront log entry in"));
         assert_eq!(lines[2], "    README.md (40 rejected)");
+        assert!(totals.any_failed(), "not a CloudFront log fails the run");
+    }
+
+    #[test]
+    fn an_empty_input_says_so() {
+        let mut totals = Totals::default();
+        totals.add("empty.log", &Summary::default());
+        let headers_only = Summary {
+            lines: 2,
+            header_lines: 2,
+            ..Summary::default()
+        };
+        totals.add("headers.log", &headers_only);
+        assert_eq!(
+            totals.render(false),
+            [
+                "empty input: empty.log",
+                "no entry in headers.log: only headers and blank lines"
+            ]
+        );
+        assert!(!totals.any_failed());
     }
 }

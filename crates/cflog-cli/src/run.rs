@@ -233,10 +233,44 @@ fn convert(args: &ConvertArgs) -> Status {
     if let Err(e) = output.clone().flush() {
         outcomes.push(output_failure(e));
     }
+    drop(output);
     progress.finish();
+    let entries = outcomes.iter().map(|outcome| outcome.summary.entries).sum();
     let status = finish(&plan, outcomes, started, true, |_| Ok(()));
+    if let Some(path) = &args.output {
+        settle_output(path, entries, status, plan.quiet);
+    }
     plan.close();
     status
+}
+
+/// The output file after the run: a run that wrote no entry leaves none
+/// behind (not an empty NDJSON file, a CSV header or a Parquet footer
+/// alone), and a run that failed keeps the entries it wrote, and says so
+/// in its summary (so not with `--quiet`).
+fn settle_output(path: &std::path::Path, entries: u64, status: Status, quiet: bool) {
+    let reporter = Reporter::default();
+    // Only a file of cflog's own making: never /dev/null or a pipe.
+    let is_file = std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_file());
+    if entries == 0 && is_file {
+        match std::fs::remove_file(path) {
+            Ok(()) if quiet => {}
+            Ok(()) => reporter.warn(format_args!(
+                "{}: not written, no entry to write",
+                path.display()
+            )),
+            Err(e) => reporter.warn(format_args!(
+                "{}: holds no entry, and could not be removed: {e}",
+                path.display()
+            )),
+        }
+    } else if entries > 0 && status == Status::Failed && !quiet {
+        reporter.warn(format_args!(
+            "{}: kept, with the {} entries read before or beside the failure",
+            path.display(),
+            crate::report::thousands(entries)
+        ));
+    }
 }
 
 /// `--output s3://bucket/prefix/`: every input into the S3 destination's
@@ -305,6 +339,11 @@ fn stats(args: &StatsArgs) -> Status {
     let tally = factory.into_tally();
     // The table repeats the counts; stderr only says what went wrong.
     let status = finish(&plan, outcomes, started, false, |totals| {
+        // Nothing read and an input failed: a report of zeros would only
+        // look like one of an empty log.
+        if totals.summary.entries == 0 && totals.any_failed() {
+            return Ok(());
+        }
         let report = stats::Report::new(&tally, totals, args.top);
         let text = if args.json {
             let mut json = serde_json::to_string_pretty(&report).map_err(io::Error::other)?;
@@ -560,7 +599,7 @@ fn finish(
             reporter.warn(line);
         }
     }
-    if totals.failed > 0 {
+    if totals.any_failed() {
         status = Status::Failed;
     } else if totals.summary.rejected > 0 {
         status = Status::Rejected;

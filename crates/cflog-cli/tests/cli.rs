@@ -579,12 +579,13 @@ fn v2_json_is_detected_gzipped_or_not_and_gives_the_same_contract() {
     }
 
     // Read as W3C on purpose, the objects are not log lines: every line is
-    // rejected (with the 33-field layout), and the exit status says so.
+    // rejected (with the 33-field layout), and the exit status says the
+    // input is not a CloudFront log.
     cflog()
         .args(["--input-format", "w3c"])
         .arg(testdata("v2-json-aws-docs.ndjson"))
         .assert()
-        .code(1)
+        .code(2)
         .stdout("")
         .stderr(predicate::str::contains("field_count"));
     cflog()
@@ -790,7 +791,7 @@ fn a_file_that_is_not_a_log_is_named_once_not_line_by_line() {
     let output = cflog()
         .arg(dir.path())
         .assert()
-        .code(1)
+        .code(2) // NOTES.md is not a CloudFront log
         .get_output()
         .clone();
     assert_eq!(objects(&output.stdout).len(), 10);

@@ -10,7 +10,8 @@
 //!
 //! * exit 0 when every line parsed (an empty input too); 1 when lines were
 //!   rejected; 2 when an input could not be read to its end (corrupt or
-//!   truncated gzip, another compression, I/O);
+//!   truncated gzip, another compression, I/O), or when it has lines and
+//!   none of them is an entry (not a CloudFront log);
 //! * entries parsed before a gzip failure are written, and a line the
 //!   failure cut off is rejected as `truncated`;
 //! * zlib, bzip2, zstd and xz fail with an error naming the compression;
@@ -816,7 +817,7 @@ fn cases() -> Vec<Case> {
         .entries(3)
         .exit(2)
         .failure("gzip"),
-        // Read to its end, but no entry: exit 1.
+        // Read to its end, no line at all: exit 0.
         Case::new(
             "empty gzip (a valid gzip of 0 bytes)",
             File,
@@ -829,7 +830,7 @@ fn cases() -> Vec<Case> {
             .exit(2)
             .failure("gzip"),
         // 20 lines of binary junk: none is an entry under the default
-        // 33-field layout.
+        // 33-field layout, so it is not a CloudFront log.
         (1..=20).fold(
             Case::new("binary garbage", File, {
                 let mut data = Vec::new();
@@ -839,7 +840,7 @@ fn cases() -> Vec<Case> {
                 }
                 data
             })
-            .exit(1),
+            .exit(2),
             |case, line| case.rejected(line, "field_count"),
         ),
         // NUL in a text value is text (escaped in JSON); in a status it is
@@ -885,13 +886,13 @@ fn cases() -> Vec<Case> {
         .rejected(4, "bare_cr")
         .exit(1),
         // Old Mac line ends: the whole file is one line holding CRs, not
-        // one header line.
+        // one header line; with no entry, not a CloudFront log.
         Case::new("CR-alone line ends (whole file)", File, {
             let text = String::from_utf8(three_good.clone()).unwrap();
             text.replace('\n', "\r").into_bytes()
         })
         .rejected(1, "bare_cr")
-        .exit(1),
+        .exit(2),
         // Bad headers (line 4); the 33-field schema stays for line 5.
         Case::new("#Fields: with no names", File, {
             let mut data = std_log(&[good()]);

@@ -325,7 +325,7 @@ fn the_readme_example_is_what_cflog_prints() {
         .arg("stats")
         .arg(testdata(""))
         .assert()
-        .code(1) // testdata/ holds files that are not logs
+        .code(2) // testdata/ holds files that are not logs
         .get_output()
         .stdout
         .clone();

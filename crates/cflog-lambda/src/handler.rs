@@ -307,7 +307,7 @@ impl Handler {
             key: &key,
         });
         match process_object(&self.client, &bucket, &key, &self.config.options, sink).await {
-            Ok(summary) if summary.entries == 0 && summary.rejected > 0 => {
+            Ok(summary) if summary.is_not_a_log() => {
                 let message = format!(
                     "s3://{bucket}/{key}: no line is a CloudFront log entry ({} rejected)",
                     summary.rejected

@@ -67,6 +67,25 @@ impl Summary {
         self.entries + self.rejected + self.header_lines + self.blank_lines == self.lines
     }
 
+    /// Whether the input is not a CloudFront log: it has lines, and none of
+    /// them is an entry (another kind of file, or the wrong delimiter or
+    /// field list). The Lambda fails such an object as `NotACloudFrontLog`,
+    /// and the command line such an input with exit status 2.
+    ///
+    /// ```
+    /// use cflog_pipeline::Summary;
+    ///
+    /// let json_logs = Summary { lines: 2, rejected: 2, ..Summary::default() };
+    /// assert!(json_logs.is_not_a_log());
+    /// let one_bad_line = Summary { lines: 2, entries: 1, rejected: 1, ..Summary::default() };
+    /// assert!(!one_bad_line.is_not_a_log());
+    /// let headers_only = Summary { lines: 2, header_lines: 2, ..Summary::default() };
+    /// assert!(!headers_only.is_not_a_log(), "empty, not another kind of file");
+    /// ```
+    pub fn is_not_a_log(&self) -> bool {
+        self.entries == 0 && self.rejected > 0
+    }
+
     /// Adds another input's counts to these (for totals over many inputs).
     /// Listed errors are kept up to [`MAX_LISTED_ERRORS`].
     pub fn add(&mut self, other: &Summary) {
