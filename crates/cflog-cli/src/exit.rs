@@ -9,18 +9,22 @@ use std::process::ExitCode;
 /// How a run ended; each variant's number is the process's exit code.
 ///
 /// ```text
-/// 0  Parsed    every line parsed
+/// 0  Parsed    every line read: an entry, a header or a blank line (an
+///              empty input says so on stderr)
 /// 1  Rejected  some lines were rejected, or --strict stopped at the first
-/// 2  Failed    a usage error, an input that could not be read, or an
-///              output that could not be written
+/// 2  Failed    an input that could not be read, or one whose lines are
+///              none of them an entry (not a CloudFront log, the Lambda's
+///              NotACloudFrontLog); an output that could not be written;
+///              a usage error
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
-    /// Every line parsed (also: a closed pipe, which ends a run quietly).
+    /// Every line read (also: a closed pipe, which ends a run quietly).
     Parsed = 0,
     /// Some lines were rejected.
     Rejected = 1,
-    /// A usage error, or an input or the output failed.
+    /// An input failed or is not a CloudFront log, the output failed, or
+    /// a usage error.
     Failed = 2,
 }
 
