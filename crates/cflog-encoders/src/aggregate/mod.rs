@@ -138,6 +138,8 @@ impl Payload for EdgeCounts {
 pub struct Aggregate {
     /// Entries.
     pub requests: u64,
+    /// Entries left out: outside the aggregator's [`Window`].
+    pub outside_window: u64,
     /// The sum of `sc-bytes`.
     pub bytes_sent: u64,
     /// Requests by status class, counted as the tally counts them.
@@ -223,6 +225,7 @@ impl Default for Aggregate {
         use capacity::{LARGE, OBJECTS, SMALL, TINY};
         Aggregate {
             requests: 0,
+            outside_window: 0,
             bytes_sent: 0,
             status: StatusClasses::default(),
             status_codes: BTreeMap::new(),
@@ -270,6 +273,7 @@ impl Aggregate {
     /// Adds another aggregate's counts to this one.
     pub fn merge(&mut self, other: Aggregate) {
         self.requests += other.requests;
+        self.outside_window += other.outside_window;
         self.bytes_sent += other.bytes_sent;
         self.status.hung_up += other.status.hung_up;
         for (mine, theirs) in self.status.classes.iter_mut().zip(other.status.classes) {
@@ -399,11 +403,37 @@ pub fn decoded<P: Payload + Clone>(top: &TopK<P>, n: usize) -> Vec<Decoded<P>> {
     merged
 }
 
+/// The time range an [`Aggregator`] counts, `[since, until)`; a bound
+/// that is `None` is open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Window {
+    /// The first instant counted.
+    pub since: Option<OffsetDateTime>,
+    /// The instant after the last counted.
+    pub until: Option<OffsetDateTime>,
+}
+
+impl Window {
+    /// Whether an entry of `time` is counted: inside the window, or any
+    /// entry when the window is open at both ends (an entry without a
+    /// time is inside no bounded window).
+    pub fn contains(&self, time: Option<OffsetDateTime>) -> bool {
+        if self.since.is_none() && self.until.is_none() {
+            return true;
+        }
+        time.is_some_and(|time| {
+            self.since.is_none_or(|since| time >= since)
+                && self.until.is_none_or(|until| time < until)
+        })
+    }
+}
+
 /// Counts entries into an [`Aggregate`], through the typed layer.
 #[derive(Debug)]
 pub struct Aggregator {
     layout: Layout,
     entry: Gathered,
+    window: Window,
     /// The hash of visitors: fixed, so that the sketches of every input
     /// (each with its own aggregator) can be merged.
     hasher: FixedState,
@@ -422,7 +452,17 @@ impl Aggregator {
         Aggregator {
             layout: Layout::only(Selection::all(), Gathered::wanted),
             entry: Gathered::default(),
+            window: Window::default(),
             hasher: FixedState::with_seed(0x6366_6c6f_6720_7631),
+        }
+    }
+
+    /// An aggregator that counts the entries of `window` only, and the
+    /// others in [`Aggregate::outside_window`].
+    pub fn with_window(window: Window) -> Aggregator {
+        Aggregator {
+            window,
+            ..Aggregator::new()
         }
     }
 
@@ -434,7 +474,11 @@ impl Aggregator {
     pub fn add(&mut self, line: &LogLine<'_>, aggregate: &mut Aggregate) -> Result<(), FieldError> {
         self.entry.clear();
         self.layout.encode(line, &mut self.entry)?;
-        self.count(aggregate);
+        if self.window.contains(self.entry.time) {
+            self.count(aggregate);
+        } else {
+            aggregate.outside_window += 1;
+        }
         Ok(())
     }
 
@@ -801,6 +845,41 @@ mod tests {
         assert_eq!(decoded(&aggregate.bots, 5)[0].value, "Googlebot");
         assert_eq!(decoded(&aggregate.operating_systems, 5).len(), 2);
         assert_eq!(aggregate.geo_countries, 2);
+    }
+
+    #[test]
+    fn a_window_leaves_out_the_entries_outside() {
+        let lines = [
+            line("09:59:59", "192.0.2.1", "/a", "200", "Hit", "-", "-"),
+            line("10:00:00", "192.0.2.1", "/a", "200", "Hit", "-", "-"),
+            line("10:59:59", "192.0.2.1", "/a", "200", "Hit", "-", "-"),
+            line("11:00:00", "192.0.2.1", "/a", "200", "Hit", "-", "-"),
+        ];
+        let at = |hms: &str| {
+            let text = format!("2024-03-14T{hms}Z");
+            OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).unwrap()
+        };
+        let schema = Schema::from_fields_header(HEADER.as_bytes()).unwrap();
+        let mut aggregate = Aggregate::default();
+        let mut aggregator = Aggregator::with_window(Window {
+            since: Some(at("10:00:00")),
+            until: Some(at("11:00:00")),
+        });
+        let mut spans = Vec::new();
+        for text in &lines {
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            aggregator.add(&line, &mut aggregate).unwrap();
+        }
+        assert_eq!((aggregate.requests, aggregate.outside_window), (2, 2));
+        assert_eq!(aggregate.first, Some(at("10:00:00")));
+        assert!(Window::default().contains(None));
+        assert!(
+            !Window {
+                since: aggregate.first,
+                until: None
+            }
+            .contains(None)
+        );
     }
 
     #[test]
