@@ -49,6 +49,7 @@ mod entry;
 pub mod series;
 pub mod top;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
@@ -626,15 +627,24 @@ fn cut(bytes: &[u8]) -> &[u8] {
 
 /// The host of a referrer (`https://Example.com:8443/a` gives
 /// `example.com`), lowercased; a referrer that is not a URL as it is.
-fn referrer_domain(referer: &[u8]) -> Vec<u8> {
+/// Borrowed, with no allocation, when it needs neither decoding nor
+/// lowercasing (nearly always).
+fn referrer_domain(referer: &[u8]) -> Cow<'_, [u8]> {
     // Referrers are logged percent-encoded at times (`https%3A//…`).
-    let decoded;
-    let text: &[u8] = if memchr::memchr(b'%', referer).is_some() {
-        decoded = Value::new(referer).map(|v| v.decoded_str().into_owned().into_bytes());
-        decoded.as_deref().unwrap_or(referer)
-    } else {
-        referer
-    };
+    if memchr::memchr(b'%', referer).is_some() {
+        if let Some(decoded) = Value::new(referer).map(|v| v.decoded_str().into_owned()) {
+            return Cow::Owned(host(decoded.as_bytes()).to_ascii_lowercase());
+        }
+    }
+    let host = host(referer);
+    match host.iter().any(u8::is_ascii_uppercase) {
+        true => Cow::Owned(host.to_ascii_lowercase()),
+        false => Cow::Borrowed(host),
+    }
+}
+
+/// The host part of a URL, or of a text that is not one.
+fn host(text: &[u8]) -> &[u8] {
     let rest = match memchr::memmem::find(text, b"://") {
         Some(at) => &text[at + 3..],
         None => text,
@@ -650,12 +660,11 @@ fn referrer_domain(referer: &[u8]) -> Vec<u8> {
         Some(at) => &authority[at + 1..],
         None => authority,
     };
-    let host = match (memchr::memrchr(b':', host), memchr::memrchr(b']', host)) {
+    match (memchr::memrchr(b':', host), memchr::memrchr(b']', host)) {
         (Some(colon), Some(bracket)) if colon < bracket => host,
         (Some(colon), _) => &host[..colon],
         _ => host,
-    };
-    host.to_ascii_lowercase()
+    }
 }
 
 /// A content type without its parameters (`text/html; charset=utf-8`
