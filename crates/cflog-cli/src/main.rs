@@ -13,6 +13,7 @@ mod inputs;
 mod output;
 mod progress;
 mod report;
+mod report_page;
 mod run;
 mod s3;
 mod stats;
