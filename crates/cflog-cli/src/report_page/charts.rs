@@ -21,8 +21,10 @@ const PALETTE: [RGBColor; 5] = [
     RGBColor(0x8b, 0x5c, 0xf6),
 ];
 
-const WIDTH: u32 = 900;
-const HEIGHT: u32 = 280;
+const WIDTH: u32 = 640;
+const HEIGHT: u32 = 260;
+/// Label text, in the drawing's pixels (the drawing is scaled to its box).
+const LABEL_SIZE: u32 = 14;
 
 /// The charts of a page, by the name the template uses.
 #[derive(Debug, Default, serde::Serialize)]
@@ -256,10 +258,12 @@ fn time_chart(
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
-            .x_labels(6)
+            .x_labels(5)
             .y_labels(5)
             .x_label_formatter(&format_x)
             .y_label_formatter(&|y| format_y(*y))
+            .label_style(("sans-serif", LABEL_SIZE))
+            .light_line_style(TRANSPARENT)
             .disable_x_mesh()
             .draw()
             .map_err(|e| e.to_string())?;
@@ -293,6 +297,7 @@ fn time_chart(
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperLeft)
+                .label_font(("sans-serif", LABEL_SIZE))
                 .border_style(TRANSPARENT)
                 .background_style(TRANSPARENT)
                 .draw()
@@ -309,13 +314,13 @@ fn bar_chart(title: &str, rows: &[(String, u64)]) -> Option<String> {
     }
     let n = rows.len() as i32;
     let max = rows.iter().map(|(_, v)| *v).max().unwrap_or(1).max(1) as f64;
-    let height = (40 + 26 * rows.len() as u32).max(120);
+    let height = (40 + 24 * rows.len() as u32).max(120);
     let label = |i: i32| -> String {
         let Some((label, _)) = usize::try_from(n - 1 - i).ok().and_then(|i| rows.get(i)) else {
             return String::new();
         };
-        match label.chars().count() > 32 {
-            true => format!("{}…", label.chars().take(31).collect::<String>()),
+        match label.chars().count() > 26 {
+            true => format!("{}…", label.chars().take(25).collect::<String>()),
             false => label.clone(),
         }
     };
@@ -323,7 +328,7 @@ fn bar_chart(title: &str, rows: &[(String, u64)]) -> Option<String> {
         let mut chart = ChartBuilder::on(root)
             .margin(10)
             .x_label_area_size(24)
-            .y_label_area_size(260)
+            .y_label_area_size(220)
             .build_cartesian_2d(0f64..max * 1.05, (0..n).into_segmented())
             .map_err(|e| e.to_string())?;
         chart
@@ -336,6 +341,8 @@ fn bar_chart(title: &str, rows: &[(String, u64)]) -> Option<String> {
             })
             .x_labels(5)
             .x_label_formatter(&|x| short_number(*x))
+            .label_style(("sans-serif", LABEL_SIZE))
+            .light_line_style(TRANSPARENT)
             .draw()
             .map_err(|e| e.to_string())?;
         chart
@@ -364,7 +371,7 @@ fn week_chart(grid: &[Vec<u64>]) -> Option<String> {
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     svg(
         "Requests by weekday and hour of day (UTC); darker is more",
-        (WIDTH, 260),
+        (WIDTH, 230),
         |root| {
             let mut chart = ChartBuilder::on(root)
                 .margin(10)
@@ -375,8 +382,9 @@ fn week_chart(grid: &[Vec<u64>]) -> Option<String> {
             chart
                 .configure_mesh()
                 .disable_mesh()
-                .x_labels(24)
+                .x_labels(12)
                 .y_labels(7)
+                .label_style(("sans-serif", LABEL_SIZE))
                 .x_label_formatter(&|h| format!("{h:02}"))
                 .y_label_formatter(&|d| {
                     usize::try_from(6 - *d)

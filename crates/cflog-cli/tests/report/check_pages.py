@@ -119,6 +119,7 @@ def check_page(browser, case):
         if table.locator("caption").count() != 1:
             fail(name, f"table {i} has no caption")
     page.screenshot(path=case["screenshot"], full_page=True)
+    counted = {"name": name, "charts": charts.count(), "tables": tables.count(), "requests": len(requests)}
 
     # A phone: the page itself never scrolls sideways (wide tables scroll
     # in their own box).
@@ -138,7 +139,7 @@ def check_page(browser, case):
     if case.get("dark_screenshot"):
         dark.screenshot(path=case["dark_screenshot"], full_page=True)
     dark_context.close()
-    return {"name": name, "charts": charts.count(), "tables": tables.count(), "requests": len(requests)}
+    return counted
 
 
 def main():

@@ -375,8 +375,10 @@ pub struct Decoded<P> {
 pub fn decoded<P: Payload + Clone>(top: &TopK<P>, n: usize) -> Vec<Decoded<P>> {
     let mut merged: Vec<Decoded<P>> = Vec::new();
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    // Alike values are rare: decode a few more than asked, then merge.
-    for ranked in top.top(n.saturating_mul(2).saturating_add(8)) {
+    // Every kept value (a few thousand at most, once per report): the
+    // order of the decoded values, ties included, is then that of the
+    // values themselves, not of their escaped text.
+    for ranked in top.top(usize::MAX) {
         let value = match Value::new(ranked.key) {
             Some(value) => value.decoded_str().into_owned(),
             None => String::from_utf8_lossy(ranked.key).into_owned(),
