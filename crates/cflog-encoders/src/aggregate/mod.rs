@@ -633,10 +633,10 @@ fn cut(bytes: &[u8]) -> &[u8] {
 /// lowercasing (nearly always).
 fn referrer_domain(referer: &[u8]) -> Cow<'_, [u8]> {
     // Referrers are logged percent-encoded at times (`https%3A//…`).
-    if memchr::memchr(b'%', referer).is_some() {
-        if let Some(decoded) = Value::new(referer).map(|v| v.decoded_str().into_owned()) {
-            return Cow::Owned(host(decoded.as_bytes()).to_ascii_lowercase());
-        }
+    if memchr::memchr(b'%', referer).is_some()
+        && let Some(decoded) = Value::new(referer).map(|v| v.decoded_str().into_owned())
+    {
+        return Cow::Owned(host(decoded.as_bytes()).to_ascii_lowercase());
     }
     let host = host(referer);
     match host.iter().any(u8::is_ascii_uppercase) {
