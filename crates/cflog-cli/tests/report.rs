@@ -210,7 +210,7 @@ fn since_until_and_distribution_filter_the_inputs_and_the_entries() {
             "--format".as_ref(),
             "json".as_ref(),
         ];
-        all.extend(args.iter().map(|a| std::ffi::OsStr::new(a)));
+        all.extend(args.iter().map(std::ffi::OsStr::new));
         all.push(input.as_os_str());
         serde_json::from_slice(&run(&all).0).unwrap()
     };
