@@ -126,6 +126,13 @@ pub enum Command {
     #[command(after_long_help = STATS_EXAMPLES)]
     Stats(StatsArgs),
 
+    /// Write one self-contained HTML page of charts and tables (or, with
+    /// --format json, the same figures as JSON): traffic over time, status
+    /// codes, popular and missed objects, referrers, latency, edge
+    /// locations… in memory bounded whatever the input.
+    #[command(after_long_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
+
     /// Process the logs already in S3 with the deployed function: list an
     /// S3 prefix (by time and distribution), write the manifest and start an
     /// S3 Batch Operations job; `cflog backfill status JOB` follows it.
@@ -179,6 +186,89 @@ pub struct StatsArgs {
     /// What to read.
     #[command(flatten)]
     pub input: InputArgs,
+}
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  cflog report logs/ -o report.html
+  cflog report --title 'www, March' --since 2024-03-01 --until 2024-04-01 s3://my-log-bucket/cf/ -o march.html
+  cflog report --format json logs/ | jq .overview
+
+The page:
+  One HTML file with its styles and charts inline: it opens from file://,
+  offline, and makes no request. Totals (requests, bytes, status classes,
+  hits and misses, the time range, rejected lines) are exact and equal
+  `cflog stats`'. Lists of values with no bound (paths, referrers, user
+  agents, addresses) are kept in fixed-size summaries: each says whether its
+  counts are exact or estimates, and by how much a count may be over.
+  Visitors (distinct address and user agent per day, as GoAccess counts
+  them) are HyperLogLog estimates; latency percentiles are within 1%.
+
+Filters:
+  --since and --until keep the entries of [since, until), and skip inputs
+  whose key or file name says they hold none (CloudFront's
+  <distribution>.YYYY-MM-DD-HH.<id>.gz, or a v2 path's hour); --distribution
+  keeps the inputs its ID names in their key or path.
+
+Exit status: as for `cflog` (0 all parsed, 1 lines rejected, 2 errors).";
+
+/// Arguments of `cflog report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Write the page to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// The page as HTML, or the same figures as one JSON object.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html, help_heading = "Output")]
+    pub format: ReportFormat,
+
+    /// The page's title [default: the inputs' names].
+    #[arg(long, value_name = "TEXT", help_heading = "Output")]
+    pub title: Option<String>,
+
+    /// How many rows each list of values has.
+    #[arg(long, value_name = "N", default_value_t = 25, help_heading = "Output")]
+    pub top: usize,
+
+    /// Only entries at or after this time: RFC 3339 (2024-03-14T10:00:00Z)
+    /// or a UTC date (2024-03-14).
+    #[arg(long, value_name = "TIME", value_parser = parse_instant, help_heading = "Filters")]
+    pub since: Option<time::OffsetDateTime>,
+
+    /// Only entries before this time, as for --since.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant, help_heading = "Filters")]
+    pub until: Option<time::OffsetDateTime>,
+
+    /// Only inputs of this distribution ID, by their key or path
+    /// (repeatable).
+    #[arg(long, value_name = "ID", help_heading = "Filters")]
+    pub distribution: Vec<String>,
+
+    /// What to read.
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// What `cflog report` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained HTML page.
+    Html,
+    /// The page's figures as one JSON object.
+    Json,
+}
+
+/// An instant: RFC 3339, or a date for its midnight UTC.
+fn parse_instant(text: &str) -> Result<time::OffsetDateTime, String> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(instant) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(instant);
+    }
+    let date_format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, &date_format)
+        .map(|date| date.midnight().assume_utc())
+        .map_err(|_| "expected RFC 3339 (2024-03-14T10:00:00Z) or a date (2024-03-14)".into())
 }
 
 /// Output formats.

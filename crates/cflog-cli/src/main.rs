@@ -19,6 +19,7 @@ mod inputs;
 mod output;
 mod progress;
 mod report;
+mod report_page;
 mod run;
 mod s3;
 mod s3_error;

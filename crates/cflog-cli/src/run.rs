@@ -41,6 +41,7 @@ use crate::stats::{self, StatsFactory};
 pub fn main(cli: Cli) -> ExitCode {
     let status = match cli.command {
         Some(Command::Stats(args)) => stats(&args),
+        Some(Command::Report(args)) => report(&args),
         Some(Command::Backfill(args)) => crate::backfill::main(&args, Cli::command),
         None if cli.convert.list_fields => print_stdout(cli::fields_listing().as_bytes()),
         None => convert(&cli.convert),
@@ -355,6 +356,85 @@ fn stats(args: &StatsArgs) -> Status {
         let mut stdout = io::stdout().lock();
         stdout.write_all(text.as_bytes())?;
         stdout.flush()
+    });
+    plan.close();
+    status
+}
+
+/// `cflog report`: the inputs the filters select, read into one
+/// aggregate, written as the HTML page or its figures as JSON.
+fn report(args: &cli::ReportArgs) -> Status {
+    use crate::report_page::{self, Filters, Page, ReportFactory};
+    use cflog_encoders::aggregate::Window;
+
+    let mut plan = match plan(&args.input) {
+        Ok(plan) => plan,
+        Err(status) => return status,
+    };
+    if let Some(path) = &args.output
+        && let Some(input) = plan.inputs.iter().find(|input| same_file(input, path))
+    {
+        Reporter::default().warn(format_args!("{input}: the output file is also an input"));
+        return Status::Failed;
+    }
+    let title = args.title.clone().unwrap_or_else(|| {
+        let names: Vec<String> = args
+            .input
+            .inputs
+            .iter()
+            .take(3)
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect();
+        let more = args.input.inputs.len().saturating_sub(3);
+        match (names.is_empty(), more) {
+            (true, _) => "CloudFront logs from stdin".to_owned(),
+            (false, 0) => format!("CloudFront logs: {}", names.join(", ")),
+            (false, more) => format!("CloudFront logs: {} and {more} more", names.join(", ")),
+        }
+    });
+    let before = plan.inputs.len();
+    plan.inputs
+        .retain(|input| report_page::selected(input, args));
+    let rfc3339 = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let filters = Filters {
+        since: args.since.map(rfc3339),
+        until: args.until.map(rfc3339),
+        distributions: args.distribution.clone(),
+        inputs_skipped: before - plan.inputs.len(),
+        entries_outside: 0,
+    };
+    let progress = Progress::start(&plan.inputs, plan.quiet);
+    let reporter = Reporter::with_progress(progress.bar());
+    let started = Instant::now();
+    let factory = ReportFactory::new(Window {
+        since: args.since,
+        until: args.until,
+    });
+    let outcomes = process(&plan, &factory, &progress, &reporter);
+    progress.finish();
+    let aggregate = factory.into_aggregate();
+    let status = finish(&plan, outcomes, started, false, |totals| {
+        let page = Page::new(title, filters, &aggregate, totals, args.top);
+        let text = match args.format {
+            cli::ReportFormat::Json => {
+                let mut json = serde_json::to_string_pretty(&page).map_err(io::Error::other)?;
+                json.push('\n');
+                json
+            }
+            cli::ReportFormat::Html => report_page::render(&page).map_err(io::Error::other)?,
+        };
+        match &args.output {
+            Some(path) => std::fs::write(path, text)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+            None => {
+                let mut stdout = io::stdout().lock();
+                stdout.write_all(text.as_bytes())?;
+                stdout.flush()
+            }
+        }
     });
     plan.close();
     status

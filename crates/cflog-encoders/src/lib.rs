@@ -7,7 +7,8 @@
 //!
 //! - [`delimited`]: CSV and TSV cells, the JSON contract's values as text,
 //!   and rows of them through the `csv` crate's quoting;
-//! - [`tally`]: the counts of `cflog stats`, which write nothing.
+//! - [`tally`]: the counts of `cflog stats`, which write nothing;
+//! - [`aggregate`]: the counts of `cflog report`, in bounded memory.
 //!
 //! Where the bytes go is not theirs to know: the sinks of cflog-pipeline,
 //! the Lambda and the command line decide that. An encoder for another
@@ -17,5 +18,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod aggregate;
 pub mod delimited;
 pub mod tally;

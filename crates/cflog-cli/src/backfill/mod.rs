@@ -15,7 +15,7 @@ mod args;
 mod aws;
 mod estimate;
 mod job;
-mod key_time;
+pub(crate) mod key_time;
 mod listing;
 mod location;
 mod manifest;

@@ -1,0 +1,275 @@
+//! The values of one entry that an [`Aggregate`](super::Aggregate) counts,
+//! gathered while the typed layer hands them on, so that an entry is
+//! counted whole or not at all.
+
+use std::net::IpAddr;
+use std::ops::Range;
+use std::time::Duration;
+
+use cflog_core::escape::QueryParams;
+use cflog_core::typed::{Encoder, Key};
+use cflog_core::{Field, FieldError, Value};
+use time::OffsetDateTime;
+
+/// The text values kept, by place in [`Gathered::texts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub(crate) enum Text {
+    Path,
+    Referer,
+    UserAgent,
+    EdgeLocation,
+    ContentType,
+    Method,
+    ResultType,
+    DetailedResultType,
+    Protocol,
+    HttpVersion,
+    TlsVersion,
+    Country,
+    Query,
+    /// The enrichment's browser name (`ua_name`).
+    Browser,
+    /// The enrichment's operating system (`ua_os`).
+    OperatingSystem,
+    /// The enrichment's device class (`ua_device`).
+    Device,
+}
+
+const TEXTS: usize = Text::Device as usize + 1;
+
+/// The latencies kept, in the order of [`super::series::LATENCIES`].
+const LATENCY_FIELDS: [Field; 4] = [
+    Field::TimeTaken,
+    Field::TimeToFirstByte,
+    Field::OriginFbl,
+    Field::OriginLbl,
+];
+
+/// Key names of the enrichment's columns, read by name: they are not
+/// CloudFront fields, and light up whenever a layout has them.
+const BROWSER_KEYS: [&str; 2] = ["ua_name", "ua_browser"];
+const OS_KEYS: [&str; 1] = ["ua_os"];
+const DEVICE_KEYS: [&str; 1] = ["ua_device"];
+const BOT_KEYS: [&str; 1] = ["is_bot"];
+/// Country and AS number from a geo database, where CloudFront's own
+/// `c_country` and `asn` are missing.
+const GEO_COUNTRY_KEYS: [&str; 2] = ["geo_country", "country"];
+const GEO_ASN_KEYS: [&str; 2] = ["geo_asn", "as_number"];
+
+/// One entry's values, as far as an aggregate counts them.
+#[derive(Debug, Default)]
+pub(crate) struct Gathered {
+    pub sc_bytes: Option<u64>,
+    pub status: Option<u64>,
+    pub content_len: Option<u64>,
+    pub asn: Option<u64>,
+    /// Whether the AS number came from a geo database.
+    pub geo_asn: bool,
+    /// Whether the country came from a geo database.
+    pub geo_country: bool,
+    pub is_bot: Option<bool>,
+    pub time: Option<OffsetDateTime>,
+    pub client_ip: Option<IpAddr>,
+    pub latencies: [Option<Duration>; 4],
+    texts: [Option<Range<usize>>; TEXTS],
+    /// The text values, back to back.
+    buffer: Vec<u8>,
+}
+
+impl Gathered {
+    /// Whether an aggregate reads the values of `key` (what the
+    /// [`Encoder`] methods below keep); the others are still checked by
+    /// their kind.
+    pub fn wanted(key: Key<'_>) -> bool {
+        match key.field {
+            Some(field) => matches!(
+                field,
+                Field::UriStem
+                    | Field::Referer
+                    | Field::UserAgent
+                    | Field::EdgeLocation
+                    | Field::ContentType
+                    | Field::Method
+                    | Field::EdgeResultType
+                    | Field::EdgeDetailedResultType
+                    | Field::Protocol
+                    | Field::ProtocolVersion
+                    | Field::SslProtocol
+                    | Field::Country
+                    | Field::Asn
+                    | Field::ScBytes
+                    | Field::Status
+                    | Field::ContentLen
+                    | Field::TimeTaken
+                    | Field::TimeToFirstByte
+                    | Field::OriginFbl
+                    | Field::OriginLbl
+                    | Field::Timestamp
+                    | Field::ClientIp
+            ),
+            None => {
+                key.name == "query_params"
+                    || [
+                        &BROWSER_KEYS[..],
+                        &OS_KEYS,
+                        &DEVICE_KEYS,
+                        &BOT_KEYS,
+                        &GEO_COUNTRY_KEYS,
+                        &GEO_ASN_KEYS,
+                    ]
+                    .iter()
+                    .any(|names| names.contains(&key.name))
+            }
+        }
+    }
+
+    /// Forgets the last entry.
+    pub fn clear(&mut self) {
+        let buffer = std::mem::take(&mut self.buffer);
+        *self = Gathered {
+            buffer,
+            ..Gathered::default()
+        };
+        self.buffer.clear();
+    }
+
+    /// The text of `place`, as logged (still escaped).
+    #[inline]
+    pub fn text(&self, place: Text) -> Option<&[u8]> {
+        self.texts[place as usize]
+            .clone()
+            .map(|range| &self.buffer[range])
+    }
+
+    fn keep(&mut self, place: Text, bytes: &[u8]) {
+        let start = self.buffer.len();
+        self.buffer.extend_from_slice(bytes);
+        self.texts[place as usize] = Some(start..self.buffer.len());
+    }
+
+    /// Where a text or word of `key` goes, if anywhere.
+    fn place(key: Key<'_>) -> Option<Text> {
+        Some(match key.field {
+            Some(Field::UriStem) => Text::Path,
+            Some(Field::Referer) => Text::Referer,
+            Some(Field::UserAgent) => Text::UserAgent,
+            Some(Field::EdgeLocation) => Text::EdgeLocation,
+            Some(Field::ContentType) => Text::ContentType,
+            Some(Field::Method) => Text::Method,
+            Some(Field::EdgeResultType) => Text::ResultType,
+            Some(Field::EdgeDetailedResultType) => Text::DetailedResultType,
+            Some(Field::Protocol) => Text::Protocol,
+            Some(Field::ProtocolVersion) => Text::HttpVersion,
+            Some(Field::SslProtocol) => Text::TlsVersion,
+            Some(Field::Country) => Text::Country,
+            Some(_) => return None,
+            None if BROWSER_KEYS.contains(&key.name) => Text::Browser,
+            None if OS_KEYS.contains(&key.name) => Text::OperatingSystem,
+            None if DEVICE_KEYS.contains(&key.name) => Text::Device,
+            None if GEO_COUNTRY_KEYS.contains(&key.name) => Text::Country,
+            None => return None,
+        })
+    }
+
+    fn keep_text(&mut self, key: Key<'_>, bytes: &[u8]) {
+        if BOT_KEYS.contains(&key.name) {
+            self.is_bot = match bytes {
+                b"true" | b"1" => Some(true),
+                b"false" | b"0" => Some(false),
+                _ => None,
+            };
+            return;
+        }
+        if let Some(place) = Self::place(key) {
+            // CloudFront's own country wins over a database's.
+            if place == Text::Country {
+                let geo = key.field.is_none();
+                if geo && self.texts[place as usize].is_some() && !self.geo_country {
+                    return;
+                }
+                self.geo_country = geo;
+            }
+            self.keep(place, bytes);
+        }
+    }
+}
+
+impl Encoder for Gathered {
+    type Error = FieldError;
+
+    fn null(&mut self, _key: Key<'_>) -> Result<(), FieldError> {
+        Ok(())
+    }
+
+    fn text(&mut self, key: Key<'_>, value: Value<'_>) -> Result<(), FieldError> {
+        self.keep_text(key, value.raw());
+        Ok(())
+    }
+
+    fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), FieldError> {
+        self.keep_text(key, word.as_bytes());
+        Ok(())
+    }
+
+    fn unsigned(&mut self, key: Key<'_>, n: u64) -> Result<(), FieldError> {
+        match key.field {
+            Some(Field::ScBytes) => self.sc_bytes = Some(n),
+            Some(Field::Status) => self.status = Some(n),
+            Some(Field::ContentLen) => self.content_len = Some(n),
+            Some(Field::Asn) => {
+                self.asn = Some(n);
+                self.geo_asn = false;
+            }
+            None if GEO_ASN_KEYS.contains(&key.name) && self.asn.is_none() => {
+                self.asn = Some(n);
+                self.geo_asn = true;
+            }
+            None if BOT_KEYS.contains(&key.name) => self.is_bot = Some(n != 0),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn signed(&mut self, _key: Key<'_>, _n: i64) -> Result<(), FieldError> {
+        Ok(())
+    }
+
+    fn boolean(&mut self, key: Key<'_>, value: bool) -> Result<(), FieldError> {
+        if key.field.is_none() && BOT_KEYS.contains(&key.name) {
+            self.is_bot = Some(value);
+        }
+        Ok(())
+    }
+
+    fn seconds(&mut self, key: Key<'_>, duration: Duration) -> Result<(), FieldError> {
+        if let Some(which) = LATENCY_FIELDS.iter().position(|f| key.field == Some(*f)) {
+            self.latencies[which] = Some(duration);
+        }
+        Ok(())
+    }
+
+    fn timestamp(
+        &mut self,
+        _key: Key<'_>,
+        time: OffsetDateTime,
+        _millis: bool,
+    ) -> Result<(), FieldError> {
+        self.time = Some(time);
+        Ok(())
+    }
+
+    fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
+        if key.field == Some(Field::ClientIp) {
+            self.client_ip = Some(ip);
+        }
+        Ok(())
+    }
+
+    fn query_params(&mut self, _key: Key<'_>, params: &QueryParams<'_>) -> Result<(), FieldError> {
+        if !params.is_empty() {
+            self.keep(Text::Query, params.raw());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,911 @@
+//! The counts of `cflog report`, in memory bounded whatever the input:
+//! an [`Aggregator`] reads each entry through the typed layer, as the
+//! [`tally`](crate::tally) does, and counts it into an [`Aggregate`].
+//!
+//! Totals (requests, bytes, status classes, hits and misses, the time
+//! range) are exact and counted by the tally's rules, so they equal
+//! `cflog stats`'. Everything with an unbounded number of values is kept
+//! in a fixed amount of memory and says whether it is exact:
+//!
+//! - the most frequent values (paths, referrer domains, user agents…) in
+//!   [`TopK`] summaries (space-saving), exact while the distinct values
+//!   fit, estimates with a stated error past that;
+//! - distinct visitors (client address and user agent, per day, as
+//!   GoAccess counts them) and client addresses in HyperLogLog sketches:
+//!   estimates, exact up to 128;
+//! - latencies in DDSketch sketches, percentiles within 1%;
+//! - counts over time in at most [`series::MAX_BUCKETS`] buckets, an hour
+//!   wide, or wider for long spans.
+//!
+//! An entry is counted whole or not at all, and a line is rejected exactly
+//! where the JSON output rejects it.
+//!
+//! ```
+//! use cflog_core::{LogLine, Schema};
+//! use cflog_encoders::aggregate::{Aggregate, Aggregator};
+//!
+//! let schema = Schema::from_fields_header(
+//!     b"#Fields: date time c-ip sc-status sc-bytes cs-uri-stem x-edge-result-type",
+//! )?;
+//! let mut spans = Vec::new();
+//! let mut aggregate = Aggregate::default();
+//! let mut aggregator = Aggregator::new();
+//! for text in [
+//!     "2024-03-14\t10:59:59\t192.0.2.1\t200\t100\t/a%20b\tHit",
+//!     "2024-03-14\t11:00:00\t192.0.2.2\t404\t7\t/gone\tMiss",
+//! ] {
+//!     let line = LogLine::parse(text.as_bytes(), &schema, &mut spans)?;
+//!     aggregator.add(&line, &mut aggregate)?;
+//! }
+//! assert_eq!((aggregate.requests, aggregate.bytes_sent), (2, 107));
+//! assert_eq!(aggregate.hits, 1);
+//! let objects = cflog_encoders::aggregate::decoded(&aggregate.objects, 5);
+//! assert_eq!(objects[0].value, "/a b");
+//! assert_eq!(cflog_encoders::aggregate::decoded(&aggregate.not_found, 5)[0].value, "/gone");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod entry;
+pub mod series;
+pub mod top;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+
+use cflog_core::contract::Selection;
+use cflog_core::typed::Layout;
+use cflog_core::{FieldError, LogLine, ResultType, Value};
+use foldhash::quality::FixedState;
+use time::OffsetDateTime;
+
+use crate::tally::StatusClasses;
+use entry::{Gathered, Text};
+pub use series::{Bucket, Distinct, Latency, Series};
+pub use top::{Payload, TopK};
+
+/// How many values each summary keeps. The paths' summary is the largest:
+/// its payloads make the popular objects' table.
+pub mod capacity {
+    /// Paths (popular objects).
+    pub const OBJECTS: usize = 4096;
+    /// Lists of many values: missed paths, 404s, referrer domains, user
+    /// agents, client addresses, query parameters.
+    pub const LARGE: usize = 2048;
+    /// Lists of few values (edge locations, content types, countries…).
+    pub const SMALL: usize = 512;
+    /// Lists of a handful (result types, protocols, TLS versions…).
+    pub const TINY: usize = 64;
+}
+
+/// Longer values are cut to this many bytes before they are counted, so
+/// a summary's memory is bounded by its capacity alone.
+pub const MAX_VALUE_BYTES: usize = 512;
+
+/// What is counted for each popular object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObjectCounts {
+    /// The sum of `sc-bytes`.
+    pub bytes_sent: u64,
+    /// Cache hits.
+    pub hits: u64,
+    /// Cache misses.
+    pub misses: u64,
+    /// Requests by status class, as [`StatusClasses`] has them: 000,
+    /// 1xx…5xx, other.
+    pub statuses: [u64; 7],
+    /// Downloads cut short: the viewer hung up (000), or fewer bytes were
+    /// sent than the object's `sc-content-len`.
+    pub incomplete: u64,
+}
+
+impl Payload for ObjectCounts {
+    fn merge(&mut self, other: &ObjectCounts) {
+        self.bytes_sent += other.bytes_sent;
+        self.hits += other.hits;
+        self.misses += other.misses;
+        for (mine, theirs) in self.statuses.iter_mut().zip(other.statuses) {
+            *mine += theirs;
+        }
+        self.incomplete += other.incomplete;
+    }
+}
+
+/// What is counted for each edge location.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EdgeCounts {
+    /// The sum of `sc-bytes`.
+    pub bytes_sent: u64,
+    /// Status 4xx.
+    pub client_errors: u64,
+    /// Status 5xx.
+    pub server_errors: u64,
+    /// Result types that are errors (`Error`, `LimitExceeded`…).
+    pub error_results: u64,
+}
+
+impl Payload for EdgeCounts {
+    fn merge(&mut self, other: &EdgeCounts) {
+        self.bytes_sent += other.bytes_sent;
+        self.client_errors += other.client_errors;
+        self.server_errors += other.server_errors;
+        self.error_results += other.error_results;
+    }
+}
+
+/// Everything `cflog report` counts (see the [module docs](self)).
+#[derive(Debug)]
+pub struct Aggregate {
+    /// Entries.
+    pub requests: u64,
+    /// Entries left out: outside the aggregator's [`Window`].
+    pub outside_window: u64,
+    /// The sum of `sc-bytes`.
+    pub bytes_sent: u64,
+    /// Requests by status class, counted as the tally counts them.
+    pub status: StatusClasses,
+    /// Requests by status code (at most 1,000 codes: `000` to `999`).
+    pub status_codes: BTreeMap<u16, u64>,
+    /// Cache hits (see `ResultType::is_hit`).
+    pub hits: u64,
+    /// Cache misses (see `ResultType::is_miss`).
+    pub misses: u64,
+    /// Entries whose result type is an error.
+    pub error_results: u64,
+    /// Downloads cut short (see [`ObjectCounts::incomplete`]).
+    pub incomplete: u64,
+    /// The earliest request time.
+    pub first: Option<OffsetDateTime>,
+    /// The latest request time.
+    pub last: Option<OffsetDateTime>,
+    /// Counts over time.
+    pub series: Series,
+    /// Requests by weekday (Monday first) and hour of day, UTC.
+    pub week_hours: [[u64; 24]; 7],
+    /// Distinct client addresses.
+    pub client_ips: Distinct,
+    /// `x-edge-result-type`.
+    pub result_types: TopK<()>,
+    /// `x-edge-detailed-result-type`.
+    pub detailed_result_types: TopK<()>,
+    /// `x-edge-location`, with errors and bytes.
+    pub edge_locations: TopK<EdgeCounts>,
+    /// `cs-uri-stem`, with bytes, cache results and statuses.
+    pub objects: TopK<ObjectCounts>,
+    /// `cs-uri-stem` of cache misses.
+    pub missed_objects: TopK<()>,
+    /// `cs-uri-stem` of 404 responses.
+    pub not_found: TopK<()>,
+    /// The host of `cs(Referer)`.
+    pub referrer_domains: TopK<()>,
+    /// Entries without a referrer.
+    pub no_referrer: u64,
+    /// `cs(User-Agent)`.
+    pub user_agents: TopK<()>,
+    /// `c-ip`, as 16 bytes (IPv4 mapped into IPv6).
+    pub top_client_ips: TopK<()>,
+    /// Query parameter names.
+    pub query_names: TopK<()>,
+    /// Query parameters, `name=value` as logged.
+    pub query_pairs: TopK<()>,
+    /// `cs-method`.
+    pub methods: TopK<()>,
+    /// `cs-protocol`.
+    pub protocols: TopK<()>,
+    /// `cs-protocol-version`.
+    pub http_versions: TopK<()>,
+    /// `ssl-protocol`.
+    pub tls_versions: TopK<()>,
+    /// `sc-content-type`, without parameters.
+    pub content_types: TopK<()>,
+    /// `c-country`, or a geo database's country.
+    pub countries: TopK<()>,
+    /// Entries whose country came from a geo database.
+    pub geo_countries: u64,
+    /// `asn`, or a geo database's AS number, as decimal text.
+    pub asns: TopK<()>,
+    /// Entries whose AS number came from a geo database.
+    pub geo_asns: u64,
+    /// The enrichment's browser names.
+    pub browsers: TopK<()>,
+    /// The enrichment's operating systems.
+    pub operating_systems: TopK<()>,
+    /// The enrichment's device classes.
+    pub devices: TopK<()>,
+    /// The browser names of bots.
+    pub bots: TopK<()>,
+    /// Entries the enrichment said were bots or not.
+    pub bot_known: u64,
+    /// Entries the enrichment said were bots.
+    pub bot_requests: u64,
+}
+
+impl Default for Aggregate {
+    fn default() -> Aggregate {
+        use capacity::{LARGE, OBJECTS, SMALL, TINY};
+        Aggregate {
+            requests: 0,
+            outside_window: 0,
+            bytes_sent: 0,
+            status: StatusClasses::default(),
+            status_codes: BTreeMap::new(),
+            hits: 0,
+            misses: 0,
+            error_results: 0,
+            incomplete: 0,
+            first: None,
+            last: None,
+            series: Series::default(),
+            week_hours: [[0; 24]; 7],
+            client_ips: Distinct::default(),
+            result_types: TopK::new(TINY),
+            detailed_result_types: TopK::new(TINY),
+            edge_locations: TopK::new(SMALL),
+            objects: TopK::new(OBJECTS),
+            missed_objects: TopK::new(LARGE),
+            not_found: TopK::new(LARGE),
+            referrer_domains: TopK::new(LARGE),
+            no_referrer: 0,
+            user_agents: TopK::new(LARGE),
+            top_client_ips: TopK::new(LARGE),
+            query_names: TopK::new(LARGE),
+            query_pairs: TopK::new(LARGE),
+            methods: TopK::new(TINY),
+            protocols: TopK::new(TINY),
+            http_versions: TopK::new(TINY),
+            tls_versions: TopK::new(TINY),
+            content_types: TopK::new(SMALL),
+            countries: TopK::new(SMALL),
+            geo_countries: 0,
+            asns: TopK::new(LARGE),
+            geo_asns: 0,
+            browsers: TopK::new(SMALL),
+            operating_systems: TopK::new(SMALL),
+            devices: TopK::new(TINY),
+            bots: TopK::new(SMALL),
+            bot_known: 0,
+            bot_requests: 0,
+        }
+    }
+}
+
+impl Aggregate {
+    /// Adds another aggregate's counts to this one.
+    pub fn merge(&mut self, other: Aggregate) {
+        self.requests += other.requests;
+        self.outside_window += other.outside_window;
+        self.bytes_sent += other.bytes_sent;
+        self.status.hung_up += other.status.hung_up;
+        for (mine, theirs) in self.status.classes.iter_mut().zip(other.status.classes) {
+            *mine += theirs;
+        }
+        self.status.other += other.status.other;
+        for (code, n) in other.status_codes {
+            *self.status_codes.entry(code).or_default() += n;
+        }
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.error_results += other.error_results;
+        self.incomplete += other.incomplete;
+        self.first = self.first.into_iter().chain(other.first).min();
+        self.last = self.last.into_iter().chain(other.last).max();
+        self.series.merge(&other.series);
+        for (mine, theirs) in self.week_hours.iter_mut().zip(other.week_hours) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
+        }
+        self.client_ips.merge(&other.client_ips);
+        self.result_types.merge(other.result_types);
+        self.detailed_result_types
+            .merge(other.detailed_result_types);
+        self.edge_locations.merge(other.edge_locations);
+        self.objects.merge(other.objects);
+        self.missed_objects.merge(other.missed_objects);
+        self.not_found.merge(other.not_found);
+        self.referrer_domains.merge(other.referrer_domains);
+        self.no_referrer += other.no_referrer;
+        self.user_agents.merge(other.user_agents);
+        self.top_client_ips.merge(other.top_client_ips);
+        self.query_names.merge(other.query_names);
+        self.query_pairs.merge(other.query_pairs);
+        self.methods.merge(other.methods);
+        self.protocols.merge(other.protocols);
+        self.http_versions.merge(other.http_versions);
+        self.tls_versions.merge(other.tls_versions);
+        self.content_types.merge(other.content_types);
+        self.countries.merge(other.countries);
+        self.geo_countries += other.geo_countries;
+        self.asns.merge(other.asns);
+        self.geo_asns += other.geo_asns;
+        self.browsers.merge(other.browsers);
+        self.operating_systems.merge(other.operating_systems);
+        self.devices.merge(other.devices);
+        self.bots.merge(other.bots);
+        self.bot_known += other.bot_known;
+        self.bot_requests += other.bot_requests;
+    }
+
+    /// Distinct visitors (client address and user agent) per UTC day, as
+    /// (day start, estimate); for spans so long that the series' buckets
+    /// are wider than a day, per bucket.
+    pub fn visitors_per_day(&self) -> Vec<(i64, u64)> {
+        self.series
+            .regrouped(86_400)
+            .into_iter()
+            .map(|(start, bucket)| (start, bucket.visitors.estimate() as u64))
+            .collect()
+    }
+
+    /// Visitors as GoAccess counts them: the sum of each day's distinct
+    /// visitors (an estimate).
+    pub fn visitors(&self) -> u64 {
+        self.visitors_per_day().iter().map(|(_, n)| n).sum()
+    }
+
+    /// Every latency of kind `which` (an index of [`series::LATENCIES`]),
+    /// over the whole range.
+    pub fn latency(&self, which: usize) -> Latency {
+        let mut total = Latency::default();
+        for (_, bucket) in self.series.buckets() {
+            if let Some(latency) = &bucket.latencies[which] {
+                total.merge(latency);
+            }
+        }
+        total
+    }
+}
+
+/// One value of a summary, decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoded<P> {
+    /// The value, decoded one level as the JSON output decodes it.
+    pub value: String,
+    /// Its count (never below the true count).
+    pub count: u64,
+    /// How much `count` may overstate it.
+    pub overstated_by: u64,
+    /// Its payload.
+    pub payload: P,
+}
+
+/// The `n` most frequent values of `top`, decoded as the JSON output
+/// decodes text; values logged differently that decode alike are one.
+pub fn decoded<P: Payload + Clone>(top: &TopK<P>, n: usize) -> Vec<Decoded<P>> {
+    let mut merged: Vec<Decoded<P>> = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    // Every kept value (a few thousand at most, once per report): the
+    // order of the decoded values, ties included, is then that of the
+    // values themselves, not of their escaped text.
+    for ranked in top.top(usize::MAX) {
+        let value = match Value::new(ranked.key) {
+            Some(value) => value.decoded_str().into_owned(),
+            None => String::from_utf8_lossy(ranked.key).into_owned(),
+        };
+        match seen.get(&value) {
+            Some(&i) => {
+                let entry = &mut merged[i];
+                entry.count += ranked.count;
+                entry.overstated_by += ranked.overstated_by;
+                entry.payload.merge(ranked.payload);
+            }
+            None => {
+                seen.insert(value.clone(), merged.len());
+                merged.push(Decoded {
+                    value,
+                    count: ranked.count,
+                    overstated_by: ranked.overstated_by,
+                    payload: ranked.payload.clone(),
+                });
+            }
+        }
+    }
+    merged.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    merged.truncate(n);
+    merged
+}
+
+/// The time range an [`Aggregator`] counts, `[since, until)`; a bound
+/// that is `None` is open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Window {
+    /// The first instant counted.
+    pub since: Option<OffsetDateTime>,
+    /// The instant after the last counted.
+    pub until: Option<OffsetDateTime>,
+}
+
+impl Window {
+    /// Whether an entry of `time` is counted: inside the window, or any
+    /// entry when the window is open at both ends (an entry without a
+    /// time is inside no bounded window).
+    pub fn contains(&self, time: Option<OffsetDateTime>) -> bool {
+        if self.since.is_none() && self.until.is_none() {
+            return true;
+        }
+        time.is_some_and(|time| {
+            self.since.is_none_or(|since| time >= since)
+                && self.until.is_none_or(|until| time < until)
+        })
+    }
+}
+
+/// Counts entries into an [`Aggregate`], through the typed layer.
+#[derive(Debug)]
+pub struct Aggregator {
+    layout: Layout,
+    entry: Gathered,
+    window: Window,
+    /// The hash of visitors: fixed, so that the sketches of every input
+    /// (each with its own aggregator) can be merged.
+    hasher: FixedState,
+}
+
+impl Default for Aggregator {
+    fn default() -> Aggregator {
+        Aggregator::new()
+    }
+}
+
+impl Aggregator {
+    /// An aggregator of every field of each layout: it rejects the lines
+    /// the JSON output of every field rejects.
+    pub fn new() -> Aggregator {
+        Aggregator {
+            layout: Layout::only(Selection::all(), Gathered::wanted),
+            entry: Gathered::default(),
+            window: Window::default(),
+            hasher: FixedState::with_seed(0x6366_6c6f_6720_7631),
+        }
+    }
+
+    /// An aggregator that counts the entries of `window` only, and the
+    /// others in [`Aggregate::outside_window`].
+    pub fn with_window(window: Window) -> Aggregator {
+        Aggregator {
+            window,
+            ..Aggregator::new()
+        }
+    }
+
+    /// Counts `line` into `aggregate`.
+    ///
+    /// # Errors
+    ///
+    /// When a value of the line is not of its kind; nothing is counted then.
+    pub fn add(&mut self, line: &LogLine<'_>, aggregate: &mut Aggregate) -> Result<(), FieldError> {
+        self.entry.clear();
+        self.layout.encode(line, &mut self.entry)?;
+        if self.window.contains(self.entry.time) {
+            self.count(aggregate);
+        } else {
+            aggregate.outside_window += 1;
+        }
+        Ok(())
+    }
+
+    fn count(&self, agg: &mut Aggregate) {
+        let e = &self.entry;
+        let sc_bytes = e.sc_bytes.unwrap_or(0);
+        agg.requests += 1;
+        agg.bytes_sent += sc_bytes;
+        // The tally's classes: 000, 1xx…5xx, other.
+        let class = match e.status {
+            Some(0) => 0,
+            Some(status @ 100..=599) => (status / 100) as usize,
+            _ => 6,
+        };
+        match class {
+            0 => agg.status.hung_up += 1,
+            6 => agg.status.other += 1,
+            n => agg.status.classes[n - 1] += 1,
+        }
+        if let Some(status) = e.status.and_then(|s| u16::try_from(s).ok()) {
+            *agg.status_codes.entry(status).or_default() += 1;
+        }
+        let result = e.text(Text::ResultType);
+        let (hit, miss, error) = match result.and_then(|r| std::str::from_utf8(r).ok()) {
+            Some(word) => {
+                let parsed = ResultType::parse(word);
+                (parsed.is_hit(), parsed.is_miss(), parsed.is_error())
+            }
+            None => (false, false, false),
+        };
+        agg.hits += u64::from(hit);
+        agg.misses += u64::from(miss);
+        agg.error_results += u64::from(error);
+        let incomplete = e.status == Some(0) || e.content_len.is_some_and(|len| sc_bytes < len);
+        agg.incomplete += u64::from(incomplete);
+
+        if let Some(path) = e.text(Text::Path) {
+            let path = cut(path);
+            let object = agg.objects.add(path);
+            object.bytes_sent += sc_bytes;
+            object.hits += u64::from(hit);
+            object.misses += u64::from(miss);
+            object.statuses[class] += 1;
+            object.incomplete += u64::from(incomplete);
+            if miss {
+                agg.missed_objects.add(path);
+            }
+            if e.status == Some(404) {
+                agg.not_found.add(path);
+            }
+        }
+        if let Some(edge) = e.text(Text::EdgeLocation) {
+            let counts = agg.edge_locations.add(cut(edge));
+            counts.bytes_sent += sc_bytes;
+            counts.client_errors += u64::from(class == 4);
+            counts.server_errors += u64::from(class == 5);
+            counts.error_results += u64::from(error);
+        }
+        match e.text(Text::Referer) {
+            Some(referer) => {
+                agg.referrer_domains.add(cut(&referrer_domain(referer)));
+            }
+            None => agg.no_referrer += 1,
+        }
+        let user_agent = e.text(Text::UserAgent);
+        if let Some(agent) = user_agent {
+            agg.user_agents.add(cut(agent));
+        }
+        if let Some(query) = e.text(Text::Query) {
+            count_query(query, agg);
+        }
+        if let Some(content_type) = e.text(Text::ContentType) {
+            agg.content_types.add(cut(media_type(content_type)));
+        }
+        for (place, top) in [
+            (Text::ResultType, &mut agg.result_types),
+            (Text::DetailedResultType, &mut agg.detailed_result_types),
+            (Text::Method, &mut agg.methods),
+            (Text::Protocol, &mut agg.protocols),
+            (Text::HttpVersion, &mut agg.http_versions),
+            (Text::TlsVersion, &mut agg.tls_versions),
+            (Text::Country, &mut agg.countries),
+            (Text::Browser, &mut agg.browsers),
+            (Text::OperatingSystem, &mut agg.operating_systems),
+            (Text::Device, &mut agg.devices),
+        ] {
+            if let Some(text) = e.text(place) {
+                top.add(cut(text));
+            }
+        }
+        if e.text(Text::Country).is_some() && e.geo_country {
+            agg.geo_countries += 1;
+        }
+        if let Some(asn) = e.asn {
+            agg.asns.add(itoa::Buffer::new().format(asn).as_bytes());
+            agg.geo_asns += u64::from(e.geo_asn);
+        }
+        if let Some(bot) = e.is_bot {
+            agg.bot_known += 1;
+            if bot {
+                agg.bot_requests += 1;
+                let name = e.text(Text::Browser).or(user_agent).unwrap_or(b"-");
+                agg.bots.add(cut(name));
+            }
+        }
+        let visitor = e.client_ip.map(|ip| {
+            let octets = match ip {
+                IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+                IpAddr::V6(v6) => v6.octets(),
+            };
+            agg.client_ips.insert_hash(self.hasher.hash_one(octets));
+            agg.top_client_ips.add(&octets);
+            self.hasher
+                .hash_one((octets, user_agent.unwrap_or_default()))
+        });
+        if let Some(time) = e.time {
+            agg.first = Some(agg.first.map_or(time, |first| first.min(time)));
+            agg.last = Some(agg.last.map_or(time, |last| last.max(time)));
+            agg.week_hours[time.weekday().number_days_from_monday() as usize]
+                [usize::from(time.hour())] += 1;
+            let bucket = agg.series.bucket(time.unix_timestamp());
+            bucket.requests += 1;
+            bucket.bytes_sent += sc_bytes;
+            bucket.client_errors += u64::from(class == 4);
+            bucket.server_errors += u64::from(class == 5);
+            bucket.hits += u64::from(hit);
+            bucket.misses += u64::from(miss);
+            if let Some(visitor) = visitor {
+                bucket.visitors.insert_hash(visitor);
+            }
+            for (which, latency) in e.latencies.iter().enumerate() {
+                if let Some(latency) = latency {
+                    bucket.add_latency(which, latency.as_secs_f64() * 1000.0);
+                }
+            }
+        }
+    }
+}
+
+/// `bytes` cut to [`MAX_VALUE_BYTES`].
+#[inline]
+fn cut(bytes: &[u8]) -> &[u8] {
+    &bytes[..bytes.len().min(MAX_VALUE_BYTES)]
+}
+
+/// The host of a referrer (`https://Example.com:8443/a` gives
+/// `example.com`), lowercased; a referrer that is not a URL as it is.
+/// Borrowed, with no allocation, when it needs neither decoding nor
+/// lowercasing (nearly always).
+fn referrer_domain(referer: &[u8]) -> Cow<'_, [u8]> {
+    // Referrers are logged percent-encoded at times (`https%3A//…`).
+    if memchr::memchr(b'%', referer).is_some()
+        && let Some(decoded) = Value::new(referer).map(|v| v.decoded_str().into_owned())
+    {
+        return Cow::Owned(host(decoded.as_bytes()).to_ascii_lowercase());
+    }
+    let host = host(referer);
+    match host.iter().any(u8::is_ascii_uppercase) {
+        true => Cow::Owned(host.to_ascii_lowercase()),
+        false => Cow::Borrowed(host),
+    }
+}
+
+/// The host part of a URL, or of a text that is not one.
+fn host(text: &[u8]) -> &[u8] {
+    let rest = match memchr::memmem::find(text, b"://") {
+        Some(at) => &text[at + 3..],
+        None => text,
+    };
+    let end = rest
+        .iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = &rest[..end];
+    // Credentials before `@`, a port after the last `:` (not inside an
+    // IPv6 literal's brackets).
+    let host = match memchr::memrchr(b'@', authority) {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
+    match (memchr::memrchr(b':', host), memchr::memrchr(b']', host)) {
+        (Some(colon), Some(bracket)) if colon < bracket => host,
+        (Some(colon), _) => &host[..colon],
+        _ => host,
+    }
+}
+
+/// A content type without its parameters (`text/html; charset=utf-8`
+/// gives `text/html`).
+fn media_type(content_type: &[u8]) -> &[u8] {
+    let end = memchr::memchr(b';', content_type).unwrap_or(content_type.len());
+    content_type[..end].trim_ascii()
+}
+
+/// Counts the names and the `name=value` pairs of a query, as logged.
+fn count_query(query: &[u8], agg: &mut Aggregate) {
+    for pair in query.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let name = match memchr::memchr(b'=', pair) {
+            Some(at) => &pair[..at],
+            None => pair,
+        };
+        agg.query_names.add(cut(name));
+        agg.query_pairs.add(cut(pair));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tally::{Tallier, Tally};
+    use cflog_core::Schema;
+
+    const HEADER: &str = "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) \
+        cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) \
+        x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken \
+        x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type \
+        cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte \
+        x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end";
+
+    fn line(
+        time: &str,
+        ip: &str,
+        path: &str,
+        status: &str,
+        result: &str,
+        referer: &str,
+        query: &str,
+    ) -> String {
+        format!(
+            "2024-03-14\t{time}\tFRA56-P5\t1000\t{ip}\tGET\td1.cloudfront.net\t{path}\t{status}\t{referer}\tMozilla/5.0\t{query}\t-\t{result}\tid\texample.com\thttps\t100\t0.010\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\t{result}\tHTTP/2.0\t-\t-\t1234\t0.005\t{result}\ttext/html;%20charset=utf-8\t2000\t-\t-"
+        )
+    }
+
+    fn count(lines: &[String]) -> (Aggregate, Tally) {
+        let schema = Schema::from_fields_header(HEADER.as_bytes()).unwrap();
+        let (mut aggregate, mut tally) = (Aggregate::default(), Tally::default());
+        let (mut aggregator, mut tallier) = (Aggregator::new(), Tallier::new());
+        let mut spans = Vec::new();
+        for text in lines {
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            let a = aggregator.add(&line, &mut aggregate);
+            let t = tallier.add(&line, &mut tally);
+            assert_eq!(a.is_ok(), t.is_ok(), "{text}");
+        }
+        (aggregate, tally)
+    }
+
+    #[test]
+    fn totals_are_the_tallys() {
+        let lines = [
+            line(
+                "10:00:00",
+                "192.0.2.1",
+                "/a",
+                "200",
+                "Hit",
+                "https://Www.Example.com:443/x?y",
+                "page=2&q=a",
+            ),
+            line("10:30:00", "192.0.2.1", "/a", "404", "Miss", "-", "-"),
+            line(
+                "11:00:00",
+                "2001:db8::1",
+                "/b",
+                "000",
+                "Error",
+                "https%3A//news.example.org/",
+                "page=3",
+            ),
+            line(
+                "12:00:00",
+                "192.0.2.2",
+                "/b",
+                "503",
+                "RefreshHit",
+                "android-app://com.example",
+                "-",
+            ),
+            // Not an integer: rejected by both.
+            line("12:00:00", "192.0.2.2", "/b", "5x3", "Hit", "-", "-"),
+        ];
+        let (agg, tally) = count(&lines);
+        assert_eq!(agg.requests, tally.requests);
+        assert_eq!(agg.bytes_sent, tally.bytes_sent);
+        assert_eq!(agg.status, tally.status);
+        assert_eq!((agg.hits, agg.misses), (tally.hits, tally.misses));
+        assert_eq!((agg.first, agg.last), (tally.first, tally.last));
+        assert_eq!(agg.requests, 4);
+        assert_eq!(agg.error_results, 1);
+        // Status 000, and 1000 bytes against a length of 2000 for each.
+        assert_eq!(agg.incomplete, 4);
+        let domains = decoded(&agg.referrer_domains, 5);
+        let domains: Vec<(&str, u64)> = domains
+            .iter()
+            .map(|d| (d.value.as_str(), d.count))
+            .collect();
+        assert_eq!(
+            domains,
+            [
+                ("com.example", 1),
+                ("news.example.org", 1),
+                ("www.example.com", 1)
+            ]
+        );
+        assert_eq!(agg.no_referrer, 1);
+        let names = decoded(&agg.query_names, 5);
+        assert_eq!((names[0].value.as_str(), names[0].count), ("page", 2));
+        assert_eq!(decoded(&agg.content_types, 5)[0].value, "text/html");
+        let objects = decoded(&agg.objects, 5);
+        assert_eq!(objects[0].value, "/a");
+        assert_eq!(objects[0].payload.statuses, [0, 0, 1, 0, 1, 0, 0]);
+        assert_eq!((objects[0].payload.hits, objects[0].payload.misses), (1, 1));
+        assert_eq!(decoded(&agg.missed_objects, 5)[0].value, "/a");
+        assert_eq!(decoded(&agg.not_found, 5)[0].value, "/a");
+        let edge = &decoded(&agg.edge_locations, 1)[0];
+        assert_eq!(
+            (edge.payload.client_errors, edge.payload.server_errors),
+            (1, 1)
+        );
+        // Three distinct addresses, one agent: three visitors on the day.
+        assert_eq!(agg.visitors(), 3);
+        assert_eq!(agg.client_ips.estimate(), 3);
+        assert_eq!(agg.week_hours[3][10], 2);
+        assert_eq!(agg.latency(0).count(), 4);
+        let p50 = agg.latency(1).quantile(0.5).unwrap();
+        assert!((p50 - 5.0).abs() < 0.1, "{p50}");
+        assert_eq!(agg.series.buckets().count(), 3);
+    }
+
+    #[test]
+    fn merging_equals_counting_together() {
+        let lines: Vec<String> = (0..200)
+            .map(|i| {
+                line(
+                    &format!("{:02}:{:02}:00", i % 24, i % 60),
+                    &format!("192.0.2.{}", i % 7),
+                    &format!("/p{}", i % 13),
+                    ["200", "404", "503"][i % 3],
+                    ["Hit", "Miss"][i % 2],
+                    "-",
+                    "-",
+                )
+            })
+            .collect();
+        let (whole, _) = count(&lines);
+        let (mut merged, _) = count(&lines[..77]);
+        merged.merge(count(&lines[77..]).0);
+        assert_eq!(merged.requests, whole.requests);
+        assert_eq!(merged.status_codes, whole.status_codes);
+        assert_eq!(merged.week_hours, whole.week_hours);
+        assert_eq!(decoded(&merged.objects, 20), decoded(&whole.objects, 20));
+        assert_eq!(merged.visitors(), whole.visitors());
+        assert_eq!(merged.client_ips.estimate(), 7);
+    }
+
+    #[test]
+    fn enrichment_columns_are_read_by_name() {
+        let header =
+            "#Fields: date time c-ip cs(User-Agent) ua_name ua_os ua_device is_bot geo_country";
+        let schema = Schema::from_fields_header(header.as_bytes()).unwrap();
+        let mut aggregate = Aggregate::default();
+        let mut aggregator = Aggregator::new();
+        let mut spans = Vec::new();
+        for text in [
+            "2024-03-14\t10:00:00\t192.0.2.1\tMozilla\tFirefox\tLinux\tdesktop\tfalse\tDE",
+            "2024-03-14\t10:00:00\t192.0.2.2\tbot\tGooglebot\tOther\tspider\ttrue\tUS",
+        ] {
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            aggregator.add(&line, &mut aggregate).unwrap();
+        }
+        assert_eq!((aggregate.bot_known, aggregate.bot_requests), (2, 1));
+        assert_eq!(decoded(&aggregate.bots, 5)[0].value, "Googlebot");
+        assert_eq!(decoded(&aggregate.operating_systems, 5).len(), 2);
+        assert_eq!(aggregate.geo_countries, 2);
+    }
+
+    #[test]
+    fn a_window_leaves_out_the_entries_outside() {
+        let lines = [
+            line("09:59:59", "192.0.2.1", "/a", "200", "Hit", "-", "-"),
+            line("10:00:00", "192.0.2.1", "/a", "200", "Hit", "-", "-"),
+            line("10:59:59", "192.0.2.1", "/a", "200", "Hit", "-", "-"),
+            line("11:00:00", "192.0.2.1", "/a", "200", "Hit", "-", "-"),
+        ];
+        let at = |hms: &str| {
+            let text = format!("2024-03-14T{hms}Z");
+            OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).unwrap()
+        };
+        let schema = Schema::from_fields_header(HEADER.as_bytes()).unwrap();
+        let mut aggregate = Aggregate::default();
+        let mut aggregator = Aggregator::with_window(Window {
+            since: Some(at("10:00:00")),
+            until: Some(at("11:00:00")),
+        });
+        let mut spans = Vec::new();
+        for text in &lines {
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            aggregator.add(&line, &mut aggregate).unwrap();
+        }
+        assert_eq!((aggregate.requests, aggregate.outside_window), (2, 2));
+        assert_eq!(aggregate.first, Some(at("10:00:00")));
+        assert!(Window::default().contains(None));
+        assert!(
+            !Window {
+                since: aggregate.first,
+                until: None
+            }
+            .contains(None)
+        );
+    }
+
+    #[test]
+    fn referrer_domains() {
+        for (referer, domain) in [
+            ("https://user:pw@EXAMPLE.com:8080/a", "example.com"),
+            ("http://[2001:db8::1]/x", "[2001:db8::1]"),
+            ("example.com/x", "example.com"),
+            ("https://a.example?x", "a.example"),
+        ] {
+            assert_eq!(
+                referrer_domain(referer.as_bytes()),
+                domain.as_bytes(),
+                "{referer}"
+            );
+        }
+    }
+}

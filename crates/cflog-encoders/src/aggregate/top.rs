@@ -1,0 +1,397 @@
+//! The most frequent values of a stream in bounded memory: the
+//! space-saving summary (Metwally, Agrawal and El Abbadi, 2005).
+//!
+//! A summary of capacity `k` keeps at most `k` values, each with a count
+//! and the most that count may overstate. While fewer than `k` distinct
+//! values have been seen, every count is exact. Past that, a new value
+//! takes the place of the value with the smallest count, inheriting that
+//! count as its possible overstatement: every value that occurs more than
+//! `n / k` times in `n` entries is kept, and no count is ever too low.
+//!
+//! Each kept value carries a payload of the caller's (the bytes and
+//! statuses of an object, say), counted from when the value was last
+//! taken in; a value that takes another's place starts with an empty one.
+//!
+//! ```
+//! use cflog_encoders::aggregate::top::TopK;
+//!
+//! let mut top: TopK<()> = TopK::new(2);
+//! for path in ["/a", "/b", "/a", "/c", "/a"] {
+//!     top.add(path.as_bytes());
+//! }
+//! let list = top.top(2);
+//! assert_eq!(list[0].key, b"/a");
+//! assert_eq!((list[0].count, list[0].overstated_by), (3, 0));
+//! assert!(!top.is_exact());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
+
+/// A payload kept beside each value of a [`TopK`].
+pub trait Payload: Default {
+    /// Adds another payload of the same value.
+    fn merge(&mut self, other: &Self);
+}
+
+impl Payload for () {
+    fn merge(&mut self, _other: &()) {}
+}
+
+/// One kept value.
+#[derive(Clone, Debug)]
+struct Slot<P> {
+    key: Box<[u8]>,
+    count: u64,
+    /// How much `count` may overstate the value's occurrences.
+    error: u64,
+    payload: P,
+}
+
+/// A space-saving summary of at most `capacity` values (see the [module
+/// docs](self)).
+///
+/// The slots are in a min-heap by count (`heap` holds slot numbers, and
+/// `place` where each slot is in it), so the value to replace is found at
+/// once and a count that grows moves down the heap without a lookup.
+#[derive(Clone, Debug)]
+pub struct TopK<P> {
+    capacity: usize,
+    slots: Vec<Slot<P>>,
+    heap: Vec<u32>,
+    place: Vec<u32>,
+    index: HashMap<Box<[u8]>, u32, RandomState>,
+    /// Entries counted, kept or not.
+    total: u64,
+    /// Whether a value was ever replaced (the counts are estimates then).
+    replaced: bool,
+}
+
+/// One value of [`TopK::top`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ranked<'a, P> {
+    /// The value, as added.
+    pub key: &'a [u8],
+    /// Its count: never below the true count.
+    pub count: u64,
+    /// How much `count` may overstate it (0: exact).
+    pub overstated_by: u64,
+    /// Its payload.
+    pub payload: &'a P,
+}
+
+impl<P: Payload> TopK<P> {
+    /// An empty summary that keeps at most `capacity` values (at least 1).
+    pub fn new(capacity: usize) -> TopK<P> {
+        TopK {
+            capacity: capacity.clamp(1, u32::MAX as usize),
+            slots: Vec::new(),
+            heap: Vec::new(),
+            place: Vec::new(),
+            index: HashMap::default(),
+            total: 0,
+            replaced: false,
+        }
+    }
+
+    /// Counts one occurrence of `key`, and returns its payload to update.
+    #[inline]
+    pub fn add(&mut self, key: &[u8]) -> &mut P {
+        self.add_n(key, 1)
+    }
+
+    /// Counts `n` occurrences of `key`, and returns its payload.
+    pub fn add_n(&mut self, key: &[u8], n: u64) -> &mut P {
+        self.total += n;
+        let slot = match self.index.get(key) {
+            Some(&slot) => slot,
+            None if self.slots.len() < self.capacity => {
+                let slot = self.slots.len() as u32;
+                self.slots.push(Slot {
+                    key: key.into(),
+                    count: 0,
+                    error: 0,
+                    payload: P::default(),
+                });
+                self.place.push(self.heap.len() as u32);
+                self.heap.push(slot);
+                self.index.insert(key.into(), slot);
+                self.sift_up(self.heap.len() - 1);
+                slot
+            }
+            None => {
+                // The value with the smallest count gives its place.
+                self.replaced = true;
+                let slot = self.heap[0];
+                let old = &mut self.slots[slot as usize];
+                self.index.remove(&old.key);
+                old.key = key.into();
+                old.error = old.count;
+                old.payload = P::default();
+                self.index.insert(key.into(), slot);
+                slot
+            }
+        };
+        self.slots[slot as usize].count += n;
+        self.sift_down(self.place[slot as usize] as usize);
+        &mut self.slots[slot as usize].payload
+    }
+
+    /// Entries counted, kept or not.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Whether every count is exact: no value was ever replaced.
+    pub fn is_exact(&self) -> bool {
+        !self.replaced
+    }
+
+    /// How many values are kept.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The `n` values with the highest counts, highest first, ties in key
+    /// order so the list is the same on every run.
+    pub fn top(&self, n: usize) -> Vec<Ranked<'_, P>> {
+        let mut all: Vec<&Slot<P>> = self.slots.iter().collect();
+        all.sort_unstable_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+        all.truncate(n);
+        all.into_iter()
+            .map(|slot| Ranked {
+                key: &slot.key,
+                count: slot.count,
+                overstated_by: slot.error,
+                payload: &slot.payload,
+            })
+            .collect()
+    }
+
+    /// Adds another summary's counts to this one (of the same capacity or
+    /// not; this one's is kept).
+    ///
+    /// A value kept by both gets the sum of both counts; a value kept by
+    /// one only may have been counted by the other below that one's
+    /// smallest count, which is added to its possible overstatement
+    /// (Agarwal et al., "Mergeable summaries", 2012). The `capacity`
+    /// highest are kept.
+    pub fn merge(&mut self, other: TopK<P>) {
+        if self.total == 0 && self.capacity <= other.capacity {
+            *self = TopK {
+                capacity: self.capacity,
+                ..other
+            };
+            self.shrink();
+            return;
+        }
+        let mine_full = self.slots.len() >= self.capacity;
+        let theirs_full = other.slots.len() >= other.capacity;
+        let my_min = if mine_full { self.min_count() } else { 0 };
+        let their_min = if theirs_full { other.min_count() } else { 0 };
+        let mut merged: HashMap<Box<[u8]>, Slot<P>, RandomState> =
+            HashMap::with_capacity_and_hasher(
+                self.slots.len() + other.slots.len(),
+                RandomState::default(),
+            );
+        for mut slot in std::mem::take(&mut self.slots) {
+            slot.count += their_min;
+            slot.error += their_min;
+            merged.insert(slot.key.clone(), slot);
+        }
+        for slot in other.slots {
+            match merged.get_mut(&slot.key) {
+                Some(mine) => {
+                    // Counted by both: the other's minimum was a guess.
+                    mine.count = mine.count - their_min + slot.count;
+                    mine.error = mine.error - their_min + slot.error;
+                    mine.payload.merge(&slot.payload);
+                }
+                None => {
+                    let mut slot = slot;
+                    slot.count += my_min;
+                    slot.error += my_min;
+                    merged.insert(slot.key.clone(), slot);
+                }
+            }
+        }
+        self.total += other.total;
+        self.replaced |= other.replaced || my_min > 0 || their_min > 0;
+        self.rebuild(merged.into_values().collect());
+    }
+
+    fn min_count(&self) -> u64 {
+        self.heap
+            .first()
+            .map_or(0, |&slot| self.slots[slot as usize].count)
+    }
+
+    /// Keeps the `capacity` highest of `slots`, and indexes them again.
+    fn rebuild(&mut self, mut slots: Vec<Slot<P>>) {
+        if slots.len() > self.capacity {
+            slots.sort_unstable_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+            slots.truncate(self.capacity);
+            self.replaced = true;
+        }
+        self.index.clear();
+        self.heap.clear();
+        self.place.clear();
+        for (i, slot) in slots.iter().enumerate() {
+            self.index.insert(slot.key.clone(), i as u32);
+            self.heap.push(i as u32);
+            self.place.push(i as u32);
+        }
+        self.slots = slots;
+        for i in (0..self.heap.len() / 2).rev() {
+            self.sift_down(i);
+        }
+    }
+
+    /// After taking a larger summary whole: keeps this one's capacity.
+    fn shrink(&mut self) {
+        if self.slots.len() > self.capacity {
+            let slots = std::mem::take(&mut self.slots);
+            self.rebuild(slots);
+        }
+    }
+
+    fn count_at(&self, i: usize) -> u64 {
+        self.slots[self.heap[i] as usize].count
+    }
+
+    fn swap(&mut self, i: usize, j: usize) {
+        self.heap.swap(i, j);
+        self.place[self.heap[i] as usize] = i as u32;
+        self.place[self.heap[j] as usize] = j as u32;
+    }
+
+    fn sift_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if self.count_at(parent) <= self.count_at(i) {
+                break;
+            }
+            self.swap(parent, i);
+            i = parent;
+        }
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        let len = self.heap.len();
+        loop {
+            let (left, right) = (2 * i + 1, 2 * i + 2);
+            let mut smallest = i;
+            if left < len && self.count_at(left) < self.count_at(smallest) {
+                smallest = left;
+            }
+            if right < len && self.count_at(right) < self.count_at(smallest) {
+                smallest = right;
+            }
+            if smallest == i {
+                break;
+            }
+            self.swap(i, smallest);
+            i = smallest;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn exact(keys: &[u16]) -> HashMap<u16, u64> {
+        let mut counts = HashMap::new();
+        for key in keys {
+            *counts.entry(*key).or_default() += 1;
+        }
+        counts
+    }
+
+    fn check(top: &TopK<()>, keys: &[u16]) -> Result<(), proptest::test_runner::TestCaseError> {
+        let counts = exact(keys);
+        let n = keys.len() as u64;
+        let k = top.capacity as u64;
+        proptest::prop_assert_eq!(top.total(), n);
+        for ranked in top.top(usize::MAX) {
+            let key = u16::from_be_bytes(ranked.key.try_into().unwrap());
+            let truth = counts.get(&key).copied().unwrap_or(0);
+            // Never too low, and never more too high than it says.
+            proptest::prop_assert!(ranked.count >= truth);
+            proptest::prop_assert!(ranked.count - ranked.overstated_by <= truth);
+            if top.is_exact() {
+                proptest::prop_assert_eq!(ranked.count, truth);
+            }
+        }
+        // Every value above n/k is kept.
+        for (key, truth) in &counts {
+            if truth * k > n {
+                proptest::prop_assert!(top.index.contains_key(&key.to_be_bytes()[..]));
+            }
+        }
+        proptest::prop_assert!(top.len() <= top.capacity);
+        Ok(())
+    }
+
+    proptest::proptest! {
+        /// The space-saving guarantees hold for one summary and for two
+        /// merged, against exact counts.
+        #[test]
+        fn counts_are_bounded_as_promised(
+            keys in proptest::collection::vec(0u16..40, 0..400),
+            capacity in 1usize..20,
+            split in 0usize..400,
+        ) {
+            let mut whole: TopK<()> = TopK::new(capacity);
+            for key in &keys {
+                whole.add(&key.to_be_bytes());
+            }
+            check(&whole, &keys)?;
+            let split = split.min(keys.len());
+            let (mut first, mut second): (TopK<()>, TopK<()>) = (TopK::new(capacity), TopK::new(capacity));
+            for key in &keys[..split] {
+                first.add(&key.to_be_bytes());
+            }
+            for key in &keys[split..] {
+                second.add(&key.to_be_bytes());
+            }
+            first.merge(second);
+            check(&first, &keys)?;
+        }
+    }
+
+    #[test]
+    fn few_values_are_counted_exactly_with_their_payloads() {
+        #[derive(Default, Debug, PartialEq)]
+        struct Bytes(u64);
+        impl Payload for Bytes {
+            fn merge(&mut self, other: &Bytes) {
+                self.0 += other.0;
+            }
+        }
+        let mut top: TopK<Bytes> = TopK::new(10);
+        for (key, bytes) in [("b", 1), ("a", 2), ("b", 4), ("c", 8)] {
+            top.add(key.as_bytes()).0 += bytes;
+        }
+        let mut other: TopK<Bytes> = TopK::new(10);
+        other.add(b"a").0 += 16;
+        top.merge(other);
+        let list = top.top(3);
+        let got: Vec<(&[u8], u64, u64)> =
+            list.iter().map(|r| (r.key, r.count, r.payload.0)).collect();
+        assert_eq!(
+            got,
+            [(&b"a"[..], 2, 18), (&b"b"[..], 2, 5), (&b"c"[..], 1, 8)]
+        );
+        assert!(top.is_exact());
+        assert_eq!(top.top(0), []);
+    }
+}
