@@ -34,10 +34,14 @@ fn event(key: &str) -> Value {
         "awsRegion": "us-east-1",
         "eventTime": "2025-12-11T06:05:16.000Z",
         "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "192.0.2.10"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "x"},
         "s3": {
             "s3SchemaVersion": "1.0",
-            "bucket": {"name": BUCKET, "arn": format!("arn:aws:s3:::{BUCKET}")},
-            "object": {"key": key.replace('=', "%3D"), "size": 1}
+            "configurationId": "cflog",
+            "bucket": {"name": BUCKET, "ownerIdentity": {"principalId": "A3NL1KOZZKExample"}, "arn": format!("arn:aws:s3:::{BUCKET}")},
+            "object": {"key": key.replace('=', "%3D"), "size": 1, "eTag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0055AED6DCD90281E5"}
         }
     }]})
 }
