@@ -93,7 +93,7 @@ impl FailureKind {
             #[cfg(feature = "parquet")]
             InputError::Parquet(e) => {
                 use cflog_pipeline::parquet::ReadError;
-                match e {
+                match e.as_ref() {
                     ReadError::NoCloudFrontColumn { .. }
                     | ReadError::ColumnType { .. }
                     | ReadError::Schema(_) => FailureKind::NotACloudFrontLog,

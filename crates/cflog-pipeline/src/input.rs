@@ -49,7 +49,7 @@ pub enum InputError<E> {
     /// type. Retrying cannot help.
     #[cfg(feature = "parquet")]
     #[error("{0}")]
-    Parquet(#[from] cflog_parquet::read::ReadError),
+    Parquet(Box<cflog_parquet::read::ReadError>),
     /// A Parquet input read from a stream could not be copied into a
     /// temporary file to be read by ranges, or is larger than
     /// the limit of such copies (`parquet::MAX_SPOOLED_BYTES`).
@@ -63,6 +63,14 @@ pub enum InputError<E> {
     /// The sink's output failed.
     #[error(transparent)]
     Sink(#[from] PipelineError<E>),
+}
+
+#[cfg(feature = "parquet")]
+impl<E> From<cflog_parquet::read::ReadError> for InputError<E> {
+    fn from(error: cflog_parquet::read::ReadError) -> InputError<E> {
+        // Boxed: the error of every object's result stays small.
+        InputError::Parquet(Box::new(error))
+    }
 }
 
 /// A compression recognised by its magic bytes.

@@ -76,7 +76,7 @@ pub(crate) async fn drive<R: Ranges, S: Sink>(
         Ok::<_, InputError<S::Error>>(bytes)
     };
     if len < (cflog_parquet::read::MAGIC.len() + FOOTER_TAIL) as u64 {
-        return Err(InputError::Parquet(ReadError::Truncated { len }));
+        return Err(ReadError::Truncated { len }.into());
     }
     let tail = fetch(len - FOOTER_TAIL as u64..len).await?;
     let tail: &[u8; FOOTER_TAIL] = tail[..].try_into().expect("fetched to length");

@@ -334,7 +334,7 @@ impl ParquetLog {
         let mut range: Option<Range<u64>> = None;
         for column in group.columns() {
             let (start, len) = column.byte_range();
-            let end = start.checked_add(len).unwrap_or(u64::MAX);
+            let end = start.saturating_add(len);
             range = Some(match range {
                 Some(r) => r.start.min(start)..r.end.max(end),
                 None => start..end,
