@@ -621,26 +621,33 @@ def notification(template: dict, overrides: dict[str, str] | None = None) -> dic
     ],
     ids=["s3", "sqs"],
 )
-def test_new_gz_objects_notify_the_trigger_with_optional_prefix(template, overrides, kind, target):
+def test_new_gz_and_parquet_objects_notify_the_trigger_with_optional_prefix(template, overrides, kind, target):
     config = notification(template, overrides)
     # One destination, never both: the function would read every file twice.
     assert list(config) == [kind]
-    (ev,) = config[kind]
-    assert ev["Event"] == "s3:ObjectCreated:*"
-    assert ev[target[0]] == target[1]
-    # The unresolved filter, both of its branches.
+    # One rule per suffix (a filter has one): gzip text, and v2's Parquet.
+    events = config[kind]
+    assert len(events) == 2
+    for ev in events:
+        assert ev["Event"] == "s3:ObjectCreated:*"
+        assert ev[target[0]] == target[1]
+    # The unresolved filters, both branches of each.
     raw = props(template, BUCKET, "AWS::S3::Bucket")["NotificationConfiguration"]
     cond, sqs, s3 = raw["Fn::If"]
     assert cond == "UseSqsTrigger"
-    (raw_ev,) = (sqs if overrides else s3)[kind]
-    rules = raw_ev["Filter"]["S3Key"]["Rules"]
-    assert rules["Fn::If"][0] == "HasLogKeyPrefix"
-    rule_sets = if_branches(rules)
-    assert rule_sets, "no key filter"
-    for rule_set in rule_sets:
-        assert {"Name": "suffix", "Value": ".gz"} in rule_set, "every branch must filter on .gz"
-    prefixed = [r for rule_set in rule_sets for r in rule_set if r["Name"] == "prefix"]
-    assert prefixed == [{"Name": "prefix", "Value": ref("LogKeyPrefix")}]
+    suffixes = []
+    for raw_ev in (sqs if overrides else s3)[kind]:
+        rules = raw_ev["Filter"]["S3Key"]["Rules"]
+        assert rules["Fn::If"][0] == "HasLogKeyPrefix"
+        rule_sets = if_branches(rules)
+        assert rule_sets, "no key filter"
+        suffix = [r["Value"] for r in rule_sets[0] if r["Name"] == "suffix"]
+        for rule_set in rule_sets:
+            assert [r["Value"] for r in rule_set if r["Name"] == "suffix"] == suffix, "every branch must filter on the same suffix"
+        suffixes.extend(suffix)
+        prefixed = [r for rule_set in rule_sets for r in rule_set if r["Name"] == "prefix"]
+        assert prefixed == [{"Name": "prefix", "Value": ref("LogKeyPrefix")}]
+    assert sorted(suffixes) == [".gz", ".parquet"]
     assert param(template, "LogKeyPrefix")["Default"] == ""
     assert template["Conditions"]["HasLogKeyPrefix"] == {"Fn::Not": [{"Fn::Equals": [ref("LogKeyPrefix"), ""]}]}
 
@@ -1507,15 +1514,16 @@ def test_backfill_outputs(template):
 def test_completion_reports_never_reach_the_function(template):
     # Reports (CSV) and manifests (CSV, JSON) land in the log bucket under
     # BackfillPrefix. No notification can carry them: both triggers filter on
-    # the .gz suffix (checked above); and the function is told to skip the
-    # prefix should anything name an object there.
+    # the .gz or .parquet suffix (checked above); and the function is told to
+    # skip the prefix should anything name an object there.
     env = props(template, FUNCTION, "AWS::Serverless::Function")["Environment"]["Variables"]
     assert env["CFLOG_IGNORE_PREFIX"] == ref("BackfillPrefix")
     for overrides in ({}, WITH_SQS):
         (kind,) = notification(template, overrides).values()
         for ev in kind:
             for rule_set in if_branches(ev["Filter"]["S3Key"]["Rules"]):
-                assert {"Name": "suffix", "Value": ".gz"} in rule_set
+                (suffix,) = [r["Value"] for r in rule_set if r["Name"] == "suffix"]
+                assert suffix in (".gz", ".parquet")
 
 
 # ---------------------------------------------------------------- the S3 destination (Destination=s3)

@@ -47,6 +47,8 @@ pub struct Totals {
     pub inputs: usize,
     /// Of which gzip.
     pub gzip: usize,
+    /// Of which Parquet, counted in rows.
+    pub parquet: usize,
     /// Inputs that could not be read (or expanded) to their end.
     pub failed: usize,
     /// Every input's counts added up.
@@ -70,6 +72,7 @@ impl Totals {
     pub fn add(&mut self, input: &str, summary: &Summary) {
         self.inputs += 1;
         self.gzip += usize::from(summary.gzip);
+        self.parquet += usize::from(summary.parquet);
         self.summary.add(summary);
         if summary.entries == 0 && summary.rejected == 0 {
             self.empty.push((input.to_owned(), summary.lines));
@@ -101,11 +104,12 @@ impl Totals {
         let s = &self.summary;
         let mut lines = Vec::new();
         if counts {
-            let gzip = match self.gzip {
+            let kind = |n: usize, name: &str| match n {
                 0 => String::new(),
-                n if n == self.inputs => " (gzip)".to_owned(),
-                n => format!(" ({n} gzip)"),
+                n if n == self.inputs => format!(" ({name})"),
+                n => format!(" ({n} {name})"),
             };
+            let gzip = kind(self.gzip, "gzip") + &kind(self.parquet, "Parquet");
             let seconds = self.elapsed.as_secs_f64();
             // A rate over a few milliseconds says nothing.
             let rate = if seconds >= 0.2 {
@@ -114,10 +118,11 @@ impl Totals {
                 String::new()
             };
             lines.push(format!(
-                "{} {}{gzip}, {} lines: {} entries, {} rejected, {} header, {} blank; {} of logs in {}{rate}",
+                "{} {}{gzip}, {} {}: {} entries, {} rejected, {} header, {} blank; {} of logs in {}{rate}",
                 thousands(self.inputs as u64),
                 plural(self.inputs as u64, "input", "inputs"),
                 thousands(s.lines),
+                self.lines_word(),
                 thousands(s.entries),
                 thousands(s.rejected),
                 thousands(s.header_lines),
@@ -132,10 +137,15 @@ impl Totals {
                 .iter()
                 .map(|(reason, n)| format!("{} {reason}", thousands(*n)))
                 .collect();
+            let (one, many) = match self.lines_word() {
+                "rows" => ("row", "rows"),
+                "lines and rows" => ("line or row", "lines and rows"),
+                _ => ("line", "lines"),
+            };
             lines.push(format!(
                 "{} rejected {}: {}",
                 thousands(s.rejected),
-                plural(s.rejected, "line", "lines"),
+                plural(s.rejected, one, many),
                 reasons.join(", ")
             ));
             if !self.not_logs.is_empty() {
@@ -187,8 +197,26 @@ impl Totals {
     }
 }
 
-/// `input:line: message`, the shape editors and terminals link to.
+impl Totals {
+    /// What the inputs are counted in: Parquet in rows, text in lines.
+    fn lines_word(&self) -> &'static str {
+        match self.parquet {
+            0 => "lines",
+            n if n == self.inputs => "rows",
+            _ => "lines and rows",
+        }
+    }
+}
+
+/// `input:line: message`, the shape editors and terminals link to; for a
+/// Parquet row, `input: row N: message`.
 pub fn located(input: &str, rejected: &RejectedLine) -> String {
+    if rejected
+        .message
+        .starts_with(&format!("row {}: ", rejected.line))
+    {
+        return format!("{input}: {}", rejected.message);
+    }
     format!(
         "{input}:{}",
         line_message(rejected.line, rejected.byte, &rejected.message)

@@ -550,7 +550,7 @@ fn read_one<F: SinkFactory<Sink: Sink<Error = io::Error>>>(
     let result = match input {
         Input::Stdin => read_sync(progress.reader(io::stdin().lock()), plan, &mut sink),
         Input::File(path) => match File::open(path) {
-            Ok(file) => read_sync(progress.reader(file), plan, &mut sink),
+            Ok(file) => read_file(file, progress, plan, &mut sink),
             Err(e) => (Summary::default(), Some(Failure::Input(e.to_string()))),
         },
         Input::S3Object { bucket, key } => match &plan.s3 {
@@ -586,6 +586,29 @@ fn read_one<F: SinkFactory<Sink: Sink<Error = io::Error>>>(
         summary,
         failure,
     }
+}
+
+/// Reads a local file: Parquet where it lies, by seeking; text as a stream,
+/// counted by the progress bar.
+fn read_file<S: Sink<Error = io::Error>>(
+    file: File,
+    progress: &Progress,
+    plan: &Plan,
+    sink: &mut S,
+) -> (Summary, Option<Failure>) {
+    #[cfg(feature = "parquet")]
+    match cflog_pipeline::input::is_parquet_file(&file) {
+        Ok(true) => {
+            let mut pipeline = Pipeline::new(&plan.options, sink);
+            return match cflog_pipeline::input::run_parquet_file(&file, &mut pipeline) {
+                Ok(summary) => (summary, None),
+                Err(e) => (pipeline.summary().clone(), Some(failure_of_input(e))),
+            };
+        }
+        Ok(false) => {}
+        Err(e) => return (Summary::default(), Some(Failure::Input(e.to_string()))),
+    }
+    read_sync(progress.reader(file), plan, sink)
 }
 
 fn read_sync<R: io::Read, S: Sink<Error = io::Error>>(

@@ -269,6 +269,30 @@ impl Decoder {
         self.lines.format
     }
 
+    /// Splits the lines after this call by `schema`, as a `#Fields` header
+    /// would, but without a line of its own: for inputs whose schema is not
+    /// in the text, such as the columns of a Parquet file turned into
+    /// lines, so that line numbers stay row numbers. The lines are read as
+    /// delimited text from then on. Call it between whole lines.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use cflog_core::{Decoded, Decoder, Record, Schema};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.set_schema(Arc::new(Schema::from_names(["sc-status", "cs-uri-stem"])?));
+    /// let mut record = Record::new();
+    /// let (result, _) = decoder.decode(b"304\t/a.css\n", &mut record);
+    /// assert_eq!(result?, Decoded::Record);
+    /// assert_eq!(record.line().status()?, Some(304));
+    /// assert_eq!((decoder.stats().lines, decoder.stats().header_lines), (1, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_schema(&mut self, schema: Arc<Schema>) {
+        self.lines.schema = schema;
+        self.lines.format = InputFormat::W3c;
+    }
+
     /// What the decoder has seen so far.
     pub fn stats(&self) -> Stats {
         Stats {

@@ -21,6 +21,9 @@ pub enum FailureKind {
     OutputFailed,
     /// The gzip data is corrupt or truncated.
     CorruptGzip,
+    /// The object is Parquet, and corrupt or truncated (a footer that does
+    /// not decode, a page that does not), or this build reads no Parquet.
+    CorruptParquet,
     /// The object is compressed with something other than gzip (zlib,
     /// bzip2, xz, zstd), which CloudFront never writes.
     UnsupportedCompression,
@@ -51,6 +54,7 @@ impl FailureKind {
             FailureKind::S3Transient => "S3Transient",
             FailureKind::OutputFailed => "OutputFailed",
             FailureKind::CorruptGzip => "CorruptGzip",
+            FailureKind::CorruptParquet => "CorruptParquet",
             FailureKind::UnsupportedCompression => "UnsupportedCompression",
             FailureKind::NotACloudFrontLog => "NotACloudFrontLog",
             FailureKind::S3AccessDenied => "S3AccessDenied",
@@ -86,6 +90,19 @@ impl FailureKind {
             InputError::Source(_) => FailureKind::S3Transient,
             InputError::Decompress(_) => FailureKind::CorruptGzip,
             InputError::Unsupported(_) => FailureKind::UnsupportedCompression,
+            #[cfg(feature = "parquet")]
+            InputError::Parquet(e) => {
+                use cflog_pipeline::parquet::ReadError;
+                match e.as_ref() {
+                    ReadError::NoCloudFrontColumn { .. }
+                    | ReadError::ColumnType { .. }
+                    | ReadError::Schema(_) => FailureKind::NotACloudFrontLog,
+                    _ => FailureKind::CorruptParquet,
+                }
+            }
+            InputError::ParquetNotBuilt => FailureKind::CorruptParquet,
+            // Only streams are copied; S3 objects are read by ranges.
+            InputError::Spool(_) => FailureKind::S3Transient,
             _ => FailureKind::OutputFailed,
         }
     }

@@ -18,7 +18,7 @@
 //! | object failed transiently: `S3Transient`, `OutputFailed` | returned | a retry is likely to succeed |
 //! | object was refused: `S3AccessDenied`, `S3ObjectArchived`, `S3Permanent` | returned | a redrive succeeds once the policy is fixed or the object restored |
 //! | body is not an S3 notification, or names no readable key (`BadEvent`) | returned | no retry helps, but the dead letter queue keeps it where it can be seen |
-//! | object is corrupt or not a log: `CorruptGzip`, `UnsupportedCompression`, `NotACloudFrontLog` | acknowledged | the object will never read otherwise, and each retry would deliver its partial entries again; the failure is in its summary line, the object stays in the bucket |
+//! | object is corrupt or not a log: `CorruptGzip`, `CorruptParquet`, `UnsupportedCompression`, `NotACloudFrontLog` | acknowledged | the object will never read otherwise, and each retry would deliver its partial entries again; the failure is in its summary line, the object stays in the bucket |
 //!
 //! A message with several records is returned when any of them is, and its
 //! other objects are then read again: SQS delivers at least once, and
@@ -72,6 +72,7 @@ pub fn returned_to_queue(kind: FailureKind) -> bool {
     !matches!(
         kind,
         FailureKind::CorruptGzip
+            | FailureKind::CorruptParquet
             | FailureKind::UnsupportedCompression
             | FailureKind::NotACloudFrontLog
     )

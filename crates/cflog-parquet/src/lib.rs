@@ -19,6 +19,10 @@
 //! writer ([`ParquetWriter::write_batch`]), as `cflog --format parquet`
 //! does.
 //!
+//! [`read`] reads Parquet logs back: AWS's own v2 Parquet deliveries, all
+//! strings, and the files this crate writes, as lines for cflog-core's
+//! parsers.
+//!
 //! Where the file goes is not this crate's business: any `Write + Send`
 //! (a file, a buffer, a multipart upload). It depends on cflog-core and the
 //! Arrow and Parquet crates, and on nothing of AWS.
@@ -50,6 +54,7 @@
 mod batcher;
 mod buffers;
 pub mod columns;
+pub mod read;
 mod rows;
 mod writer;
 

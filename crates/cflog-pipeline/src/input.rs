@@ -1,5 +1,7 @@
 //! Opening inputs: gzip is recognised by its magic bytes, not by a name,
-//! and decoded as a stream, multi-member included.
+//! and decoded as a stream, multi-member included. So is Parquet (`PAR1`),
+//! which is read by ranges ([`crate::parquet`]): a stream of it is copied
+//! into a bounded temporary file first.
 //!
 //! Errors from the input itself (a dropped connection, a failing disk) are
 //! kept apart from errors in the data (a corrupt or truncated gzip), because
@@ -42,9 +44,33 @@ pub enum InputError<E> {
     /// CloudFront never writes. Retrying cannot help.
     #[error("the input is {0}-compressed; cflog reads gzip or plain text (decompress it first)")]
     Unsupported(Compression),
+    /// The input is Parquet, and it is not a log cflog can read: cut
+    /// short, a corrupt footer, no CloudFront column, a column of another
+    /// type. Retrying cannot help.
+    #[cfg(feature = "parquet")]
+    #[error("{0}")]
+    Parquet(Box<cflog_parquet::read::ReadError>),
+    /// A Parquet input read from a stream could not be copied into a
+    /// temporary file to be read by ranges, or is larger than
+    /// the limit of such copies (`parquet::MAX_SPOOLED_BYTES`).
+    #[error("{0}")]
+    Spool(String),
+    /// The input is Parquet, and this build reads none.
+    #[error(
+        "the input is a Parquet file, which this build does not read (built without the `parquet` feature)"
+    )]
+    ParquetNotBuilt,
     /// The sink's output failed.
     #[error(transparent)]
     Sink(#[from] PipelineError<E>),
+}
+
+#[cfg(feature = "parquet")]
+impl<E> From<cflog_parquet::read::ReadError> for InputError<E> {
+    fn from(error: cflog_parquet::read::ReadError) -> InputError<E> {
+        // Boxed: the error of every object's result stays small.
+        InputError::Parquet(Box::new(error))
+    }
 }
 
 /// A compression recognised by its magic bytes.
@@ -217,6 +243,12 @@ where
             k => n += k,
         }
     }
+    if is_parquet(&magic[..n]) {
+        #[cfg(feature = "parquet")]
+        return crate::parquet::run_spooled_async(&magic[..n], source, pipeline).await;
+        #[cfg(not(feature = "parquet"))]
+        return parquet_not_built(pipeline).await;
+    }
     let compression = Compression::sniff(&magic[..n]);
     let head = AsyncReadExt::take(io::Cursor::new(magic), n as u64);
     let rest = tokio::io::BufReader::with_capacity(READ_BUFFER, AsyncReadExt::chain(head, source));
@@ -282,6 +314,12 @@ pub fn run_sync<R: Read, S: Sink>(
             Err(e) => return Err(state.classify(e)),
         }
     }
+    if is_parquet(&magic[..n]) {
+        #[cfg(feature = "parquet")]
+        return crate::parquet::run_spooled_sync(&magic[..n], source, pipeline);
+        #[cfg(not(feature = "parquet"))]
+        return futures_executor::block_on(parquet_not_built(pipeline));
+    }
     let compression = Compression::sniff(&magic[..n]);
     let head = Read::take(io::Cursor::new(magic), n as u64);
     let rest = BufReader::with_capacity(READ_BUFFER, Read::chain(head, source));
@@ -321,6 +359,65 @@ fn drive_sync<R: BufRead, S: Sink>(
         reader.consume(n);
         pipeline.blocking_ready()?;
     }
+}
+
+/// Whether `head`, an input's first bytes, are Parquet's magic (`PAR1`).
+/// The magic at the file's end is checked when it is read: a file cut
+/// short is reported as such, not read as text.
+///
+/// ```
+/// assert!(cflog_pipeline::input::is_parquet(b"PAR1\x15\x04"));
+/// assert!(!cflog_pipeline::input::is_parquet(b"#Version: 1.0"));
+/// ```
+pub fn is_parquet(head: &[u8]) -> bool {
+    head.starts_with(b"PAR1")
+}
+
+/// Whether the local `file` starts with Parquet's magic. The file's
+/// position is left at its start.
+///
+/// # Errors
+///
+/// When reading or seeking fails.
+pub fn is_parquet_file(mut file: &std::fs::File) -> io::Result<bool> {
+    use std::io::Seek as _;
+    let mut head = [0u8; 4];
+    file.seek(io::SeekFrom::Start(0))?;
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    file.seek(io::SeekFrom::Start(0))?;
+    Ok(is_parquet(&head[..n]))
+}
+
+/// Reads the local Parquet `file` through `pipeline`, by seeking: the
+/// footer, then one row group at a time. Every row is a line of the
+/// summary; see [`Pipeline::push_rows`].
+///
+/// # Errors
+///
+/// See [`InputError`]: [`InputError::Parquet`] when the file is not a
+/// Parquet log cflog reads; nothing of it went to the sink then.
+#[cfg(feature = "parquet")]
+pub fn run_parquet_file<S: Sink>(
+    file: &std::fs::File,
+    pipeline: &mut Pipeline<S>,
+) -> Result<Summary, InputError<S::Error>> {
+    crate::parquet::run_file(file, pipeline)
+}
+
+#[cfg(not(feature = "parquet"))]
+async fn parquet_not_built<S: Sink>(
+    pipeline: &mut Pipeline<S>,
+) -> Result<Summary, InputError<S::Error>> {
+    pipeline.abandon().await?;
+    Err(InputError::ParquetNotBuilt)
 }
 
 /// Ends the input of both drivers: the summary at the end, or after a

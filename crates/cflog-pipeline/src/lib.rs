@@ -2,7 +2,8 @@
 //! command line.
 //!
 //! An input (an S3 object, a file, stdin) is read as a stream, gunzipped when
-//! its first bytes are the gzip magic (multi-member gzip included), framed
+//! its first bytes are the gzip magic (multi-member gzip included), read as
+//! Parquet by ranges when they are Parquet's (feature `parquet`), framed
 //! into lines and parsed by cflog-core, and every entry goes to a [`Sink`](sink::Sink).
 //! Nothing is collected: memory stays bounded by the line limit and the
 //! sink's buffer, whatever the size of the input.
@@ -29,6 +30,8 @@
 #![deny(missing_docs)]
 
 pub mod input;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 mod pipeline;
 pub mod s3;
 pub mod sink;

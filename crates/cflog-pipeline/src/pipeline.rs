@@ -1,10 +1,11 @@
 //! Parsing one input into a sink, with its account.
 
 use std::future::poll_fn;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use cflog_core::{Decoded, Decoder, DecoderBuilder, Error, ErrorKind, Record};
+use cflog_core::{Decoded, Decoder, DecoderBuilder, Error, ErrorKind, Record, Schema};
 
 use crate::sink::{Delivery, EntryError, Sink, Verdict};
 use crate::summary::{MAX_LISTED_ERRORS, RejectedLine, Summary};
@@ -76,6 +77,44 @@ impl<S: Sink> Pipeline<S> {
             self.stopped = verdict == Verdict::Stop;
         }
         Ok(Verdict::Stop)
+    }
+
+    /// Parses `lines`, rows of a Parquet input as lines (one per row, each
+    /// ending in `\n`), split by `schema` instead of by a `#Fields` header:
+    /// see [`cflog_parquet::read`](https://docs.rs/cflog-parquet). The
+    /// input's lines are its rows from then on: a rejected row is listed by
+    /// its row number, from 1, and the summary says
+    /// [`parquet`](Summary::parquet).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use cflog_core::Schema;
+    /// use cflog_pipeline::{Options, Pipeline, sink::NdjsonSink};
+    ///
+    /// let schema = Arc::new(Schema::from_names(["sc-status", "cs-uri-stem"])?);
+    /// let mut out = Vec::new();
+    /// let mut pipeline = Pipeline::new(&Options::default(), NdjsonSink::new(&mut out));
+    /// pipeline.push_rows(&schema, b"200\t/a\n2x0\t/b\n")?;
+    /// let summary = pipeline.blocking_finish()?;
+    /// assert_eq!((summary.lines, summary.entries, summary.rejected), (2, 1, 1));
+    /// assert!(summary.parquet);
+    /// assert_eq!(summary.errors[0].message, r#"row 2: field sc-status: expected a three-digit status: "2x0""#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Only when the sink's output fails.
+    pub fn push_rows(
+        &mut self,
+        schema: &Arc<Schema>,
+        lines: &[u8],
+    ) -> Result<Verdict, PipelineError<S::Error>> {
+        self.summary.parquet = true;
+        if !Arc::ptr_eq(self.decoder.schema(), schema) {
+            self.decoder.set_schema(Arc::clone(schema));
+        }
+        self.push(lines)
     }
 
     /// Polls the sink for room for another chunk.
@@ -255,6 +294,12 @@ impl<S: Sink> Pipeline<S> {
         self.summary.compressed_bytes = compressed_bytes;
     }
 
+    /// Marks the input as Parquet, before its first row.
+    #[cfg(feature = "parquet")]
+    pub(crate) fn set_parquet(&mut self) {
+        self.summary.parquet = true;
+    }
+
     /// The sink.
     pub fn into_sink(self) -> S {
         self.sink
@@ -286,11 +331,20 @@ impl<S: Sink> Pipeline<S> {
         *summary.rejected_by_reason.entry(err.reason()).or_default() += 1;
         if summary.errors.len() < MAX_LISTED_ERRORS {
             let pos = err.position().unwrap_or_default();
+            let mut message = err.to_string();
+            let mut byte = pos.byte();
+            if summary.parquet {
+                // A row has a number, and no offset in any text.
+                byte = 0;
+                if let Some(rest) = message.strip_prefix(&format!("{pos}: ")) {
+                    message = format!("row {}: {rest}", pos.line());
+                }
+            }
             summary.errors.push(RejectedLine {
                 line: pos.line(),
-                byte: pos.byte(),
+                byte,
                 reason: err.reason(),
-                message: err.to_string(),
+                message,
             });
         }
         self.sink.rejected(err).map_err(PipelineError)

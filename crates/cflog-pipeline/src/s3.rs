@@ -6,7 +6,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::RequestId;
-use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error;
 
 use crate::input::{InputError, run_async};
@@ -292,9 +292,8 @@ pub async fn process_object<S: Sink>(
             let uri = format!("s3://{bucket}/{key}");
             ObjectError::Request(RequestError::new("GetObject", uri, err))
         })?;
-    let body = response.body.into_async_read();
     let mut pipeline = Pipeline::new(options, sink);
-    run_async(body, &mut pipeline)
+    read_body(client, bucket, key, response, &mut pipeline)
         .await
         .map_err(|source| ObjectError::Body {
             bucket: bucket.to_owned(),
@@ -302,6 +301,103 @@ pub async fn process_object<S: Sink>(
             source,
             summary: Box::new(pipeline.summary()),
         })
+}
+
+/// Reads an object's body through `pipeline`: as a stream, or when its
+/// first bytes are Parquet's, by ranged GETs of its footer and row groups
+/// (the stream is dropped after its first bytes).
+async fn read_body<S: Sink>(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    response: GetObjectOutput,
+    pipeline: &mut Pipeline<S>,
+) -> Result<Summary, InputError<S::Error>> {
+    #[cfg(feature = "parquet")]
+    {
+        use tokio::io::AsyncReadExt as _;
+        let len = response
+            .content_length()
+            .and_then(|l| u64::try_from(l).ok());
+        let etag = response.e_tag().map(str::to_owned);
+        let mut body = response.body.into_async_read();
+        let mut head = [0u8; 4];
+        let mut n = 0;
+        while n < head.len() {
+            match body.read(&mut head[n..]).await {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) => {
+                    pipeline.abandon().await?;
+                    return Err(InputError::Source(e));
+                }
+            }
+        }
+        let head = &head[..n];
+        match len {
+            Some(len) if crate::input::is_parquet(head) => {
+                drop(body);
+                let mut ranges = ObjectRanges {
+                    client,
+                    bucket,
+                    key,
+                    etag,
+                };
+                let mut fetched = 0;
+                let result = crate::parquet::drive(&mut ranges, len, pipeline, &mut fetched).await;
+                crate::parquet::end(pipeline, result, fetched).await
+            }
+            _ => run_async(tokio::io::AsyncReadExt::chain(head, body), pipeline).await,
+        }
+    }
+    #[cfg(not(feature = "parquet"))]
+    {
+        let _ = (client, bucket, key);
+        run_async(response.body.into_async_read(), pipeline).await
+    }
+}
+
+/// An object read by ranged GETs, each of the same version as the first
+/// GET (`If-Match` its ETag): an object replaced meanwhile fails the read
+/// instead of mixing two files.
+#[cfg(feature = "parquet")]
+struct ObjectRanges<'a> {
+    client: &'a Client,
+    bucket: &'a str,
+    key: &'a str,
+    etag: Option<String>,
+}
+
+#[cfg(feature = "parquet")]
+impl crate::parquet::Ranges for ObjectRanges<'_> {
+    async fn fetch(&mut self, range: std::ops::Range<u64>) -> std::io::Result<bytes::Bytes> {
+        if range.is_empty() {
+            return Ok(bytes::Bytes::new());
+        }
+        let response = self
+            .client
+            .get_object()
+            .bucket(self.bucket)
+            .key(self.key)
+            .range(format!("bytes={}-{}", range.start, range.end - 1))
+            .set_if_match(self.etag.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                std::io::Error::other(format!(
+                    "ranged GetObject of s3://{}/{} failed: {}",
+                    self.bucket,
+                    self.key,
+                    DisplayErrorContext(&e)
+                ))
+            })?;
+        let body = response
+            .body
+            .collect()
+            .await
+            .map_err(std::io::Error::other)?;
+        Ok(body.into_bytes())
+    }
 }
 
 fn is_not_found(err: &SdkError<GetObjectError>) -> bool {

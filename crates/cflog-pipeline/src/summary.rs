@@ -20,7 +20,10 @@ pub struct Summary {
     pub bytes: u64,
     /// Whether the input was gzip.
     pub gzip: bool,
-    /// Lines of every kind.
+    /// Whether the input was Parquet. Its rows are counted as lines, one
+    /// line per row, and `bytes` are those of the rows as text.
+    pub parquet: bool,
+    /// Lines of every kind; for Parquet, rows.
     pub lines: u64,
     /// Entries handed to the sink. When the input fails part-way, the sink
     /// is finished before the summary is taken, so these were all
@@ -51,9 +54,10 @@ pub struct Summary {
 /// One rejected line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RejectedLine {
-    /// The line number, from 1.
+    /// The line number, from 1; for Parquet, the row number.
     pub line: u64,
-    /// The byte offset of the line in the decompressed input.
+    /// The byte offset of the line in the decompressed input; 0 for a
+    /// Parquet row.
     pub byte: u64,
     /// The reason, as in [`Summary::rejected_by_reason`].
     pub reason: &'static str,

@@ -35,7 +35,10 @@ impl InputName {
         }
         let (distribution, hour) = match legacy_name(base) {
             Some((distribution, hour)) => (Some(distribution.to_owned()), Some(hour)),
-            None => (None, None),
+            None => {
+                let folders = v2_folders(key);
+                (folders.distribution.map(str::to_owned), folders.hour)
+            }
         };
         Some(InputName {
             stem: stem.to_owned(),
@@ -61,9 +64,13 @@ impl InputName {
     }
 }
 
-/// `<id>.YYYY-MM-DD-HH.<unique>.gz`: the distribution and the hour.
+/// `<id>.YYYY-MM-DD-HH.<unique>.gz` (or `.parquet`): the distribution and
+/// the hour.
 fn legacy_name(base: &str) -> Option<(&str, HourKey)> {
-    let mut parts = base.strip_suffix(".gz")?.split('.');
+    let name = base
+        .strip_suffix(".gz")
+        .or_else(|| base.strip_suffix(".parquet"))?;
+    let mut parts = name.split('.');
     let (id, when, unique) = (parts.next()?, parts.next()?, parts.next()?);
     let valid_id = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric());
     let valid_unique = !unique.is_empty() && unique.bytes().all(|b| b.is_ascii_alphanumeric());
@@ -87,6 +94,102 @@ fn legacy_name(base: &str) -> Option<(&str, HourKey)> {
         u8::try_from(digits(11..13)?).ok()?,
     )?;
     Some((id, hour))
+}
+
+/// The distribution and hour of a standard logging v2 delivery's folders.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct V2Folders<'a> {
+    distribution: Option<&'a str>,
+    hour: Option<HourKey>,
+}
+
+/// Reads v2's S3 folders, whose `suffixPath` puts the distribution and the
+/// hour in the key rather than in the file's name:
+/// - Hive style: `DistributionId=<id>/year=YYYY/month=MM/day=DD/hour=HH/`
+///   (names in any case, in any order);
+/// - plain: `{DistributionId}/{yyyy}/{MM}/{dd}/{HH}/`, possibly with other
+///   folders between them. The distribution is then the last folder before
+///   the date that reads as a CloudFront distribution id (`E` and 9 to 15
+///   more upper-case letters and digits), so that `AWSLogs/<account>/` or
+///   `CloudFront/` are not taken for one.
+fn v2_folders(key: &str) -> V2Folders<'_> {
+    let folders: Vec<&str> = match key.rsplit_once('/') {
+        Some((path, _)) => path.split('/').collect(),
+        None => return V2Folders::default(),
+    };
+    let number = |text: &str, digits: usize| -> Option<u16> {
+        (text.len() == digits && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse().ok())?
+    };
+    let hour_of = |y: u16, m: u16, d: u16, h: u16| {
+        HourKey::new(
+            y,
+            u8::try_from(m).ok()?,
+            u8::try_from(d).ok()?,
+            u8::try_from(h).ok()?,
+        )
+    };
+    let (mut year, mut month, mut day, mut hour, mut distribution) = (None, None, None, None, None);
+    for folder in &folders {
+        let Some((name, value)) = folder.split_once('=') else {
+            continue;
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "year" => year = number(value, 4),
+            "month" => month = number(value, 2),
+            "day" => day = number(value, 2),
+            "hour" => hour = number(value, 2),
+            "distributionid" if is_distribution_id(value) => distribution = Some(value),
+            _ => {}
+        }
+    }
+    if let (Some(y), Some(m), Some(d), Some(h)) = (year, month, day, hour) {
+        return V2Folders {
+            distribution,
+            hour: hour_of(y, m, d, h),
+        };
+    }
+    // The last run of YYYY/MM/DD/HH folders that is a real hour.
+    (0..folders.len())
+        .rev()
+        .find_map(|i| {
+            let hour = hour_of(
+                number(folders.get(i)?, 4)?,
+                number(folders.get(i + 1)?, 2)?,
+                number(folders.get(i + 2)?, 2)?,
+                number(folders.get(i + 3)?, 2)?,
+            )?;
+            let distribution = folders[..i]
+                .iter()
+                .rev()
+                .copied()
+                .find(|f| is_distribution_id(f));
+            Some(V2Folders {
+                distribution: distribution.or(distribution_from_hive(&folders)),
+                hour: Some(hour),
+            })
+        })
+        .unwrap_or(V2Folders {
+            distribution: distribution_from_hive(&folders),
+            hour: None,
+        })
+}
+
+fn distribution_from_hive<'a>(folders: &[&'a str]) -> Option<&'a str> {
+    folders.iter().find_map(|folder| {
+        let (name, value) = folder.split_once('=')?;
+        (name.eq_ignore_ascii_case("distributionid") && is_distribution_id(value)).then_some(value)
+    })
+}
+
+/// Whether `text` reads as a CloudFront distribution id: `E`, then 9 to 15
+/// upper-case letters and digits (`E3EJA0CG95HSWP`, `EHLMG1T8SOX48`).
+fn is_distribution_id(text: &str) -> bool {
+    (10..=16).contains(&text.len())
+        && text.starts_with('E')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// One UTC hour, as the partition's `year=`, `month=`, `day=` and `hour=`
@@ -177,6 +280,37 @@ mod tests {
             "year=2019/month=11/day=14/hour=20"
         );
         assert_eq!(name.stem(), "EMLARXS9EXAMPLE.2019-11-14-20.RT4KCN4SGK9");
+    }
+
+    #[test]
+    fn v2_folders_give_their_distribution_and_hour() {
+        for key in [
+            "v2/DistributionId=E3EJA0CG95HSWP/year=2025/month=02/day=16/hour=10/part-0.parquet",
+            "v2/distributionid=E3EJA0CG95HSWP/hour=10/day=16/month=02/year=2025/x.parquet",
+            "AWSLogs/123456789012/CloudFront/E3EJA0CG95HSWP/2025/02/16/10/x.parquet",
+            "cloudfront/E3EJA0CG95HSWP/my_distribution_log_data/2025/02/16/10/logs.parquet",
+        ] {
+            let name = InputName::from_key(key).unwrap();
+            assert_eq!(name.distribution(), Some("E3EJA0CG95HSWP"), "{key}");
+            assert_eq!(
+                name.hour().unwrap().to_string(),
+                "year=2025/month=02/day=16/hour=10",
+                "{key}"
+            );
+        }
+        let name = InputName::from_key("x/E1.2025-02-16-10.ab12.parquet").unwrap();
+        assert_eq!(name.distribution(), Some("E1"));
+        // A date without an id before it, and folders that are not ids.
+        for key in [
+            "AWSLogs/123456789012/CloudFront/2025/02/16/10/x.parquet",
+            "logs/EXAMPLE/2025/02/16/10/x.parquet",
+        ] {
+            let name = InputName::from_key(key).unwrap();
+            assert_eq!(name.distribution(), None, "{key}");
+            assert!(name.hour().is_some(), "{key}");
+        }
+        assert_eq!(v2_folders("2025/02/16/10"), V2Folders::default());
+        assert_eq!(v2_folders("a/2025/02/30/10/x").hour, None);
     }
 
     #[test]

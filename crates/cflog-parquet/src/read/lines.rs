@@ -1,0 +1,633 @@
+//! The rows of a record batch as lines of tab-separated values, and the
+//! schema that splits them.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, TimestampMillisecondType};
+use arrow_array::{Array, ArrayRef, MapArray, RecordBatch};
+use arrow_schema::{DataType, Schema as ArrowSchema, TimeUnit};
+use cflog_core::{Field, Schema, SchemaError, ValueKind};
+
+use super::names::field_of_column;
+use super::{Source, type_name};
+use crate::columns::{ColumnSet, ColumnType};
+
+/// Why the columns are not a log's.
+#[derive(Debug)]
+pub(crate) enum PlanError {
+    NoCloudFrontColumn(Vec<String>),
+    ColumnType {
+        column: String,
+        found: String,
+        expected: Option<String>,
+    },
+    Schema(SchemaError),
+}
+
+/// How the values of one column become text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum How {
+    /// AWS's string, as logged.
+    Raw,
+    /// Decoded text, escaped again.
+    Text,
+    /// A word, an address or a number kept as text: as it is.
+    Word,
+    /// An integer.
+    Int,
+    /// A status: three digits.
+    Status,
+    /// A duration in seconds.
+    Seconds,
+    /// The request time: `date` and `time`, or epoch seconds.
+    Timestamp,
+    /// `query_params`: derived from `cs_uri_query`, which is read instead.
+    Derived,
+    /// `extra`: each key a column.
+    Extra,
+}
+
+#[derive(Debug)]
+struct PlanColumn {
+    index: usize,
+    /// The `#Fields` name of the column's field, or its own name.
+    name: String,
+    how: How,
+}
+
+/// How every column of a file becomes text.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    source: Source,
+    columns: Vec<PlanColumn>,
+    /// cflog's real-time columns: the request time as epoch seconds with
+    /// milliseconds, as real-time logs have it, even when they are `.000`.
+    realtime: bool,
+    /// AWS's files: one schema for every batch.
+    fixed: Option<Arc<Schema>>,
+}
+
+/// The schema of the last batch, kept while the columns stay the same.
+#[derive(Debug, Default)]
+pub(crate) struct Schemas {
+    names: Vec<String>,
+    schema: Option<Arc<Schema>>,
+}
+
+fn is_string(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Utf8View
+            | DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+    )
+}
+
+/// cflog's column of this name, in either family's set.
+fn cflog_column(name: &str) -> Option<crate::columns::Column> {
+    [ColumnSet::standard(), ColumnSet::realtime()]
+        .iter()
+        .find_map(|set| set.columns().iter().find(|c| c.name == name).copied())
+}
+
+fn schema_error(error: SchemaError, names: &[String]) -> PlanError {
+    match error {
+        SchemaError::NoKnownField { .. } | SchemaError::NoNames => {
+            PlanError::NoCloudFrontColumn(names.iter().take(8).cloned().collect())
+        }
+        other => PlanError::Schema(other),
+    }
+}
+
+impl Plan {
+    pub(crate) fn new(arrow: &ArrowSchema) -> Result<Plan, PlanError> {
+        let fields = arrow.fields();
+        let column_names: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
+        // cflog writes the request time typed and `extra` in every file;
+        // AWS has strings only.
+        let cflog = fields.iter().any(|f| {
+            f.name() == "timestamp"
+                && matches!(f.data_type(), DataType::Timestamp(TimeUnit::Millisecond, _))
+        }) && fields
+            .iter()
+            .any(|f| f.name() == crate::EXTRA_KEY && matches!(f.data_type(), DataType::Map(_, _)));
+        if !cflog {
+            if let Some(f) = fields.iter().find(|f| !is_string(f.data_type())) {
+                return Err(PlanError::ColumnType {
+                    column: f.name().clone(),
+                    found: type_name(f.data_type()),
+                    expected: None,
+                });
+            }
+            let columns: Vec<PlanColumn> = fields
+                .iter()
+                .enumerate()
+                .map(|(index, f)| PlanColumn {
+                    index,
+                    name: super::field_name_of_column(f.name()).to_owned(),
+                    how: How::Raw,
+                })
+                .collect();
+            let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+            let schema = Schema::from_names(names).map_err(|e| schema_error(e, &column_names))?;
+            return Ok(Plan {
+                source: Source::CloudFront,
+                columns,
+                realtime: false,
+                fixed: Some(Arc::new(schema)),
+            });
+        }
+        // A file cflog wrote. Its non-string columns are checked first, so
+        // that an odd column is reported rather than a string beside it.
+        let mut order: Vec<usize> = (0..fields.len()).collect();
+        order.sort_by_key(|&i| is_string(fields[i].data_type()));
+        let mut columns = Vec::with_capacity(fields.len());
+        for index in order {
+            let f = &fields[index];
+            let data_type = f.data_type();
+            let cflog = cflog_column(f.name());
+            let how = match (cflog.map(|c| c.column_type), data_type) {
+                (Some(ColumnType::Timestamp), DataType::Timestamp(TimeUnit::Millisecond, _)) => {
+                    How::Timestamp
+                }
+                (Some(ColumnType::Int64), DataType::Int64) => {
+                    match cflog.and_then(|c| c.field).map(Field::kind) {
+                        Some(ValueKind::Status) => How::Status,
+                        _ => How::Int,
+                    }
+                }
+                (Some(ColumnType::Seconds), DataType::Float64) => How::Seconds,
+                (Some(ColumnType::QueryParams), DataType::Map(_, _)) => How::Derived,
+                (Some(ColumnType::Extra), DataType::Map(_, _)) => How::Extra,
+                (Some(ColumnType::Text) | None, t) if is_string(t) => {
+                    let field =
+                        Field::from_json_key(f.name()).or_else(|| field_of_column(f.name()));
+                    match field.map(Field::kind) {
+                        Some(ValueKind::Text) | None => How::Text,
+                        Some(_) => How::Word,
+                    }
+                }
+                (cflog_type, _) => {
+                    return Err(PlanError::ColumnType {
+                        column: f.name().clone(),
+                        found: type_name(data_type),
+                        expected: cflog_type.map(|t| type_name(&t.arrow_type())),
+                    });
+                }
+            };
+            let name = match how {
+                How::Timestamp | How::Derived | How::Extra => f.name().clone(),
+                _ => Field::from_json_key(f.name())
+                    .or_else(|| field_of_column(f.name()))
+                    .map_or_else(|| f.name().clone(), |field| field.name().to_owned()),
+            };
+            columns.push(PlanColumn { index, name, how });
+        }
+        columns.sort_by_key(|c| c.index);
+        let known = columns.iter().any(|c| {
+            c.how == How::Timestamp
+                || (c.how != How::Derived
+                    && c.how != How::Extra
+                    && field_of_column(&c.name).is_some())
+        });
+        if !known {
+            return Err(PlanError::NoCloudFrontColumn(
+                column_names.into_iter().take(8).collect(),
+            ));
+        }
+        let realtime = ColumnSet::realtime()
+            .columns()
+            .iter()
+            .map(|c| c.name)
+            .eq(fields.iter().map(|f| f.name().as_str()));
+        Ok(Plan {
+            source: Source::Cflog,
+            columns,
+            realtime,
+            fixed: None,
+        })
+    }
+
+    pub(crate) fn source(&self) -> Source {
+        self.source
+    }
+
+    /// Appends a line per row of `batch` to `out`.
+    pub(crate) fn write_lines(
+        &self,
+        batch: &RecordBatch,
+        schemas: &mut Schemas,
+        out: &mut Vec<u8>,
+    ) -> Result<Arc<Schema>, PlanError> {
+        match &self.fixed {
+            Some(schema) => {
+                self.write_strings(batch, out);
+                Ok(Arc::clone(schema))
+            }
+            None => self.write_typed(batch, schemas, out),
+        }
+    }
+
+    fn write_strings(&self, batch: &RecordBatch, out: &mut Vec<u8>) {
+        let columns: Vec<Strings<'_>> = self
+            .columns
+            .iter()
+            .map(|c| Strings::of(batch.column(c.index)).unwrap_or(Strings::Null))
+            .collect();
+        let single = columns.len() == 1;
+        for row in 0..batch.num_rows() {
+            for (i, column) in columns.iter().enumerate() {
+                if i > 0 {
+                    out.push(b'\t');
+                }
+                match column.get(row) {
+                    Some(value) => write_raw(value, i == 0, single, out),
+                    None => out.push(b'-'),
+                }
+            }
+            out.push(b'\n');
+        }
+    }
+
+    fn write_typed(
+        &self,
+        batch: &RecordBatch,
+        schemas: &mut Schemas,
+        out: &mut Vec<u8>,
+    ) -> Result<Arc<Schema>, PlanError> {
+        let rows = batch.num_rows();
+        let has_values = |c: &PlanColumn| {
+            let array = batch.column(c.index);
+            array.null_count() < array.len()
+        };
+        let mut present: Vec<&PlanColumn> = self
+            .columns
+            .iter()
+            .filter(|c| c.how != How::Derived && c.how != How::Extra && has_values(c))
+            .collect();
+        if present.is_empty() {
+            // No value at all: every row is rejected as having none, under
+            // the columns of the file.
+            present = self
+                .columns
+                .iter()
+                .filter(|c| c.how != How::Derived && c.how != How::Extra)
+                .collect();
+        }
+        let extra = self
+            .columns
+            .iter()
+            .find(|c| c.how == How::Extra)
+            .map(|c| batch.column(c.index).as_map());
+        let extra_keys = extra.map(extra_keys).unwrap_or_default();
+
+        let mut names: Vec<String> = Vec::with_capacity(present.len() + extra_keys.len() + 1);
+        let mut epoch = false;
+        for column in &present {
+            if column.how == How::Timestamp {
+                let times = batch
+                    .column(column.index)
+                    .as_primitive::<TimestampMillisecondType>();
+                epoch = self.realtime || times.iter().flatten().any(|ms| ms.rem_euclid(1000) != 0);
+                if epoch {
+                    names.push(Field::Timestamp.name().into());
+                } else {
+                    names.push(Field::Date.name().into());
+                    names.push(Field::Time.name().into());
+                }
+            } else {
+                names.push(column.name.clone());
+            }
+        }
+        let mut extra_out: Vec<&str> = Vec::with_capacity(extra_keys.len());
+        for key in &extra_keys {
+            let name: &str = match Field::from_json_key(key) {
+                Some(field) => field.name(),
+                None => key,
+            };
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+                extra_out.push(key);
+            }
+        }
+        if schemas.names != names || schemas.schema.is_none() {
+            let schema = Schema::from_names(names.iter().map(String::as_str))
+                .map_err(|e| schema_error(e, &names))?;
+            schemas.schema = Some(Arc::new(schema));
+            schemas.names = names;
+        }
+        let single = schemas.names.len() == 1;
+        let mut first;
+        for row in 0..rows {
+            first = true;
+            for column in &present {
+                if !first {
+                    out.push(b'\t');
+                }
+                write_typed_value(
+                    batch.column(column.index),
+                    column.how,
+                    epoch,
+                    row,
+                    first,
+                    single,
+                    out,
+                );
+                first = false;
+            }
+            if let Some(map) = extra {
+                write_extra_row(map, &extra_out, row, first, out);
+            }
+            out.push(b'\n');
+        }
+        Ok(Arc::clone(schemas.schema.as_ref().expect("set above")))
+    }
+}
+
+/// The keys of `extra` in a batch, in the order they first appear.
+fn extra_keys(map: &MapArray) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let Some(names) = map.keys().as_string_opt::<i32>() else {
+        return keys;
+    };
+    for name in names.iter().flatten() {
+        if !keys.iter().any(|k| k == name) {
+            keys.push(name.to_owned());
+        }
+    }
+    keys
+}
+
+fn write_extra_row(map: &MapArray, keys: &[&str], row: usize, first: bool, out: &mut Vec<u8>) {
+    let names = map.keys().as_string_opt::<i32>();
+    let values = map.values().as_string_opt::<i32>();
+    let offsets = map.value_offsets();
+    let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+    for (i, key) in keys.iter().enumerate() {
+        if !(first && i == 0) {
+            out.push(b'\t');
+        }
+        let value = match (names, values, map.is_valid(row)) {
+            (Some(names), Some(values), true) => (start..end)
+                .find(|&j| names.value(j) == *key)
+                .filter(|&j| values.is_valid(j))
+                .map(|j| values.value(j)),
+            _ => None,
+        };
+        match value {
+            Some(value) => write_escaped(value.as_bytes(), first && i == 0, false, out),
+            None => out.push(b'-'),
+        }
+    }
+}
+
+fn write_typed_value(
+    array: &ArrayRef,
+    how: How,
+    epoch: bool,
+    row: usize,
+    first: bool,
+    single: bool,
+    out: &mut Vec<u8>,
+) {
+    if array.is_null(row) {
+        out.push(b'-');
+        if how == How::Timestamp && !epoch {
+            out.extend_from_slice(b"\t-");
+        }
+        return;
+    }
+    match how {
+        How::Timestamp => {
+            let ms = array.as_primitive::<TimestampMillisecondType>().value(row);
+            if epoch {
+                write_epoch_millis(ms, out);
+            } else {
+                write_date_time(ms.div_euclid(1000), out);
+            }
+        }
+        How::Int | How::Status => {
+            let n = array.as_primitive::<Int64Type>().value(row);
+            if how == How::Status && (0..100).contains(&n) {
+                out.extend_from_slice(if n < 10 { b"00" } else { b"0" });
+            }
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        }
+        How::Seconds => {
+            let seconds = array.as_primitive::<Float64Type>().value(row);
+            // `Display` gives the shortest decimal that reads back as the
+            // same double, never an exponent: `0.082` for what was logged
+            // as `0.082`.
+            use std::io::Write as _;
+            let _ = write!(out, "{seconds}");
+        }
+        How::Text | How::Word | How::Raw => {
+            let value = Strings::of(array).and_then(|s| s.get(row)).unwrap_or(b"-");
+            match how {
+                How::Text => write_escaped(value, first, single, out),
+                _ => write_raw(value, first, single, out),
+            }
+        }
+        How::Derived | How::Extra => out.push(b'-'),
+    }
+}
+
+/// `YYYY-MM-DD\tHH:MM:SS` of `seconds` since the epoch.
+fn write_date_time(seconds: i64, out: &mut Vec<u8>) {
+    let days = seconds.div_euclid(86_400);
+    let secs = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let two = |n: i64, out: &mut Vec<u8>| {
+        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8])
+    };
+    if (0..=9999).contains(&year) {
+        two(year / 100, out);
+        two(year % 100, out);
+    } else {
+        out.extend_from_slice(itoa::Buffer::new().format(year).as_bytes());
+    }
+    out.push(b'-');
+    two(month, out);
+    out.push(b'-');
+    two(day, out);
+    out.push(b'\t');
+    two(secs / 3600, out);
+    out.push(b':');
+    two(secs / 60 % 60, out);
+    out.push(b':');
+    two(secs % 60, out);
+}
+
+/// Epoch seconds with three decimals, as real-time logs have them.
+fn write_epoch_millis(ms: i64, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(ms.div_euclid(1000)).as_bytes());
+    let frac = ms.rem_euclid(1000);
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (frac / 100) as u8,
+        b'0' + (frac / 10 % 10) as u8,
+        b'0' + (frac % 10) as u8,
+    ]);
+}
+
+/// The civil date of a day count from 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// A value as logged. Only what a line cannot hold is escaped, as
+/// CloudFront escapes it: a tab, a line break, a `#` that would start a
+/// header line. A lone empty value is `-`, where a line would be blank.
+#[inline]
+fn write_raw(value: &[u8], first: bool, single: bool, out: &mut Vec<u8>) {
+    if value.is_empty() && single {
+        out.push(b'-');
+        return;
+    }
+    if first && value.first() == Some(&b'#') {
+        out.extend_from_slice(b"%23");
+        return write_raw(&value[1..], false, false, out);
+    }
+    if memchr::memchr3(b'\t', b'\n', b'\r', value).is_none() {
+        out.extend_from_slice(value);
+        return;
+    }
+    for &b in value {
+        match b {
+            b'\t' => out.extend_from_slice(b"%09"),
+            b'\n' => out.extend_from_slice(b"%0A"),
+            b'\r' => out.extend_from_slice(b"%0D"),
+            b => out.push(b),
+        }
+    }
+}
+
+/// Decoded text escaped again, so that one decoding gives it back: `%` as
+/// `%25`, a lone `-` (which would read as no value) as `%2D`, and what
+/// [`write_raw`] escapes.
+#[inline]
+fn write_escaped(value: &[u8], first: bool, single: bool, out: &mut Vec<u8>) {
+    if value == b"-" {
+        out.extend_from_slice(b"%2D");
+        return;
+    }
+    if memchr::memchr(b'%', value).is_none() {
+        return write_raw(value, first, single, out);
+    }
+    let mut rest = value;
+    let mut first = first;
+    while let Some(at) = memchr::memchr(b'%', rest) {
+        write_raw(&rest[..at], first && at > 0, false, out);
+        out.extend_from_slice(b"%25");
+        rest = &rest[at + 1..];
+        first = false;
+    }
+    write_raw(rest, false, false, out);
+}
+
+/// A column of strings, whichever Arrow type holds them.
+enum Strings<'a> {
+    Utf8(&'a arrow_array::StringArray),
+    LargeUtf8(&'a arrow_array::LargeStringArray),
+    Utf8View(&'a arrow_array::StringViewArray),
+    Binary(&'a arrow_array::BinaryArray),
+    LargeBinary(&'a arrow_array::LargeBinaryArray),
+    BinaryView(&'a arrow_array::BinaryViewArray),
+    Null,
+}
+
+impl<'a> Strings<'a> {
+    fn of(array: &'a ArrayRef) -> Option<Strings<'a>> {
+        Some(match array.data_type() {
+            DataType::Utf8 => Strings::Utf8(array.as_string::<i32>()),
+            DataType::LargeUtf8 => Strings::LargeUtf8(array.as_string::<i64>()),
+            DataType::Utf8View => Strings::Utf8View(array.as_string_view()),
+            DataType::Binary => Strings::Binary(array.as_binary::<i32>()),
+            DataType::LargeBinary => Strings::LargeBinary(array.as_binary::<i64>()),
+            DataType::BinaryView => Strings::BinaryView(array.as_binary_view()),
+            _ => return None,
+        })
+    }
+
+    #[inline]
+    fn get(&self, row: usize) -> Option<&'a [u8]> {
+        fn at<A: Array, T: ?Sized>(a: &A, row: usize, value: impl Fn(&A) -> &T) -> Option<&T> {
+            a.is_valid(row).then(|| value(a))
+        }
+        match self {
+            Strings::Utf8(a) => at(*a, row, |a| a.value(row).as_bytes()),
+            Strings::LargeUtf8(a) => at(*a, row, |a| a.value(row).as_bytes()),
+            Strings::Utf8View(a) => at(*a, row, |a| a.value(row).as_bytes()),
+            Strings::Binary(a) => at(*a, row, |a| a.value(row)),
+            Strings::LargeBinary(a) => at(*a, row, |a| a.value(row)),
+            Strings::BinaryView(a) => at(*a, row, |a| a.value(row)),
+            Strings::Null => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_become_civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(18_234), (2019, 12, 4));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        let mut out = Vec::new();
+        write_date_time(1_575_493_351, &mut out);
+        assert_eq!(out, b"2019-12-04\t21:02:31");
+    }
+
+    #[test]
+    fn escaping_is_undone_by_one_decoding() {
+        for value in [
+            "a%20b",
+            "-",
+            "%",
+            "#x",
+            "tab\there",
+            "line\nbreak\r",
+            "plain",
+            "%%",
+            "",
+        ] {
+            let mut out = Vec::new();
+            write_escaped(value.as_bytes(), true, false, &mut out);
+            assert!(!out.contains(&b'\t') && !out.contains(&b'\n') && !out.contains(&b'\r'));
+            assert_ne!(out.first(), Some(&b'#'));
+            assert_ne!(out, b"-");
+            assert_eq!(
+                cflog_core::escape::decode(&out).as_ref(),
+                value.as_bytes(),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn raw_values_keep_their_escapes() {
+        let mut out = Vec::new();
+        write_raw(b"Mozilla/5.0%20(X11)", true, false, &mut out);
+        assert_eq!(out, b"Mozilla/5.0%20(X11)");
+        out.clear();
+        write_raw(b"", true, true, &mut out);
+        assert_eq!(out, b"-");
+    }
+}
