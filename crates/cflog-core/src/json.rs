@@ -710,23 +710,6 @@ const SECONDS: &[BorrowedFormatItem<'static>] =
 const MILLIS: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
-/// The `f64` nearest to `d` in seconds, which prints as the logged decimal
-/// (`1.118`). `Duration::as_secs_f64` rounds the whole and the fractional
-/// part apart, then their sum, and can print `1.1179999999999999`;
-/// dividing the exact count of nanoseconds rounds once.
-fn seconds_f64(d: Duration) -> f64 {
-    const EXACT: u128 = 1 << f64::MANTISSA_DIGITS;
-    let nanos = d.as_nanos();
-    if nanos < EXACT {
-        return nanos as f64 / 1e9;
-    }
-    // Over a hundred days: rare enough to go through text, which std parses
-    // correctly rounded.
-    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
-        .parse()
-        .unwrap_or(d.as_secs_f64())
-}
-
 /// An RFC 3339 UTC timestamp (with milliseconds if `.1`), formatted on the
 /// stack.
 struct Rfc3339(OffsetDateTime, bool);
@@ -761,7 +744,7 @@ impl Serialize for Contract<'_> {
             TypedValue::Seconds(d) if d.subsec_nanos() == 0 => {
                 serializer.serialize_u64(d.as_secs())
             }
-            TypedValue::Seconds(d) => serializer.serialize_f64(seconds_f64(*d)),
+            TypedValue::Seconds(d) => serializer.serialize_f64(kind::seconds_f64(*d)),
             TypedValue::Ip(ip) => serializer.collect_str(ip),
             TypedValue::Boolean(value) => serializer.serialize_bool(*value),
             TypedValue::Timestamp(time, millis) => serializer.collect_str(&Rfc3339(*time, *millis)),

@@ -122,6 +122,34 @@ pub(crate) fn seconds(raw: &[u8]) -> Result<Duration, FieldProblem> {
     scan::parse_seconds(raw).ok_or(problem(ValueKind::Seconds))
 }
 
+/// The `f64` nearest to `d` in seconds, which prints as the logged decimal
+/// (`1.118`): how every output that holds seconds as a double (serde's
+/// JSON, Parquet) has them.
+///
+/// `Duration::as_secs_f64` rounds the whole and the fractional part apart,
+/// then their sum, and can print `1.1179999999999999`; dividing the exact
+/// count of nanoseconds rounds once.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// assert_eq!(cflog_core::typed::seconds_f64(Duration::from_millis(1118)), 1.118);
+/// ```
+#[inline]
+pub fn seconds_f64(d: Duration) -> f64 {
+    const EXACT: u64 = 1 << f64::MANTISSA_DIGITS;
+    // Below 2^53 nanoseconds (104 days) the count is exact in a double,
+    // and converting it from a `u64` takes no library call.
+    match u64::try_from(d.as_nanos()) {
+        Ok(nanos) if nanos < EXACT => nanos as f64 / 1e9,
+        // Longer: rare enough to go through text, which std parses
+        // correctly rounded.
+        _ => format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+            .parse()
+            .unwrap_or(d.as_secs_f64()),
+    }
+}
+
 /// The parser of [`ValueKind::Ip`].
 #[inline]
 pub(crate) fn ip(raw: &[u8]) -> Result<IpAddr, FieldProblem> {
@@ -151,7 +179,7 @@ pub(crate) const fn is_word(kind: ValueKind) -> bool {
 
 /// A field whose value is not of its kind, from a typed accessor.
 ///
-/// Small and `Copy`; the reader adds the position (see [`Error::field`]).
+/// Small and `Copy`; the reader adds the position (see [`Error::field`](crate::Error::field)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("field {field}: {problem}")]
 pub struct FieldError {

@@ -21,7 +21,12 @@
 //!   that return a [`FieldError`] for a bad value, never a panic.
 //! - [`Value`] gives a field's bytes as logged ([`raw`](Value::raw)) or with
 //!   one level of CloudFront's escaping undone ([`decoded`](Value::decoded)).
-//! - [`json::JsonWriter`] writes the JSON contract shared by the cflog tools.
+//! - [`contract`] says what an entry is: its keys, their order and kinds,
+//!   the derived keys computed from a line (`timestamp`, `query_params`,
+//!   and any a [`contract::Derive`] adds) and the [`contract::Transform`]s
+//!   that rewrite a value before any output reads it. Start there to add a
+//!   column.
+//! - [`json::JsonWriter`] writes the contract's entries as JSON.
 //! - [`typed`] reads each column by the one parser of its kind
 //!   ([`ValueKind`]) and hands the values of an entry to an
 //!   [`Encoder`](typed::Encoder): the layer under every output but JSON's

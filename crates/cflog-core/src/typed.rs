@@ -82,6 +82,8 @@ use std::time::Duration;
 /// do not depend on `time` themselves.
 pub use time::OffsetDateTime;
 
+pub use crate::kind::seconds_f64;
+
 use crate::contract::{
     Applied, DerivedValues, Item, Selection, TypedValue, item_field, item_key, item_value,
     kind_value, no_values, plan, timestamp_value,

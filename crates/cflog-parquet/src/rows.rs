@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cflog_core::escape::{self, QueryParams};
 use cflog_core::json::{SecondsText, TimestampText};
-use cflog_core::typed::{Encoder, Key, Layout, OffsetDateTime};
+use cflog_core::typed::{Encoder, Key, Layout, OffsetDateTime, seconds_f64};
 use cflog_core::{FieldError, FieldProblem, LogLine, Schema, Value};
 
 use crate::buffers::{ColumnBuffer, QueryMap, Text};
@@ -238,19 +238,6 @@ fn write_ip(ip: IpAddr, out: &mut Vec<u8>) {
         }
         // Writing into a `Vec` cannot fail.
         IpAddr::V6(ip) => drop(write!(out, "{ip}")),
-    }
-}
-
-/// Exact seconds as a double: the nanoseconds (exact in an `f64` below
-/// 104 days) divided once, so that the double is the nearest one to the
-/// decimal logged, as a reader of the JSON's `0.082` gets.
-fn seconds_f64(duration: Duration) -> f64 {
-    // Converted from a `u64` where it fits (584 years): the same double,
-    // without the library call that converts a `u128`.
-    let nanos = duration.as_nanos();
-    match u64::try_from(nanos) {
-        Ok(nanos) => nanos as f64 / 1e9,
-        Err(_) => nanos as f64 / 1e9,
     }
 }
 

@@ -144,7 +144,7 @@ def check_file(item: dict, summary: collections.Counter) -> None:
     parquet_schema = pf.metadata.schema
     for i in range(len(parquet_schema)):
         leaf = parquet_schema.column(i)
-        assert leaf.physical_type in ("INT64", "DOUBLE", "BYTE_ARRAY"), (leaf.path, leaf.physical_type)
+        assert leaf.physical_type in ("INT64", "DOUBLE", "BYTE_ARRAY", "BOOLEAN"), (leaf.path, leaf.physical_type)
         logical = str(leaf.logical_type)
         assert "isSigned=false" not in logical, (leaf.path, logical)
         if leaf.path == "timestamp":
