@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use cflog_benches::ThreadCpu;
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 use cflog_core::{LogLine, Reader, Record};
 use cflog_encoders::delimited::{Cells, Columns, RowWriter};
 use cflog_encoders::tally::{Tallier, Tally};

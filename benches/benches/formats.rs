@@ -11,7 +11,8 @@ use std::hint::black_box;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use cflog_benches::ThreadCpu;
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 use cflog_core::{Field, InputFormat, LogLine, REALTIME_ORDER, Reader, Record, Schema};
 use cflog_lambda::Config;
 use cflog_lambda::kinesis::process_batch;

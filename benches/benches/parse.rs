@@ -9,7 +9,8 @@
 use std::hint::black_box;
 
 use cflog_benches::ThreadCpu;
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 use cflog_core::{LogLine, Reader, Record, Schema};
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 

@@ -6,7 +6,8 @@
 
 mod writer_oracle;
 
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 use cflog_core::{Decoded, DecoderBuilder, Record};
 use libfuzzer_sys::fuzz_target;
 

@@ -5,7 +5,8 @@
 //! same cells, and read back into them.
 #![no_main]
 
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 use cflog_core::{Decoded, Decoder, Record};
 use cflog_encoders::delimited::{Cells, Columns, RowWriter, write_row};
 use cflog_encoders::tally::{Tallier, Tally};

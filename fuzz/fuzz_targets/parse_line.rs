@@ -4,7 +4,8 @@
 
 mod writer_oracle;
 
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 use cflog_core::{Field, LogLine, Schema};
 use libfuzzer_sys::fuzz_target;
 

@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use cflog_core::json::Selection;
+use cflog_core::contract::{Contract, Selection};
 use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, Field, InputFormat, Schema};
 use cflog_pipeline::Options;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -416,11 +416,22 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The text of `--list-fields`: every key, its CloudFront name and kind.
 pub fn fields_listing() -> String {
+    fields_listing_of(&Contract::standard())
+}
+
+/// The text of `--list-fields` for the keys of `contract`: a registered
+/// derived key is listed with its kind, from its declaration.
+pub fn fields_listing_of(contract: &Contract) -> String {
     let mut out = String::from("KEY                            CLOUDFRONT NAME\n");
-    for key in Selection::valid_keys() {
+    for key in contract.valid_keys() {
+        let derived = contract
+            .extra_derived_keys()
+            .find(|derived| derived.name == key)
+            .map(|derived| format!("derived ({})", derived.kind.name()));
         let name = match key {
             "timestamp" => "date + time, or timestamp (RFC 3339 UTC)",
             "query_params" => "cs-uri-query decoded into an object",
+            _ if derived.is_some() => derived.as_deref().unwrap_or_default(),
             key => Field::from_json_key(key).map_or("", Field::name),
         };
         out.push_str(&format!("{key:<30} {name}\n"));
@@ -432,6 +443,24 @@ pub fn fields_listing() -> String {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn the_listing_has_every_key_of_the_contract_and_derived_keys_with_their_kinds() {
+        assert_eq!(fields_listing(), fields_listing_of(&Contract::standard()));
+        let listing = fields_listing_of(&cflog_core::contract::testing::contract());
+        let lines: Vec<&str> = listing.lines().collect();
+        assert_eq!(lines.len(), fields_listing().lines().count() + 3);
+        for (key, kind) in [
+            ("test_ip_bytes", "integer"),
+            ("test_has_query", "boolean"),
+            ("test_method", "text"),
+        ] {
+            assert!(
+                lines.contains(&format!("{key:<30} derived ({kind})").as_str()),
+                "{listing}"
+            );
+        }
+    }
 
     #[test]
     fn the_command_line_definition_is_consistent() {

@@ -242,7 +242,7 @@ fn convert_to_s3(
     args: &ConvertArgs,
     bucket: &str,
     prefix: &str,
-    selection: cflog_core::json::Selection,
+    selection: cflog_core::contract::Selection,
 ) -> Status {
     use cflog_destinations::s3::ObjectFormat;
 

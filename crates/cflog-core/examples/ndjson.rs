@@ -12,7 +12,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 use cflog_core::{Reader, Record};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

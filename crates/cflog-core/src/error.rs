@@ -2,8 +2,8 @@
 
 use std::{fmt, io};
 
-use crate::Field;
 use crate::json_line::JsonLineError;
+use crate::kind::FieldError;
 use crate::schema::SchemaError;
 
 /// Where a line starts in its input.
@@ -257,58 +257,4 @@ impl std::error::Error for Error {
             _ => None,
         }
     }
-}
-
-/// A field whose value is not of its kind, from a typed accessor.
-///
-/// Small and `Copy`; the reader adds the position (see [`Error::field`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("field {field}: {problem}")]
-pub struct FieldError {
-    field: Field,
-    problem: FieldProblem,
-}
-
-impl FieldError {
-    /// An error for `field`.
-    pub const fn new(field: Field, problem: FieldProblem) -> FieldError {
-        FieldError { field, problem }
-    }
-
-    /// The field whose value is wrong.
-    pub const fn field(&self) -> Field {
-        self.field
-    }
-
-    /// What is wrong with it.
-    pub const fn problem(&self) -> FieldProblem {
-        self.problem
-    }
-}
-
-/// What is wrong with a field's value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum FieldProblem {
-    /// Not a number of the expected kind, or out of its range.
-    #[error("expected {0}")]
-    Number(&'static str),
-    /// Not a `YYYY-MM-DD` date.
-    #[error("expected a YYYY-MM-DD date")]
-    Date,
-    /// Not an `HH:MM:SS` time.
-    #[error("expected an HH:MM:SS time")]
-    Time,
-    /// Not an epoch timestamp.
-    #[error("expected a Unix timestamp")]
-    Timestamp,
-    /// Not decimal seconds.
-    #[error("expected decimal seconds")]
-    Seconds,
-    /// Not an IPv4 or IPv6 address.
-    #[error("expected an IP address")]
-    Ip,
-    /// Not valid UTF-8 where text is required.
-    #[error("invalid UTF-8")]
-    Utf8,
 }

@@ -441,6 +441,13 @@ impl fmt::Display for Field {
     }
 }
 
+/// The key of the request time, which the contract derives from `date`
+/// and `time`, `timestamp` or `timestamp(ms)`.
+pub const TIMESTAMP_KEY: &str = "timestamp";
+/// The key of the decoded query parameters, which the contract derives
+/// from `cs-uri-query`.
+pub const QUERY_PARAMS_KEY: &str = "query_params";
+
 /// The JSON key for a column CloudFront names `name` but cflog does not
 /// know: lower-case, with every run of other characters turned into `_`.
 ///

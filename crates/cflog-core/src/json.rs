@@ -27,12 +27,15 @@ use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
-use crate::error::FieldError;
+use crate::contract::{
+    Applied, DerivedValues, Item, Selection, TypedValue, item_key, item_value, no_values, plan,
+};
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
+use crate::kind;
+use crate::kind::FieldError;
 use crate::line::{LogLine, Value};
-use crate::schema::{Column, Family, Schema};
-use crate::typed::{self, TypedValue};
+use crate::schema::{Family, Schema};
 
 mod cells;
 mod ip;
@@ -51,181 +54,13 @@ use text::{copy_if_plain, decode_if_plain, write_string, write_text};
 
 pub use cells::{CellSpan, CellWriter};
 
-/// The synthetic key for the request time.
-pub const TIMESTAMP_KEY: &str = "timestamp";
-/// The synthetic key for the decoded query parameters.
-pub const QUERY_PARAMS_KEY: &str = "query_params";
-
-/// Which keys to write, and in which order.
-///
-/// ```
-/// use cflog_core::json::Selection;
-///
-/// let selection = Selection::parse("timestamp, sc_status,cs_uri_stem")?;
-/// assert_eq!(selection.keys().unwrap(), ["timestamp", "sc_status", "cs_uri_stem"]);
-/// assert!(Selection::parse("")?.keys().is_none()); // everything
-/// assert!(Selection::parse("sc_stauts").is_err());
-/// # Ok::<(), cflog_core::json::UnknownKey>(())
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Selection {
-    keys: Option<Vec<Key>>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Key {
-    Timestamp,
-    QueryParams,
-    Field(Field),
-}
-
-impl Key {
-    fn name(self) -> &'static str {
-        match self {
-            Key::Timestamp => TIMESTAMP_KEY,
-            Key::QueryParams => QUERY_PARAMS_KEY,
-            Key::Field(field) => field.json_key(),
-        }
-    }
-}
-
-/// A selected key that is not part of the JSON contract.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown field key {key:?}: expected JSON keys such as timestamp, sc_status, cs_uri_stem (see `valid_keys`)"
-)]
-pub struct UnknownKey {
-    /// The key as given.
-    pub key: String,
-}
-
-impl Selection {
-    /// Every column of each line's schema.
-    pub fn all() -> Selection {
-        Selection { keys: None }
-    }
-
-    /// The given JSON keys, in this order. A key missing from a line's schema
-    /// is written as `null`, so every object has the same keys.
-    ///
-    /// # Errors
-    ///
-    /// For a key that is not in [`valid_keys`](Selection::valid_keys).
-    pub fn from_keys<S: AsRef<str>>(
-        keys: impl IntoIterator<Item = S>,
-    ) -> Result<Selection, UnknownKey> {
-        let keys = keys
-            .into_iter()
-            .map(|key| {
-                let key = key.as_ref();
-                match key {
-                    TIMESTAMP_KEY => Ok(Key::Timestamp),
-                    QUERY_PARAMS_KEY => Ok(Key::QueryParams),
-                    "date" | "time" => Err(UnknownKey { key: key.into() }),
-                    _ => Field::from_json_key(key)
-                        .map(Key::Field)
-                        .ok_or_else(|| UnknownKey { key: key.into() }),
-                }
-            })
-            .collect::<Result<Vec<Key>, UnknownKey>>()?;
-        Ok(Selection { keys: Some(keys) })
-    }
-
-    /// A comma-separated list of keys; empty means everything.
-    ///
-    /// # Errors
-    ///
-    /// For a key that is not in [`valid_keys`](Selection::valid_keys).
-    pub fn parse(list: &str) -> Result<Selection, UnknownKey> {
-        let keys: Vec<&str> = list
-            .split(',')
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .collect();
-        if keys.is_empty() {
-            return Ok(Selection::all());
-        }
-        Selection::from_keys(keys)
-    }
-
-    /// The selected keys, or `None` for everything.
-    pub fn keys(&self) -> Option<Vec<&'static str>> {
-        Some(self.keys.as_ref()?.iter().map(|k| k.name()).collect())
-    }
-
-    /// Every key a selection may name.
-    pub fn valid_keys() -> impl Iterator<Item = &'static str> {
-        let fields = Field::ALL
-            .iter()
-            .filter(|f| !matches!(f, Field::Date | Field::Time | Field::Timestamp))
-            .map(|f| f.json_key());
-        [TIMESTAMP_KEY, QUERY_PARAMS_KEY].into_iter().chain(fields)
-    }
-}
-
-/// What to write for one key, resolved against a schema.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Item {
-    Timestamp,
-    QueryParams,
-    Field(Field),
-    /// An unknown column, by index.
-    Extra(usize),
-}
-
-pub(crate) fn plan(selection: &Selection, schema: &Schema) -> Vec<Item> {
-    if let Some(keys) = &selection.keys {
-        return keys
-            .iter()
-            .map(|key| match *key {
-                Key::Timestamp => Item::Timestamp,
-                Key::QueryParams => Item::QueryParams,
-                Key::Field(field) => Item::Field(field),
-            })
-            .collect();
-    }
-    let mut items = Vec::with_capacity(schema.len() + 2);
-    let mut timestamp = false;
-    for (i, column) in schema.columns().iter().enumerate() {
-        match column {
-            Column::Known(field) if schema.position(*field) != Some(i) => {}
-            Column::Known(
-                field @ (Field::Date | Field::Time | Field::Timestamp | Field::TimestampMs),
-            ) => {
-                if !timestamp {
-                    items.push(Item::Timestamp);
-                    timestamp = true;
-                }
-                if *field == Field::TimestampMs {
-                    items.push(Item::Field(Field::TimestampMs));
-                }
-            }
-            Column::Known(Field::UriQuery) => {
-                items.extend([Item::Field(Field::UriQuery), Item::QueryParams])
-            }
-            Column::Known(Field::UriStem)
-                if schema.family() == Family::Realtime && !schema.contains(Field::UriQuery) =>
-            {
-                items.extend([
-                    Item::Field(Field::UriStem),
-                    Item::Field(Field::UriQuery),
-                    Item::QueryParams,
-                ]);
-            }
-            Column::Known(field) => items.push(Item::Field(*field)),
-            Column::Unknown { .. } => items.push(Item::Extra(i)),
-        }
-    }
-    items
-}
-
 /// Writes log lines as JSON objects, caching the layout per schema.
 ///
 /// This is the fast path for output; `LogLine` also implements
 /// [`Serialize`] with every column, for use with any serde serializer.
 ///
 /// ```
-/// use cflog_core::{json::{JsonWriter, Selection}, LogLine, Schema};
+/// use cflog_core::{contract::Selection, json::JsonWriter, LogLine, Schema};
 ///
 /// let schema = Schema::from_fields_header(b"#Fields: date time sc-status cs-uri-query time-taken")?;
 /// let mut ends = Vec::new();
@@ -251,6 +86,8 @@ pub struct JsonWriter {
     scratch: Scratch,
     /// Where each line is written before it is appended to the output.
     buf: Vec<u8>,
+    /// The buffers of the contract's derived keys and transforms.
+    applied: Applied,
 }
 
 /// An item resolved against a schema, so that writing a line does no
@@ -318,8 +155,24 @@ fn slot(item: Item, schema: &Schema) -> Slot {
             (_, None) => Slot::Missing,
             (kind, Some(col)) => column_slot(col, field, kind),
         },
-        Item::Timestamp => Slot::Item(item),
+        // Computed from the entry: written from its typed value.
+        Item::Timestamp | Item::Derived(_) => Slot::Item(item),
     }
+}
+
+/// The line that `selection`'s outputs read for `line`, and the values of
+/// its derived keys: `line` itself when the contract is plain.
+#[inline(always)]
+pub(crate) fn apply<'s>(
+    selection: &Selection,
+    line: &LogLine<'s>,
+    applied: &'s mut Applied,
+) -> Result<(LogLine<'s>, &'s DerivedValues), FieldError> {
+    let contract = selection.contract();
+    if contract.is_plain() {
+        return Ok((*line, no_values()));
+    }
+    contract.apply(line, applied)
 }
 
 /// The slot of column `col`, of `field` and its `kind` (not a time).
@@ -333,7 +186,7 @@ fn column_slot(col: usize, field: Field, kind: ValueKind) -> Slot {
     match kind {
         ValueKind::Text => Slot::Text { col },
         ValueKind::Integer => unsigned(u64::MAX),
-        ValueKind::EpochMillis => unsigned(crate::typed::LAST_EPOCH_MILLI),
+        ValueKind::EpochMillis => unsigned(kind::LAST_EPOCH_MILLI),
         ValueKind::Port => unsigned(u16::MAX.into()),
         ValueKind::Asn => unsigned(u32::MAX.into()),
         ValueKind::SignedInteger => Slot::Signed { col, field },
@@ -425,6 +278,7 @@ impl JsonWriter {
             slots: Vec::new(),
             scratch: Scratch::default(),
             buf: Vec::new(),
+            applied: Applied::default(),
         }
     }
 
@@ -442,12 +296,15 @@ impl JsonWriter {
     pub fn write(&mut self, line: &LogLine<'_>, out: &mut Vec<u8>) -> Result<(), FieldError> {
         self.prepare(line.schema());
         let JsonWriter {
+            selection,
             keys,
             slots,
             scratch,
             buf,
+            applied,
             ..
         } = self;
+        let (line, values) = apply(selection, line, applied)?;
         // Room for the usual line many times over (values seldom grow);
         // a line that needs more is written again into twice the room,
         // which is never nothing (no keys on an empty line).
@@ -456,7 +313,7 @@ impl JsonWriter {
             if buf.len() < room {
                 buf.resize(room, 0);
             }
-            if let Some(len) = write_slots(keys, slots, scratch, line, buf)? {
+            if let Some(len) = write_slots(keys, slots, scratch, &line, values, buf)? {
                 out.extend_from_slice(&buf[..len]);
                 return Ok(());
             }
@@ -477,7 +334,7 @@ impl JsonWriter {
     /// As for [`write`](JsonWriter::write).
     ///
     /// ```
-    /// use cflog_core::{json::{JsonWriter, Selection}, LogLine, Schema};
+    /// use cflog_core::{contract::Selection, json::JsonWriter, LogLine, Schema};
     ///
     /// let schema = Schema::from_fields_header(b"#Fields: sc-status cs-uri-stem")?;
     /// let mut ends = Vec::new();
@@ -496,7 +353,15 @@ impl JsonWriter {
         buf: &mut [u8],
     ) -> Result<Option<usize>, FieldError> {
         self.prepare(line.schema());
-        write_slots(&self.keys, &self.slots, &mut self.scratch, line, buf)
+        let (line, values) = apply(&self.selection, line, &mut self.applied)?;
+        write_slots(
+            &self.keys,
+            &self.slots,
+            &mut self.scratch,
+            &line,
+            values,
+            buf,
+        )
     }
 
     /// Resolves the slots of `schema`, unless they are those of the last
@@ -505,7 +370,8 @@ impl JsonWriter {
     fn prepare(&mut self, schema: &Schema) {
         if schema.id() != self.schema_id {
             let items = plan(&self.selection, schema);
-            self.keys = KeyPrefix::all(items.iter().map(|&item| item_key(item, schema)));
+            let selection = &self.selection;
+            self.keys = KeyPrefix::all(items.iter().map(|&item| item_key(item, selection, schema)));
             self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
             self.schema_id = schema.id();
         }
@@ -518,16 +384,17 @@ impl JsonWriter {
 /// `buf` is an argument, not a field, so that the compiler knows that
 /// nothing else points into it: writing a byte then does not make it reload
 /// the position or the line.
-fn write_slots(
+fn write_slots<'a>(
     keys: &[KeyPrefix],
     slots: &[Slot],
     scratch: &mut Scratch,
-    line: &LogLine<'_>,
+    line: &LogLine<'a>,
+    values: &'a DerivedValues,
     buf: &mut [u8],
 ) -> Result<Option<usize>, FieldError> {
     let mut out = Out::new(buf);
     for (key, slot) in keys.iter().zip(slots) {
-        write_slot(key, scratch, *slot, line, &mut out)?;
+        write_slot(key, scratch, *slot, line, values, &mut out)?;
     }
     // The first key opened the object.
     if slots.is_empty() {
@@ -540,11 +407,12 @@ fn write_slots(
 
 /// Appends a slot's key and value.
 #[inline(always)]
-fn write_slot(
+fn write_slot<'a>(
     key: &KeyPrefix,
     scratch: &mut Scratch,
     slot: Slot,
-    line: &LogLine<'_>,
+    line: &LogLine<'a>,
+    values: &'a DerivedValues,
     out: &mut Out<'_>,
 ) -> Result<(), FieldError> {
     let value = |col| line.column(col).and_then(Value::new);
@@ -580,16 +448,16 @@ fn write_slot(
             short,
         } => column!(col, |raw| {
             if !write_unsigned_checked(raw, max, short, bytes, out) {
-                return Err(fail(field, typed::problem(field.kind())));
+                return Err(fail(field, kind::problem(field.kind())));
             }
         }),
         Slot::Signed { col, field } => column!(col, |raw| {
-            let n = typed::signed(raw).map_err(|problem| fail(field, problem))?;
+            let n = kind::signed(raw).map_err(|problem| fail(field, problem))?;
             write_signed(n, raw, bytes, out);
         }),
         Slot::Status { col, field } => column!(col, |raw| {
             if !write_status_checked(raw, bytes, out) {
-                return Err(fail(field, typed::problem(ValueKind::Status)));
+                return Err(fail(field, kind::problem(ValueKind::Status)));
             }
         }),
         Slot::Ip { col, field } => column!(col, |raw| {
@@ -597,13 +465,13 @@ fn write_slot(
         }),
         Slot::Seconds { col, field } => column!(col, |raw| {
             if !write_seconds_checked(raw, bytes, out) {
-                return Err(fail(field, typed::problem(ValueKind::Seconds)));
+                return Err(fail(field, kind::problem(ValueKind::Seconds)));
             }
         }),
         Slot::Word { col, field } => column!(col, |raw| {
             if !copy_if_plain::<true>(raw, bytes, out) {
                 if !raw.is_ascii() && std::str::from_utf8(raw).is_err() {
-                    return Err(fail(field, typed::problem(field.kind())));
+                    return Err(fail(field, kind::problem(field.kind())));
                 }
                 out.detached(|out| write_string(raw, out));
             }
@@ -623,7 +491,7 @@ fn write_slot(
         Slot::QueryParams { col } => column!(col, |raw| {
             out.detached(|out| write_query_params(raw, bytes, out, &mut scratch.query));
         }),
-        Slot::Item(item) => match typed::item_value(item, line)? {
+        Slot::Item(item) => match item_value(item, line, values)? {
             Some(value) => {
                 key.write(false, out);
                 out.detached(|out| write_value(&value, out, scratch));
@@ -642,10 +510,10 @@ fn checked_date_time<'a>(
     time: Option<&'a [u8]>,
 ) -> Result<Option<(&'a [u8], &'a [u8])>, FieldError> {
     if let Some(date) = date {
-        typed::date(date).map_err(|problem| FieldError::new(Field::Date, problem))?;
+        kind::date(date).map_err(|problem| FieldError::new(Field::Date, problem))?;
     }
     if let Some(time) = time {
-        typed::time(time).map_err(|problem| FieldError::new(Field::Time, problem))?;
+        kind::time(time).map_err(|problem| FieldError::new(Field::Time, problem))?;
     }
     Ok(date.zip(time))
 }
@@ -663,14 +531,9 @@ fn write_date_time(date: &[u8], time: &[u8], out: &mut Out<'_>) {
     out.extend_from_slice(&text);
 }
 
-/// The JSON key of `item`.
-pub(crate) fn item_key(item: Item, schema: &Schema) -> &str {
-    match item {
-        Item::Timestamp => TIMESTAMP_KEY,
-        Item::QueryParams => QUERY_PARAMS_KEY,
-        Item::Field(field) => field.json_key(),
-        Item::Extra(i) => schema.columns()[i].json_key(),
-    }
+/// A boolean as JSON writes it, and a delimited cell.
+pub(crate) const fn boolean_text(value: bool) -> &'static [u8] {
+    if value { b"true" } else { b"false" }
 }
 
 /// Writes `value` as JSON. Writing into a `Vec` cannot fail.
@@ -687,6 +550,7 @@ fn write_value(value: &TypedValue<'_>, out: &mut Out<'_>, scratch: &mut Scratch)
         }
         TypedValue::Ip(IpAddr::V6(ip)) => write_ipv6(*ip, out),
         TypedValue::Timestamp(time, millis) => write_timestamp(*time, *millis, out),
+        TypedValue::Boolean(value) => out.extend_from_slice(boolean_text(*value)),
         TypedValue::QueryParams(params) => {
             write_query_params(params.raw(), &[], out, &mut scratch.query)
         }
@@ -899,6 +763,7 @@ impl Serialize for Contract<'_> {
             }
             TypedValue::Seconds(d) => serializer.serialize_f64(seconds_f64(*d)),
             TypedValue::Ip(ip) => serializer.collect_str(ip),
+            TypedValue::Boolean(value) => serializer.serialize_bool(*value),
             TypedValue::Timestamp(time, millis) => serializer.collect_str(&Rfc3339(*time, *millis)),
             TypedValue::QueryParams(params) => params.serialize(serializer),
         }
@@ -909,11 +774,12 @@ impl Serialize for Contract<'_> {
 /// serialization error; use [`JsonWriter`] to get it as a [`FieldError`].
 impl Serialize for LogLine<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let items = plan(&Selection::all(), self.schema());
+        let all = Selection::all();
+        let items = plan(&all, self.schema());
         let mut map = serializer.serialize_map(Some(items.len()))?;
         for item in items {
-            let value = typed::item_value(item, self).map_err(serde::ser::Error::custom)?;
-            map.serialize_entry(item_key(item, self.schema()), &Contract(value))?;
+            let value = item_value(item, self, no_values()).map_err(serde::ser::Error::custom)?;
+            map.serialize_entry(item_key(item, &all, self.schema()), &Contract(value))?;
         }
         map.end()
     }
@@ -1010,11 +876,14 @@ mod tests {
         } = &mut writer;
         for room in [0, 1, expected.len() / 2, expected.len() - 1] {
             let mut buf = vec![0; room];
-            assert_eq!(write_slots(keys, slots, scratch, &line, &mut buf), Ok(None));
+            assert_eq!(
+                write_slots(keys, slots, scratch, &line, no_values(), &mut buf),
+                Ok(None)
+            );
         }
         // Values are copied in whole chunks, which may reach past the end.
         let mut buf = vec![0; expected.len() + KEY_CHUNK];
-        let len = write_slots(keys, slots, scratch, &line, &mut buf).unwrap();
+        let len = write_slots(keys, slots, scratch, &line, no_values(), &mut buf).unwrap();
         assert_eq!(len, Some(expected.len()));
         assert_eq!(buf[..expected.len()], expected);
     }

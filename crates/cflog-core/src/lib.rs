@@ -67,6 +67,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod contract;
 mod decoder;
 mod error;
 pub mod escape;
@@ -74,11 +75,13 @@ mod field;
 mod framer;
 pub mod json;
 mod json_line;
+mod kind;
 mod line;
 mod mask;
 mod raw;
 mod reader;
 mod record;
+mod scan;
 mod schema;
 pub mod typed;
 mod values;
@@ -86,10 +89,11 @@ mod values;
 pub use decoder::{
     DEFAULT_MAX_LINE_LEN, Decoded, Decoder, DecoderBuilder, InputFormat, Stats, UnknownInputFormat,
 };
-pub use error::{Error, ErrorKind, FieldError, FieldProblem, Position, Result};
+pub use error::{Error, ErrorKind, Position, Result};
 pub use field::{Field, REALTIME_ORDER, STANDARD_FIELDS, ValueKind, json_key_for_name};
 pub use framer::{Frame, LineFramer};
 pub use json_line::{JsonLineError, JsonLineParser};
+pub use kind::{FieldError, FieldProblem};
 pub use line::{FieldCountError, LogLine, Value};
 pub use reader::{Reader, Records};
 pub use record::Record;

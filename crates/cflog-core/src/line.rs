@@ -6,14 +6,12 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::error::{FieldError, FieldProblem};
 use crate::escape::{self, QueryParams};
+use crate::kind::{self, FieldError, FieldProblem};
 use crate::raw::split_spans;
+use crate::scan;
 use crate::schema::{Family, Schema};
-use crate::typed;
-use crate::values::{
-    self, FleStatus, ForwardedFor, HttpVersion, Protocol, ResultType, SslProtocol,
-};
+use crate::values::{FleStatus, ForwardedFor, HttpVersion, Protocol, ResultType, SslProtocol};
 use crate::{Field, IpVersion};
 
 /// A line that has the wrong number of fields for its schema.
@@ -101,6 +99,45 @@ impl<'a> LogLine<'a> {
         }
     }
 
+    /// The line with the values of some columns replaced, in `bytes` and
+    /// `spans` (reused from line to line): `rewrite(i, raw, out)` appends
+    /// the new value of column `i` to `out` and returns `true`, or returns
+    /// `false` to keep it. The line's own text ([`as_bytes`](Self::as_bytes))
+    /// stays as read.
+    pub(crate) fn rewritten<'s>(
+        &self,
+        bytes: &'s mut Vec<u8>,
+        spans: &'s mut Vec<u32>,
+        mut rewrite: impl FnMut(usize, &[u8], &mut Vec<u8>) -> bool,
+    ) -> LogLine<'s>
+    where
+        'a: 's,
+    {
+        bytes.clear();
+        bytes.extend_from_slice(self.bytes);
+        spans.clear();
+        spans.extend(self.spans.iter().flatten());
+        for i in 0..self.spans.len() {
+            let [start, end] = self.spans[i];
+            let start_new = bytes.len();
+            let raw = &self.bytes[start as usize..end as usize];
+            if rewrite(i, raw, bytes) {
+                // Spans are `u32`, as the reader's: a value that would
+                // pass 4 GiB keeps the logged one.
+                match (u32::try_from(start_new), u32::try_from(bytes.len())) {
+                    (Ok(s), Ok(e)) => {
+                        spans[2 * i] = s;
+                        spans[2 * i + 1] = e;
+                    }
+                    _ => bytes.truncate(start_new),
+                }
+            } else {
+                bytes.truncate(start_new);
+            }
+        }
+        LogLine::from_parts(bytes, self.len, spans, self.schema)
+    }
+
     /// The whole line, as read (without its line break).
     pub fn as_bytes(&self) -> &'a [u8] {
         &self.bytes[..self.len]
@@ -180,23 +217,23 @@ impl<'a> LogLine<'a> {
 
     /// An unsigned integer field, such as `sc-bytes`.
     pub fn u64(&self, field: Field) -> Result<Option<u64>, FieldError> {
-        self.typed(field, typed::unsigned)
+        self.typed(field, kind::unsigned)
     }
 
     /// A signed integer field, such as `sc-range-start`.
     pub fn i64(&self, field: Field) -> Result<Option<i64>, FieldError> {
-        self.typed(field, typed::signed)
+        self.typed(field, kind::signed)
     }
 
     /// A duration in decimal seconds, such as `time-taken`, read exactly
     /// (`0.082` is 82 ms, with no floating-point round trip).
     pub fn seconds(&self, field: Field) -> Result<Option<Duration>, FieldError> {
-        self.typed(field, typed::seconds)
+        self.typed(field, kind::seconds)
     }
 
     /// An IP address field, such as `c-ip`.
     pub fn ip(&self, field: Field) -> Result<Option<IpAddr>, FieldError> {
-        self.typed(field, typed::ip)
+        self.typed(field, kind::ip)
     }
 
     /// When the request finished, in UTC.
@@ -207,17 +244,17 @@ impl<'a> LogLine<'a> {
     pub fn timestamp(&self) -> Result<Option<OffsetDateTime>, FieldError> {
         if self.schema.contains(Field::TimestampMs) {
             return self.typed(Field::TimestampMs, |raw| {
-                typed::epoch_millis(raw).and_then(typed::epoch_millis_time)
+                kind::epoch_millis(raw).and_then(kind::epoch_millis_time)
             });
         }
         if self.schema.contains(Field::Timestamp) {
-            return self.typed(Field::Timestamp, typed::epoch_seconds);
+            return self.typed(Field::Timestamp, kind::epoch_seconds);
         }
-        let date = self.typed(Field::Date, typed::date)?;
-        let time = self.typed(Field::Time, typed::time)?;
+        let date = self.typed(Field::Date, kind::date)?;
+        let time = self.typed(Field::Time, kind::time)?;
         Ok(date
             .zip(time)
-            .map(|(date, time)| values::date_time(date, time)))
+            .map(|(date, time)| scan::date_time(date, time)))
     }
 
     /// Whether [`timestamp`](LogLine::timestamp) has millisecond precision.
@@ -230,7 +267,7 @@ impl<'a> LogLine<'a> {
 
     /// `sc-status`; `0` for `000`, the viewer hanging up before the response.
     pub fn status(&self) -> Result<Option<u16>, FieldError> {
-        self.typed(Field::Status, typed::status)
+        self.typed(Field::Status, kind::status)
     }
 
     /// `sc-bytes`: bytes sent to the viewer.
@@ -260,12 +297,12 @@ impl<'a> LogLine<'a> {
 
     /// `c-port`: the viewer's source port.
     pub fn client_port(&self) -> Result<Option<u16>, FieldError> {
-        self.typed(Field::ClientPort, typed::port)
+        self.typed(Field::ClientPort, kind::port)
     }
 
     /// `asn`: the viewer's autonomous system number.
     pub fn asn(&self) -> Result<Option<u32>, FieldError> {
-        self.typed(Field::Asn, typed::asn)
+        self.typed(Field::Asn, kind::asn)
     }
 
     /// `c-ip`: the viewer's address.

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::error::{Error, FieldError, Position};
+use crate::error::{Error, Position};
 use crate::json_line::{JsonFields, JsonLineError};
+use crate::kind::FieldError;
 use crate::line::{FieldCountError, LogLine};
 use crate::raw::split_spans;
 use crate::schema::Schema;

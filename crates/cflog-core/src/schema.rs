@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::field::{Field, REALTIME_ORDER, STANDARD_FIELDS, json_key_for_name};
-use crate::json::{QUERY_PARAMS_KEY, TIMESTAMP_KEY};
+use crate::field::{QUERY_PARAMS_KEY, TIMESTAMP_KEY};
 
 /// The most columns a schema may have. CloudFront documents 71 names; the
 /// limit keeps a hostile header from costing more than a few KiB.
@@ -456,7 +456,7 @@ fn first_repeated(columns: &[Column]) -> Option<SchemaError> {
 }
 
 /// The keys the JSON writer adds for a standard log with these columns
-/// (see [`json`](crate::json)).
+/// (see [`contract`](crate::contract)).
 fn derived_keys(columns: &[Column]) -> Vec<&'static str> {
     let has = |wanted: &[Field]| {
         columns

@@ -19,7 +19,7 @@
 //! use std::time::Duration;
 //!
 //! use cflog_core::typed::{Encoder, Key, Layout};
-//! use cflog_core::json::Selection;
+//! use cflog_core::contract::Selection;
 //! use cflog_core::{FieldError, LogLine, Schema, Value};
 //! use time::OffsetDateTime;
 //!
@@ -53,6 +53,9 @@
 //!     fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
 //!         Ok(self.0.push(format!("{}={ip}", key.name)))
 //!     }
+//!     fn boolean(&mut self, key: Key<'_>, value: bool) -> Result<(), FieldError> {
+//!         Ok(self.0.push(format!("{}={value}", key.name)))
+//!     }
 //!     fn query_params(&mut self, key: Key<'_>, params: &cflog_core::escape::QueryParams<'_>) -> Result<(), FieldError> {
 //!         Ok(self.0.push(format!("{}={}", key.name, params.iter().count())))
 //!     }
@@ -75,179 +78,24 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use time::{Date, Time};
-
 /// The type of the request time (the `time` crate's), for encoders that
 /// do not depend on `time` themselves.
 pub use time::OffsetDateTime;
 
-use crate::error::{FieldError, FieldProblem};
+use crate::contract::{
+    Applied, DerivedValues, Item, Selection, TypedValue, item_field, item_key, item_value,
+    kind_value, no_values, plan, timestamp_value,
+};
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
-use crate::json::{Item, Selection, item_key, plan};
+use crate::kind::{
+    FieldError, asn, epoch_millis, ip, port, seconds, signed, status, unsigned, word,
+};
 use crate::line::{LogLine, Value};
 use crate::schema::{Family, Schema};
-use crate::values;
 
 mod checks;
 use checks::Checks;
-
-/// What a value of `kind` must be: the one table of the expectations that
-/// errors name, for the accessors and every writer.
-pub(crate) const fn problem(kind: ValueKind) -> FieldProblem {
-    match kind {
-        ValueKind::Integer => FieldProblem::Number("an unsigned integer"),
-        ValueKind::SignedInteger => FieldProblem::Number("an integer"),
-        ValueKind::Status => FieldProblem::Number("a three-digit status"),
-        ValueKind::Port => FieldProblem::Number("a port"),
-        ValueKind::Asn => FieldProblem::Number("an AS number"),
-        ValueKind::EpochSeconds | ValueKind::EpochMillis => FieldProblem::Timestamp,
-        ValueKind::Date => FieldProblem::Date,
-        ValueKind::Time => FieldProblem::Time,
-        ValueKind::Seconds => FieldProblem::Seconds,
-        ValueKind::Ip => FieldProblem::Ip,
-        ValueKind::Text
-        | ValueKind::ResultType
-        | ValueKind::Protocol
-        | ValueKind::HttpVersion
-        | ValueKind::SslProtocol
-        | ValueKind::FleStatus
-        | ValueKind::IpVersion => FieldProblem::Utf8,
-    }
-}
-
-/// The parser of [`ValueKind::Integer`].
-#[inline]
-pub(crate) fn unsigned(raw: &[u8]) -> Result<u64, FieldProblem> {
-    values::parse_u64(raw).ok_or(problem(ValueKind::Integer))
-}
-
-/// The parser of [`ValueKind::SignedInteger`].
-#[inline]
-pub(crate) fn signed(raw: &[u8]) -> Result<i64, FieldProblem> {
-    values::parse_i64(raw).ok_or(problem(ValueKind::SignedInteger))
-}
-
-/// The parser of [`ValueKind::Status`]: three digits, `000` included.
-#[inline]
-pub(crate) fn status(raw: &[u8]) -> Result<u16, FieldProblem> {
-    match values::parse_u64(raw) {
-        Some(n) if raw.len() == 3 => Ok(n as u16),
-        _ => Err(problem(ValueKind::Status)),
-    }
-}
-
-/// The parser of [`ValueKind::Port`].
-#[inline]
-pub(crate) fn port(raw: &[u8]) -> Result<u16, FieldProblem> {
-    values::parse_u64(raw)
-        .and_then(|n| u16::try_from(n).ok())
-        .ok_or(problem(ValueKind::Port))
-}
-
-/// The parser of [`ValueKind::Asn`].
-#[inline]
-pub(crate) fn asn(raw: &[u8]) -> Result<u32, FieldProblem> {
-    values::parse_u64(raw)
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or(problem(ValueKind::Asn))
-}
-
-/// The last millisecond a count of epoch milliseconds may name,
-/// 9999-12-31T23:59:59.999Z: the end of the times [`epoch_millis_time`]
-/// makes (and Athena reads), so a count is accepted or refused alike
-/// whether or not the entry's `timestamp` is derived from it.
-pub(crate) const LAST_EPOCH_MILLI: u64 = 253_402_300_799_999;
-
-/// The parser of [`ValueKind::EpochMillis`]: the count of milliseconds, which
-/// the JSON contract writes as a number (see [`epoch_millis_time`]), up to
-/// [`LAST_EPOCH_MILLI`].
-#[inline]
-pub(crate) fn epoch_millis(raw: &[u8]) -> Result<u64, FieldProblem> {
-    values::parse_u64(raw)
-        .filter(|&ms| ms <= LAST_EPOCH_MILLI)
-        .ok_or(problem(ValueKind::EpochMillis))
-}
-
-/// The moment of a count of epoch milliseconds.
-pub(crate) fn epoch_millis_time(ms: u64) -> Result<OffsetDateTime, FieldProblem> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map_err(|_| problem(ValueKind::EpochMillis))
-}
-
-/// The parser of [`ValueKind::EpochSeconds`] (`1607374321.541`).
-pub(crate) fn epoch_seconds(raw: &[u8]) -> Result<OffsetDateTime, FieldProblem> {
-    values::parse_epoch_seconds(raw).ok_or(problem(ValueKind::EpochSeconds))
-}
-
-/// The parser of [`ValueKind::Date`].
-#[inline]
-pub(crate) fn date(raw: &[u8]) -> Result<Date, FieldProblem> {
-    values::parse_date(raw).ok_or(problem(ValueKind::Date))
-}
-
-/// The parser of [`ValueKind::Time`].
-#[inline]
-pub(crate) fn time(raw: &[u8]) -> Result<Time, FieldProblem> {
-    values::parse_time(raw).ok_or(problem(ValueKind::Time))
-}
-
-/// The parser of [`ValueKind::Seconds`]: exact, never through a float.
-#[inline]
-pub(crate) fn seconds(raw: &[u8]) -> Result<Duration, FieldProblem> {
-    values::parse_seconds(raw).ok_or(problem(ValueKind::Seconds))
-}
-
-/// The parser of [`ValueKind::Ip`].
-#[inline]
-pub(crate) fn ip(raw: &[u8]) -> Result<IpAddr, FieldProblem> {
-    values::parse_ip(raw).ok_or(problem(ValueKind::Ip))
-}
-
-/// The parser of the enum kinds ([`ValueKind::ResultType`] and the like),
-/// as the words they are logged as: any UTF-8 (the sets are open).
-#[inline]
-pub(crate) fn word(raw: &[u8]) -> Result<&str, FieldProblem> {
-    std::str::from_utf8(raw).map_err(|_| problem(ValueKind::ResultType))
-}
-
-/// Whether `kind` is one of the enum kinds, which [`word`] reads.
-#[inline]
-pub(crate) const fn is_word(kind: ValueKind) -> bool {
-    matches!(
-        kind,
-        ValueKind::ResultType
-            | ValueKind::Protocol
-            | ValueKind::HttpVersion
-            | ValueKind::SslProtocol
-            | ValueKind::FleStatus
-            | ValueKind::IpVersion
-    )
-}
-
-/// One value of an entry, parsed by its kind.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum TypedValue<'a> {
-    /// Escaped text ([`ValueKind::Text`]), decoded only when asked
-    /// ([`Value::decoded_str`]).
-    Text(Value<'a>),
-    /// A word of an open enum, as logged (`Hit`, `HTTP/2.0`).
-    Word(&'a str),
-    /// An unsigned integer: byte counts, statuses, ports, AS numbers and
-    /// `timestamp_ms`.
-    Unsigned(u64),
-    /// A signed integer (`sc_range_start`, `sc_range_end`).
-    Signed(i64),
-    /// Exact decimal seconds.
-    Seconds(Duration),
-    /// The request time, and whether its source has milliseconds.
-    Timestamp(OffsetDateTime, bool),
-    /// An address.
-    Ip(IpAddr),
-    /// The parameters of the query.
-    QueryParams(QueryParams<'a>),
-}
 
 impl<'a> TypedValue<'a> {
     /// Hands the value to `encoder`, under `key`.
@@ -268,92 +116,9 @@ impl<'a> TypedValue<'a> {
             TypedValue::Seconds(d) => encoder.seconds(key, *d),
             TypedValue::Timestamp(time, millis) => encoder.timestamp(key, *time, *millis),
             TypedValue::Ip(ip) => encoder.ip(key, *ip),
+            TypedValue::Boolean(value) => encoder.boolean(key, *value),
             TypedValue::QueryParams(params) => encoder.query_params(key, params),
         }
-    }
-}
-
-/// The value of `field` in `line`, given `value`, its raw value there (the
-/// caller finds it: a real-time line's `cs_uri_stem` and `cs_uri_query`
-/// are parts of one column). `None` for `-` and a missing column.
-///
-/// The kind of the field chooses the parser; a column of a time kind under
-/// its own key stands for the request time, as in the JSON contract.
-///
-/// # Errors
-///
-/// When the value is not of the field's kind.
-#[inline]
-pub(crate) fn field_value<'a>(
-    line: &LogLine<'a>,
-    field: Field,
-    value: Option<Value<'a>>,
-) -> Result<Option<TypedValue<'a>>, FieldError> {
-    kind_value(line, field, field.kind(), value)
-}
-
-/// [`field_value`] with the kind of `field` already looked up.
-#[inline(always)]
-fn kind_value<'a>(
-    line: &LogLine<'a>,
-    field: Field,
-    kind: ValueKind,
-    value: Option<Value<'a>>,
-) -> Result<Option<TypedValue<'a>>, FieldError> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    let raw = value.raw();
-    let fail = |problem| FieldError::new(field, problem);
-    Ok(Some(match kind {
-        ValueKind::Text => TypedValue::Text(value),
-        ValueKind::Integer => TypedValue::Unsigned(unsigned(raw).map_err(fail)?),
-        ValueKind::SignedInteger => TypedValue::Signed(signed(raw).map_err(fail)?),
-        ValueKind::Status => TypedValue::Unsigned(status(raw).map_err(fail)?.into()),
-        ValueKind::Port => TypedValue::Unsigned(port(raw).map_err(fail)?.into()),
-        ValueKind::Asn => TypedValue::Unsigned(asn(raw).map_err(fail)?.into()),
-        ValueKind::EpochMillis => TypedValue::Unsigned(epoch_millis(raw).map_err(fail)?),
-        ValueKind::Ip => TypedValue::Ip(ip(raw).map_err(fail)?),
-        ValueKind::Seconds => TypedValue::Seconds(seconds(raw).map_err(fail)?),
-        ValueKind::ResultType
-        | ValueKind::Protocol
-        | ValueKind::HttpVersion
-        | ValueKind::SslProtocol
-        | ValueKind::FleStatus
-        | ValueKind::IpVersion => TypedValue::Word(word(raw).map_err(fail)?),
-        ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
-            return timestamp_value(line);
-        }
-    }))
-}
-
-/// The request time of `line`, as the `timestamp` key has it.
-pub(crate) fn timestamp_value<'a>(
-    line: &LogLine<'a>,
-) -> Result<Option<TypedValue<'a>>, FieldError> {
-    Ok(line
-        .timestamp()?
-        .map(|time| TypedValue::Timestamp(time, line.timestamp_has_millis())))
-}
-
-/// The value of an item of the JSON contract's plan for `line`.
-pub(crate) fn item_value<'a>(
-    item: Item,
-    line: &LogLine<'a>,
-) -> Result<Option<TypedValue<'a>>, FieldError> {
-    match item {
-        Item::Timestamp => timestamp_value(line),
-        // What `line.query_params()` decodes.
-        Item::QueryParams => Ok(line.query_params().map(TypedValue::QueryParams)),
-        Item::Field(field) => {
-            let value = match field {
-                Field::UriStem => line.uri_stem(),
-                Field::UriQuery => line.uri_query(),
-                _ => line.get(field),
-            };
-            field_value(line, field, value)
-        }
-        Item::Extra(i) => Ok(line.column(i).and_then(Value::new).map(TypedValue::Text)),
     }
 }
 
@@ -368,8 +133,12 @@ pub struct Key<'k> {
     pub name: &'k str,
     /// The field the value is of: `Some(Field::Timestamp)` for the request
     /// time, whatever its source; `None` for `query_params` and for
-    /// unknown columns.
+    /// unknown columns; for a registered derived key, the field it fills
+    /// (see [`DerivedKey`](crate::contract::DerivedKey)).
     pub field: Option<Field>,
+    /// Whether the value is of a registered derived key (not `timestamp`
+    /// nor `query_params`): one an encoder writes by its key alone.
+    pub derived: bool,
 }
 
 /// Receives the values of an entry, parsed, one call per key, in order.
@@ -449,6 +218,13 @@ pub trait Encoder {
     /// The encoder's own.
     fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), Self::Error>;
 
+    /// A boolean, of a derived key.
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    fn boolean(&mut self, key: Key<'_>, value: bool) -> Result<(), Self::Error>;
+
     /// The query's parameters.
     ///
     /// # Errors
@@ -481,7 +257,7 @@ enum Step {
 ///
 /// ```
 /// use cflog_core::typed::Layout;
-/// use cflog_core::json::Selection;
+/// use cflog_core::contract::Selection;
 /// use cflog_core::Schema;
 ///
 /// let schema = Schema::from_fields_header(b"#Fields: date time sc-status cs-uri-query x-custom")?;
@@ -502,6 +278,8 @@ pub struct Layout {
     handed: Vec<usize>,
     /// The checks of the values that are not.
     checks: Checks,
+    /// The buffers of the contract's derived keys and transforms.
+    applied: Applied,
 }
 
 impl Layout {
@@ -516,6 +294,7 @@ impl Layout {
             steps: Vec::new(),
             handed: Vec::new(),
             checks: Checks::default(),
+            applied: Applied::default(),
         }
     }
 
@@ -531,7 +310,7 @@ impl Layout {
     ///
     /// ```
     /// use cflog_core::typed::{Key, Layout};
-    /// use cflog_core::json::Selection;
+    /// use cflog_core::contract::Selection;
     /// use cflog_core::{Field, LogLine, Schema};
     /// # use cflog_core::typed::{Encoder, OffsetDateTime};
     /// # use cflog_core::{FieldError, Value};
@@ -548,6 +327,7 @@ impl Layout {
     /// #     fn seconds(&mut self, key: Key<'_>, _: std::time::Duration) -> Result<(), FieldError> { self.push(key) }
     /// #     fn timestamp(&mut self, key: Key<'_>, _: OffsetDateTime, _: bool) -> Result<(), FieldError> { self.push(key) }
     /// #     fn ip(&mut self, key: Key<'_>, _: std::net::IpAddr) -> Result<(), FieldError> { self.push(key) }
+    /// #     fn boolean(&mut self, key: Key<'_>, _: bool) -> Result<(), FieldError> { self.push(key) }
     /// #     fn query_params(&mut self, key: Key<'_>, _: &cflog_core::escape::QueryParams<'_>) -> Result<(), FieldError> { self.push(key) }
     /// # }
     ///
@@ -593,6 +373,29 @@ impl Layout {
         encoder: &mut E,
     ) -> Result<(), E::Error> {
         self.prepare(line.schema());
+        if self.selection.contract().is_plain() {
+            return self.walk(line, no_values(), encoder);
+        }
+        // The derived values and the transformed line, in buffers kept
+        // from entry to entry.
+        let mut applied = std::mem::take(&mut self.applied);
+        let result = match self.selection.contract().apply(line, &mut applied) {
+            Ok((line, values)) => self.walk(&line, values, encoder),
+            Err(error) => Err(error.into()),
+        };
+        self.applied = applied;
+        result
+    }
+
+    /// Hands the values of `line`, whose derived keys have `values`, to
+    /// `encoder`.
+    #[inline(always)]
+    fn walk<'a, E: Encoder + ?Sized>(
+        &self,
+        line: &LogLine<'a>,
+        values: &'a DerivedValues,
+        encoder: &mut E,
+    ) -> Result<(), E::Error> {
         if self.wanted.is_none() {
             for (index, (step, (name, field))) in self
                 .steps
@@ -604,16 +407,17 @@ impl Layout {
                     index,
                     name,
                     field: *field,
+                    derived: matches!(step, Step::Item(Item::Derived(_))),
                 };
-                encode_value(*step, key, line, encoder)?;
+                encode_value(*step, key, line, values, encoder)?;
             }
             return Ok(());
         }
         // The values not handed on are checked first; when they all pass,
         // only the handed ones are read.
-        if self.checks.pass(line) {
+        if self.checks.pass(line, values) {
             for &index in &self.handed {
-                self.encode_step(index, line, encoder)?;
+                self.encode_step(index, line, values, encoder)?;
             }
             return Ok(());
         }
@@ -622,9 +426,9 @@ impl Layout {
         let mut handed = self.handed.iter().peekable();
         for (index, step) in self.steps.iter().enumerate() {
             if handed.next_if_eq(&&index).is_some() {
-                self.encode_step(index, line, encoder)?;
+                self.encode_step(index, line, values, encoder)?;
             } else {
-                step_value(*step, line)?;
+                step_value(*step, line, values)?;
             }
         }
         Ok(())
@@ -632,18 +436,20 @@ impl Layout {
 
     /// Hands the value of step `index` to `encoder`.
     #[inline(always)]
-    fn encode_step<E: Encoder + ?Sized>(
+    fn encode_step<'a, E: Encoder + ?Sized>(
         &self,
         index: usize,
-        line: &LogLine<'_>,
+        line: &LogLine<'a>,
+        values: &'a DerivedValues,
         encoder: &mut E,
     ) -> Result<(), E::Error> {
         let key = Key {
             index,
             name: &self.keys[index],
             field: self.fields[index],
+            derived: matches!(self.steps[index], Step::Item(Item::Derived(_))),
         };
-        encode_value(self.steps[index], key, line, encoder)
+        encode_value(self.steps[index], key, line, values, encoder)
     }
 
     fn prepare(&mut self, schema: &Schema) {
@@ -654,15 +460,11 @@ impl Layout {
         let realtime = schema.family() == Family::Realtime;
         self.keys = items
             .iter()
-            .map(|&item| item_key(item, schema).to_owned())
+            .map(|&item| item_key(item, &self.selection, schema).to_owned())
             .collect();
         self.fields = items
             .iter()
-            .map(|&item| match item {
-                Item::Timestamp => Some(Field::Timestamp),
-                Item::Field(field) => Some(field),
-                Item::QueryParams | Item::Extra(_) => None,
-            })
+            .map(|&item| item_field(item, &self.selection))
             .collect();
         self.steps = items
             .into_iter()
@@ -691,6 +493,7 @@ impl Layout {
                     index,
                     name: &self.keys[index],
                     field: self.fields[index],
+                    derived: matches!(self.steps[index], Step::Item(Item::Derived(_))),
                 })
             })
             .collect();
@@ -708,14 +511,18 @@ impl Layout {
 
 /// The value of `step` in `line`.
 #[inline(always)]
-fn step_value<'a>(step: Step, line: &LogLine<'a>) -> Result<Option<TypedValue<'a>>, FieldError> {
+fn step_value<'a>(
+    step: Step,
+    line: &LogLine<'a>,
+    values: &'a DerivedValues,
+) -> Result<Option<TypedValue<'a>>, FieldError> {
     match step {
         Step::Column { col, field, kind } => {
             let value = col.and_then(|col| line.column(col)).and_then(Value::new);
             kind_value(line, field, kind, value)
         }
         Step::Extra { col } => Ok(line.column(col).and_then(Value::new).map(TypedValue::Text)),
-        Step::Item(item) => item_value(item, line),
+        Step::Item(item) => item_value(item, line, values),
     }
 }
 
@@ -725,10 +532,11 @@ fn step_value<'a>(step: Step, line: &LogLine<'a>) -> Result<Option<TypedValue<'a
 /// it makes a round trip through memory, which cost more than most parsers
 /// on the Parquet path.) The kinds are read as [`kind_value`] reads them.
 #[inline(always)]
-fn encode_value<E: Encoder + ?Sized>(
+fn encode_value<'a, E: Encoder + ?Sized>(
     step: Step,
     key: Key<'_>,
-    line: &LogLine<'_>,
+    line: &LogLine<'a>,
+    values: &'a DerivedValues,
     encoder: &mut E,
 ) -> Result<(), E::Error> {
     let (field, kind, value) = match step {
@@ -743,7 +551,7 @@ fn encode_value<E: Encoder + ?Sized>(
                 None => encoder.null(key),
             };
         }
-        Step::Item(item) => return hand(key, item_value(item, line)?, encoder),
+        Step::Item(item) => return hand(key, item_value(item, line, values)?, encoder),
     };
     let Some(value) = value else {
         return encoder.null(key);
@@ -801,6 +609,7 @@ mod tests {
         Seconds(Duration),
         Time(OffsetDateTime),
         Ip(IpAddr),
+        Boolean(bool),
         Query(Vec<(String, String)>),
     }
 
@@ -847,6 +656,9 @@ mod tests {
         }
         fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
             self.push(key, Seen::Ip(ip))
+        }
+        fn boolean(&mut self, key: Key<'_>, value: bool) -> Result<(), FieldError> {
+            self.push(key, Seen::Boolean(value))
         }
         fn query_params(
             &mut self,

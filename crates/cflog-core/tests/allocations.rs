@@ -116,7 +116,8 @@ fn reading_with_a_reused_record_allocates_nothing_after_the_first_line() {
 
 #[test]
 fn writing_json_with_a_reused_writer_allocates_nothing_after_warm_up() {
-    use cflog_core::json::{JsonWriter, Selection};
+    use cflog_core::contract::Selection;
+    use cflog_core::json::JsonWriter;
 
     // Every sample of the current layout, with escaped text, queries
     // (repeated keys included) and IPv6, written twice: the first pass grows

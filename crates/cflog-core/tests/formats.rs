@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 use cflog_core::{
     DecoderBuilder, ErrorKind, Field, InputFormat, JsonLineParser, LogLine, REALTIME_ORDER, Reader,
     Record, Schema, ValueKind,

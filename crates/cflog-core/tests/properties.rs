@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 use cflog_core::{Decoded, DecoderBuilder, Field, LogLine, Record, Schema};
 use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 use proptest::prelude::*;

@@ -211,6 +211,29 @@ async fn every_entry_arrives_once_in_whole_lines() {
 }
 
 #[tokio::test]
+async fn records_carry_the_contracts_derived_keys_and_transformed_values() {
+    let service = Scripted::new(SMALL, Packing::PerEntry);
+    let mut log = b"#Fields: date time c-ip cs-method x-edge-request-id\n".to_vec();
+    for i in 0..20 {
+        log.extend(format!("2019-12-04\t21:02:31\t192.0.2.{i}\tGET\tid{i}\n").bytes());
+    }
+    let selection = cflog_core::contract::testing::contract().select_all();
+    let options = StreamOptions::default().selection(selection);
+    let summary = run(&service, options, &log).await.unwrap();
+    assert_eq!(summary.delivered.entries, 20);
+    let state = service.state();
+    assert_eq!(state.taken.len(), 20);
+    for (i, (data, _)) in state.taken.iter().enumerate() {
+        let address = format!("192.0.2.{i}");
+        let expected = format!(
+            r#"{{"timestamp":"2019-12-04T21:02:31Z","c_ip":"10.0.0.0","cs_method":"GET","x_edge_request_id":"id{i}","test_ip_bytes":{},"test_has_query":null,"test_method":"get"}}"#,
+            address.len()
+        ) + "\n";
+        assert_eq!(String::from_utf8_lossy(data), expected);
+    }
+}
+
+#[tokio::test]
 async fn only_the_refused_records_are_sent_again() {
     let service = Scripted::new(SMALL, Packing::PerEntry).script([
         (0, Answer::Refuse(vec![1, 3])),

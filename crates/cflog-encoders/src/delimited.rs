@@ -11,7 +11,7 @@
 //! [`write_row`] hands the cells to a `csv::Writer` instead.
 //!
 //! ```
-//! use cflog_core::json::Selection;
+//! use cflog_core::contract::Selection;
 //! use cflog_core::{LogLine, Schema};
 //! use cflog_encoders::delimited::{Cells, Columns, RowWriter, write_row};
 //!
@@ -41,7 +41,8 @@
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use cflog_core::json::{CellWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::CellWriter;
 use cflog_core::{FieldError, LogLine, Schema};
 
 /// The cells of one entry, by key: the text of each value as the JSON
@@ -326,6 +327,10 @@ mod tests {
 
         fn word(&mut self, _key: Key<'_>, word: &str) -> Result<(), FieldError> {
             self.cell(|out| out.extend_from_slice(word.as_bytes()))
+        }
+
+        fn boolean(&mut self, _key: Key<'_>, value: bool) -> Result<(), FieldError> {
+            self.cell(|out| out.extend_from_slice(if value { b"true" } else { b"false" }))
         }
 
         fn unsigned(&mut self, _key: Key<'_>, n: u64) -> Result<(), FieldError> {

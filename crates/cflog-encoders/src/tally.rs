@@ -36,8 +36,8 @@ use std::net::IpAddr;
 use std::ops::Range;
 use std::time::Duration;
 
+use cflog_core::contract::Selection;
 use cflog_core::escape::QueryParams;
-use cflog_core::json::Selection;
 use cflog_core::typed::{Encoder, Key, Layout};
 use cflog_core::{Field, FieldError, LogLine, ResultType, Value};
 use time::OffsetDateTime;
@@ -299,6 +299,10 @@ pub struct Tally {
     pub first: Option<OffsetDateTime>,
     /// The latest request time.
     pub last: Option<OffsetDateTime>,
+    /// The values of each registered derived key (see
+    /// [`Tallier::for_selection`]), as text (`true`, `42`, an address),
+    /// by key.
+    pub derived: BTreeMap<String, Counter>,
 }
 
 impl Tally {
@@ -325,6 +329,9 @@ impl Tally {
         }
         self.first = self.first.into_iter().chain(other.first).min();
         self.last = self.last.into_iter().chain(other.last).max();
+        for (key, counter) in other.derived {
+            self.derived.entry(key).or_default().merge(counter);
+        }
     }
 
     /// The `n` most frequent client addresses.
@@ -380,10 +387,16 @@ impl Tallier {
     /// values, and rejects the same lines, as the JSON output of every
     /// field).
     pub fn new() -> Tallier {
+        Tallier::for_selection(Selection::all())
+    }
+
+    /// A tallier of the entries of `selection`, which counts the values of
+    /// its contract's registered derived keys too ([`Tally::derived`]).
+    pub fn for_selection(selection: Selection) -> Tallier {
         Tallier {
             // The other values are still read by their kind, so a line is
             // rejected where the JSON output rejects it.
-            layout: Layout::only(Selection::all(), Entry::counts),
+            layout: Layout::only(selection, Entry::counts),
             entry: Entry::default(),
         }
     }
@@ -433,6 +446,9 @@ struct Entry {
     /// Values that are not slices of the line (the unescaped values of a
     /// JSON line), back to back.
     copies: Vec<u8>,
+    /// The values of derived keys: the key's and the value's places in
+    /// `copies`.
+    derived: Vec<(Range<usize>, Range<usize>)>,
 }
 
 /// The places in [`Entry::texts`].
@@ -445,21 +461,22 @@ impl Entry {
     /// Whether the tally counts the values of `key`: what the [`Encoder`]
     /// methods below keep.
     fn counts(key: Key<'_>) -> bool {
-        matches!(
-            key.field,
-            Some(
-                Field::UriStem
-                    | Field::Referer
-                    | Field::UserAgent
-                    | Field::EdgeLocation
-                    | Field::EdgeResultType
-                    | Field::ScBytes
-                    | Field::Status
-                    | Field::TimeTaken
-                    | Field::Timestamp
-                    | Field::ClientIp
+        key.derived
+            || matches!(
+                key.field,
+                Some(
+                    Field::UriStem
+                        | Field::Referer
+                        | Field::UserAgent
+                        | Field::EdgeLocation
+                        | Field::EdgeResultType
+                        | Field::ScBytes
+                        | Field::Status
+                        | Field::TimeTaken
+                        | Field::Timestamp
+                        | Field::ClientIp
+                )
             )
-        )
     }
 
     /// Forgets the last entry, for one of `line`.
@@ -473,6 +490,17 @@ impl Entry {
         self.texts = Default::default();
         self.line = (line.as_ptr() as usize, line.len());
         self.copies.clear();
+        self.derived.clear();
+    }
+
+    /// Keeps the value of derived key `key`, as the text `write` appends.
+    fn derived(&mut self, key: Key<'_>, write: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.copies.len();
+        self.copies.extend_from_slice(key.name.as_bytes());
+        let name = start..self.copies.len();
+        write(&mut self.copies);
+        self.derived
+            .push((name.clone(), name.end..self.copies.len()));
     }
 
     /// Where `value` is: in the line when it is a slice of it (told by its
@@ -532,6 +560,16 @@ impl Entry {
         if let Some(ip) = self.client_ip {
             *tally.client_ips.entry(ip).or_default() += 1;
         }
+        for (name, value) in &self.derived {
+            let text = |range: &Range<usize>| {
+                std::str::from_utf8(&self.copies[range.clone()]).unwrap_or_default()
+            };
+            let counter = match tally.derived.get_mut(text(name)) {
+                Some(counter) => counter,
+                None => tally.derived.entry(text(name).to_owned()).or_default(),
+            };
+            counter.add(text(value));
+        }
         if let Some(time) = self.time {
             *tally
                 .per_hour
@@ -563,6 +601,9 @@ impl Encoder for Entry {
     }
 
     fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), FieldError> {
+        if key.derived {
+            self.derived(key, |out| out.extend_from_slice(word.as_bytes()));
+        }
         if key.field == Some(Field::EdgeResultType) {
             let result = ResultType::parse(word);
             let text = self.locate(word.as_bytes());
@@ -572,6 +613,11 @@ impl Encoder for Entry {
     }
 
     fn unsigned(&mut self, key: Key<'_>, n: u64) -> Result<(), FieldError> {
+        if key.derived {
+            self.derived(key, |out| {
+                out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes())
+            });
+        }
         match key.field {
             Some(Field::ScBytes) => self.sc_bytes = Some(n),
             Some(Field::Status) => self.status = Some(n),
@@ -602,8 +648,23 @@ impl Encoder for Entry {
     }
 
     fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
+        if key.derived {
+            self.derived(key, |out| {
+                use std::io::Write as _;
+                // Writing an address into a `Vec` cannot fail.
+                let _ = write!(out, "{ip}");
+            });
+        }
         if key.field == Some(Field::ClientIp) {
             self.client_ip = Some(ip);
+        }
+        Ok(())
+    }
+
+    fn boolean(&mut self, key: Key<'_>, value: bool) -> Result<(), FieldError> {
+        if key.derived {
+            let text: &[u8] = if value { b"true" } else { b"false" };
+            self.derived(key, |out| out.extend_from_slice(text));
         }
         Ok(())
     }
@@ -632,6 +693,47 @@ mod tests {
 
     const HEADER: &str =
         "#Fields: date time c-ip sc-status sc-bytes x-edge-result-type time-taken cs-uri-stem";
+
+    #[test]
+    fn derived_keys_are_counted_by_key_and_addresses_after_their_transform() {
+        let contract = cflog_core::contract::testing::contract();
+        let schema =
+            Schema::from_fields_header(b"#Fields: c-ip cs-method cs-uri-query sc-status").unwrap();
+        let mut tally = Tally::default();
+        let mut tallier = Tallier::for_selection(contract.select_all());
+        let mut spans = Vec::new();
+        for text in [
+            "192.0.2.100\tGET\ta=1\t200",
+            "192.0.2.1\tget\t-\t200",
+            "2001:db8::1\tPOST\t-\t404",
+        ] {
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            tallier.add(&line, &mut tally).unwrap();
+        }
+        let keys: Vec<&str> = tally.derived.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["test_has_query", "test_ip_bytes", "test_method"]);
+        assert_eq!(
+            tally.derived["test_method"].top(2),
+            [("get", 2), ("post", 1)]
+        );
+        assert_eq!(
+            tally.derived["test_has_query"].top(2),
+            [("false", 2), ("true", 1)]
+        );
+        // The derive saw the logged addresses (11, 9 and 11 bytes) …
+        assert_eq!(tally.derived["test_ip_bytes"].top(2), [("11", 2), ("9", 1)]);
+        // … and the tally only the masked ones.
+        let ips: Vec<String> = tally
+            .top_client_ips(3)
+            .iter()
+            .map(|(ip, n)| format!("{ip} {n}"))
+            .collect();
+        assert_eq!(ips, ["10.0.0.0 2", "fd00:: 1"]);
+        // Merged tallies add the counts of each key.
+        let mut twice = Tally::default();
+        twice.merge(std::mem::take(&mut tally));
+        assert_eq!(twice.derived["test_method"].top(1), [("get", 2)]);
+    }
 
     #[test]
     fn counts_classes_cache_and_hours() {

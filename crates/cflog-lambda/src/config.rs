@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use cflog_core::json::Selection;
+use cflog_core::contract::Selection;
 use cflog_core::typed::Layout;
 use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, Field, InputFormat, Schema};
 use cflog_destinations::pack::Packing;

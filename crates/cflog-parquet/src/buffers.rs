@@ -9,8 +9,10 @@
 use std::sync::Arc;
 
 use arrow_array::types::{Float64Type, Int64Type, TimestampMillisecondType};
-use arrow_array::{ArrayRef, ListArray, MapArray, PrimitiveArray, StringArray, StructArray};
-use arrow_buffer::{Buffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
+use arrow_array::{
+    ArrayRef, BooleanArray, ListArray, MapArray, PrimitiveArray, StringArray, StructArray,
+};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field as ArrowField};
 
 use crate::columns::{ColumnType, list_item};
@@ -60,9 +62,14 @@ impl<T: Copy + Default> Primitive<T> {
     where
         T: arrow_buffer::ArrowNativeType,
     {
+        let (values, nulls) = self.take_vec();
+        (ScalarBuffer::from(values), nulls)
+    }
+
+    fn take_vec(&mut self) -> (Vec<T>, Option<arrow_buffer::NullBuffer>) {
         let next = Vec::with_capacity(self.values.len());
         let values = std::mem::replace(&mut self.values, next);
-        (ScalarBuffer::from(values), self.nulls.finish())
+        (values, self.nulls.finish())
     }
 }
 
@@ -330,6 +337,7 @@ pub(crate) enum ColumnBuffer {
     Timestamp(Primitive<i64>),
     Int64(Primitive<i64>),
     Seconds(Primitive<f64>),
+    Boolean(Primitive<bool>),
     Text(Text),
     QueryParams(QueryMap),
     Extra(ExtraMap),
@@ -341,6 +349,7 @@ impl ColumnBuffer {
             ColumnType::Timestamp => ColumnBuffer::Timestamp(Primitive::new()),
             ColumnType::Int64 => ColumnBuffer::Int64(Primitive::new()),
             ColumnType::Seconds => ColumnBuffer::Seconds(Primitive::new()),
+            ColumnType::Boolean => ColumnBuffer::Boolean(Primitive::new()),
             ColumnType::Text => ColumnBuffer::Text(Text::new()),
             ColumnType::QueryParams => ColumnBuffer::QueryParams(QueryMap::new()),
             ColumnType::Extra => ColumnBuffer::Extra(ExtraMap::new()),
@@ -352,6 +361,7 @@ impl ColumnBuffer {
         match self {
             ColumnBuffer::Timestamp(b) | ColumnBuffer::Int64(b) => b.push_null(),
             ColumnBuffer::Seconds(b) => b.push_null(),
+            ColumnBuffer::Boolean(b) => b.push_null(),
             ColumnBuffer::Text(b) => b.push_null(),
             ColumnBuffer::QueryParams(b) => b.push_null(),
             ColumnBuffer::Extra(b) => {
@@ -369,6 +379,7 @@ impl ColumnBuffer {
         match self {
             ColumnBuffer::Timestamp(b) | ColumnBuffer::Int64(b) => b.push_nulls(n),
             ColumnBuffer::Seconds(b) => b.push_nulls(n),
+            ColumnBuffer::Boolean(b) => b.push_nulls(n),
             ColumnBuffer::Text(b) => b.push_nulls(n),
             ColumnBuffer::QueryParams(b) => b.rows.push_nulls(n),
             ColumnBuffer::Extra(b) => b.rows.push_nulls(n),
@@ -380,6 +391,7 @@ impl ColumnBuffer {
         match self {
             ColumnBuffer::Timestamp(b) | ColumnBuffer::Int64(b) => b.len(),
             ColumnBuffer::Seconds(b) => b.len(),
+            ColumnBuffer::Boolean(b) => b.len(),
             ColumnBuffer::Text(b) => b.len(),
             ColumnBuffer::QueryParams(b) => b.rows.len(),
             ColumnBuffer::Extra(b) => b.rows.len(),
@@ -395,6 +407,7 @@ impl ColumnBuffer {
         match self {
             ColumnBuffer::Timestamp(b) | ColumnBuffer::Int64(b) => b.truncate(rows),
             ColumnBuffer::Seconds(b) => b.truncate(rows),
+            ColumnBuffer::Boolean(b) => b.truncate(rows),
             ColumnBuffer::Text(b) => b.truncate(rows),
             ColumnBuffer::QueryParams(b) => b.truncate(rows),
             ColumnBuffer::Extra(b) => b.truncate(rows),
@@ -407,7 +420,10 @@ impl ColumnBuffer {
             ColumnBuffer::Text(b) => b.byte_len(),
             ColumnBuffer::QueryParams(b) => b.names.byte_len() + b.values.byte_len(),
             ColumnBuffer::Extra(b) => b.keys.byte_len() + b.values.byte_len(),
-            _ => 0,
+            ColumnBuffer::Timestamp(_)
+            | ColumnBuffer::Int64(_)
+            | ColumnBuffer::Seconds(_)
+            | ColumnBuffer::Boolean(_) => 0,
         }
     }
 
@@ -431,6 +447,10 @@ impl ColumnBuffer {
             ColumnBuffer::Seconds(b) => {
                 let (values, nulls) = b.take();
                 Arc::new(PrimitiveArray::<Float64Type>::try_new(values, nulls)?)
+            }
+            ColumnBuffer::Boolean(b) => {
+                let (values, nulls) = b.take_vec();
+                Arc::new(BooleanArray::new(BooleanBuffer::from_iter(values), nulls))
             }
             ColumnBuffer::Text(b) => Arc::new(b.take()?),
             ColumnBuffer::QueryParams(b) => Arc::new(b.take(field.data_type())?),

@@ -3,8 +3,11 @@
 //!
 //! A file has the same columns whatever the eras of the logs in it: every
 //! known field of its log family, `null` where a line's schema lacks it, so
-//! that one Glue table reads every file. Their names are the JSON
-//! contract's keys ([`cflog_core::json`]), in the contract's order.
+//! that one Glue table reads every file. Their names are the contract's
+//! keys ([`cflog_core::contract`]), in the contract's order, with the
+//! contract's registered derived keys after the fields, before `extra`
+//! ([`ColumnSet::for_contract`]): each column's type follows from its key's
+//! [`KeyKind`] alone.
 //!
 //! | values | column type | Parquet | Athena |
 //! | --- | --- | --- | --- |
@@ -12,6 +15,7 @@
 //! | integers: byte counts, statuses, ports, AS numbers, ranges, `timestamp_ms` | [`ColumnType::Int64`] | `INT64` (signed, no unsigned logical type) | `bigint` |
 //! | durations (`time_taken`, `time_to_first_byte`, `origin_fbl`, `origin_lbl`) | [`ColumnType::Seconds`] | `DOUBLE`, seconds | `double` |
 //! | text, result types, protocols, addresses | [`ColumnType::Text`] | `BYTE_ARRAY` UTF-8, dictionary-encoded | `string` |
+//! | booleans (of derived keys) | [`ColumnType::Boolean`] | `BOOLEAN` | `boolean` |
 //! | `query_params` | [`ColumnType::QueryParams`] | `MAP<UTF-8, LIST<UTF-8>>` | `map<string,array<string>>` |
 //! | `extra` | [`ColumnType::Extra`] | `MAP<UTF-8, UTF-8>` | `map<string,string>` |
 //!
@@ -52,8 +56,8 @@ use std::sync::Arc;
 use arrow_schema::{
     DataType, Field as ArrowField, Fields, Schema as ArrowSchema, SchemaRef, TimeUnit,
 };
-use cflog_core::json::{QUERY_PARAMS_KEY, TIMESTAMP_KEY};
-use cflog_core::{Family, Field, REALTIME_ORDER, STANDARD_FIELDS, ValueKind};
+use cflog_core::contract::{Contract, KeyKind, QUERY_PARAMS_KEY, TIMESTAMP_KEY};
+use cflog_core::{Family, Field, REALTIME_ORDER, STANDARD_FIELDS};
 
 /// The key of the column of what has no column of its own.
 pub const EXTRA_KEY: &str = "extra";
@@ -70,6 +74,8 @@ pub enum ColumnType {
     Seconds,
     /// UTF-8 text.
     Text,
+    /// `true` or `false`.
+    Boolean,
     /// The query's parameters: each name with its values.
     QueryParams,
     /// Text values by key: the columns that have no column of their own.
@@ -79,18 +85,19 @@ pub enum ColumnType {
 impl ColumnType {
     /// The column type of a known field's values.
     pub fn of_field(field: Field) -> ColumnType {
-        match field.kind() {
-            ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => ColumnType::Timestamp,
-            ValueKind::Integer
-            | ValueKind::SignedInteger
-            | ValueKind::Status
-            | ValueKind::Port
-            | ValueKind::Asn
-            | ValueKind::EpochMillis => ColumnType::Int64,
-            ValueKind::Seconds => ColumnType::Seconds,
-            // Text, addresses and the words of the open enums; a kind added
-            // later is written as the JSON contract's text of it.
-            _ => ColumnType::Text,
+        ColumnType::of_kind(KeyKind::of_value(field.kind()))
+    }
+
+    /// The column type of the values of a key of `kind`.
+    pub fn of_kind(kind: KeyKind) -> ColumnType {
+        match kind {
+            KeyKind::Timestamp => ColumnType::Timestamp,
+            KeyKind::Integer => ColumnType::Int64,
+            KeyKind::Seconds => ColumnType::Seconds,
+            // Addresses as the contract's text of them.
+            KeyKind::Text | KeyKind::Ip => ColumnType::Text,
+            KeyKind::Boolean => ColumnType::Boolean,
+            KeyKind::QueryParams => ColumnType::QueryParams,
         }
     }
 
@@ -101,6 +108,7 @@ impl ColumnType {
             ColumnType::Int64 => "bigint",
             ColumnType::Seconds => "double",
             ColumnType::Text => "string",
+            ColumnType::Boolean => "boolean",
             ColumnType::QueryParams => "map<string,array<string>>",
             ColumnType::Extra => "map<string,string>",
         }
@@ -114,6 +122,7 @@ impl ColumnType {
             ColumnType::Int64 => DataType::Int64,
             ColumnType::Seconds => DataType::Float64,
             ColumnType::Text => DataType::Utf8,
+            ColumnType::Boolean => DataType::Boolean,
             ColumnType::QueryParams => map_type(DataType::List(Arc::new(list_item())), false),
             ColumnType::Extra => map_type(DataType::Utf8, true),
         }
@@ -200,6 +209,7 @@ const STANDARD_EXTRA_FIELDS: [Field; 11] = [
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ColumnSet {
     family: Family,
+    contract: Contract,
     columns: Vec<Column>,
 }
 
@@ -208,15 +218,37 @@ impl ColumnSet {
     /// the legacy layout in its order (with `query_params` after
     /// `cs_uri_query`), the fields added in 2025 and by v2, then `extra`.
     pub fn standard() -> ColumnSet {
-        let fields = STANDARD_FIELDS.iter().chain(&STANDARD_EXTRA_FIELDS);
-        ColumnSet::from_fields(Family::Standard, fields.copied())
+        ColumnSet::for_contract(Family::Standard, &Contract::standard())
     }
 
     /// The columns of real-time logs: every real-time field in CloudFront's
     /// canonical order (`timestamp` first, `query_params` after
     /// `cs_uri_query`), then `extra`.
     pub fn realtime() -> ColumnSet {
-        ColumnSet::from_fields(Family::Realtime, REALTIME_ORDER.iter().copied())
+        ColumnSet::for_contract(Family::Realtime, &Contract::standard())
+    }
+
+    /// The columns of `family`'s logs by `contract`: its derived keys
+    /// have columns of their own (after the fields, before `extra`; a key
+    /// that fills a field is that field's column), and the keys it drops
+    /// have none.
+    pub fn for_contract(family: Family, contract: &Contract) -> ColumnSet {
+        let mut set = match family {
+            Family::Realtime => {
+                ColumnSet::from_fields(family, contract, REALTIME_ORDER.iter().copied())
+            }
+            _ => {
+                let fields = STANDARD_FIELDS.iter().chain(&STANDARD_EXTRA_FIELDS);
+                ColumnSet::from_fields(Family::Standard, contract, fields.copied())
+            }
+        };
+        set.columns.retain(|c| !contract.dropped(c.name));
+        set
+    }
+
+    /// The contract whose entries the columns hold.
+    pub fn contract(&self) -> &Contract {
+        &self.contract
     }
 
     /// The columns of `family`'s logs.
@@ -227,37 +259,56 @@ impl ColumnSet {
         }
     }
 
-    fn from_fields(family: Family, fields: impl Iterator<Item = Field>) -> ColumnSet {
+    fn from_fields(
+        family: Family,
+        contract: &Contract,
+        fields: impl Iterator<Item = Field>,
+    ) -> ColumnSet {
+        // The column of a derived key, from its declaration.
+        let derived = |name: &str| {
+            contract
+                .derived_keys()
+                .find(|key| key.name == name)
+                .map(|key| Column {
+                    name: key.name,
+                    column_type: ColumnType::of_kind(key.kind),
+                    field: key.fills(),
+                })
+        };
         let mut columns = Vec::new();
         for field in fields {
             match field {
                 // One request time, whatever its source columns.
                 Field::Date | Field::Time | Field::Timestamp => {
                     if !columns.iter().any(|c: &Column| c.name == TIMESTAMP_KEY) {
-                        columns.push(Column {
-                            name: TIMESTAMP_KEY,
-                            column_type: ColumnType::Timestamp,
+                        columns.extend(derived(TIMESTAMP_KEY).map(|column| Column {
                             field: Some(Field::Timestamp),
-                        });
+                            ..column
+                        }));
                     }
                 }
-                Field::UriQuery => columns.extend([
-                    Column::of_field(field),
-                    Column {
-                        name: QUERY_PARAMS_KEY,
-                        column_type: ColumnType::QueryParams,
-                        field: None,
-                    },
-                ]),
+                Field::UriQuery => {
+                    columns.push(Column::of_field(field));
+                    columns.extend(derived(QUERY_PARAMS_KEY));
+                }
                 field => columns.push(Column::of_field(field)),
             }
         }
+        columns.extend(contract.extra_derived_keys().map(|key| Column {
+            name: key.name,
+            column_type: ColumnType::of_kind(key.kind),
+            field: None,
+        }));
         columns.push(Column {
             name: EXTRA_KEY,
             column_type: ColumnType::Extra,
             field: None,
         });
-        ColumnSet { family, columns }
+        ColumnSet {
+            family,
+            contract: contract.clone(),
+            columns,
+        }
     }
 
     /// The family whose logs the set is for.
@@ -335,6 +386,7 @@ mod tests {
             DataType::Int64 => "bigint".into(),
             DataType::Float64 => "double".into(),
             DataType::Utf8 => "string".into(),
+            DataType::Boolean => "boolean".into(),
             DataType::List(item) => format!("array<{}>", hive_of_arrow(item.data_type())),
             DataType::Map(entries, false) => match entries.data_type() {
                 DataType::Struct(fields) => format!(
@@ -349,8 +401,40 @@ mod tests {
     }
 
     #[test]
+    fn derived_keys_have_columns_from_their_kinds_and_dropped_keys_none() {
+        let contract = cflog_core::contract::testing::contract()
+            .without(["cs_cookie"])
+            .unwrap();
+        for family in [Family::Standard, Family::Realtime] {
+            let set = ColumnSet::for_contract(family, &contract);
+            let glue = set.glue_columns();
+            let tail: Vec<(&str, &str)> = glue[glue.len() - 4..]
+                .iter()
+                .map(|c| (c.name, c.hive_type))
+                .collect();
+            assert_eq!(
+                tail,
+                [
+                    ("test_ip_bytes", "bigint"),
+                    ("test_has_query", "boolean"),
+                    ("test_method", "string"),
+                    (EXTRA_KEY, "map<string,string>"),
+                ]
+            );
+            assert!(set.position("cs_cookie").is_none());
+            let standard = ColumnSet::for_family(family);
+            assert_eq!(glue.len(), standard.glue_columns().len() + 3 - 1);
+        }
+    }
+
+    #[test]
     fn glue_columns_are_the_arrow_schema_in_hive_types() {
-        for set in [ColumnSet::standard(), ColumnSet::realtime()] {
+        let test = cflog_core::contract::testing::contract();
+        for set in [
+            ColumnSet::standard(),
+            ColumnSet::realtime(),
+            ColumnSet::for_contract(Family::Standard, &test),
+        ] {
             let schema = set.arrow_schema();
             let glue = set.glue_columns();
             assert_eq!(schema.fields().len(), glue.len());

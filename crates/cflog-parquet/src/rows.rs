@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use cflog_core::escape::{self, QueryParams};
-use cflog_core::json::{SecondsText, Selection, TimestampText};
+use cflog_core::json::{SecondsText, TimestampText};
 use cflog_core::typed::{Encoder, Key, Layout, OffsetDateTime};
 use cflog_core::{FieldError, FieldProblem, LogLine, Schema, Value};
 
@@ -63,7 +63,7 @@ impl Rows {
             .position(|c| c.column_type == ColumnType::Extra)
             .unwrap_or(columns.len());
         Rows {
-            layout: Layout::new(Selection::all()),
+            layout: Layout::new(set.contract().select_all()),
             schema_id: 0,
             targets: Vec::new(),
             absent: Vec::new(),
@@ -340,6 +340,16 @@ impl Encoder for Sink {
                 text.end();
             }
             _ => self.extra(key, |out| write_ip(ip, out)),
+        }
+        Ok(())
+    }
+
+    fn boolean(&mut self, key: Key<'_>, value: bool) -> Result<(), FieldError> {
+        match self.column(key) {
+            Some(ColumnBuffer::Boolean(column)) => column.push(value),
+            _ => self.extra(key, |out| {
+                out.extend_from_slice(if value { b"true" } else { b"false" })
+            }),
         }
         Ok(())
     }

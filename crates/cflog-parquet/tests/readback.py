@@ -37,6 +37,8 @@ def hive_of(t: pa.DataType) -> str:
         return "double"
     if pa.types.is_string(t):
         return "string"
+    if pa.types.is_boolean(t):
+        return "boolean"
     if pa.types.is_list(t):
         return f"array<{hive_of(t.value_type)}>"
     if pa.types.is_map(t):
@@ -50,6 +52,7 @@ DUCKDB_TYPES = {
     "bigint": "BIGINT",
     "double": "DOUBLE",
     "string": "VARCHAR",
+    "boolean": "BOOLEAN",
     "map<string,array<string>>": "MAP(VARCHAR, VARCHAR[])",
     "map<string,string>": "MAP(VARCHAR, VARCHAR)",
 }
@@ -101,6 +104,8 @@ class Compare:
             assert isinstance(actual, float) and actual == float(expected), f"{at}: {actual!r} != {expected!r}"
         elif kind == "string":
             assert actual == expected, f"{at}: {actual!r} != {expected!r}"
+        elif kind == "boolean":
+            assert isinstance(expected, bool) and actual is expected, f"{at}: {actual!r} != {expected!r}"
         elif kind == "map<string,array<string>>":
             got = [(k, list(v)) for k, v in pairs(actual)]
             assert got == json_query(expected), f"{at}: {got!r} != {expected!r}"

@@ -13,7 +13,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::Family;
+use cflog_core::contract::testing;
+use cflog_core::json::JsonWriter;
 use cflog_core::{DecoderBuilder, Delimiter, Reader, Record, Schema};
 use cflog_parquet::{ColumnSet, ParquetWriter, WriteError, WriterOptions};
 
@@ -46,6 +48,8 @@ struct Written {
     rows: u64,
     row_group_rows: usize,
     family: &'static str,
+    /// The Glue columns of the file's set.
+    glue: String,
 }
 
 /// Writes `inputs` into one Parquet file and one NDJSON file under `dir`,
@@ -65,9 +69,12 @@ fn write(
         _ => "standard",
     };
     let row_group_rows = options.get_row_group_rows();
+    let glue = set.render_glue_columns();
+    // The JSON of the set's contract: its derived keys and transforms too.
+    let selection = set.contract().select_all();
     let file = std::fs::File::create(&parquet).unwrap();
     let mut writer = ParquetWriter::new(file, set, options).unwrap();
-    let mut json = JsonWriter::new(Selection::all());
+    let mut json = JsonWriter::new(selection);
     let mut objects = Vec::new();
     let (mut rows, mut rejected) = (0u64, 0u64);
     for input in inputs {
@@ -115,6 +122,7 @@ fn write(
         rows,
         row_group_rows,
         family,
+        glue,
     }
 }
 
@@ -185,6 +193,16 @@ fn pyarrow_and_duckdb_read_every_value_as_the_json_writer_wrote_it() {
         small,
     ));
 
+    // The test-only derived keys and transform: their columns (a boolean
+    // among them) hold what the JSON of the same contract holds.
+    written.push(write(
+        dir.path(),
+        "test-contract",
+        &standard,
+        ColumnSet::for_contract(Family::Standard, &testing::contract()),
+        WriterOptions::default(),
+    ));
+
     // Real-time: the sample record with its configured fields.
     let fields = std::fs::read_to_string(data.join("realtime-40-fields-2020.fields")).unwrap();
     let (schema, _) = Schema::realtime(fields.trim().split(',')).unwrap();
@@ -238,9 +256,7 @@ fn pyarrow_and_duckdb_read_every_value_as_the_json_writer_wrote_it() {
                 "rows": w.rows,
                 "row_group_rows": w.row_group_rows,
                 "family": w.family,
-                "glue_columns": serde_json::from_str::<serde_json::Value>(
-                    &ColumnSet::for_family(if w.family == "realtime" { cflog_core::Family::Realtime } else { cflog_core::Family::Standard }).render_glue_columns()
-                ).unwrap(),
+                "glue_columns": serde_json::from_str::<serde_json::Value>(&w.glue).unwrap(),
             })
         })
         .collect();

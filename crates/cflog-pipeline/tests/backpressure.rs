@@ -12,7 +12,8 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use cflog_core::LogLine;
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 use cflog_pipeline::input::{GUNZIP_BUFFER, READ_BUFFER, run_async};
 use cflog_pipeline::sink::{Delivery, EntryError, Sink, Verdict};
 use cflog_pipeline::{Options, Pipeline};

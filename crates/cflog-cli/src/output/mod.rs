@@ -19,7 +19,7 @@
 use std::io;
 use std::sync::Arc;
 
-use cflog_core::json::Selection;
+use cflog_core::contract::Selection;
 use cflog_pipeline::sink::{DelimitedSink, NdjsonSink, SharedHeader, SinkFactory, Source};
 
 use crate::report::Reporter;

@@ -6,7 +6,7 @@ use std::io;
 use std::task::{Context, Poll};
 
 use cflog_core::LogLine;
-use cflog_core::json::Selection;
+use cflog_core::contract::Selection;
 use cflog_destinations::s3::{ObjectFormat, S3Destination, S3Options, S3Sink};
 use cflog_pipeline::sink::{Delivery, EntryError, Sink, SinkFactory, Source, Verdict};
 

@@ -21,13 +21,14 @@ use super::number::{
 use super::out::Out;
 use super::query::write_query_params;
 use super::text::{copy_cell_if_plain, decode_cell_if_plain};
-use super::{Scratch, Selection, Slot, checked_date_time, slot, write_timestamp};
-use crate::error::FieldError;
+use super::{Scratch, Slot, apply, boolean_text, checked_date_time, slot, write_timestamp};
+use crate::contract::{Applied, DerivedValues, Selection, TypedValue, item_key, item_value, plan};
 use crate::escape;
 use crate::field::ValueKind;
+use crate::kind;
+use crate::kind::FieldError;
 use crate::line::{LogLine, Value};
 use crate::schema::Schema;
-use crate::typed::{self, Layout, TypedValue};
 
 /// Where one cell is in [`CellWriter::text`], and what it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +52,8 @@ pub struct CellSpan {
 /// layout per schema.
 ///
 /// ```
-/// use cflog_core::json::{CellWriter, Selection};
+/// use cflog_core::contract::Selection;
+/// use cflog_core::json::CellWriter;
 /// use cflog_core::{LogLine, Schema};
 ///
 /// let schema = Schema::from_fields_header(b"#Fields: date time sc-status cs-uri-stem cs-uri-query")?;
@@ -68,11 +70,14 @@ pub struct CellSpan {
 /// ```
 #[derive(Debug)]
 pub struct CellWriter {
-    /// The keys, as the typed layer has them (the JSON writer's).
-    layout: Layout,
+    selection: Selection,
     schema_id: u64,
+    /// The keys of the schema's cells: the contract's.
+    keys: Vec<String>,
     slots: Vec<Slot>,
     scratch: Scratch,
+    /// The buffers of the contract's derived keys and transforms.
+    applied: Applied,
     /// The cells; only `buf[..len]` is written, the rest is room.
     buf: Vec<u8>,
     len: usize,
@@ -83,8 +88,10 @@ impl CellWriter {
     /// A writer of the cells of `selection`.
     pub fn new(selection: Selection) -> CellWriter {
         CellWriter {
-            layout: Layout::new(selection),
+            selection,
             schema_id: 0,
+            keys: Vec::new(),
+            applied: Applied::default(),
             slots: Vec::new(),
             scratch: Scratch::default(),
             buf: Vec::new(),
@@ -95,13 +102,14 @@ impl CellWriter {
 
     /// The selection.
     pub fn selection(&self) -> &Selection {
-        self.layout.selection()
+        &self.selection
     }
 
     /// The keys of the cells of an entry of `schema`, in order: the JSON
     /// writer's.
     pub fn keys(&mut self, schema: &Schema) -> &[String] {
-        self.layout.keys(schema)
+        self.prepare(schema);
+        &self.keys
     }
 
     /// Writes the cells of `line`, with `separator` between them,
@@ -115,13 +123,22 @@ impl CellWriter {
     pub fn write(&mut self, line: &LogLine<'_>, separator: u8) -> Result<(), FieldError> {
         self.prepare(line.schema());
         let CellWriter {
+            selection,
             slots,
             scratch,
             buf,
             len,
             cells,
+            applied,
             ..
         } = self;
+        let (line, values) = match apply(selection, line, applied) {
+            Ok(applied) => applied,
+            Err(error) => {
+                cells.clear();
+                return Err(error);
+            }
+        };
         *len = 0;
         // Room for the usual line many times over, kept from line to line
         // (so it is not cleared each time); a line that needs more is
@@ -132,7 +149,7 @@ impl CellWriter {
                 buf.resize(room, 0);
             }
             cells.clear();
-            match write_cells(slots, scratch, line, separator, buf, cells) {
+            match write_cells(slots, scratch, &line, values, separator, buf, cells) {
                 Ok(Some(written)) => {
                     *len = written;
                     return Ok(());
@@ -162,7 +179,11 @@ impl CellWriter {
     #[inline]
     fn prepare(&mut self, schema: &Schema) {
         if schema.id() != self.schema_id {
-            let items = super::plan(self.layout.selection(), schema);
+            let items = plan(&self.selection, schema);
+            self.keys = items
+                .iter()
+                .map(|&item| item_key(item, &self.selection, schema).to_owned())
+                .collect();
             self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
             self.schema_id = schema.id();
         }
@@ -171,10 +192,11 @@ impl CellWriter {
 
 /// Writes the cells of `line` at the start of `buf`, noting each in
 /// `cells`; their length, or `None` when they did not fit.
-fn write_cells(
+fn write_cells<'a>(
     slots: &[Slot],
     scratch: &mut Scratch,
-    line: &LogLine<'_>,
+    line: &LogLine<'a>,
+    values: &'a DerivedValues,
     separator: u8,
     buf: &mut [u8],
     cells: &mut Vec<CellSpan>,
@@ -185,7 +207,7 @@ fn write_cells(
             out.push(separator);
         }
         let start = out.len();
-        let (text, special) = write_cell(scratch, *slot, line, separator, &mut out)?;
+        let (text, special) = write_cell(scratch, *slot, line, values, separator, &mut out)?;
         cells.push(CellSpan {
             start,
             end: out.len(),
@@ -204,10 +226,11 @@ const VALUE: Kind = (false, false);
 
 /// Appends a slot's cell; what it is.
 #[inline(always)]
-fn write_cell(
+fn write_cell<'a>(
     scratch: &mut Scratch,
     slot: Slot,
-    line: &LogLine<'_>,
+    line: &LogLine<'a>,
+    values: &'a DerivedValues,
     separator: u8,
     out: &mut Out<'_>,
 ) -> Result<Kind, FieldError> {
@@ -248,18 +271,18 @@ fn write_cell(
             short,
         } => column!(col, false, |raw| {
             if !write_unsigned_checked(raw, max, short, bytes, out) {
-                return Err(fail(field, typed::problem(field.kind())));
+                return Err(fail(field, kind::problem(field.kind())));
             }
             VALUE
         }),
         Slot::Signed { col, field } => column!(col, false, |raw| {
-            let n = typed::signed(raw).map_err(|problem| fail(field, problem))?;
+            let n = kind::signed(raw).map_err(|problem| fail(field, problem))?;
             write_signed(n, raw, bytes, out);
             VALUE
         }),
         Slot::Status { col, field } => column!(col, false, |raw| {
             if !write_status_checked(raw, bytes, out) {
-                return Err(fail(field, typed::problem(ValueKind::Status)));
+                return Err(fail(field, kind::problem(ValueKind::Status)));
             }
             VALUE
         }),
@@ -269,7 +292,7 @@ fn write_cell(
         }),
         Slot::Seconds { col, field } => column!(col, false, |raw| {
             if !write_seconds_checked(raw, bytes, out) {
-                return Err(fail(field, typed::problem(ValueKind::Seconds)));
+                return Err(fail(field, kind::problem(ValueKind::Seconds)));
             }
             VALUE
         }),
@@ -277,7 +300,7 @@ fn write_cell(
             let special = match copy_cell_if_plain::<true>(raw, bytes, separator, out) {
                 Some(special) => special,
                 None => {
-                    let word = typed::word(raw).map_err(|problem| fail(field, problem))?;
+                    let word = kind::word(raw).map_err(|problem| fail(field, problem))?;
                     out.detached(|out| write_str_cell(word.as_bytes(), separator, out))
                 }
             };
@@ -306,7 +329,7 @@ fn write_cell(
                 (true, is_special(&out[start..], separator))
             })
         }),
-        Slot::Item(item) => match typed::item_value(item, line)? {
+        Slot::Item(item) => match item_value(item, line, values)? {
             Some(value) => out.detached(|out| write_value_cell(&value, separator, out, scratch)),
             None => VALUE,
         },
@@ -383,6 +406,10 @@ fn write_value_cell(
         TypedValue::Timestamp(time, millis) => {
             write_timestamp(*time, *millis, out);
             out.unquote(start);
+            VALUE
+        }
+        TypedValue::Boolean(value) => {
+            out.extend_from_slice(boolean_text(*value));
             VALUE
         }
         TypedValue::QueryParams(params) => {

@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::out::Out;
 use super::text::{CHUNK, chunk_of, copy_run};
-use crate::error::FieldProblem;
+use crate::kind::FieldProblem;
 use crate::mask;
 
 /// Writes the address `raw` (usually a slice of `line`, see [`chunk_of`])
@@ -62,7 +62,7 @@ pub(super) fn write_ip_cell(
 /// canonical.
 #[cold]
 fn write_parsed(raw: &[u8], out: &mut Out<'_>) -> Result<(), FieldProblem> {
-    match crate::typed::ip(raw)? {
+    match crate::kind::ip(raw)? {
         IpAddr::V4(ip) => write_ipv4(ip, out),
         IpAddr::V6(ip) => write_ipv6(ip, out),
     }

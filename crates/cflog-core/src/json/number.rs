@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::out::Out;
 use super::text::{CHUNK, chunk_of, copy_raw};
-use crate::{mask, values};
+use crate::{mask, scan};
 
 /// Checks that `raw` is an unsigned integer up to `max` and writes it;
 /// false, having written nothing, when it is not.
@@ -44,7 +44,7 @@ pub(super) fn write_unsigned_checked(
         write_digits(raw, &chunk, line, out);
         return true;
     }
-    match values::parse_u64(raw) {
+    match scan::parse_u64(raw) {
         Some(value) if value <= max => {
             write_unsigned(raw, line, out);
             true
@@ -118,7 +118,7 @@ pub(super) fn write_signed(n: i64, raw: &[u8], line: &[u8], out: &mut Out<'_>) {
 }
 
 /// Checks that `raw` is decimal seconds (`S[.fff]`, with up to nine
-/// fraction digits, as [`values::parse_seconds`] reads them) and writes
+/// fraction digits, as [`scan::parse_seconds`] reads them) and writes
 /// them as [`write_seconds`] writes their duration: without leading zeros
 /// in the whole part or trailing zeros in the fraction. False, having
 /// written nothing, when they are not.
@@ -156,7 +156,7 @@ pub(super) fn write_seconds_checked(raw: &[u8], line: &[u8], out: &mut Out<'_>) 
 /// [`write_seconds_checked`] for values longer than a chunk.
 #[cold]
 fn write_long_seconds(raw: &[u8], line: &[u8], out: &mut Out<'_>) -> bool {
-    if crate::typed::seconds(raw).is_err() {
+    if crate::kind::seconds(raw).is_err() {
         return false;
     }
     let (whole, fraction) = match raw.iter().position(|&b| b == b'.') {
@@ -208,7 +208,7 @@ mod tests {
 
     /// The oracle: the parser, then the duration written exactly.
     fn seconds_oracle(raw: &[u8]) -> Option<String> {
-        let duration = values::parse_seconds(raw)?;
+        let duration = scan::parse_seconds(raw)?;
         let mut buf = vec![0; 64];
         let mut out = Out::new(&mut buf);
         write_seconds(duration, &mut out);
@@ -217,7 +217,7 @@ mod tests {
 
     /// The oracle: the parser, then the number formatted.
     fn unsigned_oracle(raw: &[u8], max: u64) -> Option<String> {
-        values::parse_u64(raw)
+        scan::parse_u64(raw)
             .filter(|&n| n <= max)
             .map(|n| n.to_string())
     }
@@ -332,7 +332,7 @@ mod tests {
 
         #[test]
         fn any_status_is_checked_and_written_as_its_number(raw in "[0-9x]{0,4}") {
-            let expected = crate::typed::status(raw.as_bytes()).ok().map(|n| n.to_string());
+            let expected = crate::kind::status(raw.as_bytes()).ok().map(|n| n.to_string());
             prop_assert_eq!(written(raw.as_bytes(), write_status_checked), [expected.clone(), expected]);
         }
     }

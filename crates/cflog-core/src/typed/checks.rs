@@ -1,8 +1,8 @@
 //! The checks of the values a [`Layout`](super::Layout) reads but does not
 //! hand on (see [`Layout::only`](super::Layout::only)).
 //!
-//! A check is the typed read of the value itself, [`super::kind_value`] or
-//! [`super::item_value`], with the value dropped: it fails exactly where
+//! A check is the typed read of the value itself, [`kind_value`] or
+//! [`item_value`], with the value dropped: it fails exactly where
 //! the read fails, so an encoder that is handed only some keys rejects the
 //! same entries as one that is handed them all (and as the JSON writer).
 //! What a check saves is the walk: no key, no encoder call, and no check at
@@ -12,8 +12,10 @@
 //! branch of the read's `match`, which a branch predictor then sees as one
 //! pattern instead of one jump per column.
 
-use super::{Item, Step, is_word, item_value, kind_value};
+use super::Step;
+use crate::contract::{DerivedValues, Item, item_value, kind_value};
 use crate::field::{Field, ValueKind};
+use crate::kind::is_word;
 use crate::line::{LogLine, Value};
 
 /// The checks of one schema's values that are not handed on.
@@ -38,7 +40,7 @@ impl Checks {
                 }
                 | Step::Column { col: None, .. }
                 | Step::Extra { .. }
-                | Step::Item(Item::QueryParams | Item::Extra(_)) => {}
+                | Step::Item(Item::QueryParams | Item::Extra(_) | Item::Derived(_)) => {}
                 Step::Item(Item::Field(field)) if field.kind() == ValueKind::Text => {}
                 Step::Column {
                     col: Some(col),
@@ -54,7 +56,7 @@ impl Checks {
 
     /// Whether every value checked reads by its kind.
     #[inline]
-    pub(super) fn pass(&self, line: &LogLine<'_>) -> bool {
+    pub(super) fn pass<'a>(&self, line: &LogLine<'a>, values: &'a DerivedValues) -> bool {
         self.columns.iter().all(|&(col, field, kind)| {
             let value = line.column(col).and_then(Value::new);
             // A word is read as UTF-8, which ASCII always is: the common
@@ -66,6 +68,6 @@ impl Checks {
         }) && self
             .items
             .iter()
-            .all(|&item| item_value(item, line).is_ok())
+            .all(|&item| item_value(item, line, values).is_ok())
     }
 }

@@ -50,7 +50,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use aws_sdk_s3::Client;
-use cflog_core::json::Selection;
+use cflog_core::contract::Selection;
 use cflog_core::{Field, FieldError, FieldProblem, LogLine};
 #[cfg(feature = "parquet")]
 use cflog_parquet::WriterOptions;

@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use cflog_core::LogLine;
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 #[cfg(feature = "parquet")]
 use cflog_parquet::{ColumnSet, ParquetWriter, WriteError};
 use cflog_pipeline::sink::EntryError;
@@ -56,6 +57,11 @@ pub struct UnknownObjectFormat(pub String);
 /// Gathered NDJSON is compressed in blocks of about this size.
 const JSON_BLOCK: usize = 64 << 10;
 
+/// The room past [`JSON_BLOCK`] in which the last entry of a block is
+/// written: most entries are well under it, and a larger one goes to the
+/// next block (or, larger than a block, straight to gzip).
+const LINE_ROOM: usize = 64 << 10;
+
 /// One object's encoder.
 pub(crate) enum ObjectEncoder {
     #[cfg(feature = "parquet")]
@@ -64,10 +70,56 @@ pub(crate) enum ObjectEncoder {
 }
 
 /// The JSON of the entries, gathered into blocks that are then gzipped.
+///
+/// Each entry is written straight into the block (by
+/// [`JsonWriter::write_to_slice`]), so its bytes are copied once, into
+/// gzip, rather than twice.
 pub(crate) struct GzNdjson {
     json: JsonWriter,
+    /// `JSON_BLOCK + LINE_ROOM` bytes, of which `block[..used]` are
+    /// entries.
     block: Vec<u8>,
+    used: usize,
     gzip: GzEncoder<Vec<u8>>,
+}
+
+impl GzNdjson {
+    /// Appends the entry of `line` and its line break.
+    fn write(&mut self, line: &LogLine<'_>) -> Result<(), EntryError<EncodeError>> {
+        let gzip_error = |e| EntryError::Output(EncodeError::Gzip(e));
+        loop {
+            let room = &mut self.block[self.used..];
+            match self.json.write_to_slice(line, room)? {
+                Some(len) if len < room.len() => {
+                    room[len] = b'\n';
+                    self.used += len + 1;
+                    break;
+                }
+                // No room: the block is compressed, and the entry written
+                // again at its start.
+                _ if self.used > 0 => self.flush().map_err(gzip_error)?,
+                // Larger than a whole block: written apart.
+                _ => {
+                    let mut entry = Vec::new();
+                    self.json.write(line, &mut entry)?;
+                    entry.push(b'\n');
+                    self.gzip.write_all(&entry).map_err(gzip_error)?;
+                    break;
+                }
+            }
+        }
+        if self.used >= JSON_BLOCK {
+            self.flush().map_err(gzip_error)?;
+        }
+        Ok(())
+    }
+
+    /// Compresses the entries of the block.
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.gzip.write_all(&self.block[..self.used])?;
+        self.used = 0;
+        Ok(())
+    }
 }
 
 impl ObjectEncoder {
@@ -79,14 +131,21 @@ impl ObjectEncoder {
         Ok(match format {
             #[cfg(feature = "parquet")]
             ObjectFormat::Parquet => ObjectEncoder::Parquet(Box::new(
-                ParquetWriter::new(Vec::new(), ColumnSet::standard(), options.parquet.clone())
-                    .map_err(EncodeError::Parquet)?,
+                // The columns of the selection's contract: its derived
+                // keys, less the keys it drops.
+                ParquetWriter::new(
+                    Vec::new(),
+                    ColumnSet::for_contract(cflog_core::Family::Standard, selection.contract()),
+                    options.parquet.clone(),
+                )
+                .map_err(EncodeError::Parquet)?,
             )),
             #[cfg(not(feature = "parquet"))]
             ObjectFormat::Parquet => return Err(EncodeError::NoParquet),
             ObjectFormat::NdjsonGz => ObjectEncoder::NdjsonGz(Box::new(GzNdjson {
                 json: JsonWriter::new(selection.clone()),
-                block: Vec::with_capacity(JSON_BLOCK + 4096),
+                block: vec![0; JSON_BLOCK + LINE_ROOM],
+                used: 0,
                 gzip: GzEncoder::new(Vec::new(), Compression::default()),
             })),
         })
@@ -100,17 +159,7 @@ impl ObjectEncoder {
                 WriteError::Rejected(error) => EntryError::Rejected(error),
                 error => EntryError::Output(EncodeError::Parquet(error)),
             }),
-            ObjectEncoder::NdjsonGz(ndjson) => {
-                let GzNdjson { json, block, gzip } = &mut **ndjson;
-                json.write(line, block)?;
-                block.push(b'\n');
-                if block.len() >= JSON_BLOCK {
-                    gzip.write_all(block)
-                        .map_err(|e| EntryError::Output(EncodeError::Gzip(e)))?;
-                    block.clear();
-                }
-                Ok(())
-            }
+            ObjectEncoder::NdjsonGz(ndjson) => ndjson.write(line),
         }
     }
 
@@ -129,7 +178,7 @@ impl ObjectEncoder {
         match self {
             #[cfg(feature = "parquet")]
             ObjectEncoder::Parquet(writer) => writer.memory_size() + writer_output_len(writer),
-            ObjectEncoder::NdjsonGz(ndjson) => ndjson.block.len() + ndjson.gzip.get_ref().len(),
+            ObjectEncoder::NdjsonGz(ndjson) => ndjson.used + ndjson.gzip.get_ref().len(),
         }
     }
 
@@ -140,11 +189,9 @@ impl ObjectEncoder {
             #[cfg(feature = "parquet")]
             ObjectEncoder::Parquet(writer) => Ok(writer.finish().map_err(EncodeError::Parquet)?.0),
             ObjectEncoder::NdjsonGz(ndjson) => {
-                let GzNdjson {
-                    block, mut gzip, ..
-                } = *ndjson;
-                gzip.write_all(&block).map_err(EncodeError::Gzip)?;
-                gzip.finish().map_err(EncodeError::Gzip)
+                let mut ndjson = *ndjson;
+                ndjson.flush().map_err(EncodeError::Gzip)?;
+                ndjson.gzip.finish().map_err(EncodeError::Gzip)
             }
         }
     }

@@ -73,7 +73,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 use cflog_core::{Field, LogLine};
 use cflog_pipeline::sink::{Delivery, EntryError, Sink, SinkFactory, Source, Verdict};
 use tokio::runtime::Handle;

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use cflog_core::LogLine;
-use cflog_core::json::Selection;
+use cflog_core::contract::Selection;
 use cflog_encoders::delimited::{Cells, Columns, RowWriter};
 
 use super::{BLOCK_SIZE, Delivery, EntryError, Sink, Verdict};
@@ -129,7 +129,7 @@ struct Layout {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use cflog_core::json::Selection;
+/// use cflog_core::contract::Selection;
 /// use cflog_pipeline::sink::{DelimitedSink, SharedHeader, Source};
 /// use cflog_pipeline::{Options, Pipeline};
 ///

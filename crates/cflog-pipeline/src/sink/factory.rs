@@ -44,7 +44,7 @@ impl fmt::Display for Source<'_> {
 ///
 /// ```
 /// use cflog_pipeline::sink::{NdjsonSink, SinkFactory, Source, Stdout};
-/// use cflog_core::json::Selection;
+/// use cflog_core::contract::Selection;
 ///
 /// let factory = |_: &Source<'_>| NdjsonSink::stdout(Selection::all());
 /// let sink: NdjsonSink<Stdout> = factory.open(&Source::Stdin);

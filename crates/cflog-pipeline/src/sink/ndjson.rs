@@ -4,7 +4,8 @@ use std::io::{self, Write};
 use std::task::{Context, Poll};
 
 use cflog_core::LogLine;
-use cflog_core::json::{JsonWriter, Selection};
+use cflog_core::contract::Selection;
+use cflog_core::json::JsonWriter;
 
 use super::{Delivery, EntryError, Sink, Verdict};
 
