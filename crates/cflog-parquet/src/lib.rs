@@ -19,6 +19,9 @@
 //! writer ([`ParquetWriter::write_batch`]), as `cflog --format parquet`
 //! does.
 //!
+//! [`rollup`] merges an hour's small files into a few large ones, byte for
+//! byte the same for the same files: the S3 destination's hourly rollup.
+//!
 //! Where the file goes is not this crate's business: any `Write + Send`
 //! (a file, a buffer, a multipart upload). It depends on cflog-core and the
 //! Arrow and Parquet crates, and on nothing of AWS.
@@ -50,6 +53,7 @@
 mod batcher;
 mod buffers;
 pub mod columns;
+pub mod rollup;
 mod rows;
 mod writer;
 
