@@ -6,7 +6,7 @@
 //! --help` documents the options, the output and the exit statuses.
 //!
 //! Modules import only modules below them: `run` (every command) above
-//! `cli` (the arguments), which names `backfill`'s; below those `output`,
+//! `cli` (the arguments), which names `backfill`'s and `rollup`'s; below those `output`,
 //! `stats`, `progress`, `inputs` and `s3`; at the bottom `report` (messages
 //! on stderr) and `exit` (the exit statuses).
 
@@ -19,6 +19,8 @@ mod inputs;
 mod output;
 mod progress;
 mod report;
+#[cfg(feature = "parquet")]
+mod rollup;
 mod run;
 mod s3;
 mod stats;
