@@ -488,6 +488,8 @@ def test_environment_carries_cflog_settings(template):
         "CFLOG_METRICS": ("Metrics", "on"),
         "CFLOG_METRICS_NAMESPACE": ("MetricsNamespace", "cflog"),
         "RUST_LOG": ("LogLevel", "info"),
+        # Used with Rollup=on only (test_rollup_parameters_and_condition).
+        "CFLOG_ROLLUP_WINDOW_HOURS": ("RollupWindowHours", 48),
     }
     for var, (name, default) in expected.items():
         assert env.get(var) == ref(name), f"{var} should come from parameter {name}"
@@ -507,6 +509,8 @@ def test_environment_carries_cflog_settings(template):
     }
     for var in destination:
         assert env[var]["Fn::If"][0] in DESTINATION_CONDITIONS.values(), var
+    # On with the rollup's condition only (Destination=s3, parquet, Rollup=on).
+    assert env["CFLOG_ROLLUP"] == {"Fn::If": ["UseRollup", "on", "off"]}
     assert param(template, "Sink")["Default"] == "stdout"
     assert param(template, "OutputFormat")["Default"] == "ndjson"
     assert sorted(param(template, "Sink")["AllowedValues"]) == ["none", "stdout"]
@@ -514,7 +518,7 @@ def test_environment_carries_cflog_settings(template):
     # The function reads exactly these two words.
     assert sorted(param(template, "RealtimeRejects")["AllowedValues"]) == ["report", "retry"]
     assert sorted(param(template, "InputFormat")["AllowedValues"]) == ["auto", "json", "w3c"]
-    assert set(env) == set(expected) | destination, "unexpected environment variables"
+    assert set(env) == set(expected) | destination | {"CFLOG_ROLLUP"}, "unexpected environment variables"
 
 
 # ---------------------------------------------------------------- the bucket
@@ -692,14 +696,15 @@ def test_function_uses_only_the_explicit_role(template):
     assert trust == [
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ]
-    # The one other role is Batch Operations', which the function never uses.
+    # The other roles are Batch Operations' and the rollup schedule's, which
+    # the function never uses.
     others = [
         name
         for name, r in template["Resources"].items()
         if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role") and name != ROLE
     ]
-    assert others == [BATCH_ROLE]
-    assert not mentions(p, BATCH_ROLE)
+    assert others == [BATCH_ROLE, SCHEDULE_ROLE]
+    assert not mentions(p, BATCH_ROLE) and not mentions(p, SCHEDULE_ROLE)
 
 
 def test_role_has_no_wildcard_actions_and_only_getobject_on_s3(template):
@@ -719,7 +724,9 @@ def test_role_has_no_wildcard_actions_and_only_getobject_on_s3(template):
     )
     # With a stream (and its KMS key): reading that stream; with Trigger=sqs,
     # reading the queue; with Destination=s3, writing the output objects;
-    # with a stream destination, writing to it (and its key). Nothing more.
+    # with a stream destination, writing to it (and its key); with Rollup=on,
+    # the rollup's (test_the_rollup_reads_staging_and_deletes_only_parts).
+    # Nothing more.
     stream_destinations = [a for d in STREAM_DESTINATIONS.values() for a in [d.action, *d.kms_actions]]
     assert sorted(actions) == sorted(
         unconditional
@@ -727,9 +734,10 @@ def test_role_has_no_wildcard_actions_and_only_getobject_on_s3(template):
         + ["kms:Decrypt"]
         + SQS_READ_ACTIONS
         + OUTPUT_WRITE_ACTIONS
+        + ROLLUP_ACTIONS
         + stream_destinations
     )
-    assert [a for a in actions if a.startswith("s3:")] == ["s3:GetObject", *OUTPUT_WRITE_ACTIONS]
+    assert [a for a in actions if a.startswith("s3:")] == ["s3:GetObject", *OUTPUT_WRITE_ACTIONS, *ROLLUP_ACTIONS]
 
 
 def test_role_resources_are_scoped(template):
@@ -740,8 +748,10 @@ def test_role_resources_are_scoped(template):
     for action, resources in by_action.items():
         for r in resources:
             assert r != "*" and not (isinstance(r, str) and "*" in r), f"{action} on wildcard resource {r}"
-    # s3:GetObject: objects of the log bucket under the prefix, by name.
-    (s3_resource,) = by_action["s3:GetObject"]
+    # s3:GetObject: objects of the log bucket under the prefix, by name (and,
+    # with Rollup=on, the output bucket's staging objects and parts).
+    s3_resource, *rollup_reads = by_action["s3:GetObject"]
+    assert all(mentions(r, OUTPUT_BUCKET) for r in rollup_reads)
     template_str, variables = s3_resource["Fn::Sub"]
     assert template_str == "arn:${AWS::Partition}:s3:::${BucketName}/${LogKeyPrefix}*"
     assert variables["BucketName"] == bucket_name_expression(template), (
@@ -1536,7 +1546,7 @@ OUTPUT_RESOURCES = {
     TABLE: "UseParquetOutput",
     WORKGROUP: "UseS3Destination",
 }
-OUTPUT_CONDITIONS = {"UseS3Destination", "UseParquetOutput", "HasOutputExpiration"}
+OUTPUT_CONDITIONS = {"UseS3Destination", "UseParquetOutput", "HasOutputExpiration", "UseRollup"}
 # Where Athena puts query results, in the output bucket; never under OutputPrefix.
 RESULTS_PREFIX = "athena-results/"
 PARTITION_KEYS = ["distribution", "year", "month", "day", "hour"]
@@ -1692,12 +1702,15 @@ def test_the_role_writes_only_the_output_prefix_and_only_with_s3(template):
     assert sorted(as_list(st["Action"])) == sorted(OUTPUT_WRITE_ACTIONS)
     assert "Condition" not in st and "NotAction" not in st and "NotResource" not in st
     assert as_list(st["Resource"]) == [{"Fn::Sub": "${OutputBucket.Arn}/${OutputPrefix}*"}]
-    # Nothing else in the role names the output bucket.
-    assert not mentions([pol for pol in policies if pol is not conditional], OUTPUT_BUCKET)
+    # Nothing else in the role names the output bucket, but the rollup's
+    # policy (test_the_rollup_reads_staging_and_deletes_only_parts).
+    others = [pol for pol in policies if pol is not conditional]
+    assert not mentions([pol for pol in others if pol.get("Fn::If", [None])[0] != "UseRollup"], OUTPUT_BUCKET)
     # As deployed: with cloudwatch nothing, with s3 exactly that statement;
     # the function still reads only the log bucket.
     assert not set(OUTPUT_WRITE_ACTIONS) & set(role_actions(resolved(template)))
-    t = resolved(template, WITH_S3)
+    # (The rollup's policy, on by default, in its own test.)
+    t = resolved(template, {**WITH_S3, "Rollup": "off"})
     s3_statements = [s for s in role_statements(t) if any(a.startswith("s3:") for a in as_list(s["Action"]))]
     by_action = {a: s["Resource"] for s in s3_statements for a in as_list(s["Action"])}
     assert sorted(by_action) == sorted(["s3:GetObject", *OUTPUT_WRITE_ACTIONS])
@@ -1768,12 +1781,14 @@ def test_the_output_bucket_lifecycle(template):
     # Athena results expire; the data only when asked, and only under the prefix.
     (results,) = [r for r in plain if r.get("Prefix") == RESULTS_PREFIX]
     assert results["Status"] == "Enabled" and 1 <= results["ExpirationInDays"] <= 30
-    (optional,) = [r for r in rules if "Fn::If" in r]
+    (optional,) = [r for r in rules if "Fn::If" in r and r["Fn::If"][0] != "UseRollup"]
     cond, rule, otherwise = optional["Fn::If"]
     assert cond == "HasOutputExpiration" and otherwise == ref("AWS::NoValue")
     assert rule["Prefix"] == ref("OutputPrefix")
     assert rule["ExpirationInDays"] == ref("OutputExpirationDays")
-    for days, count in [("0", 2), ("365", 3)]:
+    # With the rollup (on by default), expire-staging too
+    # (test_staging_objects_expire_after_the_window).
+    for days, count in [("0", 3), ("365", 4)]:
         t = resolved(template, {**WITH_S3, "OutputExpirationDays": days})
         assert len(t["Resources"][OUTPUT_BUCKET]["Properties"]["LifecycleConfiguration"]["Rules"]) == count
 
@@ -2441,3 +2456,124 @@ def test_every_parameter_is_in_the_readme_table(template):
     assert not missing, f"parameters missing from the README's table: {sorted(missing)}"
     unknown = table - set(template["Parameters"])
     assert not unknown, f"the README's table names parameters the template lacks: {sorted(unknown)}"
+
+
+# The hourly rollup (Rollup=on, with Destination=s3 and parquet objects).
+RECENT_TABLE = "RecentTable"
+SCHEDULE = "RollupSchedule"
+SCHEDULE_ROLE = "RollupScheduleRole"
+ROLLUP_RESOURCES = {RECENT_TABLE: "UseRollup", SCHEDULE: "UseRollup", SCHEDULE_ROLE: "UseRollup"}
+# What the rollup needs beyond writing objects: list and read staging and
+# the parts, delete leftover parts.
+ROLLUP_ACTIONS = ["s3:ListBucket", "s3:GetObject", "s3:DeleteObject"]
+
+
+def test_rollup_parameters_and_condition(template):
+    assert param(template, "Rollup")["Default"] == "on"
+    assert sorted(param(template, "Rollup")["AllowedValues"]) == ["off", "on"]
+    window = param(template, "RollupWindowHours")
+    # CloudFront delivers up to 24 hours late; the window covers that twice.
+    assert window["Default"] == 48 and window["MinValue"] >= 1
+    staging = param(template, "StagingExpirationDays")
+    # Staging outlives the window, with a margin: the schedule never rolls
+    # an hour whose staging objects have begun to expire.
+    assert staging["Default"] == 7
+    assert staging["MinValue"] * 24 > window["MaxValue"]
+    for overrides, on in [
+        ({**WITH_S3}, True),
+        ({**WITH_S3, "Rollup": "off"}, False),
+        ({**WITH_S3, "S3OutputFormat": "ndjson.gz"}, False),
+        ({"Destination": "cloudwatch"}, False),
+    ]:
+        values = parameter_values(template, overrides)
+        assert evaluate({"Condition": "UseRollup"}, template, values) is on, overrides
+        t = resolved(template, overrides)
+        assert bool(set(ROLLUP_RESOURCES) & set(t["Resources"])) is on, overrides
+        env = t["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+        assert env["CFLOG_ROLLUP"] == ("on" if on else "off")
+        assert env["CFLOG_ROLLUP_WINDOW_HOURS"] == ref("RollupWindowHours")
+    for name, condition in ROLLUP_RESOURCES.items():
+        assert template["Resources"][name].get("Condition") == condition, name
+
+
+def test_the_schedule_invokes_the_function_hourly_with_the_rollup_event(template):
+    t = resolved(template, WITH_S3)
+    schedule = props(t, SCHEDULE, "AWS::Scheduler::Schedule")
+    assert schedule["ScheduleExpression"].startswith("cron(") and schedule["ScheduleExpressionTimezone"] == "UTC"
+    minute, hour = schedule["ScheduleExpression"][len("cron(") :].split()[:2]
+    assert minute.isdigit() and hour == "*", "once an hour, after the hour has ended"
+    assert schedule["State"] == "ENABLED"
+    target = schedule["Target"]
+    assert target["Arn"] == getatt(FUNCTION, "Arn")
+    assert target["RoleArn"] == getatt(SCHEDULE_ROLE, "Arn")
+    # The event the function tells from S3, SQS, Kinesis and Batch Operations.
+    assert json.loads(target["Input"]) == {"cflog": "rollup"}
+    # The scheduler's role: invoke this function, nothing else, for this account.
+    role = props(t, SCHEDULE_ROLE, "AWS::IAM::Role")
+    (trust,) = statements(role["AssumeRolePolicyDocument"])
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}}
+    (policy,) = role["Policies"]
+    (st,) = statements(policy["PolicyDocument"])
+    assert as_list(st["Action"]) == ["lambda:InvokeFunction"]
+    assert st["Resource"] == getatt(FUNCTION, "Arn")
+
+
+def test_the_rollup_reads_staging_and_deletes_only_parts(template):
+    t = resolved(template, WITH_S3)
+    policies = {p["PolicyName"]: p for p in t["Resources"][ROLE]["Properties"]["Policies"]}
+    rollup = statements(policies["cflog-rollup"]["PolicyDocument"])
+    by_action = {a: s for s in rollup for a in as_list(s["Action"])}
+    assert sorted(by_action) == ["s3:DeleteObject", "s3:GetObject", "s3:ListBucket"]
+    listing = by_action["s3:ListBucket"]
+    assert listing["Resource"] == getatt(OUTPUT_BUCKET, "Arn")
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == [
+        {"Fn::Sub": "${OutputPrefix}staging/*"},
+        {"Fn::Sub": "${OutputPrefix}distribution=*"},
+    ]
+    assert as_list(by_action["s3:GetObject"]["Resource"]) == [
+        {"Fn::Sub": "${OutputBucket.Arn}/${OutputPrefix}staging/*"},
+        {"Fn::Sub": "${OutputBucket.Arn}/${OutputPrefix}distribution=*/part-*.parquet"},
+    ]
+    assert as_list(by_action["s3:DeleteObject"]["Resource"]) == [
+        {"Fn::Sub": "${OutputBucket.Arn}/${OutputPrefix}distribution=*/part-*.parquet"}
+    ]
+    for st in rollup:
+        assert st["Effect"] == "Allow" and not mentions(st, BUCKET)
+    # Without the rollup, none of it.
+    off = resolved(template, {**WITH_S3, "Rollup": "off"})
+    names = [p["PolicyName"] for p in off["Resources"][ROLE]["Properties"]["Policies"]]
+    assert "cflog-rollup" not in names
+    assert "s3:DeleteObject" not in role_actions(off)
+
+
+def test_staging_objects_expire_after_the_window(template):
+    def rules(overrides):
+        t = resolved(template, overrides)
+        return t["Resources"][OUTPUT_BUCKET]["Properties"]["LifecycleConfiguration"]["Rules"]
+
+    (staging,) = [r for r in rules(WITH_S3) if r.get("Id") == "expire-staging"]
+    assert staging["Status"] == "Enabled"
+    assert staging["Prefix"] == {"Fn::Sub": "${OutputPrefix}staging/"}
+    assert staging["ExpirationInDays"] == ref("StagingExpirationDays")
+    assert not [r for r in rules({**WITH_S3, "Rollup": "off"}) if r.get("Id") == "expire-staging"]
+
+
+def test_the_recent_table_reads_staging_with_the_table_s_columns(template):
+    t = resolved(template, WITH_S3)
+    table = props(t, TABLE, "AWS::Glue::Table")["TableInput"]
+    recent = props(t, RECENT_TABLE, "AWS::Glue::Table")["TableInput"]
+    assert table["Name"] == "requests" and recent["Name"] == "requests_recent"
+    # The rolled parts and the staging objects come from one writer: the
+    # same columns, which are the writer's (glue_columns.json).
+    golden = json.loads(GLUE_COLUMNS.read_text())
+    assert recent["StorageDescriptor"]["Columns"] == table["StorageDescriptor"]["Columns"] == golden
+    assert recent["PartitionKeys"] == table["PartitionKeys"]
+    assert recent["StorageDescriptor"]["Location"] == {"Fn::Sub": "s3://${OutputBucket}/${OutputPrefix}staging/"}
+    template_of = lambda ti: ti["Parameters"]["storage.location.template"]["Fn::Sub"]  # noqa: E731
+    assert template_of(recent) == template_of(table).replace("${OutputPrefix}", "${OutputPrefix}staging/")
+    # The requests table never reads staging: its locations are the
+    # partitions' own, beside staging/, not above it.
+    assert "staging" not in template_of(table)
+    other = {k: v for k, v in recent["Parameters"].items() if k != "storage.location.template"}
+    assert other == {k: v for k, v in table["Parameters"].items() if k != "storage.location.template"}

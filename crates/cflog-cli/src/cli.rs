@@ -138,6 +138,13 @@ pub enum Command {
     /// S3 Batch Operations job; `cflog backfill status JOB` follows it.
     #[command(after_long_help = crate::backfill::EXAMPLES)]
     Backfill(Box<crate::backfill::BackfillArgs>),
+
+    /// Roll up the staged hours under s3://bucket/prefix/ into the table's
+    /// one Parquet object per distribution-hour, as the function's schedule
+    /// does; hours whose staging objects did not change are left alone.
+    #[cfg(feature = "parquet")]
+    #[command(after_long_help = crate::rollup::EXAMPLES)]
+    Rollup(crate::rollup::RollupArgs),
 }
 
 /// Arguments of the default command: logs in, entries out.
@@ -155,12 +162,21 @@ pub struct ConvertArgs {
 
     /// Write the entries to FILE instead of stdout (a Parquet file is
     /// complete only when cflog ends). `s3://bucket/prefix/` writes the
-    /// Lambda's S3 layout instead: objects per distribution and hour,
-    /// `prefix/distribution=ID/year=YYYY/month=MM/day=DD/hour=HH/<input
-    /// name>.parquet` (or `.ndjson.gz` for --format ndjson), the same keys
-    /// on every run.
+    /// Lambda's S3 layout instead: with --format parquet, one object per
+    /// input and hour under `prefix/staging/`, then the hours written rolled
+    /// up into `prefix/distribution=ID/year=YYYY/month=MM/day=DD/hour=HH/
+    /// part-00000.parquet` (see `cflog rollup --help`); with --format
+    /// ndjson, `.ndjson.gz` objects per input and hour under `prefix/`. The
+    /// same keys on every run.
     #[arg(long, short = 'o', value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
+
+    /// With --format parquet --output s3://…, leave the objects per input
+    /// in the table's prefix, as before the rollup, instead of staging and
+    /// rolling them up.
+    #[cfg(feature = "parquet")]
+    #[arg(long, help_heading = "Output")]
+    pub no_rollup: bool,
 
     /// Print the keys `--fields` accepts, with their CloudFront names, and exit.
     #[arg(long, exclusive = true, help_heading = "Output")]

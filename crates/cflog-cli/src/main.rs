@@ -6,7 +6,7 @@
 //! --help` documents the options, the output and the exit statuses.
 //!
 //! Modules import only modules below them: `run` (every command) above
-//! `cli` (the arguments), which names `backfill`'s; below those `output`,
+//! `cli` (the arguments), which names `backfill`'s and `rollup`'s; below those `output`,
 //! `stats`, `progress`, `inputs` and `s3`; at the bottom `report` (messages
 //! on stderr) and `exit` (the exit statuses).
 
@@ -20,6 +20,8 @@ mod output;
 mod progress;
 mod report;
 mod report_page;
+#[cfg(feature = "parquet")]
+mod rollup;
 mod run;
 mod s3;
 mod s3_error;

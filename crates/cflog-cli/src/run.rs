@@ -43,6 +43,8 @@ pub fn main(cli: Cli) -> ExitCode {
         Some(Command::Stats(args)) => stats(&args),
         Some(Command::Report(args)) => report(&args),
         Some(Command::Backfill(args)) => crate::backfill::main(&args, Cli::command),
+        #[cfg(feature = "parquet")]
+        Some(Command::Rollup(args)) => crate::rollup::main(&args),
         None if cli.convert.list_fields => print_stdout(cli::fields_listing().as_bytes()),
         None => convert(&cli.convert),
     };
@@ -315,13 +317,32 @@ fn convert_to_s3(
             }
         },
     };
-    let factory = crate::output::s3::S3Factory::new(s3, bucket, prefix, format, selection);
+    // Parquet goes to the staging prefix, and the hours written are rolled
+    // up into the table's objects at the end, as the function's schedule
+    // does; with --no-rollup (or NDJSON) into the table's prefix itself.
+    let rollup = format == ObjectFormat::Parquet && !args.no_rollup;
+    let staging = cflog_destinations::s3::rollup::staging_prefix(prefix);
+    let written_prefix = if rollup { staging.as_str() } else { prefix };
+    let factory = crate::output::s3::S3Factory::new(s3, bucket, written_prefix, format, selection);
     let progress = Progress::start(&plan.inputs, plan.quiet);
     let reporter = Reporter::with_progress(progress.bar());
     let started = Instant::now();
     let outcomes = process(&plan, &factory, &progress, &reporter);
     progress.finish();
+    // Every object written, of the inputs that failed too: their complete
+    // objects are staged, and rolled up with the rest.
+    let written: Vec<String> = outcomes
+        .iter()
+        .flat_map(|outcome| &outcome.summary.delivered.objects)
+        .map(|object| object.uri.clone())
+        .collect();
     let status = finish(&plan, outcomes, started, true, |_| Ok(()));
+    let status = match rollup {
+        true => status.max(crate::rollup::roll_written(
+            s3, bucket, prefix, &written, plan.quiet,
+        )),
+        false => status,
+    };
     plan.close();
     status
 }

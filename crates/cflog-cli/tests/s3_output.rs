@@ -44,9 +44,17 @@ async fn s3_inputs_to_an_s3_output_in_the_lambdas_layout_the_same_keys_every_run
         server.put("logs", key, common::gzip(log.as_bytes())).await;
     }
     let tree = server.root().join("athena");
+    // Parquet as an object per input and hour, in the table's prefix (the
+    // layout before the rollup; `parquet_to_s3_is_staged_...` below covers
+    // the rollup).
     let run = |format: &str, prefix: &str| {
+        let no_rollup = if format == "parquet" {
+            "--no-rollup"
+        } else {
+            "--jobs=2"
+        };
         cflog_for(&server)
-            .args(["--s3-path-style", "-q", "--format", format, "-o"])
+            .args(["--s3-path-style", "-q", no_rollup, "--format", format, "-o"])
             .arg(format!("s3://athena/{prefix}"))
             .arg("s3://logs/cf/")
             .assert()
@@ -103,6 +111,91 @@ async fn s3_inputs_to_an_s3_output_in_the_lambdas_layout_the_same_keys_every_run
         .map(|n| n.replace(".ndjson.gz", ".parquet"))
         .collect();
     assert_eq!(same, parquet);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parquet_to_s3_is_staged_and_rolled_up_into_one_object_per_hour_and_cflog_rollup_changes_nothing()
+ {
+    let server = S3Server::start().await;
+    server.create_bucket("logs").await;
+    server.create_bucket("athena").await;
+    let logs = [
+        ("cf/E2.2024-03-14-00.a1.gz", common::synthetic_log("a", 400)),
+        ("cf/E2.2024-03-14-01.b2.gz", common::synthetic_log("b", 200)),
+    ];
+    for (key, log) in &logs {
+        server.put("logs", key, common::gzip(log.as_bytes())).await;
+    }
+    cflog_for(&server)
+        .args([
+            "--s3-path-style",
+            "--format",
+            "parquet",
+            "-o",
+            "s3://athena/cf/",
+        ])
+        .arg("s3://logs/cf/")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("rolled up"));
+    let tree = server.root().join("athena/cf");
+    let all = files(&tree);
+    let (staged, table): (Vec<&String>, Vec<&String>) =
+        all.iter().partition(|name| name.starts_with("staging/"));
+    // Both inputs staged per hour; the table holds one part per hour.
+    assert!(staged.len() > table.len(), "{all:?}");
+    let hours: std::collections::BTreeSet<String> = staged
+        .iter()
+        .map(|name| name["staging/".len()..name.rfind('/').unwrap()].to_owned())
+        .collect();
+    let parts: Vec<String> = hours
+        .iter()
+        .map(|hour| format!("{hour}/part-00000.parquet"))
+        .collect();
+    assert_eq!(table, parts.iter().collect::<Vec<_>>());
+    // Every entry once across the parts, as DuckDB reads them.
+    let glob = format!("{}/distribution=*/**/*.parquet", tree.display());
+    let output = std::process::Command::new(cflog_testkit::tools_python())
+        .args(["-c", "import duckdb, sys\nprint(duckdb.sql(f\"SELECT count(*) FROM read_parquet('{sys.argv[1]}')\").fetchall()[0][0])"])
+        .arg(&glob)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "600");
+    let before: Vec<(String, Vec<u8>)> = table
+        .iter()
+        .map(|name| ((*name).clone(), std::fs::read(tree.join(name)).unwrap()))
+        .collect();
+
+    // `cflog rollup` over the same prefix: nothing changed, nothing written.
+    cflog_for(&server)
+        .args(["rollup", "--s3-path-style", "s3://athena/cf/"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0 parts written (0 rows)"));
+    let after: Vec<(String, Vec<u8>)> = before
+        .iter()
+        .map(|(name, _)| (name.clone(), std::fs::read(tree.join(name)).unwrap()))
+        .collect();
+    assert_eq!(after, before);
+}
+
+#[test]
+fn cflog_rollup_takes_an_s3_uri_and_rfc_3339_times() {
+    common::cflog()
+        .args(["rollup", "athena/cf/"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("expected s3://bucket/prefix/"));
+    common::cflog()
+        .args(["rollup", "s3://athena/cf/", "--since", "yesterday"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("RFC 3339"));
 }
 
 #[test]

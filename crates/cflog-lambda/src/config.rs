@@ -12,7 +12,7 @@ use cflog_pipeline::Options;
 
 /// Every variable the function reads, with its meaning, for error messages
 /// and documentation.
-pub const VARIABLES: [(&str, &str); 20] = [
+pub const VARIABLES: [(&str, &str); 22] = [
     (
         "CFLOG_FIELDS",
         "comma-separated JSON keys to emit, in order; empty for every field",
@@ -52,6 +52,14 @@ pub const VARIABLES: [(&str, &str); 20] = [
     (
         "CFLOG_OUTPUT_PREFIX",
         "the key prefix of the `s3` sink's objects (default none): `<prefix>/distribution=<id>/year=YYYY/month=MM/day=DD/hour=HH/<input name>.parquet`",
+    ),
+    (
+        "CFLOG_ROLLUP",
+        "`on`: the `s3` sink's Parquet objects go under `<prefix>staging/`, and the schedule's invocation (`{\"cflog\": \"rollup\"}`) rolls each changed distribution-hour into `<prefix>distribution=<id>/…/hour=HH/part-00000.parquet`; `off` (the default): the objects go under `<prefix>` itself",
+    ),
+    (
+        "CFLOG_ROLLUP_WINDOW_HOURS",
+        "with CFLOG_ROLLUP=on, the hours back from now that the schedule's invocation rolls up (default 48, 1 to 144)",
     ),
     (
         "CFLOG_MAX_LINE_BYTES",
@@ -177,6 +185,11 @@ pub struct S3Output {
     pub prefix: String,
     /// Parquet or gzip NDJSON (`CFLOG_OUTPUT_FORMAT`).
     pub format: ObjectFormat,
+    /// With the hourly rollup (`CFLOG_ROLLUP=on`, Parquet only): the hours
+    /// the schedule's invocation rolls up, back from now
+    /// (`CFLOG_ROLLUP_WINDOW_HOURS`). The sink then writes under
+    /// `<prefix>staging/`.
+    pub rollup_window_hours: Option<u32>,
 }
 
 /// How entries are written.
@@ -466,10 +479,40 @@ fn s3_output<L: Fn(&str) -> Option<String>>(vars: &Vars<L>) -> Result<S3Output, 
             "CFLOG_SINK=s3 needs the bucket to write to".into(),
         )
     })?;
+    let rollup = match vars.get("CFLOG_ROLLUP").as_deref() {
+        None | Some("off") => false,
+        Some("on") if format == ObjectFormat::Parquet => true,
+        Some("on") => {
+            return Err(fail(
+                "CFLOG_ROLLUP",
+                "the rollup merges Parquet objects: set CFLOG_OUTPUT_FORMAT=parquet, or CFLOG_ROLLUP=off".into(),
+            ));
+        }
+        Some(other) => {
+            return Err(fail(
+                "CFLOG_ROLLUP",
+                format!("expected on or off, not {other:?}"),
+            ));
+        }
+    };
+    let window = match vars.get("CFLOG_ROLLUP_WINDOW_HOURS") {
+        None => 48,
+        Some(hours) => hours
+            .parse::<u32>()
+            .ok()
+            .filter(|h| (1..=144).contains(h))
+            .ok_or_else(|| {
+                fail(
+                    "CFLOG_ROLLUP_WINDOW_HOURS",
+                    format!("expected 1 to 144 hours, not {hours:?}"),
+                )
+            })?,
+    };
     Ok(S3Output {
         bucket,
         prefix: vars.get("CFLOG_OUTPUT_PREFIX").unwrap_or_default(),
         format,
+        rollup_window_hours: rollup.then_some(window),
     })
 }
 
@@ -917,6 +960,31 @@ mod tests {
     }
 
     #[test]
+    fn the_rollup_is_on_or_off_with_a_window_and_for_parquet_only() {
+        let s3 = |vars: &[(&str, &str)]| {
+            let mut all = vec![("CFLOG_SINK", "s3"), ("CFLOG_OUTPUT_BUCKET", "athena")];
+            all.extend_from_slice(vars);
+            config(&all).map(|c| c.s3.unwrap().rollup_window_hours)
+        };
+        assert_eq!(s3(&[]).unwrap(), None);
+        assert_eq!(s3(&[("CFLOG_ROLLUP", "off")]).unwrap(), None);
+        assert_eq!(s3(&[("CFLOG_ROLLUP", "on")]).unwrap(), Some(48));
+        assert_eq!(
+            s3(&[("CFLOG_ROLLUP", "on"), ("CFLOG_ROLLUP_WINDOW_HOURS", "72")]).unwrap(),
+            Some(72)
+        );
+        for bad in [
+            &[("CFLOG_ROLLUP", "yes")][..],
+            &[("CFLOG_ROLLUP", "on"), ("CFLOG_ROLLUP_WINDOW_HOURS", "0")],
+            &[("CFLOG_ROLLUP", "on"), ("CFLOG_ROLLUP_WINDOW_HOURS", "145")],
+            &[("CFLOG_ROLLUP", "on"), ("CFLOG_OUTPUT_FORMAT", "ndjson.gz")],
+        ] {
+            let error = s3(bad).unwrap_err().to_string();
+            assert!(error.contains("CFLOG_ROLLUP"), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
     fn the_s3_sink_needs_a_bucket_and_takes_its_own_formats() {
         let s3 = config(&[("CFLOG_SINK", "s3"), ("CFLOG_OUTPUT_BUCKET", "athena")]).unwrap();
         assert_eq!(s3.sink, SinkKind::S3);
@@ -926,6 +994,7 @@ mod tests {
                 bucket: "athena".into(),
                 prefix: String::new(),
                 format: ObjectFormat::Parquet,
+                rollup_window_hours: None,
             })
         );
         let ndjson = config(&[

@@ -27,6 +27,8 @@ pub enum Event {
     /// An SQS batch, each message's body an S3 event notification (read
     /// with [`parse_notification`]).
     Sqs(SqsEvent),
+    /// The rollup schedule's invocation, `{"cflog": "rollup"}`.
+    Rollup,
 }
 
 /// What an SQS message's body says: S3 wrote it, as it would have
@@ -62,6 +64,9 @@ pub enum Notification {
 /// `BadEvent`, when the payload is none of these, or its records do not
 /// have the shape of their source.
 pub fn parse_event(payload: Value) -> Result<Event, HandlerError> {
+    if payload.get("cflog").and_then(Value::as_str) == Some("rollup") {
+        return Ok(Event::Rollup);
+    }
     if payload.get("invocationSchemaVersion").is_some() && payload.get("tasks").is_some() {
         return BatchJob::from_payload(&payload).map(Event::S3Batch);
     }
@@ -120,8 +125,8 @@ pub fn parse_notification(body: &str) -> Result<Notification, HandlerError> {
     match parse_event(payload)? {
         Event::S3(event) => Ok(Notification::S3(event)),
         Event::S3Test(bucket) => Ok(Notification::S3Test(bucket)),
-        Event::Kinesis(_) | Event::Sqs(_) | Event::S3Batch(_) => Err(HandlerError::bad_event(
-            "the message body is not an S3 event notification",
-        )),
+        Event::Kinesis(_) | Event::Sqs(_) | Event::S3Batch(_) | Event::Rollup => Err(
+            HandlerError::bad_event("the message body is not an S3 event notification"),
+        ),
     }
 }

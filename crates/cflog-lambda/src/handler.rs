@@ -250,6 +250,16 @@ impl Handler {
         }
     }
 
+    /// The S3 client.
+    pub(crate) fn s3_client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The configuration.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// How many objects of one event are processed at once.
     pub(crate) fn concurrency(&self) -> usize {
         self.config.concurrency

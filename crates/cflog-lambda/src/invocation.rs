@@ -29,6 +29,9 @@ pub enum Response {
     S3Batch(S3BatchJobResponse),
     /// For an SQS batch: the messages Lambda should return to the queue.
     Sqs(SqsBatchResponse),
+    /// For the rollup schedule's invocation: what it rolled up.
+    #[cfg(feature = "parquet")]
+    Rollup(crate::rollup::RollupResponse),
 }
 
 impl Response {
@@ -37,6 +40,8 @@ impl Response {
         match self {
             Response::S3(response) => &response.objects,
             Response::Kinesis(_) | Response::S3Batch(_) | Response::Sqs(_) => &[],
+            #[cfg(feature = "parquet")]
+            Response::Rollup(_) => &[],
         }
     }
 }
@@ -56,6 +61,21 @@ impl Handler {
     /// line never fails an object. Batch Operations and SQS invocations
     /// answer object failures in their response instead.
     pub async fn handle(&self, payload: Value) -> Result<Response, HandlerError> {
+        self.handle_until(payload, None).await
+    }
+
+    /// As [`handle`](Handler::handle), with the invocation's deadline: the
+    /// rollup schedule's invocation starts no hour it leaves too little time
+    /// for, and leaves it to the next run.
+    ///
+    /// # Errors
+    ///
+    /// As [`handle`](Handler::handle); for the rollup, when an hour failed.
+    pub async fn handle_until(
+        &self,
+        payload: Value,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Response, HandlerError> {
         match parse_event(payload)? {
             Event::S3Test(bucket) => {
                 tracing::info!(?bucket, "S3 test event acknowledged");
@@ -65,6 +85,20 @@ impl Handler {
             Event::S3(event) => self.handle_s3(event).await.map(Response::S3),
             Event::S3Batch(job) => Ok(Response::S3Batch(self.handle_s3_batch(job).await)),
             Event::Sqs(event) => Ok(Response::Sqs(self.handle_sqs(event).await)),
+            #[cfg(feature = "parquet")]
+            // Boxed: the rollup's future is deep, and the binary's would
+            // pass the compiler's layout depth with it inline.
+            Event::Rollup => Box::pin(self.handle_rollup(deadline))
+                .await
+                .map(Response::Rollup),
+            #[cfg(not(feature = "parquet"))]
+            Event::Rollup => {
+                let _ = deadline;
+                Err(HandlerError {
+                    kind: crate::error::FailureKind::NotConfigured,
+                    message: "this build has no rollup (cflog-lambda's feature `parquet`)".into(),
+                })
+            }
         }
     }
 }

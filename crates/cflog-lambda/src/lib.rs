@@ -69,6 +69,8 @@ pub mod invocation;
 pub mod kinesis;
 pub mod metrics;
 pub mod report;
+#[cfg(feature = "parquet")]
+pub mod rollup;
 pub mod sinks;
 pub mod sqs;
 mod status;

@@ -36,7 +36,14 @@ async fn main() -> Result<(), Error> {
     let handler = &handler;
 
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler.handle(event.payload).await
+        // The rollup stops before the function's timeout.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let left = u128::from(event.context.deadline).saturating_sub(now_ms);
+        let deadline = std::time::Instant::now()
+            + std::time::Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX));
+        handler.handle_until(event.payload, Some(deadline)).await
     }))
     .await
 }

@@ -69,7 +69,14 @@ pub fn sinks(
     Ok(match &config.s3 {
         Some(output) => {
             let options = S3Options::default().selection(config.selection.clone());
-            let destination = S3Destination::new(s3.clone(), &output.bucket, &output.prefix)
+            // With the rollup, the objects per input are staged apart from
+            // the table, which holds only the rolled-up parts.
+            let prefix = match output.rollup_window_hours {
+                #[cfg(feature = "parquet")]
+                Some(_) => cflog_destinations::s3::rollup::staging_prefix(&output.prefix),
+                _ => output.prefix.clone(),
+            };
+            let destination = S3Destination::new(s3.clone(), &output.bucket, &prefix)
                 .format(output.format)
                 .options(options);
             Arc::new(move |source: &Source<'_>| boxed(destination.open(source)))

@@ -22,6 +22,8 @@
 //! [`read`] reads Parquet logs back: AWS's own v2 Parquet deliveries, all
 //! strings, and the files this crate writes, as lines for cflog-core's
 //! parsers.
+//! [`rollup`] merges an hour's small files into a few large ones, byte for
+//! byte the same for the same files: the S3 destination's hourly rollup.
 //!
 //! Where the file goes is not this crate's business: any `Write + Send`
 //! (a file, a buffer, a multipart upload). It depends on cflog-core and the
@@ -55,6 +57,7 @@ mod batcher;
 mod buffers;
 pub mod columns;
 pub mod read;
+pub mod rollup;
 mod rows;
 mod writer;
 

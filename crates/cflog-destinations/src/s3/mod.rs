@@ -41,6 +41,8 @@
 
 mod layout;
 mod object;
+#[cfg(feature = "parquet")]
+pub mod rollup;
 mod upload;
 
 use std::collections::HashMap;

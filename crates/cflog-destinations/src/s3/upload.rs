@@ -10,6 +10,7 @@
 //! That hash was about 2 % of the function's CPU on the Parquet path, and
 //! S3-compatible servers accept unsigned payloads too.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -105,6 +106,8 @@ pub(crate) struct Upload {
     bytes: u64,
     /// Whether the upload is complete or aborted: nothing is left to clean up.
     settled: bool,
+    /// The object's user metadata (`x-amz-meta-*`), if any.
+    metadata: Option<Arc<HashMap<String, String>>>,
 }
 
 impl Upload {
@@ -118,7 +121,15 @@ impl Upload {
             done: Vec::new(),
             bytes: 0,
             settled: false,
+            metadata: None,
         }
+    }
+
+    /// The upload of an object with user metadata (`x-amz-meta-*`): set on
+    /// its PutObject, or its CreateMultipartUpload.
+    pub(crate) fn with_metadata(mut self, metadata: HashMap<String, String>) -> Upload {
+        self.metadata = Some(Arc::new(metadata));
+        self
     }
 
     pub(crate) fn key(&self) -> &str {
@@ -132,13 +143,17 @@ impl Upload {
         let number = self.next_part;
         self.next_part += 1;
         self.bytes += bytes.len() as u64;
-        let (bucket, key, id) = (
+        let (bucket, key, id, metadata) = (
             Arc::clone(&self.bucket),
             self.key.clone(),
             Arc::clone(&self.id),
+            self.metadata.clone(),
         );
         let task = self.bucket.runtime.spawn(async move {
-            let id = id.get_or_try_init(|| create(&bucket, &key)).await?.clone();
+            let id = id
+                .get_or_try_init(|| create(&bucket, &key, metadata.as_deref()))
+                .await?
+                .clone();
             upload_part(&bucket, &key, &id, number, bytes).await
         });
         self.in_flight.push(task);
@@ -181,6 +196,7 @@ impl Upload {
                 .put_object()
                 .bucket(&self.bucket.name)
                 .key(&self.key)
+                .set_metadata(self.metadata.as_deref().cloned())
                 .body(ByteStream::from(last))
                 .customize()
                 .disable_payload_signing()
@@ -293,18 +309,24 @@ impl Drop for Upload {
             done: Vec::new(),
             bytes: 0,
             settled: true,
+            metadata: None,
         };
         self.bucket.runtime.spawn(async move { rest.abort().await });
     }
 }
 
-async fn create(bucket: &Bucket, key: &str) -> Result<String, UploadError> {
+async fn create(
+    bucket: &Bucket,
+    key: &str,
+    metadata: Option<&HashMap<String, String>>,
+) -> Result<String, UploadError> {
     let uri = || format!("s3://{}/{key}", bucket.name);
     let created = bucket
         .client
         .create_multipart_upload()
         .bucket(&bucket.name)
         .key(key)
+        .set_metadata(metadata.cloned())
         .checksum_algorithm(ChecksumAlgorithm::Crc32)
         .send()
         .await

@@ -1,0 +1,682 @@
+//! The hourly rollup: each distribution-hour's staging objects, one per
+//! input log file, merged into the table's one object per hour.
+//!
+//! With the rollup on, the [`S3Destination`](super::S3Destination) writes
+//! under the *staging* prefix, [`staging_prefix`]`(prefix)`, which the
+//! table never reads; the table's prefix holds only the rolled-up parts:
+//!
+//! ```text
+//! <prefix>staging/distribution=<id>/year=YYYY/month=MM/day=DD/hour=HH/<log file>.parquet   (one per input)
+//! <prefix>distribution=<id>/year=YYYY/month=MM/day=DD/hour=HH/part-00000.parquet           (one per hour)
+//! ```
+//!
+//! # Idempotent by construction
+//!
+//! A rolled-up hour is a pure function of its staging objects
+//! ([`cflog_parquet::rollup`]): they are taken in order of arrival (S3's
+//! `LastModified`), then key, and assigned to parts of about
+//! [`part_input_bytes`](cflog_parquet::rollup::RollupOptions::part_input_bytes)
+//! each ([`plan_parts`](cflog_parquet::rollup::plan_parts)). Each part
+//! carries, in its user metadata, the SHA-256 of what it was made from
+//! (the key, ETag, or time where a server lists no ETag, and size of each
+//! input, in order, and the rollup's
+//! version and settings). A part whose fingerprint is unchanged is not
+//! read, encoded or written again, so a second rollup, a retried one or a
+//! redelivered schedule changes no object.
+//!
+//! A late log file arrives last, so it joins the hour's last part, or
+//! starts a new one: the earlier parts keep their inputs and are not
+//! written. Each PUT replaces one whole object, and parts are written in
+//! order, so a query running meanwhile sees each entry at most once: a row
+//! only ever moves to a later part (when an input is delivered again and
+//! arrives anew), and the part it leaves is written before the one it
+//! joins.
+//!
+//! # When a part is deleted
+//!
+//! A part past the hour's last is left over from an earlier rollup with
+//! smaller parts. It is deleted once every part of the new plan is in
+//! place, and only when the hour's staging objects are at least as many as
+//! the rolled parts say they were made from: a rollup never deletes rows
+//! whose staging objects are gone (expired, or deleted by hand). Such an
+//! hour is refused ([`RollupError::StagingShrank`]) and left as it is. The
+//! staging objects' lifecycle (7 days by default) outlasts the schedule's
+//! window (48 hours), so the schedule never meets one. Between the last
+//! PUT and the DELETE, a query may see the leftover part's rows twice;
+//! that only follows a change of the part size.
+//!
+//! # Bounded
+//!
+//! One staging object is in memory at a time, with the row group being
+//! encoded (at most 1,048,576 rows or 128 MiB encoded) and the upload's
+//! parts in flight. A part larger than the upload's part size goes up as a
+//! multipart upload while it is written; one that fails is aborted, so
+//! the part it replaces stays whole.
+
+mod listing;
+
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::operation::delete_object::DeleteObjectError;
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::head_object::HeadObjectError;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error;
+use aws_sdk_s3::primitives::ByteStreamError;
+use cflog_parquet::ColumnSet;
+use cflog_parquet::rollup::{self, RollupWriter, plan_parts};
+use cflog_pipeline::s3::RequestError;
+use sha2::{Digest, Sha256};
+use tokio::runtime::Handle;
+
+pub use listing::{StagedHour, StagedObject};
+
+use super::MIN_PART_BYTES;
+use super::layout::{HourKey, Partition};
+use super::upload::{Bucket, Upload, UploadError};
+
+/// The user metadata key of a part's fingerprint.
+pub const FINGERPRINT_KEY: &str = "cflog-rollup-fingerprint";
+/// The user metadata key of the number of staging objects a part holds.
+pub const INPUTS_KEY: &str = "cflog-rollup-inputs";
+
+/// The staging prefix of a table under `prefix` (empty or ending in `/`):
+/// `<prefix>staging/`, where the S3 destination writes one object per input
+/// and hour when the rollup is on.
+///
+/// ```
+/// use cflog_destinations::s3::rollup::staging_prefix;
+///
+/// assert_eq!(staging_prefix("cloudfront/"), "cloudfront/staging/");
+/// assert_eq!(staging_prefix(""), "staging/");
+/// ```
+pub fn staging_prefix(prefix: &str) -> String {
+    format!("{prefix}staging/")
+}
+
+/// The name of an hour's `number`th part (from 0): `part-00000.parquet`.
+pub fn part_name(number: usize) -> String {
+    format!("part-{number:05}.parquet")
+}
+
+/// The number of a part's name.
+pub(crate) fn part_number(name: &str) -> Option<usize> {
+    let digits = name.strip_prefix("part-")?.strip_suffix(".parquet")?;
+    (digits.len() == 5 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())?
+}
+
+/// How a [`HourlyRollup`] sizes its parts and uploads.
+#[derive(Clone, Debug)]
+pub struct RollupOptions {
+    parts: rollup::RollupOptions,
+    upload_part_bytes: usize,
+    max_parts_in_flight: usize,
+}
+
+impl Default for RollupOptions {
+    fn default() -> RollupOptions {
+        RollupOptions {
+            parts: rollup::RollupOptions::default(),
+            upload_part_bytes: 16 << 20,
+            max_parts_in_flight: 2,
+        }
+    }
+}
+
+impl RollupOptions {
+    /// The parts' sizes, row groups and encoding.
+    #[must_use]
+    pub fn parts(mut self, parts: rollup::RollupOptions) -> RollupOptions {
+        self.parts = parts;
+        self
+    }
+
+    /// The bytes of a multipart upload's part (default 16 MiB, at least
+    /// 5 MiB): a rolled-up part smaller than this is one PutObject.
+    #[must_use]
+    pub fn upload_part_bytes(mut self, bytes: usize) -> RollupOptions {
+        self.upload_part_bytes = bytes.max(MIN_PART_BYTES);
+        self
+    }
+}
+
+/// Why an hour, or a listing, was not rolled up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RollupError {
+    /// Listing the staging objects or the parts failed.
+    #[error(transparent)]
+    List(RequestError<ListObjectsV2Error>),
+    /// Reading a part's metadata failed.
+    #[error(transparent)]
+    Head(RequestError<HeadObjectError>),
+    /// Reading a staging object failed.
+    #[error(transparent)]
+    Get(RequestError<GetObjectError>),
+    /// A staging object's body broke off.
+    #[error("s3://{bucket}/{key}: reading the body failed: {error}")]
+    Body {
+        /// The bucket.
+        bucket: String,
+        /// The staging object's key.
+        key: String,
+        /// What failed.
+        #[source]
+        error: ByteStreamError,
+    },
+    /// A staging object is not cflog's Parquet of the table's columns.
+    #[error("s3://{bucket}/{key}: {error}")]
+    Input {
+        /// The bucket.
+        bucket: String,
+        /// The staging object's key.
+        key: String,
+        /// What the rollup said.
+        #[source]
+        error: rollup::RollupError,
+    },
+    /// Encoding a part failed.
+    #[error("s3://{bucket}/{key}: {error}")]
+    Encode {
+        /// The bucket.
+        bucket: String,
+        /// The part's key.
+        key: String,
+        /// What the rollup said.
+        #[source]
+        error: rollup::RollupError,
+    },
+    /// Uploading a part failed; the part it was to replace is as it was.
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    /// Deleting a leftover part failed.
+    #[error(transparent)]
+    Delete(RequestError<DeleteObjectError>),
+    /// The hour's rolled parts were made from more staging objects than
+    /// there are now: rolling it again would drop rows. It is left as it
+    /// is.
+    #[error(
+        "{hour}: the rolled parts hold {rolled} staging objects and only {staged} are left; the hour is left as it is"
+    )]
+    StagingShrank {
+        /// `distribution=…/year=…/hour=HH`.
+        hour: String,
+        /// The staging objects the parts say they hold.
+        rolled: usize,
+        /// The staging objects listed now.
+        staged: usize,
+    },
+}
+
+/// What rolling one part did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RolledPart {
+    /// The part's key.
+    pub key: String,
+    /// The staging objects in it.
+    pub inputs: usize,
+    /// Whether it was written; `false` when its fingerprint was unchanged.
+    pub written: bool,
+    /// The rows written (0 for a part left unchanged).
+    pub rows: u64,
+    /// The bytes written (0 for a part left unchanged).
+    pub bytes: u64,
+}
+
+/// What rolling one hour did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HourRollup {
+    /// The distribution and hour.
+    pub partition: Partition,
+    /// The hour's parts, in order.
+    pub parts: Vec<RolledPart>,
+    /// The leftover parts deleted.
+    pub deleted: Vec<String>,
+}
+
+impl HourRollup {
+    /// Whether the rollup wrote or deleted anything.
+    pub fn changed(&self) -> bool {
+        !self.deleted.is_empty() || self.parts.iter().any(|p| p.written)
+    }
+}
+
+/// An hour that failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct HourFailure {
+    /// The distribution and hour.
+    pub partition: Partition,
+    /// Why.
+    pub error: RollupError,
+}
+
+/// Which hours [`HourlyRollup::roll`] rolls up, and until when.
+#[derive(Clone, Debug, Default)]
+pub struct RollupWindow {
+    /// The first hour (default: the first staged).
+    pub since: Option<HourKey>,
+    /// The hour after the last (default: none).
+    pub until: Option<HourKey>,
+    /// Only this distribution (default: every one staged).
+    pub distribution: Option<String>,
+    /// No hour is started after this instant less
+    /// [`margin`](RollupWindow::margin): the rest is left for the next run.
+    pub deadline: Option<Instant>,
+    /// The time kept free before the deadline to roll one more hour.
+    pub margin: Duration,
+}
+
+/// What [`HourlyRollup::roll`] did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct RollupSummary {
+    /// The hours rolled up, whether or not anything changed.
+    pub hours: Vec<HourRollup>,
+    /// The hours that failed, each with its error; the others went on.
+    pub failures: Vec<HourFailure>,
+    /// The hours left for the next run, the deadline being near.
+    pub deferred: Vec<Partition>,
+}
+
+impl RollupSummary {
+    /// The parts written.
+    pub fn written(&self) -> usize {
+        self.hours
+            .iter()
+            .flat_map(|h| &h.parts)
+            .filter(|p| p.written)
+            .count()
+    }
+
+    /// The parts left as they were.
+    pub fn unchanged(&self) -> usize {
+        self.hours
+            .iter()
+            .flat_map(|h| &h.parts)
+            .filter(|p| !p.written)
+            .count()
+    }
+
+    /// The rows written.
+    pub fn rows(&self) -> u64 {
+        self.hours
+            .iter()
+            .flat_map(|h| &h.parts)
+            .map(|p| p.rows)
+            .sum()
+    }
+
+    /// The first failure, if any: the run's error.
+    pub fn into_result(mut self) -> Result<RollupSummary, RollupError> {
+        match self.failures.is_empty() {
+            true => Ok(self),
+            false => Err(self.failures.swap_remove(0).error),
+        }
+    }
+}
+
+/// Rolls up the staging objects under a table's prefix into the table's
+/// parts, an hour at a time.
+///
+/// ```no_run
+/// use cflog_destinations::s3::rollup::{HourlyRollup, RollupWindow};
+///
+/// # async fn run(client: aws_sdk_s3::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// let rollup = HourlyRollup::new(client, "my-athena-bucket", "cloudfront/");
+/// let summary = rollup.roll(&RollupWindow::default()).await?.into_result()?;
+/// println!("{} parts written, {} unchanged", summary.written(), summary.unchanged());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct HourlyRollup {
+    bucket: Arc<Bucket>,
+    table: String,
+    staging: String,
+    options: RollupOptions,
+}
+
+impl HourlyRollup {
+    /// The table under `prefix` in `bucket` (a `/` is added when the
+    /// prefix has none), its staging objects under
+    /// [`staging_prefix`]`(prefix)`, uploaded on the current Tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime.
+    pub fn new(client: Client, bucket: impl Into<String>, prefix: &str) -> HourlyRollup {
+        let prefix = prefix.trim_start_matches('/');
+        let table = match prefix.is_empty() || prefix.ends_with('/') {
+            true => prefix.to_owned(),
+            false => format!("{prefix}/"),
+        };
+        HourlyRollup {
+            bucket: Arc::new(Bucket {
+                client,
+                name: bucket.into(),
+                runtime: Handle::current(),
+            }),
+            staging: staging_prefix(&table),
+            table,
+            options: RollupOptions::default(),
+        }
+    }
+
+    /// The parts' sizes and uploads.
+    #[must_use]
+    pub fn options(mut self, options: RollupOptions) -> HourlyRollup {
+        self.options = options;
+        self
+    }
+
+    /// The table's prefix.
+    pub fn table_prefix(&self) -> &str {
+        &self.table
+    }
+
+    /// The staging prefix.
+    pub fn staging_prefix(&self) -> &str {
+        &self.staging
+    }
+
+    /// The key of `partition`'s `number`th part.
+    pub fn part_key(&self, partition: &Partition, number: usize) -> String {
+        format!("{}{}/{}", self.table, partition.path(), part_name(number))
+    }
+
+    /// The staged hours of the window, by distribution, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// When a listing fails.
+    pub async fn staged_hours(
+        &self,
+        window: &RollupWindow,
+    ) -> Result<Vec<StagedHour>, RollupError> {
+        let distributions = match &window.distribution {
+            Some(id) => vec![id.clone()],
+            None => listing::distributions(&self.bucket, &self.staging).await?,
+        };
+        let mut hours = Vec::new();
+        for distribution in distributions {
+            hours.extend(
+                listing::staged_hours(
+                    &self.bucket,
+                    &self.staging,
+                    &distribution,
+                    window.since,
+                    window.until,
+                )
+                .await?,
+            );
+        }
+        Ok(hours)
+    }
+
+    /// Rolls up every staged hour of the window whose staging objects
+    /// changed, oldest first, until the window's deadline is near. An hour
+    /// that fails is in the summary's failures, and the others go on.
+    ///
+    /// # Errors
+    ///
+    /// When listing the staged hours fails.
+    pub async fn roll(&self, window: &RollupWindow) -> Result<RollupSummary, RollupError> {
+        let mut summary = RollupSummary::default();
+        let hours = self.staged_hours(window).await?;
+        for hour in hours {
+            let late = window
+                .deadline
+                .is_some_and(|deadline| Instant::now() + window.margin >= deadline);
+            if late {
+                summary.deferred.push(hour.partition);
+                continue;
+            }
+            match self.roll_hour(&hour).await {
+                Ok(rolled) => summary.hours.push(rolled),
+                Err(error) => {
+                    tracing::warn!(hour = %hour.partition.path(), %error, "the hour was not rolled up");
+                    summary.failures.push(HourFailure {
+                        partition: hour.partition,
+                        error,
+                    });
+                }
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Rolls up each of `partitions` (the hours a run wrote, say), in turn,
+    /// whatever the deadline; an hour with nothing staged is left alone.
+    pub async fn roll_partitions(&self, partitions: &[Partition]) -> RollupSummary {
+        let mut summary = RollupSummary::default();
+        for partition in partitions {
+            let rolled = match listing::staged_hour(&self.bucket, &self.staging, partition).await {
+                Ok(hour) if hour.objects.is_empty() => continue,
+                Ok(hour) => self.roll_hour(&hour).await,
+                Err(error) => Err(error),
+            };
+            match rolled {
+                Ok(rolled) => summary.hours.push(rolled),
+                Err(error) => summary.failures.push(HourFailure {
+                    partition: partition.clone(),
+                    error,
+                }),
+            }
+        }
+        summary
+    }
+
+    /// The partition of a staging object's key, if it is one.
+    pub fn staged_partition(&self, key: &str) -> Option<Partition> {
+        listing::parse_key(&self.staging, key).map(|(partition, _)| partition)
+    }
+
+    /// Rolls up one hour: writes each part whose fingerprint changed, in
+    /// order, then deletes the parts left over past the last.
+    ///
+    /// # Errors
+    ///
+    /// When a request fails, a staging object is not the table's Parquet,
+    /// or the hour's staging objects are fewer than its parts hold
+    /// ([`RollupError::StagingShrank`]). The parts written before stay;
+    /// the others are as they were.
+    pub async fn roll_hour(&self, hour: &StagedHour) -> Result<HourRollup, RollupError> {
+        let partition = &hour.partition;
+        let sizes: Vec<u64> = hour.objects.iter().map(|o| o.size).collect();
+        let plan = plan_parts(&sizes, self.options.parts.get_part_input_bytes());
+        let existing = listing::rolled_parts(&self.bucket, &self.table, partition).await?;
+        let mut previous = HashMap::new();
+        let mut rolled_inputs = 0;
+        for (number, key) in &existing {
+            let metadata = self.head(key).await?;
+            rolled_inputs += metadata
+                .get(INPUTS_KEY)
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0);
+            previous.insert(*number, metadata.get(FINGERPRINT_KEY).cloned());
+        }
+        if rolled_inputs > hour.objects.len() {
+            return Err(RollupError::StagingShrank {
+                hour: partition.path(),
+                rolled: rolled_inputs,
+                staged: hour.objects.len(),
+            });
+        }
+        let mut parts = Vec::with_capacity(plan.len());
+        for (number, range) in plan.iter().enumerate() {
+            let inputs = &hour.objects[range.clone()];
+            let key = self.part_key(partition, number);
+            let fingerprint = self.fingerprint(inputs);
+            if previous.get(&number).and_then(Option::as_ref) == Some(&fingerprint) {
+                parts.push(RolledPart {
+                    key,
+                    inputs: inputs.len(),
+                    written: false,
+                    rows: 0,
+                    bytes: 0,
+                });
+                continue;
+            }
+            parts.push(self.write_part(key, inputs, fingerprint).await?);
+        }
+        let mut deleted = Vec::new();
+        for (number, key) in existing {
+            if number >= plan.len() {
+                self.bucket
+                    .client
+                    .delete_object()
+                    .bucket(&self.bucket.name)
+                    .key(&key)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        RollupError::Delete(RequestError::new("DeleteObject", self.uri(&key), e))
+                    })?;
+                deleted.push(key);
+            }
+        }
+        Ok(HourRollup {
+            partition: partition.clone(),
+            parts,
+            deleted,
+        })
+    }
+
+    /// What a part is made from: the rollup's version and settings, and
+    /// each input's key, ETag and size, in order.
+    fn fingerprint(&self, inputs: &[StagedObject]) -> String {
+        let mut hash = Sha256::new();
+        hash.update(concat!("cflog-rollup ", env!("CARGO_PKG_VERSION"), "\n"));
+        hash.update(format!("{:?}\n", self.options.parts));
+        for input in inputs {
+            // S3 lists each object's ETag; a server that lists none (some
+            // S3-compatible ones) has the object's time stand for it.
+            let version = match input.etag.is_empty() {
+                true => input.arrived_ms.to_string(),
+                false => input.etag.clone(),
+            };
+            hash.update(format!("{}\t{version}\t{}\n", input.key, input.size));
+        }
+        let digest = hash.finalize();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The user metadata of the object at `key`.
+    async fn head(&self, key: &str) -> Result<HashMap<String, String>, RollupError> {
+        let head = self
+            .bucket
+            .client
+            .head_object()
+            .bucket(&self.bucket.name)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| RollupError::Head(RequestError::new("HeadObject", self.uri(key), e)))?;
+        Ok(head.metadata.unwrap_or_default())
+    }
+
+    /// Reads `inputs` one at a time into a new part, streamed up as it is
+    /// written, with its fingerprint in its metadata.
+    async fn write_part(
+        &self,
+        key: String,
+        inputs: &[StagedObject],
+        fingerprint: String,
+    ) -> Result<RolledPart, RollupError> {
+        let encode_error = |error| RollupError::Encode {
+            bucket: self.bucket.name.clone(),
+            key: key.clone(),
+            error,
+        };
+        let mut writer = RollupWriter::new(Vec::new(), ColumnSet::standard(), &self.options.parts)
+            .map_err(encode_error)?;
+        let metadata = HashMap::from([
+            (FINGERPRINT_KEY.to_owned(), fingerprint),
+            (INPUTS_KEY.to_owned(), inputs.len().to_string()),
+        ]);
+        let mut upload = Upload::new(Arc::clone(&self.bucket), key.clone()).with_metadata(metadata);
+        let written = self.fill(&mut writer, &mut upload, inputs).await;
+        if let Err(error) = written {
+            upload.abandon().await;
+            return Err(error);
+        }
+        let (rest, stats) = match writer.finish() {
+            Ok(finished) => finished,
+            Err(error) => {
+                upload.abandon().await;
+                return Err(encode_error(error));
+            }
+        };
+        let bytes = upload.complete(rest).await?;
+        Ok(RolledPart {
+            key,
+            inputs: inputs.len(),
+            written: true,
+            rows: stats.rows,
+            bytes,
+        })
+    }
+
+    /// Appends each input to the part, sending the part's bytes up as they
+    /// pass the upload's part size, with at most two parts in flight.
+    async fn fill(
+        &self,
+        writer: &mut RollupWriter<Vec<u8>>,
+        upload: &mut Upload,
+        inputs: &[StagedObject],
+    ) -> Result<(), RollupError> {
+        for input in inputs {
+            let body = self.get(&input.key).await?;
+            writer.append(body).map_err(|error| RollupError::Input {
+                bucket: self.bucket.name.clone(),
+                key: input.key.clone(),
+                error,
+            })?;
+            if writer.output_mut().len() >= self.options.upload_part_bytes {
+                upload.send_part(std::mem::take(writer.output_mut()));
+            }
+            let max = self.options.max_parts_in_flight;
+            poll_fn(|cx| match upload.poll_parts(cx) {
+                Ok(in_flight) if in_flight > max => Poll::Pending,
+                Ok(_) => Poll::Ready(Ok(())),
+                Err(error) => Poll::Ready(Err(error)),
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The body of the staging object at `key`.
+    async fn get(&self, key: &str) -> Result<bytes::Bytes, RollupError> {
+        let object = self
+            .bucket
+            .client
+            .get_object()
+            .bucket(&self.bucket.name)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| RollupError::Get(RequestError::new("GetObject", self.uri(key), e)))?;
+        let body = object
+            .body
+            .collect()
+            .await
+            .map_err(|error| RollupError::Body {
+                bucket: self.bucket.name.clone(),
+                key: key.to_owned(),
+                error,
+            })?;
+        Ok(body.into_bytes())
+    }
+
+    fn uri(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket.name)
+    }
+}

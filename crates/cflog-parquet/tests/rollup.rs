@@ -1,0 +1,238 @@
+//! The rollup, against parquet's own reader: every row of every input is in
+//! the part once, in the inputs' order; the same inputs give the same
+//! bytes; inputs of other columns or not Parquet at all are refused with
+//! their position; and the plan of parts changes only at its end when
+//! inputs are added.
+
+use arrow_array::RecordBatch;
+use bytes::Bytes;
+use cflog_core::{Reader, Record};
+use cflog_parquet::rollup::{RollupError, RollupOptions, RollupWriter, plan_parts};
+use cflog_parquet::{ColumnSet, ParquetWriter, WriterOptions};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use proptest::prelude::*;
+
+/// One file of the generated log's lines `range`, as the S3
+/// destination stages them, with small row groups so that a part's row
+/// groups span several of them.
+fn staged(log: &[u8], range: std::ops::Range<usize>, set: ColumnSet) -> Bytes {
+    let options = WriterOptions::default().row_group_rows(3).batch_rows(2);
+    let mut writer = ParquetWriter::new(Vec::new(), set, options).unwrap();
+    let mut reader = Reader::from_reader(log);
+    let mut record = Record::new();
+    let mut line = 0;
+    while reader.read_record(&mut record).unwrap() {
+        if range.contains(&line) {
+            writer.write(&record.line()).unwrap();
+        }
+        line += 1;
+    }
+    Bytes::from(writer.finish().unwrap().0)
+}
+
+/// 120 lines from the repository's generator, the same on every run.
+fn log() -> Vec<u8> {
+    static LOG: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/gen_cflog.py");
+        let output = std::process::Command::new("python3")
+            .arg(script)
+            .args([
+                "--seed",
+                "29",
+                "--lines",
+                "120",
+                "--fields",
+                "33",
+                "--span-hours",
+                "1",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    })
+    .clone()
+}
+
+fn lines(log: &[u8]) -> usize {
+    let mut reader = Reader::from_reader(log);
+    let mut record = Record::new();
+    let mut n = 0;
+    while reader.read_record(&mut record).unwrap() {
+        n += 1;
+    }
+    n
+}
+
+/// The file's rows as one batch.
+fn read_all(file: &Bytes) -> RecordBatch {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file.clone())
+        .unwrap()
+        .with_batch_size(1 << 20)
+        .build()
+        .unwrap();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    assert!(batches.len() <= 1, "one batch holds the whole file");
+    batches
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| RecordBatch::new_empty(ColumnSet::standard().arrow_schema()))
+}
+
+fn roll(inputs: &[Bytes], options: &RollupOptions) -> Result<Vec<u8>, RollupError> {
+    let mut part = RollupWriter::new(Vec::new(), ColumnSet::standard(), options)?;
+    for input in inputs {
+        part.append(input.clone())?;
+    }
+    Ok(part.finish()?.0)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// Lines cut into inputs at random: the part's rows are the inputs'
+    /// rows in order, each once, in row groups of at most the limit; and
+    /// rolling the same inputs again gives the same bytes.
+    #[test]
+    fn a_part_is_its_inputs_rows_in_order_and_the_same_bytes_each_time(
+        cuts in proptest::collection::vec(0..40usize, 0..6),
+        group_rows in 1..20usize,
+    ) {
+        let log = log();
+        let total = lines(&log);
+        let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (total + 1)).collect();
+        bounds.extend([0, total]);
+        bounds.sort_unstable();
+        let inputs: Vec<Bytes> = bounds
+            .windows(2)
+            .map(|w| staged(&log, w[0]..w[1], ColumnSet::standard()))
+            .collect();
+        let options = RollupOptions::default()
+            .with_writer(WriterOptions::default().row_group_rows(group_rows));
+        let part = Bytes::from(roll(&inputs, &options).unwrap());
+        let rolled = read_all(&part);
+        prop_assert_eq!(rolled.num_rows(), total);
+        let mut offset = 0;
+        for input in &inputs {
+            let rows = read_all(input);
+            prop_assert_eq!(&rolled.slice(offset, rows.num_rows()), &rows);
+            offset += rows.num_rows();
+        }
+        let metadata = ParquetRecordBatchReaderBuilder::try_new(part.clone()).unwrap().metadata().clone();
+        prop_assert_eq!(metadata.num_row_groups(), total.div_ceil(group_rows));
+        for group in metadata.row_groups() {
+            prop_assert!(group.num_rows() as usize <= group_rows);
+        }
+        prop_assert_eq!(roll(&inputs, &options).unwrap(), part.to_vec());
+    }
+
+    /// Inputs appended at the end change only the plan's last part, or add
+    /// parts after it: a late log file leaves the hour's earlier parts as
+    /// they were.
+    #[test]
+    fn inputs_added_at_the_end_change_only_the_last_part(
+        sizes in proptest::collection::vec(1..300u64, 0..30),
+        late in proptest::collection::vec(1..300u64, 1..5),
+        limit in 1..500u64,
+    ) {
+        let before = plan_parts(&sizes, limit);
+        let all: Vec<u64> = sizes.iter().chain(&late).copied().collect();
+        let after = plan_parts(&all, limit);
+        let kept = before.len().saturating_sub(1);
+        prop_assert_eq!(&after[..kept], &before[..kept]);
+        // Every input in exactly one part, in order, each part within the
+        // limit unless it is one input.
+        let mut next = 0;
+        for part in &after {
+            prop_assert_eq!(part.start, next);
+            prop_assert!(!part.is_empty());
+            let bytes: u64 = all[part.clone()].iter().sum();
+            prop_assert!(bytes <= limit || part.len() == 1);
+            next = part.end;
+        }
+        prop_assert_eq!(next, all.len());
+    }
+}
+
+#[test]
+fn a_large_part_fills_row_groups_of_the_default_size() {
+    let log = log();
+    let total = lines(&log);
+    let inputs: Vec<Bytes> = (0..total)
+        .step_by(2)
+        .map(|start| staged(&log, start..start + 2, ColumnSet::standard()))
+        .collect();
+    let mut part =
+        RollupWriter::new(Vec::new(), ColumnSet::standard(), &RollupOptions::default()).unwrap();
+    for input in &inputs {
+        part.append(input.clone()).unwrap();
+    }
+    let (file, stats) = part.finish().unwrap();
+    assert_eq!(stats.inputs, inputs.len());
+    assert_eq!(stats.rows, total as u64);
+    // Many inputs' row groups of 3 rows, one row group in the part.
+    assert_eq!(stats.row_groups, 1);
+    assert_eq!(stats.bytes, file.len() as u64);
+    let smallest_input = inputs.iter().map(Bytes::len).min().unwrap();
+    let summed: usize = inputs.iter().map(Bytes::len).sum();
+    assert!(
+        file.len() < summed / 4 && file.len() < smallest_input * 4,
+        "one footer instead of {}: {} bytes against {summed}",
+        inputs.len(),
+        file.len()
+    );
+}
+
+#[test]
+fn an_input_of_other_columns_is_refused_with_its_position() {
+    let log = log();
+    let inputs = [
+        staged(&log, 0..2, ColumnSet::standard()),
+        staged(&log, 2..4, ColumnSet::realtime()),
+    ];
+    let error = roll(&inputs, &RollupOptions::default()).unwrap_err();
+    assert!(
+        matches!(error, RollupError::Columns { input: 1, .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn an_input_that_is_not_parquet_is_refused_and_breaks_the_part() {
+    let log = log();
+    let mut part =
+        RollupWriter::new(Vec::new(), ColumnSet::standard(), &RollupOptions::default()).unwrap();
+    part.append(staged(&log, 0..2, ColumnSet::standard()))
+        .unwrap();
+    let error = part
+        .append(Bytes::from_static(b"#Version: 1.0\nnot parquet"))
+        .unwrap_err();
+    assert!(
+        matches!(error, RollupError::Input { input: 1, .. }),
+        "{error:?}"
+    );
+    // A cut-off file: the footer is gone.
+    let whole = staged(&log, 0..4, ColumnSet::standard());
+    let cut = whole.slice(..whole.len() - 10);
+    let error = roll(&[cut], &RollupOptions::default()).unwrap_err();
+    assert!(
+        matches!(error, RollupError::Input { input: 0, .. }),
+        "{error:?}"
+    );
+    assert!(matches!(
+        part.append(staged(&log, 0..2, ColumnSet::standard())),
+        Err(RollupError::Output(_))
+    ));
+    assert!(part.finish().is_err());
+}
+
+#[test]
+fn no_inputs_make_a_file_of_no_rows() {
+    let file = Bytes::from(roll(&[], &RollupOptions::default()).unwrap());
+    assert_eq!(read_all(&file).num_rows(), 0);
+}
