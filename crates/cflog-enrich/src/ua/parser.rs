@@ -64,7 +64,7 @@ impl AgentParser {
         let is_bot = crawler || self.bots.matches(agent);
         // A bot's own product token names it best (`facebookexternalhit`
         // where woothee says `facebook`); woothee's name is the fallback.
-        let (name, version) = match bot_product(agent).filter(|_| is_bot) {
+        let (name, version) = match is_bot.then(|| bot_product(agent)).flatten() {
             Some((name, version)) => (Some(name), version),
             None => woothee_name(found.as_ref()),
         };
