@@ -20,4 +20,4 @@ mod ip;
 mod query;
 
 pub use ip::{IpPrivacy, KeyError, MIN_KEY_BYTES, PSEUDONYM_HEX_LEN, Pseudonymizer, truncate};
-pub use query::drop_query_params;
+pub use query::{drop_query_params, drop_query_params_in_uri};

@@ -523,7 +523,7 @@ fn versions_and_systems_come_with_the_name() {
 #[test]
 fn the_cache_answers_repeats_and_stays_within_its_bytes() {
     let capacity = 64 * 1024;
-    let mut cache = AgentCache::new(capacity);
+    let cache = AgentCache::new(capacity);
     let first = cache.parse_logged(cf_escape(AGENTS[0].0).as_bytes());
     let again = cache.parse_logged(cf_escape(AGENTS[0].0).as_bytes());
     assert!(Arc::ptr_eq(&first, &again));

@@ -386,7 +386,7 @@ fn cache_figures(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path)?;
     let lines: Vec<&str> = text.lines().collect();
     let distinct = lines.iter().collect::<BTreeSet<_>>().len();
-    let mut cache = AgentCache::new(DEFAULT_CAPACITY_BYTES);
+    let cache = AgentCache::new(DEFAULT_CAPACITY_BYTES);
     let began = Instant::now();
     let mut bots = 0usize;
     for line in &lines {

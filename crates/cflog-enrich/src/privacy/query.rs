@@ -45,6 +45,41 @@ pub fn drop_query_params(logged: &[u8], names: &HashSet<String>, out: &mut Vec<u
     dropped
 }
 
+/// [`drop_query_params`] on the query of a URI (a real-time log's
+/// `cs-uri-stem`, which keeps the query after `?`): the path is kept, and
+/// the `?` too while any parameter is left.
+///
+/// ```
+/// use std::collections::HashSet;
+/// use cflog_enrich::privacy::drop_query_params_in_uri;
+///
+/// let names: HashSet<String> = ["token".into()].into();
+/// let mut out = Vec::new();
+/// drop_query_params_in_uri(b"/a/b?token=x&page=2", &names, &mut out);
+/// assert_eq!(out, b"/a/b?page=2");
+/// out.clear();
+/// drop_query_params_in_uri(b"/a/b?token=x", &names, &mut out);
+/// assert_eq!(out, b"/a/b");
+/// ```
+pub fn drop_query_params_in_uri(
+    logged: &[u8],
+    names: &HashSet<String>,
+    out: &mut Vec<u8>,
+) -> usize {
+    let Some(at) = logged.iter().position(|&b| b == b'?') else {
+        out.extend_from_slice(logged);
+        return 0;
+    };
+    out.extend_from_slice(&logged[..at]);
+    let mut query = Vec::with_capacity(logged.len() - at);
+    let dropped = drop_query_params(&logged[at + 1..], names, &mut query);
+    if query != b"-" {
+        out.push(b'?');
+        out.extend_from_slice(&query);
+    }
+    dropped
+}
+
 /// A parameter name as `query_params` keys it.
 fn decoded_name(logged: &[u8]) -> String {
     let once = decode(logged);

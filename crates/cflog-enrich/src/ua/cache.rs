@@ -1,9 +1,10 @@
 //! Parsed agents kept by the value as logged, bounded in bytes.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use quick_cache::Weighter;
-use quick_cache::unsync::Cache;
+use quick_cache::sync::Cache;
 
 use super::agent::Agent;
 use super::parser::AgentParser;
@@ -24,10 +25,14 @@ pub const DEFAULT_CAPACITY_BYTES: u64 = 8 << 20;
 /// by `quick_cache`) to stay under it, so an agent seen once does not push
 /// out one seen every second.
 ///
+/// It takes `&self`: one cache serves every thread (the cache is sharded,
+/// each shard behind its own lock), as a derived key of the contract is
+/// shared by every writer.
+///
 /// ```
 /// use cflog_enrich::ua::AgentCache;
 ///
-/// let mut cache = AgentCache::new(1 << 20);
+/// let cache = AgentCache::new(1 << 20);
 /// let first = cache.parse_logged(b"curl/8.5.0");
 /// let again = cache.parse_logged(b"curl/8.5.0");
 /// assert!(std::sync::Arc::ptr_eq(&first, &again));
@@ -37,7 +42,8 @@ pub struct AgentCache {
     parser: AgentParser,
     entries: Cache<Vec<u8>, Arc<Agent>, EntryBytes>,
     legacy_double: bool,
-    stats: CacheStats,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 /// A cache's counts since it was made.
@@ -78,7 +84,8 @@ impl AgentCache {
                 EntryBytes,
             ),
             legacy_double: false,
-            stats: CacheStats::default(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -89,12 +96,12 @@ impl AgentCache {
     }
 
     /// The agent of a logged (percent-encoded) `cs(User-Agent)`.
-    pub fn parse_logged(&mut self, logged: &[u8]) -> Arc<Agent> {
+    pub fn parse_logged(&self, logged: &[u8]) -> Arc<Agent> {
         if let Some(agent) = self.entries.get(logged) {
-            self.stats.hits += 1;
-            return Arc::clone(agent);
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return agent;
         }
-        self.stats.misses += 1;
+        self.misses.fetch_add(1, Ordering::Relaxed);
         let agent = Arc::new(if self.legacy_double {
             self.parser.parse_legacy_logged(logged)
         } else {
@@ -107,10 +114,20 @@ impl AgentCache {
     /// The counts so far, and the cache's size now.
     pub fn stats(&self) -> CacheStats {
         CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
             bytes: self.entries.weight(),
             entries: self.entries.len(),
-            ..self.stats
         }
+    }
+}
+
+impl std::fmt::Debug for AgentCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentCache")
+            .field("stats", &self.stats())
+            .field("capacity_bytes", &self.entries.capacity())
+            .finish_non_exhaustive()
     }
 }
 
