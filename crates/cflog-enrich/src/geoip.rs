@@ -139,6 +139,16 @@ impl GeoIp {
         &self.reader.metadata().database_type
     }
 
+    /// Whether its records hold AS numbers, by its type: GeoLite2-ASN,
+    /// GeoIP2-ISP, DBIP-ASN-Lite, ip-location-db's `asn`, or any type
+    /// naming `ASN`.
+    pub fn has_asns(&self) -> bool {
+        let kind = self.database_type().to_ascii_lowercase();
+        ["asn", "isp", "enterprise"]
+            .iter()
+            .any(|word| kind.contains(word))
+    }
+
     /// The bytes the database holds in memory: the file is read whole.
     pub fn size_bytes(&self) -> usize {
         self.size_bytes

@@ -13,6 +13,9 @@
 //!   replaced by keyed pseudonyms ([`privacy::Pseudonymizer`]), and named
 //!   parameters dropped from a query string ([`privacy::drop_query_params`]).
 //!
+//! [`keys`] makes each of them a derived key or a transform of cflog-core's
+//! contract, which every output writes.
+//!
 //! Nothing here reads the network, at build or at run time: woothee's and
 //! the bot list's rules are compiled in, and the database is a file the
 //! caller names.
@@ -33,5 +36,6 @@
 #![forbid(unsafe_code)]
 
 pub mod geoip;
+pub mod keys;
 pub mod privacy;
 pub mod ua;

@@ -36,7 +36,7 @@ def main(out):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 
-    geoip2 = MMDBWriter(ip_version=6, database_type="GeoLite2-Country", languages=["en"],
+    geoip2 = MMDBWriter(ip_version=6, database_type="cflog-test-Country-ASN", languages=["en"],
                         description="cflog test GeoIP2-shaped database", ipv4_compatible=True)
     for network, country, asn in NETWORKS:
         geoip2.insert_network(IPSet([network]), {
