@@ -182,10 +182,80 @@ pub struct ConvertArgs {
     #[arg(long, exclusive = true, help_heading = "Output")]
     pub list_fields: bool,
 
+    /// Who visits, and what may be stored.
+    #[command(flatten)]
+    pub enrich: EnrichArgs,
+
     /// What to read (after the output options, so that `--help` shows
     /// those first).
     #[command(flatten)]
     pub input: InputArgs,
+}
+
+/// Enrichments and privacy: derived keys and transforms of the contract,
+/// which every output writes.
+#[derive(Debug, Default, Args)]
+pub struct EnrichArgs {
+    /// Derived keys to add, comma-separated. `ua`: `ua_name`, `ua_version`,
+    /// `ua_os`, `ua_os_version`, `ua_device` (desktop, phone, tablet, bot,
+    /// other) and `is_bot`, from the decoded `cs(User-Agent)`.
+    #[arg(
+        long,
+        value_name = "KEYS",
+        value_delimiter = ',',
+        value_enum,
+        help_heading = "Enrichment and privacy"
+    )]
+    pub enrich: Vec<Enrichment>,
+
+    /// A MaxMind DB file (GeoIP2, GeoLite2, DB-IP, ip-location-db) that
+    /// fills `c_country`, and `asn` when it has AS numbers, from the whole
+    /// `c-ip`, for logs that lack CloudFront's own (which are kept).
+    /// `scripts/fetch-geoip-db` fetches DB-IP Lite (CC BY 4.0: credit
+    /// "IP Geolocation by DB-IP" where countries are shown).
+    #[arg(long, value_name = "PATH", help_heading = "Enrichment and privacy")]
+    pub geoip_db: Option<PathBuf>,
+
+    /// Rewrite `c_ip` and every address of `x_forwarded_for` before any
+    /// output: `truncate` keeps the /24 (IPv4) or /48 (IPv6); `hmac` writes
+    /// a keyed HMAC-SHA256 pseudonym (needs --ip-hmac-key-file).
+    #[arg(
+        long,
+        value_name = "MODE",
+        value_enum,
+        help_heading = "Enrichment and privacy"
+    )]
+    pub ip_privacy: Option<IpPrivacyMode>,
+
+    /// The key of `--ip-privacy hmac`: a file of at least 16 bytes (one
+    /// trailing line break is not part of the key), e.g. `openssl rand -hex 32`.
+    #[arg(long, value_name = "PATH", help_heading = "Enrichment and privacy")]
+    pub ip_hmac_key_file: Option<PathBuf>,
+
+    /// Keys no output writes, comma-separated (e.g. `cs_cookie`).
+    #[arg(long, value_name = "KEYS", help_heading = "Enrichment and privacy")]
+    pub drop_fields: Option<String>,
+
+    /// Query parameters to remove from `cs_uri_query` and `query_params`,
+    /// by decoded name, comma-separated (e.g. `token,email`).
+    #[arg(long, value_name = "NAMES", help_heading = "Enrichment and privacy")]
+    pub drop_query_params: Option<String>,
+}
+
+/// A group of derived keys of `--enrich`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Enrichment {
+    /// The user agent's client, device class and bot flag.
+    Ua,
+}
+
+/// How `--ip-privacy` rewrites addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IpPrivacyMode {
+    /// Keep the /24 or /48, zero the rest.
+    Truncate,
+    /// A keyed HMAC-SHA256 pseudonym, as hex.
+    Hmac,
 }
 
 /// Arguments of `cflog stats`.
@@ -462,11 +532,11 @@ fn initial_schema(header: &str, realtime: bool) -> Result<Schema, String> {
     Schema::from_names(names).map_err(|e| format!("--fields-header: {e}"))
 }
 
-/// The selection of `--fields`: JSON keys, or CloudFront names turned into
+/// The selection of `--fields` from the keys of `contract`: JSON keys, or CloudFront names turned into
 /// their keys. An unknown key gets a suggestion.
-pub fn selection(fields: Option<&str>) -> Result<Selection, String> {
+pub fn selection(contract: &Contract, fields: Option<&str>) -> Result<Selection, String> {
     let Some(list) = fields else {
-        return Ok(Selection::all());
+        return Ok(contract.select_all());
     };
     let keys: Vec<String> = list
         .split(',')
@@ -488,8 +558,8 @@ pub fn selection(fields: Option<&str>) -> Result<Selection, String> {
     if keys.is_empty() {
         return Err("--fields: no keys given".into());
     }
-    Selection::from_keys(&keys).map_err(|e| {
-        let hint = closest_key(&e.key)
+    contract.select_keys(&keys).map_err(|e| {
+        let hint = closest_key(contract, &e.key)
             .map(|k| format!("did you mean `{k}`? "))
             .unwrap_or_default();
         format!(
@@ -500,9 +570,10 @@ pub fn selection(fields: Option<&str>) -> Result<Selection, String> {
 }
 
 /// The valid key nearest to `key`, when one is near enough to be a typo.
-fn closest_key(key: &str) -> Option<&'static str> {
+fn closest_key(contract: &Contract, key: &str) -> Option<&'static str> {
     let key = key.to_ascii_lowercase().replace(['-', '(', ')'], "_");
-    Selection::valid_keys()
+    contract
+        .valid_keys()
         .map(|candidate| (edit_distance(&key, candidate), candidate))
         .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
         .min()
@@ -580,25 +651,32 @@ mod tests {
 
     #[test]
     fn fields_accept_json_keys_and_cloudfront_names() {
-        let chosen = selection(Some("timestamp, cs(User-Agent),sc-status,c_ip")).unwrap();
+        let chosen = selection(
+            &Contract::standard(),
+            Some("timestamp, cs(User-Agent),sc-status,c_ip"),
+        )
+        .unwrap();
         assert_eq!(
             chosen.keys().unwrap(),
             ["timestamp", "cs_user_agent", "sc_status", "c_ip"]
         );
         assert_eq!(
-            selection(Some("date,time")).unwrap().keys().unwrap(),
+            selection(&Contract::standard(), Some("date,time"))
+                .unwrap()
+                .keys()
+                .unwrap(),
             ["timestamp"]
         );
     }
 
     #[test]
     fn an_unknown_key_gets_a_suggestion() {
-        let err = selection(Some("timestamp,sc_stauts")).unwrap_err();
+        let err = selection(&Contract::standard(), Some("timestamp,sc_stauts")).unwrap_err();
         assert!(err.contains("`sc_stauts`"), "{err}");
         assert!(err.contains("did you mean `sc_status`?"), "{err}");
-        let err = selection(Some("nothing_like_it_at_all")).unwrap_err();
+        let err = selection(&Contract::standard(), Some("nothing_like_it_at_all")).unwrap_err();
         assert!(!err.contains("did you mean"), "{err}");
-        assert!(selection(Some(" , ")).is_err());
+        assert!(selection(&Contract::standard(), Some(" , ")).is_err());
     }
 
     #[test]

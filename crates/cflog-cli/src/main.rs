@@ -14,6 +14,7 @@
 
 mod backfill;
 mod cli;
+mod enrich;
 mod exit;
 mod inputs;
 mod output;

@@ -147,7 +147,9 @@ fn plan(args: &InputArgs) -> Result<Plan, Status> {
 }
 
 fn convert(args: &ConvertArgs) -> Status {
-    let selection = cli::selection(args.fields.as_deref()).unwrap_or_else(|e| usage_error(e));
+    let contract = crate::enrich::contract(&args.enrich).unwrap_or_else(|e| usage_error(e));
+    let selection =
+        cli::selection(&contract, args.fields.as_deref()).unwrap_or_else(|e| usage_error(e));
     #[cfg(feature = "parquet")]
     if args.format == Format::Parquet {
         if args.fields.is_some() {
@@ -214,10 +216,13 @@ fn convert(args: &ConvertArgs) -> Status {
         }
         #[cfg(feature = "parquet")]
         Format::Parquet => {
-            let columns = cflog_parquet::ColumnSet::for_family(match args.input.realtime {
+            // The columns of the selection's contract: its derived keys
+            // (`--enrich`, `--geoip-db`), transforms and dropped keys.
+            let family = match args.input.realtime {
                 true => cflog_core::Family::Realtime,
                 false => cflog_core::Family::Standard,
-            });
+            };
+            let columns = cflog_parquet::ColumnSet::for_contract(family, selection.contract());
             let factory = match crate::output::ParquetFactory::new(output.clone(), columns) {
                 Ok(factory) => factory,
                 Err(e) => {

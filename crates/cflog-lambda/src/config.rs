@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use cflog_core::contract::Selection;
+use cflog_core::contract::{Contract, Selection};
 use cflog_core::typed::Layout;
 use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, Field, InputFormat, Schema};
 use cflog_destinations::pack::Packing;
@@ -389,9 +389,12 @@ struct Destination {
 }
 
 fn destination<L: Fn(&str) -> Option<String>>(vars: &Vars<L>) -> Result<Destination, ConfigError> {
+    let contract = enriched_contract(vars)?;
     let selection = match vars.get("CFLOG_FIELDS") {
-        None => Selection::all(),
-        Some(list) => Selection::parse(&list).map_err(|e| fail("CFLOG_FIELDS", e.to_string()))?,
+        None => contract.select_all(),
+        Some(list) => contract
+            .select(&list)
+            .map_err(|e| fail("CFLOG_FIELDS", e.to_string()))?,
     };
     let sink_name = vars.get("CFLOG_SINK");
     let sink = match sink_name.as_deref() {
@@ -432,7 +435,7 @@ fn destination<L: Fn(&str) -> Option<String>>(vars: &Vars<L>) -> Result<Destinat
     // object's rows must have the same columns: without CFLOG_FIELDS,
     // those of today's standard log.
     let selection = match (format, selection.keys()) {
-        (OutputFormat::Csv | OutputFormat::Tsv, None) => standard_columns(),
+        (OutputFormat::Csv | OutputFormat::Tsv, None) => standard_columns(&contract),
         _ => selection,
     };
     Ok(Destination {
@@ -714,10 +717,83 @@ fn stream_output(
 
 /// The JSON keys of today's standard log (33 fields, `date` and `time` as
 /// `timestamp`), in its order.
-fn standard_columns() -> Selection {
-    let mut layout = Layout::new(Selection::all());
+fn standard_columns(contract: &Contract) -> Selection {
+    let mut layout = Layout::new(contract.select_all());
     let keys = layout.keys(&Schema::standard());
-    Selection::from_keys(keys).unwrap_or_else(|_| Selection::all())
+    contract
+        .select_keys(keys)
+        .unwrap_or_else(|_| contract.select_all())
+}
+
+/// The contract of `CFLOG_ENRICH` (`ua`), `CFLOG_GEOIP_DB` (a file in the
+/// package or a layer), `CFLOG_IP_PRIVACY` (`truncate`),
+/// `CFLOG_DROP_QUERY_PARAMS` and `CFLOG_DROP_FIELDS`, as the command line's
+/// options of the same names build it. A database that cannot be opened
+/// fails the cold start, naming the file.
+fn enriched_contract<L: Fn(&str) -> Option<String>>(
+    vars: &Vars<L>,
+) -> Result<Contract, ConfigError> {
+    use cflog_enrich::keys::{DropQueryParams, GeoKeys, IpPrivacyTransform, UserAgentKeys};
+    use cflog_enrich::ua::{AgentCache, DEFAULT_CAPACITY_BYTES};
+
+    let list = |text: &str| -> Vec<String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let mut contract = Contract::standard();
+    for item in vars
+        .get("CFLOG_ENRICH")
+        .as_deref()
+        .map(list)
+        .unwrap_or_default()
+    {
+        if item != "ua" {
+            return Err(fail("CFLOG_ENRICH", format!("expected ua, got {item:?}")));
+        }
+        let cache = std::sync::Arc::new(AgentCache::new(DEFAULT_CAPACITY_BYTES));
+        contract = contract
+            .derive(UserAgentKeys::new(cache))
+            .map_err(|e| fail("CFLOG_ENRICH", e.to_string()))?;
+    }
+    if let Some(path) = vars.get("CFLOG_GEOIP_DB") {
+        if path.starts_with("s3://") {
+            return Err(fail(
+                "CFLOG_GEOIP_DB",
+                "an s3:// database is not read yet: give a path in the package or a layer".into(),
+            ));
+        }
+        let db = cflog_enrich::geoip::GeoIp::open(&path)
+            .map_err(|e| fail("CFLOG_GEOIP_DB", e.to_string()))?;
+        contract = contract
+            .derive(GeoKeys::new(db))
+            .map_err(|e| fail("CFLOG_GEOIP_DB", e.to_string()))?;
+    }
+    match vars.get("CFLOG_IP_PRIVACY").as_deref() {
+        None => {}
+        Some("truncate") => {
+            contract = contract.transform(IpPrivacyTransform::new(
+                cflog_enrich::privacy::IpPrivacy::Truncate,
+            ));
+        }
+        Some(other) => {
+            return Err(fail(
+                "CFLOG_IP_PRIVACY",
+                format!("expected truncate (hmac is not available yet), got {other:?}"),
+            ));
+        }
+    }
+    if let Some(names) = vars.get("CFLOG_DROP_QUERY_PARAMS") {
+        contract = contract.transform(DropQueryParams::new(list(&names)));
+    }
+    if let Some(keys) = vars.get("CFLOG_DROP_FIELDS") {
+        contract = contract
+            .without(list(&keys))
+            .map_err(|e| fail("CFLOG_DROP_FIELDS", e.to_string()))?;
+    }
+    Ok(contract)
 }
 
 /// CloudWatch's rules for a namespace: ASCII without control characters,
@@ -778,6 +854,47 @@ impl fmt::Display for SinkKind {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn enrichment_variables_make_the_contract_and_bad_ones_fail_the_cold_start() {
+        let config = Config::from_lookup(|name| match name {
+            "CFLOG_ENRICH" => Some("ua".into()),
+            "CFLOG_IP_PRIVACY" => Some("truncate".into()),
+            "CFLOG_DROP_FIELDS" => Some("cs_cookie".into()),
+            _ => None,
+        })
+        .unwrap();
+        let contract = config.selection.contract();
+        let keys: Vec<_> = contract.extra_derived_keys().map(|k| k.name).collect();
+        assert_eq!(
+            keys,
+            [
+                "ua_name",
+                "ua_version",
+                "ua_os",
+                "ua_os_version",
+                "ua_device",
+                "is_bot"
+            ]
+        );
+        assert!(contract.dropped("cs_cookie"));
+
+        for (variable, value, says) in [
+            ("CFLOG_ENRICH", "geo", "expected ua"),
+            ("CFLOG_IP_PRIVACY", "hmac", "not available yet"),
+            ("CFLOG_GEOIP_DB", "/no/such/db.mmdb", "/no/such/db.mmdb"),
+            ("CFLOG_DROP_FIELDS", "no_such_key", "no_such_key"),
+        ] {
+            let error =
+                Config::from_lookup(|name| (name == variable).then(|| value.into())).unwrap_err();
+            assert_eq!(error.variable, variable);
+            assert!(
+                error.message.contains(says),
+                "{variable}: {}",
+                error.message
+            );
+        }
+    }
+
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {

@@ -1,0 +1,145 @@
+//! GeoIP lookups in small databases of both record shapes, written by
+//! PyPI's mmdb-writer (tests/support/make_geoip_dbs.py, run with the tools
+//! venv's Python), and the errors of a missing or corrupt file.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use cflog_enrich::geoip::GeoIp;
+use cflog_enrich::privacy::truncate;
+
+/// The directory of the test databases, written once per test process.
+fn databases() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/make_geoip_dbs.py");
+        let status = std::process::Command::new(cflog_testkit::tools_python())
+            .arg(script)
+            .arg(&dir)
+            .status()
+            .expect("run make_geoip_dbs.py");
+        assert!(status.success(), "make_geoip_dbs.py failed");
+        dir
+    })
+}
+
+fn open(name: &str) -> GeoIp {
+    GeoIp::open(databases().join(name)).unwrap()
+}
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
+}
+
+fn lookup(db: &GeoIp, address: &str) -> (Option<String>, Option<u32>) {
+    let geo = db.lookup(ip(address)).unwrap();
+    (geo.country().map(String::from), geo.asn)
+}
+
+#[test]
+fn geoip2_records_give_the_country_and_the_as_number() {
+    let db = open("geoip2.mmdb");
+    assert_eq!(lookup(&db, "192.0.2.1"), (Some("DE".into()), Some(64500)));
+    assert_eq!(lookup(&db, "192.0.2.200"), (Some("FR".into()), Some(64501)));
+    assert_eq!(
+        lookup(&db, "198.51.100.7"),
+        (Some("US".into()), Some(64502))
+    );
+    assert_eq!(
+        lookup(&db, "2001:db8:1:ffff::1"),
+        (Some("JP".into()), Some(64503))
+    );
+    assert_eq!(
+        lookup(&db, "::ffff:192.0.2.129"),
+        (Some("FR".into()), Some(64501))
+    );
+}
+
+#[test]
+fn ip_location_db_records_give_the_country() {
+    let db = open("ip-location-db.mmdb");
+    assert_eq!(lookup(&db, "192.0.2.1"), (Some("DE".into()), None));
+    assert_eq!(lookup(&db, "192.0.2.200"), (Some("FR".into()), None));
+    // An IPv4-only database: a mapped address is looked up as IPv4, any
+    // other IPv6 address is found nowhere.
+    assert_eq!(
+        lookup(&db, "::ffff:198.51.100.7"),
+        (Some("US".into()), None)
+    );
+    assert_eq!(lookup(&db, "2001:db8:1::1"), (None, None));
+}
+
+#[test]
+fn addresses_outside_every_network_have_no_country() {
+    for name in ["geoip2.mmdb", "ip-location-db.mmdb"] {
+        let db = open(name);
+        assert_eq!(lookup(&db, "203.0.113.5"), (None, None), "{name}");
+        assert_eq!(lookup(&db, "2001:db8:2::1"), (None, None), "{name}");
+    }
+}
+
+#[test]
+fn lookups_go_before_truncation_where_a_24_holds_two_countries() {
+    let db = open("geoip2.mmdb");
+    let address = ip("192.0.2.200");
+    assert_eq!(db.lookup(address).unwrap().country(), Some("FR"));
+    // What truncating first would have said.
+    assert_eq!(db.lookup(truncate(address)).unwrap().country(), Some("DE"));
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_it() {
+    let path = databases().join("no-such.mmdb");
+    let message = GeoIp::open(&path).unwrap_err().to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("cannot be read"), "{message}");
+}
+
+#[test]
+fn a_file_that_is_no_database_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("empty.mmdb", Vec::new()),
+        ("text.mmdb", b"country,code\nDE,192.0.2.0/25\n".repeat(100)),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let message = GeoIp::open(&path).unwrap_err().to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("not a valid MaxMind DB"), "{message}");
+    }
+}
+
+#[test]
+fn a_damaged_database_fails_lookups_one_by_one_without_panicking() {
+    let good = std::fs::read(databases().join("geoip2.mmdb")).unwrap();
+    // Every byte of the search tree and data section overwritten in turn
+    // (the metadata at the end kept, so that the file still opens).
+    let metadata = good
+        .windows(14)
+        .rposition(|w| w == b"\xAB\xCD\xEFMaxMind.com")
+        .unwrap();
+    let mut opened = 0;
+    for at in (0..metadata).step_by(7) {
+        let mut bad = good.clone();
+        bad[at] ^= 0xFF;
+        let Ok(db) = GeoIp::from_bytes("damaged.mmdb", bad) else {
+            continue;
+        };
+        opened += 1;
+        for address in [
+            "192.0.2.1",
+            "192.0.2.200",
+            "198.51.100.7",
+            "2001:db8:1::1",
+            "203.0.113.5",
+        ] {
+            // Ok or Err, never a panic.
+            let _ = db.lookup(ip(address));
+        }
+    }
+    assert!(opened > 0);
+}
