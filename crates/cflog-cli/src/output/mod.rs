@@ -3,7 +3,7 @@
 //!
 //! Sinks gather entries into blocks that end at a line break (see
 //! `cflog_pipeline::sink::BLOCK_SIZE`) and hand each block to
-//! [`Output::write_all`] at once, under one lock. So the workers' outputs
+//! the [`Output`]'s `write_all` at once, under one lock. So the workers' outputs
 //! may alternate block by block, but a line is never cut, and each input's
 //! lines keep their order.
 //!

@@ -21,7 +21,7 @@ pub const DEFAULT_CAPACITY_BYTES: u64 = 8 << 20;
 /// A user agent parser behind a cache keyed by the raw logged value.
 ///
 /// The bound is on bytes, counted as each entry's key, its parsed text and
-/// [a fixed overhead](ENTRY_OVERHEAD) per entry; the cache evicts (CLOCK-Pro,
+/// a fixed overhead (160 bytes) per entry; the cache evicts (CLOCK-Pro,
 /// by `quick_cache`) to stay under it, so an agent seen once does not push
 /// out one seen every second.
 ///

@@ -16,7 +16,7 @@
 //! ([`cflog_parquet::rollup`]): they are taken in order of arrival (S3's
 //! `LastModified`), then key, and assigned to parts of about
 //! [`part_input_bytes`](cflog_parquet::rollup::RollupOptions::part_input_bytes)
-//! each ([`plan_parts`](cflog_parquet::rollup::plan_parts)). Each part
+//! each ([`plan_parts`]). Each part
 //! carries, in its user metadata, the SHA-256 of what it was made from
 //! (the key, ETag, or time where a server lists no ETag, and size of each
 //! input, in order, and the rollup's
