@@ -52,6 +52,9 @@ DATABASE = "OutputDatabase"
 TABLE = "OutputTable"
 WORKGROUP = "AthenaWorkGroup"
 WITH_S3 = {"Destination": "s3"}
+# The other way to deploy: the entries printed to CloudWatch Logs, and no
+# output bucket, table or workgroup.
+WITH_CLOUDWATCH = {"Destination": "cloudwatch"}
 # What the function needs to upload objects (PutObject also authorizes
 # CreateMultipartUpload, UploadPart and CompleteMultipartUpload) and to abort
 # an upload that failed, and nothing more.
@@ -717,8 +720,9 @@ def test_role_has_no_wildcard_actions_and_only_getobject_on_s3(template):
         actions.extend(as_list(st["Action"]))
     for action in actions:
         assert "*" not in action and "?" not in action, f"wildcard action {action}"
-    # Unconditionally (no real-time log stream): these four and nothing else.
-    unconditional = role_actions(resolved(template))
+    # With CloudWatch Logs and no real-time log stream: these four and
+    # nothing else.
+    unconditional = role_actions(resolved(template, WITH_CLOUDWATCH))
     assert sorted(unconditional) == sorted(
         ["s3:GetObject", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"]
     )
@@ -1563,7 +1567,7 @@ def table_input(template: dict) -> dict:
 
 def test_destination_parameters_and_conditions(template):
     destination = param(template, "Destination")
-    assert destination["Default"] == "cloudwatch"
+    assert destination["Default"] == "s3"
     assert sorted(destination["AllowedValues"]) == sorted(DESTINATION_CONDITIONS)
     # Exactly one destination's condition holds for each value; a stream
     # destination's only with its ARN (without one the rules refuse the
@@ -1586,8 +1590,10 @@ def test_destination_parameters_and_conditions(template):
     assert param(template, "OutputExpirationDays")["Default"] == 0
     assert param(template, "DistributionIds")["Default"] == ""
     for overrides, s3, parquet in [
-        ({}, False, False),
-        ({"S3OutputFormat": "ndjson.gz"}, False, False),
+        ({}, True, True),
+        ({"S3OutputFormat": "ndjson.gz"}, True, False),
+        (WITH_CLOUDWATCH, False, False),
+        ({**WITH_CLOUDWATCH, "S3OutputFormat": "ndjson.gz"}, False, False),
         (WITH_S3, True, True),
         ({**WITH_S3, "S3OutputFormat": "ndjson.gz"}, True, False),
     ]:
@@ -1632,16 +1638,16 @@ def test_environment_follows_the_destination(template):
         t = resolved(template, overrides)
         return t["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
 
-    # cloudwatch: exactly as before; the bucket and prefix are set, empty
-    # (which the function reads as unset).
-    cloudwatch = env({})
+    # cloudwatch: Sink and OutputFormat; the bucket and prefix are set,
+    # empty (which the function reads as unset).
+    cloudwatch = env(WITH_CLOUDWATCH)
     assert cloudwatch["CFLOG_SINK"] == ref("Sink")
     assert cloudwatch["CFLOG_OUTPUT_FORMAT"] == ref("OutputFormat")
     assert cloudwatch["CFLOG_OUTPUT_BUCKET"] == ""
     assert cloudwatch["CFLOG_OUTPUT_PREFIX"] == ""
     # s3: the s3 sink, whatever Sink says, in S3OutputFormat, into the stack's
     # own output bucket under OutputPrefix.
-    for overrides in (WITH_S3, {**WITH_S3, "Sink": "none", "OutputFormat": "csv"}):
+    for overrides in ({}, WITH_S3, {**WITH_S3, "Sink": "none", "OutputFormat": "csv"}):
         s3 = env(overrides)
         assert value_of(s3["CFLOG_SINK"], parameter_values(template, overrides)) == "s3"
         assert s3["CFLOG_OUTPUT_FORMAT"] == ref("S3OutputFormat")
@@ -1656,8 +1662,24 @@ def test_environment_follows_the_destination(template):
     )
 
 
-def test_nothing_of_the_s3_destination_by_default(template):
+def test_the_default_stack_stores_parquet_for_athena(template):
+    # Queryable for cents with no parameter set: the output bucket, the
+    # Glue table over the rolled-up objects and the one over staging, the
+    # Athena workgroup, and the hourly rollup's schedule.
     t = resolved(template)
+    assert set(OUTPUT_RESOURCES) <= set(t["Resources"])
+    types = {r["Type"] for r in t["Resources"].values()}
+    assert {"AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup", "AWS::Scheduler::Schedule"} <= types
+    tables = [r["Properties"]["TableInput"]["Name"] for r in t["Resources"].values() if r["Type"] == "AWS::Glue::Table"]
+    assert len(tables) == 2
+    assert set(OUTPUT_WRITE_ACTIONS) <= set(role_actions(t))
+    assert {"OutputBucketName", "GlueDatabaseName", "GlueTableName", "AthenaWorkGroupName", "AthenaQuery"} <= set(
+        t["Outputs"]
+    )
+
+
+def test_nothing_of_the_s3_destination_with_cloudwatch(template):
+    t = resolved(template, WITH_CLOUDWATCH)
     assert not set(OUTPUT_RESOURCES) & set(t["Resources"])
     types = {r["Type"] for r in t["Resources"].values()}
     assert not any(ty.startswith(("AWS::Glue::", "AWS::Athena::")) for ty in types)
@@ -1708,7 +1730,7 @@ def test_the_role_writes_only_the_output_prefix_and_only_with_s3(template):
     assert not mentions([pol for pol in others if pol.get("Fn::If", [None])[0] != "UseRollup"], OUTPUT_BUCKET)
     # As deployed: with cloudwatch nothing, with s3 exactly that statement;
     # the function still reads only the log bucket.
-    assert not set(OUTPUT_WRITE_ACTIONS) & set(role_actions(resolved(template)))
+    assert not set(OUTPUT_WRITE_ACTIONS) & set(role_actions(resolved(template, WITH_CLOUDWATCH)))
     # (The rollup's policy, on by default, in its own test.)
     t = resolved(template, {**WITH_S3, "Rollup": "off"})
     s3_statements = [s for s in role_statements(t) if any(a.startswith("s3:") for a in as_list(s["Action"]))]
@@ -1956,7 +1978,9 @@ def test_rule_keeps_real_time_records_out_of_the_s3_layout(template):
     def accepted(overrides: dict[str, str]) -> bool:
         return "S3DestinationTakesStandardLogsOnly" not in refusing_rules(template, overrides)
 
-    assert accepted({}) and accepted(WITH_S3) and accepted(WITH_STREAM)
+    assert accepted({}) and accepted(WITH_S3) and accepted({**WITH_CLOUDWATCH, **WITH_STREAM})
+    # The default destination is s3: a real-time stream needs another.
+    assert not accepted(WITH_STREAM)
     assert not accepted({**WITH_S3, **WITH_STREAM})
 
 
@@ -1967,7 +1991,9 @@ def test_rule_refuses_fields_for_parquet_objects(template):
         return "S3ParquetColumnsAreFixed" not in refusing_rules(template, overrides)
 
     fields = {"Fields": "timestamp,sc_status"}
-    assert accepted(WITH_S3) and accepted(fields)
+    assert accepted(WITH_S3) and accepted({**WITH_CLOUDWATCH, **fields})
+    # Parquet in the default s3 destination: no field selection.
+    assert not accepted(fields)
     assert not accepted({**WITH_S3, **fields})
     assert accepted({**WITH_S3, **fields, "S3OutputFormat": "ndjson.gz"})
     for name in STREAM_DESTINATIONS:
@@ -2159,7 +2185,9 @@ def test_stream_destination_environment(template, destination):
 
 
 @pytest.mark.parametrize(
-    "overrides", [{}, WITH_S3, {"Sink": "none"}], ids=["cloudwatch", "s3", "cloudwatch-none"]
+    "overrides",
+    [WITH_CLOUDWATCH, WITH_S3, {**WITH_CLOUDWATCH, "Sink": "none"}],
+    ids=["cloudwatch", "s3", "cloudwatch-none"],
 )
 def test_no_stream_destination_without_its_destination(template, overrides):
     # Every stream's ARN and a key given, yet another destination: no
