@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use cflog_core::escape::{self, QueryParams};
+use cflog_core::escape::{self, NameGroups, QueryParams};
 use cflog_core::json::{SecondsText, TimestampText};
 use cflog_core::typed::{Encoder, Key, Layout, OffsetDateTime, seconds_f64};
 use cflog_core::{FieldError, FieldProblem, LogLine, Schema, Value};
@@ -350,42 +350,32 @@ impl Encoder for Sink {
             // the query as logged is still in `cs_uri_query`.
             return Ok(());
         };
-        self.pairs.group(params);
-        self.pairs.append_to(map);
+        self.pairs.append(params, map);
         Ok(())
     }
 }
 
 /// The parameters of one query, copied into one buffer and grouped by
-/// name, in buffers reused from query to query.
+/// name ([`NameGroups`]), in buffers reused from query to query.
 #[derive(Debug, Default)]
 struct QueryPairs {
     text: Vec<u8>,
     /// Each parameter's name and value, as ranges of `text`.
     pairs: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
-    /// The parameters' indices, grouped by name, names in order of first
-    /// appearance.
-    order: Vec<usize>,
-    /// Each name's range of `order`.
-    groups: Vec<std::ops::Range<usize>>,
+    groups: NameGroups,
 }
 
-/// Up to this many parameters are grouped by comparing names pair by pair;
-/// more are sorted, so that a query of thousands of names stays linear-ish.
-const FEW_PARAMETERS: usize = 16;
-
 impl QueryPairs {
-    fn group(&mut self, params: &QueryParams<'_>) {
+    /// Appends the parameters of `params` to `map`, as one row: each name
+    /// once, where it first appears, with all its values in order.
+    fn append(&mut self, params: &QueryParams<'_>, map: &mut QueryMap) {
         let QueryPairs {
             text,
             pairs,
-            order,
             groups,
         } = self;
         text.clear();
         pairs.clear();
-        order.clear();
-        groups.clear();
         for (name, value) in params.iter() {
             let start = text.len();
             text.extend_from_slice(name.as_bytes());
@@ -393,41 +383,11 @@ impl QueryPairs {
             text.extend_from_slice(value.as_bytes());
             pairs.push((start..middle, middle..text.len()));
         }
-        let name = |i: usize| &text[pairs[i].0.clone()];
-        let n = pairs.len();
-        if n <= FEW_PARAMETERS {
-            for i in 0..n {
-                if (0..i).any(|j| name(j) == name(i)) {
-                    continue;
-                }
-                let start = order.len();
-                order.push(i);
-                order.extend((i + 1..n).filter(|&j| name(j) == name(i)));
-                groups.push(start..order.len());
-            }
-        } else {
-            order.extend(0..n);
-            order.sort_unstable_by(|&a, &b| name(a).cmp(name(b)).then(a.cmp(&b)));
-            let mut start = 0;
-            while start < n {
-                let first = order[start];
-                let len = order[start..]
-                    .iter()
-                    .position(|&i| name(i) != name(first))
-                    .unwrap_or(n - start);
-                groups.push(start..start + len);
-                start += len;
-            }
-            groups.sort_unstable_by_key(|group| order[group.start]);
-        }
-    }
-
-    fn append_to(&self, map: &mut QueryMap) {
-        for group in &self.groups {
-            let members = &self.order[group.clone()];
-            map.names.push(&self.text[self.pairs[members[0]].0.clone()]);
+        let (text, pairs) = (&*text, &*pairs);
+        for members in groups.group(pairs.len(), |i| &text[pairs[i].0.clone()]) {
+            map.names.push(&text[pairs[members[0]].0.clone()]);
             for &i in members {
-                map.values.push(&self.text[self.pairs[i].1.clone()]);
+                map.values.push(&text[pairs[i].1.clone()]);
             }
             map.end_name();
         }
