@@ -5,8 +5,9 @@ use std::io::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use cflog_core::contract::TypedValue;
 use cflog_core::escape::{self, NameGroups, QueryParams};
-use cflog_core::json::{SecondsText, TimestampText};
+use cflog_core::json::ValueText;
 use cflog_core::typed::{Encoder, Key, Layout, OffsetDateTime, seconds_f64};
 use cflog_core::{FieldError, FieldProblem, LogLine, Schema, Value};
 
@@ -48,6 +49,8 @@ struct Sink {
     extra: usize,
     /// Query parameters, copied and grouped by name.
     pairs: QueryPairs,
+    /// The text of a value that goes to `extra`.
+    text: ValueText,
 }
 
 impl Rows {
@@ -74,6 +77,7 @@ impl Rows {
                 rows: 0,
                 extra,
                 pairs: QueryPairs::default(),
+                text: ValueText::default(),
             },
         }
     }
@@ -180,6 +184,15 @@ impl Sink {
         if let Some(ColumnBuffer::Extra(map)) = self.columns.get_mut(self.extra) {
             map.keys.push(key.name.as_bytes());
             write(map.values.bytes());
+            map.values.end();
+        }
+    }
+
+    /// Adds `key` to this row's `extra`, with `value` as the contract's text.
+    fn extra_value(&mut self, key: Key<'_>, value: &TypedValue<'_>) {
+        if let Some(ColumnBuffer::Extra(map)) = self.columns.get_mut(self.extra) {
+            map.keys.push(key.name.as_bytes());
+            self.text.append(value, map.values.bytes());
             map.values.end();
         }
     }
@@ -294,7 +307,7 @@ impl Encoder for Sink {
     fn seconds(&mut self, key: Key<'_>, duration: Duration) -> Result<(), FieldError> {
         match self.column(key) {
             Some(ColumnBuffer::Seconds(column)) => column.push(seconds_f64(duration)),
-            _ => self.extra(key, |out| SecondsText(duration).append_to(out)),
+            _ => self.extra_value(key, &TypedValue::Seconds(duration)),
         }
         Ok(())
     }
@@ -314,7 +327,7 @@ impl Encoder for Sink {
                 let ms = time.unix_timestamp() * 1000 + i64::from(time.millisecond());
                 column.push(ms);
             }
-            _ => self.extra(key, |out| TimestampText(time, millis).append_to(out)),
+            _ => self.extra_value(key, &TypedValue::Timestamp(time, millis)),
         }
         Ok(())
     }

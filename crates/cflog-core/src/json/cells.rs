@@ -368,7 +368,7 @@ fn write_str_cell(text: &[u8], separator: u8, out: &mut Out<'_>) -> bool {
 }
 
 /// Appends the cell of `value`, which the typed layer read; what it is.
-fn write_value_cell(
+pub(super) fn write_value_cell(
     value: &TypedValue<'_>,
     separator: u8,
     out: &mut Out<'_>,
