@@ -168,7 +168,7 @@ pub(crate) fn apply<'s>(
 ) -> Result<(LogLine<'s>, &'s DerivedValues), FieldError> {
     let contract = selection.contract();
     if contract.is_plain() {
-        return Ok((*line, no_values()));
+        return Ok((line.clone(), no_values()));
     }
     contract.apply(line, applied)
 }
@@ -478,7 +478,7 @@ fn write_slot<'a>(
         Slot::DateTime { date, time } => {
             let date = date.and_then(value).map(|v| v.raw());
             let time = time.and_then(value).map(|v| v.raw());
-            match checked_date_time(date, time)? {
+            match checked_date_time(line, date, time)? {
                 Some((date, time)) => {
                     key.write(false, out);
                     write_date_time(date, time, out);
@@ -500,13 +500,18 @@ fn write_slot<'a>(
     Ok(())
 }
 
-/// The `date` and `time` values, checked as [`LogLine::timestamp`] checks
-/// them (the date first); `None` when either is missing.
+/// The `date` and `time` values of `line`, checked as
+/// [`LogLine::timestamp`] checks them (the date first), unless it already
+/// has (for the S3 destination's partition); `None` when either is missing.
 #[allow(clippy::type_complexity)]
 fn checked_date_time<'a>(
+    line: &LogLine<'_>,
     date: Option<&'a [u8]>,
     time: Option<&'a [u8]>,
 ) -> Result<Option<(&'a [u8], &'a [u8])>, FieldError> {
+    if line.timestamp_was_read() {
+        return Ok(date.zip(time));
+    }
     if let Some(date) = date {
         kind::date(date).map_err(|problem| FieldError::new(Field::Date, problem))?;
     }

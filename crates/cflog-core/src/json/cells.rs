@@ -310,7 +310,7 @@ fn write_cell<'a>(
         Slot::DateTime { date, time } => {
             let date = date.and_then(value).map(|v| v.raw());
             let time = time.and_then(value).map(|v| v.raw());
-            if let Some((date, time)) = checked_date_time(date, time)? {
+            if let Some((date, time)) = checked_date_time(line, date, time)? {
                 // A valid date and time are already the digits of the
                 // RFC 3339 form.
                 let mut text = [0u8; 20];
