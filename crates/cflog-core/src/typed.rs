@@ -219,6 +219,21 @@ pub trait Encoder {
     /// The encoder's own.
     fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), Self::Error>;
 
+    /// An address read from a column, with `logged`, its text as logged.
+    /// An IPv4 `logged` is the text `ip`'s `Display` writes (the parser
+    /// takes dotted decimal only, without leading zeros), so an encoder
+    /// that writes addresses as text may copy it instead of formatting the
+    /// address. By default, [`ip`](Encoder::ip).
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    #[inline]
+    fn ip_as_logged(&mut self, key: Key<'_>, ip: IpAddr, logged: &[u8]) -> Result<(), Self::Error> {
+        let _ = logged;
+        self.ip(key, ip)
+    }
+
     /// A boolean, of a derived key.
     ///
     /// # Errors
@@ -543,7 +558,12 @@ fn encode_value<'a, E: Encoder + ?Sized>(
     match step {
         Step::Column { col, field, kind } => {
             let value = col.and_then(|col| line.column(col)).and_then(Value::new);
-            hand(key, kind_value(line, field, kind, value)?, encoder)
+            match (kind_value(line, field, kind, value)?, value) {
+                (Some(TypedValue::Ip(ip)), Some(value)) => {
+                    encoder.ip_as_logged(key, ip, value.raw())
+                }
+                (typed, _) => hand(key, typed, encoder),
+            }
         }
         Step::Extra { col } => match line.column(col).and_then(Value::new) {
             Some(value) => encoder.text(key, value),

@@ -344,6 +344,20 @@ impl Encoder for Sink {
         Ok(())
     }
 
+    #[inline]
+    fn ip_as_logged(&mut self, key: Key<'_>, ip: IpAddr, logged: &[u8]) -> Result<(), FieldError> {
+        // Logged IPv4 is already the text `write_ip` would write; IPv6 may
+        // be in another form than the canonical one.
+        if ip.is_ipv6() {
+            return self.ip(key, ip);
+        }
+        match self.column(key) {
+            Some(ColumnBuffer::Text(text)) => text.push(logged),
+            _ => self.extra(key, |out| out.extend_from_slice(logged)),
+        }
+        Ok(())
+    }
+
     fn boolean(&mut self, key: Key<'_>, value: bool) -> Result<(), FieldError> {
         match self.column(key) {
             Some(ColumnBuffer::Boolean(column)) => column.push(value),
