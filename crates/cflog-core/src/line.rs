@@ -531,6 +531,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_time_is_read_once_and_kept_by_a_rewrite_that_leaves_it() {
+        let schema = Schema::from_names(["date", "time", "c-ip", "timestamp(ms)"]).unwrap();
+        let mut spans = Vec::new();
+        let line = LogLine::parse(
+            b"2019-12-04\t21:02:31\t192.0.2.1\t1575493351541",
+            &schema,
+            &mut spans,
+        )
+        .unwrap();
+        assert!(!line.timestamp_was_read());
+        let time = line.timestamp().unwrap().unwrap();
+        assert!(line.timestamp_was_read());
+        // `timestamp(ms)` wins over date and time; its count comes back whole.
+        assert_eq!(time.unix_timestamp_nanos(), 1_575_493_351_541_000_000);
+        assert_eq!(
+            line.millis_read(Field::TimestampMs),
+            Some(1_575_493_351_541)
+        );
+        assert_eq!(line.millis_read(Field::ScBytes), None);
+
+        let (mut bytes, mut new_spans) = (Vec::new(), Vec::new());
+        let ip = schema.position(Field::ClientIp).unwrap();
+        let kept = line.rewritten(&mut bytes, &mut new_spans, |i, _, out| {
+            out.extend_from_slice(b"192.0.2.0");
+            i == ip
+        });
+        assert!(kept.timestamp_was_read());
+        assert_eq!(kept.timestamp().unwrap(), Some(time));
+
+        let (mut bytes, mut new_spans) = (Vec::new(), Vec::new());
+        let ms = schema.position(Field::TimestampMs).unwrap();
+        let moved = line.rewritten(&mut bytes, &mut new_spans, |i, _, out| {
+            out.extend_from_slice(b"1575493351000");
+            i == ms
+        });
+        assert!(!moved.timestamp_was_read());
+        assert_eq!(moved.timestamp().unwrap().unwrap().millisecond(), 0);
+    }
+
+    #[test]
     fn field_count_is_checked_and_a_trailing_empty_cell_tolerated() {
         let schema = Schema::from_names(["sc-status", "b", "c"]).unwrap();
         let mut spans = Vec::new();
