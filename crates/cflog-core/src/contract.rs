@@ -369,7 +369,7 @@ impl Contract {
             derive.derive(line, values)?;
         }
         if self.0.transforms.is_empty() {
-            return Ok((*line, values));
+            return Ok((line.clone(), values));
         }
         let schema = line.schema();
         let mut rewritten = Vec::new();
@@ -679,7 +679,11 @@ pub(crate) fn kind_value<'a>(
         ValueKind::Status => TypedValue::Unsigned(status(raw).map_err(fail)?.into()),
         ValueKind::Port => TypedValue::Unsigned(port(raw).map_err(fail)?.into()),
         ValueKind::Asn => TypedValue::Unsigned(asn(raw).map_err(fail)?.into()),
-        ValueKind::EpochMillis => TypedValue::Unsigned(epoch_millis(raw).map_err(fail)?),
+        ValueKind::EpochMillis => TypedValue::Unsigned(match line.millis_read(field) {
+            // `timestamp_ms` as `timestamp` read it: parsed once.
+            Some(ms) => ms,
+            None => epoch_millis(raw).map_err(fail)?,
+        }),
         ValueKind::Ip => TypedValue::Ip(ip(raw).map_err(fail)?),
         ValueKind::Seconds => TypedValue::Seconds(seconds(raw).map_err(fail)?),
         ValueKind::ResultType

@@ -255,9 +255,20 @@ impl Serialize for QueryParams<'_> {
     }
 }
 
-/// Query parameters grouped by name, in buffers reused between queries.
+/// Query parameters grouped by name, in buffers reused between queries:
+/// how every output that writes `query_params` (a JSON object, a Parquet
+/// map) gathers a repeated name's values under the name's first place.
+///
+/// ```
+/// use cflog_core::escape::NameGroups;
+///
+/// let names: [&[u8]; 4] = [b"a", b"b", b"a", b"c"];
+/// let mut groups = NameGroups::default();
+/// let grouped: Vec<&[usize]> = groups.group(names.len(), |i| names[i]).collect();
+/// assert_eq!(grouped, [&[0, 2][..], &[1], &[3]]);
+/// ```
 #[derive(Debug, Default)]
-pub(crate) struct NameGroups {
+pub struct NameGroups {
     /// The parameters' indices, grouped by name.
     order: Vec<usize>,
     /// Each name's range of `order`.
@@ -274,7 +285,7 @@ impl NameGroups {
     /// Groups parameters `0..n`, whose names `name` gives: the indices of
     /// each name's parameters in their order, the names in the order in
     /// which they first appear.
-    pub(crate) fn group<'a>(
+    pub fn group<'a>(
         &mut self,
         n: usize,
         name: impl Fn(usize) -> &'a [u8],

@@ -20,7 +20,6 @@
 use std::fmt;
 use std::io::Write;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use time::OffsetDateTime;
@@ -30,7 +29,6 @@ use time::macros::format_description;
 use crate::contract::{
     Applied, DerivedValues, Item, Selection, TypedValue, item_key, item_value, no_values, plan,
 };
-use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
 use crate::kind;
 use crate::kind::FieldError;
@@ -170,7 +168,7 @@ pub(crate) fn apply<'s>(
 ) -> Result<(LogLine<'s>, &'s DerivedValues), FieldError> {
     let contract = selection.contract();
     if contract.is_plain() {
-        return Ok((*line, no_values()));
+        return Ok((line.clone(), no_values()));
     }
     contract.apply(line, applied)
 }
@@ -480,7 +478,7 @@ fn write_slot<'a>(
         Slot::DateTime { date, time } => {
             let date = date.and_then(value).map(|v| v.raw());
             let time = time.and_then(value).map(|v| v.raw());
-            match checked_date_time(date, time)? {
+            match checked_date_time(line, date, time)? {
                 Some((date, time)) => {
                     key.write(false, out);
                     write_date_time(date, time, out);
@@ -502,13 +500,18 @@ fn write_slot<'a>(
     Ok(())
 }
 
-/// The `date` and `time` values, checked as [`LogLine::timestamp`] checks
-/// them (the date first); `None` when either is missing.
+/// The `date` and `time` values of `line`, checked as
+/// [`LogLine::timestamp`] checks them (the date first), unless it already
+/// has (for the S3 destination's partition); `None` when either is missing.
 #[allow(clippy::type_complexity)]
 fn checked_date_time<'a>(
+    line: &LogLine<'_>,
     date: Option<&'a [u8]>,
     time: Option<&'a [u8]>,
 ) -> Result<Option<(&'a [u8], &'a [u8])>, FieldError> {
+    if line.timestamp_was_read() {
+        return Ok(date.zip(time));
+    }
     if let Some(date) = date {
         kind::date(date).map_err(|problem| FieldError::new(Field::Date, problem))?;
     }
@@ -557,36 +560,56 @@ fn write_value(value: &TypedValue<'_>, out: &mut Out<'_>, scratch: &mut Scratch)
     }
 }
 
-/// Writes `query_params` objects as [`JsonWriter`] writes them, reusing its
-/// buffers: for outputs that carry the object as text, such as a CSV cell.
+/// A value of the contract as text: what a CSV cell holds, the JSON
+/// writer's value without a string's quotes and escapes. Seconds are exact
+/// decimals (`0.082`, `12`), times RFC 3339 (`2019-12-04T21:02:31.541Z`
+/// when the source has milliseconds), `query_params` its JSON object. For
+/// the outputs that carry a typed value as text, such as a Parquet
+/// `extra` map; the buffers are reused from value to value.
 ///
 /// ```
+/// use std::time::Duration;
+/// use cflog_core::contract::TypedValue;
 /// use cflog_core::escape::QueryParams;
-/// use cflog_core::json::QueryParamsJson;
+/// use cflog_core::json::ValueText;
+/// use time::macros::datetime;
 ///
-/// let mut json = QueryParamsJson::default();
+/// let mut text = ValueText::default();
 /// let mut out = Vec::new();
-/// json.append(&QueryParams::new(b"q=a%2520b+c&q=d&lang=en"), &mut out);
+/// text.append(&TypedValue::Seconds(Duration::from_millis(82)), &mut out);
+/// assert_eq!(out, b"0.082");
+/// out.clear();
+/// text.append(&TypedValue::Timestamp(datetime!(2019-12-04 21:02:31.541 UTC), true), &mut out);
+/// assert_eq!(out, b"2019-12-04T21:02:31.541Z");
+/// out.clear();
+/// let params = QueryParams::new(b"q=a%2520b+c&q=d&lang=en");
+/// text.append(&TypedValue::QueryParams(params), &mut out);
 /// assert_eq!(out, br#"{"q":["a b c","d"],"lang":"en"}"#);
 /// ```
 #[derive(Debug, Default)]
-pub struct QueryParamsJson {
-    scratch: QueryScratch,
+pub struct ValueText {
+    scratch: Scratch,
     buf: Vec<u8>,
 }
 
-impl QueryParamsJson {
-    /// Appends the object of `params` to `out`.
-    pub fn append(&mut self, params: &QueryParams<'_>, out: &mut Vec<u8>) {
-        let raw = params.raw();
-        // Room for the usual query many times over; more when it needs it.
-        let mut room = 64 + 8 * raw.len();
+impl ValueText {
+    /// Appends the text of `value` to `out`.
+    pub fn append(&mut self, value: &TypedValue<'_>, out: &mut Vec<u8>) {
+        let logged = match value {
+            TypedValue::Text(value) => value.raw().len(),
+            TypedValue::Word(word) => word.len(),
+            TypedValue::QueryParams(params) => params.raw().len(),
+            _ => 0,
+        };
+        // Room for the usual value many times over; more when it needs it.
+        let mut room = 64 + 8 * logged;
         loop {
             if self.buf.len() < room {
                 self.buf.resize(room, 0);
             }
             let mut text = Out::new(&mut self.buf);
-            write_query_params(raw, &[], &mut text, &mut self.scratch);
+            // The separator only decides what a CSV cell must quote.
+            cells::write_value_cell(value, b',', &mut text, &mut self.scratch);
             if !text.overflowed() {
                 let len = text.len();
                 out.extend_from_slice(&self.buf[..len]);
@@ -594,75 +617,6 @@ impl QueryParamsJson {
             }
             room = 2 * self.buf.len();
         }
-    }
-}
-
-/// A duration as the JSON contract writes it: exact decimal seconds,
-/// without trailing zeros (`0.082`, `12`), never through a float. For
-/// outputs that write the contract's values as text, such as CSV.
-///
-/// ```
-/// use std::time::Duration;
-/// use cflog_core::json::SecondsText;
-///
-/// assert_eq!(SecondsText(Duration::from_millis(82)).to_string(), "0.082");
-/// assert_eq!(SecondsText(Duration::from_secs(12)).to_string(), "12");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SecondsText(pub Duration);
-
-impl SecondsText {
-    /// Appends the text to `out`, without the formatting machinery of
-    /// [`Display`](fmt::Display) (which gives the same text).
-    pub fn append_to(self, out: &mut Vec<u8>) {
-        // Twenty digits, a dot and nine more.
-        let mut buf = [0u8; 32];
-        let mut text = Out::new(&mut buf);
-        write_seconds(self.0, &mut text);
-        out.extend_from_slice(&text);
-    }
-}
-
-impl fmt::Display for SecondsText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = Vec::with_capacity(32);
-        self.append_to(&mut text);
-        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
-    }
-}
-
-/// A request time as the JSON contract writes it, without the quotes: RFC
-/// 3339 in UTC, with milliseconds when `.1` (the source has them).
-///
-/// ```
-/// use cflog_core::json::TimestampText;
-/// use time::macros::datetime;
-///
-/// let time = datetime!(2019-12-04 21:02:31.541 UTC);
-/// assert_eq!(TimestampText(time, false).to_string(), "2019-12-04T21:02:31Z");
-/// assert_eq!(TimestampText(time, true).to_string(), "2019-12-04T21:02:31.541Z");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TimestampText(pub OffsetDateTime, pub bool);
-
-impl TimestampText {
-    /// Appends the text to `out`, without the formatting machinery of
-    /// [`Display`](fmt::Display) (which gives the same text).
-    pub fn append_to(self, out: &mut Vec<u8>) {
-        let mut buf = [0u8; 48];
-        let mut text = Out::new(&mut buf);
-        write_timestamp(self.0, self.1, &mut text);
-        // Without the quotes of the JSON string.
-        let len = text.len();
-        out.extend_from_slice(&buf[1..len - 1]);
-    }
-}
-
-impl fmt::Display for TimestampText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = Vec::with_capacity(48);
-        self.append_to(&mut text);
-        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 

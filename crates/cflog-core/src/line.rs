@@ -1,6 +1,7 @@
 //! A borrowed view of one parsed line.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -41,7 +42,7 @@ pub struct FieldCountError {
 /// assert_eq!(line.sc_bytes()?, None); // `-`
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct LogLine<'a> {
     /// The bytes the fields are slices of: the line, then for a JSON line
     /// the values that had to be unescaped.
@@ -51,7 +52,15 @@ pub struct LogLine<'a> {
     /// The start and end of each field in `bytes`.
     spans: &'a [[u32; 2]],
     schema: &'a Schema,
+    /// The request time once [`timestamp`](LogLine::timestamp) has read it:
+    /// the time is parsed once per entry, however many readers ask (the S3
+    /// destination's partition, then the encoder; `timestamp` and
+    /// `timestamp_ms` of a v2 line).
+    time: Cell<Option<Timestamp>>,
 }
+
+/// What [`LogLine::timestamp`] gives.
+type Timestamp = Result<Option<OffsetDateTime>, FieldError>;
 
 impl<'a> LogLine<'a> {
     /// Splits `line` by `schema`, storing where each field starts and ends
@@ -96,6 +105,7 @@ impl<'a> LogLine<'a> {
             len,
             spans,
             schema,
+            time: Cell::new(None),
         }
     }
 
@@ -135,7 +145,29 @@ impl<'a> LogLine<'a> {
                 bytes.truncate(start_new);
             }
         }
-        LogLine::from_parts(bytes, self.len, spans, self.schema)
+        let line = LogLine::from_parts(bytes, self.len, spans, self.schema);
+        // A transform that left the time's columns as they were leaves the
+        // time as read.
+        let time_columns = [
+            Field::TimestampMs,
+            Field::Timestamp,
+            Field::Date,
+            Field::Time,
+        ];
+        if time_columns
+            .iter()
+            .filter_map(|&field| self.schema.position(field))
+            .all(|i| self.spans[i] == line.spans[i] || self.raw_at(i) == line.raw_at(i))
+        {
+            line.time.set(self.time.get());
+        }
+        line
+    }
+
+    /// The raw bytes of column `i`.
+    fn raw_at(&self, i: usize) -> &[u8] {
+        let [start, end] = self.spans[i];
+        &self.bytes[start as usize..end as usize]
     }
 
     /// The whole line, as read (without its line break).
@@ -242,6 +274,37 @@ impl<'a> LogLine<'a> {
     /// (v2), then `timestamp` (epoch seconds; real-time logs add
     /// milliseconds), then `date` and `time` (1 s resolution).
     pub fn timestamp(&self) -> Result<Option<OffsetDateTime>, FieldError> {
+        if let Some(time) = self.time.get() {
+            return time;
+        }
+        let time = self.read_timestamp();
+        self.time.set(Some(time));
+        time
+    }
+
+    /// Whether [`timestamp`](LogLine::timestamp) has read the time, and
+    /// found its values valid (or missing).
+    #[inline]
+    pub(crate) fn timestamp_was_read(&self) -> bool {
+        matches!(self.time.get(), Some(Ok(_)))
+    }
+
+    /// `field`'s milliseconds as [`timestamp`](LogLine::timestamp) read
+    /// them, when `field` is `timestamp(ms)` and it has.
+    #[inline]
+    pub(crate) fn millis_read(&self, field: Field) -> Option<u64> {
+        match self.time.get() {
+            Some(Ok(Some(time))) if field == Field::TimestampMs => {
+                // Read from the count of milliseconds itself (the timestamp
+                // prefers it), so the count is whole and not negative.
+                u64::try_from(time.unix_timestamp() * 1000 + i64::from(time.millisecond())).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// The request time, read from the line.
+    fn read_timestamp(&self) -> Result<Option<OffsetDateTime>, FieldError> {
         if self.schema.contains(Field::TimestampMs) {
             return self.typed(Field::TimestampMs, |raw| {
                 kind::epoch_millis(raw).and_then(kind::epoch_millis_time)
@@ -466,6 +529,46 @@ impl<'a> Value<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_time_is_read_once_and_kept_by_a_rewrite_that_leaves_it() {
+        let schema = Schema::from_names(["date", "time", "c-ip", "timestamp(ms)"]).unwrap();
+        let mut spans = Vec::new();
+        let line = LogLine::parse(
+            b"2019-12-04\t21:02:31\t192.0.2.1\t1575493351541",
+            &schema,
+            &mut spans,
+        )
+        .unwrap();
+        assert!(!line.timestamp_was_read());
+        let time = line.timestamp().unwrap().unwrap();
+        assert!(line.timestamp_was_read());
+        // `timestamp(ms)` wins over date and time; its count comes back whole.
+        assert_eq!(time.unix_timestamp_nanos(), 1_575_493_351_541_000_000);
+        assert_eq!(
+            line.millis_read(Field::TimestampMs),
+            Some(1_575_493_351_541)
+        );
+        assert_eq!(line.millis_read(Field::ScBytes), None);
+
+        let (mut bytes, mut new_spans) = (Vec::new(), Vec::new());
+        let ip = schema.position(Field::ClientIp).unwrap();
+        let kept = line.rewritten(&mut bytes, &mut new_spans, |i, _, out| {
+            out.extend_from_slice(b"192.0.2.0");
+            i == ip
+        });
+        assert!(kept.timestamp_was_read());
+        assert_eq!(kept.timestamp().unwrap(), Some(time));
+
+        let (mut bytes, mut new_spans) = (Vec::new(), Vec::new());
+        let ms = schema.position(Field::TimestampMs).unwrap();
+        let moved = line.rewritten(&mut bytes, &mut new_spans, |i, _, out| {
+            out.extend_from_slice(b"1575493351000");
+            i == ms
+        });
+        assert!(!moved.timestamp_was_read());
+        assert_eq!(moved.timestamp().unwrap().unwrap().millisecond(), 0);
+    }
 
     #[test]
     fn field_count_is_checked_and_a_trailing_empty_cell_tolerated() {

@@ -86,13 +86,11 @@ pub use crate::kind::seconds_f64;
 
 use crate::contract::{
     Applied, DerivedValues, Item, Selection, TypedValue, item_field, item_key, item_value,
-    kind_value, no_values, plan, timestamp_value,
+    kind_value, no_values, plan,
 };
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
-use crate::kind::{
-    FieldError, asn, epoch_millis, ip, port, seconds, signed, status, unsigned, word,
-};
+use crate::kind::FieldError;
 use crate::line::{LogLine, Value};
 use crate::schema::{Family, Schema};
 
@@ -105,6 +103,7 @@ impl<'a> TypedValue<'a> {
     /// # Errors
     ///
     /// The encoder's.
+    #[inline(always)]
     pub fn encode<E: Encoder + ?Sized>(
         &self,
         key: Key<'_>,
@@ -219,6 +218,21 @@ pub trait Encoder {
     ///
     /// The encoder's own.
     fn ip(&mut self, key: Key<'_>, ip: IpAddr) -> Result<(), Self::Error>;
+
+    /// An address read from a column, with `logged`, its text as logged.
+    /// An IPv4 `logged` is the text `ip`'s `Display` writes (the parser
+    /// takes dotted decimal only, without leading zeros), so an encoder
+    /// that writes addresses as text may copy it instead of formatting the
+    /// address. By default, [`ip`](Encoder::ip).
+    ///
+    /// # Errors
+    ///
+    /// The encoder's own.
+    #[inline]
+    fn ip_as_logged(&mut self, key: Key<'_>, ip: IpAddr, logged: &[u8]) -> Result<(), Self::Error> {
+        let _ = logged;
+        self.ip(key, ip)
+    }
 
     /// A boolean, of a derived key.
     ///
@@ -529,10 +543,10 @@ fn step_value<'a>(
 }
 
 /// Reads the value of `step` in `line` and hands it to `encoder` under
-/// `key`: [`step_value`] and [`hand`] in one, so that a field's value goes
-/// from its parser to the encoder in registers. (Through a [`TypedValue`]
-/// it makes a round trip through memory, which cost more than most parsers
-/// on the Parquet path.) The kinds are read as [`kind_value`] reads them.
+/// `key`: [`step_value`] and [`hand`] in one. A field's kind is read by
+/// [`kind_value`], the one reader of every kind; inlined here, the
+/// [`TypedValue`] it builds is taken apart in registers by the `match` of
+/// [`hand`], with no round trip through memory.
 #[inline(always)]
 fn encode_value<'a, E: Encoder + ?Sized>(
     step: Step,
@@ -541,44 +555,21 @@ fn encode_value<'a, E: Encoder + ?Sized>(
     values: &'a DerivedValues,
     encoder: &mut E,
 ) -> Result<(), E::Error> {
-    let (field, kind, value) = match step {
-        Step::Column { col, field, kind } => (
-            field,
-            kind,
-            col.and_then(|col| line.column(col)).and_then(Value::new),
-        ),
-        Step::Extra { col } => {
-            return match line.column(col).and_then(Value::new) {
-                Some(value) => encoder.text(key, value),
-                None => encoder.null(key),
-            };
+    match step {
+        Step::Column { col, field, kind } => {
+            let value = col.and_then(|col| line.column(col)).and_then(Value::new);
+            match (kind_value(line, field, kind, value)?, value) {
+                (Some(TypedValue::Ip(ip)), Some(value)) => {
+                    encoder.ip_as_logged(key, ip, value.raw())
+                }
+                (typed, _) => hand(key, typed, encoder),
+            }
         }
-        Step::Item(item) => return hand(key, item_value(item, line, values)?, encoder),
-    };
-    let Some(value) = value else {
-        return encoder.null(key);
-    };
-    let raw = value.raw();
-    let fail = |problem| FieldError::new(field, problem);
-    match kind {
-        ValueKind::Text => encoder.text(key, value),
-        ValueKind::Integer => encoder.unsigned(key, unsigned(raw).map_err(fail)?),
-        ValueKind::SignedInteger => encoder.signed(key, signed(raw).map_err(fail)?),
-        ValueKind::Status => encoder.unsigned(key, status(raw).map_err(fail)?.into()),
-        ValueKind::Port => encoder.unsigned(key, port(raw).map_err(fail)?.into()),
-        ValueKind::Asn => encoder.unsigned(key, asn(raw).map_err(fail)?.into()),
-        ValueKind::EpochMillis => encoder.unsigned(key, epoch_millis(raw).map_err(fail)?),
-        ValueKind::Ip => encoder.ip(key, ip(raw).map_err(fail)?),
-        ValueKind::Seconds => encoder.seconds(key, seconds(raw).map_err(fail)?),
-        ValueKind::ResultType
-        | ValueKind::Protocol
-        | ValueKind::HttpVersion
-        | ValueKind::SslProtocol
-        | ValueKind::FleStatus
-        | ValueKind::IpVersion => encoder.word(key, word(raw).map_err(fail)?),
-        ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
-            hand(key, timestamp_value(line)?, encoder)
-        }
+        Step::Extra { col } => match line.column(col).and_then(Value::new) {
+            Some(value) => encoder.text(key, value),
+            None => encoder.null(key),
+        },
+        Step::Item(item) => hand(key, item_value(item, line, values)?, encoder),
     }
 }
 
@@ -598,6 +589,7 @@ fn hand<E: Encoder + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kind::seconds;
 
     use crate::json::JsonWriter;
 

@@ -279,8 +279,9 @@ mod tests {
     use std::time::Duration;
 
     use cflog_core::Value;
+    use cflog_core::contract::TypedValue;
     use cflog_core::escape::QueryParams;
-    use cflog_core::json::{QueryParamsJson, SecondsText, TimestampText};
+    use cflog_core::json::ValueText;
     use cflog_core::typed::{Encoder, Key, Layout, OffsetDateTime};
 
     /// The cells of an entry through the typed layer: each value parsed by
@@ -291,7 +292,7 @@ mod tests {
     struct TypedCells {
         text: Vec<u8>,
         cells: Vec<std::ops::Range<usize>>,
-        query: QueryParamsJson,
+        value: ValueText,
     }
 
     impl TypedCells {
@@ -303,6 +304,14 @@ mod tests {
                 .iter()
                 .map(|range| cells.text[range.clone()].to_vec())
                 .collect())
+        }
+
+        /// A cell of the contract's text of `value`.
+        fn value(&mut self, value: &TypedValue<'_>) -> Result<(), FieldError> {
+            let start = self.text.len();
+            self.value.append(value, &mut self.text);
+            self.cells.push(start..self.text.len());
+            Ok(())
         }
 
         fn cell(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), FieldError> {
@@ -342,7 +351,7 @@ mod tests {
         }
 
         fn seconds(&mut self, _key: Key<'_>, duration: Duration) -> Result<(), FieldError> {
-            self.cell(|out| SecondsText(duration).append_to(out))
+            self.value(&TypedValue::Seconds(duration))
         }
 
         fn timestamp(
@@ -351,7 +360,7 @@ mod tests {
             time: OffsetDateTime,
             millis: bool,
         ) -> Result<(), FieldError> {
-            self.cell(|out| TimestampText(time, millis).append_to(out))
+            self.value(&TypedValue::Timestamp(time, millis))
         }
 
         fn ip(&mut self, _key: Key<'_>, ip: IpAddr) -> Result<(), FieldError> {
@@ -363,9 +372,7 @@ mod tests {
             _key: Key<'_>,
             params: &QueryParams<'_>,
         ) -> Result<(), FieldError> {
-            let mut json = Vec::new();
-            self.query.append(params, &mut json);
-            self.cell(|out| out.extend_from_slice(&json))
+            self.value(&TypedValue::QueryParams(params.clone()))
         }
     }
 

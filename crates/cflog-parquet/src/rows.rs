@@ -5,8 +5,9 @@ use std::io::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use cflog_core::escape::{self, QueryParams};
-use cflog_core::json::{SecondsText, TimestampText};
+use cflog_core::contract::TypedValue;
+use cflog_core::escape::{self, NameGroups, QueryParams};
+use cflog_core::json::ValueText;
 use cflog_core::typed::{Encoder, Key, Layout, OffsetDateTime, seconds_f64};
 use cflog_core::{FieldError, FieldProblem, LogLine, Schema, Value};
 
@@ -48,6 +49,8 @@ struct Sink {
     extra: usize,
     /// Query parameters, copied and grouped by name.
     pairs: QueryPairs,
+    /// The text of a value that goes to `extra`.
+    text: ValueText,
 }
 
 impl Rows {
@@ -74,6 +77,7 @@ impl Rows {
                 rows: 0,
                 extra,
                 pairs: QueryPairs::default(),
+                text: ValueText::default(),
             },
         }
     }
@@ -180,6 +184,15 @@ impl Sink {
         if let Some(ColumnBuffer::Extra(map)) = self.columns.get_mut(self.extra) {
             map.keys.push(key.name.as_bytes());
             write(map.values.bytes());
+            map.values.end();
+        }
+    }
+
+    /// Adds `key` to this row's `extra`, with `value` as the contract's text.
+    fn extra_value(&mut self, key: Key<'_>, value: &TypedValue<'_>) {
+        if let Some(ColumnBuffer::Extra(map)) = self.columns.get_mut(self.extra) {
+            map.keys.push(key.name.as_bytes());
+            self.text.append(value, map.values.bytes());
             map.values.end();
         }
     }
@@ -294,7 +307,7 @@ impl Encoder for Sink {
     fn seconds(&mut self, key: Key<'_>, duration: Duration) -> Result<(), FieldError> {
         match self.column(key) {
             Some(ColumnBuffer::Seconds(column)) => column.push(seconds_f64(duration)),
-            _ => self.extra(key, |out| SecondsText(duration).append_to(out)),
+            _ => self.extra_value(key, &TypedValue::Seconds(duration)),
         }
         Ok(())
     }
@@ -314,7 +327,7 @@ impl Encoder for Sink {
                 let ms = time.unix_timestamp() * 1000 + i64::from(time.millisecond());
                 column.push(ms);
             }
-            _ => self.extra(key, |out| TimestampText(time, millis).append_to(out)),
+            _ => self.extra_value(key, &TypedValue::Timestamp(time, millis)),
         }
         Ok(())
     }
@@ -327,6 +340,20 @@ impl Encoder for Sink {
                 text.end();
             }
             _ => self.extra(key, |out| write_ip(ip, out)),
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn ip_as_logged(&mut self, key: Key<'_>, ip: IpAddr, logged: &[u8]) -> Result<(), FieldError> {
+        // Logged IPv4 is already the text `write_ip` would write; IPv6 may
+        // be in another form than the canonical one.
+        if ip.is_ipv6() {
+            return self.ip(key, ip);
+        }
+        match self.column(key) {
+            Some(ColumnBuffer::Text(text)) => text.push(logged),
+            _ => self.extra(key, |out| out.extend_from_slice(logged)),
         }
         Ok(())
     }
@@ -350,42 +377,32 @@ impl Encoder for Sink {
             // the query as logged is still in `cs_uri_query`.
             return Ok(());
         };
-        self.pairs.group(params);
-        self.pairs.append_to(map);
+        self.pairs.append(params, map);
         Ok(())
     }
 }
 
 /// The parameters of one query, copied into one buffer and grouped by
-/// name, in buffers reused from query to query.
+/// name ([`NameGroups`]), in buffers reused from query to query.
 #[derive(Debug, Default)]
 struct QueryPairs {
     text: Vec<u8>,
     /// Each parameter's name and value, as ranges of `text`.
     pairs: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
-    /// The parameters' indices, grouped by name, names in order of first
-    /// appearance.
-    order: Vec<usize>,
-    /// Each name's range of `order`.
-    groups: Vec<std::ops::Range<usize>>,
+    groups: NameGroups,
 }
 
-/// Up to this many parameters are grouped by comparing names pair by pair;
-/// more are sorted, so that a query of thousands of names stays linear-ish.
-const FEW_PARAMETERS: usize = 16;
-
 impl QueryPairs {
-    fn group(&mut self, params: &QueryParams<'_>) {
+    /// Appends the parameters of `params` to `map`, as one row: each name
+    /// once, where it first appears, with all its values in order.
+    fn append(&mut self, params: &QueryParams<'_>, map: &mut QueryMap) {
         let QueryPairs {
             text,
             pairs,
-            order,
             groups,
         } = self;
         text.clear();
         pairs.clear();
-        order.clear();
-        groups.clear();
         for (name, value) in params.iter() {
             let start = text.len();
             text.extend_from_slice(name.as_bytes());
@@ -393,41 +410,11 @@ impl QueryPairs {
             text.extend_from_slice(value.as_bytes());
             pairs.push((start..middle, middle..text.len()));
         }
-        let name = |i: usize| &text[pairs[i].0.clone()];
-        let n = pairs.len();
-        if n <= FEW_PARAMETERS {
-            for i in 0..n {
-                if (0..i).any(|j| name(j) == name(i)) {
-                    continue;
-                }
-                let start = order.len();
-                order.push(i);
-                order.extend((i + 1..n).filter(|&j| name(j) == name(i)));
-                groups.push(start..order.len());
-            }
-        } else {
-            order.extend(0..n);
-            order.sort_unstable_by(|&a, &b| name(a).cmp(name(b)).then(a.cmp(&b)));
-            let mut start = 0;
-            while start < n {
-                let first = order[start];
-                let len = order[start..]
-                    .iter()
-                    .position(|&i| name(i) != name(first))
-                    .unwrap_or(n - start);
-                groups.push(start..start + len);
-                start += len;
-            }
-            groups.sort_unstable_by_key(|group| order[group.start]);
-        }
-    }
-
-    fn append_to(&self, map: &mut QueryMap) {
-        for group in &self.groups {
-            let members = &self.order[group.clone()];
-            map.names.push(&self.text[self.pairs[members[0]].0.clone()]);
+        let (text, pairs) = (&*text, &*pairs);
+        for members in groups.group(pairs.len(), |i| &text[pairs[i].0.clone()]) {
+            map.names.push(&text[pairs[members[0]].0.clone()]);
             for &i in members {
-                map.values.push(&self.text[self.pairs[i].1.clone()]);
+                map.values.push(&text[pairs[i].1.clone()]);
             }
             map.end_name();
         }

@@ -310,7 +310,7 @@ fn write_cell<'a>(
         Slot::DateTime { date, time } => {
             let date = date.and_then(value).map(|v| v.raw());
             let time = time.and_then(value).map(|v| v.raw());
-            if let Some((date, time)) = checked_date_time(date, time)? {
+            if let Some((date, time)) = checked_date_time(line, date, time)? {
                 // A valid date and time are already the digits of the
                 // RFC 3339 form.
                 let mut text = [0u8; 20];
@@ -368,7 +368,7 @@ fn write_str_cell(text: &[u8], separator: u8, out: &mut Out<'_>) -> bool {
 }
 
 /// Appends the cell of `value`, which the typed layer read; what it is.
-fn write_value_cell(
+pub(super) fn write_value_cell(
     value: &TypedValue<'_>,
     separator: u8,
     out: &mut Out<'_>,
