@@ -207,3 +207,42 @@ fn an_s3_output_takes_parquet_or_ndjson_only() {
         .code(2)
         .stderr(predicate::str::contains("--format parquet or ndjson"));
 }
+
+/// A Parquet input (here cflog's own, as the S3 destination stored it)
+/// written again to S3 is named after its input without `.parquet`, as a
+/// `.gz` input is without `.gz`: `E2.….a1.parquet`, not `….parquet.parquet`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parquet_input_is_named_without_its_parquet_suffix() {
+    let server = S3Server::start().await;
+    server.create_bucket("athena").await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("E2.2024-03-14-00.a1");
+    std::fs::write(&log, common::synthetic_log("a", 50)).unwrap();
+    let input = dir.path().join("E2.2024-03-14-00.a1.parquet");
+    cflog_for(&server)
+        .args(["-q", "--format", "parquet", "-o"])
+        .arg(&input)
+        .arg(&log)
+        .assert()
+        .success();
+    for format in ["parquet", "ndjson"] {
+        cflog_for(&server)
+            .args(["--s3-path-style", "-q", "--no-rollup", "--format", format, "-o"])
+            .arg(format!("s3://athena/{format}/"))
+            .arg(&input)
+            .assert()
+            .success();
+        let written = files(&server.root().join("athena").join(format));
+        assert!(!written.is_empty());
+        let suffix = if format == "parquet" { "parquet" } else { "ndjson.gz" };
+        for name in &written {
+            let file = name.rsplit('/').next().unwrap();
+            assert_eq!(
+                file.strip_suffix(suffix),
+                Some("E2.2024-03-14-00.a1."),
+                "{name}"
+            );
+            assert!(name.starts_with("distribution=E2/year=2024/month=03/"), "{name}");
+        }
+    }
+}

@@ -25,11 +25,16 @@ pub struct InputName {
 
 impl InputName {
     /// The name of the input at `key` (an S3 key or a path): its last
-    /// segment without `.gz`. `None` when the key ends in `/` or is empty,
+    /// segment without `.gz`, or without `.parquet` for a Parquet log (so
+    /// that its output is `<stem>.parquet`, not `<stem>.parquet.parquet`).
+    /// `None` when the key ends in `/` or is empty,
     /// or its name is not one an object may carry (`.` or `..`).
     pub fn from_key(key: &str) -> Option<InputName> {
         let base = key.rsplit(['/', '\\']).next()?;
-        let stem = base.strip_suffix(".gz").unwrap_or(base);
+        let stem = base
+            .strip_suffix(".gz")
+            .or_else(|| base.strip_suffix(".parquet"))
+            .unwrap_or(base);
         if stem.is_empty() || stem == "." || stem == ".." {
             return None;
         }
@@ -300,6 +305,7 @@ mod tests {
         }
         let name = InputName::from_key("x/E1.2025-02-16-10.ab12.parquet").unwrap();
         assert_eq!(name.distribution(), Some("E1"));
+        assert_eq!(name.stem(), "E1.2025-02-16-10.ab12");
         // A date without an id before it, and folders that are not ids.
         for key in [
             "AWSLogs/123456789012/CloudFront/2025/02/16/10/x.parquet",
@@ -323,12 +329,14 @@ mod tests {
             ("E-1.2019-11-14-20.a.gz", "E-1.2019-11-14-20.a"),
             ("E1.2019-11-14-20.a.b.gz", "E1.2019-11-14-20.a.b"),
             ("C:\\logs\\x.gz", "x"),
+            ("dir/requests.parquet", "requests"),
+            ("requests.log.parquet", "requests.log"),
         ] {
             let name = InputName::from_key(key).unwrap();
             assert_eq!(name.stem(), stem, "{key}");
             assert_eq!((name.distribution(), name.hour()), (None, None), "{key}");
         }
-        for key in ["", "dir/", ".gz", "a/..", "a/."] {
+        for key in ["", "dir/", ".gz", ".parquet", "a/..", "a/."] {
             assert!(InputName::from_key(key).is_none(), "{key:?}");
         }
     }
