@@ -107,8 +107,10 @@ pub struct Overview {
     /// Distinct client address and user agent per day, summed over the
     /// days (estimate).
     pub visitors: u64,
-    /// Distinct client addresses (estimate).
+    /// Distinct client addresses (exact up to 262,144, an estimate past).
     pub distinct_client_ips: u64,
+    /// Whether `distinct_client_ips` is exact.
+    pub distinct_client_ips_exact: bool,
     /// Requests by status class: `000`, `1xx`…`5xx`, `other` (exact).
     pub status: BTreeMap<&'static str, u64>,
     /// Cache hits (exact).
@@ -347,7 +349,8 @@ impl Page {
             requests: agg.requests,
             bytes_sent: agg.bytes_sent,
             visitors: agg.visitors(),
-            distinct_client_ips: agg.client_ips.estimate() as u64,
+            distinct_client_ips: agg.client_ips.count(),
+            distinct_client_ips_exact: agg.client_ips.is_exact(),
             status,
             hits: agg.hits,
             misses: agg.misses,
@@ -507,14 +510,9 @@ fn client_ips(summary: &TopK<()>, top: usize) -> List {
             .top(top)
             .into_iter()
             .map(|ranked| {
-                let octets: [u8; 16] = ranked.key.try_into().unwrap_or_default();
-                let v6 = std::net::Ipv6Addr::from(octets);
-                let ip = match v6.to_ipv4_mapped() {
-                    Some(v4) => v4.to_string(),
-                    None => v6.to_string(),
-                };
+                let ip = aggregate::client_ip(ranked.key);
                 Row {
-                    value: ip,
+                    value: ip.map(|ip| ip.to_string()).unwrap_or_default(),
                     requests: ranked.count,
                     overstated_by: ranked.overstated_by,
                 }

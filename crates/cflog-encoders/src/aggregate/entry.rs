@@ -184,7 +184,8 @@ impl Gathered {
         if let Some(place) = Self::place(key) {
             // CloudFront's own country wins over a database's.
             if place == Text::Country {
-                let geo = key.field.is_none();
+                // A derived `c_country` is a database's.
+                let geo = key.field.is_none() || key.derived;
                 if geo && self.texts[place as usize].is_some() && !self.geo_country {
                     return;
                 }

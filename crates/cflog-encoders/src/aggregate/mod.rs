@@ -1,18 +1,20 @@
-//! The counts of `cflog report`, in memory bounded whatever the input:
-//! an [`Aggregator`] reads each entry through the typed layer, as the
-//! [`tally`](crate::tally) does, and counts it into an [`Aggregate`].
+//! The one tally of `cflog stats` and `cflog report`, in memory bounded
+//! whatever the input: an [`Aggregator`] reads each entry through the
+//! typed layer and counts it into an [`Aggregate`], writing nothing. Both
+//! commands read their figures from it, so they never disagree.
 //!
 //! Totals (requests, bytes, status classes, hits and misses, the time
-//! range) are exact and counted by the tally's rules, so they equal
-//! `cflog stats`'. Everything with an unbounded number of values is kept
+//! range) are exact. Everything with an unbounded number of values is kept
 //! in a fixed amount of memory and says whether it is exact:
 //!
-//! - the most frequent values (paths, referrer domains, user agents…) in
-//!   [`TopK`] summaries (space-saving), exact while the distinct values
-//!   fit, estimates with a stated error past that;
+//! - the most frequent values (paths, referrers and their domains, user
+//!   agents…) in [`TopK`] summaries (space-saving), exact while the
+//!   distinct values fit, estimates with a stated error past that;
+//! - distinct client addresses and times taken to the millisecond
+//!   ([`exact`]): exact up to a bound, estimates past it;
 //! - distinct visitors (client address and user agent, per day, as
-//!   GoAccess counts them) and client addresses in HyperLogLog sketches:
-//!   estimates, exact up to 128;
+//!   GoAccess counts them) in HyperLogLog sketches: estimates, exact up
+//!   to 128;
 //! - latencies in DDSketch sketches, percentiles within 1%;
 //! - counts over time in at most [`series::MAX_BUCKETS`] buckets, an hour
 //!   wide, or wider for long spans.
@@ -46,22 +48,21 @@
 //! ```
 
 mod entry;
+pub mod exact;
 pub mod series;
 pub mod top;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 use cflog_core::contract::Selection;
 use cflog_core::typed::Layout;
 use cflog_core::{FieldError, LogLine, ResultType, Value};
-use foldhash::quality::FixedState;
 use time::OffsetDateTime;
 
-use crate::tally::StatusClasses;
 use entry::{Gathered, Text};
+use exact::{DistinctAddresses, Milliseconds, sketch_hash};
 pub use series::{Bucket, Distinct, Latency, Series};
 pub use top::{Payload, TopK};
 
@@ -82,6 +83,18 @@ pub mod capacity {
 /// Longer values are cut to this many bytes before they are counted, so
 /// a summary's memory is bounded by its capacity alone.
 pub const MAX_VALUE_BYTES: usize = 512;
+
+/// Requests by status class. `000` (the viewer hung up before the response)
+/// is a class of its own; `other` holds missing and out-of-range statuses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatusClasses {
+    /// `000`.
+    pub hung_up: u64,
+    /// 1xx to 5xx, by class.
+    pub classes: [u64; 5],
+    /// Missing, or not 100–599.
+    pub other: u64,
+}
 
 /// What is counted for each popular object.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -143,7 +156,7 @@ pub struct Aggregate {
     pub outside_window: u64,
     /// The sum of `sc-bytes`.
     pub bytes_sent: u64,
-    /// Requests by status class, counted as the tally counts them.
+    /// Requests by status class.
     pub status: StatusClasses,
     /// Requests by status code (at most 1,000 codes: `000` to `999`).
     pub status_codes: BTreeMap<u16, u64>,
@@ -164,7 +177,10 @@ pub struct Aggregate {
     /// Requests by weekday (Monday first) and hour of day, UTC.
     pub week_hours: [[u64; 24]; 7],
     /// Distinct client addresses.
-    pub client_ips: Distinct,
+    pub client_ips: DistinctAddresses,
+    /// `time-taken` in whole milliseconds (CloudFront logs it to the
+    /// millisecond), for exact percentiles.
+    pub time_taken_ms: Milliseconds,
     /// `x-edge-result-type`.
     pub result_types: TopK<()>,
     /// `x-edge-detailed-result-type`.
@@ -177,6 +193,8 @@ pub struct Aggregate {
     pub missed_objects: TopK<()>,
     /// `cs-uri-stem` of 404 responses.
     pub not_found: TopK<()>,
+    /// `cs(Referer)`.
+    pub referers: TopK<()>,
     /// The host of `cs(Referer)`.
     pub referrer_domains: TopK<()>,
     /// Entries without a referrer.
@@ -238,13 +256,15 @@ impl Default for Aggregate {
             last: None,
             series: Series::default(),
             week_hours: [[0; 24]; 7],
-            client_ips: Distinct::default(),
+            client_ips: DistinctAddresses::default(),
+            time_taken_ms: Milliseconds::default(),
             result_types: TopK::new(TINY),
             detailed_result_types: TopK::new(TINY),
             edge_locations: TopK::new(SMALL),
             objects: TopK::new(OBJECTS),
             missed_objects: TopK::new(LARGE),
             not_found: TopK::new(LARGE),
+            referers: TopK::new(LARGE),
             referrer_domains: TopK::new(LARGE),
             no_referrer: 0,
             user_agents: TopK::new(LARGE),
@@ -297,6 +317,7 @@ impl Aggregate {
             }
         }
         self.client_ips.merge(&other.client_ips);
+        self.time_taken_ms.merge(&other.time_taken_ms);
         self.result_types.merge(other.result_types);
         self.detailed_result_types
             .merge(other.detailed_result_types);
@@ -304,6 +325,7 @@ impl Aggregate {
         self.objects.merge(other.objects);
         self.missed_objects.merge(other.missed_objects);
         self.not_found.merge(other.not_found);
+        self.referers.merge(other.referers);
         self.referrer_domains.merge(other.referrer_domains);
         self.no_referrer += other.no_referrer;
         self.user_agents.merge(other.user_agents);
@@ -355,6 +377,17 @@ impl Aggregate {
         }
         total
     }
+}
+
+/// The address a key of [`Aggregate::top_client_ips`] stands for, IPv4
+/// mapped back; `None` for a key of another length.
+pub fn client_ip(key: &[u8]) -> Option<IpAddr> {
+    let octets: [u8; 16] = key.try_into().ok()?;
+    let v6 = std::net::Ipv6Addr::from(octets);
+    Some(match v6.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(v6),
+    })
 }
 
 /// One value of a summary, decoded.
@@ -437,9 +470,6 @@ pub struct Aggregator {
     layout: Layout,
     entry: Gathered,
     window: Window,
-    /// The hash of visitors: fixed, so that the sketches of every input
-    /// (each with its own aggregator) can be merged.
-    hasher: FixedState,
 }
 
 impl Default for Aggregator {
@@ -452,21 +482,27 @@ impl Aggregator {
     /// An aggregator of every field of each layout: it rejects the lines
     /// the JSON output of every field rejects.
     pub fn new() -> Aggregator {
+        Aggregator::for_selection(Selection::all())
+    }
+
+    /// An aggregator of the entries of `selection`: it counts the
+    /// enrichment's keys (browsers, devices, bots, countries) when the
+    /// selection's contract derives them, and sees the addresses its
+    /// transforms rewrite as rewritten.
+    pub fn for_selection(selection: Selection) -> Aggregator {
         Aggregator {
-            layout: Layout::only(Selection::all(), Gathered::wanted),
+            // The other values are still read by their kind, so a line is
+            // rejected where the JSON output rejects it.
+            layout: Layout::only(selection, Gathered::wanted),
             entry: Gathered::default(),
             window: Window::default(),
-            hasher: FixedState::with_seed(0x6366_6c6f_6720_7631),
         }
     }
 
-    /// An aggregator that counts the entries of `window` only, and the
+    /// This aggregator, counting the entries of `window` only, and the
     /// others in [`Aggregate::outside_window`].
-    pub fn with_window(window: Window) -> Aggregator {
-        Aggregator {
-            window,
-            ..Aggregator::new()
-        }
+    pub fn with_window(self, window: Window) -> Aggregator {
+        Aggregator { window, ..self }
     }
 
     /// Counts `line` into `aggregate`.
@@ -542,6 +578,7 @@ impl Aggregator {
         }
         match e.text(Text::Referer) {
             Some(referer) => {
+                agg.referers.add(cut(referer));
                 agg.referrer_domains.add(cut(&referrer_domain(referer)));
             }
             None => agg.no_referrer += 1,
@@ -592,11 +629,14 @@ impl Aggregator {
                 IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
                 IpAddr::V6(v6) => v6.octets(),
             };
-            agg.client_ips.insert_hash(self.hasher.hash_one(octets));
+            agg.client_ips.insert(octets);
             agg.top_client_ips.add(&octets);
-            self.hasher
-                .hash_one((octets, user_agent.unwrap_or_default()))
+            sketch_hash((octets, user_agent.unwrap_or_default()))
         });
+        if let Some(taken) = e.latencies[0] {
+            let ms = u64::try_from(taken.as_millis()).unwrap_or(u64::MAX);
+            agg.time_taken_ms.add(ms);
+        }
         if let Some(time) = e.time {
             agg.first = Some(agg.first.map_or(time, |first| first.min(time)));
             agg.last = Some(agg.last.map_or(time, |last| last.max(time)));
@@ -691,7 +731,6 @@ fn count_query(query: &[u8], agg: &mut Aggregate) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tally::{Tallier, Tally};
     use cflog_core::Schema;
 
     const HEADER: &str = "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) \
@@ -715,22 +754,22 @@ mod tests {
         )
     }
 
-    fn count(lines: &[String]) -> (Aggregate, Tally) {
+    /// The aggregate of `lines`, and how many were rejected.
+    fn count(lines: &[String]) -> (Aggregate, usize) {
         let schema = Schema::from_fields_header(HEADER.as_bytes()).unwrap();
-        let (mut aggregate, mut tally) = (Aggregate::default(), Tally::default());
-        let (mut aggregator, mut tallier) = (Aggregator::new(), Tallier::new());
+        let mut aggregate = Aggregate::default();
+        let mut aggregator = Aggregator::new();
         let mut spans = Vec::new();
+        let mut rejected = 0;
         for text in lines {
             let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
-            let a = aggregator.add(&line, &mut aggregate);
-            let t = tallier.add(&line, &mut tally);
-            assert_eq!(a.is_ok(), t.is_ok(), "{text}");
+            rejected += usize::from(aggregator.add(&line, &mut aggregate).is_err());
         }
-        (aggregate, tally)
+        (aggregate, rejected)
     }
 
     #[test]
-    fn totals_are_the_tallys() {
+    fn counts_totals_lists_and_sketches() {
         let lines = [
             line(
                 "10:00:00",
@@ -763,13 +802,32 @@ mod tests {
             // Not an integer: rejected by both.
             line("12:00:00", "192.0.2.2", "/b", "5x3", "Hit", "-", "-"),
         ];
-        let (agg, tally) = count(&lines);
-        assert_eq!(agg.requests, tally.requests);
-        assert_eq!(agg.bytes_sent, tally.bytes_sent);
-        assert_eq!(agg.status, tally.status);
-        assert_eq!((agg.hits, agg.misses), (tally.hits, tally.misses));
-        assert_eq!((agg.first, agg.last), (tally.first, tally.last));
-        assert_eq!(agg.requests, 4);
+        let (agg, rejected) = count(&lines);
+        assert_eq!((agg.requests, rejected), (4, 1));
+        assert_eq!(agg.bytes_sent, 4000);
+        assert_eq!(
+            agg.status,
+            StatusClasses {
+                hung_up: 1,
+                classes: [0, 1, 0, 1, 1],
+                other: 0
+            }
+        );
+        // Hit and RefreshHit, against Miss.
+        assert_eq!((agg.hits, agg.misses), (2, 1));
+        let day = |hms: &str| {
+            let text = format!("2024-03-14T{hms}Z");
+            OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).ok()
+        };
+        assert_eq!((agg.first, agg.last), (day("10:00:00"), day("12:00:00")));
+        assert_eq!(
+            (agg.client_ips.count(), agg.client_ips.is_exact()),
+            (3, true)
+        );
+        assert_eq!(agg.time_taken_ms.percentile(50.0), Some(10));
+        let referers = decoded(&agg.referers, 5);
+        assert_eq!(referers[0].value, "android-app://com.example");
+        assert_eq!(referers[1].value, "https://news.example.org/");
         assert_eq!(agg.error_results, 1);
         // Status 000, and 1000 bytes against a length of 2000 for each.
         assert_eq!(agg.incomplete, 4);
@@ -803,7 +861,6 @@ mod tests {
         );
         // Three distinct addresses, one agent: three visitors on the day.
         assert_eq!(agg.visitors(), 3);
-        assert_eq!(agg.client_ips.estimate(), 3);
         assert_eq!(agg.week_hours[3][10], 2);
         assert_eq!(agg.latency(0).count(), 4);
         let p50 = agg.latency(1).quantile(0.5).unwrap();
@@ -834,7 +891,9 @@ mod tests {
         assert_eq!(merged.week_hours, whole.week_hours);
         assert_eq!(decoded(&merged.objects, 20), decoded(&whole.objects, 20));
         assert_eq!(merged.visitors(), whole.visitors());
-        assert_eq!(merged.client_ips.estimate(), 7);
+        assert_eq!(merged.client_ips.count(), 7);
+        assert_eq!(merged.time_taken_ms.count(), whole.time_taken_ms.count());
+        assert_eq!((merged.first, merged.last), (whole.first, whole.last));
     }
 
     #[test]
@@ -872,7 +931,7 @@ mod tests {
         };
         let schema = Schema::from_fields_header(HEADER.as_bytes()).unwrap();
         let mut aggregate = Aggregate::default();
-        let mut aggregator = Aggregator::with_window(Window {
+        let mut aggregator = Aggregator::new().with_window(Window {
             since: Some(at("10:00:00")),
             until: Some(at("11:00:00")),
         });
@@ -891,6 +950,61 @@ mod tests {
             }
             .contains(None)
         );
+    }
+
+    #[test]
+    fn addresses_are_counted_after_the_contracts_transforms() {
+        // The test contract masks IPv4 addresses to 10.0.0.0 and IPv6 to fd00::.
+        let contract = cflog_core::contract::testing::contract();
+        let schema =
+            Schema::from_fields_header(b"#Fields: c-ip cs-method cs-uri-query sc-status").unwrap();
+        let mut aggregate = Aggregate::default();
+        let mut aggregator = Aggregator::for_selection(contract.select_all());
+        let mut spans = Vec::new();
+        for text in [
+            "192.0.2.100\tGET\ta=1\t200",
+            "192.0.2.1\tget\t-\t200",
+            "2001:db8::1\tPOST\t-\t404",
+        ] {
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            aggregator.add(&line, &mut aggregate).unwrap();
+        }
+        assert_eq!(aggregate.client_ips.count(), 2);
+        let masked = std::net::Ipv4Addr::new(10, 0, 0, 0)
+            .to_ipv6_mapped()
+            .octets();
+        let top = aggregate.top_client_ips.top(1);
+        assert_eq!((top[0].key, top[0].count), (&masked[..], 2));
+    }
+
+    #[test]
+    fn texts_that_decode_alike_are_one_value() {
+        let lines: Vec<String> = ["/%41", "/A", "/%FF", "/%fe", "/%41"]
+            .iter()
+            .map(|path| line("10:00:00", "192.0.2.1", path, "200", "Hit", "-", "-"))
+            .collect();
+        let (agg, _) = count(&lines);
+        let objects: Vec<(String, u64)> = decoded(&agg.objects, 5)
+            .into_iter()
+            .map(|d| (d.value, d.count))
+            .collect();
+        // Bytes that are not UTF-8 are replaced, and then alike too.
+        assert_eq!(objects, [("/A".to_owned(), 3), ("/\u{fffd}".to_owned(), 2)]);
+        assert!(decoded(&agg.objects, 0).is_empty());
+    }
+
+    #[test]
+    fn ties_are_broken_by_value() {
+        let lines: Vec<String> = ["/b", "/a", "/c", "/b"]
+            .iter()
+            .map(|path| line("10:00:00", "192.0.2.1", path, "200", "Hit", "-", "-"))
+            .collect();
+        let (agg, _) = count(&lines);
+        let top: Vec<(String, u64)> = decoded(&agg.objects, 3)
+            .into_iter()
+            .map(|d| (d.value, d.count))
+            .collect();
+        assert_eq!(top, [("/b".into(), 2), ("/a".into(), 1), ("/c".into(), 1)]);
     }
 
     #[test]
