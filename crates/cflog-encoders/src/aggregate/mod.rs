@@ -826,8 +826,16 @@ mod tests {
         );
         assert_eq!(agg.time_taken_ms.percentile(50.0), Some(10));
         let referers = decoded(&agg.referers, 5);
-        assert_eq!(referers[0].value, "android-app://com.example");
-        assert_eq!(referers[1].value, "https://news.example.org/");
+        let referers: Vec<&str> = referers.iter().map(|d| d.value.as_str()).collect();
+        // Whole, decoded, ties in value order.
+        assert_eq!(
+            referers,
+            [
+                "android-app://com.example",
+                "https://Www.Example.com:443/x?y",
+                "https://news.example.org/"
+            ]
+        );
         assert_eq!(agg.error_results, 1);
         // Status 000, and 1000 bytes against a length of 2000 for each.
         assert_eq!(agg.incomplete, 4);
