@@ -22,7 +22,7 @@ use std::time::Instant;
 use std::task::{Context, Poll};
 
 use cflog_core::LogLine;
-use cflog_encoders::aggregate::Window;
+use cflog_encoders::aggregate::{Scope, Window};
 use cflog_pipeline::input::{InputError, run_sync};
 use cflog_pipeline::s3::ObjectError;
 use cflog_pipeline::sink::{Delivery, EntryError, Sink, SinkFactory, Source, Verdict};
@@ -363,7 +363,7 @@ fn stats(args: &StatsArgs) -> Status {
     let progress = Progress::start(&plan.inputs, plan.quiet);
     let reporter = Reporter::with_progress(progress.bar());
     let started = Instant::now();
-    let factory = TallyFactory::new(contract.select_all(), Window::default());
+    let factory = TallyFactory::new(contract.select_all(), Window::default(), Scope::Summary);
     let outcomes = process(&plan, &factory, &progress, &reporter);
     progress.finish();
     let aggregate = factory.into_aggregate();
@@ -444,6 +444,7 @@ fn report(args: &cli::ReportArgs) -> Status {
             since: args.since,
             until: args.until,
         },
+        Scope::Page,
     );
     let outcomes = process(&plan, &factory, &progress, &reporter);
     progress.finish();

@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 
 use cflog_core::LogLine;
 use cflog_core::contract::Selection;
-use cflog_encoders::aggregate::{Aggregate, Aggregator, Window};
+use cflog_encoders::aggregate::{Aggregate, Aggregator, Scope, Window};
 use cflog_pipeline::sink::{Delivery, EntryError, Sink, SinkFactory, Source, Verdict};
 
 /// Counts the entries of one input, and adds its aggregate to the run's
@@ -56,16 +56,19 @@ impl Sink for TallySink {
 pub struct TallyFactory {
     selection: Selection,
     window: Window,
+    scope: Scope,
     total: Arc<Mutex<Aggregate>>,
 }
 
 impl TallyFactory {
     /// A factory whose sinks count the entries of `selection` (its
-    /// contract's enrichments included) in `window`.
-    pub fn new(selection: Selection, window: Window) -> TallyFactory {
+    /// contract's enrichments included) in `window`, as far as `scope`
+    /// says (`cflog stats` needs less than the report's page).
+    pub fn new(selection: Selection, window: Window, scope: Scope) -> TallyFactory {
         TallyFactory {
             selection,
             window,
+            scope,
             total: Arc::default(),
         }
     }
@@ -81,7 +84,9 @@ impl SinkFactory for TallyFactory {
 
     fn open(&self, _source: &Source<'_>) -> TallySink {
         TallySink {
-            aggregator: Aggregator::for_selection(self.selection.clone()).with_window(self.window),
+            aggregator: Aggregator::for_selection(self.selection.clone())
+                .with_window(self.window)
+                .with_scope(self.scope),
             aggregate: Aggregate::default(),
             entries: 0,
             total: Arc::clone(&self.total),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use cflog_encoders::aggregate::exact::ClientAddresses;
 use cflog_encoders::aggregate::{self, Aggregate, Bucket, Decoded, Payload, TopK, series};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -447,7 +448,7 @@ impl Page {
             query_names: list(&agg.query_names),
             query_pairs: list(&agg.query_pairs),
             user_agents: list(&agg.user_agents),
-            client_ips: client_ips(&agg.top_client_ips, top),
+            client_ips: client_ips(&agg.client_ips, top),
             agents: Agents {
                 present,
                 browsers: list(&agg.browsers),
@@ -501,21 +502,18 @@ fn list(summary: &TopK<()>, top: usize) -> List {
     }
 }
 
-/// The client addresses, kept as 16 bytes, written as addresses.
-fn client_ips(summary: &TopK<()>, top: usize) -> List {
+/// The client addresses with the most requests.
+fn client_ips(addresses: &ClientAddresses, top: usize) -> List {
     Listed {
-        exact: summary.is_exact(),
-        total: summary.total(),
-        rows: summary
+        exact: addresses.is_exact(),
+        total: addresses.total(),
+        rows: addresses
             .top(top)
             .into_iter()
-            .map(|ranked| {
-                let ip = aggregate::client_ip(ranked.key);
-                Row {
-                    value: ip.map(|ip| ip.to_string()).unwrap_or_default(),
-                    requests: ranked.count,
-                    overstated_by: ranked.overstated_by,
-                }
+            .map(|address| Row {
+                value: address.ip.to_string(),
+                requests: address.count,
+                overstated_by: address.overstated_by,
             })
             .collect(),
     }

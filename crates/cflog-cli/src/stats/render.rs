@@ -215,15 +215,13 @@ impl Report {
                 user_agents: counts(&agg.user_agents),
                 edge_locations: rows(aggregate::decoded(&agg.edge_locations, top)),
                 client_ips: agg
-                    .top_client_ips
+                    .client_ips
                     .top(top)
                     .into_iter()
-                    .map(|ranked| Count {
-                        value: aggregate::client_ip(ranked.key)
-                            .map(|ip| ip.to_string())
-                            .unwrap_or_default(),
-                        requests: ranked.count,
-                        overstated_by: ranked.overstated_by,
+                    .map(|address| Count {
+                        value: address.ip.to_string(),
+                        requests: address.count,
+                        overstated_by: address.overstated_by,
                     })
                     .collect(),
                 browsers: counts(&agg.browsers),

@@ -1,17 +1,19 @@
 //! Counts kept exactly while they fit in a fixed amount of memory, and
-//! estimated past it: the distinct client addresses, and the time taken to
-//! the millisecond. Logs of a normal size get exact figures; a log with
+//! estimated past it: the client addresses, and the time taken to the
+//! millisecond. Logs of a normal size get exact figures; a log with
 //! more distinct values than the bound still gets figures, in bounded
 //! memory, each saying it is an estimate.
 //!
 //! ```
-//! use cflog_encoders::aggregate::exact::{DistinctAddresses, Milliseconds};
+//! use cflog_encoders::aggregate::exact::{ClientAddresses, Milliseconds};
 //!
-//! let mut addresses = DistinctAddresses::default();
+//! let mut addresses = ClientAddresses::default();
 //! for last in [1, 2, 1] {
 //!     addresses.insert([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, last]);
 //! }
 //! assert_eq!((addresses.count(), addresses.is_exact()), (2, true));
+//! let top = addresses.top(1);
+//! assert_eq!((top[0].ip.to_string(), top[0].count), ("192.0.2.1".to_owned(), 2));
 //!
 //! let mut taken = Milliseconds::default();
 //! for ms in [1, 10, 100, 10] {
@@ -21,15 +23,18 @@
 //! assert_eq!(taken.percentile(100.0), Some(100));
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::net::IpAddr;
 
 use foldhash::fast::RandomState;
 use foldhash::quality::FixedState;
 
 use super::series::Distinct;
+use super::top::TopK;
 
-/// The most distinct addresses counted exactly (4 MiB of addresses).
+/// The most distinct addresses counted exactly (6 MiB of addresses and
+/// counts).
 pub const EXACT_ADDRESSES: usize = 1 << 18;
 
 /// The most distinct times (in milliseconds) kept exactly: more than 65
@@ -46,44 +51,73 @@ pub(crate) fn sketch_hash(value: impl std::hash::Hash) -> u64 {
     FixedState::with_seed(SKETCH_SEED).hash_one(value)
 }
 
-/// Distinct client addresses (as 16 bytes, IPv4 mapped into IPv6):
-/// every one while there are at most [`EXACT_ADDRESSES`], then a
-/// HyperLogLog estimate.
+/// Client addresses (as 16 bytes, IPv4 mapped into IPv6) and their
+/// requests: every one, counted exactly, while there are at most
+/// [`EXACT_ADDRESSES`]; past that, the most frequent in a space-saving
+/// summary and the distinct count in a HyperLogLog sketch.
+///
+/// Exact counts first, because a busy site's day has tens of thousands of
+/// addresses: more than a summary of a few thousand keeps, which would
+/// then replace a value for most entries.
 #[derive(Clone, Debug)]
-pub struct DistinctAddresses {
-    /// Every address, until there are too many.
-    exact: Option<HashSet<u128, RandomState>>,
-    /// The estimate, once there were too many.
+pub struct ClientAddresses {
+    /// Requests by address, until there are too many addresses.
+    exact: Option<HashMap<u128, u64, RandomState>>,
+    /// The most frequent, once there were too many.
+    top: TopK<()>,
+    /// The distinct count, once there were too many.
     sketch: Distinct,
+    /// Requests counted.
+    total: u64,
 }
 
-impl Default for DistinctAddresses {
-    fn default() -> DistinctAddresses {
-        DistinctAddresses {
-            exact: Some(HashSet::default()),
+impl Default for ClientAddresses {
+    fn default() -> ClientAddresses {
+        ClientAddresses {
+            exact: Some(HashMap::default()),
+            top: TopK::new(super::capacity::LARGE),
             sketch: Distinct::default(),
+            total: 0,
         }
     }
 }
 
-impl DistinctAddresses {
-    /// Counts `octets`.
+/// One address of [`ClientAddresses::top`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressCount {
+    /// The address, IPv4 mapped back.
+    pub ip: IpAddr,
+    /// Its requests (never below the true count).
+    pub count: u64,
+    /// How much `count` may overstate them (0: exact).
+    pub overstated_by: u64,
+}
+
+impl ClientAddresses {
+    /// Counts one request of `octets`.
     #[inline]
     pub fn insert(&mut self, octets: [u8; 16]) {
+        self.total += 1;
         match &mut self.exact {
-            Some(set) => {
-                if set.insert(u128::from_be_bytes(octets)) && set.len() > EXACT_ADDRESSES {
+            Some(counts) => {
+                *counts.entry(u128::from_be_bytes(octets)).or_default() += 1;
+                if counts.len() > EXACT_ADDRESSES {
                     self.spill();
                 }
             }
-            None => self.sketch.insert_hash(sketch_hash(octets)),
+            None => self.add_estimated(octets, 1),
         }
     }
 
-    /// Moves the exact set into the sketch.
+    fn add_estimated(&mut self, octets: [u8; 16], n: u64) {
+        self.top.add_n(&octets, n);
+        self.sketch.insert_hash(sketch_hash(octets));
+    }
+
+    /// Moves the exact counts into the summary and the sketch.
     fn spill(&mut self) {
-        for address in self.exact.take().into_iter().flatten() {
-            self.sketch.insert_hash(sketch_hash(address.to_be_bytes()));
+        for (address, n) in self.exact.take().into_iter().flatten() {
+            self.add_estimated(address.to_be_bytes(), n);
         }
     }
 
@@ -91,33 +125,89 @@ impl DistinctAddresses {
     /// [`is_exact`](Self::is_exact)).
     pub fn count(&self) -> u64 {
         match &self.exact {
-            Some(set) => set.len() as u64,
+            Some(counts) => counts.len() as u64,
             None => self.sketch.estimate() as u64,
         }
     }
 
-    /// Whether [`count`](Self::count) is exact.
+    /// Whether [`count`](Self::count) and the counts of
+    /// [`top`](Self::top) are exact.
     pub fn is_exact(&self) -> bool {
         self.exact.is_some()
     }
 
+    /// Requests counted, of every address.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The `n` addresses with the most requests, most first, ties in
+    /// address order (IPv4 first).
+    pub fn top(&self, n: usize) -> Vec<AddressCount> {
+        let Some(counts) = &self.exact else {
+            return self
+                .top
+                .top(n)
+                .into_iter()
+                .filter_map(|ranked| {
+                    Some(AddressCount {
+                        ip: super::client_ip(ranked.key)?,
+                        count: ranked.count,
+                        overstated_by: ranked.overstated_by,
+                    })
+                })
+                .collect();
+        };
+        let mut all: Vec<(u128, u64)> = counts.iter().map(|(a, n)| (*a, *n)).collect();
+        let order = |a: &(u128, u64), b: &(u128, u64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        if n == 0 {
+            return Vec::new();
+        }
+        // Only the first `n` need sorting: a partition finds them first.
+        if n < all.len() {
+            all.select_nth_unstable_by(n - 1, order);
+            all.truncate(n);
+        }
+        all.sort_unstable_by(order);
+        all.into_iter()
+            .filter_map(|(address, count)| {
+                Some(AddressCount {
+                    ip: super::client_ip(&address.to_be_bytes())?,
+                    count,
+                    overstated_by: 0,
+                })
+            })
+            .collect()
+    }
+
     /// Adds the addresses of `other`.
-    pub fn merge(&mut self, other: &DistinctAddresses) {
+    pub fn merge(&mut self, other: ClientAddresses) {
+        self.total += other.total;
         if let (Some(mine), Some(theirs)) = (&mut self.exact, &other.exact) {
-            mine.extend(theirs.iter().copied());
+            // The first input's are taken whole.
+            if mine.is_empty() {
+                *mine = theirs.clone();
+            } else {
+                for (address, n) in theirs {
+                    *mine.entry(*address).or_default() += n;
+                }
+            }
             if mine.len() > EXACT_ADDRESSES {
                 self.spill();
             }
             return;
         }
         self.spill();
-        match &other.exact {
+        match other.exact {
             Some(theirs) => {
-                for address in theirs {
-                    self.sketch.insert_hash(sketch_hash(address.to_be_bytes()));
+                for (address, n) in theirs {
+                    self.add_estimated(address.to_be_bytes(), n);
                 }
             }
-            None => self.sketch.merge(&other.sketch),
+            None => {
+                self.top.merge(other.top);
+                self.sketch.merge(&other.sketch);
+            }
         }
     }
 }
@@ -220,30 +310,49 @@ mod tests {
 
     #[test]
     fn addresses_are_exact_up_to_the_bound_then_estimated() {
-        let mut exact = DistinctAddresses::default();
-        let mut other = DistinctAddresses::default();
+        let mut exact = ClientAddresses::default();
+        let mut other = ClientAddresses::default();
         for n in 0..EXACT_ADDRESSES as u32 {
             exact.insert(address(n));
             other.insert(address(n + 10));
         }
+        // One address with more requests than the others: more than a 2,048th
+        // of all, which the summary is sure to keep.
+        for _ in 0..1000 {
+            exact.insert(address(7));
+        }
         assert_eq!(exact.count(), EXACT_ADDRESSES as u64);
         assert!(exact.is_exact());
-        // Merged, one address more than the bound: estimated from then on.
-        exact.merge(&other);
+        let top = exact.top(2);
+        assert_eq!(
+            (top[0].ip.to_string(), top[0].count),
+            ("0.0.0.7".to_owned(), 1001)
+        );
+        // Ties in address order.
+        assert_eq!(
+            (top[1].ip.to_string(), top[1].count),
+            ("0.0.0.0".to_owned(), 1)
+        );
+        // Merged, ten addresses more than the bound: estimated from then on.
+        exact.merge(other);
         assert!(!exact.is_exact());
         let truth = EXACT_ADDRESSES as f64 + 10.0;
         assert!((exact.count() as f64 / truth - 1.0).abs() < 0.05);
+        assert_eq!(exact.total(), 2 * EXACT_ADDRESSES as u64 + 1000);
+        let top = exact.top(1)[0];
+        assert_eq!(top.ip.to_string(), "0.0.0.7");
+        assert!(top.count >= 1001 && top.count - top.overstated_by <= 1001);
         for n in 0..100_000 {
             exact.insert(address(n + 1_000_000));
         }
         let truth = truth + 100_000.0;
         assert!((exact.count() as f64 / truth - 1.0).abs() < 0.05);
         // An exact set merged into an estimate joins it.
-        let mut few = DistinctAddresses::default();
+        let mut few = ClientAddresses::default();
         few.insert(address(u32::MAX));
-        let before = exact.clone();
-        exact.merge(&few);
-        assert!(exact.count() >= before.count());
+        let before = exact.count();
+        exact.merge(few);
+        assert!(exact.count() >= before);
     }
 
     #[test]

@@ -62,7 +62,7 @@ use cflog_core::{FieldError, LogLine, ResultType, Value};
 use time::OffsetDateTime;
 
 use entry::{Gathered, Text};
-use exact::{DistinctAddresses, Milliseconds, sketch_hash};
+use exact::{ClientAddresses, Milliseconds, sketch_hash};
 pub use series::{Bucket, Distinct, Latency, Series};
 pub use top::{Payload, TopK};
 
@@ -176,8 +176,8 @@ pub struct Aggregate {
     pub series: Series,
     /// Requests by weekday (Monday first) and hour of day, UTC.
     pub week_hours: [[u64; 24]; 7],
-    /// Distinct client addresses.
-    pub client_ips: DistinctAddresses,
+    /// `c-ip`: the distinct addresses and the most frequent.
+    pub client_ips: ClientAddresses,
     /// `time-taken` in whole milliseconds (CloudFront logs it to the
     /// millisecond), for exact percentiles.
     pub time_taken_ms: Milliseconds,
@@ -201,8 +201,6 @@ pub struct Aggregate {
     pub no_referrer: u64,
     /// `cs(User-Agent)`.
     pub user_agents: TopK<()>,
-    /// `c-ip`, as 16 bytes (IPv4 mapped into IPv6).
-    pub top_client_ips: TopK<()>,
     /// Query parameter names.
     pub query_names: TopK<()>,
     /// Query parameters, `name=value` as logged.
@@ -256,7 +254,7 @@ impl Default for Aggregate {
             last: None,
             series: Series::default(),
             week_hours: [[0; 24]; 7],
-            client_ips: DistinctAddresses::default(),
+            client_ips: ClientAddresses::default(),
             time_taken_ms: Milliseconds::default(),
             result_types: TopK::new(TINY),
             detailed_result_types: TopK::new(TINY),
@@ -268,7 +266,6 @@ impl Default for Aggregate {
             referrer_domains: TopK::new(LARGE),
             no_referrer: 0,
             user_agents: TopK::new(LARGE),
-            top_client_ips: TopK::new(LARGE),
             query_names: TopK::new(LARGE),
             query_pairs: TopK::new(LARGE),
             methods: TopK::new(TINY),
@@ -316,7 +313,7 @@ impl Aggregate {
                 *a += b;
             }
         }
-        self.client_ips.merge(&other.client_ips);
+        self.client_ips.merge(other.client_ips);
         self.time_taken_ms.merge(&other.time_taken_ms);
         self.result_types.merge(other.result_types);
         self.detailed_result_types
@@ -329,7 +326,6 @@ impl Aggregate {
         self.referrer_domains.merge(other.referrer_domains);
         self.no_referrer += other.no_referrer;
         self.user_agents.merge(other.user_agents);
-        self.top_client_ips.merge(other.top_client_ips);
         self.query_names.merge(other.query_names);
         self.query_pairs.merge(other.query_pairs);
         self.methods.merge(other.methods);
@@ -379,8 +375,9 @@ impl Aggregate {
     }
 }
 
-/// The address a key of [`Aggregate::top_client_ips`] stands for, IPv4
-/// mapped back; `None` for a key of another length.
+/// The address a key of 16 bytes stands for (IPv4 mapped into IPv6, as
+/// [`ClientAddresses`] keeps them), IPv4 mapped back; `None` for a key of
+/// another length.
 pub fn client_ip(key: &[u8]) -> Option<IpAddr> {
     let octets: [u8; 16] = key.try_into().ok()?;
     let v6 = std::net::Ipv6Addr::from(octets);
@@ -464,12 +461,28 @@ impl Window {
     }
 }
 
+/// How much an [`Aggregator`] counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// What `cflog stats` shows: the totals; the lists of paths (with
+    /// their payloads), referrers, user agents, edge locations, result
+    /// types, client addresses, browsers, devices, countries and bots;
+    /// the time taken; requests over time. The rest of the aggregate stays
+    /// empty, and the values only it needs (query parameters, content
+    /// types…) are checked by their kind but not gathered.
+    Summary,
+    /// Everything: what `cflog report`'s page shows.
+    #[default]
+    Page,
+}
+
 /// Counts entries into an [`Aggregate`], through the typed layer.
 #[derive(Debug)]
 pub struct Aggregator {
     layout: Layout,
     entry: Gathered,
     window: Window,
+    scope: Scope,
 }
 
 impl Default for Aggregator {
@@ -496,6 +509,21 @@ impl Aggregator {
             layout: Layout::only(selection, Gathered::wanted),
             entry: Gathered::default(),
             window: Window::default(),
+            scope: Scope::Page,
+        }
+    }
+
+    /// This aggregator, counting what `scope` says; the counts both
+    /// scopes have are counted by the same code, so they are equal.
+    pub fn with_scope(self, scope: Scope) -> Aggregator {
+        let wanted = match scope {
+            Scope::Summary => Gathered::wanted_for_summary,
+            Scope::Page => Gathered::wanted,
+        };
+        Aggregator {
+            layout: Layout::only(self.layout.selection().clone(), wanted),
+            scope,
+            ..self
         }
     }
 
@@ -522,11 +550,12 @@ impl Aggregator {
     }
 
     fn count(&self, agg: &mut Aggregate) {
+        let page = self.scope == Scope::Page;
         let e = &self.entry;
         let sc_bytes = e.sc_bytes.unwrap_or(0);
         agg.requests += 1;
         agg.bytes_sent += sc_bytes;
-        // The tally's classes: 000, 1xx…5xx, other.
+        // 000, 1xx…5xx, other.
         let class = match e.status {
             Some(0) => 0,
             Some(status @ 100..=599) => (status / 100) as usize,
@@ -536,9 +565,6 @@ impl Aggregator {
             0 => agg.status.hung_up += 1,
             6 => agg.status.other += 1,
             n => agg.status.classes[n - 1] += 1,
-        }
-        if let Some(status) = e.status.and_then(|s| u16::try_from(s).ok()) {
-            *agg.status_codes.entry(status).or_default() += 1;
         }
         let result = e.text(Text::ResultType);
         let (hit, miss, error) = match result.and_then(|r| std::str::from_utf8(r).ok()) {
@@ -562,10 +588,10 @@ impl Aggregator {
             object.misses += u64::from(miss);
             object.statuses[class] += 1;
             object.incomplete += u64::from(incomplete);
-            if miss {
+            if page && miss {
                 agg.missed_objects.add(path);
             }
-            if e.status == Some(404) {
+            if page && e.status == Some(404) {
                 agg.not_found.add(path);
             }
         }
@@ -579,13 +605,83 @@ impl Aggregator {
         match e.text(Text::Referer) {
             Some(referer) => {
                 agg.referers.add(cut(referer));
-                agg.referrer_domains.add(cut(&referrer_domain(referer)));
+                if page {
+                    agg.referrer_domains.add(cut(&referrer_domain(referer)));
+                }
             }
             None => agg.no_referrer += 1,
         }
         let user_agent = e.text(Text::UserAgent);
         if let Some(agent) = user_agent {
             agg.user_agents.add(cut(agent));
+        }
+        for (place, top) in [
+            (Text::ResultType, &mut agg.result_types),
+            (Text::Country, &mut agg.countries),
+            (Text::Browser, &mut agg.browsers),
+            (Text::Device, &mut agg.devices),
+        ] {
+            if let Some(text) = e.text(place) {
+                top.add(cut(text));
+            }
+        }
+        if let Some(bot) = e.is_bot {
+            agg.bot_known += 1;
+            if bot {
+                agg.bot_requests += 1;
+                let name = e.text(Text::Browser).or(user_agent).unwrap_or(b"-");
+                agg.bots.add(cut(name));
+            }
+        }
+        let octets = e.client_ip.map(|ip| match ip {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+            IpAddr::V6(v6) => v6.octets(),
+        });
+        if let Some(octets) = octets {
+            agg.client_ips.insert(octets);
+        }
+        if let Some(taken) = e.latencies[0] {
+            let ms = u64::try_from(taken.as_millis()).unwrap_or(u64::MAX);
+            agg.time_taken_ms.add(ms);
+        }
+        if let Some(time) = e.time {
+            agg.first = Some(agg.first.map_or(time, |first| first.min(time)));
+            agg.last = Some(agg.last.map_or(time, |last| last.max(time)));
+            let unix = time.unix_timestamp();
+            let bucket = agg.series.bucket(unix);
+            bucket.requests += 1;
+            if page {
+                bucket.bytes_sent += sc_bytes;
+                bucket.client_errors += u64::from(class == 4);
+                bucket.server_errors += u64::from(class == 5);
+                bucket.hits += u64::from(hit);
+                bucket.misses += u64::from(miss);
+                if let Some(octets) = octets {
+                    let visitor = sketch_hash((octets, user_agent.unwrap_or_default()));
+                    bucket.visitors.insert_hash(visitor);
+                }
+                for (which, latency) in e.latencies.iter().enumerate() {
+                    if let Some(latency) = latency {
+                        bucket.add_latency(which, latency.as_secs_f64() * 1000.0);
+                    }
+                }
+                // 1970-01-01 was a Thursday (3 days after a Monday).
+                let days = unix.div_euclid(86_400);
+                let weekday = (days + 3).rem_euclid(7) as usize;
+                let hour = (unix.rem_euclid(86_400) / 3600) as usize;
+                agg.week_hours[weekday][hour] += 1;
+            }
+        }
+        if page {
+            self.count_page_details(agg);
+        }
+    }
+
+    /// What the page shows and `cflog stats` does not.
+    fn count_page_details(&self, agg: &mut Aggregate) {
+        let e = &self.entry;
+        if let Some(status) = e.status.and_then(|s| u16::try_from(s).ok()) {
+            *agg.status_codes.entry(status).or_default() += 1;
         }
         if let Some(query) = e.text(Text::Query) {
             count_query(query, agg);
@@ -594,16 +690,12 @@ impl Aggregator {
             agg.content_types.add(cut(media_type(content_type)));
         }
         for (place, top) in [
-            (Text::ResultType, &mut agg.result_types),
             (Text::DetailedResultType, &mut agg.detailed_result_types),
             (Text::Method, &mut agg.methods),
             (Text::Protocol, &mut agg.protocols),
             (Text::HttpVersion, &mut agg.http_versions),
             (Text::TlsVersion, &mut agg.tls_versions),
-            (Text::Country, &mut agg.countries),
-            (Text::Browser, &mut agg.browsers),
             (Text::OperatingSystem, &mut agg.operating_systems),
-            (Text::Device, &mut agg.devices),
         ] {
             if let Some(text) = e.text(place) {
                 top.add(cut(text));
@@ -615,48 +707,6 @@ impl Aggregator {
         if let Some(asn) = e.asn {
             agg.asns.add(itoa::Buffer::new().format(asn).as_bytes());
             agg.geo_asns += u64::from(e.geo_asn);
-        }
-        if let Some(bot) = e.is_bot {
-            agg.bot_known += 1;
-            if bot {
-                agg.bot_requests += 1;
-                let name = e.text(Text::Browser).or(user_agent).unwrap_or(b"-");
-                agg.bots.add(cut(name));
-            }
-        }
-        let visitor = e.client_ip.map(|ip| {
-            let octets = match ip {
-                IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-                IpAddr::V6(v6) => v6.octets(),
-            };
-            agg.client_ips.insert(octets);
-            agg.top_client_ips.add(&octets);
-            sketch_hash((octets, user_agent.unwrap_or_default()))
-        });
-        if let Some(taken) = e.latencies[0] {
-            let ms = u64::try_from(taken.as_millis()).unwrap_or(u64::MAX);
-            agg.time_taken_ms.add(ms);
-        }
-        if let Some(time) = e.time {
-            agg.first = Some(agg.first.map_or(time, |first| first.min(time)));
-            agg.last = Some(agg.last.map_or(time, |last| last.max(time)));
-            agg.week_hours[time.weekday().number_days_from_monday() as usize]
-                [usize::from(time.hour())] += 1;
-            let bucket = agg.series.bucket(time.unix_timestamp());
-            bucket.requests += 1;
-            bucket.bytes_sent += sc_bytes;
-            bucket.client_errors += u64::from(class == 4);
-            bucket.server_errors += u64::from(class == 5);
-            bucket.hits += u64::from(hit);
-            bucket.misses += u64::from(miss);
-            if let Some(visitor) = visitor {
-                bucket.visitors.insert_hash(visitor);
-            }
-            for (which, latency) in e.latencies.iter().enumerate() {
-                if let Some(latency) = latency {
-                    bucket.add_latency(which, latency.as_secs_f64() * 1000.0);
-                }
-            }
         }
     }
 }
@@ -869,7 +919,9 @@ mod tests {
         );
         // Three distinct addresses, one agent: three visitors on the day.
         assert_eq!(agg.visitors(), 3);
+        // 2024-03-14 was a Thursday.
         assert_eq!(agg.week_hours[3][10], 2);
+        assert_eq!(agg.week_hours.iter().flatten().sum::<u64>(), 4);
         assert_eq!(agg.latency(0).count(), 4);
         let p50 = agg.latency(1).quantile(0.5).unwrap();
         assert!((p50 - 5.0).abs() < 0.1, "{p50}");
@@ -960,6 +1012,71 @@ mod tests {
         );
     }
 
+    /// A summary counts what it counts as the page does, and leaves the
+    /// page's details out.
+    #[test]
+    fn a_summary_counts_what_the_page_counts() {
+        let lines: Vec<String> = (0..300)
+            .map(|i| {
+                line(
+                    &format!("{:02}:{:02}:00", i % 24, i % 60),
+                    &format!("192.0.2.{}", i % 11),
+                    &format!("/p{}", i % 17),
+                    ["200", "404", "503", "000"][i % 4],
+                    ["Hit", "Miss", "Error"][i % 3],
+                    ["-", "https://a.example/x"][i % 2],
+                    ["-", "page=2"][i % 2],
+                )
+            })
+            .collect();
+        let (page, _) = count(&lines);
+        let schema = Schema::from_fields_header(HEADER.as_bytes()).unwrap();
+        let mut summary = Aggregate::default();
+        let mut aggregator = Aggregator::new().with_scope(Scope::Summary);
+        let mut spans = Vec::new();
+        for text in &lines {
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            aggregator.add(&line, &mut summary).unwrap();
+        }
+        assert_eq!(summary.requests, page.requests);
+        assert_eq!(summary.bytes_sent, page.bytes_sent);
+        assert_eq!(summary.status, page.status);
+        assert_eq!((summary.hits, summary.misses), (page.hits, page.misses));
+        assert_eq!((summary.first, summary.last), (page.first, page.last));
+        for (a, b) in [
+            (&summary.referers, &page.referers),
+            (&summary.user_agents, &page.user_agents),
+            (&summary.result_types, &page.result_types),
+        ] {
+            assert_eq!(decoded(a, 20), decoded(b, 20));
+        }
+        let paths = |agg: &Aggregate| -> Vec<(String, u64, u64)> {
+            decoded(&agg.objects, 20)
+                .into_iter()
+                .map(|d| (d.value, d.count, d.payload.bytes_sent))
+                .collect()
+        };
+        assert_eq!(paths(&summary), paths(&page));
+        assert_eq!(
+            decoded(&summary.edge_locations, 5),
+            decoded(&page.edge_locations, 5)
+        );
+        assert_eq!(summary.client_ips.count(), page.client_ips.count());
+        assert_eq!(summary.client_ips.top(20), page.client_ips.top(20));
+        assert_eq!(
+            summary.time_taken_ms.percentile(90.0),
+            page.time_taken_ms.percentile(90.0)
+        );
+        let requests = |agg: &Aggregate| -> Vec<(i64, u64)> {
+            agg.series.buckets().map(|(t, b)| (t, b.requests)).collect()
+        };
+        assert_eq!(requests(&summary), requests(&page));
+        // The page's details are left out.
+        assert!(summary.query_names.is_empty() && !page.query_names.is_empty());
+        assert!(summary.referrer_domains.is_empty() && summary.methods.is_empty());
+        assert_eq!(summary.week_hours, [[0; 24]; 7]);
+    }
+
     #[test]
     fn addresses_are_counted_after_the_contracts_transforms() {
         // The test contract masks IPv4 addresses to 10.0.0.0 and IPv6 to fd00::.
@@ -978,11 +1095,11 @@ mod tests {
             aggregator.add(&line, &mut aggregate).unwrap();
         }
         assert_eq!(aggregate.client_ips.count(), 2);
-        let masked = std::net::Ipv4Addr::new(10, 0, 0, 0)
-            .to_ipv6_mapped()
-            .octets();
-        let top = aggregate.top_client_ips.top(1);
-        assert_eq!((top[0].key, top[0].count), (&masked[..], 2));
+        let top = aggregate.client_ips.top(1);
+        assert_eq!(
+            (top[0].ip.to_string(), top[0].count),
+            ("10.0.0.0".to_owned(), 2)
+        );
     }
 
     #[test]
