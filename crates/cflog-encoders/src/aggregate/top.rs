@@ -61,9 +61,12 @@ struct Slot<P> {
 /// A space-saving summary of at most `capacity` values (see the [module
 /// docs](self)).
 ///
-/// The slots are in a min-heap by count (`heap` holds slot numbers, and
-/// `place` where each slot is in it), so the value to replace is found at
-/// once and a count that grows moves down the heap without a lookup. The
+/// The slots are in a min-heap by count (`heap` holds each slot's count
+/// and number, and `place` where each slot is in it), so the value to
+/// replace is found at once and a count that grows moves down the heap
+/// without a lookup, comparing counts side by side in the heap rather
+/// than one slot away each (a new value in a full summary goes down most
+/// of the heap's levels). The
 /// index holds slot numbers only, found by the slots' stored hashes: a
 /// value that takes another's place costs no hashing of the old value,
 /// and no allocation when the old one's fits it.
@@ -71,7 +74,8 @@ struct Slot<P> {
 pub struct TopK<P> {
     capacity: usize,
     slots: Vec<Slot<P>>,
-    heap: Vec<u32>,
+    /// (count, slot): the count is the slot's, repeated.
+    heap: Vec<(u64, u32)>,
     place: Vec<u32>,
     index: HashTable<u32>,
     hasher: RandomState,
@@ -128,7 +132,9 @@ impl<P: Payload> TopK<P> {
         };
         self.last = slot;
         self.slots[slot as usize].count += n;
-        self.sift_down(self.place[slot as usize] as usize);
+        let place = self.place[slot as usize] as usize;
+        self.heap[place].0 += n;
+        self.sift_down(place);
         &mut self.slots[slot as usize].payload
     }
 
@@ -153,7 +159,7 @@ impl<P: Payload> TopK<P> {
                 payload: P::default(),
             });
             self.place.push(self.heap.len() as u32);
-            self.heap.push(slot);
+            self.heap.push((0, slot));
             let slots = &self.slots;
             self.index
                 .insert_unique(hash, slot, |&slot| slots[slot as usize].hash);
@@ -162,7 +168,7 @@ impl<P: Payload> TopK<P> {
         }
         // The value with the smallest count gives its place.
         self.replaced = true;
-        let slot = self.heap[0];
+        let slot = self.heap[0].1;
         let old = &mut self.slots[slot as usize];
         if let Ok(entry) = self.index.find_entry(old.hash, |&s| s == slot) {
             entry.remove();
@@ -266,9 +272,7 @@ impl<P: Payload> TopK<P> {
     }
 
     fn min_count(&self) -> u64 {
-        self.heap
-            .first()
-            .map_or(0, |&slot| self.slots[slot as usize].count)
+        self.heap.first().map_or(0, |&(count, _)| count)
     }
 
     /// Keeps the `capacity` highest of `slots`, and indexes them again.
@@ -287,7 +291,7 @@ impl<P: Payload> TopK<P> {
         for (i, slot) in slots.iter().enumerate() {
             self.index
                 .insert_unique(slot.hash, i as u32, |&i| slots[i as usize].hash);
-            self.heap.push(i as u32);
+            self.heap.push((slot.count, i as u32));
             self.place.push(i as u32);
         }
         self.slots = slots;
@@ -305,13 +309,13 @@ impl<P: Payload> TopK<P> {
     }
 
     fn count_at(&self, i: usize) -> u64 {
-        self.slots[self.heap[i] as usize].count
+        self.heap[i].0
     }
 
     fn swap(&mut self, i: usize, j: usize) {
         self.heap.swap(i, j);
-        self.place[self.heap[i] as usize] = i as u32;
-        self.place[self.heap[j] as usize] = j as u32;
+        self.place[self.heap[i].1 as usize] = i as u32;
+        self.place[self.heap[j].1 as usize] = j as u32;
     }
 
     fn sift_up(&mut self, mut i: usize) {
