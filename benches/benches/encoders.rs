@@ -1,7 +1,7 @@
 //! The outputs of the typed layer against the JSON writer, on the same
 //! 100,000 parsed lines: NDJSON (the JSON contract's fast path), CSV and
-//! TSV rows from `cflog_encoders::delimited`, the `cflog stats` tally from
-//! `cflog_encoders::tally`, which writes nothing, and a Parquet file from
+//! TSV rows from `cflog_encoders::delimited`, the tally of `cflog stats`
+//! and `cflog report` from `cflog_encoders::aggregate`, which writes nothing, and a Parquet file from
 //! `cflog_parquet`, footer included; beside it, parquet's own writer on
 //! the same rows already in Arrow batches (its share of that path), with
 //! cflog's settings and with one of them changed at a time, and the
@@ -20,8 +20,8 @@ use cflog_benches::ThreadCpu;
 use cflog_core::contract::Selection;
 use cflog_core::json::JsonWriter;
 use cflog_core::{LogLine, Reader, Record};
+use cflog_encoders::aggregate::{Aggregate, Aggregator};
 use cflog_encoders::delimited::{Cells, Columns, RowWriter};
-use cflog_encoders::tally::{Tallier, Tally};
 use cflog_parquet::{ColumnSet, ParquetWriter, WriteStats, WriterOptions};
 use cloudfront_logs::ValidatedParquetLogline;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -85,13 +85,15 @@ fn encoders(c: &mut Criterion<ThreadCpu>) {
         });
     }
     g.bench_function("stats_tally", |b| {
-        let mut tallier = Tallier::new();
+        let mut aggregator = Aggregator::new();
         b.iter(|| {
-            let mut tally = Tally::default();
+            let mut aggregate = Aggregate::default();
             for_each_line(black_box(&text), |line| {
-                tallier.add(line, &mut tally).expect("the corpus is valid");
+                aggregator
+                    .add(line, &mut aggregate)
+                    .expect("the corpus is valid");
             });
-            assert_eq!(tally.requests, LINES as u64);
+            assert_eq!(aggregate.requests, LINES as u64);
         });
     });
     g.bench_function("parquet", |b| {

@@ -269,6 +269,11 @@ pub struct StatsArgs {
     #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Output")]
     pub top: usize,
 
+    /// Who visits (browsers, devices, bots, countries), and what is
+    /// counted of the addresses.
+    #[command(flatten)]
+    pub enrich: EnrichArgs,
+
     /// What to read.
     #[command(flatten)]
     pub input: InputArgs,
@@ -330,6 +335,11 @@ pub struct ReportArgs {
     /// (repeatable).
     #[arg(long, value_name = "ID", help_heading = "Filters")]
     pub distribution: Vec<String>,
+
+    /// Who visits (browsers, devices, bots, countries), and what is
+    /// counted of the addresses.
+    #[command(flatten)]
+    pub enrich: EnrichArgs,
 
     /// What to read.
     #[command(flatten)]

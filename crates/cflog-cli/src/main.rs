@@ -27,6 +27,7 @@ mod run;
 mod s3;
 mod s3_error;
 mod stats;
+mod tally;
 
 use std::process::ExitCode;
 

@@ -22,6 +22,7 @@ use std::time::Instant;
 use std::task::{Context, Poll};
 
 use cflog_core::LogLine;
+use cflog_encoders::aggregate::{Scope, Window};
 use cflog_pipeline::input::{InputError, run_sync};
 use cflog_pipeline::s3::ObjectError;
 use cflog_pipeline::sink::{Delivery, EntryError, Sink, SinkFactory, Source, Verdict};
@@ -35,7 +36,8 @@ use crate::output::{DelimitedFactory, NdjsonFactory, Output};
 use crate::progress::Progress;
 use crate::report::{Reporter, Totals, line_message};
 use crate::s3::S3;
-use crate::stats::{self, StatsFactory};
+use crate::stats;
+use crate::tally::TallyFactory;
 
 /// Runs the command line.
 pub fn main(cli: Cli) -> ExitCode {
@@ -357,13 +359,14 @@ fn stats(args: &StatsArgs) -> Status {
         Ok(plan) => plan,
         Err(status) => return status,
     };
+    let contract = crate::enrich::contract(&args.enrich).unwrap_or_else(|e| usage_error(e));
     let progress = Progress::start(&plan.inputs, plan.quiet);
     let reporter = Reporter::with_progress(progress.bar());
     let started = Instant::now();
-    let factory = StatsFactory::default();
+    let factory = TallyFactory::new(contract.select_all(), Window::default(), Scope::Summary);
     let outcomes = process(&plan, &factory, &progress, &reporter);
     progress.finish();
-    let tally = factory.into_tally();
+    let aggregate = factory.into_aggregate();
     // The table repeats the counts; stderr only says what went wrong.
     let status = finish(&plan, outcomes, started, false, |totals| {
         // Nothing read and an input failed: a report of zeros would only
@@ -371,13 +374,13 @@ fn stats(args: &StatsArgs) -> Status {
         if totals.summary.entries == 0 && totals.any_failed() {
             return Ok(());
         }
-        let report = stats::Report::new(&tally, totals, args.top);
+        let report = stats::Report::new(&aggregate, totals, args.top);
         let text = if args.json {
             let mut json = serde_json::to_string_pretty(&report).map_err(io::Error::other)?;
             json.push('\n');
             json
         } else {
-            stats::table(&report, &tally)
+            stats::table(&report, &aggregate)
         };
         let mut stdout = io::stdout().lock();
         stdout.write_all(text.as_bytes())?;
@@ -390,13 +393,13 @@ fn stats(args: &StatsArgs) -> Status {
 /// `cflog report`: the inputs the filters select, read into one
 /// aggregate, written as the HTML page or its figures as JSON.
 fn report(args: &cli::ReportArgs) -> Status {
-    use crate::report_page::{self, Filters, Page, ReportFactory};
-    use cflog_encoders::aggregate::Window;
+    use crate::report_page::{self, Filters, Page};
 
     let mut plan = match plan(&args.input) {
         Ok(plan) => plan,
         Err(status) => return status,
     };
+    let contract = crate::enrich::contract(&args.enrich).unwrap_or_else(|e| usage_error(e));
     if let Some(path) = &args.output
         && let Some(input) = plan.inputs.iter().find(|input| same_file(input, path))
     {
@@ -435,10 +438,14 @@ fn report(args: &cli::ReportArgs) -> Status {
     let progress = Progress::start(&plan.inputs, plan.quiet);
     let reporter = Reporter::with_progress(progress.bar());
     let started = Instant::now();
-    let factory = ReportFactory::new(Window {
-        since: args.since,
-        until: args.until,
-    });
+    let factory = TallyFactory::new(
+        contract.select_all(),
+        Window {
+            since: args.since,
+            until: args.until,
+        },
+        Scope::Page,
+    );
     let outcomes = process(&plan, &factory, &progress, &reporter);
     progress.finish();
     let aggregate = factory.into_aggregate();

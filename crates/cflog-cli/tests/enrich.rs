@@ -262,3 +262,111 @@ fn hmac_needs_a_key_file_and_dropped_fields_are_gone() {
         assert!(entry.get("c_ip").is_some());
     }
 }
+
+/// `cflog stats` with the enrichments: the bot share and the top browsers,
+/// devices and countries, in the JSON and in the table, equal to what
+/// `cflog report` counts of the same run; without them, none of it.
+#[test]
+fn stats_show_bots_browsers_devices_and_countries() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = input(dir.path(), "a.log", &log());
+    let db = databases().join("geoip2.mmdb");
+    let enrich = ["--enrich", "ua", "--geoip-db", db.to_str().unwrap()];
+    let run = |args: &[&str]| -> String {
+        let output = cflog().args(args).arg(&log).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let stats: Value =
+        serde_json::from_str(&run(&[&["stats", "--json"][..], &enrich].concat())).unwrap();
+    // Googlebot (hidden in a phone's Chrome) and curl are bots, Chrome is not.
+    assert_eq!(stats["bots"]["classified"], 3);
+    assert_eq!(stats["bots"]["requests"], 2);
+    let listed = |list: &Value| -> Vec<(String, u64)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let value = row["value"].as_str().unwrap().to_owned();
+                (value, row["requests"].as_u64().unwrap())
+            })
+            .collect()
+    };
+    let pairs = |list: &[(&str, u64)]| -> Vec<(String, u64)> {
+        list.iter().map(|(v, n)| ((*v).to_owned(), *n)).collect()
+    };
+    assert_eq!(
+        listed(&stats["top"]["browsers"]),
+        pairs(&[("Chrome", 1), ("Googlebot", 1), ("curl", 1)])
+    );
+    assert_eq!(
+        listed(&stats["top"]["devices"]),
+        pairs(&[("bot", 2), ("desktop", 1)])
+    );
+    assert_eq!(
+        listed(&stats["top"]["countries"]),
+        pairs(&[("FR", 1), ("JP", 1), ("US", 1)])
+    );
+
+    // The report counts the same, from the same tally.
+    let report: Value = serde_json::from_str(&run(
+        &[&["report", "--format", "json"][..], &enrich].concat()
+    ))
+    .unwrap();
+    let report_text = report.to_string();
+    assert!(report_text.contains("\"bot_requests\":2"), "{report_text}");
+
+    let table = run(&[&["stats"][..], &enrich].concat());
+    for expected in [
+        "Bots            66.7%   (2 of 3 requests told apart)",
+        "Top browsers",
+        "Top devices",
+        "Top countries",
+    ] {
+        assert!(table.contains(expected), "{expected} in\n{table}");
+    }
+    let row = table.lines().find(|line| line.starts_with("bot ")).unwrap();
+    assert!(row.ends_with("2   66.7%"), "{row}");
+
+    // Without the enrichments, the plain log has none of it.
+    let plain: Value = serde_json::from_str(&run(&["stats", "--json"])).unwrap();
+    assert!(plain.get("bots").is_none());
+    for list in ["browsers", "devices", "countries"] {
+        assert!(plain["top"].get(list).is_none(), "{list}");
+    }
+    assert!(!run(&["stats"]).contains("Bots"));
+}
+
+/// CloudFront's own `c-country` (v2 logs) is listed with no database.
+#[test]
+fn stats_list_cloudfronts_own_countries() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = input(
+        dir.path(),
+        "v2.log",
+        "#Fields: date time c-ip c-country\n\
+         2024-03-14\t10:00:00\t192.0.2.200\tIT\n\
+         2024-03-14\t10:00:01\t192.0.2.1\t-\n\
+         2024-03-14\t10:00:02\t192.0.2.2\tIT\n\
+         2024-03-14\t10:00:03\t192.0.2.3\tDE\n",
+    );
+    let output = cflog()
+        .args(["stats", "--json"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stats: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        stats["top"]["countries"],
+        serde_json::json!([{"value": "IT", "requests": 2}, {"value": "DE", "requests": 1}])
+    );
+    let table = cflog().arg("stats").arg(&log).output().unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.contains("Top countries"), "{table}");
+    assert!(!table.contains("Bots"), "{table}");
+}

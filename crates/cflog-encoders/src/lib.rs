@@ -7,8 +7,8 @@
 //!
 //! - [`delimited`]: CSV and TSV cells, the JSON contract's values as text,
 //!   and rows of them through the `csv` crate's quoting;
-//! - [`tally`]: the counts of `cflog stats`, which write nothing;
-//! - [`aggregate`]: the counts of `cflog report`, in bounded memory.
+//! - [`aggregate`]: the one tally of `cflog stats` and `cflog report`,
+//!   which writes nothing, in bounded memory.
 //!
 //! Where the bytes go is not theirs to know: the sinks of cflog-pipeline,
 //! the Lambda and the command line decide that. An encoder for another
@@ -20,4 +20,3 @@
 
 pub mod aggregate;
 pub mod delimited;
-pub mod tally;

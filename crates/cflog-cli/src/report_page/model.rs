@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use cflog_encoders::aggregate::exact::ClientAddresses;
 use cflog_encoders::aggregate::{self, Aggregate, Bucket, Decoded, Payload, TopK, series};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -107,8 +108,10 @@ pub struct Overview {
     /// Distinct client address and user agent per day, summed over the
     /// days (estimate).
     pub visitors: u64,
-    /// Distinct client addresses (estimate).
+    /// Distinct client addresses (exact up to 262,144, an estimate past).
     pub distinct_client_ips: u64,
+    /// Whether `distinct_client_ips` is exact.
+    pub distinct_client_ips_exact: bool,
     /// Requests by status class: `000`, `1xx`…`5xx`, `other` (exact).
     pub status: BTreeMap<&'static str, u64>,
     /// Cache hits (exact).
@@ -347,7 +350,8 @@ impl Page {
             requests: agg.requests,
             bytes_sent: agg.bytes_sent,
             visitors: agg.visitors(),
-            distinct_client_ips: agg.client_ips.estimate() as u64,
+            distinct_client_ips: agg.client_ips.count(),
+            distinct_client_ips_exact: agg.client_ips.is_exact(),
             status,
             hits: agg.hits,
             misses: agg.misses,
@@ -444,7 +448,7 @@ impl Page {
             query_names: list(&agg.query_names),
             query_pairs: list(&agg.query_pairs),
             user_agents: list(&agg.user_agents),
-            client_ips: client_ips(&agg.top_client_ips, top),
+            client_ips: client_ips(&agg.client_ips, top),
             agents: Agents {
                 present,
                 browsers: list(&agg.browsers),
@@ -498,26 +502,18 @@ fn list(summary: &TopK<()>, top: usize) -> List {
     }
 }
 
-/// The client addresses, kept as 16 bytes, written as addresses.
-fn client_ips(summary: &TopK<()>, top: usize) -> List {
+/// The client addresses with the most requests.
+fn client_ips(addresses: &ClientAddresses, top: usize) -> List {
     Listed {
-        exact: summary.is_exact(),
-        total: summary.total(),
-        rows: summary
+        exact: addresses.is_exact(),
+        total: addresses.total(),
+        rows: addresses
             .top(top)
             .into_iter()
-            .map(|ranked| {
-                let octets: [u8; 16] = ranked.key.try_into().unwrap_or_default();
-                let v6 = std::net::Ipv6Addr::from(octets);
-                let ip = match v6.to_ipv4_mapped() {
-                    Some(v4) => v4.to_string(),
-                    None => v6.to_string(),
-                };
-                Row {
-                    value: ip,
-                    requests: ranked.count,
-                    overstated_by: ranked.overstated_by,
-                }
+            .map(|address| Row {
+                value: address.ip.to_string(),
+                requests: address.count,
+                overstated_by: address.overstated_by,
             })
             .collect(),
     }

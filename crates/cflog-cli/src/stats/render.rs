@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::report::{Totals, bytes, thousands};
-use cflog_encoders::tally::Tally;
+use cflog_encoders::aggregate::{self, Aggregate, TopK};
 
 /// Values longer than this are shortened in the table (never in the JSON):
 /// cut in the middle, or wrapped where a cut would make two rows alike.
@@ -44,7 +44,11 @@ pub struct Report {
     /// The sum of `sc-bytes`.
     pub bytes_sent: u64,
     /// How many client addresses were seen.
-    pub distinct_client_ips: usize,
+    pub distinct_client_ips: u64,
+    /// Set when there were too many client addresses to count exactly,
+    /// and `distinct_client_ips` is an estimate.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub distinct_client_ips_estimated: bool,
     /// Requests by status class: `000`, `1xx`…`5xx`, `other`.
     pub status: BTreeMap<&'static str, u64>,
     /// The cache hit ratio.
@@ -57,8 +61,27 @@ pub struct Report {
     pub time_taken: Option<Latency>,
     /// The most frequent values.
     pub top: Top,
-    /// Requests per UTC hour, hours without requests left out.
+    /// Requests per UTC hour, hours without requests left out; over more
+    /// than 1,000 hours, per day (or wider: see `bucket_hours`).
     pub requests_per_hour: Vec<Hour>,
+    /// How many hours each of `requests_per_hour` covers, when more than one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket_hours: Option<i64>,
+    /// The bots' share, when the entries say which are bots
+    /// (`--enrich ua`, or an input with `is_bot`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bots: Option<Bots>,
+}
+
+/// How much of the traffic is bots.
+#[derive(Debug, Serialize)]
+pub struct Bots {
+    /// Requests the enrichment said were bots or not.
+    pub classified: u64,
+    /// Of which bots.
+    pub requests: u64,
+    /// `requests / classified`.
+    pub share: f64,
 }
 
 /// Hits against misses.
@@ -75,6 +98,10 @@ pub struct Cache {
 /// `time-taken` percentiles, in seconds (nearest rank, to the millisecond).
 #[derive(Debug, Serialize)]
 pub struct Latency {
+    /// Set when there were too many distinct times to keep them all, and
+    /// the percentiles are estimates within 1%.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
     /// Requests with a time.
     pub count: u64,
     /// The mean.
@@ -102,6 +129,15 @@ pub struct Top {
     pub edge_locations: Vec<Count>,
     /// `c-ip`.
     pub client_ips: Vec<Count>,
+    /// The enrichment's browser or client names (`ua_name`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub browsers: Vec<Count>,
+    /// The enrichment's device classes (`ua_device`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Count>,
+    /// Countries: CloudFront's `c-country`, or a geo database's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub countries: Vec<Count>,
 }
 
 /// One value of a top list.
@@ -111,6 +147,14 @@ pub struct Count {
     pub value: String,
     /// Its requests.
     pub requests: u64,
+    /// How much `requests` may overstate the value's, when the list had
+    /// more values than it keeps (and is an estimate).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub overstated_by: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One hour of the per-hour counts.
@@ -123,9 +167,9 @@ pub struct Hour {
 }
 
 impl Report {
-    /// The report of `tally`, with the run's `totals`, listing `top` values.
-    pub fn new(tally: &Tally, totals: &Totals, top: usize) -> Report {
-        let s = &tally.status;
+    /// The report of `agg`, with the run's `totals`, listing `top` values.
+    pub fn new(agg: &Aggregate, totals: &Totals, top: usize) -> Report {
+        let s = &agg.status;
         let mut status = BTreeMap::from([("000", s.hung_up), ("other", s.other)]);
         for (class, n) in ["1xx", "2xx", "3xx", "4xx", "5xx"]
             .into_iter()
@@ -133,84 +177,113 @@ impl Report {
         {
             status.insert(class, n);
         }
-        let counts = |list: Vec<(&str, u64)>| -> Vec<Count> {
-            list.into_iter()
-                .map(|(value, requests)| Count {
-                    value: value.to_owned(),
-                    requests,
-                })
-                .collect()
-        };
-        let result_types: BTreeMap<String, u64> = tally
-            .result_types
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v))
+        let counts = |summary: &TopK<()>| counts(summary, top);
+        let result_types: BTreeMap<String, u64> = aggregate::decoded(&agg.result_types, usize::MAX)
+            .into_iter()
+            .map(|d| (d.value, d.count))
             .collect();
         let errors = result_types
             .iter()
             .filter(|(name, _)| cflog_core::ResultType::parse(name).is_error())
             .map(|(k, v)| (k.clone(), *v))
             .collect();
+        let width = agg.series.width();
         Report {
             inputs: totals.inputs,
             failed_inputs: totals.failed,
             lines: totals.summary.lines,
-            requests: tally.requests,
+            requests: agg.requests,
             rejected: totals.summary.rejected,
-            first: tally.first.map(rfc3339),
-            last: tally.last.map(rfc3339),
-            bytes_sent: tally.bytes_sent,
-            distinct_client_ips: tally.client_ips.len(),
+            first: agg.first.map(rfc3339),
+            last: agg.last.map(rfc3339),
+            bytes_sent: agg.bytes_sent,
+            distinct_client_ips: agg.client_ips.count(),
+            distinct_client_ips_estimated: !agg.client_ips.is_exact(),
             status,
             cache: Cache {
-                hits: tally.hits,
-                misses: tally.misses,
-                hit_ratio: (tally.hits + tally.misses > 0)
-                    .then(|| tally.hits as f64 / (tally.hits + tally.misses) as f64),
+                hits: agg.hits,
+                misses: agg.misses,
+                hit_ratio: (agg.hits + agg.misses > 0)
+                    .then(|| agg.hits as f64 / (agg.hits + agg.misses) as f64),
             },
             result_types,
             errors,
-            time_taken: latency(tally),
+            time_taken: latency(agg),
             top: Top {
-                paths: counts(tally.paths.top(top)),
-                referers: counts(tally.referers.top(top)),
-                user_agents: counts(tally.user_agents.top(top)),
-                edge_locations: counts(tally.edge_locations.top(top)),
-                client_ips: tally
-                    .top_client_ips(top)
+                paths: rows(aggregate::decoded(&agg.objects, top)),
+                referers: counts(&agg.referers),
+                user_agents: counts(&agg.user_agents),
+                edge_locations: rows(aggregate::decoded(&agg.edge_locations, top)),
+                client_ips: agg
+                    .client_ips
+                    .top(top)
                     .into_iter()
-                    .map(|(ip, requests)| Count {
-                        value: ip.to_string(),
-                        requests,
+                    .map(|address| Count {
+                        value: address.ip.to_string(),
+                        requests: address.count,
+                        overstated_by: address.overstated_by,
                     })
                     .collect(),
+                browsers: counts(&agg.browsers),
+                devices: counts(&agg.devices),
+                countries: counts(&agg.countries),
             },
-            requests_per_hour: tally
-                .per_hour
-                .iter()
-                .map(|(hour, requests)| Hour {
-                    hour: hour_start(*hour).map(rfc3339).unwrap_or_default(),
-                    requests: *requests,
+            requests_per_hour: agg
+                .series
+                .buckets()
+                .map(|(start, bucket)| Hour {
+                    hour: OffsetDateTime::from_unix_timestamp(start)
+                        .map(rfc3339)
+                        .unwrap_or_default(),
+                    requests: bucket.requests,
                 })
                 .collect(),
+            bucket_hours: (width != 3600).then_some(width / 3600),
+            bots: (agg.bot_known > 0).then(|| Bots {
+                classified: agg.bot_known,
+                requests: agg.bot_requests,
+                share: agg.bot_requests as f64 / agg.bot_known as f64,
+            }),
         }
     }
 }
 
-fn latency(tally: &Tally) -> Option<Latency> {
-    let count: u64 = tally.time_taken_ms.values().sum();
+/// The `top` most frequent values of `summary`, decoded.
+fn counts(summary: &TopK<()>, top: usize) -> Vec<Count> {
+    rows(aggregate::decoded(summary, top))
+}
+
+fn rows<P>(decoded: Vec<aggregate::Decoded<P>>) -> Vec<Count> {
+    decoded
+        .into_iter()
+        .map(|d| Count {
+            value: d.value,
+            requests: d.count,
+            overstated_by: d.overstated_by,
+        })
+        .collect()
+}
+
+fn latency(agg: &Aggregate) -> Option<Latency> {
+    let times = &agg.time_taken_ms;
+    let count = times.count();
     if count == 0 {
         return None;
     }
-    let sum: u128 = tally
-        .time_taken_ms
-        .iter()
-        .map(|(ms, n)| u128::from(*ms) * u128::from(*n))
-        .sum();
-    let seconds = |percent: f64| tally.time_taken_percentile(percent).unwrap_or(0) as f64 / 1000.0;
+    // Past the bound of exact times, the sketch's, to the millisecond.
+    let sketch = agg.latency(0);
+    let seconds = |percent: f64| {
+        let ms = times.percentile(percent).unwrap_or_else(|| {
+            sketch
+                .quantile(percent / 100.0)
+                .map_or(0, |ms| ms.round() as u64)
+        });
+        ms as f64 / 1000.0
+    };
     Some(Latency {
+        estimated: !times.is_exact(),
         count,
-        mean: sum as f64 / count as f64 / 1000.0,
+        mean: times.sum() as f64 / count as f64 / 1000.0,
         p50: seconds(50.0),
         p90: seconds(90.0),
         p99: seconds(99.0),
@@ -227,7 +300,7 @@ fn rfc3339(time: OffsetDateTime) -> String {
 }
 
 /// The report as a table for people.
-pub fn table(report: &Report, tally: &Tally) -> String {
+pub fn table(report: &Report, agg: &Aggregate) -> String {
     let mut out = String::new();
     let requests = report.requests;
     let share = |n: u64| {
@@ -269,7 +342,15 @@ pub fn table(report: &Report, tally: &Tally) -> String {
     row(
         &mut out,
         "Client IPs",
-        format!("{} distinct", thousands(report.distinct_client_ips as u64)),
+        format!(
+            "{}{} distinct",
+            if report.distinct_client_ips_estimated {
+                "about "
+            } else {
+                ""
+            },
+            thousands(report.distinct_client_ips)
+        ),
     );
     let status: Vec<String> = report
         .status
@@ -317,8 +398,29 @@ pub fn table(report: &Report, tally: &Tally) -> String {
             &mut out,
             "Time taken",
             format!(
-                "mean {:.3} s · p50 {:.3} s · p90 {:.3} s · p99 {:.3} s · max {:.3} s",
-                l.mean, l.p50, l.p90, l.p99, l.max
+                "mean {:.3} s · p50 {:.3} s · p90 {:.3} s · p99 {:.3} s · max {:.3} s{}",
+                l.mean,
+                l.p50,
+                l.p90,
+                l.p99,
+                l.max,
+                if l.estimated {
+                    " (percentiles within 1%)"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    if let Some(bots) = &report.bots {
+        row(
+            &mut out,
+            "Bots",
+            format!(
+                "{:.1}%   ({} of {} requests told apart)",
+                bots.share * 100.0,
+                thousands(bots.requests),
+                thousands(bots.classified)
             ),
         );
     }
@@ -329,6 +431,9 @@ pub fn table(report: &Report, tally: &Tally) -> String {
         ("Top user agents", &report.top.user_agents),
         ("Top edge locations", &report.top.edge_locations),
         ("Top client IPs", &report.top.client_ips),
+        ("Top browsers", &report.top.browsers),
+        ("Top devices", &report.top.devices),
+        ("Top countries", &report.top.countries),
     ] {
         if list.is_empty() {
             continue;
@@ -343,11 +448,17 @@ pub fn table(report: &Report, tally: &Tally) -> String {
         let values: Vec<&str> = list.iter().map(|count| count.value.as_str()).collect();
         for (count, lines) in list.iter().zip(shown(&values, VALUE_WIDTH)) {
             let mut lines = lines.into_iter();
+            // A count that may be over is marked, as the list is then an
+            // estimate (more values than the tally keeps).
+            let requests = match count.overstated_by {
+                0 => thousands(count.requests),
+                _ => format!("≤{}", thousands(count.requests)),
+            };
             let _ = writeln!(
                 out,
                 "{:<w$}  {:>10}  {:>6}",
                 lines.next().unwrap_or_default(),
-                thousands(count.requests),
+                requests,
                 share(count.requests),
                 w = VALUE_WIDTH
             );
@@ -357,22 +468,26 @@ pub fn table(report: &Report, tally: &Tally) -> String {
         }
     }
 
-    chart(&mut out, tally);
+    chart(&mut out, agg);
     out
 }
 
 /// Requests per hour, or per day over a long span, as a bar chart with
 /// empty hours (or days) shown.
-fn chart(out: &mut String, tally: &Tally) {
-    let (Some(&first), Some(&last)) = (
-        tally.per_hour.keys().next(),
-        tally.per_hour.keys().next_back(),
-    ) else {
+fn chart(out: &mut String, agg: &Aggregate) {
+    // Requests by hour since the epoch (by the first hour of the tally's
+    // buckets, when those are wider).
+    let per_hour: BTreeMap<i64, u64> = agg
+        .series
+        .buckets()
+        .map(|(start, bucket)| (start.div_euclid(3600), bucket.requests))
+        .collect();
+    let (Some(&first), Some(&last)) = (per_hour.keys().next(), per_hour.keys().next_back()) else {
         return;
     };
     let hourly = last - first < HOURLY_SPAN;
     let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
-    for (hour, n) in &tally.per_hour {
+    for (hour, n) in &per_hour {
         let key = if hourly {
             *hour
         } else {

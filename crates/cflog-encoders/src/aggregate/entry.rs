@@ -124,6 +124,36 @@ impl Gathered {
         }
     }
 
+    /// Whether a summary ([`Scope::Summary`](super::Scope::Summary))
+    /// reads the values of `key`: fewer than [`wanted`](Self::wanted).
+    pub fn wanted_for_summary(key: Key<'_>) -> bool {
+        match key.field {
+            Some(field) => matches!(
+                field,
+                Field::UriStem
+                    | Field::Referer
+                    | Field::UserAgent
+                    | Field::EdgeLocation
+                    | Field::EdgeResultType
+                    | Field::Country
+                    | Field::ScBytes
+                    | Field::Status
+                    | Field::ContentLen
+                    | Field::TimeTaken
+                    | Field::Timestamp
+                    | Field::ClientIp
+            ),
+            None => [
+                &BROWSER_KEYS[..],
+                &DEVICE_KEYS,
+                &BOT_KEYS,
+                &GEO_COUNTRY_KEYS,
+            ]
+            .iter()
+            .any(|names| names.contains(&key.name)),
+        }
+    }
+
     /// Forgets the last entry.
     pub fn clear(&mut self) {
         let buffer = std::mem::take(&mut self.buffer);
@@ -173,7 +203,7 @@ impl Gathered {
     }
 
     fn keep_text(&mut self, key: Key<'_>, bytes: &[u8]) {
-        if BOT_KEYS.contains(&key.name) {
+        if key.field.is_none() && BOT_KEYS.contains(&key.name) {
             self.is_bot = match bytes {
                 b"true" | b"1" => Some(true),
                 b"false" | b"0" => Some(false),
@@ -184,7 +214,8 @@ impl Gathered {
         if let Some(place) = Self::place(key) {
             // CloudFront's own country wins over a database's.
             if place == Text::Country {
-                let geo = key.field.is_none();
+                // A derived `c_country` is a database's.
+                let geo = key.field.is_none() || key.derived;
                 if geo && self.texts[place as usize].is_some() && !self.geo_country {
                     return;
                 }

@@ -1,18 +1,20 @@
-//! The counts of `cflog report`, in memory bounded whatever the input:
-//! an [`Aggregator`] reads each entry through the typed layer, as the
-//! [`tally`](crate::tally) does, and counts it into an [`Aggregate`].
+//! The one tally of `cflog stats` and `cflog report`, in memory bounded
+//! whatever the input: an [`Aggregator`] reads each entry through the
+//! typed layer and counts it into an [`Aggregate`], writing nothing. Both
+//! commands read their figures from it, so they never disagree.
 //!
 //! Totals (requests, bytes, status classes, hits and misses, the time
-//! range) are exact and counted by the tally's rules, so they equal
-//! `cflog stats`'. Everything with an unbounded number of values is kept
+//! range) are exact. Everything with an unbounded number of values is kept
 //! in a fixed amount of memory and says whether it is exact:
 //!
-//! - the most frequent values (paths, referrer domains, user agents…) in
-//!   [`TopK`] summaries (space-saving), exact while the distinct values
-//!   fit, estimates with a stated error past that;
+//! - the most frequent values (paths, referrers and their domains, user
+//!   agents…) in [`TopK`] summaries (space-saving), exact while the
+//!   distinct values fit, estimates with a stated error past that;
+//! - distinct client addresses and times taken to the millisecond
+//!   ([`exact`]): exact up to a bound, estimates past it;
 //! - distinct visitors (client address and user agent, per day, as
-//!   GoAccess counts them) and client addresses in HyperLogLog sketches:
-//!   estimates, exact up to 128;
+//!   GoAccess counts them) in HyperLogLog sketches: estimates, exact up
+//!   to 128;
 //! - latencies in DDSketch sketches, percentiles within 1%;
 //! - counts over time in at most [`series::MAX_BUCKETS`] buckets, an hour
 //!   wide, or wider for long spans.
@@ -46,22 +48,21 @@
 //! ```
 
 mod entry;
+pub mod exact;
 pub mod series;
 pub mod top;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 use cflog_core::contract::Selection;
 use cflog_core::typed::Layout;
 use cflog_core::{FieldError, LogLine, ResultType, Value};
-use foldhash::quality::FixedState;
 use time::OffsetDateTime;
 
-use crate::tally::StatusClasses;
 use entry::{Gathered, Text};
+use exact::{ClientAddresses, Milliseconds, sketch_hash};
 pub use series::{Bucket, Distinct, Latency, Series};
 pub use top::{Payload, TopK};
 
@@ -82,6 +83,18 @@ pub mod capacity {
 /// Longer values are cut to this many bytes before they are counted, so
 /// a summary's memory is bounded by its capacity alone.
 pub const MAX_VALUE_BYTES: usize = 512;
+
+/// Requests by status class. `000` (the viewer hung up before the response)
+/// is a class of its own; `other` holds missing and out-of-range statuses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatusClasses {
+    /// `000`.
+    pub hung_up: u64,
+    /// 1xx to 5xx, by class.
+    pub classes: [u64; 5],
+    /// Missing, or not 100–599.
+    pub other: u64,
+}
 
 /// What is counted for each popular object.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -143,7 +156,7 @@ pub struct Aggregate {
     pub outside_window: u64,
     /// The sum of `sc-bytes`.
     pub bytes_sent: u64,
-    /// Requests by status class, counted as the tally counts them.
+    /// Requests by status class.
     pub status: StatusClasses,
     /// Requests by status code (at most 1,000 codes: `000` to `999`).
     pub status_codes: BTreeMap<u16, u64>,
@@ -163,8 +176,11 @@ pub struct Aggregate {
     pub series: Series,
     /// Requests by weekday (Monday first) and hour of day, UTC.
     pub week_hours: [[u64; 24]; 7],
-    /// Distinct client addresses.
-    pub client_ips: Distinct,
+    /// `c-ip`: the distinct addresses and the most frequent.
+    pub client_ips: ClientAddresses,
+    /// `time-taken` in whole milliseconds (CloudFront logs it to the
+    /// millisecond), for exact percentiles.
+    pub time_taken_ms: Milliseconds,
     /// `x-edge-result-type`.
     pub result_types: TopK<()>,
     /// `x-edge-detailed-result-type`.
@@ -177,14 +193,14 @@ pub struct Aggregate {
     pub missed_objects: TopK<()>,
     /// `cs-uri-stem` of 404 responses.
     pub not_found: TopK<()>,
+    /// `cs(Referer)`.
+    pub referers: TopK<()>,
     /// The host of `cs(Referer)`.
     pub referrer_domains: TopK<()>,
     /// Entries without a referrer.
     pub no_referrer: u64,
     /// `cs(User-Agent)`.
     pub user_agents: TopK<()>,
-    /// `c-ip`, as 16 bytes (IPv4 mapped into IPv6).
-    pub top_client_ips: TopK<()>,
     /// Query parameter names.
     pub query_names: TopK<()>,
     /// Query parameters, `name=value` as logged.
@@ -238,17 +254,18 @@ impl Default for Aggregate {
             last: None,
             series: Series::default(),
             week_hours: [[0; 24]; 7],
-            client_ips: Distinct::default(),
+            client_ips: ClientAddresses::default(),
+            time_taken_ms: Milliseconds::default(),
             result_types: TopK::new(TINY),
             detailed_result_types: TopK::new(TINY),
             edge_locations: TopK::new(SMALL),
             objects: TopK::new(OBJECTS),
             missed_objects: TopK::new(LARGE),
             not_found: TopK::new(LARGE),
+            referers: TopK::new(LARGE),
             referrer_domains: TopK::new(LARGE),
             no_referrer: 0,
             user_agents: TopK::new(LARGE),
-            top_client_ips: TopK::new(LARGE),
             query_names: TopK::new(LARGE),
             query_pairs: TopK::new(LARGE),
             methods: TopK::new(TINY),
@@ -296,7 +313,8 @@ impl Aggregate {
                 *a += b;
             }
         }
-        self.client_ips.merge(&other.client_ips);
+        self.client_ips.merge(other.client_ips);
+        self.time_taken_ms.merge(&other.time_taken_ms);
         self.result_types.merge(other.result_types);
         self.detailed_result_types
             .merge(other.detailed_result_types);
@@ -304,10 +322,10 @@ impl Aggregate {
         self.objects.merge(other.objects);
         self.missed_objects.merge(other.missed_objects);
         self.not_found.merge(other.not_found);
+        self.referers.merge(other.referers);
         self.referrer_domains.merge(other.referrer_domains);
         self.no_referrer += other.no_referrer;
         self.user_agents.merge(other.user_agents);
-        self.top_client_ips.merge(other.top_client_ips);
         self.query_names.merge(other.query_names);
         self.query_pairs.merge(other.query_pairs);
         self.methods.merge(other.methods);
@@ -355,6 +373,18 @@ impl Aggregate {
         }
         total
     }
+}
+
+/// The address a key of 16 bytes stands for (IPv4 mapped into IPv6, as
+/// [`ClientAddresses`] keeps them), IPv4 mapped back; `None` for a key of
+/// another length.
+pub fn client_ip(key: &[u8]) -> Option<IpAddr> {
+    let octets: [u8; 16] = key.try_into().ok()?;
+    let v6 = std::net::Ipv6Addr::from(octets);
+    Some(match v6.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(v6),
+    })
 }
 
 /// One value of a summary, decoded.
@@ -431,15 +461,28 @@ impl Window {
     }
 }
 
+/// How much an [`Aggregator`] counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// What `cflog stats` shows: the totals; the lists of paths (with
+    /// their payloads), referrers, user agents, edge locations, result
+    /// types, client addresses, browsers, devices, countries and bots;
+    /// the time taken; requests over time. The rest of the aggregate stays
+    /// empty, and the values only it needs (query parameters, content
+    /// types…) are checked by their kind but not gathered.
+    Summary,
+    /// Everything: what `cflog report`'s page shows.
+    #[default]
+    Page,
+}
+
 /// Counts entries into an [`Aggregate`], through the typed layer.
 #[derive(Debug)]
 pub struct Aggregator {
     layout: Layout,
     entry: Gathered,
     window: Window,
-    /// The hash of visitors: fixed, so that the sketches of every input
-    /// (each with its own aggregator) can be merged.
-    hasher: FixedState,
+    scope: Scope,
 }
 
 impl Default for Aggregator {
@@ -452,21 +495,42 @@ impl Aggregator {
     /// An aggregator of every field of each layout: it rejects the lines
     /// the JSON output of every field rejects.
     pub fn new() -> Aggregator {
+        Aggregator::for_selection(Selection::all())
+    }
+
+    /// An aggregator of the entries of `selection`: it counts the
+    /// enrichment's keys (browsers, devices, bots, countries) when the
+    /// selection's contract derives them, and sees the addresses its
+    /// transforms rewrite as rewritten.
+    pub fn for_selection(selection: Selection) -> Aggregator {
         Aggregator {
-            layout: Layout::only(Selection::all(), Gathered::wanted),
+            // The other values are still read by their kind, so a line is
+            // rejected where the JSON output rejects it.
+            layout: Layout::only(selection, Gathered::wanted),
             entry: Gathered::default(),
             window: Window::default(),
-            hasher: FixedState::with_seed(0x6366_6c6f_6720_7631),
+            scope: Scope::Page,
         }
     }
 
-    /// An aggregator that counts the entries of `window` only, and the
-    /// others in [`Aggregate::outside_window`].
-    pub fn with_window(window: Window) -> Aggregator {
+    /// This aggregator, counting what `scope` says; the counts both
+    /// scopes have are counted by the same code, so they are equal.
+    pub fn with_scope(self, scope: Scope) -> Aggregator {
+        let wanted = match scope {
+            Scope::Summary => Gathered::wanted_for_summary,
+            Scope::Page => Gathered::wanted,
+        };
         Aggregator {
-            window,
-            ..Aggregator::new()
+            layout: Layout::only(self.layout.selection().clone(), wanted),
+            scope,
+            ..self
         }
+    }
+
+    /// This aggregator, counting the entries of `window` only, and the
+    /// others in [`Aggregate::outside_window`].
+    pub fn with_window(self, window: Window) -> Aggregator {
+        Aggregator { window, ..self }
     }
 
     /// Counts `line` into `aggregate`.
@@ -486,11 +550,12 @@ impl Aggregator {
     }
 
     fn count(&self, agg: &mut Aggregate) {
+        let page = self.scope == Scope::Page;
         let e = &self.entry;
         let sc_bytes = e.sc_bytes.unwrap_or(0);
         agg.requests += 1;
         agg.bytes_sent += sc_bytes;
-        // The tally's classes: 000, 1xx…5xx, other.
+        // 000, 1xx…5xx, other.
         let class = match e.status {
             Some(0) => 0,
             Some(status @ 100..=599) => (status / 100) as usize,
@@ -500,9 +565,6 @@ impl Aggregator {
             0 => agg.status.hung_up += 1,
             6 => agg.status.other += 1,
             n => agg.status.classes[n - 1] += 1,
-        }
-        if let Some(status) = e.status.and_then(|s| u16::try_from(s).ok()) {
-            *agg.status_codes.entry(status).or_default() += 1;
         }
         let result = e.text(Text::ResultType);
         let (hit, miss, error) = match result.and_then(|r| std::str::from_utf8(r).ok()) {
@@ -526,10 +588,10 @@ impl Aggregator {
             object.misses += u64::from(miss);
             object.statuses[class] += 1;
             object.incomplete += u64::from(incomplete);
-            if miss {
+            if page && miss {
                 agg.missed_objects.add(path);
             }
-            if e.status == Some(404) {
+            if page && e.status == Some(404) {
                 agg.not_found.add(path);
             }
         }
@@ -542,13 +604,84 @@ impl Aggregator {
         }
         match e.text(Text::Referer) {
             Some(referer) => {
-                agg.referrer_domains.add(cut(&referrer_domain(referer)));
+                agg.referers.add(cut(referer));
+                if page {
+                    agg.referrer_domains.add(cut(&referrer_domain(referer)));
+                }
             }
             None => agg.no_referrer += 1,
         }
         let user_agent = e.text(Text::UserAgent);
         if let Some(agent) = user_agent {
             agg.user_agents.add(cut(agent));
+        }
+        for (place, top) in [
+            (Text::ResultType, &mut agg.result_types),
+            (Text::Country, &mut agg.countries),
+            (Text::Browser, &mut agg.browsers),
+            (Text::Device, &mut agg.devices),
+        ] {
+            if let Some(text) = e.text(place) {
+                top.add(cut(text));
+            }
+        }
+        if let Some(bot) = e.is_bot {
+            agg.bot_known += 1;
+            if bot {
+                agg.bot_requests += 1;
+                let name = e.text(Text::Browser).or(user_agent).unwrap_or(b"-");
+                agg.bots.add(cut(name));
+            }
+        }
+        let octets = e.client_ip.map(|ip| match ip {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+            IpAddr::V6(v6) => v6.octets(),
+        });
+        if let Some(octets) = octets {
+            agg.client_ips.insert(octets);
+        }
+        if let Some(taken) = e.latencies[0] {
+            let ms = u64::try_from(taken.as_millis()).unwrap_or(u64::MAX);
+            agg.time_taken_ms.add(ms);
+        }
+        if let Some(time) = e.time {
+            agg.first = Some(agg.first.map_or(time, |first| first.min(time)));
+            agg.last = Some(agg.last.map_or(time, |last| last.max(time)));
+            let unix = time.unix_timestamp();
+            let bucket = agg.series.bucket(unix);
+            bucket.requests += 1;
+            if page {
+                bucket.bytes_sent += sc_bytes;
+                bucket.client_errors += u64::from(class == 4);
+                bucket.server_errors += u64::from(class == 5);
+                bucket.hits += u64::from(hit);
+                bucket.misses += u64::from(miss);
+                if let Some(octets) = octets {
+                    let visitor = sketch_hash((octets, user_agent.unwrap_or_default()));
+                    bucket.visitors.insert_hash(visitor);
+                }
+                for (which, latency) in e.latencies.iter().enumerate() {
+                    if let Some(latency) = latency {
+                        bucket.add_latency(which, latency.as_secs_f64() * 1000.0);
+                    }
+                }
+                // 1970-01-01 was a Thursday (3 days after a Monday).
+                let days = unix.div_euclid(86_400);
+                let weekday = (days + 3).rem_euclid(7) as usize;
+                let hour = (unix.rem_euclid(86_400) / 3600) as usize;
+                agg.week_hours[weekday][hour] += 1;
+            }
+        }
+        if page {
+            self.count_page_details(agg);
+        }
+    }
+
+    /// What the page shows and `cflog stats` does not.
+    fn count_page_details(&self, agg: &mut Aggregate) {
+        let e = &self.entry;
+        if let Some(status) = e.status.and_then(|s| u16::try_from(s).ok()) {
+            *agg.status_codes.entry(status).or_default() += 1;
         }
         if let Some(query) = e.text(Text::Query) {
             count_query(query, agg);
@@ -557,16 +690,12 @@ impl Aggregator {
             agg.content_types.add(cut(media_type(content_type)));
         }
         for (place, top) in [
-            (Text::ResultType, &mut agg.result_types),
             (Text::DetailedResultType, &mut agg.detailed_result_types),
             (Text::Method, &mut agg.methods),
             (Text::Protocol, &mut agg.protocols),
             (Text::HttpVersion, &mut agg.http_versions),
             (Text::TlsVersion, &mut agg.tls_versions),
-            (Text::Country, &mut agg.countries),
-            (Text::Browser, &mut agg.browsers),
             (Text::OperatingSystem, &mut agg.operating_systems),
-            (Text::Device, &mut agg.devices),
         ] {
             if let Some(text) = e.text(place) {
                 top.add(cut(text));
@@ -578,45 +707,6 @@ impl Aggregator {
         if let Some(asn) = e.asn {
             agg.asns.add(itoa::Buffer::new().format(asn).as_bytes());
             agg.geo_asns += u64::from(e.geo_asn);
-        }
-        if let Some(bot) = e.is_bot {
-            agg.bot_known += 1;
-            if bot {
-                agg.bot_requests += 1;
-                let name = e.text(Text::Browser).or(user_agent).unwrap_or(b"-");
-                agg.bots.add(cut(name));
-            }
-        }
-        let visitor = e.client_ip.map(|ip| {
-            let octets = match ip {
-                IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-                IpAddr::V6(v6) => v6.octets(),
-            };
-            agg.client_ips.insert_hash(self.hasher.hash_one(octets));
-            agg.top_client_ips.add(&octets);
-            self.hasher
-                .hash_one((octets, user_agent.unwrap_or_default()))
-        });
-        if let Some(time) = e.time {
-            agg.first = Some(agg.first.map_or(time, |first| first.min(time)));
-            agg.last = Some(agg.last.map_or(time, |last| last.max(time)));
-            agg.week_hours[time.weekday().number_days_from_monday() as usize]
-                [usize::from(time.hour())] += 1;
-            let bucket = agg.series.bucket(time.unix_timestamp());
-            bucket.requests += 1;
-            bucket.bytes_sent += sc_bytes;
-            bucket.client_errors += u64::from(class == 4);
-            bucket.server_errors += u64::from(class == 5);
-            bucket.hits += u64::from(hit);
-            bucket.misses += u64::from(miss);
-            if let Some(visitor) = visitor {
-                bucket.visitors.insert_hash(visitor);
-            }
-            for (which, latency) in e.latencies.iter().enumerate() {
-                if let Some(latency) = latency {
-                    bucket.add_latency(which, latency.as_secs_f64() * 1000.0);
-                }
-            }
         }
     }
 }
@@ -691,7 +781,6 @@ fn count_query(query: &[u8], agg: &mut Aggregate) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tally::{Tallier, Tally};
     use cflog_core::Schema;
 
     const HEADER: &str = "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) \
@@ -715,22 +804,22 @@ mod tests {
         )
     }
 
-    fn count(lines: &[String]) -> (Aggregate, Tally) {
+    /// The aggregate of `lines`, and how many were rejected.
+    fn count(lines: &[String]) -> (Aggregate, usize) {
         let schema = Schema::from_fields_header(HEADER.as_bytes()).unwrap();
-        let (mut aggregate, mut tally) = (Aggregate::default(), Tally::default());
-        let (mut aggregator, mut tallier) = (Aggregator::new(), Tallier::new());
+        let mut aggregate = Aggregate::default();
+        let mut aggregator = Aggregator::new();
         let mut spans = Vec::new();
+        let mut rejected = 0;
         for text in lines {
             let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
-            let a = aggregator.add(&line, &mut aggregate);
-            let t = tallier.add(&line, &mut tally);
-            assert_eq!(a.is_ok(), t.is_ok(), "{text}");
+            rejected += usize::from(aggregator.add(&line, &mut aggregate).is_err());
         }
-        (aggregate, tally)
+        (aggregate, rejected)
     }
 
     #[test]
-    fn totals_are_the_tallys() {
+    fn counts_totals_lists_and_sketches() {
         let lines = [
             line(
                 "10:00:00",
@@ -763,13 +852,40 @@ mod tests {
             // Not an integer: rejected by both.
             line("12:00:00", "192.0.2.2", "/b", "5x3", "Hit", "-", "-"),
         ];
-        let (agg, tally) = count(&lines);
-        assert_eq!(agg.requests, tally.requests);
-        assert_eq!(agg.bytes_sent, tally.bytes_sent);
-        assert_eq!(agg.status, tally.status);
-        assert_eq!((agg.hits, agg.misses), (tally.hits, tally.misses));
-        assert_eq!((agg.first, agg.last), (tally.first, tally.last));
-        assert_eq!(agg.requests, 4);
+        let (agg, rejected) = count(&lines);
+        assert_eq!((agg.requests, rejected), (4, 1));
+        assert_eq!(agg.bytes_sent, 4000);
+        assert_eq!(
+            agg.status,
+            StatusClasses {
+                hung_up: 1,
+                classes: [0, 1, 0, 1, 1],
+                other: 0
+            }
+        );
+        // Hit and RefreshHit, against Miss.
+        assert_eq!((agg.hits, agg.misses), (2, 1));
+        let day = |hms: &str| {
+            let text = format!("2024-03-14T{hms}Z");
+            OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).ok()
+        };
+        assert_eq!((agg.first, agg.last), (day("10:00:00"), day("12:00:00")));
+        assert_eq!(
+            (agg.client_ips.count(), agg.client_ips.is_exact()),
+            (3, true)
+        );
+        assert_eq!(agg.time_taken_ms.percentile(50.0), Some(10));
+        let referers = decoded(&agg.referers, 5);
+        let referers: Vec<&str> = referers.iter().map(|d| d.value.as_str()).collect();
+        // Whole, decoded, ties in value order.
+        assert_eq!(
+            referers,
+            [
+                "android-app://com.example",
+                "https://Www.Example.com:443/x?y",
+                "https://news.example.org/"
+            ]
+        );
         assert_eq!(agg.error_results, 1);
         // Status 000, and 1000 bytes against a length of 2000 for each.
         assert_eq!(agg.incomplete, 4);
@@ -803,8 +919,9 @@ mod tests {
         );
         // Three distinct addresses, one agent: three visitors on the day.
         assert_eq!(agg.visitors(), 3);
-        assert_eq!(agg.client_ips.estimate(), 3);
+        // 2024-03-14 was a Thursday.
         assert_eq!(agg.week_hours[3][10], 2);
+        assert_eq!(agg.week_hours.iter().flatten().sum::<u64>(), 4);
         assert_eq!(agg.latency(0).count(), 4);
         let p50 = agg.latency(1).quantile(0.5).unwrap();
         assert!((p50 - 5.0).abs() < 0.1, "{p50}");
@@ -834,7 +951,9 @@ mod tests {
         assert_eq!(merged.week_hours, whole.week_hours);
         assert_eq!(decoded(&merged.objects, 20), decoded(&whole.objects, 20));
         assert_eq!(merged.visitors(), whole.visitors());
-        assert_eq!(merged.client_ips.estimate(), 7);
+        assert_eq!(merged.client_ips.count(), 7);
+        assert_eq!(merged.time_taken_ms.count(), whole.time_taken_ms.count());
+        assert_eq!((merged.first, merged.last), (whole.first, whole.last));
     }
 
     #[test]
@@ -872,7 +991,7 @@ mod tests {
         };
         let schema = Schema::from_fields_header(HEADER.as_bytes()).unwrap();
         let mut aggregate = Aggregate::default();
-        let mut aggregator = Aggregator::with_window(Window {
+        let mut aggregator = Aggregator::new().with_window(Window {
             since: Some(at("10:00:00")),
             until: Some(at("11:00:00")),
         });
@@ -891,6 +1010,126 @@ mod tests {
             }
             .contains(None)
         );
+    }
+
+    /// A summary counts what it counts as the page does, and leaves the
+    /// page's details out.
+    #[test]
+    fn a_summary_counts_what_the_page_counts() {
+        let lines: Vec<String> = (0..300)
+            .map(|i| {
+                line(
+                    &format!("{:02}:{:02}:00", i % 24, i % 60),
+                    &format!("192.0.2.{}", i % 11),
+                    &format!("/p{}", i % 17),
+                    ["200", "404", "503", "000"][i % 4],
+                    ["Hit", "Miss", "Error"][i % 3],
+                    ["-", "https://a.example/x"][i % 2],
+                    ["-", "page=2"][i % 2],
+                )
+            })
+            .collect();
+        let (page, _) = count(&lines);
+        let schema = Schema::from_fields_header(HEADER.as_bytes()).unwrap();
+        let mut summary = Aggregate::default();
+        let mut aggregator = Aggregator::new().with_scope(Scope::Summary);
+        let mut spans = Vec::new();
+        for text in &lines {
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            aggregator.add(&line, &mut summary).unwrap();
+        }
+        assert_eq!(summary.requests, page.requests);
+        assert_eq!(summary.bytes_sent, page.bytes_sent);
+        assert_eq!(summary.status, page.status);
+        assert_eq!((summary.hits, summary.misses), (page.hits, page.misses));
+        assert_eq!((summary.first, summary.last), (page.first, page.last));
+        for (a, b) in [
+            (&summary.referers, &page.referers),
+            (&summary.user_agents, &page.user_agents),
+            (&summary.result_types, &page.result_types),
+        ] {
+            assert_eq!(decoded(a, 20), decoded(b, 20));
+        }
+        let paths = |agg: &Aggregate| -> Vec<(String, u64, u64)> {
+            decoded(&agg.objects, 20)
+                .into_iter()
+                .map(|d| (d.value, d.count, d.payload.bytes_sent))
+                .collect()
+        };
+        assert_eq!(paths(&summary), paths(&page));
+        assert_eq!(
+            decoded(&summary.edge_locations, 5),
+            decoded(&page.edge_locations, 5)
+        );
+        assert_eq!(summary.client_ips.count(), page.client_ips.count());
+        assert_eq!(summary.client_ips.top(20), page.client_ips.top(20));
+        assert_eq!(
+            summary.time_taken_ms.percentile(90.0),
+            page.time_taken_ms.percentile(90.0)
+        );
+        let requests = |agg: &Aggregate| -> Vec<(i64, u64)> {
+            agg.series.buckets().map(|(t, b)| (t, b.requests)).collect()
+        };
+        assert_eq!(requests(&summary), requests(&page));
+        // The page's details are left out.
+        assert!(summary.query_names.is_empty() && !page.query_names.is_empty());
+        assert!(summary.referrer_domains.is_empty() && summary.methods.is_empty());
+        assert_eq!(summary.week_hours, [[0; 24]; 7]);
+    }
+
+    #[test]
+    fn addresses_are_counted_after_the_contracts_transforms() {
+        // The test contract masks IPv4 addresses to 10.0.0.0 and IPv6 to fd00::.
+        let contract = cflog_core::contract::testing::contract();
+        let schema =
+            Schema::from_fields_header(b"#Fields: c-ip cs-method cs-uri-query sc-status").unwrap();
+        let mut aggregate = Aggregate::default();
+        let mut aggregator = Aggregator::for_selection(contract.select_all());
+        let mut spans = Vec::new();
+        for text in [
+            "192.0.2.100\tGET\ta=1\t200",
+            "192.0.2.1\tget\t-\t200",
+            "2001:db8::1\tPOST\t-\t404",
+        ] {
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+            aggregator.add(&line, &mut aggregate).unwrap();
+        }
+        assert_eq!(aggregate.client_ips.count(), 2);
+        let top = aggregate.client_ips.top(1);
+        assert_eq!(
+            (top[0].ip.to_string(), top[0].count),
+            ("10.0.0.0".to_owned(), 2)
+        );
+    }
+
+    #[test]
+    fn texts_that_decode_alike_are_one_value() {
+        let lines: Vec<String> = ["/%41", "/A", "/%FF", "/%fe", "/%41"]
+            .iter()
+            .map(|path| line("10:00:00", "192.0.2.1", path, "200", "Hit", "-", "-"))
+            .collect();
+        let (agg, _) = count(&lines);
+        let objects: Vec<(String, u64)> = decoded(&agg.objects, 5)
+            .into_iter()
+            .map(|d| (d.value, d.count))
+            .collect();
+        // Bytes that are not UTF-8 are replaced, and then alike too.
+        assert_eq!(objects, [("/A".to_owned(), 3), ("/\u{fffd}".to_owned(), 2)]);
+        assert!(decoded(&agg.objects, 0).is_empty());
+    }
+
+    #[test]
+    fn ties_are_broken_by_value() {
+        let lines: Vec<String> = ["/b", "/a", "/c", "/b"]
+            .iter()
+            .map(|path| line("10:00:00", "192.0.2.1", path, "200", "Hit", "-", "-"))
+            .collect();
+        let (agg, _) = count(&lines);
+        let top: Vec<(String, u64)> = decoded(&agg.objects, 3)
+            .into_iter()
+            .map(|d| (d.value, d.count))
+            .collect();
+        assert_eq!(top, [("/b".into(), 2), ("/a".into(), 1), ("/c".into(), 1)]);
     }
 
     #[test]

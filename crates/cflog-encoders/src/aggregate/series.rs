@@ -171,7 +171,7 @@ impl Series {
     #[inline]
     pub fn bucket(&mut self, unix_seconds: i64) -> &mut Bucket {
         let start = unix_seconds.div_euclid(self.width) * self.width;
-        if !self.buckets.contains_key(&start) && self.buckets.len() >= MAX_BUCKETS {
+        if self.buckets.len() >= MAX_BUCKETS && !self.buckets.contains_key(&start) {
             self.widen_to(wider(self.width));
             return self.bucket(unix_seconds);
         }

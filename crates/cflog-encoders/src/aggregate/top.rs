@@ -27,8 +27,10 @@
 //! ```
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 
 /// A payload kept beside each value of a [`TopK`].
 pub trait Payload: Default {
@@ -43,7 +45,13 @@ impl Payload for () {
 /// One kept value.
 #[derive(Clone, Debug)]
 struct Slot<P> {
-    key: Box<[u8]>,
+    /// The value; a value that takes this slot's place reuses its
+    /// allocation when it fits (values are at most
+    /// [`MAX_VALUE_BYTES`](super::MAX_VALUE_BYTES) long when the
+    /// aggregate adds them).
+    key: Vec<u8>,
+    /// The hash of `key`, by the summary's hasher.
+    hash: u64,
     count: u64,
     /// How much `count` may overstate the value's occurrences.
     error: u64,
@@ -53,16 +61,27 @@ struct Slot<P> {
 /// A space-saving summary of at most `capacity` values (see the [module
 /// docs](self)).
 ///
-/// The slots are in a min-heap by count (`heap` holds slot numbers, and
-/// `place` where each slot is in it), so the value to replace is found at
-/// once and a count that grows moves down the heap without a lookup.
+/// The slots are in a min-heap by count (`heap` holds each slot's count
+/// and number, and `place` where each slot is in it), so the value to
+/// replace is found at once and a count that grows moves down the heap
+/// without a lookup, comparing counts side by side in the heap rather
+/// than one slot away each (a new value in a full summary goes down most
+/// of the heap's levels). The
+/// index holds slot numbers only, found by the slots' stored hashes: a
+/// value that takes another's place costs no hashing of the old value,
+/// and no allocation when the old one's fits it.
 #[derive(Clone, Debug)]
 pub struct TopK<P> {
     capacity: usize,
     slots: Vec<Slot<P>>,
-    heap: Vec<u32>,
+    /// (count, slot): the count is the slot's, repeated.
+    heap: Vec<(u64, u32)>,
     place: Vec<u32>,
-    index: HashMap<Box<[u8]>, u32, RandomState>,
+    index: HashTable<u32>,
+    hasher: RandomState,
+    /// The slot of the last value counted: runs of one value (a method, a
+    /// protocol, an edge location) skip the lookup.
+    last: u32,
     /// Entries counted, kept or not.
     total: u64,
     /// Whether a value was ever replaced (the counts are estimates then).
@@ -90,7 +109,9 @@ impl<P: Payload> TopK<P> {
             slots: Vec::new(),
             heap: Vec::new(),
             place: Vec::new(),
-            index: HashMap::default(),
+            index: HashTable::new(),
+            hasher: RandomState::default(),
+            last: 0,
             total: 0,
             replaced: false,
         }
@@ -105,38 +126,62 @@ impl<P: Payload> TopK<P> {
     /// Counts `n` occurrences of `key`, and returns its payload.
     pub fn add_n(&mut self, key: &[u8], n: u64) -> &mut P {
         self.total += n;
-        let slot = match self.index.get(key) {
-            Some(&slot) => slot,
-            None if self.slots.len() < self.capacity => {
-                let slot = self.slots.len() as u32;
-                self.slots.push(Slot {
-                    key: key.into(),
-                    count: 0,
-                    error: 0,
-                    payload: P::default(),
-                });
-                self.place.push(self.heap.len() as u32);
-                self.heap.push(slot);
-                self.index.insert(key.into(), slot);
-                self.sift_up(self.heap.len() - 1);
-                slot
-            }
-            None => {
-                // The value with the smallest count gives its place.
-                self.replaced = true;
-                let slot = self.heap[0];
-                let old = &mut self.slots[slot as usize];
-                self.index.remove(&old.key);
-                old.key = key.into();
-                old.error = old.count;
-                old.payload = P::default();
-                self.index.insert(key.into(), slot);
-                slot
-            }
+        let slot = match self.slots.get(self.last as usize) {
+            Some(last) if *last.key == *key => self.last,
+            _ => self.find_or_take(key),
         };
+        self.last = slot;
         self.slots[slot as usize].count += n;
-        self.sift_down(self.place[slot as usize] as usize);
+        let place = self.place[slot as usize] as usize;
+        self.heap[place].0 += n;
+        self.sift_down(place);
         &mut self.slots[slot as usize].payload
+    }
+
+    /// The slot of `key`: its own, a new one, or the one of the value with
+    /// the smallest count, which `key` takes.
+    fn find_or_take(&mut self, key: &[u8]) -> u32 {
+        let hash = self.hasher.hash_one(key);
+        let slots = &self.slots;
+        if let Some(&slot) = self
+            .index
+            .find(hash, |&slot| *slots[slot as usize].key == *key)
+        {
+            return slot;
+        }
+        if self.slots.len() < self.capacity {
+            let slot = self.slots.len() as u32;
+            self.slots.push(Slot {
+                key: key.into(),
+                hash,
+                count: 0,
+                error: 0,
+                payload: P::default(),
+            });
+            self.place.push(self.heap.len() as u32);
+            self.heap.push((0, slot));
+            let slots = &self.slots;
+            self.index
+                .insert_unique(hash, slot, |&slot| slots[slot as usize].hash);
+            self.sift_up(self.heap.len() - 1);
+            return slot;
+        }
+        // The value with the smallest count gives its place.
+        self.replaced = true;
+        let slot = self.heap[0].1;
+        let old = &mut self.slots[slot as usize];
+        if let Ok(entry) = self.index.find_entry(old.hash, |&s| s == slot) {
+            entry.remove();
+        }
+        old.key.clear();
+        old.key.extend_from_slice(key);
+        old.hash = hash;
+        old.error = old.count;
+        old.payload = P::default();
+        let slots = &self.slots;
+        self.index
+            .insert_unique(hash, slot, |&slot| slots[slot as usize].hash);
+        slot
     }
 
     /// Entries counted, kept or not.
@@ -196,11 +241,10 @@ impl<P: Payload> TopK<P> {
         let theirs_full = other.slots.len() >= other.capacity;
         let my_min = if mine_full { self.min_count() } else { 0 };
         let their_min = if theirs_full { other.min_count() } else { 0 };
-        let mut merged: HashMap<Box<[u8]>, Slot<P>, RandomState> =
-            HashMap::with_capacity_and_hasher(
-                self.slots.len() + other.slots.len(),
-                RandomState::default(),
-            );
+        let mut merged: HashMap<Vec<u8>, Slot<P>, RandomState> = HashMap::with_capacity_and_hasher(
+            self.slots.len() + other.slots.len(),
+            RandomState::default(),
+        );
         for mut slot in std::mem::take(&mut self.slots) {
             slot.count += their_min;
             slot.error += their_min;
@@ -228,9 +272,7 @@ impl<P: Payload> TopK<P> {
     }
 
     fn min_count(&self) -> u64 {
-        self.heap
-            .first()
-            .map_or(0, |&slot| self.slots[slot as usize].count)
+        self.heap.first().map_or(0, |&(count, _)| count)
     }
 
     /// Keeps the `capacity` highest of `slots`, and indexes them again.
@@ -243,9 +285,13 @@ impl<P: Payload> TopK<P> {
         self.index.clear();
         self.heap.clear();
         self.place.clear();
+        for slot in &mut slots {
+            slot.hash = self.hasher.hash_one(&*slot.key);
+        }
         for (i, slot) in slots.iter().enumerate() {
-            self.index.insert(slot.key.clone(), i as u32);
-            self.heap.push(i as u32);
+            self.index
+                .insert_unique(slot.hash, i as u32, |&i| slots[i as usize].hash);
+            self.heap.push((slot.count, i as u32));
             self.place.push(i as u32);
         }
         self.slots = slots;
@@ -263,13 +309,13 @@ impl<P: Payload> TopK<P> {
     }
 
     fn count_at(&self, i: usize) -> u64 {
-        self.slots[self.heap[i] as usize].count
+        self.heap[i].0
     }
 
     fn swap(&mut self, i: usize, j: usize) {
         self.heap.swap(i, j);
-        self.place[self.heap[i] as usize] = i as u32;
-        self.place[self.heap[j] as usize] = j as u32;
+        self.place[self.heap[i].1 as usize] = i as u32;
+        self.place[self.heap[j].1 as usize] = j as u32;
     }
 
     fn sift_up(&mut self, mut i: usize) {
@@ -334,7 +380,8 @@ mod tests {
         // Every value above n/k is kept.
         for (key, truth) in &counts {
             if truth * k > n {
-                proptest::prop_assert!(top.index.contains_key(&key.to_be_bytes()[..]));
+                let key = key.to_be_bytes();
+                proptest::prop_assert!(top.slots.iter().any(|slot| *slot.key == key[..]));
             }
         }
         proptest::prop_assert!(top.len() <= top.capacity);

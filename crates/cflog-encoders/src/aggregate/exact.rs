@@ -1,0 +1,437 @@
+//! Counts kept exactly while they fit in a fixed amount of memory, and
+//! estimated past it: the client addresses, and the time taken to the
+//! millisecond. Logs of a normal size get exact figures; a log with
+//! more distinct values than the bound still gets figures, in bounded
+//! memory, each saying it is an estimate.
+//!
+//! ```
+//! use cflog_encoders::aggregate::exact::{ClientAddresses, Milliseconds};
+//!
+//! let mut addresses = ClientAddresses::default();
+//! for last in [1, 2, 1] {
+//!     addresses.insert([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, last]);
+//! }
+//! assert_eq!((addresses.count(), addresses.is_exact()), (2, true));
+//! let top = addresses.top(1);
+//! assert_eq!((top[0].ip.to_string(), top[0].count), ("192.0.2.1".to_owned(), 2));
+//!
+//! let mut taken = Milliseconds::default();
+//! for ms in [1, 10, 100, 10] {
+//!     taken.add(ms);
+//! }
+//! assert_eq!(taken.percentile(50.0), Some(10));
+//! assert_eq!(taken.percentile(100.0), Some(100));
+//! ```
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+
+use foldhash::fast::RandomState;
+use foldhash::quality::FixedState;
+
+use super::series::Distinct;
+use super::top::TopK;
+
+/// The most distinct addresses counted exactly (6 MiB of addresses and
+/// counts).
+pub const EXACT_ADDRESSES: usize = 1 << 18;
+
+/// The most distinct times (in milliseconds) kept exactly: more than 65
+/// seconds of every millisecond.
+pub const EXACT_MILLISECONDS: usize = 1 << 16;
+
+/// The seed of the sketches' hash: fixed, so that the sketches of every
+/// input (each counted apart) can be merged.
+const SKETCH_SEED: u64 = 0x6366_6c6f_6720_7631;
+
+/// The hash a sketch keeps of `value`.
+#[inline]
+pub(crate) fn sketch_hash(value: impl std::hash::Hash) -> u64 {
+    FixedState::with_seed(SKETCH_SEED).hash_one(value)
+}
+
+/// Client addresses (as 16 bytes, IPv4 mapped into IPv6) and their
+/// requests: every one, counted exactly, while there are at most
+/// [`EXACT_ADDRESSES`]; past that, the most frequent in a space-saving
+/// summary and the distinct count in a HyperLogLog sketch.
+///
+/// Exact counts first, because a busy site's day has tens of thousands of
+/// addresses: more than a summary of a few thousand keeps, which would
+/// then replace a value for most entries.
+#[derive(Clone, Debug)]
+pub struct ClientAddresses {
+    /// Requests by address, until there are too many addresses.
+    exact: Option<ExactAddresses>,
+    /// The most frequent, once there were too many.
+    top: TopK<()>,
+    /// The distinct count, once there were too many.
+    sketch: Distinct,
+    /// Requests counted.
+    total: u64,
+}
+
+/// Requests by address: IPv4 apart, in slots of half the size, since
+/// most addresses are IPv4 and the table is looked up once per entry.
+#[derive(Clone, Debug, Default)]
+struct ExactAddresses {
+    v4: HashMap<u32, u64, RandomState>,
+    v6: HashMap<u128, u64, RandomState>,
+}
+
+/// The first 12 bytes of an IPv4 address mapped into IPv6.
+const MAPPED: u128 = 0xffff << 32;
+
+impl ExactAddresses {
+    #[inline]
+    fn add(&mut self, address: u128, n: u64) {
+        match address >> 32 == MAPPED >> 32 {
+            true => *self.v4.entry(address as u32).or_default() += n,
+            false => *self.v6.entry(address).or_default() += n,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every address (IPv4 mapped into IPv6) with its requests.
+    fn iter(&self) -> impl Iterator<Item = (u128, u64)> + '_ {
+        let v4 = self.v4.iter().map(|(a, n)| (MAPPED | u128::from(*a), *n));
+        v4.chain(self.v6.iter().map(|(a, n)| (*a, *n)))
+    }
+}
+
+impl Default for ClientAddresses {
+    fn default() -> ClientAddresses {
+        ClientAddresses {
+            exact: Some(ExactAddresses::default()),
+            top: TopK::new(super::capacity::LARGE),
+            sketch: Distinct::default(),
+            total: 0,
+        }
+    }
+}
+
+/// One address of [`ClientAddresses::top`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressCount {
+    /// The address, IPv4 mapped back.
+    pub ip: IpAddr,
+    /// Its requests (never below the true count).
+    pub count: u64,
+    /// How much `count` may overstate them (0: exact).
+    pub overstated_by: u64,
+}
+
+impl ClientAddresses {
+    /// Counts one request of `octets`.
+    #[inline]
+    pub fn insert(&mut self, octets: [u8; 16]) {
+        self.total += 1;
+        match &mut self.exact {
+            Some(counts) => {
+                counts.add(u128::from_be_bytes(octets), 1);
+                if counts.len() > EXACT_ADDRESSES {
+                    self.spill();
+                }
+            }
+            None => self.add_estimated(octets, 1),
+        }
+    }
+
+    fn add_estimated(&mut self, octets: [u8; 16], n: u64) {
+        self.top.add_n(&octets, n);
+        self.sketch.insert_hash(sketch_hash(octets));
+    }
+
+    /// Moves the exact counts into the summary and the sketch.
+    fn spill(&mut self) {
+        if let Some(counts) = self.exact.take() {
+            for (address, n) in counts.iter() {
+                self.add_estimated(address.to_be_bytes(), n);
+            }
+        }
+    }
+
+    /// How many distinct addresses: exact, or an estimate (see
+    /// [`is_exact`](Self::is_exact)).
+    pub fn count(&self) -> u64 {
+        match &self.exact {
+            Some(counts) => counts.len() as u64,
+            None => self.sketch.estimate() as u64,
+        }
+    }
+
+    /// Whether [`count`](Self::count) and the counts of
+    /// [`top`](Self::top) are exact.
+    pub fn is_exact(&self) -> bool {
+        self.exact.is_some()
+    }
+
+    /// Requests counted, of every address.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The `n` addresses with the most requests, most first, ties in
+    /// address order (IPv4 first).
+    pub fn top(&self, n: usize) -> Vec<AddressCount> {
+        let Some(counts) = &self.exact else {
+            return self
+                .top
+                .top(n)
+                .into_iter()
+                .filter_map(|ranked| {
+                    Some(AddressCount {
+                        ip: super::client_ip(ranked.key)?,
+                        count: ranked.count,
+                        overstated_by: ranked.overstated_by,
+                    })
+                })
+                .collect();
+        };
+        let mut all: Vec<(u128, u64)> = counts.iter().collect();
+        let order = |a: &(u128, u64), b: &(u128, u64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        if n == 0 {
+            return Vec::new();
+        }
+        // Only the first `n` need sorting: a partition finds them first.
+        if n < all.len() {
+            all.select_nth_unstable_by(n - 1, order);
+            all.truncate(n);
+        }
+        all.sort_unstable_by(order);
+        all.into_iter()
+            .filter_map(|(address, count)| {
+                Some(AddressCount {
+                    ip: super::client_ip(&address.to_be_bytes())?,
+                    count,
+                    overstated_by: 0,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds the addresses of `other`.
+    pub fn merge(&mut self, other: ClientAddresses) {
+        self.total += other.total;
+        if let (Some(mine), Some(theirs)) = (&mut self.exact, &other.exact) {
+            // The first input's are taken whole.
+            if mine.is_empty() {
+                *mine = theirs.clone();
+            } else {
+                for (address, n) in theirs.iter() {
+                    mine.add(address, n);
+                }
+            }
+            if mine.len() > EXACT_ADDRESSES {
+                self.spill();
+            }
+            return;
+        }
+        self.spill();
+        match other.exact {
+            Some(theirs) => {
+                for (address, n) in theirs.iter() {
+                    self.add_estimated(address.to_be_bytes(), n);
+                }
+            }
+            None => {
+                self.top.merge(other.top);
+                self.sketch.merge(&other.sketch);
+            }
+        }
+    }
+}
+
+/// Times in whole milliseconds, and how often each occurs, for exact
+/// percentiles in little memory: while there are at most
+/// [`EXACT_MILLISECONDS`] distinct times. The count and the sum are
+/// always exact.
+#[derive(Clone, Debug)]
+pub struct Milliseconds {
+    /// Occurrences by time, until there are too many distinct times.
+    exact: Option<HashMap<u64, u64, RandomState>>,
+    count: u64,
+    sum: u128,
+}
+
+impl Default for Milliseconds {
+    fn default() -> Milliseconds {
+        Milliseconds {
+            exact: Some(HashMap::default()),
+            count: 0,
+            sum: 0,
+        }
+    }
+}
+
+impl Milliseconds {
+    /// Counts one time of `ms` milliseconds.
+    #[inline]
+    pub fn add(&mut self, ms: u64) {
+        self.count += 1;
+        self.sum += u128::from(ms);
+        if let Some(counts) = &mut self.exact {
+            *counts.entry(ms).or_default() += 1;
+            if counts.len() > EXACT_MILLISECONDS {
+                self.exact = None;
+            }
+        }
+    }
+
+    /// How many times were counted.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The sum of the times, in milliseconds.
+    pub fn sum(&self) -> u128 {
+        self.sum
+    }
+
+    /// The time below which `percent` of the times are (nearest rank);
+    /// `None` when nothing was counted, or when there were too many
+    /// distinct times to keep them all.
+    pub fn percentile(&self, percent: f64) -> Option<u64> {
+        let counts = self.exact.as_ref()?;
+        let mut values: Vec<(u64, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
+        values.sort_unstable();
+        let total: u64 = values.iter().map(|(_, n)| n).sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((percent / 100.0 * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        values.into_iter().find_map(|(ms, n)| {
+            seen += n;
+            (seen >= rank).then_some(ms)
+        })
+    }
+
+    /// Whether [`percentile`](Self::percentile) has every time.
+    pub fn is_exact(&self) -> bool {
+        self.exact.is_some()
+    }
+
+    /// Adds the times of `other`.
+    pub fn merge(&mut self, other: &Milliseconds) {
+        self.count += other.count;
+        self.sum += other.sum;
+        match (&mut self.exact, &other.exact) {
+            (Some(mine), Some(theirs)) => {
+                for (ms, n) in theirs {
+                    *mine.entry(*ms).or_default() += n;
+                }
+                if mine.len() > EXACT_MILLISECONDS {
+                    self.exact = None;
+                }
+            }
+            _ => self.exact = None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(n: u32) -> [u8; 16] {
+        std::net::Ipv4Addr::from(n).to_ipv6_mapped().octets()
+    }
+
+    #[test]
+    fn ipv4_and_ipv6_addresses_are_counted_apart_and_listed_together() {
+        let v6: std::net::Ipv6Addr = "2001:db8::1".parse().unwrap();
+        let mut addresses = ClientAddresses::default();
+        for octets in [v6.octets(), address(1), v6.octets(), address(2)] {
+            addresses.insert(octets);
+        }
+        let listed: Vec<(String, u64)> = addresses
+            .top(3)
+            .iter()
+            .map(|a| (a.ip.to_string(), a.count))
+            .collect();
+        let expected = [("2001:db8::1", 2), ("0.0.0.1", 1), ("0.0.0.2", 1)];
+        let expected: Vec<(String, u64)> = expected
+            .iter()
+            .map(|(a, n)| ((*a).to_owned(), *n))
+            .collect();
+        assert_eq!(listed, expected);
+        assert_eq!((addresses.count(), addresses.total()), (3, 4));
+    }
+
+    #[test]
+    fn addresses_are_exact_up_to_the_bound_then_estimated() {
+        let mut exact = ClientAddresses::default();
+        let mut other = ClientAddresses::default();
+        for n in 0..EXACT_ADDRESSES as u32 {
+            exact.insert(address(n));
+            other.insert(address(n + 10));
+        }
+        // One address with more requests than the others: more than a 2,048th
+        // of all, which the summary is sure to keep.
+        for _ in 0..1000 {
+            exact.insert(address(7));
+        }
+        assert_eq!(exact.count(), EXACT_ADDRESSES as u64);
+        assert!(exact.is_exact());
+        let top = exact.top(2);
+        assert_eq!(
+            (top[0].ip.to_string(), top[0].count),
+            ("0.0.0.7".to_owned(), 1001)
+        );
+        // Ties in address order.
+        assert_eq!(
+            (top[1].ip.to_string(), top[1].count),
+            ("0.0.0.0".to_owned(), 1)
+        );
+        // Merged, ten addresses more than the bound: estimated from then on.
+        exact.merge(other);
+        assert!(!exact.is_exact());
+        let truth = EXACT_ADDRESSES as f64 + 10.0;
+        assert!((exact.count() as f64 / truth - 1.0).abs() < 0.05);
+        assert_eq!(exact.total(), 2 * EXACT_ADDRESSES as u64 + 1000);
+        let top = exact.top(1)[0];
+        assert_eq!(top.ip.to_string(), "0.0.0.7");
+        assert!(top.count >= 1001 && top.count - top.overstated_by <= 1001);
+        for n in 0..100_000 {
+            exact.insert(address(n + 1_000_000));
+        }
+        let truth = truth + 100_000.0;
+        assert!((exact.count() as f64 / truth - 1.0).abs() < 0.05);
+        // An exact set merged into an estimate joins it.
+        let mut few = ClientAddresses::default();
+        few.insert(address(u32::MAX));
+        let before = exact.count();
+        exact.merge(few);
+        assert!(exact.count() >= before);
+    }
+
+    #[test]
+    fn percentiles_are_exact_until_too_many_distinct_times() {
+        let mut times = Milliseconds::default();
+        for ms in 1..=100 {
+            times.add(ms);
+        }
+        assert_eq!(times.percentile(90.0), Some(90));
+        assert_eq!(times.percentile(1.0), Some(1));
+        let mut merged = Milliseconds::default();
+        merged.merge(&times);
+        merged.merge(&times);
+        assert_eq!((merged.count(), merged.sum()), (200, 10_100));
+        assert_eq!(merged.percentile(50.0), Some(50));
+        for ms in 0..=EXACT_MILLISECONDS as u64 {
+            merged.add(ms * 1000);
+        }
+        assert!(!merged.is_exact());
+        assert_eq!(merged.percentile(50.0), None);
+        assert_eq!(merged.count(), 200 + EXACT_MILLISECONDS as u64 + 1);
+        assert_eq!(Milliseconds::default().percentile(50.0), None);
+    }
+}
