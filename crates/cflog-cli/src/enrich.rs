@@ -35,18 +35,9 @@ pub fn contract(args: &EnrichArgs) -> Result<Contract, String> {
     let privacy = match (args.ip_privacy, &args.ip_hmac_key_file) {
         (None, None) => None,
         (Some(IpPrivacyMode::Truncate), None) => Some(IpPrivacy::Truncate),
-        (Some(IpPrivacyMode::Hmac), Some(path)) => {
-            // The key is checked first, so that its errors are the ones
-            // named; the mode is then refused: a pseudonym is no address,
-            // and the contract reads a rewritten `c-ip` by the field's kind
-            // (an address), so every line would be rejected.
-            Pseudonymizer::from_key_file(path).map_err(|e| format!("--ip-hmac-key-file: {e}"))?;
-            return Err(
-                "--ip-privacy hmac is not available yet: the contract reads a rewritten \
-                        c-ip as an address, and a pseudonym is none; use --ip-privacy truncate"
-                    .into(),
-            );
-        }
+        (Some(IpPrivacyMode::Hmac), Some(path)) => Some(IpPrivacy::Hmac(
+            Pseudonymizer::from_key_file(path).map_err(|e| format!("--ip-hmac-key-file: {e}"))?,
+        )),
         (Some(IpPrivacyMode::Hmac), None) => {
             return Err("--ip-privacy hmac needs --ip-hmac-key-file".into());
         }
