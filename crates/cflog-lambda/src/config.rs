@@ -10,9 +10,11 @@ use cflog_destinations::pack::Packing;
 use cflog_destinations::s3::ObjectFormat;
 use cflog_pipeline::Options;
 
+use crate::cold_start::{Fetched, KEY_SECRET_VARIABLE};
+
 /// Every variable the function reads, with its meaning, for error messages
 /// and documentation.
-pub const VARIABLES: [(&str, &str); 22] = [
+pub const VARIABLES: [(&str, &str); 28] = [
     (
         "CFLOG_FIELDS",
         "comma-separated JSON keys to emit, in order; empty for every field",
@@ -92,6 +94,30 @@ pub const VARIABLES: [(&str, &str); 22] = [
     (
         "CFLOG_IGNORE_PREFIX",
         "objects whose key starts with this are never read, whatever the event (the backfill prefix, where manifests and completion reports live)",
+    ),
+    (
+        "CFLOG_ENRICH",
+        "`ua`: the keys ua_name, ua_version, ua_os, ua_os_version, ua_device and is_bot from the user agent, in every output",
+    ),
+    (
+        "CFLOG_GEOIP_DB",
+        "a MaxMind DB file (a path in the package or a layer, or an `s3://bucket/key` object read at cold start, at most 256 MiB) that fills c_country, and asn when it has AS numbers, for logs that lack CloudFront's own",
+    ),
+    (
+        "CFLOG_IP_PRIVACY",
+        "`truncate` (c_ip and x_forwarded_for keep their /24 or /48) or `hmac` (a keyed pseudonym, with CFLOG_IP_HMAC_KEY_SECRET), before any output",
+    ),
+    (
+        "CFLOG_IP_HMAC_KEY_SECRET",
+        "the key of CFLOG_IP_PRIVACY=hmac: the ARN of a Secrets Manager secret, or the name or ARN of an SSM SecureString parameter, read at cold start (never the key itself)",
+    ),
+    (
+        "CFLOG_DROP_FIELDS",
+        "comma-separated keys no output writes (e.g. cs_cookie)",
+    ),
+    (
+        "CFLOG_DROP_QUERY_PARAMS",
+        "comma-separated query parameter names removed from cs_uri_query and query_params",
     ),
     (
         "CFLOG_METRICS",
@@ -317,9 +343,24 @@ impl Config {
     ///
     /// For the first variable with a bad value, naming it.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::from_lookup_fetched(lookup, &Fetched::default())
+    }
+
+    /// [`from_lookup`](Config::from_lookup), with what the variables name
+    /// outside the package ([`cold_start::fetch`](crate::cold_start::fetch)):
+    /// the HMAC key of `CFLOG_IP_PRIVACY=hmac` and an `s3://`
+    /// `CFLOG_GEOIP_DB`. Without them, those variables fail.
+    ///
+    /// # Errors
+    ///
+    /// For the first variable with a bad value, naming it.
+    pub fn from_lookup_fetched(
+        lookup: impl Fn(&str) -> Option<String>,
+        fetched: &Fetched,
+    ) -> Result<Config, ConfigError> {
         let vars = Vars(lookup);
         // In this order, so that the first bad variable is the one named.
-        let destination = destination(&vars)?;
+        let destination = destination(&vars, fetched)?;
         let reading = reading(&vars)?;
         let realtime = realtime(&vars, destination.sink, &reading.decoder)?;
         let metrics = metrics(&vars, destination.sink)?;
@@ -388,8 +429,11 @@ struct Destination {
     stream: Option<StreamOutput>,
 }
 
-fn destination<L: Fn(&str) -> Option<String>>(vars: &Vars<L>) -> Result<Destination, ConfigError> {
-    let contract = enriched_contract(vars)?;
+fn destination<L: Fn(&str) -> Option<String>>(
+    vars: &Vars<L>,
+    fetched: &Fetched,
+) -> Result<Destination, ConfigError> {
+    let contract = enriched_contract(vars, fetched)?;
     let selection = match vars.get("CFLOG_FIELDS") {
         None => contract.select_all(),
         Some(list) => contract
@@ -726,14 +770,19 @@ fn standard_columns(contract: &Contract) -> Selection {
 }
 
 /// The contract of `CFLOG_ENRICH` (`ua`), `CFLOG_GEOIP_DB` (a file in the
-/// package or a layer), `CFLOG_IP_PRIVACY` (`truncate`),
-/// `CFLOG_DROP_QUERY_PARAMS` and `CFLOG_DROP_FIELDS`, as the command line's
-/// options of the same names build it. A database that cannot be opened
-/// fails the cold start, naming the file.
+/// package or a layer, or an `s3://` object `fetched`), `CFLOG_IP_PRIVACY`
+/// (`truncate`, or `hmac` with the key `fetched` from
+/// `CFLOG_IP_HMAC_KEY_SECRET`), `CFLOG_DROP_QUERY_PARAMS` and
+/// `CFLOG_DROP_FIELDS`, as the command line's options of the same names
+/// build it. A database or key that cannot be used fails the cold start,
+/// naming its source.
 fn enriched_contract<L: Fn(&str) -> Option<String>>(
     vars: &Vars<L>,
+    fetched: &Fetched,
 ) -> Result<Contract, ConfigError> {
+    use cflog_enrich::geoip::GeoIp;
     use cflog_enrich::keys::{DropQueryParams, GeoKeys, IpPrivacyTransform, UserAgentKeys};
+    use cflog_enrich::privacy::{IpPrivacy, Pseudonymizer};
     use cflog_enrich::ua::{AgentCache, DEFAULT_CAPACITY_BYTES};
 
     let list = |text: &str| -> Vec<String> {
@@ -759,29 +808,66 @@ fn enriched_contract<L: Fn(&str) -> Option<String>>(
             .map_err(|e| fail("CFLOG_ENRICH", e.to_string()))?;
     }
     if let Some(path) = vars.get("CFLOG_GEOIP_DB") {
-        if path.starts_with("s3://") {
-            return Err(fail(
-                "CFLOG_GEOIP_DB",
-                "an s3:// database is not read yet: give a path in the package or a layer".into(),
-            ));
-        }
-        let db = cflog_enrich::geoip::GeoIp::open(&path)
-            .map_err(|e| fail("CFLOG_GEOIP_DB", e.to_string()))?;
+        let db = if path.starts_with("s3://") {
+            match &fetched.geoip_db {
+                Some((uri, bytes)) if *uri == path => GeoIp::from_bytes(uri, bytes.clone()),
+                _ => {
+                    return Err(fail(
+                        "CFLOG_GEOIP_DB",
+                        format!("{path} was not read at cold start (cold_start::fetch)"),
+                    ));
+                }
+            }
+        } else {
+            GeoIp::open(&path)
+        };
+        let db = db.map_err(|e| fail("CFLOG_GEOIP_DB", e.to_string()))?;
         contract = contract
             .derive(GeoKeys::new(db))
             .map_err(|e| fail("CFLOG_GEOIP_DB", e.to_string()))?;
     }
+    let key_secret = vars.get(KEY_SECRET_VARIABLE);
     match vars.get("CFLOG_IP_PRIVACY").as_deref() {
-        None => {}
-        Some("truncate") => {
-            contract = contract.transform(IpPrivacyTransform::new(
-                cflog_enrich::privacy::IpPrivacy::Truncate,
+        None if key_secret.is_some() => {
+            return Err(fail(
+                KEY_SECRET_VARIABLE,
+                "goes with CFLOG_IP_PRIVACY=hmac, which is not set".into(),
             ));
+        }
+        None => {}
+        Some("truncate") if key_secret.is_some() => {
+            return Err(fail(
+                KEY_SECRET_VARIABLE,
+                "goes with CFLOG_IP_PRIVACY=hmac, not truncate".into(),
+            ));
+        }
+        Some("truncate") => {
+            contract = contract.transform(IpPrivacyTransform::new(IpPrivacy::Truncate));
+        }
+        Some("hmac") => {
+            let Some(secret) = key_secret else {
+                return Err(fail(
+                    "CFLOG_IP_PRIVACY",
+                    format!(
+                        "hmac needs {KEY_SECRET_VARIABLE}: the ARN of a Secrets Manager secret, \
+                         or the name or ARN of an SSM SecureString parameter, holding the key"
+                    ),
+                ));
+            };
+            let Some((source, key)) = &fetched.hmac_key else {
+                return Err(fail(
+                    KEY_SECRET_VARIABLE,
+                    format!("{secret} was not read at cold start (cold_start::fetch)"),
+                ));
+            };
+            let key = Pseudonymizer::from_key(key)
+                .map_err(|e| fail(KEY_SECRET_VARIABLE, format!("{source}: {e}")))?;
+            contract = contract.transform(IpPrivacyTransform::new(IpPrivacy::Hmac(key)));
         }
         Some(other) => {
             return Err(fail(
                 "CFLOG_IP_PRIVACY",
-                format!("expected truncate (hmac is not available yet), got {other:?}"),
+                format!("expected truncate or hmac, got {other:?}"),
             ));
         }
     }
@@ -880,7 +966,18 @@ mod tests {
 
         for (variable, value, says) in [
             ("CFLOG_ENRICH", "geo", "expected ua"),
-            ("CFLOG_IP_PRIVACY", "hmac", "not available yet"),
+            ("CFLOG_IP_PRIVACY", "hmac", "needs CFLOG_IP_HMAC_KEY_SECRET"),
+            ("CFLOG_IP_PRIVACY", "sha256", "expected truncate or hmac"),
+            (
+                "CFLOG_IP_HMAC_KEY_SECRET",
+                "/cflog/ip-key",
+                "goes with CFLOG_IP_PRIVACY=hmac",
+            ),
+            (
+                "CFLOG_GEOIP_DB",
+                "s3://geo/db.mmdb",
+                "not read at cold start",
+            ),
             ("CFLOG_GEOIP_DB", "/no/such/db.mmdb", "/no/such/db.mmdb"),
             ("CFLOG_DROP_FIELDS", "no_such_key", "no_such_key"),
         ] {
