@@ -301,3 +301,55 @@ fn hmac_needs_a_key_file_and_dropped_fields_are_gone() {
         assert!(entry.get("c_ip").is_some());
     }
 }
+
+#[test]
+fn rejected_lines_quote_no_address_with_privacy_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // The status column holds an address list, as a line whose columns
+    // shifted would: the rejection quotes it.
+    let log = input(
+        dir.path(),
+        "shifted.log",
+        "#Fields: date time c-ip sc-status\n\
+         2024-03-14\t10:00:00\t192.0.2.200\t200\n\
+         2024-03-14\t10:00:01\t192.0.2.201\t198.51.100.23,%20[2001:db8:1:2::7]:443\n",
+    );
+    let key = input(dir.path(), "key", "0123456789abcdef0123456789abcdef\n");
+    let run = |args: &[&str]| {
+        let output = cflog().args(args).arg(&log).output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let raw = ["198.51.100.23", "2001:db8:1:2::7"];
+    // Without privacy the message quotes the value as logged.
+    let (_, plain) = run(&[]);
+    assert!(raw.iter().all(|a| plain.contains(a)), "{plain}");
+
+    let key = key.to_str().unwrap();
+    for (args, kept) in [
+        (
+            &["--ip-privacy", "truncate"][..],
+            "198.51.100.0,%20[2001:db8:1::]:443",
+        ),
+        (
+            &["--ip-privacy", "hmac", "--ip-hmac-key-file", key][..],
+            ":443",
+        ),
+    ] {
+        for strict in [false, true] {
+            let mut args = args.to_vec();
+            if strict {
+                args.push("--strict");
+            }
+            let (code, stderr) = run(&args);
+            assert_eq!(code, Some(1), "{stderr}");
+            assert!(stderr.contains("sc-status"), "{args:?}: {stderr}");
+            assert!(stderr.contains(kept), "{args:?}: {stderr}");
+            for address in raw {
+                assert!(!stderr.contains(address), "{args:?}: {address} in {stderr}");
+            }
+        }
+    }
+}

@@ -8,7 +8,7 @@ use cflog_core::typed::Layout;
 use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, Field, InputFormat, Schema};
 use cflog_destinations::pack::Packing;
 use cflog_destinations::s3::ObjectFormat;
-use cflog_pipeline::Options;
+use cflog_pipeline::{Options, Redact};
 
 use crate::cold_start::{Fetched, KEY_SECRET_VARIABLE};
 
@@ -362,7 +362,10 @@ impl Config {
         // In this order, so that the first bad variable is the one named.
         let destination = destination(&vars, fetched)?;
         let reading = reading(&vars)?;
-        let realtime = realtime(&vars, destination.sink, &reading.decoder)?;
+        let mut realtime = realtime(&vars, destination.sink, &reading.decoder)?;
+        if let Some(realtime) = &mut realtime {
+            realtime.options.redact = destination.redact.clone();
+        }
         let metrics = metrics(&vars, destination.sink)?;
         Ok(Config {
             selection: destination.selection,
@@ -372,6 +375,7 @@ impl Config {
             stream: destination.stream,
             options: Options {
                 decoder: reading.decoder,
+                redact: destination.redact,
             },
             concurrency: reading.concurrency,
             realtime,
@@ -427,13 +431,16 @@ struct Destination {
     format: OutputFormat,
     s3: Option<S3Output>,
     stream: Option<StreamOutput>,
+    /// The messages of rejected lines with their addresses rewritten, when
+    /// `CFLOG_IP_PRIVACY` is set.
+    redact: Redact,
 }
 
 fn destination<L: Fn(&str) -> Option<String>>(
     vars: &Vars<L>,
     fetched: &Fetched,
 ) -> Result<Destination, ConfigError> {
-    let contract = enriched_contract(vars, fetched)?;
+    let (contract, redact) = enriched_contract(vars, fetched)?;
     let selection = match vars.get("CFLOG_FIELDS") {
         None => contract.select_all(),
         Some(list) => contract
@@ -488,6 +495,7 @@ fn destination<L: Fn(&str) -> Option<String>>(
         format,
         s3,
         stream,
+        redact,
     })
 }
 
@@ -681,7 +689,10 @@ fn realtime<L: Fn(&str) -> Option<String>>(
         .schema(schema)
         .format(InputFormat::W3c);
     Ok(Some(Realtime {
-        options: Options { decoder: realtime },
+        options: Options {
+            decoder: realtime,
+            ..Options::default()
+        },
         rejects,
         unknown_fields,
     }))
@@ -790,11 +801,12 @@ fn standard_columns(contract: &Contract) -> Selection {
 /// `CFLOG_IP_HMAC_KEY_SECRET`), `CFLOG_DROP_QUERY_PARAMS` and
 /// `CFLOG_DROP_FIELDS`, as the command line's options of the same names
 /// build it. A database or key that cannot be used fails the cold start,
-/// naming its source.
+/// naming its source. With privacy on, rejected lines' messages get their
+/// addresses rewritten too: they quote the line.
 fn enriched_contract<L: Fn(&str) -> Option<String>>(
     vars: &Vars<L>,
     fetched: &Fetched,
-) -> Result<Contract, ConfigError> {
+) -> Result<(Contract, Redact), ConfigError> {
     use cflog_enrich::geoip::GeoIp;
     use cflog_enrich::keys::{DropQueryParams, GeoKeys, IpPrivacyTransform, UserAgentKeys};
     use cflog_enrich::privacy::{IpPrivacy, Pseudonymizer};
@@ -842,23 +854,21 @@ fn enriched_contract<L: Fn(&str) -> Option<String>>(
             .map_err(|e| fail("CFLOG_GEOIP_DB", e.to_string()))?;
     }
     let key_secret = vars.get(KEY_SECRET_VARIABLE);
-    match vars.get("CFLOG_IP_PRIVACY").as_deref() {
+    let privacy = match vars.get("CFLOG_IP_PRIVACY").as_deref() {
         None if key_secret.is_some() => {
             return Err(fail(
                 KEY_SECRET_VARIABLE,
                 "goes with CFLOG_IP_PRIVACY=hmac, which is not set".into(),
             ));
         }
-        None => {}
+        None => None,
         Some("truncate") if key_secret.is_some() => {
             return Err(fail(
                 KEY_SECRET_VARIABLE,
                 "goes with CFLOG_IP_PRIVACY=hmac, not truncate".into(),
             ));
         }
-        Some("truncate") => {
-            contract = contract.transform(IpPrivacyTransform::new(IpPrivacy::Truncate));
-        }
+        Some("truncate") => Some(IpPrivacy::Truncate),
         Some("hmac") => {
             let Some(secret) = key_secret else {
                 return Err(fail(
@@ -877,7 +887,7 @@ fn enriched_contract<L: Fn(&str) -> Option<String>>(
             };
             let key = Pseudonymizer::from_key(key)
                 .map_err(|e| fail(KEY_SECRET_VARIABLE, format!("{source}: {e}")))?;
-            contract = contract.transform(IpPrivacyTransform::new(IpPrivacy::Hmac(key)));
+            Some(IpPrivacy::Hmac(key))
         }
         Some(other) => {
             return Err(fail(
@@ -885,6 +895,11 @@ fn enriched_contract<L: Fn(&str) -> Option<String>>(
                 format!("expected truncate or hmac, got {other:?}"),
             ));
         }
+    };
+    let mut redact = Redact::default();
+    if let Some(privacy) = privacy {
+        contract = contract.transform(IpPrivacyTransform::new(privacy.clone()));
+        redact = Redact::new(move |text: &str| privacy.scrub(text));
     }
     if let Some(names) = vars.get("CFLOG_DROP_QUERY_PARAMS") {
         contract = contract.transform(DropQueryParams::new(list(&names)));
@@ -894,7 +909,7 @@ fn enriched_contract<L: Fn(&str) -> Option<String>>(
             .without(list(&keys))
             .map_err(|e| fail("CFLOG_DROP_FIELDS", e.to_string()))?;
     }
-    Ok(contract)
+    Ok((contract, redact))
 }
 
 /// CloudWatch's rules for a namespace: ASCII without control characters,
