@@ -63,6 +63,9 @@ OUTPUT_WRITE_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload"]
 # cflog-parquet (crates/cflog-parquet/tests/glue_template.rs) holds the two
 # together, this file holds template.yaml to it.
 GLUE_COLUMNS = Path(__file__).resolve().parent / "glue_columns.json"
+# The same with CFLOG_ENRICH=ua (crates/cflog-lambda/tests/enrich_template.rs
+# checks it against the function's contract).
+GLUE_COLUMNS_UA = Path(__file__).resolve().parent / "glue_columns_ua.json"
 # The metrics the function writes (crates/cflog-lambda/src/metrics.rs): a test
 # of cflog-lambda (crates/cflog-lambda/tests/metrics_template.rs) holds this
 # file to them, and the alarms' tests here hold template.yaml to it.
@@ -289,6 +292,15 @@ def evaluate(expr: Any, template: dict, values: dict[str, str]) -> Any:
             return all(evaluate(x, template, values) for x in arg)
         if fn == "Fn::Or":
             return any(evaluate(x, template, values) for x in arg)
+        # As CloudFormation: an index out of range is an error.
+        if fn == "Fn::Select":
+            index, items = arg
+            return evaluate(items, template, values)[int(index)]
+        if fn == "Fn::Split":
+            separator, text = arg
+            return str(evaluate(text, template, values)).split(separator)
+        if fn == "Fn::Sub" and isinstance(arg, str):
+            return re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: str(values[m.group(1)]), arg)
         raise AssertionError(f"cannot evaluate {fn} here")
     return expr
 
@@ -493,6 +505,12 @@ def test_environment_carries_cflog_settings(template):
         "RUST_LOG": ("LogLevel", "info"),
         # Used with Rollup=on only (test_rollup_parameters_and_condition).
         "CFLOG_ROLLUP_WINDOW_HOURS": ("RollupWindowHours", 48),
+        # Who visits (test_enrichment_parameters_and_environment).
+        "CFLOG_ENRICH": ("Enrich", ""),
+        "CFLOG_GEOIP_DB": ("GeoIpDb", ""),
+        "CFLOG_IP_HMAC_KEY_SECRET": ("IpHmacKeySecretArn", ""),
+        "CFLOG_DROP_FIELDS": ("DropFields", ""),
+        "CFLOG_DROP_QUERY_PARAMS": ("DropQueryParams", ""),
     }
     for var, (name, default) in expected.items():
         assert env.get(var) == ref(name), f"{var} should come from parameter {name}"
@@ -521,7 +539,9 @@ def test_environment_carries_cflog_settings(template):
     # The function reads exactly these two words.
     assert sorted(param(template, "RealtimeRejects")["AllowedValues"]) == ["report", "retry"]
     assert sorted(param(template, "InputFormat")["AllowedValues"]) == ["auto", "json", "w3c"]
-    assert set(env) == set(expected) | destination | {"CFLOG_ROLLUP"}, "unexpected environment variables"
+    assert set(env) == set(expected) | destination | {"CFLOG_ROLLUP", "CFLOG_IP_PRIVACY"}, (
+        "unexpected environment variables"
+    )
 
 
 # ---------------------------------------------------------------- the bucket
@@ -740,8 +760,14 @@ def test_role_has_no_wildcard_actions_and_only_getobject_on_s3(template):
         + OUTPUT_WRITE_ACTIONS
         + ROLLUP_ACTIONS
         + stream_destinations
+        + ENRICH_ACTIONS
     )
-    assert [a for a in actions if a.startswith("s3:")] == ["s3:GetObject", *OUTPUT_WRITE_ACTIONS, *ROLLUP_ACTIONS]
+    assert [a for a in actions if a.startswith("s3:")] == [
+        "s3:GetObject",
+        *OUTPUT_WRITE_ACTIONS,
+        *[a for a in ENRICH_ACTIONS if a.startswith("s3:")],
+        *ROLLUP_ACTIONS,
+    ]
 
 
 def test_role_resources_are_scoped(template):
@@ -754,7 +780,8 @@ def test_role_resources_are_scoped(template):
             assert r != "*" and not (isinstance(r, str) and "*" in r), f"{action} on wildcard resource {r}"
     # s3:GetObject: objects of the log bucket under the prefix, by name (and,
     # with Rollup=on, the output bucket's staging objects and parts).
-    s3_resource, *rollup_reads = by_action["s3:GetObject"]
+    s3_resource, geoip_read, *rollup_reads = by_action["s3:GetObject"]
+    assert geoip_read == GEOIP_OBJECT_ARN
     assert all(mentions(r, OUTPUT_BUCKET) for r in rollup_reads)
     template_str, variables = s3_resource["Fn::Sub"]
     assert template_str == "arn:${AWS::Partition}:s3:::${BucketName}/${LogKeyPrefix}*"
@@ -1017,7 +1044,11 @@ def test_rule_requires_the_field_list_with_a_stream(template):
     rules = template.get("Rules", {})
     assert sorted(rules) == [
         "AlarmsNeedMetrics",
+        # test_hmac_needs_its_key_and_the_key_needs_hmac
+        "EnrichmentColumnsNotWithRollup",
         "FirehoseDestinationStreamRequired",
+        "IpHmacKeyOnlyWithHmac",
+        "IpHmacKeyRequired",
         "KinesisDestinationIsNotTheRealtimeInput",
         "KinesisDestinationStreamRequired",
         "RealtimeLogFieldsRequired",
@@ -1820,7 +1851,7 @@ def test_glue_table_columns_are_the_parquet_writer_s(template):
     # that, byte for byte); the table must have those columns, in order.
     golden = json.loads(GLUE_COLUMNS.read_text())
     assert golden and all(set(c) <= {"Name", "Type", "Comment"} and {"Name", "Type"} <= set(c) for c in golden)
-    columns = table_input(template)["StorageDescriptor"]["Columns"]
+    columns = table_input(resolved(template, WITH_S3))["StorageDescriptor"]["Columns"]
     assert [c["Name"] for c in columns] == [c["Name"] for c in golden], (
         "the Glue table's column names differ from tests/template/glue_columns.json; regenerate it with "
         "`cargo run -p cflog-parquet --example glue_columns > tests/template/glue_columns.json` "
@@ -1876,7 +1907,9 @@ def test_partition_projection_matches_the_key_layout(template):
     assert [k["Name"] for k in keys] == PARTITION_KEYS
     assert [k["Type"] for k in keys] == ["string", "int", "int", "int", "int"]
     # No partition key shadows a column.
-    assert not {k["Name"] for k in keys} & {c["Name"] for c in ti["StorageDescriptor"]["Columns"]}
+    for overrides in [WITH_S3, {**WITH_S3, "Enrich": "ua", "Rollup": "off"}]:
+        columns = table_input(resolved(template, overrides))["StorageDescriptor"]["Columns"]
+        assert not {k["Name"] for k in keys} & {c["Name"] for c in columns}
     # The location template: the table's location, then one name=${name}
     # directory per partition key, in the keys' order, and nothing else.
     text = params["storage.location.template"]["Fn::Sub"]
@@ -2605,3 +2638,99 @@ def test_the_recent_table_reads_staging_with_the_table_s_columns(template):
     assert "staging" not in template_of(table)
     other = {k: v for k, v in recent["Parameters"].items() if k != "storage.location.template"}
     assert other == {k: v for k, v in table["Parameters"].items() if k != "storage.location.template"}
+
+
+# ---------------------------------------------------------------- who visits, and what may be stored
+
+ENRICH_ACTIONS = ["secretsmanager:GetSecretValue", "ssm:GetParameter", "s3:GetObject"]
+GEOIP_OBJECT_ARN = {
+    "Fn::Sub": [
+        "arn:${AWS::Partition}:s3:::${Object}",
+        {"Object": {"Fn::Select": [1, {"Fn::Split": ["s3://", ref("GeoIpDb")]}]}},
+    ]
+}
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:cflog-ip-key-AbCdEf"
+PARAMETER_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/cflog/ip-key"
+ENRICH_PARAMETERS = ["Enrich", "GeoIpDb", "IpPrivacy", "IpHmacKeySecretArn", "DropFields", "DropQueryParams"]
+
+
+def test_enrichment_parameters_and_environment(template):
+    assert param(template, "Enrich")["AllowedValues"] == ["", "ua"]
+    assert param(template, "IpPrivacy")["AllowedValues"] == ["none", "truncate", "hmac"]
+    assert param(template, "IpPrivacy")["Default"] == "none"
+    env = props(template, FUNCTION, "AWS::Serverless::Function")["Environment"]["Variables"]
+    # The function reads an empty variable as unset, and "none" is no mode of its.
+    assert env["CFLOG_IP_PRIVACY"] == {"Fn::If": ["HasIpPrivacy", ref("IpPrivacy"), ""]}
+    # The key itself is never a variable, nor a parameter: only where it is kept.
+    assert [name for name in template["Parameters"] if "Hmac" in name] == ["IpHmacKeySecretArn"]
+    for name in ENRICH_PARAMETERS:
+        assert any(name in group["Parameters"] for group in parameter_groups(template)), name
+
+
+@pytest.mark.parametrize(
+    "name,good,bad",
+    [
+        ("GeoIpDb", ["", "/opt/geo/dbip-country.mmdb", "s3://geo-bucket/dbs/country.mmdb"], ["geo.mmdb", "s3://geo-bucket", "s3://Geo/x", "https://x/y"]),
+        ("IpHmacKeySecretArn", ["", SECRET_ARN, PARAMETER_ARN], ["/cflog/ip-key", "arn:aws:kms:us-east-1:123456789012:key/1", SECRET_ARN + "*"]),
+    ],
+)
+def test_enrichment_parameter_patterns(template, name, good, bad):
+    pattern = re.compile(param(template, name)["AllowedPattern"])
+    for value in good:
+        assert pattern.fullmatch(value), f"{name} should accept {value!r}"
+    for value in bad:
+        assert not pattern.fullmatch(value), f"{name} should refuse {value!r}"
+
+
+def enrich_statements(t: dict) -> list[dict]:
+    return [st for st in role_statements(t) if st.get("Sid") in ("ReadIpHmacKeySecret", "ReadIpHmacKeyParameter", "ReadGeoIpDatabase")]
+
+
+@pytest.mark.parametrize(
+    "overrides,expected",
+    [
+        ({}, []),
+        ({"IpPrivacy": "truncate", "GeoIpDb": "/opt/geo.mmdb", "Enrich": "ua"}, []),
+        ({"IpPrivacy": "hmac", "IpHmacKeySecretArn": SECRET_ARN}, [("ReadIpHmacKeySecret", "secretsmanager:GetSecretValue", ref("IpHmacKeySecretArn"))]),
+        ({"IpPrivacy": "hmac", "IpHmacKeySecretArn": PARAMETER_ARN}, [("ReadIpHmacKeyParameter", "ssm:GetParameter", ref("IpHmacKeySecretArn"))]),
+        ({"GeoIpDb": "s3://geo-bucket/dbs/country.mmdb"}, [("ReadGeoIpDatabase", "s3:GetObject", GEOIP_OBJECT_ARN)]),
+    ],
+)
+def test_the_role_reads_the_key_and_the_database_only_when_named(template, overrides, expected):
+    t = resolved(template, overrides)
+    got = [(st["Sid"], st["Action"], st["Resource"]) for st in enrich_statements(t)]
+    assert got == expected
+
+
+def test_the_geoip_object_is_the_uri_s_bucket_and_key():
+    # What GEOIP_OBJECT_ARN's Select/Split makes of an s3:// URI, as
+    # CloudFormation evaluates it; and HasGeoIpDbInS3's test of the prefix.
+    uri = "s3://geo-bucket/dbs/country.mmdb"
+    assert uri.split("s3://")[1] == "geo-bucket/dbs/country.mmdb"
+    assert (uri + "s3://").split("s3://")[0] == ""
+    assert ("/opt/geo.mmdb" + "s3://").split("s3://")[0] != ""
+
+
+def test_hmac_needs_its_key_and_the_key_needs_hmac(template):
+    rules = template["Rules"]
+    required = rules["IpHmacKeyRequired"]
+    assert required["RuleCondition"] == {"Fn::Equals": [ref("IpPrivacy"), "hmac"]}
+    assert required["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [ref("IpHmacKeySecretArn"), ""]}]}
+    only = rules["IpHmacKeyOnlyWithHmac"]
+    assert only["Assertions"][0]["Assert"] == {"Fn::Equals": [ref("IpPrivacy"), "hmac"]}
+    rollup = rules["EnrichmentColumnsNotWithRollup"]
+    assert {"Fn::Equals": [ref("Rollup"), "on"]} in rollup["RuleCondition"]["Fn::And"]
+
+
+def test_glue_tables_have_the_user_agent_columns_with_enrich_ua(template):
+    golden = json.loads(GLUE_COLUMNS_UA.read_text())
+    t = resolved(template, {**WITH_S3, "Enrich": "ua", "Rollup": "off"})
+    assert table_input(t)["StorageDescriptor"]["Columns"] == golden
+    # The rollup's table exists with Rollup=on only, which Enrich=ua does not
+    # take (EnrichmentColumnsNotWithRollup).
+    assert RECENT_TABLE not in t["Resources"]
+    plain = json.loads(GLUE_COLUMNS.read_text())
+    assert [c for c in golden if c not in plain] == [
+        {"Name": n, "Type": "boolean" if n == "is_bot" else "string"}
+        for n in ["ua_name", "ua_version", "ua_os", "ua_os_version", "ua_device", "is_bot"]
+    ]

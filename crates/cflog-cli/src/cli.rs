@@ -484,7 +484,10 @@ impl InputArgs {
             true => InputFormat::W3c,
             false => self.input_format,
         });
-        Ok(Options { decoder })
+        Ok(Options {
+            decoder,
+            ..Options::default()
+        })
     }
 
     /// How many inputs to read at once.

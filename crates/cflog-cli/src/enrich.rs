@@ -9,13 +9,15 @@ use cflog_enrich::geoip::GeoIp;
 use cflog_enrich::keys::{DropQueryParams, GeoKeys, IpPrivacyTransform, UserAgentKeys};
 use cflog_enrich::privacy::{IpPrivacy, Pseudonymizer};
 use cflog_enrich::ua::{AgentCache, DEFAULT_CAPACITY_BYTES};
+use cflog_pipeline::Redact;
 
 use crate::cli::{EnrichArgs, Enrichment, IpPrivacyMode};
 
 /// The contract the options ask for. Errors are the command line's (exit 2):
 /// a database or key file that cannot be used, named, or options that do
-/// not go together.
-pub fn contract(args: &EnrichArgs) -> Result<Contract, String> {
+/// not go together. With `--ip-privacy`, the [`Redact`] that rewrites the
+/// addresses of rejected lines' messages, which quote the line.
+pub fn contract(args: &EnrichArgs) -> Result<(Contract, Redact), String> {
     let mut contract = Contract::standard();
     if args.enrich.contains(&Enrichment::Ua) {
         let cache = Arc::new(AgentCache::new(DEFAULT_CAPACITY_BYTES));
@@ -35,25 +37,18 @@ pub fn contract(args: &EnrichArgs) -> Result<Contract, String> {
     let privacy = match (args.ip_privacy, &args.ip_hmac_key_file) {
         (None, None) => None,
         (Some(IpPrivacyMode::Truncate), None) => Some(IpPrivacy::Truncate),
-        (Some(IpPrivacyMode::Hmac), Some(path)) => {
-            // The key is checked first, so that its errors are the ones
-            // named; the mode is then refused: a pseudonym is no address,
-            // and the contract reads a rewritten `c-ip` by the field's kind
-            // (an address), so every line would be rejected.
-            Pseudonymizer::from_key_file(path).map_err(|e| format!("--ip-hmac-key-file: {e}"))?;
-            return Err(
-                "--ip-privacy hmac is not available yet: the contract reads a rewritten \
-                        c-ip as an address, and a pseudonym is none; use --ip-privacy truncate"
-                    .into(),
-            );
-        }
+        (Some(IpPrivacyMode::Hmac), Some(path)) => Some(IpPrivacy::Hmac(
+            Pseudonymizer::from_key_file(path).map_err(|e| format!("--ip-hmac-key-file: {e}"))?,
+        )),
         (Some(IpPrivacyMode::Hmac), None) => {
             return Err("--ip-privacy hmac needs --ip-hmac-key-file".into());
         }
         (_, Some(_)) => return Err("--ip-hmac-key-file goes with --ip-privacy hmac".into()),
     };
+    let mut redact = Redact::default();
     if let Some(privacy) = privacy {
-        contract = contract.transform(IpPrivacyTransform::new(privacy));
+        contract = contract.transform(IpPrivacyTransform::new(privacy.clone()));
+        redact = Redact::new(move |text: &str| privacy.scrub(text));
     }
     if let Some(list) = &args.drop_query_params {
         let names = names(list);
@@ -71,7 +66,7 @@ pub fn contract(args: &EnrichArgs) -> Result<Contract, String> {
             .without(&keys)
             .map_err(|e| format!("--drop-fields: {e}; `cflog --list-fields` prints every key"))?;
     }
-    Ok(contract)
+    Ok((contract, redact))
 }
 
 /// A comma-separated list, trimmed, without empty items.

@@ -149,7 +149,8 @@ fn plan(args: &InputArgs) -> Result<Plan, Status> {
 }
 
 fn convert(args: &ConvertArgs) -> Status {
-    let contract = crate::enrich::contract(&args.enrich).unwrap_or_else(|e| usage_error(e));
+    let (contract, redact) =
+        crate::enrich::contract(&args.enrich).unwrap_or_else(|e| usage_error(e));
     let selection =
         cli::selection(&contract, args.fields.as_deref()).unwrap_or_else(|e| usage_error(e));
     #[cfg(feature = "parquet")]
@@ -168,12 +169,15 @@ fn convert(args: &ConvertArgs) -> Status {
         .and_then(|path| path.to_str())
         .and_then(crate::output::s3::parse_uri)
     {
-        return convert_to_s3(args, bucket, prefix, selection);
+        return convert_to_s3(args, bucket, prefix, selection, redact);
     }
-    let plan = match plan(&args.input) {
+    let mut plan = match plan(&args.input) {
         Ok(plan) => plan,
         Err(status) => return status,
     };
+    // Rejected lines' messages quote the line: with privacy on, their
+    // addresses are rewritten as the outputs' are.
+    plan.options.redact = redact;
     let output = match &args.output {
         None => Output::stdout(),
         Some(path) => {
@@ -291,6 +295,7 @@ fn convert_to_s3(
     bucket: &str,
     prefix: &str,
     selection: cflog_core::contract::Selection,
+    redact: cflog_pipeline::Redact,
 ) -> Status {
     use cflog_destinations::s3::ObjectFormat;
 
@@ -306,10 +311,11 @@ fn convert_to_s3(
             "an s3:// output takes standard logs; real-time records have no file name to key objects by",
         );
     }
-    let plan = match plan(&args.input) {
+    let mut plan = match plan(&args.input) {
         Ok(plan) => plan,
         Err(status) => return status,
     };
+    plan.options.redact = redact;
     let connected;
     let s3 = match &plan.s3 {
         Some(s3) => s3,
@@ -577,6 +583,7 @@ fn read_one<F: SinkFactory<Sink: Sink<Error = io::Error>>>(
     let mut sink = Guard {
         inner: factory.open(&source),
         strict: plan.strict,
+        redact: plan.options.redact.clone(),
         stop,
         stopped: None,
     };
@@ -749,6 +756,8 @@ fn finish(
 struct Guard<'a, S> {
     inner: S,
     strict: bool,
+    /// What the pipeline's messages go through ([`Options::redact`]).
+    redact: cflog_pipeline::Redact,
     stop: &'a AtomicBool,
     stopped: Option<Failure>,
 }
@@ -772,7 +781,8 @@ impl<S: Sink> Sink for Guard<'_, S> {
         // The entries before the bad line are good: the sink is finished as
         // usual, so they are written out.
         let pos = error.position().unwrap_or_default();
-        let message = line_message(pos.line(), pos.byte(), &error.to_string());
+        let message = self.redact.apply(error.to_string());
+        let message = line_message(pos.line(), pos.byte(), &message);
         self.stopped = Some(Failure::Strict(message));
         Ok(Verdict::Stop)
     }

@@ -151,25 +151,40 @@ fn cloudfronts_own_country_is_kept() {
     assert_eq!(entries[1]["c_country"], Value::Null);
 }
 
+/// The text of a Parquet file read back by pyarrow, with each column's type.
+fn parquet_text(path: &Path) -> String {
+    let read = Command::new(cflog_testkit::tools_python())
+        .args([
+            "-c",
+            "import sys, json, pyarrow.parquet as pq\n\
+             t = pq.read_table(sys.argv[1])\n\
+             print(json.dumps({'types': {f.name: str(f.type) for f in t.schema}, 'rows': t.to_pylist()}, default=str))",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    String::from_utf8(read.stdout).unwrap()
+}
+
 #[test]
 fn no_address_of_the_input_is_left_in_any_format() {
     let dir = tempfile::tempdir().unwrap();
     let log = input(dir.path(), "a.log", &log());
-    // `--ip-privacy hmac` is refused for now (see the last test).
-    let privacy = ["--ip-privacy", "truncate"];
-    {
+    let key = input(dir.path(), "key", "0123456789abcdef0123456789abcdef\n");
+    let key = key.to_str().unwrap();
+    let truncate: &[&str] = &["--ip-privacy", "truncate"];
+    let hmac: &[&str] = &["--ip-privacy", "hmac", "--ip-hmac-key-file", key];
+    for privacy in [truncate, hmac] {
         for format in ["ndjson", "csv", "tsv", "parquet"] {
             let out = dir.path().join(format!("out.{format}"));
             let status = cflog()
-                .args([
-                    "-q",
-                    "--enrich",
-                    "ua",
-                    "--format",
-                    format,
-                    "-o",
-                    out.to_str().unwrap(),
-                ])
+                .args(["-q", "--enrich", "ua", "--format", format])
+                .args(["-o", out.to_str().unwrap()])
                 .args(privacy)
                 .arg(&log)
                 .output()
@@ -179,25 +194,15 @@ fn no_address_of_the_input_is_left_in_any_format() {
                 "{}",
                 String::from_utf8_lossy(&status.stderr)
             );
-            let text = if format == "parquet" {
-                let read = Command::new(cflog_testkit::tools_python())
-                    .args([
-                        "-c",
-                        "import sys, json, pyarrow.parquet as pq; print(json.dumps(pq.read_table(sys.argv[1]).to_pylist(), default=str))",
-                    ])
-                    .arg(&out)
-                    .output()
-                    .unwrap();
-                assert!(
-                    read.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&read.stderr)
-                );
-                String::from_utf8(read.stdout).unwrap()
-            } else {
-                std::fs::read_to_string(&out).unwrap()
+            let text = match format {
+                "parquet" => parquet_text(&out),
+                _ => std::fs::read_to_string(&out).unwrap(),
             };
             assert!(text.contains("Googlebot"), "{format}: {text}");
+            if format == "parquet" {
+                // A pseudonym and an address alike: a utf8 column.
+                assert!(text.contains(r#""c_ip": "string""#), "{text}");
+            }
             for address in ADDRESSES {
                 assert!(
                     !text.contains(address),
@@ -237,21 +242,55 @@ fn hmac_needs_a_key_file_and_dropped_fields_are_gone() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--ip-hmac-key-file"));
-    // With a key: refused until the contract lets a transform write text
-    // into c-ip, rather than rejecting every line.
-    let key = input(dir.path(), "key", "0123456789abcdef0123456789abcdef\n");
-    let output = cflog()
-        .args([
+    // With a key: a pseudonym of 32 hex digits in place of each address,
+    // the same for one key, another for another key.
+    let pseudonyms = |key: &str| -> Vec<Value> {
+        let key = input(dir.path(), "key", key);
+        let args = [
             "--ip-privacy",
             "hmac",
             "--ip-hmac-key-file",
             key.to_str().unwrap(),
-        ])
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not available yet"));
+        ];
+        ndjson(&args, &log)
+            .iter()
+            .flat_map(|entry| [entry["c_ip"].clone(), entry["x_forwarded_for"].clone()])
+            .collect()
+    };
+    let first = pseudonyms("0123456789abcdef0123456789abcdef\n");
+    assert_eq!(first, pseudonyms("0123456789abcdef0123456789abcdef\n"));
+    let other = pseudonyms("another key, of more than 16 bytes");
+    for (one, two) in first.iter().zip(&other) {
+        if !one.is_null() {
+            assert_ne!(one, two);
+        }
+    }
+    let hex = |s: &str| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let c_ips: Vec<&str> = first
+        .iter()
+        .step_by(2)
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(c_ips.iter().all(|p| hex(p)), "{c_ips:?}");
+    // The list keeps its separators; each address is a pseudonym.
+    let list = first[1].as_str().unwrap();
+    let items: Vec<&str> = list.split(", ").collect();
+    assert!(items.len() == 2 && items.iter().all(|p| hex(p)), "{list}");
+    // `::ffff:192.0.2.33` is 192.0.2.33: one address, one pseudonym.
+    let one_key = input(dir.path(), "key", "0123456789abcdef0123456789abcdef\n");
+    let args = [
+        "--ip-privacy",
+        "hmac",
+        "--ip-hmac-key-file",
+        one_key.to_str().unwrap(),
+    ];
+    let mapped = input(
+        dir.path(),
+        "mapped.log",
+        "#Fields: date time c-ip x-forwarded-for\n2024-03-14\t10:00:00\t192.0.2.33\t::ffff:192.0.2.33\n",
+    );
+    let entry = &ndjson(&args, &mapped)[0];
+    assert_eq!(entry["c_ip"], entry["x_forwarded_for"]);
 
     let entries = ndjson(&["--drop-fields", "x_forwarded_for,cs_uri_query"], &log);
     for entry in &entries {
@@ -369,4 +408,56 @@ fn stats_list_cloudfronts_own_countries() {
     let table = String::from_utf8(table.stdout).unwrap();
     assert!(table.contains("Top countries"), "{table}");
     assert!(!table.contains("Bots"), "{table}");
+}
+
+#[test]
+fn rejected_lines_quote_no_address_with_privacy_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // The status column holds an address list, as a line whose columns
+    // shifted would: the rejection quotes it.
+    let log = input(
+        dir.path(),
+        "shifted.log",
+        "#Fields: date time c-ip sc-status\n\
+         2024-03-14\t10:00:00\t192.0.2.200\t200\n\
+         2024-03-14\t10:00:01\t192.0.2.201\t198.51.100.23,%20[2001:db8:1:2::7]:443\n",
+    );
+    let key = input(dir.path(), "key", "0123456789abcdef0123456789abcdef\n");
+    let run = |args: &[&str]| {
+        let output = cflog().args(args).arg(&log).output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let raw = ["198.51.100.23", "2001:db8:1:2::7"];
+    // Without privacy the message quotes the value as logged.
+    let (_, plain) = run(&[]);
+    assert!(raw.iter().all(|a| plain.contains(a)), "{plain}");
+
+    let key = key.to_str().unwrap();
+    for (args, kept) in [
+        (
+            &["--ip-privacy", "truncate"][..],
+            "198.51.100.0,%20[2001:db8:1::]:443",
+        ),
+        (
+            &["--ip-privacy", "hmac", "--ip-hmac-key-file", key][..],
+            ":443",
+        ),
+    ] {
+        for strict in [false, true] {
+            let mut args = args.to_vec();
+            if strict {
+                args.push("--strict");
+            }
+            let (code, stderr) = run(&args);
+            assert_eq!(code, Some(1), "{stderr}");
+            assert!(stderr.contains("sc-status"), "{args:?}: {stderr}");
+            assert!(stderr.contains(kept), "{args:?}: {stderr}");
+            for address in raw {
+                assert!(!stderr.contains(address), "{args:?}: {address} in {stderr}");
+            }
+        }
+    }
 }

@@ -94,6 +94,9 @@ struct Rules {
     /// Every registered derived key, in order: (derive, index in it, key).
     keys: Vec<DerivedKey>,
     transforms: Vec<Arc<dyn Transform>>,
+    /// The fields whose rewritten values are text, not of the field's own
+    /// kind ([`Transform::output_kind`]).
+    text_fields: Vec<Field>,
     /// Keys no output writes.
     dropped: Vec<String>,
 }
@@ -166,6 +169,7 @@ impl Contract {
             derives: self.0.derives.clone(),
             keys: self.0.keys.clone(),
             transforms: self.0.transforms.clone(),
+            text_fields: self.0.text_fields.clone(),
             dropped: self.0.dropped.clone(),
         }
     }
@@ -201,9 +205,16 @@ impl Contract {
     }
 
     /// This contract with `transform` run on each entry, after the ones
-    /// registered before.
+    /// registered before. A field it declares text
+    /// ([`Transform::output_kind`]) is text in every output from then on.
     pub fn transform(&self, transform: impl Transform + 'static) -> Contract {
         let mut rules = self.rules();
+        for &field in transform.fields() {
+            let text = transform.output_kind(field) == Some(ValueKind::Text);
+            if text && !time_kind(field) && !rules.text_fields.contains(&field) {
+                rules.text_fields.push(field);
+            }
+        }
         rules.transforms.push(Arc::new(transform));
         Contract(Arc::new(rules))
     }
@@ -227,6 +238,18 @@ impl Contract {
             rules.dropped.push(key.to_owned());
         }
         Ok(Contract(Arc::new(rules)))
+    }
+
+    /// The kind every output reads and writes `field`'s values as: its own
+    /// ([`Field::kind`]), or text where a transform rewrites it into text
+    /// ([`Transform::output_kind`]).
+    #[inline]
+    pub fn field_kind(&self, field: Field) -> ValueKind {
+        if self.0.text_fields.contains(&field) {
+            ValueKind::Text
+        } else {
+            field.kind()
+        }
     }
 
     /// Every derived key, in order: `timestamp`, `query_params`, then
@@ -970,6 +993,56 @@ mod tests {
             let expected = [("sc_status", "200"), ("c_country", "ZZ")];
             assert_eq!(pairs, expected.map(|(k, v)| (k.to_owned(), v.to_owned())));
         }
+    }
+
+    /// Writes a word in place of `c-ip`, and says so when `text`.
+    #[derive(Debug)]
+    struct Pseudonym {
+        text: bool,
+    }
+
+    impl Transform for Pseudonym {
+        fn fields(&self) -> &[Field] {
+            &[Field::ClientIp, Field::Date]
+        }
+        fn rewrite(&self, field: Field, raw: &[u8], out: &mut Vec<u8>) {
+            match field {
+                Field::ClientIp => out.extend_from_slice(b"5eudo"),
+                _ => out.extend_from_slice(raw),
+            }
+        }
+        fn output_kind(&self, _: Field) -> Option<ValueKind> {
+            self.text.then_some(ValueKind::Text)
+        }
+    }
+
+    #[test]
+    fn a_transform_that_writes_text_makes_its_field_text_in_every_writer() {
+        let header = "#Fields: date time c-ip sc-status";
+        let text = "2019-12-04\t21:02:31\t192.0.2.1\t200";
+        let contract = Contract::standard().transform(Pseudonym { text: true });
+        assert_eq!(contract.field_kind(Field::ClientIp), ValueKind::Text);
+        // The request time is never text.
+        assert_eq!(contract.field_kind(Field::Date), ValueKind::Date);
+        for selection in [
+            contract.select_all(),
+            contract.select("c_ip,sc_status").unwrap(),
+        ] {
+            for (i, pairs) in outputs(header, text, &selection).iter().enumerate() {
+                assert_eq!(value(pairs, "c_ip"), Some("5eudo"), "writer {i}");
+                assert_eq!(value(pairs, "sc_status"), Some("200"), "writer {i}");
+            }
+        }
+        // Undeclared, the word is read as an address, and refused.
+        let undeclared = Contract::standard().transform(Pseudonym { text: false });
+        assert_eq!(undeclared.field_kind(Field::ClientIp), ValueKind::Ip);
+        let schema = Schema::from_fields_header(header.as_bytes()).unwrap();
+        let mut spans = Vec::new();
+        let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
+        let error = JsonWriter::new(undeclared.select_all())
+            .write(&line, &mut Vec::new())
+            .unwrap_err();
+        assert_eq!(error.field(), Field::ClientIp);
     }
 
     #[test]

@@ -128,7 +128,7 @@ enum Slot {
     Item(Item),
 }
 
-fn slot(item: Item, schema: &Schema) -> Slot {
+fn slot(item: Item, schema: &Schema, contract: &crate::contract::Contract) -> Slot {
     let realtime = schema.family() == Family::Realtime;
     match item {
         Item::Timestamp
@@ -148,7 +148,7 @@ fn slot(item: Item, schema: &Schema) -> Slot {
         Item::Field(Field::UriQuery) if realtime && !schema.contains(Field::UriQuery) => {
             Slot::Item(item)
         }
-        Item::Field(field) => match (field.kind(), schema.position(field)) {
+        Item::Field(field) => match (contract.field_kind(field), schema.position(field)) {
             (ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds, _) => Slot::Item(item),
             (_, None) => Slot::Missing,
             (kind, Some(col)) => column_slot(col, field, kind),
@@ -370,7 +370,10 @@ impl JsonWriter {
             let items = plan(&self.selection, schema);
             let selection = &self.selection;
             self.keys = KeyPrefix::all(items.iter().map(|&item| item_key(item, selection, schema)));
-            self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
+            self.slots = items
+                .into_iter()
+                .map(|item| slot(item, schema, self.selection.contract()))
+                .collect();
             self.schema_id = schema.id();
         }
     }

@@ -495,7 +495,8 @@ impl Layout {
                     Step::Column {
                         col: schema.position(field),
                         field,
-                        kind: field.kind(),
+                        // A transform may have made the field text.
+                        kind: self.selection.contract().field_kind(field),
                     }
                 }
                 Item::Extra(col) => Step::Extra { col },

@@ -591,7 +591,10 @@ async fn an_entry_larger_than_a_message_is_rejected_and_the_rest_delivered() {
     let url = queue.queue_url().unwrap();
     let mut decoder = cflog_core::DecoderBuilder::new();
     decoder.max_line_len(1 << 20);
-    let options_1mib = Options { decoder };
+    let options_1mib = Options {
+        decoder,
+        ..Options::default()
+    };
     let mut log =
         b"#Fields: date time x-edge-request-id cs-uri-stem sc-status\n2019-12-04\t21:02:31\ta\t/a\t200\n"
             .to_vec();

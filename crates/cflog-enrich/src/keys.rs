@@ -9,7 +9,7 @@
 //!   line has `c-country` or `asn` (v2 and real-time logs), the logged
 //!   value is written and the database is not asked.
 //! - [`IpPrivacyTransform`] rewrites `c-ip` and every address of
-//!   `x-forwarded-for`; [`DropQueryParams`] drops parameters from
+//!   `x-forwarded-for` (a pseudonym makes `c_ip` text in every output); [`DropQueryParams`] drops parameters from
 //!   `cs-uri-query` (and from a real-time line's `cs-uri-stem`, which
 //!   carries the query), and so from `query_params`.
 //!
@@ -45,7 +45,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cflog_core::contract::{Derive, DerivedKey, DerivedValues, KeyKind, Transform};
-use cflog_core::{Field, FieldError, LogLine};
+use cflog_core::{Field, FieldError, LogLine, ValueKind};
 
 use crate::geoip::GeoIp;
 use crate::privacy::{IpPrivacy, drop_query_params, drop_query_params_in_uri};
@@ -209,6 +209,15 @@ impl Transform for IpPrivacyTransform {
             self.privacy.rewrite_list(raw, out);
         } else {
             self.privacy.rewrite_address(raw, out);
+        }
+    }
+
+    /// A pseudonym is text: `c_ip` is then a string in every output (and
+    /// `x_forwarded_for` already is). A truncated address stays an address.
+    fn output_kind(&self, _: Field) -> Option<ValueKind> {
+        match self.privacy {
+            IpPrivacy::Truncate => None,
+            IpPrivacy::Hmac(_) => Some(ValueKind::Text),
         }
     }
 }

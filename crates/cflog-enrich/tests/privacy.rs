@@ -149,3 +149,41 @@ fn dropped_query_params_are_matched_by_decoded_name_and_others_keep_their_bytes(
         );
     }
 }
+
+proptest! {
+    #[test]
+    fn a_scrubbed_message_quotes_no_address_of_its_text(
+        addresses in prop::collection::vec((any::<u128>(), any::<bool>(), any::<bool>()), 1..4),
+        separator in prop::sample::select(vec![",", ", ", ",%20", "%2C", " ", "\t", "\"", "="]),
+        hmac: bool,
+    ) {
+        let mut texts = Vec::new();
+        for (bits, v4, port) in &addresses {
+            let address = if *v4 { IpAddr::V4(Ipv4Addr::from_bits(*bits as u32)) } else { IpAddr::V6(Ipv6Addr::from_bits(*bits)) };
+            let text = match (address, port) {
+                (IpAddr::V4(_), true) => format!("{address}:443"),
+                (IpAddr::V6(_), true) => format!("[{address}]:443"),
+                (_, false) => address.to_string(),
+            };
+            texts.push((address, text));
+        }
+        let joined: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).collect();
+        let message = format!("field sc-status: expected a three-digit status: \"{}\"", joined.join(separator));
+        let privacy = if hmac {
+            IpPrivacy::Hmac(Pseudonymizer::from_key(b"0123456789abcdef").unwrap())
+        } else {
+            IpPrivacy::Truncate
+        };
+        let scrubbed = privacy.scrub(&message).unwrap_or(message.clone());
+        prop_assert!(scrubbed.starts_with("field sc-status: expected a three-digit status: "));
+        for (address, _) in &texts {
+            // An address that truncation leaves as it is (x.y.z.0) is no
+            // longer a client's.
+            if truncate(*address) == *address && !hmac {
+                continue;
+            }
+            let logged = address.to_string();
+            prop_assert!(!scrubbed.contains(&logged), "{} in {}", logged, scrubbed);
+        }
+    }
+}

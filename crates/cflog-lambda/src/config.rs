@@ -8,11 +8,13 @@ use cflog_core::typed::Layout;
 use cflog_core::{DEFAULT_MAX_LINE_LEN, DecoderBuilder, Delimiter, Field, InputFormat, Schema};
 use cflog_destinations::pack::Packing;
 use cflog_destinations::s3::ObjectFormat;
-use cflog_pipeline::Options;
+use cflog_pipeline::{Options, Redact};
+
+use crate::cold_start::{Fetched, KEY_SECRET_VARIABLE};
 
 /// Every variable the function reads, with its meaning, for error messages
 /// and documentation.
-pub const VARIABLES: [(&str, &str); 22] = [
+pub const VARIABLES: [(&str, &str); 28] = [
     (
         "CFLOG_FIELDS",
         "comma-separated JSON keys to emit, in order; empty for every field",
@@ -92,6 +94,30 @@ pub const VARIABLES: [(&str, &str); 22] = [
     (
         "CFLOG_IGNORE_PREFIX",
         "objects whose key starts with this are never read, whatever the event (the backfill prefix, where manifests and completion reports live)",
+    ),
+    (
+        "CFLOG_ENRICH",
+        "`ua`: the keys ua_name, ua_version, ua_os, ua_os_version, ua_device and is_bot from the user agent, in every output",
+    ),
+    (
+        "CFLOG_GEOIP_DB",
+        "a MaxMind DB file (a path in the package or a layer, or an `s3://bucket/key` object read at cold start, at most 256 MiB) that fills c_country, and asn when it has AS numbers, for logs that lack CloudFront's own",
+    ),
+    (
+        "CFLOG_IP_PRIVACY",
+        "`truncate` (c_ip and x_forwarded_for keep their /24 or /48) or `hmac` (a keyed pseudonym, with CFLOG_IP_HMAC_KEY_SECRET), before any output",
+    ),
+    (
+        "CFLOG_IP_HMAC_KEY_SECRET",
+        "the key of CFLOG_IP_PRIVACY=hmac: the ARN of a Secrets Manager secret, or the name or ARN of an SSM SecureString parameter, read at cold start (never the key itself)",
+    ),
+    (
+        "CFLOG_DROP_FIELDS",
+        "comma-separated keys no output writes (e.g. cs_cookie)",
+    ),
+    (
+        "CFLOG_DROP_QUERY_PARAMS",
+        "comma-separated query parameter names removed from cs_uri_query and query_params",
     ),
     (
         "CFLOG_METRICS",
@@ -317,11 +343,29 @@ impl Config {
     ///
     /// For the first variable with a bad value, naming it.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::from_lookup_fetched(lookup, &Fetched::default())
+    }
+
+    /// [`from_lookup`](Config::from_lookup), with what the variables name
+    /// outside the package ([`cold_start::fetch`](crate::cold_start::fetch)):
+    /// the HMAC key of `CFLOG_IP_PRIVACY=hmac` and an `s3://`
+    /// `CFLOG_GEOIP_DB`. Without them, those variables fail.
+    ///
+    /// # Errors
+    ///
+    /// For the first variable with a bad value, naming it.
+    pub fn from_lookup_fetched(
+        lookup: impl Fn(&str) -> Option<String>,
+        fetched: &Fetched,
+    ) -> Result<Config, ConfigError> {
         let vars = Vars(lookup);
         // In this order, so that the first bad variable is the one named.
-        let destination = destination(&vars)?;
+        let destination = destination(&vars, fetched)?;
         let reading = reading(&vars)?;
-        let realtime = realtime(&vars, destination.sink, &reading.decoder)?;
+        let mut realtime = realtime(&vars, destination.sink, &reading.decoder)?;
+        if let Some(realtime) = &mut realtime {
+            realtime.options.redact = destination.redact.clone();
+        }
         let metrics = metrics(&vars, destination.sink)?;
         Ok(Config {
             selection: destination.selection,
@@ -331,6 +375,7 @@ impl Config {
             stream: destination.stream,
             options: Options {
                 decoder: reading.decoder,
+                redact: destination.redact,
             },
             concurrency: reading.concurrency,
             realtime,
@@ -386,10 +431,16 @@ struct Destination {
     format: OutputFormat,
     s3: Option<S3Output>,
     stream: Option<StreamOutput>,
+    /// The messages of rejected lines with their addresses rewritten, when
+    /// `CFLOG_IP_PRIVACY` is set.
+    redact: Redact,
 }
 
-fn destination<L: Fn(&str) -> Option<String>>(vars: &Vars<L>) -> Result<Destination, ConfigError> {
-    let contract = enriched_contract(vars)?;
+fn destination<L: Fn(&str) -> Option<String>>(
+    vars: &Vars<L>,
+    fetched: &Fetched,
+) -> Result<Destination, ConfigError> {
+    let (contract, redact) = enriched_contract(vars, fetched)?;
     let selection = match vars.get("CFLOG_FIELDS") {
         None => contract.select_all(),
         Some(list) => contract
@@ -444,6 +495,7 @@ fn destination<L: Fn(&str) -> Option<String>>(vars: &Vars<L>) -> Result<Destinat
         format,
         s3,
         stream,
+        redact,
     })
 }
 
@@ -484,7 +536,22 @@ fn s3_output<L: Fn(&str) -> Option<String>>(vars: &Vars<L>) -> Result<S3Output, 
     })?;
     let rollup = match vars.get("CFLOG_ROLLUP").as_deref() {
         None | Some("off") => false,
-        Some("on") if format == ObjectFormat::Parquet => true,
+        Some("on") if format == ObjectFormat::Parquet => {
+            // The rollup writes the standard columns, and refuses staging
+            // objects of others: it would fail on every hour.
+            for variable in ["CFLOG_ENRICH", "CFLOG_DROP_FIELDS"] {
+                if vars.get(variable).is_some() {
+                    return Err(fail(
+                        "CFLOG_ROLLUP",
+                        format!(
+                            "the rollup merges objects of the standard columns, and {variable} \
+                             changes them: set CFLOG_ROLLUP=off, or leave {variable} empty"
+                        ),
+                    ));
+                }
+            }
+            true
+        }
         Some("on") => {
             return Err(fail(
                 "CFLOG_ROLLUP",
@@ -622,7 +689,10 @@ fn realtime<L: Fn(&str) -> Option<String>>(
         .schema(schema)
         .format(InputFormat::W3c);
     Ok(Some(Realtime {
-        options: Options { decoder: realtime },
+        options: Options {
+            decoder: realtime,
+            ..Options::default()
+        },
         rejects,
         unknown_fields,
     }))
@@ -726,14 +796,20 @@ fn standard_columns(contract: &Contract) -> Selection {
 }
 
 /// The contract of `CFLOG_ENRICH` (`ua`), `CFLOG_GEOIP_DB` (a file in the
-/// package or a layer), `CFLOG_IP_PRIVACY` (`truncate`),
-/// `CFLOG_DROP_QUERY_PARAMS` and `CFLOG_DROP_FIELDS`, as the command line's
-/// options of the same names build it. A database that cannot be opened
-/// fails the cold start, naming the file.
+/// package or a layer, or an `s3://` object `fetched`), `CFLOG_IP_PRIVACY`
+/// (`truncate`, or `hmac` with the key `fetched` from
+/// `CFLOG_IP_HMAC_KEY_SECRET`), `CFLOG_DROP_QUERY_PARAMS` and
+/// `CFLOG_DROP_FIELDS`, as the command line's options of the same names
+/// build it. A database or key that cannot be used fails the cold start,
+/// naming its source. With privacy on, rejected lines' messages get their
+/// addresses rewritten too: they quote the line.
 fn enriched_contract<L: Fn(&str) -> Option<String>>(
     vars: &Vars<L>,
-) -> Result<Contract, ConfigError> {
+    fetched: &Fetched,
+) -> Result<(Contract, Redact), ConfigError> {
+    use cflog_enrich::geoip::GeoIp;
     use cflog_enrich::keys::{DropQueryParams, GeoKeys, IpPrivacyTransform, UserAgentKeys};
+    use cflog_enrich::privacy::{IpPrivacy, Pseudonymizer};
     use cflog_enrich::ua::{AgentCache, DEFAULT_CAPACITY_BYTES};
 
     let list = |text: &str| -> Vec<String> {
@@ -759,31 +835,71 @@ fn enriched_contract<L: Fn(&str) -> Option<String>>(
             .map_err(|e| fail("CFLOG_ENRICH", e.to_string()))?;
     }
     if let Some(path) = vars.get("CFLOG_GEOIP_DB") {
-        if path.starts_with("s3://") {
-            return Err(fail(
-                "CFLOG_GEOIP_DB",
-                "an s3:// database is not read yet: give a path in the package or a layer".into(),
-            ));
-        }
-        let db = cflog_enrich::geoip::GeoIp::open(&path)
-            .map_err(|e| fail("CFLOG_GEOIP_DB", e.to_string()))?;
+        let db = if path.starts_with("s3://") {
+            match &fetched.geoip_db {
+                Some((uri, bytes)) if *uri == path => GeoIp::from_bytes(uri, bytes.clone()),
+                _ => {
+                    return Err(fail(
+                        "CFLOG_GEOIP_DB",
+                        format!("{path} was not read at cold start (cold_start::fetch)"),
+                    ));
+                }
+            }
+        } else {
+            GeoIp::open(&path)
+        };
+        let db = db.map_err(|e| fail("CFLOG_GEOIP_DB", e.to_string()))?;
         contract = contract
             .derive(GeoKeys::new(db))
             .map_err(|e| fail("CFLOG_GEOIP_DB", e.to_string()))?;
     }
-    match vars.get("CFLOG_IP_PRIVACY").as_deref() {
-        None => {}
-        Some("truncate") => {
-            contract = contract.transform(IpPrivacyTransform::new(
-                cflog_enrich::privacy::IpPrivacy::Truncate,
+    let key_secret = vars.get(KEY_SECRET_VARIABLE);
+    let privacy = match vars.get("CFLOG_IP_PRIVACY").as_deref() {
+        None if key_secret.is_some() => {
+            return Err(fail(
+                KEY_SECRET_VARIABLE,
+                "goes with CFLOG_IP_PRIVACY=hmac, which is not set".into(),
             ));
+        }
+        None => None,
+        Some("truncate") if key_secret.is_some() => {
+            return Err(fail(
+                KEY_SECRET_VARIABLE,
+                "goes with CFLOG_IP_PRIVACY=hmac, not truncate".into(),
+            ));
+        }
+        Some("truncate") => Some(IpPrivacy::Truncate),
+        Some("hmac") => {
+            let Some(secret) = key_secret else {
+                return Err(fail(
+                    "CFLOG_IP_PRIVACY",
+                    format!(
+                        "hmac needs {KEY_SECRET_VARIABLE}: the ARN of a Secrets Manager secret, \
+                         or the name or ARN of an SSM SecureString parameter, holding the key"
+                    ),
+                ));
+            };
+            let Some((source, key)) = &fetched.hmac_key else {
+                return Err(fail(
+                    KEY_SECRET_VARIABLE,
+                    format!("{secret} was not read at cold start (cold_start::fetch)"),
+                ));
+            };
+            let key = Pseudonymizer::from_key(key)
+                .map_err(|e| fail(KEY_SECRET_VARIABLE, format!("{source}: {e}")))?;
+            Some(IpPrivacy::Hmac(key))
         }
         Some(other) => {
             return Err(fail(
                 "CFLOG_IP_PRIVACY",
-                format!("expected truncate (hmac is not available yet), got {other:?}"),
+                format!("expected truncate or hmac, got {other:?}"),
             ));
         }
+    };
+    let mut redact = Redact::default();
+    if let Some(privacy) = privacy {
+        contract = contract.transform(IpPrivacyTransform::new(privacy.clone()));
+        redact = Redact::new(move |text: &str| privacy.scrub(text));
     }
     if let Some(names) = vars.get("CFLOG_DROP_QUERY_PARAMS") {
         contract = contract.transform(DropQueryParams::new(list(&names)));
@@ -793,7 +909,7 @@ fn enriched_contract<L: Fn(&str) -> Option<String>>(
             .without(list(&keys))
             .map_err(|e| fail("CFLOG_DROP_FIELDS", e.to_string()))?;
     }
-    Ok(contract)
+    Ok((contract, redact))
 }
 
 /// CloudWatch's rules for a namespace: ASCII without control characters,
@@ -880,7 +996,18 @@ mod tests {
 
         for (variable, value, says) in [
             ("CFLOG_ENRICH", "geo", "expected ua"),
-            ("CFLOG_IP_PRIVACY", "hmac", "not available yet"),
+            ("CFLOG_IP_PRIVACY", "hmac", "needs CFLOG_IP_HMAC_KEY_SECRET"),
+            ("CFLOG_IP_PRIVACY", "sha256", "expected truncate or hmac"),
+            (
+                "CFLOG_IP_HMAC_KEY_SECRET",
+                "/cflog/ip-key",
+                "goes with CFLOG_IP_PRIVACY=hmac",
+            ),
+            (
+                "CFLOG_GEOIP_DB",
+                "s3://geo/db.mmdb",
+                "not read at cold start",
+            ),
             ("CFLOG_GEOIP_DB", "/no/such/db.mmdb", "/no/such/db.mmdb"),
             ("CFLOG_DROP_FIELDS", "no_such_key", "no_such_key"),
         ] {
@@ -892,6 +1019,18 @@ mod tests {
                 "{variable}: {}",
                 error.message
             );
+        }
+        // The rollup writes the standard columns only.
+        for (variable, value) in [("CFLOG_ENRICH", "ua"), ("CFLOG_DROP_FIELDS", "cs_cookie")] {
+            let error = Config::from_lookup(cflog_testkit::env(&[
+                ("CFLOG_SINK", "s3"),
+                ("CFLOG_OUTPUT_BUCKET", "cflog-out"),
+                ("CFLOG_ROLLUP", "on"),
+                (variable, value),
+            ]))
+            .unwrap_err();
+            assert_eq!(error.variable, "CFLOG_ROLLUP");
+            assert!(error.message.contains(variable), "{}", error.message);
         }
     }
 

@@ -61,6 +61,7 @@
 
 pub mod batch;
 mod batch_job;
+pub mod cold_start;
 pub mod config;
 pub mod error;
 pub mod event;

@@ -1,7 +1,8 @@
-//! The Lambda binary (`bootstrap`): configuration and the S3 client are
+//! The Lambda binary (`bootstrap`): configuration, what it names outside
+//! the package (an HMAC key, a GeoIP database) and the clients are read and
 //! built once, at cold start; every invocation goes to the handler.
 
-use cflog_lambda::{Config, Handler};
+use cflog_lambda::{Config, Handler, cold_start};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 
@@ -11,8 +12,25 @@ async fn main() -> Result<(), Error> {
     // AWS_LAMBDA_LOG_LEVEL / RUST_LOG and AWS_LAMBDA_LOG_FORMAT.
     lambda_runtime::tracing::init_default_subscriber();
 
-    // A bad variable stops the cold start with a message that names it.
-    let config = Config::from_env()?;
+    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let mut s3 = aws_sdk_s3::config::Builder::from(&shared);
+    // Local runs point AWS_ENDPOINT_URL at an S3-compatible server, which
+    // needs path-style addressing.
+    if std::env::var_os("CFLOG_S3_PATH_STYLE").is_some() {
+        s3 = s3.force_path_style(true);
+    }
+    let s3 = aws_sdk_s3::Client::from_conf(s3.build());
+    // The HMAC key and an s3:// GeoIP database, read once; then the
+    // variables. A bad one stops the cold start with a message that names it.
+    let lookup = |name: &str| std::env::var(name).ok();
+    let started = std::time::Instant::now();
+    let fetched = cold_start::fetch(&shared, &s3, lookup).await?;
+    let config = Config::from_lookup_fetched(lookup, &fetched)?;
+    drop(fetched);
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        "configuration read"
+    );
     if let Some(realtime) = config
         .realtime
         .as_ref()
@@ -22,14 +40,6 @@ async fn main() -> Result<(), Error> {
         // shift: records will be rejected until cflog knows these names.
         tracing::warn!(unknown = ?realtime.unknown_fields, "CFLOG_REALTIME_FIELDS names fields this version does not know");
     }
-    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let mut s3 = aws_sdk_s3::config::Builder::from(&shared);
-    // Local runs point AWS_ENDPOINT_URL at an S3-compatible server, which
-    // needs path-style addressing.
-    if std::env::var_os("CFLOG_S3_PATH_STYLE").is_some() {
-        s3 = s3.force_path_style(true);
-    }
-    let s3 = aws_sdk_s3::Client::from_conf(s3.build());
     // Every sink the configuration can name, the stream destinations'
     // clients made from the shared configuration.
     let handler = Handler::from_aws(&shared, s3, config)?;

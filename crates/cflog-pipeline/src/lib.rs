@@ -37,5 +37,5 @@ pub mod s3;
 pub mod sink;
 mod summary;
 
-pub use pipeline::{Options, Pipeline, PipelineError};
+pub use pipeline::{Options, Pipeline, PipelineError, Redact};
 pub use summary::{MAX_LISTED_ERRORS, RejectedLine, Summary};

@@ -16,6 +16,50 @@ pub struct Options {
     /// The parser's configuration: maximum line length, delimiter and the
     /// schema of lines before any `#Fields` header.
     pub decoder: DecoderBuilder,
+    /// What a rejected line's message becomes before the [`Summary`] keeps
+    /// it (the messages quote the line's values).
+    pub redact: Redact,
+}
+
+/// Rewrites the message of a rejected line before a [`Summary`] keeps it:
+/// with IP privacy on, the addresses it quotes, which no output may hold.
+/// The default keeps messages as they are.
+///
+/// ```
+/// use cflog_pipeline::Redact;
+/// let redact = Redact::new(|text: &str| text.contains("secret").then(|| text.replace("secret", "…")));
+/// assert_eq!(redact.apply("a secret".into()), "a …");
+/// assert_eq!(Redact::default().apply("a secret".into()), "a secret");
+/// ```
+#[derive(Clone, Default)]
+pub struct Redact(Option<Arc<RedactFn>>);
+
+type RedactFn = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl Redact {
+    /// Messages rewritten by `redact`, which returns `None` for a message
+    /// it keeps.
+    pub fn new(redact: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Redact {
+        Redact(Some(Arc::new(redact)))
+    }
+
+    /// `message`, rewritten.
+    pub fn apply(&self, message: String) -> String {
+        match &self.0 {
+            Some(redact) => redact(&message).unwrap_or(message),
+            None => message,
+        }
+    }
+}
+
+impl std::fmt::Debug for Redact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Redact(on)"
+        } else {
+            "Redact(off)"
+        })
+    }
 }
 
 /// The sink's output failed; the input cannot go on. It holds the sink's
@@ -38,6 +82,7 @@ pub struct Pipeline<S> {
     decoder: Decoder,
     record: Record,
     sink: S,
+    redact: Redact,
     summary: Summary,
     started: Instant,
     /// The sink said [`Verdict::Stop`]: the rest of the input is not read.
@@ -52,6 +97,7 @@ impl<S: Sink> Pipeline<S> {
             decoder: options.decoder.build(),
             record: Record::new(),
             sink,
+            redact: options.redact.clone(),
             summary: Summary::default(),
             started: Instant::now(),
             stopped: false,
@@ -344,7 +390,7 @@ impl<S: Sink> Pipeline<S> {
                 line: pos.line(),
                 byte,
                 reason: err.reason(),
-                message,
+                message: self.redact.apply(message),
             });
         }
         self.sink.rejected(err).map_err(PipelineError)

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::field::Field;
+use crate::field::{Field, ValueKind};
 
 /// Rewrites the logged values of some fields, once per entry, before any
 /// output reads them.
@@ -19,6 +19,12 @@ use crate::field::Field;
 /// line as logged (a country looked up from the whole client address
 /// before the address is truncated), and in the order they were
 /// registered.
+///
+/// The rewritten value is read by its field's kind unless the transform
+/// declares another with [`output_kind`](Transform::output_kind): a
+/// pseudonym in place of `c-ip` is text, not an address, and every output
+/// then writes that field as text (a JSON string, a Parquet `utf8` column,
+/// a Glue `string`).
 ///
 /// A real-time line has no `cs-uri-query` column: its query is the part of
 /// `cs-uri-stem` after `?`, so a transform of the query lists
@@ -69,4 +75,40 @@ pub trait Transform: Send + Sync + fmt::Debug {
     /// as logged (`-` included). Appending `raw` keeps the value. The
     /// bytes appended are the whole value, whatever they hold.
     fn rewrite(&self, field: Field, raw: &[u8], out: &mut Vec<u8>);
+
+    /// The kind of the values it writes for `field`, when they are not of
+    /// the field's own kind ([`Field::kind`]); `None`, the default, keeps
+    /// the field's kind. Only [`ValueKind::Text`] may replace another kind
+    /// (text reads any value), and not that of a time field, which is the
+    /// request time: [`Contract::transform`](super::Contract::transform)
+    /// ignores any other.
+    ///
+    /// ```
+    /// use cflog_core::contract::{Contract, Transform};
+    /// use cflog_core::{Field, ValueKind};
+    ///
+    /// /// Writes `x` in place of every address.
+    /// #[derive(Debug)]
+    /// struct Hide;
+    ///
+    /// impl Transform for Hide {
+    ///     fn fields(&self) -> &[Field] {
+    ///         &[Field::ClientIp]
+    ///     }
+    ///     fn rewrite(&self, _: Field, _: &[u8], out: &mut Vec<u8>) {
+    ///         out.push(b'x');
+    ///     }
+    ///     fn output_kind(&self, _: Field) -> Option<ValueKind> {
+    ///         Some(ValueKind::Text)
+    ///     }
+    /// }
+    ///
+    /// let contract = Contract::standard().transform(Hide);
+    /// assert_eq!(contract.field_kind(Field::ClientIp), ValueKind::Text);
+    /// assert_eq!(Contract::standard().field_kind(Field::ClientIp), ValueKind::Ip);
+    /// ```
+    fn output_kind(&self, field: Field) -> Option<ValueKind> {
+        let _ = field;
+        None
+    }
 }

@@ -184,7 +184,10 @@ impl CellWriter {
                 .iter()
                 .map(|&item| item_key(item, &self.selection, schema).to_owned())
                 .collect();
-            self.slots = items.into_iter().map(|item| slot(item, schema)).collect();
+            self.slots = items
+                .into_iter()
+                .map(|item| slot(item, schema, self.selection.contract()))
+                .collect();
             self.schema_id = schema.id();
         }
     }

@@ -207,6 +207,85 @@ impl IpPrivacy {
     }
 }
 
+impl IpPrivacy {
+    /// `text` (a message that quotes a log line, such as a rejected line's
+    /// error) with every address in it rewritten as the outputs rewrite
+    /// `c-ip`; `None` when it has none. An address is a run of hex digits,
+    /// `.` and `:` that reads as one, with a port or not; a percent escape
+    /// (`%20`, `%2C`) ends a run, so a logged list's addresses are found too.
+    ///
+    /// ```
+    /// use cflog_enrich::privacy::IpPrivacy;
+    /// let text = r#"field sc-status: expected a three-digit status: "203.0.113.9,%20[2001:db8:1:2::7]:443""#;
+    /// assert_eq!(
+    ///     IpPrivacy::Truncate.scrub(text).unwrap(),
+    ///     r#"field sc-status: expected a three-digit status: "203.0.113.0,%20[2001:db8:1::]:443""#
+    /// );
+    /// assert_eq!(IpPrivacy::Truncate.scrub("line 3: expected 5 fields, found 4"), None);
+    /// ```
+    pub fn scrub(&self, text: &str) -> Option<String> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut copied = 0;
+        let mut at = 0;
+        while at < bytes.len() {
+            if !is_address_byte(bytes[at]) {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            while at < bytes.len() && is_address_byte(bytes[at]) {
+                at += 1;
+            }
+            // A run just after `%` starts with the escape's two digits.
+            let start = match start.checked_sub(1).map(|i| bytes[i]) {
+                Some(b'%') => (start + 2).min(at),
+                _ => start,
+            };
+            let run = &bytes[start..at];
+            if !run.iter().any(|&b| b == b'.' || b == b':') {
+                continue;
+            }
+            if let Some(address) = parse_address(run) {
+                let (open, close) = around_address(run);
+                out.extend_from_slice(&bytes[copied..start]);
+                out.extend_from_slice(open);
+                self.write(address, &mut out);
+                // The port, if any, stays: it says nothing of the client.
+                out.extend_from_slice(close);
+                copied = at;
+            }
+        }
+        if copied == 0 {
+            return None;
+        }
+        out.extend_from_slice(&bytes[copied..]);
+        Some(String::from_utf8(out).expect("ASCII replaced at ASCII boundaries"))
+    }
+}
+
+/// A byte an address as logged may hold: hex digits, `.`, `:` and the
+/// brackets of `[v6]:port`.
+fn is_address_byte(b: u8) -> bool {
+    b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'[' | b']')
+}
+
+/// What surrounds the address in a logged one: `[` and `]:port` of a
+/// bracketed IPv6 address, `:port` after an IPv4 address, or nothing.
+fn around_address(run: &[u8]) -> (&[u8], &[u8]) {
+    if run.starts_with(b"[") {
+        return match run.iter().position(|&b| b == b']') {
+            Some(end) => (&run[..1], &run[end..]),
+            None => (&run[..1], &[]),
+        };
+    }
+    // An IPv6 address has more than one colon; IPv4 with a port, one.
+    match run.iter().rposition(|&b| b == b':') {
+        Some(i) if run.iter().filter(|&&b| b == b':').count() == 1 => (&[], &run[i..]),
+        _ => (&[], &[]),
+    }
+}
+
 /// The spaces before a list item (plain or logged as `%20`), and the rest.
 fn split_lead(item: &[u8]) -> (&[u8], &[u8]) {
     let mut at = 0;
