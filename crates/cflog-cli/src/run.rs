@@ -361,11 +361,13 @@ fn convert_to_s3(
 }
 
 fn stats(args: &StatsArgs) -> Status {
-    let plan = match plan(&args.input) {
+    let mut plan = match plan(&args.input) {
         Ok(plan) => plan,
         Err(status) => return status,
     };
-    let contract = crate::enrich::contract(&args.enrich).unwrap_or_else(|e| usage_error(e));
+    let (contract, redact) =
+        crate::enrich::contract(&args.enrich).unwrap_or_else(|e| usage_error(e));
+    plan.options.redact = redact;
     let progress = Progress::start(&plan.inputs, plan.quiet);
     let reporter = Reporter::with_progress(progress.bar());
     let started = Instant::now();
@@ -405,7 +407,9 @@ fn report(args: &cli::ReportArgs) -> Status {
         Ok(plan) => plan,
         Err(status) => return status,
     };
-    let contract = crate::enrich::contract(&args.enrich).unwrap_or_else(|e| usage_error(e));
+    let (contract, redact) =
+        crate::enrich::contract(&args.enrich).unwrap_or_else(|e| usage_error(e));
+    plan.options.redact = redact;
     if let Some(path) = &args.output
         && let Some(input) = plan.inputs.iter().find(|input| same_file(input, path))
     {
