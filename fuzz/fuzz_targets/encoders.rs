@@ -1,15 +1,15 @@
 //! Arbitrary input through the decoder, then every record through the
 //! encoders of the typed-value layer: the JSON writer, the CSV cells and
-//! the stats tally must accept or refuse each record alike (each kind has
-//! one parser), and a CSV row must be what the `csv` crate writes of the
+//! the tally of `cflog stats` and `cflog report` (in both its scopes) must
+//! accept or refuse each record alike (each kind has one parser), and a CSV row must be what the `csv` crate writes of the
 //! same cells, and read back into them.
 #![no_main]
 
 use cflog_core::contract::Selection;
 use cflog_core::json::JsonWriter;
 use cflog_core::{Decoded, Decoder, Record};
+use cflog_encoders::aggregate::{Aggregate, Aggregator, Scope};
 use cflog_encoders::delimited::{Cells, Columns, RowWriter, write_row};
-use cflog_encoders::tally::{Tallier, Tally};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -21,8 +21,9 @@ fuzz_target!(|data: &[u8]| {
     let mut record = Record::new();
     let mut json = JsonWriter::new(Selection::all());
     let mut cells = Cells::new(Selection::all());
-    let mut tallier = Tallier::new();
-    let mut tally = Tally::default();
+    let mut page = Aggregator::new();
+    let mut summary = Aggregator::new().with_scope(Scope::Summary);
+    let (mut page_counts, mut summary_counts) = (Aggregate::default(), Aggregate::default());
     let rows = RowWriter::new(delimiter);
     let (mut out, mut row) = (Vec::new(), Vec::new());
     let mut entry = |record: &Record| {
@@ -30,7 +31,14 @@ fuzz_target!(|data: &[u8]| {
         out.clear();
         let written = json.write(&line, &mut out);
         let read = cells.read(&line);
-        let counted = tallier.add(&line, &mut tally);
+        let counted = page.add(&line, &mut page_counts);
+        let summed = summary.add(&line, &mut summary_counts);
+        assert_eq!(
+            counted.is_ok(),
+            summed.is_ok(),
+            "page {counted:?}, summary {summed:?}"
+        );
+        assert_eq!(page_counts.requests, summary_counts.requests);
         assert_eq!(
             written.is_ok(),
             read.is_ok(),

@@ -320,7 +320,7 @@ pub struct Geo {
     pub from_database: bool,
 }
 
-/// The class names of [`cflog_encoders::tally::StatusClasses`], in the
+/// The class names of [`cflog_encoders::aggregate::StatusClasses`], in the
 /// order of [`aggregate::ObjectCounts::statuses`].
 const CLASSES: [&str; 7] = ["000", "1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 
