@@ -20,7 +20,7 @@
 //! let s3 = aws_sdk_s3::Client::new(&shared);
 //! let lookup = |name: &str| std::env::var(name).ok();
 //! let fetched = cflog_lambda::cold_start::fetch(&shared, &s3, lookup).await?;
-//! let config = cflog_lambda::Config::from_lookup_fetched(lookup, &fetched)?;
+//! let config = cflog_lambda::Config::from_lookup_fetched(lookup, fetched)?;
 //! # Ok(()) }
 //! ```
 

@@ -343,7 +343,7 @@ impl Config {
     ///
     /// For the first variable with a bad value, naming it.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        Config::from_lookup_fetched(lookup, &Fetched::default())
+        Config::from_lookup_fetched(lookup, Fetched::default())
     }
 
     /// [`from_lookup`](Config::from_lookup), with what the variables name
@@ -356,11 +356,11 @@ impl Config {
     /// For the first variable with a bad value, naming it.
     pub fn from_lookup_fetched(
         lookup: impl Fn(&str) -> Option<String>,
-        fetched: &Fetched,
+        mut fetched: Fetched,
     ) -> Result<Config, ConfigError> {
         let vars = Vars(lookup);
         // In this order, so that the first bad variable is the one named.
-        let destination = destination(&vars, fetched)?;
+        let destination = destination(&vars, &mut fetched)?;
         let reading = reading(&vars)?;
         let mut realtime = realtime(&vars, destination.sink, &reading.decoder)?;
         if let Some(realtime) = &mut realtime {
@@ -438,7 +438,7 @@ struct Destination {
 
 fn destination<L: Fn(&str) -> Option<String>>(
     vars: &Vars<L>,
-    fetched: &Fetched,
+    fetched: &mut Fetched,
 ) -> Result<Destination, ConfigError> {
     let (contract, redact) = enriched_contract(vars, fetched)?;
     let selection = match vars.get("CFLOG_FIELDS") {
@@ -805,7 +805,7 @@ fn standard_columns(contract: &Contract) -> Selection {
 /// addresses rewritten too: they quote the line.
 fn enriched_contract<L: Fn(&str) -> Option<String>>(
     vars: &Vars<L>,
-    fetched: &Fetched,
+    fetched: &mut Fetched,
 ) -> Result<(Contract, Redact), ConfigError> {
     use cflog_enrich::geoip::GeoIp;
     use cflog_enrich::keys::{DropQueryParams, GeoKeys, IpPrivacyTransform, UserAgentKeys};
@@ -836,8 +836,9 @@ fn enriched_contract<L: Fn(&str) -> Option<String>>(
     }
     if let Some(path) = vars.get("CFLOG_GEOIP_DB") {
         let db = if path.starts_with("s3://") {
-            match &fetched.geoip_db {
-                Some((uri, bytes)) if *uri == path => GeoIp::from_bytes(uri, bytes.clone()),
+            // Taken, not copied: the database may be large.
+            match fetched.geoip_db.take() {
+                Some((uri, bytes)) if uri == path => GeoIp::from_bytes(uri, bytes),
                 _ => {
                     return Err(fail(
                         "CFLOG_GEOIP_DB",

@@ -25,8 +25,7 @@ async fn main() -> Result<(), Error> {
     let lookup = |name: &str| std::env::var(name).ok();
     let started = std::time::Instant::now();
     let fetched = cold_start::fetch(&shared, &s3, lookup).await?;
-    let config = Config::from_lookup_fetched(lookup, &fetched)?;
-    drop(fetched);
+    let config = Config::from_lookup_fetched(lookup, fetched)?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
         "configuration read"

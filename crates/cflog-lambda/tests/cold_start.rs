@@ -45,7 +45,7 @@ async fn cold_start(
 ) -> Result<Config, ConfigError> {
     let lookup = cflog_testkit::env(vars);
     let fetched = fetch(shared, s3, &lookup).await?;
-    Config::from_lookup_fetched(&lookup, &fetched)
+    Config::from_lookup_fetched(&lookup, fetched)
 }
 
 /// The entry the configuration's selection writes for a line.
