@@ -452,3 +452,28 @@ async fn a_deadline_defers_the_hours_it_leaves_no_time_for() {
     assert!(summary.hours.is_empty());
     assert!(table_etags(&server).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staging_objects_spooled_to_a_temporary_file_roll_up_to_the_same_bytes() {
+    let server = server().await;
+    small_site(&server, 3..5, 4).await;
+    rollup(&server.endpoint, RollupOptions::default())
+        .roll(&RollupWindow::default())
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let in_memory = table_etags(&server).await;
+    assert_eq!(in_memory.len(), 2, "{in_memory:?}");
+
+    // Every staging object, however small, spooled to a file first.
+    let spooled = server_with_same_staging(&server).await;
+    let summary = rollup(&spooled.endpoint, RollupOptions::default().spool_bytes(0))
+        .roll(&RollupWindow::default())
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert_eq!(summary.written(), 2);
+    assert_eq!(table_etags(&spooled).await, in_memory);
+}

@@ -46,7 +46,9 @@ use std::ops::Range;
 
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::errors::ParquetError;
 use parquet::file::reader::ChunkReader;
 
@@ -72,16 +74,14 @@ pub struct RollupOptions {
 }
 
 impl Default for RollupOptions {
-    /// Row groups of up to 1,048,576 rows or 128 MiB encoded (parquet's own
-    /// row limit, and an hour of a busy distribution in one), the writer's
-    /// compression and encodings otherwise; parts of about 256 MiB of
-    /// inputs, which come to somewhat less once merged (one footer instead
-    /// of many, larger dictionaries): 2 to 3 million rows.
+    /// [`WriterOptions::rolled`]'s parts: row groups of up to 1,048,576
+    /// rows or 128 MiB encoded, compressed harder, written for files read
+    /// whole; parts of about 256 MiB of inputs, which come to somewhat
+    /// less once merged (one footer instead of many, larger dictionaries):
+    /// 2 to 3 million rows.
     fn default() -> RollupOptions {
         RollupOptions {
-            writer: WriterOptions::default()
-                .row_group_rows(1 << 20)
-                .row_group_bytes(128 << 20),
+            writer: WriterOptions::rolled(),
             part_input_bytes: 256 << 20,
         }
     }
@@ -147,6 +147,18 @@ pub fn plan_parts(sizes: &[u64], part_bytes: u64) -> Vec<Range<usize>> {
     parts
 }
 
+/// The columns of `input`, a Parquet file written by
+/// [`ParquetWriter`](crate::ParquetWriter): those a part rolled from it
+/// takes ([`RollupWriter::with_schema`]). Only the footer is read.
+///
+/// # Errors
+///
+/// When `input` is not Parquet, or its footer is not readable.
+pub fn input_schema<R: ChunkReader>(input: &R) -> Result<SchemaRef, ParquetError> {
+    let metadata = ArrowReaderMetadata::load(input, ArrowReaderOptions::default())?;
+    Ok(metadata.schema().clone())
+}
+
 /// Why a rollup could not read an input or write its part.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -161,7 +173,8 @@ pub enum RollupError {
         error: ParquetError,
     },
     /// The input is Parquet, but not of the part's columns: not one of
-    /// cflog's files of this family, or of another version of them.
+    /// cflog's files of this family, of another version of them, or
+    /// written with other enrichments than the part's first input.
     #[error("input {input} has other columns than the part's {family:?} columns: {found}")]
     Columns {
         /// The input's position among those appended, from 0.
@@ -228,14 +241,29 @@ impl<W: Write + Send> RollupWriter<W> {
         set: ColumnSet,
         options: &RollupOptions,
     ) -> Result<RollupWriter<W>, RollupError> {
-        let props = options
-            .writer
-            .writer_properties(&set)
-            .map_err(RollupError::Output)?;
         let schema = set.arrow_schema();
+        RollupWriter::with_schema(out, set, schema, options)
+    }
+
+    /// A part of the columns of `schema`, written to `out`: the columns of
+    /// its inputs ([`input_schema`]), when they are more than `set`'s
+    /// (enrichments add some) or fewer. The columns of `set` keep the
+    /// writer's settings for them; any other is dictionary-encoded.
+    ///
+    /// # Errors
+    ///
+    /// When `out` fails, or the options' zstd level is out of range.
+    pub fn with_schema(
+        out: W,
+        set: ColumnSet,
+        schema: SchemaRef,
+        options: &RollupOptions,
+    ) -> Result<RollupWriter<W>, RollupError> {
         let out = Counted { out, bytes: 0 };
-        let writer =
-            ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(RollupError::Output)?;
+        let writer = options
+            .writer
+            .arrow_writer(out, &set, schema.clone())
+            .map_err(RollupError::Output)?;
         Ok(RollupWriter {
             writer,
             set,

@@ -236,3 +236,64 @@ fn no_inputs_make_a_file_of_no_rows() {
     let file = Bytes::from(roll(&[], &RollupOptions::default()).unwrap());
     assert_eq!(read_all(&file).num_rows(), 0);
 }
+
+/// The text values of `file`'s column `name`, row by row.
+fn texts(file: &Bytes, name: &str) -> Vec<Option<String>> {
+    let batch = read_all(file);
+    let column = batch.column_by_name(name).unwrap();
+    let column = column
+        .as_any()
+        .downcast_ref::<arrow_array::StringArray>()
+        .unwrap();
+    column.iter().map(|v| v.map(str::to_owned)).collect()
+}
+
+#[test]
+fn inputs_with_derived_columns_roll_up_with_their_own_columns() {
+    use cflog_core::Family;
+    use cflog_core::contract::testing;
+    use cflog_parquet::rollup::input_schema;
+
+    let log = log();
+    let enriched = || ColumnSet::for_contract(Family::Standard, &testing::contract());
+    let inputs = [
+        staged(&log, 0..5, enriched()),
+        staged(&log, 5..12, enriched()),
+    ];
+    let schema = input_schema(&inputs[0]).unwrap();
+    assert_eq!(schema.fields().len(), enriched().columns().len());
+    let options = RollupOptions::default();
+    let mut part =
+        RollupWriter::with_schema(Vec::new(), ColumnSet::standard(), schema.clone(), &options)
+            .unwrap();
+    for input in &inputs {
+        part.append(input.clone()).unwrap();
+    }
+    let (file, stats) = part.finish().unwrap();
+    let file = Bytes::from(file);
+    assert_eq!(stats.rows, 12);
+    let names: Vec<String> = read_all(&file)
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let expected: Vec<&str> = enriched().columns().iter().map(|c| c.name).collect();
+    assert_eq!(names, expected);
+    let mut methods = texts(&inputs[0], "test_method");
+    methods.extend(texts(&inputs[1], "test_method"));
+    assert!(methods.iter().any(Option::is_some));
+    assert_eq!(texts(&file, "test_method"), methods);
+
+    // An input of the standard columns alone does not join such a part.
+    let mut part =
+        RollupWriter::with_schema(Vec::new(), ColumnSet::standard(), schema, &options).unwrap();
+    part.append(inputs[0].clone()).unwrap();
+    let error = part
+        .append(staged(&log, 12..14, ColumnSet::standard()))
+        .unwrap_err();
+    assert!(
+        matches!(error, RollupError::Columns { input: 1, .. }),
+        "{error:?}"
+    );
+}

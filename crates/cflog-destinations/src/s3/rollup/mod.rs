@@ -32,6 +32,16 @@
 //! arrives anew), and the part it leaves is written before the one it
 //! joins.
 //!
+//! # Columns
+//!
+//! A part takes the columns of its first staging object: the standard
+//! ones, or more when the objects were staged with enrichments (`--enrich
+//! ua` adds `ua_*` and `is_bot`). Every staging object of a part must have
+//! the same columns; one that does not (an hour staged partly before and
+//! partly after the enrichments were turned on) fails the hour with
+//! [`RollupError::Input`] naming it, and the hour's parts are left as they
+//! were. Re-staging the hour's log files with one setting mends it.
+//!
 //! # When a part is deleted
 //!
 //! A part past the hour's last is left over from an earlier rollup with
@@ -47,9 +57,11 @@
 //!
 //! # Bounded
 //!
-//! One staging object is in memory at a time, with the row group being
-//! encoded (at most 1,048,576 rows or 128 MiB encoded) and the upload's
-//! parts in flight. A part larger than the upload's part size goes up as a
+//! One staging object is read at a time: in memory up to [`SPOOL_BYTES`]
+//! ([`RollupOptions::spool_bytes`]), spooled to a temporary file past that
+//! and read one row group at a time (its row groups are the writer's, at
+//! most 131,072 rows); with it, the row group being encoded (at most
+//! 1,048,576 rows or 128 MiB encoded) and the upload's parts in flight. A part larger than the upload's part size goes up as a
 //! multipart upload while it is written; one that fails is aborted, so
 //! the part it replaces stays whole.
 
@@ -57,6 +69,7 @@ mod listing;
 
 use std::collections::HashMap;
 use std::future::poll_fn;
+use std::io::Write;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -110,12 +123,24 @@ pub(crate) fn part_number(name: &str) -> Option<usize> {
         .then(|| digits.parse().ok())?
 }
 
+/// The largest staging object read into memory by default; a larger one
+/// is spooled to a temporary file as it arrives
+/// ([`RollupOptions::spool_bytes`]).
+pub const SPOOL_BYTES: u64 = 16 << 20;
+
+/// A staging object's body.
+enum Staged {
+    Memory(bytes::Bytes),
+    Spooled(std::fs::File),
+}
+
 /// How a [`HourlyRollup`] sizes its parts and uploads.
 #[derive(Clone, Debug)]
 pub struct RollupOptions {
     parts: rollup::RollupOptions,
     upload_part_bytes: usize,
     max_parts_in_flight: usize,
+    spool_bytes: u64,
 }
 
 impl Default for RollupOptions {
@@ -124,6 +149,7 @@ impl Default for RollupOptions {
             parts: rollup::RollupOptions::default(),
             upload_part_bytes: 16 << 20,
             max_parts_in_flight: 2,
+            spool_bytes: SPOOL_BYTES,
         }
     }
 }
@@ -141,6 +167,15 @@ impl RollupOptions {
     #[must_use]
     pub fn upload_part_bytes(mut self, bytes: usize) -> RollupOptions {
         self.upload_part_bytes = bytes.max(MIN_PART_BYTES);
+        self
+    }
+
+    /// The largest staging object read into memory (default
+    /// [`SPOOL_BYTES`], 16 MiB); a larger one is written to a temporary
+    /// file as it arrives and read from there, a row group at a time.
+    #[must_use]
+    pub fn spool_bytes(mut self, bytes: u64) -> RollupOptions {
+        self.spool_bytes = bytes;
         self
     }
 }
@@ -179,6 +214,16 @@ pub enum RollupError {
         /// What the rollup said.
         #[source]
         error: rollup::RollupError,
+    },
+    /// Spooling a large staging object to a temporary file failed (the
+    /// function's `/tmp` full, say).
+    #[error("{key}: spooling to a temporary file failed: {error}")]
+    Spool {
+        /// The staging object's key.
+        key: String,
+        /// What failed.
+        #[source]
+        error: std::io::Error,
     },
     /// Encoding a part failed.
     #[error("s3://{bucket}/{key}: {error}")]
@@ -582,36 +627,45 @@ impl HourlyRollup {
         Ok(head.metadata.unwrap_or_default())
     }
 
-    /// Reads `inputs` one at a time into a new part, streamed up as it is
-    /// written, with its fingerprint in its metadata.
+    /// Reads `inputs` one at a time into a new part of the first input's
+    /// columns, streamed up as it is written, with its fingerprint in its
+    /// metadata.
     async fn write_part(
         &self,
         key: String,
         inputs: &[StagedObject],
         fingerprint: String,
     ) -> Result<RolledPart, RollupError> {
-        let encode_error = |error| RollupError::Encode {
-            bucket: self.bucket.name.clone(),
-            key: key.clone(),
-            error,
-        };
-        let mut writer = RollupWriter::new(Vec::new(), ColumnSet::standard(), &self.options.parts)
-            .map_err(encode_error)?;
         let metadata = HashMap::from([
             (FINGERPRINT_KEY.to_owned(), fingerprint),
             (INPUTS_KEY.to_owned(), inputs.len().to_string()),
         ]);
         let mut upload = Upload::new(Arc::clone(&self.bucket), key.clone()).with_metadata(metadata);
-        let written = self.fill(&mut writer, &mut upload, inputs).await;
-        if let Err(error) = written {
-            upload.abandon().await;
-            return Err(error);
-        }
-        let (rest, stats) = match writer.finish() {
-            Ok(finished) => finished,
+        let mut writer = None;
+        let written = self.fill(&mut writer, &key, &mut upload, inputs).await;
+        let finished = match written {
+            Ok(()) => writer.map(RollupWriter::finish),
             Err(error) => {
                 upload.abandon().await;
-                return Err(encode_error(error));
+                return Err(error);
+            }
+        };
+        let (rest, stats) = match finished {
+            Some(Ok(finished)) => finished,
+            Some(Err(error)) => {
+                upload.abandon().await;
+                return Err(self.encode_error(&key, error));
+            }
+            // A plan's part has at least one input.
+            None => {
+                upload.abandon().await;
+                return Ok(RolledPart {
+                    key,
+                    inputs: 0,
+                    written: false,
+                    rows: 0,
+                    bytes: 0,
+                });
             }
         };
         let bytes = upload.complete(rest).await?;
@@ -624,23 +678,56 @@ impl HourlyRollup {
         })
     }
 
+    fn encode_error(&self, key: &str, error: rollup::RollupError) -> RollupError {
+        RollupError::Encode {
+            bucket: self.bucket.name.clone(),
+            key: key.to_owned(),
+            error,
+        }
+    }
+
     /// Appends each input to the part, sending the part's bytes up as they
-    /// pass the upload's part size, with at most two parts in flight.
+    /// pass the upload's part size, with at most two parts in flight. The
+    /// part's writer is made for the first input's columns.
     async fn fill(
         &self,
-        writer: &mut RollupWriter<Vec<u8>>,
+        writer: &mut Option<RollupWriter<Vec<u8>>>,
+        key: &str,
         upload: &mut Upload,
         inputs: &[StagedObject],
     ) -> Result<(), RollupError> {
         for input in inputs {
-            let body = self.get(&input.key).await?;
-            writer.append(body).map_err(|error| RollupError::Input {
+            let input_error = |error| RollupError::Input {
                 bucket: self.bucket.name.clone(),
                 key: input.key.clone(),
                 error,
-            })?;
-            if writer.output_mut().len() >= self.options.upload_part_bytes {
-                upload.send_part(std::mem::take(writer.output_mut()));
+            };
+            let body = self.get(input).await?;
+            let part = match writer {
+                Some(part) => part,
+                None => {
+                    let schema = match &body {
+                        Staged::Memory(bytes) => rollup::input_schema(bytes),
+                        Staged::Spooled(file) => rollup::input_schema(file),
+                    }
+                    .map_err(|error| input_error(rollup::RollupError::Input { input: 0, error }))?;
+                    let part = RollupWriter::with_schema(
+                        Vec::new(),
+                        ColumnSet::standard(),
+                        schema,
+                        &self.options.parts,
+                    )
+                    .map_err(|error| self.encode_error(key, error))?;
+                    writer.insert(part)
+                }
+            };
+            match body {
+                Staged::Memory(bytes) => part.append(bytes),
+                Staged::Spooled(file) => part.append(file),
+            }
+            .map_err(input_error)?;
+            if part.output_mut().len() >= self.options.upload_part_bytes {
+                upload.send_part(std::mem::take(part.output_mut()));
             }
             let max = self.options.max_parts_in_flight;
             poll_fn(|cx| match upload.poll_parts(cx) {
@@ -653,8 +740,12 @@ impl HourlyRollup {
         Ok(())
     }
 
-    /// The body of the staging object at `key`.
-    async fn get(&self, key: &str) -> Result<bytes::Bytes, RollupError> {
+    /// The body of a staging object: in memory up to
+    /// [`spool_bytes`](RollupOptions::spool_bytes), spooled to a temporary file (the function's `/tmp`)
+    /// past it, so that one large object does not take its size in memory:
+    /// the Parquet reader then reads one row group's columns at a time.
+    async fn get(&self, input: &StagedObject) -> Result<Staged, RollupError> {
+        let key = &input.key;
         let object = self
             .bucket
             .client
@@ -664,16 +755,26 @@ impl HourlyRollup {
             .send()
             .await
             .map_err(|e| RollupError::Get(RequestError::new("GetObject", self.uri(key), e)))?;
-        let body = object
-            .body
-            .collect()
-            .await
-            .map_err(|error| RollupError::Body {
-                bucket: self.bucket.name.clone(),
-                key: key.to_owned(),
-                error,
-            })?;
-        Ok(body.into_bytes())
+        let body_error = |error| RollupError::Body {
+            bucket: self.bucket.name.clone(),
+            key: key.to_owned(),
+            error,
+        };
+        let mut body = object.body;
+        if input.size <= self.options.spool_bytes {
+            let body = body.collect().await.map_err(body_error)?;
+            return Ok(Staged::Memory(body.into_bytes()));
+        }
+        let spool_error = |error: std::io::Error| RollupError::Spool {
+            key: key.to_owned(),
+            error,
+        };
+        let mut file = tempfile::tempfile().map_err(spool_error)?;
+        while let Some(chunk) = body.try_next().await.map_err(body_error)? {
+            file.write_all(&chunk).map_err(spool_error)?;
+        }
+        file.flush().map_err(spool_error)?;
+        Ok(Staged::Spooled(file))
     }
 
     fn uri(&self, key: &str) -> String {
