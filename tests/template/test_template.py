@@ -1045,7 +1045,6 @@ def test_rule_requires_the_field_list_with_a_stream(template):
     assert sorted(rules) == [
         "AlarmsNeedMetrics",
         # test_hmac_needs_its_key_and_the_key_needs_hmac
-        "EnrichmentColumnsNotWithRollup",
         "FirehoseDestinationStreamRequired",
         "IpHmacKeyOnlyWithHmac",
         "IpHmacKeyRequired",
@@ -2718,17 +2717,19 @@ def test_hmac_needs_its_key_and_the_key_needs_hmac(template):
     assert required["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [ref("IpHmacKeySecretArn"), ""]}]}
     only = rules["IpHmacKeyOnlyWithHmac"]
     assert only["Assertions"][0]["Assert"] == {"Fn::Equals": [ref("IpPrivacy"), "hmac"]}
-    rollup = rules["EnrichmentColumnsNotWithRollup"]
-    assert {"Fn::Equals": [ref("Rollup"), "on"]} in rollup["RuleCondition"]["Fn::And"]
 
 
 def test_glue_tables_have_the_user_agent_columns_with_enrich_ua(template):
     golden = json.loads(GLUE_COLUMNS_UA.read_text())
+    # Rolled up (the default) or not, the table has them; so does the
+    # staging objects' table, which exists with the rollup only.
     t = resolved(template, {**WITH_S3, "Enrich": "ua", "Rollup": "off"})
     assert table_input(t)["StorageDescriptor"]["Columns"] == golden
-    # The rollup's table exists with Rollup=on only, which Enrich=ua does not
-    # take (EnrichmentColumnsNotWithRollup).
     assert RECENT_TABLE not in t["Resources"]
+    t = resolved(template, {**WITH_S3, "Enrich": "ua"})
+    assert table_input(t)["StorageDescriptor"]["Columns"] == golden
+    recent = t["Resources"][RECENT_TABLE]["Properties"]["TableInput"]
+    assert recent["StorageDescriptor"]["Columns"] == golden
     plain = json.loads(GLUE_COLUMNS.read_text())
     assert [c for c in golden if c not in plain] == [
         {"Name": n, "Type": "boolean" if n == "is_bot" else "string"}
