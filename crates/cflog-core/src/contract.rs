@@ -400,26 +400,67 @@ impl Contract {
             let Column::Known(field) = schema.columns()[i] else {
                 return false;
             };
-            let mut changed = false;
-            for transform in &self.0.transforms {
-                if !transform.fields().contains(&field) {
-                    continue;
-                }
-                // Each transform reads the value the one before it wrote.
-                let value = if changed { &rewritten[..] } else { raw };
-                let start = out.len();
-                transform.rewrite(field, value, out);
-                rewritten.clear();
-                rewritten.extend_from_slice(&out[start..]);
-                out.truncate(start);
-                changed = true;
-            }
-            if changed {
-                out.extend_from_slice(&rewritten);
-            }
-            changed
+            self.rewrite_into(field, raw, out, &mut rewritten)
         });
         Ok((line, values))
+    }
+
+    /// The value every output sees for `field` when the log has `raw`:
+    /// appended to `out` after the transforms rewrote it, and `true`; or
+    /// `false`, and `out` untouched, when no transform rewrites `field`.
+    /// For what reads a field beside the outputs, such as a stream's
+    /// partition key, so that it never sees a value the outputs do not.
+    ///
+    /// ```
+    /// use cflog_core::Field;
+    /// use cflog_core::contract::{Contract, Transform};
+    ///
+    /// #[derive(Debug)]
+    /// struct Masked;
+    /// impl Transform for Masked {
+    ///     fn fields(&self) -> &[Field] {
+    ///         &[Field::ClientIp]
+    ///     }
+    ///     fn rewrite(&self, _: Field, _: &[u8], out: &mut Vec<u8>) {
+    ///         out.extend_from_slice(b"masked");
+    ///     }
+    /// }
+    /// let contract = Contract::standard().transform(Masked);
+    /// let mut out = Vec::new();
+    /// assert!(contract.rewrite(Field::ClientIp, b"192.0.2.1", &mut out));
+    /// assert_eq!(out, b"masked");
+    /// assert!(!contract.rewrite(Field::Status, b"200", &mut out));
+    /// ```
+    pub fn rewrite(&self, field: Field, raw: &[u8], out: &mut Vec<u8>) -> bool {
+        self.rewrite_into(field, raw, out, &mut Vec::new())
+    }
+
+    /// [`rewrite`](Contract::rewrite), with a buffer reused across calls.
+    fn rewrite_into(
+        &self,
+        field: Field,
+        raw: &[u8],
+        out: &mut Vec<u8>,
+        rewritten: &mut Vec<u8>,
+    ) -> bool {
+        let mut changed = false;
+        for transform in &self.0.transforms {
+            if !transform.fields().contains(&field) {
+                continue;
+            }
+            // Each transform reads the value the one before it wrote.
+            let value = if changed { &rewritten[..] } else { raw };
+            let start = out.len();
+            transform.rewrite(field, value, out);
+            rewritten.clear();
+            rewritten.extend_from_slice(&out[start..]);
+            out.truncate(start);
+            changed = true;
+        }
+        if changed {
+            out.extend_from_slice(rewritten);
+        }
+        changed
     }
 }
 

@@ -287,7 +287,8 @@ pub struct StreamSink<S> {
     /// Where an entry's JSON is written, in place; its bytes are never
     /// cleared, since each entry overwrites what it uses.
     scratch: Box<[u8]>,
-    /// An entry too long for `scratch`.
+    /// An entry too long for `scratch`; before it, the key as a transform
+    /// rewrote it.
     long: Vec<u8>,
     /// Its key.
     key: String,
@@ -351,13 +352,24 @@ impl<S: BatchService> StreamSink<S> {
     fn key_of(&mut self, line: &LogLine<'_>, chars: usize) {
         self.key.clear();
         match line.get(self.options.key_field) {
-            // Logged values are ASCII: one check, one copy.
-            Some(value) => match std::str::from_utf8(value.raw()) {
-                Ok(text) if text.len() <= chars => self.key.push_str(text),
-                _ => self
-                    .key
-                    .extend(String::from_utf8_lossy(value.raw()).chars().take(chars)),
-            },
+            Some(value) => {
+                // The value the entry holds: a transform (IP privacy) may
+                // have rewritten the logged one, which must not leak here.
+                let contract = self.options.selection.contract();
+                let raw =
+                    match contract.rewrite(self.options.key_field, value.raw(), &mut self.long) {
+                        true => &self.long[..],
+                        false => value.raw(),
+                    };
+                // Logged values are ASCII: one check, one copy.
+                match std::str::from_utf8(raw) {
+                    Ok(text) if text.len() <= chars => self.key.push_str(text),
+                    _ => self
+                        .key
+                        .extend(String::from_utf8_lossy(raw).chars().take(chars)),
+                }
+                self.long.clear();
+            }
             None => {
                 use std::fmt::Write;
                 let _ = write!(self.key, "{}", self.taken);
