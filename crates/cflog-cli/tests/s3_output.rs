@@ -227,14 +227,25 @@ async fn a_parquet_input_is_named_without_its_parquet_suffix() {
         .success();
     for format in ["parquet", "ndjson"] {
         cflog_for(&server)
-            .args(["--s3-path-style", "-q", "--no-rollup", "--format", format, "-o"])
+            .args([
+                "--s3-path-style",
+                "-q",
+                "--no-rollup",
+                "--format",
+                format,
+                "-o",
+            ])
             .arg(format!("s3://athena/{format}/"))
             .arg(&input)
             .assert()
             .success();
         let written = files(&server.root().join("athena").join(format));
         assert!(!written.is_empty());
-        let suffix = if format == "parquet" { "parquet" } else { "ndjson.gz" };
+        let suffix = if format == "parquet" {
+            "parquet"
+        } else {
+            "ndjson.gz"
+        };
         for name in &written {
             let file = name.rsplit('/').next().unwrap();
             assert_eq!(
@@ -242,7 +253,10 @@ async fn a_parquet_input_is_named_without_its_parquet_suffix() {
                 Some("E2.2024-03-14-00.a1."),
                 "{name}"
             );
-            assert!(name.starts_with("distribution=E2/year=2024/month=03/"), "{name}");
+            assert!(
+                name.starts_with("distribution=E2/year=2024/month=03/"),
+                "{name}"
+            );
         }
     }
 }
