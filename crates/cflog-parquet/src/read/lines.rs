@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, TimestampMillisecondType};
-use arrow_array::{Array, ArrayRef, MapArray, RecordBatch};
+use arrow_array::{
+    Array, ArrayRef, Float64Array, Int64Array, MapArray, RecordBatch, TimestampMillisecondArray,
+};
 use arrow_schema::{DataType, Schema as ArrowSchema, TimeUnit};
 use cflog_core::{Field, Schema, SchemaError, ValueKind};
 
@@ -321,22 +323,19 @@ impl Plan {
             schemas.names = names;
         }
         let single = schemas.names.len() == 1;
+        // Each column downcast once for the batch, not once for every value.
+        let values: Vec<Values<'_>> = present
+            .iter()
+            .map(|c| Values::of(batch.column(c.index), c.how, epoch))
+            .collect();
         let mut first;
         for row in 0..rows {
             first = true;
-            for column in &present {
+            for column in &values {
                 if !first {
                     out.push(b'\t');
                 }
-                write_typed_value(
-                    batch.column(column.index),
-                    column.how,
-                    epoch,
-                    row,
-                    first,
-                    single,
-                    out,
-                );
+                column.write(row, first, single, out);
                 first = false;
             }
             if let Some(map) = extra {
@@ -385,54 +384,91 @@ fn write_extra_row(map: &MapArray, keys: &[&str], row: usize, first: bool, out: 
     }
 }
 
-fn write_typed_value(
-    array: &ArrayRef,
-    how: How,
-    epoch: bool,
-    row: usize,
-    first: bool,
-    single: bool,
-    out: &mut Vec<u8>,
-) {
-    if array.is_null(row) {
-        out.push(b'-');
-        if how == How::Timestamp && !epoch {
-            out.extend_from_slice(b"\t-");
+/// One typed column of a batch, downcast once, ready to write its values
+/// as the text they were parsed from.
+enum Values<'a> {
+    /// The request time as `date` and `time`.
+    DateTime(&'a TimestampMillisecondArray),
+    /// The request time as epoch seconds with milliseconds.
+    Epoch(&'a TimestampMillisecondArray),
+    Int(&'a Int64Array),
+    Status(&'a Int64Array),
+    Seconds(&'a Float64Array),
+    /// Decoded text, escaped again.
+    Text(Strings<'a>),
+    /// Text kept as logged (AWS's strings, words, addresses).
+    Raw(Strings<'a>),
+    /// A column whose type the plan did not expect: no value.
+    Absent,
+}
+
+impl<'a> Values<'a> {
+    fn of(array: &'a ArrayRef, how: How, epoch: bool) -> Values<'a> {
+        let strings = || Strings::of(array).unwrap_or(Strings::Null);
+        match how {
+            How::Timestamp => match array.as_primitive_opt::<TimestampMillisecondType>() {
+                Some(times) if epoch => Values::Epoch(times),
+                Some(times) => Values::DateTime(times),
+                None => Values::Absent,
+            },
+            How::Int => array
+                .as_primitive_opt::<Int64Type>()
+                .map_or(Values::Absent, Values::Int),
+            How::Status => array
+                .as_primitive_opt::<Int64Type>()
+                .map_or(Values::Absent, Values::Status),
+            How::Seconds => array
+                .as_primitive_opt::<Float64Type>()
+                .map_or(Values::Absent, Values::Seconds),
+            How::Text => Values::Text(strings()),
+            How::Word | How::Raw => Values::Raw(strings()),
+            How::Derived | How::Extra => Values::Absent,
         }
-        return;
     }
-    match how {
-        How::Timestamp => {
-            let ms = array.as_primitive::<TimestampMillisecondType>().value(row);
-            if epoch {
-                write_epoch_millis(ms, out);
-            } else {
-                write_date_time(ms.div_euclid(1000), out);
+
+    /// Writes the value of `row`, `-` for a null (`-\t-` for a date and a
+    /// time).
+    #[inline]
+    fn write(&self, row: usize, first: bool, single: bool, out: &mut Vec<u8>) {
+        match self {
+            Values::DateTime(times) => match times.is_valid(row) {
+                true => write_date_time(times.value(row).div_euclid(1000), out),
+                false => out.extend_from_slice(b"-\t-"),
+            },
+            Values::Epoch(times) => match times.is_valid(row) {
+                true => write_epoch_millis(times.value(row), out),
+                false => out.push(b'-'),
+            },
+            Values::Int(numbers) | Values::Status(numbers) => {
+                if numbers.is_null(row) {
+                    return out.push(b'-');
+                }
+                let n = numbers.value(row);
+                if matches!(self, Values::Status(_)) && (0..100).contains(&n) {
+                    out.extend_from_slice(if n < 10 { b"00" } else { b"0" });
+                }
+                out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
             }
-        }
-        How::Int | How::Status => {
-            let n = array.as_primitive::<Int64Type>().value(row);
-            if how == How::Status && (0..100).contains(&n) {
-                out.extend_from_slice(if n < 10 { b"00" } else { b"0" });
+            Values::Seconds(seconds) => {
+                if seconds.is_null(row) {
+                    return out.push(b'-');
+                }
+                // `Display` gives the shortest decimal that reads back as
+                // the same double, never an exponent: `0.082` for what was
+                // logged as `0.082`.
+                use std::io::Write as _;
+                let _ = write!(out, "{}", seconds.value(row));
             }
-            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            Values::Text(strings) => match strings.get(row) {
+                Some(value) => write_escaped(value, first, single, out),
+                None => out.push(b'-'),
+            },
+            Values::Raw(strings) => match strings.get(row) {
+                Some(value) => write_raw(value, first, single, out),
+                None => out.push(b'-'),
+            },
+            Values::Absent => out.push(b'-'),
         }
-        How::Seconds => {
-            let seconds = array.as_primitive::<Float64Type>().value(row);
-            // `Display` gives the shortest decimal that reads back as the
-            // same double, never an exponent: `0.082` for what was logged
-            // as `0.082`.
-            use std::io::Write as _;
-            let _ = write!(out, "{seconds}");
-        }
-        How::Text | How::Word | How::Raw => {
-            let value = Strings::of(array).and_then(|s| s.get(row)).unwrap_or(b"-");
-            match how {
-                How::Text => write_escaped(value, first, single, out),
-                _ => write_raw(value, first, single, out),
-            }
-        }
-        How::Derived | How::Extra => out.push(b'-'),
     }
 }
 
