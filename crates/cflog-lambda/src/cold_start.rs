@@ -170,17 +170,9 @@ pub async fn fetch(
 }
 
 /// The key's bytes, less one trailing line break (as a key file's).
+#[cfg(feature = "secrets")]
 async fn read_key(shared: &aws_config::SdkConfig, source: &KeySource) -> Result<Vec<u8>, String> {
-    #[cfg(not(feature = "secrets"))]
-    let _ = shared;
-    let mut key = match source {
-        #[cfg(not(feature = "secrets"))]
-        KeySource::SecretsManager(_) | KeySource::Ssm(_) => {
-            return Err(
-                "this build has no Secrets Manager or SSM client (feature `secrets`)".into(),
-            );
-        }
-        #[cfg(feature = "secrets")]
+    let key = match source {
         KeySource::SecretsManager(arn) => {
             let client = aws_sdk_secretsmanager::Client::new(shared);
             let out = client
@@ -195,7 +187,6 @@ async fn read_key(shared: &aws_config::SdkConfig, source: &KeySource) -> Result<
                 (None, None) => return Err("the secret has no value".into()),
             }
         }
-        #[cfg(feature = "secrets")]
         KeySource::Ssm(name) => {
             let client = aws_sdk_ssm::Client::new(shared);
             let out = client
@@ -226,6 +217,18 @@ async fn read_key(shared: &aws_config::SdkConfig, source: &KeySource) -> Result<
                 .to_vec()
         }
     };
+    key_bytes(key)
+}
+
+/// Without the `secrets` feature there is no client to read a key with.
+#[cfg(not(feature = "secrets"))]
+async fn read_key(_: &aws_config::SdkConfig, _: &KeySource) -> Result<Vec<u8>, String> {
+    Err("this build has no Secrets Manager or SSM client (feature `secrets`)".into())
+}
+
+/// A key as read, bounded, less one trailing line break.
+#[cfg_attr(not(feature = "secrets"), allow(dead_code))]
+fn key_bytes(mut key: Vec<u8>) -> Result<Vec<u8>, String> {
     if key.len() > MAX_KEY_BYTES {
         return Err(format!(
             "{} bytes, more than the {MAX_KEY_BYTES} a key may have",
