@@ -251,11 +251,15 @@ impl Handler {
     }
 
     /// The S3 client.
+    // The rollup's (feature `parquet`).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn s3_client(&self) -> &Client {
         &self.client
     }
 
     /// The configuration.
+    // The rollup's (feature `parquet`).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn config(&self) -> &Config {
         &self.config
     }

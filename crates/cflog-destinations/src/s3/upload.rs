@@ -126,7 +126,9 @@ impl Upload {
     }
 
     /// The upload of an object with user metadata (`x-amz-meta-*`): set on
-    /// its PutObject, or its CreateMultipartUpload.
+    /// its PutObject, or its CreateMultipartUpload. (Only the rollup sets
+    /// any: without the `parquet` feature it has no caller.)
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn with_metadata(mut self, metadata: HashMap<String, String>) -> Upload {
         self.metadata = Some(Arc::new(metadata));
         self
