@@ -3,6 +3,10 @@
 //! cflog's own, by ranged GETs; their entries are those of the same log as
 //! gzip text.
 
+// The S3 notification; the fixtures the other tests share are not used here.
+#[allow(dead_code)]
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -12,9 +16,8 @@ use cflog_lambda::{Config, FailureKind, Handler, HandlerError, Response};
 use cflog_parquet::{ColumnSet, ParquetWriter, WriterOptions};
 use cflog_pipeline::sink::{NdjsonSink, Source};
 use cflog_testkit::{S3Server, SharedOutput, gzip, testdata};
+use common::{BUCKET, s3_notification};
 use serde_json::{Value, json};
-
-const BUCKET: &str = "cf-logs";
 
 fn handler(client: Client) -> (Handler, SharedOutput) {
     let config = Config::from_lookup(|_| None).unwrap();
@@ -25,25 +28,6 @@ fn handler(client: Client) -> (Handler, SharedOutput) {
         NdjsonSink::with_selection(out.clone(), selection.clone())
     });
     (handler, output)
-}
-
-fn event(key: &str) -> Value {
-    json!({"Records": [{
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": "us-east-1",
-        "eventTime": "2025-12-11T06:05:16.000Z",
-        "eventName": "ObjectCreated:Put",
-        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
-        "requestParameters": {"sourceIPAddress": "192.0.2.10"},
-        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "x"},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": "cflog",
-            "bucket": {"name": BUCKET, "ownerIdentity": {"principalId": "A3NL1KOZZKExample"}, "arn": format!("arn:aws:s3:::{BUCKET}")},
-            "object": {"key": key.replace('=', "%3D"), "size": 1, "eTag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0055AED6DCD90281E5"}
-        }
-    }]})
 }
 
 /// The log's data lines as AWS's Parquet: every column a string, named in
@@ -88,7 +72,7 @@ fn own_parquet(log: &[u8]) -> Vec<u8> {
 
 async fn entries_of(server: &S3Server, key: &str) -> (Result<Response, HandlerError>, Vec<Value>) {
     let (handler, output) = handler(server.client());
-    let result = handler.handle(event(key)).await;
+    let result = handler.handle(s3_notification(&[key])).await;
     (result, output.entries())
 }
 

@@ -4,13 +4,17 @@
 //! object's report, whose errors quote the lines they reject. Logs come
 //! from the in-process S3 server; the queue and the stream are moto's.
 
+// The S3 notification; the fixtures the other tests share are not used here.
+#[allow(dead_code)]
+mod common;
+
 use cflog_lambda::{Config, Handler, Response, Status};
 use cflog_testkit::{
     CapturedStderr, MOTO_ACCESS_KEY, MOTO_REGION, MOTO_SECRET_KEY, MotoServer, S3Server, gzip,
 };
+use common::{BUCKET, s3_notification};
 use serde_json::{Value, json};
 
-const BUCKET: &str = "cf-logs";
 const KEY: &str = "E2EXAMPLE.2024-03-14-10.a1b2c3d4.gz";
 
 /// Every address of the input, as it is written there.
@@ -50,25 +54,6 @@ async fn log_server() -> S3Server {
     server
 }
 
-fn notification() -> Value {
-    json!({"Records": [{
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": "us-east-1",
-        "eventTime": "2024-03-14T10:05:16.000Z",
-        "eventName": "ObjectCreated:Put",
-        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
-        "requestParameters": {"sourceIPAddress": "192.0.2.10"},
-        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "x"},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": "cflog",
-            "bucket": {"name": BUCKET, "arn": format!("arn:aws:s3:::{BUCKET}")},
-            "object": {"key": KEY, "size": 1}
-        }
-    }]})
-}
-
 fn config(vars: &[(&str, &str)]) -> Config {
     Config::from_lookup(cflog_testkit::env(vars)).unwrap()
 }
@@ -77,7 +62,7 @@ fn config(vars: &[(&str, &str)]) -> Config {
 /// entries, one rejected line quoted, and no address in the report as
 /// written.
 async fn handle(handler: &Handler) {
-    let Response::S3(response) = handler.handle(notification()).await.unwrap() else {
+    let Response::S3(response) = handler.handle(s3_notification(&[KEY])).await.unwrap() else {
         panic!("an S3 event got another response");
     };
     let [report] = &response.objects[..] else {

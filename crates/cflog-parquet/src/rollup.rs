@@ -53,7 +53,7 @@ use parquet::errors::ParquetError;
 use parquet::file::reader::ChunkReader;
 
 use crate::columns::ColumnSet;
-use crate::writer::WriterOptions;
+use crate::writer::{Counted, WriterOptions};
 
 /// The rows of each batch read from an input.
 const READ_BATCH_ROWS: usize = 8 * 1024;
@@ -371,23 +371,5 @@ impl<W: Write + Send> RollupWriter<W> {
             bytes: out.bytes,
         };
         Ok((out.out, stats))
-    }
-}
-
-/// The output, and the bytes written to it.
-struct Counted<W> {
-    out: W,
-    bytes: u64,
-}
-
-impl<W: Write> Write for Counted<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.out.write(buf)?;
-        self.bytes += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
     }
 }

@@ -536,10 +536,10 @@ impl<W: Write + Send> ParquetWriter<W> {
     }
 }
 
-/// The output, and the bytes written to it.
-struct Counted<W> {
-    out: W,
-    bytes: u64,
+/// The output, and the bytes written to it (the rollup's too).
+pub(crate) struct Counted<W> {
+    pub(crate) out: W,
+    pub(crate) bytes: u64,
 }
 
 impl<W: Write> Write for Counted<W> {
