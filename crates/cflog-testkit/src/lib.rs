@@ -390,6 +390,136 @@ impl FaultProxy {
     }
 }
 
+/// What a [`RequestFaultProxy`] or a [`HoldingProxy`] does with a request
+/// it matches.
+#[derive(Clone)]
+enum Intercept {
+    /// Answer with this status and S3 error code.
+    Fail { status: u16, code: &'static str },
+    /// Wait for the gate to let it through, then forward it.
+    Hold(std::sync::Arc<Gate>),
+}
+
+/// The turnstile of a [`HoldingProxy`]: each matched request adds a
+/// permit to `held` and takes one from `released` before it goes on.
+struct Gate {
+    held: tokio::sync::Semaphore,
+    released: tokio::sync::Semaphore,
+}
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate {
+            held: tokio::sync::Semaphore::new(0),
+            released: tokio::sync::Semaphore::new(0),
+        }
+    }
+}
+
+/// An HTTP proxy on `127.0.0.1` forwarding to `upstream`, intercepting the
+/// requests whose `METHOD /path?query` contains `matching`; returns its
+/// endpoint and its task. `counter` counts the requests intercepted.
+async fn intercepting_proxy(
+    upstream: &str,
+    matching: &'static str,
+    intercept: Intercept,
+    counter: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> (String, JoinHandle<()>) {
+    use http_body_util::BodyExt;
+    use std::sync::atomic::Ordering;
+
+    type Body = http_body_util::combinators::BoxBody<
+        bytes::Bytes,
+        Box<dyn std::error::Error + Send + Sync>,
+    >;
+
+    let upstream = upstream.trim_end_matches('/').to_owned();
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind the proxy");
+    let endpoint = format!("http://{}", listener.local_addr().expect("proxy address"));
+    let client: hyper_util::client::legacy::Client<_, hyper::body::Incoming> =
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                continue;
+            };
+            let (client, upstream, counter, intercept) = (
+                client.clone(),
+                upstream.clone(),
+                std::sync::Arc::clone(&counter),
+                intercept.clone(),
+            );
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    let (client, upstream, counter, intercept) = (
+                        client.clone(),
+                        upstream.clone(),
+                        std::sync::Arc::clone(&counter),
+                        intercept.clone(),
+                    );
+                    async move {
+                        let target = request
+                            .uri()
+                            .path_and_query()
+                            .map_or("/", |p| p.as_str())
+                            .to_owned();
+                        let matched = format!("{} {target}", request.method()).contains(matching);
+                        match intercept {
+                            Intercept::Fail { status, code } if matched => {
+                                counter.fetch_add(1, Ordering::SeqCst);
+                                // Read to its end first, as S3 does: a
+                                // client still sending would see a reset.
+                                let _ = request.into_body().collect().await;
+                                let body = format!(
+                                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>Injected by the cflog fault proxy.</Message><RequestId>{FAULT_REQUEST_ID}</RequestId></Error>"
+                                );
+                                let response = hyper::Response::builder()
+                                    .status(status)
+                                    .header("content-type", "application/xml")
+                                    .header("x-amz-request-id", FAULT_REQUEST_ID)
+                                    .body(
+                                        http_body_util::Full::new(bytes::Bytes::from(body))
+                                            .map_err(|never| match never {})
+                                            .boxed(),
+                                    )
+                                    .expect("an error response");
+                                return Ok::<_, hyper_util::client::legacy::Error>(response);
+                            }
+                            Intercept::Hold(gate) if matched => {
+                                counter.fetch_add(1, Ordering::SeqCst);
+                                gate.held.add_permits(1);
+                                gate.released
+                                    .acquire()
+                                    .await
+                                    .expect("the gate is never closed")
+                                    .forget();
+                            }
+                            _ => {}
+                        }
+                        // The Host header stays the proxy's, which the
+                        // client signed.
+                        *request.uri_mut() = format!("{upstream}{target}")
+                            .parse()
+                            .expect("an upstream URI");
+                        let response = client.request(request).await?;
+                        Ok(response.map(|body| -> Body { body.map_err(Into::into).boxed() }))
+                    }
+                },
+            );
+            let http = ConnectionBuilder::new(TokioExecutor::new());
+            let connection = http
+                .serve_connection(TokioIo::new(socket), service)
+                .into_owned();
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+        }
+    });
+    (endpoint, task)
+}
+
 /// An HTTP proxy on a free loopback port that forwards every request to
 /// the server, but for those whose method, path and query contain a given
 /// text, which it answers with an S3 error: a failure part-way through a
@@ -411,85 +541,14 @@ impl RequestFaultProxy {
         status: u16,
         code: &'static str,
     ) -> RequestFaultProxy {
-        use http_body_util::BodyExt;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-
-        type Body = http_body_util::combinators::BoxBody<
-            bytes::Bytes,
-            Box<dyn std::error::Error + Send + Sync>,
-        >;
-
-        let upstream = upstream.trim_end_matches('/').to_owned();
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .expect("bind the proxy");
-        let endpoint = format!("http://{}", listener.local_addr().expect("proxy address"));
-        let failed = std::sync::Arc::new(AtomicUsize::new(0));
-        let counter = std::sync::Arc::clone(&failed);
-        let client: hyper_util::client::legacy::Client<_, hyper::body::Incoming> =
-            hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((socket, _)) = listener.accept().await else {
-                    continue;
-                };
-                let (client, upstream, counter) = (
-                    client.clone(),
-                    upstream.clone(),
-                    std::sync::Arc::clone(&counter),
-                );
-                let service = hyper::service::service_fn(
-                    move |mut request: hyper::Request<hyper::body::Incoming>| {
-                        let (client, upstream, counter) = (
-                            client.clone(),
-                            upstream.clone(),
-                            std::sync::Arc::clone(&counter),
-                        );
-                        async move {
-                            let target = request
-                                .uri()
-                                .path_and_query()
-                                .map_or("/", |p| p.as_str())
-                                .to_owned();
-                            if format!("{} {target}", request.method()).contains(matching) {
-                                counter.fetch_add(1, Ordering::SeqCst);
-                                // Read to its end first, as S3 does: a
-                                // client still sending would see a reset.
-                                let _ = request.into_body().collect().await;
-                                let body = format!(
-                                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>Injected by the cflog fault proxy.</Message><RequestId>{FAULT_REQUEST_ID}</RequestId></Error>"
-                                );
-                                let response = hyper::Response::builder()
-                                    .status(status)
-                                    .header("content-type", "application/xml")
-                                    .header("x-amz-request-id", FAULT_REQUEST_ID)
-                                    .body(
-                                        http_body_util::Full::new(bytes::Bytes::from(body))
-                                            .map_err(|never| match never {})
-                                            .boxed(),
-                                    )
-                                    .expect("an error response");
-                                return Ok::<_, hyper_util::client::legacy::Error>(response);
-                            }
-                            // The Host header stays the proxy's, which the
-                            // client signed.
-                            *request.uri_mut() = format!("{upstream}{target}")
-                                .parse()
-                                .expect("an upstream URI");
-                            let response = client.request(request).await?;
-                            Ok(response.map(|body| -> Body { body.map_err(Into::into).boxed() }))
-                        }
-                    },
-                );
-                let http = ConnectionBuilder::new(TokioExecutor::new());
-                let connection = http
-                    .serve_connection(TokioIo::new(socket), service)
-                    .into_owned();
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                });
-            }
-        });
+        let failed = std::sync::Arc::default();
+        let (endpoint, task) = intercepting_proxy(
+            upstream,
+            matching,
+            Intercept::Fail { status, code },
+            std::sync::Arc::clone(&failed),
+        )
+        .await;
         RequestFaultProxy {
             endpoint,
             failed,
@@ -504,6 +563,86 @@ impl RequestFaultProxy {
 }
 
 impl Drop for RequestFaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// An HTTP proxy on a free loopback port that forwards every request to
+/// the server, but holds each one whose method, path and query contain a
+/// given text until the test lets it through: a slow request, stopped
+/// exactly where the test wants to look at the server's state (what a
+/// reader sees while a series of PUTs is under way, say).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let server = cflog_testkit::S3Server::start().await;
+/// server.create_bucket("held").await;
+/// let proxy = cflog_testkit::HoldingProxy::start(&server.endpoint, "PUT ").await;
+/// let client = cflog_testkit::client(&proxy.endpoint);
+/// let put = tokio::spawn(async move {
+///     client.put_object().bucket("held").key("k").body(b"x".to_vec().into()).send().await
+/// });
+/// proxy.held().await; // The PUT is waiting: the object is not there yet.
+/// assert!(server.client().head_object().bucket("held").key("k").send().await.is_err());
+/// proxy.release();
+/// put.await.unwrap().unwrap();
+/// assert!(server.client().head_object().bucket("held").key("k").send().await.is_ok());
+/// # }
+/// ```
+pub struct HoldingProxy {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    gate: std::sync::Arc<Gate>,
+    held: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl HoldingProxy {
+    /// Starts a proxy to `upstream` (an `http://host:port` endpoint) that
+    /// holds each request whose `METHOD /path?query` contains `matching`.
+    pub async fn start(upstream: &str, matching: &'static str) -> HoldingProxy {
+        let gate = std::sync::Arc::new(Gate::default());
+        let held = std::sync::Arc::default();
+        let (endpoint, task) = intercepting_proxy(
+            upstream,
+            matching,
+            Intercept::Hold(std::sync::Arc::clone(&gate)),
+            std::sync::Arc::clone(&held),
+        )
+        .await;
+        HoldingProxy {
+            endpoint,
+            gate,
+            held,
+            task,
+        }
+    }
+
+    /// Waits until a request is held (one not waited for before: each held
+    /// request is returned once).
+    pub async fn held(&self) {
+        self.gate
+            .held
+            .acquire()
+            .await
+            .expect("the gate is never closed")
+            .forget();
+    }
+
+    /// Lets one held request (or the next one to come) through.
+    pub fn release(&self) {
+        self.gate.released.add_permits(1);
+    }
+
+    /// How many requests it has held, released or not.
+    pub fn count(&self) -> usize {
+        self.held.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for HoldingProxy {
     fn drop(&mut self) {
         self.task.abort();
     }
