@@ -337,6 +337,7 @@ fn convert_to_s3(
     let staging = cflog_destinations::s3::rollup::staging_prefix(prefix);
     let written_prefix = if rollup { staging.as_str() } else { prefix };
     let factory = crate::output::s3::S3Factory::new(s3, bucket, written_prefix, format, selection);
+    let factory = if rollup { factory.staging() } else { factory };
     let progress = Progress::start(&plan.inputs, plan.quiet);
     let reporter = Reporter::with_progress(progress.bar());
     let started = Instant::now();

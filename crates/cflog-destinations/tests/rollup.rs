@@ -59,7 +59,8 @@ async fn stage(server: &S3Server, key: &str, log: &[u8]) {
     server.put(LOGS, key, gzip(log)).await;
     let client = server.client();
     let destination = S3Destination::new(client.clone(), ATHENA, &staging_prefix(PREFIX))
-        .format(ObjectFormat::Parquet);
+        .format(ObjectFormat::Parquet)
+        .skip_unchanged(true);
     let sink = destination.open(&Source::Object { bucket: LOGS, key });
     let summary = process_object(&client, LOGS, key, &Options::default(), sink)
         .await
@@ -476,4 +477,181 @@ async fn staging_objects_spooled_to_a_temporary_file_roll_up_to_the_same_bytes()
         .unwrap();
     assert_eq!(summary.written(), 2);
     assert_eq!(table_etags(&spooled).await, in_memory);
+}
+
+/// Fetches every object of the table as a reader does, the hour's
+/// listing and then a GET of each object listed, into `dir`; returns how
+/// many.
+async fn fetch_table(server: &S3Server, dir: &Path) -> usize {
+    let client = server.client();
+    let listed = client
+        .list_objects_v2()
+        .bucket(ATHENA)
+        .prefix(format!("{PREFIX}distribution="))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(listed.is_truncated, Some(true));
+    std::fs::create_dir_all(dir).unwrap();
+    for (n, object) in listed.contents().iter().enumerate() {
+        let body = client
+            .get_object()
+            .bucket(ATHENA)
+            .key(object.key().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        std::fs::write(dir.join(format!("{n:04}.parquet")), body).unwrap();
+    }
+    listed.contents().len()
+}
+
+/// What DuckDB reads from each directory of fetched objects: the rows, the
+/// distinct request ids, and the largest number of rows of one id.
+fn read_fetched(dirs: &[PathBuf]) -> Vec<(u64, u64, u64)> {
+    let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
+    let counted = python(
+        "import duckdb, glob, json, sys\nout = []\nfor d in sys.argv[1:]:\n    if not glob.glob(d + '/*.parquet'):\n        out.append([0, 0, 0])\n        continue\n    n, distinct, most = duckdb.execute(f\"SELECT sum(c), count(*), max(c) FROM (SELECT x_edge_request_id, count(*) AS c FROM read_parquet('{d}/*.parquet') GROUP BY 1)\").fetchone()\n    out.append([int(n), distinct, most])\nprint(json.dumps(out))",
+        &dirs,
+    );
+    serde_json::from_value(counted).unwrap()
+}
+
+/// Rolls up through a proxy that holds each of the rollup's PUTs, and
+/// fetches the table each time one is held, as a query running meanwhile
+/// would: what the table looked like between every two PUTs. Returns the
+/// directories fetched into (the last one after the rollup) and the PUTs.
+async fn roll_while_reading(
+    server: &S3Server,
+    options: RollupOptions,
+    window: RollupWindow,
+    scratch: &Path,
+) -> (Vec<PathBuf>, usize) {
+    let proxy = cflog_testkit::HoldingProxy::start(&server.endpoint, "PUT ").await;
+    let rollup = rollup(&proxy.endpoint, options);
+    let mut rolling = tokio::spawn(async move { rollup.roll(&window).await });
+    let mut fetched = Vec::new();
+    let summary = loop {
+        tokio::select! {
+            () = proxy.held() => {
+                let dir = scratch.join(format!("{:03}", fetched.len()));
+                fetch_table(server, &dir).await;
+                fetched.push(dir);
+                proxy.release();
+            }
+            summary = &mut rolling => break summary.unwrap().unwrap().into_result().unwrap(),
+        }
+    };
+    let last = scratch.join(format!("{:03}", fetched.len()));
+    fetch_table(server, &last).await;
+    fetched.push(last);
+    assert_eq!(proxy.count(), summary.written());
+    (fetched, summary.written())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_during_a_slowed_rollup_never_sees_an_entry_twice() {
+    let server = server().await;
+    let scratch = tempfile::tempdir().unwrap();
+    let mut staged = small_site(&server, 10..12, 8).await;
+    let total = |staged: &Staged| staged.values().map(Vec::len).sum::<usize>() as u64;
+    // Parts of about three files, so that an hour has several PUTs.
+    let options = RollupOptions::default().parts(PartOptions::default().part_input_bytes(60_000));
+    let hour_11 = RollupWindow {
+        since: HourKey::new(2024, 5, 1, 11),
+        until: HourKey::new(2024, 5, 1, 12),
+        distribution: Some(DISTRIBUTION.into()),
+        ..RollupWindow::default()
+    };
+
+    // The first rollup: the table fills a part at a time.
+    let (fetched, puts) = roll_while_reading(
+        &server,
+        options.clone(),
+        RollupWindow::default(),
+        &scratch.path().join("first"),
+    )
+    .await;
+    assert!(puts >= 6, "{puts} PUTs");
+    let seen = read_fetched(&fetched);
+    assert_eq!(seen.len(), puts + 1);
+    for (n, (rows, distinct, most)) in seen.iter().enumerate() {
+        assert!(*most <= 1, "fetch {n}: {seen:?}");
+        assert_eq!(rows, distinct, "fetch {n}: {seen:?}");
+    }
+    // Each PUT added rows: the reader saw the parts arrive one by one.
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
+    assert_eq!(seen.last().unwrap().0, total(&staged));
+
+    // A late file of the hour already rolled: its last part is written
+    // again with it, while a query reads.
+    let late = log_file(998, 150, 11);
+    stage(&server, &log_key(11, 998), &late).await;
+    staged.get_mut(&11).unwrap().extend(request_ids(&late));
+    let (fetched, puts) = roll_while_reading(
+        &server,
+        options.clone(),
+        hour_11.clone(),
+        &scratch.path().join("late"),
+    )
+    .await;
+    assert_eq!(puts, 1);
+    let seen = read_fetched(&fetched);
+    assert_eq!(seen[0].0, total(&staged) - late_rows(&late));
+    for (n, (rows, distinct, most)) in seen.iter().enumerate() {
+        assert!(*most <= 1, "fetch {n}: {seen:?}");
+        assert_eq!(rows, distinct, "fetch {n}: {seen:?}");
+    }
+    assert_eq!(seen.last().unwrap().0, total(&staged));
+
+    // The hour's first log file delivered again (a retried invocation, or
+    // S3's event sent twice): its staging object holds the same bytes and
+    // is left as it is, in its place in the hour's order, so the rollup
+    // writes nothing. (Written anew, it would arrive last and move every
+    // later file a part earlier: a query would see those twice until the
+    // part each left was written.)
+    let seed: u32 = 1100;
+    let staged_11 = || async {
+        rollup(&server.endpoint, RollupOptions::default())
+            .staged_hours(&hour_11)
+            .await
+            .unwrap()
+    };
+    let before = staged_11().await;
+    assert!(
+        before[0].objects[0].key.contains(&format!("{seed:08x}")),
+        "{before:?}"
+    );
+    let table_before = table_etags(&server).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    stage(
+        &server,
+        &log_key(11, seed),
+        &log_file(seed, 10 + (seed * 37) % 191, 11),
+    )
+    .await;
+    assert_eq!(staged_11().await, before);
+    let (fetched, puts) =
+        roll_while_reading(&server, options, hour_11, &scratch.path().join("again")).await;
+    assert_eq!(puts, 0);
+    assert_eq!(table_etags(&server).await, table_before);
+    // The last fetch holds every staged entry, each once.
+    let ids = python(
+        "import duckdb, json, sys\nrows = duckdb.sql(f\"SELECT x_edge_request_id FROM read_parquet('{sys.argv[1]}/*.parquet') ORDER BY 1\").fetchall()\nprint(json.dumps([r[0] for r in rows]))",
+        &[&fetched.last().unwrap().display().to_string()],
+    );
+    let mut all: Vec<String> = staged.values().flatten().cloned().collect();
+    all.sort();
+    let ids: Vec<String> = serde_json::from_value(ids).unwrap();
+    assert!(ids == all, "the request ids differ from the staged ones");
+}
+
+fn late_rows(log: &[u8]) -> u64 {
+    request_ids(log).len() as u64
 }

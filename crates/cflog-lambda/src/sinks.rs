@@ -79,6 +79,10 @@ pub fn sinks(
             let destination = S3Destination::new(s3.clone(), &output.bucket, &prefix)
                 .format(output.format)
                 .options(options);
+            // A log file delivered again leaves its staging objects as
+            // they were, and the rolled hour with them.
+            #[cfg(feature = "parquet")]
+            let destination = destination.skip_unchanged(output.rollup_window_hours.is_some());
             Arc::new(move |source: &Source<'_>| boxed(destination.open(source)))
         }
         None => Arc::new(configured_sinks(config, || Stdout)),

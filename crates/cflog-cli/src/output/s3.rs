@@ -43,6 +43,15 @@ impl S3Factory {
                 .options(S3Options::default().selection(selection));
         S3Factory { destination }
     }
+
+    /// Staging objects, for the rollup: an object already holding the same
+    /// bytes is left as it is, so that a log file written again leaves its
+    /// rolled hour unchanged ([`S3Destination::skip_unchanged`]).
+    pub fn staging(self) -> S3Factory {
+        S3Factory {
+            destination: self.destination.skip_unchanged(true),
+        }
+    }
 }
 
 impl SinkFactory for S3Factory {

@@ -70,6 +70,14 @@ use layout::entry_distribution;
 use object::ObjectEncoder;
 use upload::{Bucket, Upload};
 
+/// The upload of an object of the destination.
+fn upload(shared: &Shared, key: String) -> Upload {
+    let upload = Upload::new(Arc::clone(&shared.bucket), key);
+    #[cfg(feature = "parquet")]
+    let upload = upload.skip_unchanged(shared.skip_unchanged);
+    upload
+}
+
 /// How often, in entries, the open objects' memory is summed.
 const BUDGET_CHECK_ENTRIES: u64 = 1024;
 
@@ -184,6 +192,8 @@ struct Shared {
     prefix: String,
     format: ObjectFormat,
     options: S3Options,
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    skip_unchanged: bool,
 }
 
 impl S3Destination {
@@ -220,6 +230,7 @@ impl S3Destination {
                 prefix,
                 format: ObjectFormat::default(),
                 options: S3Options::default(),
+                skip_unchanged: false,
             }),
         }
     }
@@ -234,6 +245,30 @@ impl S3Destination {
     #[must_use]
     pub fn options(self, options: S3Options) -> S3Destination {
         self.with(|shared| shared.options = options)
+    }
+
+    /// Whether an object already holding the same bytes is left as it is
+    /// (default: written again). For staging objects, under the rollup:
+    /// a log file delivered again (S3 events arrive at least once, and a
+    /// failed invocation is retried) then leaves its staging objects, and
+    /// their `LastModified`, as they were, so that the rollup finds the
+    /// hour unchanged instead of moving the file to the end of its hour and
+    /// writing every part again. It costs a HeadObject per object; an
+    /// object of more than [`S3Options::part_bytes`] is always written.
+    ///
+    /// ```no_run
+    /// use cflog_destinations::s3::S3Destination;
+    /// use cflog_destinations::s3::rollup::staging_prefix;
+    ///
+    /// # async fn run(client: aws_sdk_s3::Client) {
+    /// let staging = S3Destination::new(client, "my-athena-bucket", &staging_prefix("cloudfront/"))
+    ///     .skip_unchanged(true);
+    /// # }
+    /// ```
+    #[cfg(feature = "parquet")]
+    #[must_use]
+    pub fn skip_unchanged(self, skip: bool) -> S3Destination {
+        self.with(|shared| shared.skip_unchanged = skip)
     }
 
     fn with(self, change: impl FnOnce(&mut Shared)) -> S3Destination {
@@ -421,7 +456,7 @@ impl S3Sink {
         self.open.push(OpenObject {
             partition,
             encoder,
-            upload: Upload::new(Arc::clone(&shared.bucket), key),
+            upload: upload(shared, key),
             entries: 0,
             used: 0,
         });

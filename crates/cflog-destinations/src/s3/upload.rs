@@ -108,7 +108,16 @@ pub(crate) struct Upload {
     settled: bool,
     /// The object's user metadata (`x-amz-meta-*`), if any.
     metadata: Option<Arc<HashMap<String, String>>>,
+    /// Whether a small object whose content is already there is left as it
+    /// is ([`skip_unchanged`](Upload::skip_unchanged)).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    skip_unchanged: bool,
 }
+
+/// The user metadata key of a staged object's SHA-256, by which a second
+/// upload of the same content is skipped.
+#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+pub(crate) const CONTENT_SHA256_KEY: &str = "cflog-sha256";
 
 impl Upload {
     pub(crate) fn new(bucket: Arc<Bucket>, key: String) -> Upload {
@@ -122,7 +131,22 @@ impl Upload {
             bytes: 0,
             settled: false,
             metadata: None,
+            skip_unchanged: false,
         }
+    }
+
+    /// The upload of an object that is left as it is when it already holds
+    /// the same bytes: a small object's PutObject carries the SHA-256 of
+    /// its content in its metadata ([`CONTENT_SHA256_KEY`]), and is skipped
+    /// when a HeadObject finds that hash. The object then keeps its
+    /// `LastModified`, which is what the rollup orders staging objects by:
+    /// a log file delivered again stays where it was in its hour, so the
+    /// rolled parts are unchanged. (A multipart upload's content is known
+    /// only at its end, and is always written.)
+    #[cfg(feature = "parquet")]
+    pub(crate) fn skip_unchanged(mut self, skip: bool) -> Upload {
+        self.skip_unchanged = skip;
+        self
     }
 
     /// The upload of an object with user metadata (`x-amz-meta-*`): set on
@@ -193,12 +217,28 @@ impl Upload {
     async fn try_complete(&mut self, last: Vec<u8>) -> Result<u64, UploadError> {
         if self.next_part == 1 {
             let size = last.len() as u64;
+            #[allow(unused_mut)] // Without the parquet feature, nothing is added.
+            let mut metadata = self.metadata.as_deref().cloned();
+            #[cfg(feature = "parquet")]
+            if self.skip_unchanged {
+                use sha2::{Digest, Sha256};
+                let digest: String = Sha256::digest(&last)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                if self.stored_sha256().await.as_deref() == Some(digest.as_str()) {
+                    return Ok(size);
+                }
+                metadata
+                    .get_or_insert_default()
+                    .insert(CONTENT_SHA256_KEY.to_owned(), digest);
+            }
             self.bucket
                 .client
                 .put_object()
                 .bucket(&self.bucket.name)
                 .key(&self.key)
-                .set_metadata(self.metadata.as_deref().cloned())
+                .set_metadata(metadata)
                 .body(ByteStream::from(last))
                 .customize()
                 .disable_payload_signing()
@@ -238,6 +278,23 @@ impl Upload {
                 UploadError::Complete(RequestError::new("CompleteMultipartUpload", self.uri(), e))
             })?;
         Ok(self.bytes)
+    }
+
+    /// The SHA-256 the object now at the key says it holds, if there is
+    /// one and it says so. A HeadObject that fails (no such object, or no
+    /// permission to read it) is taken for no hash: the object is written.
+    #[cfg(feature = "parquet")]
+    async fn stored_sha256(&self) -> Option<String> {
+        let head = self
+            .bucket
+            .client
+            .head_object()
+            .bucket(&self.bucket.name)
+            .key(&self.key)
+            .send()
+            .await
+            .ok()?;
+        head.metadata?.remove(CONTENT_SHA256_KEY)
     }
 
     /// Gives the upload up: aborted, if it was created, once its parts on
@@ -312,6 +369,7 @@ impl Drop for Upload {
             bytes: 0,
             settled: true,
             metadata: None,
+            skip_unchanged: false,
         };
         self.bucket.runtime.spawn(async move { rest.abort().await });
     }

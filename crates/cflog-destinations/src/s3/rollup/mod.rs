@@ -26,11 +26,17 @@
 //!
 //! A late log file arrives last, so it joins the hour's last part, or
 //! starts a new one: the earlier parts keep their inputs and are not
-//! written. Each PUT replaces one whole object, and parts are written in
-//! order, so a query running meanwhile sees each entry at most once: a row
-//! only ever moves to a later part (when an input is delivered again and
-//! arrives anew), and the part it leaves is written before the one it
-//! joins.
+//! written. Each PUT replaces one whole object, so a query running
+//! meanwhile sees each entry at most once. A log file delivered again
+//! (S3's events arrive at least once, a failed invocation is retried)
+//! stages the same bytes, which the staging destination does not write
+//! again ([`S3Destination::skip_unchanged`](super::S3Destination::skip_unchanged)):
+//! its objects keep their place in the hour's order, and the rollup finds
+//! nothing changed. Were it written anew, it would arrive last and the
+//! files after it would each move a part earlier, seen twice by a query
+//! until the part each left was written: that remains only for a staging
+//! object larger than a multipart upload's part (8 MiB), which is always
+//! written, or one staged again with other settings.
 //!
 //! # Columns
 //!
