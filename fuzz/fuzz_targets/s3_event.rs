@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = record.kinesis.data.len();
             }
         }
-        Ok(Event::S3Test(_) | Event::Rollup) | Err(_) => {}
+        Ok(Event::S3Test(_) | Event::Rollup(_)) | Err(_) => {}
     }
 });
 

@@ -766,7 +766,7 @@ def test_role_has_no_wildcard_actions_and_only_getobject_on_s3(template):
         "s3:GetObject",
         *OUTPUT_WRITE_ACTIONS,
         *[a for a in ENRICH_ACTIONS if a.startswith("s3:")],
-        *ROLLUP_ACTIONS,
+        *[a for a in ROLLUP_ACTIONS if a.startswith("s3:")],
     ]
 
 
@@ -2525,7 +2525,10 @@ SCHEDULE_ROLE = "RollupScheduleRole"
 ROLLUP_RESOURCES = {RECENT_TABLE: "UseRollup", SCHEDULE: "UseRollup", SCHEDULE_ROLE: "UseRollup"}
 # What the rollup needs beyond writing objects: list and read staging and
 # the parts, delete leftover parts.
-ROLLUP_ACTIONS = ["s3:ListBucket", "s3:GetObject", "s3:DeleteObject"]
+# The rollup's (test_the_rollup_reads_staging_and_deletes_only_parts), and
+# its hand-over to the function itself
+# (test_the_rollup_hands_its_rest_on_to_this_function_alone).
+ROLLUP_ACTIONS = ["s3:ListBucket", "s3:GetObject", "s3:DeleteObject", "lambda:InvokeFunction"]
 
 
 def test_rollup_parameters_and_condition(template):
@@ -2584,7 +2587,7 @@ def test_the_rollup_reads_staging_and_deletes_only_parts(template):
     policies = {p["PolicyName"]: p for p in t["Resources"][ROLE]["Properties"]["Policies"]}
     rollup = statements(policies["cflog-rollup"]["PolicyDocument"])
     by_action = {a: s for s in rollup for a in as_list(s["Action"])}
-    assert sorted(by_action) == ["s3:DeleteObject", "s3:GetObject", "s3:ListBucket"]
+    assert sorted(by_action) == ["lambda:InvokeFunction", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket"]
     listing = by_action["s3:ListBucket"]
     assert listing["Resource"] == getatt(OUTPUT_BUCKET, "Arn")
     assert listing["Condition"]["StringLike"]["s3:prefix"] == [
@@ -2605,6 +2608,31 @@ def test_the_rollup_reads_staging_and_deletes_only_parts(template):
     names = [p["PolicyName"] for p in off["Resources"][ROLE]["Properties"]["Policies"]]
     assert "cflog-rollup" not in names
     assert "s3:DeleteObject" not in role_actions(off)
+
+
+def test_the_rollup_hands_its_rest_on_to_this_function_alone(template):
+    """A rollup near its timeout invokes the function itself: InvokeFunction
+    on the function's own ARN, its name the stack's (FunctionName), and on
+    nothing else; the role's only Lambda permission."""
+    t = resolved(template, WITH_S3)
+    assert props(t, FUNCTION, "AWS::Serverless::Function")["FunctionName"] == {"Ref": "AWS::StackName"}
+    policies = {p["PolicyName"]: p for p in t["Resources"][ROLE]["Properties"]["Policies"]}
+    invoking = [
+        st
+        for st in statements(policies["cflog-rollup"]["PolicyDocument"])
+        if "lambda:InvokeFunction" in as_list(st["Action"])
+    ]
+    assert len(invoking) == 1
+    assert as_list(invoking[0]["Action"]) == ["lambda:InvokeFunction"]
+    assert invoking[0]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}"
+    }
+    assert "Condition" not in invoking[0]
+    lambda_actions = [a for a in role_actions(t) if a.startswith("lambda:")]
+    assert lambda_actions == ["lambda:InvokeFunction"]
+    # Without the rollup, the function may not invoke itself.
+    off = resolved(template, {**WITH_S3, "Rollup": "off"})
+    assert not [a for a in role_actions(off) if a.startswith("lambda:")]
 
 
 def test_staging_objects_expire_after_the_window(template):

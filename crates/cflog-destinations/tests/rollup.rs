@@ -452,6 +452,20 @@ async fn a_deadline_defers_the_hours_it_leaves_no_time_for() {
     assert_eq!(summary.deferred.len(), 2);
     assert!(summary.hours.is_empty());
     assert!(table_etags(&server).await.is_empty());
+
+    // Resumed at the second hour deferred: that one alone is rolled.
+    let resumed = RollupWindow {
+        resume: Some(summary.deferred[1].clone()),
+        ..RollupWindow::default()
+    };
+    let rest = rollup(&server.endpoint, RollupOptions::default())
+        .roll(&resumed)
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let rolled: Vec<_> = rest.hours.iter().map(|h| h.partition.clone()).collect();
+    assert_eq!(rolled, summary.deferred[1..]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::SqsEvent;
+use cflog_destinations::s3::{HourKey, Partition};
 use serde_json::Value;
 
 use crate::batch_job::BatchJob;
@@ -27,8 +28,128 @@ pub enum Event {
     /// An SQS batch, each message's body an S3 event notification (read
     /// with [`parse_notification`]).
     Sqs(SqsEvent),
-    /// The rollup schedule's invocation, `{"cflog": "rollup"}`.
-    Rollup,
+    /// The rollup schedule's invocation, `{"cflog": "rollup"}`, or the rest
+    /// of one handed on by a run that neared its deadline.
+    Rollup(RollupEvent),
+}
+
+/// A rollup invocation: the schedule's, `{"cflog": "rollup"}`, which rolls
+/// the last `CFLOG_ROLLUP_WINDOW_HOURS`; or one a run near its deadline
+/// hands on to the function, with the run's window, the hour to resume at
+/// and how many hand-overs came before:
+///
+/// ```json
+/// {"cflog": "rollup",
+///  "since": "year=2019/month=12/day=03/hour=12", "until": "year=2019/month=12/day=05/hour=12",
+///  "resume": "distribution=E2EXAMPLE/year=2019/month=12/day=04/hour=21", "handover": 1}
+/// ```
+///
+/// ```
+/// use cflog_lambda::event::{Event, RollupEvent, parse_event};
+///
+/// let scheduled = parse_event(serde_json::json!({"cflog": "rollup"})).unwrap();
+/// assert!(matches!(scheduled, Event::Rollup(e) if e == RollupEvent::default()));
+/// let handed_on = serde_json::json!({
+///     "cflog": "rollup",
+///     "since": "year=2019/month=12/day=03/hour=12",
+///     "until": "year=2019/month=12/day=05/hour=12",
+///     "resume": "distribution=E2EXAMPLE/year=2019/month=12/day=04/hour=21",
+///     "handover": 1,
+/// });
+/// let Ok(Event::Rollup(event)) = parse_event(handed_on.clone()) else { panic!() };
+/// assert_eq!(event.handover, 1);
+/// assert_eq!(event.payload(), handed_on);
+/// assert!(parse_event(serde_json::json!({"cflog": "rollup", "resume": "hour=21"})).is_err());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RollupEvent {
+    /// The first hour and the hour after the last of the run handing on;
+    /// none for the schedule's, whose window ends at the current hour.
+    pub window: Option<(HourKey, HourKey)>,
+    /// The distribution-hour to start at: the first the run handing on
+    /// left.
+    pub resume: Option<Partition>,
+    /// The hand-overs before this invocation: 0 for the schedule's.
+    pub handover: u32,
+}
+
+impl RollupEvent {
+    /// Reads the fields of a `{"cflog": "rollup"}` payload.
+    ///
+    /// # Errors
+    ///
+    /// `BadEvent`, when a field is there but not what it should be, or the
+    /// window is half there.
+    fn from_payload(payload: &Value) -> Result<RollupEvent, HandlerError> {
+        let text = |name: &str| -> Result<Option<&str>, HandlerError> {
+            match payload.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(text)) => Ok(Some(text)),
+                Some(_) => Err(HandlerError::bad_event(format!(
+                    "the rollup event's {name} is not a string"
+                ))),
+            }
+        };
+        let hour = |name: &str| -> Result<Option<HourKey>, HandlerError> {
+            text(name)?
+                .map(|path| {
+                    HourKey::parse(path).ok_or_else(|| {
+                        HandlerError::bad_event(format!(
+                            "the rollup event's {name} is not year=YYYY/month=MM/day=DD/hour=HH: {path:?}"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let window = match (hour("since")?, hour("until")?) {
+            (Some(since), Some(until)) => Some((since, until)),
+            (None, None) => None,
+            _ => {
+                return Err(HandlerError::bad_event(
+                    "the rollup event has one of since and until without the other",
+                ));
+            }
+        };
+        let resume = text("resume")?
+            .map(|path| {
+                Partition::parse(path).ok_or_else(|| {
+                    HandlerError::bad_event(format!(
+                        "the rollup event's resume is not distribution=<id>/year=YYYY/month=MM/day=DD/hour=HH: {path:?}"
+                    ))
+                })
+            })
+            .transpose()?;
+        let handover = match payload.get("handover") {
+            None | Some(Value::Null) => 0,
+            Some(n) => n
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    HandlerError::bad_event("the rollup event's handover is not a count")
+                })?,
+        };
+        Ok(RollupEvent {
+            window,
+            resume,
+            handover,
+        })
+    }
+
+    /// The payload that [`parse_event`] reads back into this event.
+    pub fn payload(&self) -> Value {
+        let mut payload = serde_json::json!({"cflog": "rollup"});
+        if let Some((since, until)) = self.window {
+            payload["since"] = since.to_string().into();
+            payload["until"] = until.to_string().into();
+        }
+        if let Some(resume) = &self.resume {
+            payload["resume"] = resume.path().into();
+        }
+        if self.handover > 0 {
+            payload["handover"] = self.handover.into();
+        }
+        payload
+    }
 }
 
 /// What an SQS message's body says: S3 wrote it, as it would have
@@ -65,7 +186,7 @@ pub enum Notification {
 /// have the shape of their source.
 pub fn parse_event(payload: Value) -> Result<Event, HandlerError> {
     if payload.get("cflog").and_then(Value::as_str) == Some("rollup") {
-        return Ok(Event::Rollup);
+        return RollupEvent::from_payload(&payload).map(Event::Rollup);
     }
     if payload.get("invocationSchemaVersion").is_some() && payload.get("tasks").is_some() {
         return BatchJob::from_payload(&payload).map(Event::S3Batch);
@@ -125,7 +246,7 @@ pub fn parse_notification(body: &str) -> Result<Notification, HandlerError> {
     match parse_event(payload)? {
         Event::S3(event) => Ok(Notification::S3(event)),
         Event::S3Test(bucket) => Ok(Notification::S3Test(bucket)),
-        Event::Kinesis(_) | Event::Sqs(_) | Event::S3Batch(_) | Event::Rollup => Err(
+        Event::Kinesis(_) | Event::Sqs(_) | Event::S3Batch(_) | Event::Rollup(_) => Err(
             HandlerError::bad_event("the message body is not an S3 event notification"),
         ),
     }

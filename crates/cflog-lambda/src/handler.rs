@@ -53,6 +53,9 @@ pub struct Handler {
     metrics: Option<MetricsWriter>,
     /// The report lines' target: stderr unless [`reports_to`](Handler::reports_to).
     reports: Mutex<Box<dyn Write + Send>>,
+    /// Where a rollup near its deadline hands the rest on, if anywhere.
+    #[cfg(feature = "parquet")]
+    handover: Option<Arc<dyn crate::rollup::Handover>>,
 }
 
 impl Handler {
@@ -113,7 +116,24 @@ impl Handler {
             sinks,
             metrics,
             reports: Mutex::new(Box::new(std::io::stderr())),
+            #[cfg(feature = "parquet")]
+            handover: None,
         }
+    }
+
+    /// The handler with a rollup near its deadline handing the hours left
+    /// on to `handover`: the function itself, invoked asynchronously
+    /// ([`LambdaHandover`](crate::rollup::LambdaHandover)), as the binary
+    /// does. Without it, they wait for the next hourly run.
+    #[cfg(feature = "parquet")]
+    pub fn hands_over_to(mut self, handover: impl crate::rollup::Handover + 'static) -> Handler {
+        self.handover = Some(Arc::new(handover));
+        self
+    }
+
+    #[cfg(feature = "parquet")]
+    pub(crate) fn handover(&self) -> Option<&dyn crate::rollup::Handover> {
+        self.handover.as_deref()
     }
 
     /// The handler with its CloudWatch metrics lines

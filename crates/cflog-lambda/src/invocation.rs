@@ -65,8 +65,8 @@ impl Handler {
     }
 
     /// As [`handle`](Handler::handle), with the invocation's deadline: the
-    /// rollup schedule's invocation starts no hour it leaves too little time
-    /// for, and leaves it to the next run.
+    /// rollup's invocation starts no hour it leaves too little time for, and
+    /// hands those on ([`rollup`](crate::rollup)).
     ///
     /// # Errors
     ///
@@ -88,11 +88,11 @@ impl Handler {
             #[cfg(feature = "parquet")]
             // Boxed: the rollup's future is deep, and the binary's would
             // pass the compiler's layout depth with it inline.
-            Event::Rollup => Box::pin(self.handle_rollup(deadline))
+            Event::Rollup(event) => Box::pin(self.handle_rollup(&event, deadline))
                 .await
                 .map(Response::Rollup),
             #[cfg(not(feature = "parquet"))]
-            Event::Rollup => {
+            Event::Rollup(_) => {
                 let _ = deadline;
                 Err(HandlerError {
                     kind: crate::error::FailureKind::NotConfigured,

@@ -42,6 +42,16 @@ async fn main() -> Result<(), Error> {
     // Every sink the configuration can name, the stream destinations'
     // clients made from the shared configuration.
     let handler = Handler::from_aws(&shared, s3, config)?;
+    // A rollup near the timeout hands the hours left on to the function
+    // itself (its name is Lambda's reserved variable).
+    #[cfg(feature = "parquet")]
+    let handler = match std::env::var("AWS_LAMBDA_FUNCTION_NAME") {
+        Ok(function) => handler.hands_over_to(cflog_lambda::rollup::LambdaHandover::new(
+            aws_sdk_lambda::Client::new(&shared),
+            function,
+        )),
+        Err(_) => handler,
+    };
     let handler = &handler;
 
     run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -3,25 +3,42 @@
 //! objects changed, rolled up into the table's parts
 //! ([`cflog_destinations::s3::rollup`]).
 //!
-//! The hours up to the current one are rolled, oldest first; the current
-//! hour is still arriving and waits for the next run. An hour is started
-//! only with a minute left before the invocation's deadline, so a rollup
-//! that would pass the timeout stops in time, and the next run (an hour
-//! later) goes on where it stopped: hours rolled already are unchanged and
-//! cost a listing and a HEAD each. A second delivery of the schedule's
-//! event writes nothing new.
+//! The hours up to the current one are rolled, by distribution, oldest
+//! first; the current hour is still arriving and waits for the next run.
+//! An hour is started only with a minute left before the invocation's
+//! deadline ([`HOUR_MARGIN`]), so a rollup that would pass the timeout
+//! stops in time. It then hands the rest on: it invokes the function
+//! itself, asynchronously ([`Handover`], Lambda's `Invoke` with
+//! `InvocationType=Event`), with a [`RollupEvent`] of its window and the
+//! first hour it left, and that invocation goes on from there, and so on.
+//! A run hands on only when it rolled at least one hour and none failed
+//! (a failed run is retried by the scheduler, or by Lambda for a handed-on
+//! one), and at most [`MAX_HANDOVERS`] times in a row; otherwise, or when
+//! the invocation cannot be made, the hours left are in the response
+//! (`deferred`) and the next hourly run rolls them. Hours rolled already
+//! cost a listing and a HEAD each, and a second delivery of an event
+//! writes nothing new.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+use cflog_destinations::s3::HourKey;
 use serde::Serialize;
 
 use crate::error::{FailureKind, HandlerError};
+use crate::event::RollupEvent;
 use crate::handler::Handler;
 
 /// The time kept free before the deadline to roll one more hour.
-const HOUR_MARGIN: Duration = Duration::from_secs(60);
+pub const HOUR_MARGIN: Duration = Duration::from_secs(60);
 
-/// What the schedule's invocation rolled up.
+/// The most hand-overs in a row: a bound on the chain of invocations,
+/// whatever happens (each rolls at least one hour, so a window of
+/// distribution-hours ends the chain anyway).
+pub const MAX_HANDOVERS: u32 = 24;
+
+/// What the rollup's invocation rolled up.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct RollupResponse {
     /// The distribution-hours looked at.
@@ -32,12 +49,66 @@ pub struct RollupResponse {
     pub unchanged: usize,
     /// The rows written.
     pub rows: u64,
-    /// The hours left for the next run, the deadline being near.
+    /// The hours left, the deadline being near: handed on, or left for the
+    /// next hourly run.
     pub deferred: usize,
+    /// Whether the deferred hours were handed on to a new invocation.
+    pub handed_over: bool,
+}
+
+/// The future of a [`Handover`].
+pub type HandoverFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>> + Send + 'a>>;
+
+/// Where a rollup near its deadline hands the rest on: the function
+/// itself, invoked asynchronously ([`LambdaHandover`]).
+pub trait Handover: Send + Sync {
+    /// Queues an invocation of the function with `event`'s payload
+    /// ([`RollupEvent::payload`]); done once it is queued, not run.
+    fn hand_over<'a>(&'a self, event: &'a RollupEvent) -> HandoverFuture<'a>;
+}
+
+/// The function invoking itself: Lambda's `Invoke` with
+/// `InvocationType=Event` (the role needs `lambda:InvokeFunction` on the
+/// function). Lambda retries a failed asynchronous invocation twice.
+#[derive(Clone, Debug)]
+pub struct LambdaHandover {
+    client: aws_sdk_lambda::Client,
+    function: String,
+}
+
+impl LambdaHandover {
+    /// Invocations of `function` (its name or ARN; the function's own is
+    /// `AWS_LAMBDA_FUNCTION_NAME`) with `client`.
+    pub fn new(client: aws_sdk_lambda::Client, function: impl Into<String>) -> LambdaHandover {
+        LambdaHandover {
+            client,
+            function: function.into(),
+        }
+    }
+}
+
+impl Handover for LambdaHandover {
+    fn hand_over<'a>(&'a self, event: &'a RollupEvent) -> HandoverFuture<'a> {
+        Box::pin(async move {
+            let payload = serde_json::to_vec(&event.payload())?;
+            self.client
+                .invoke()
+                .function_name(&self.function)
+                .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+                .payload(aws_sdk_lambda::primitives::Blob::new(payload))
+                .send()
+                .await
+                .map_err(|e| aws_sdk_lambda::error::DisplayErrorContext(e).to_string())?;
+            Ok(())
+        })
+    }
 }
 
 impl Handler {
-    /// Rolls up the window's changed hours, until `deadline` less a minute.
+    /// Rolls up the window's changed hours, until `deadline` less a
+    /// minute; hands the rest on when there is one
+    /// ([`hands_over_to`](Handler::hands_over_to)).
     ///
     /// # Errors
     ///
@@ -46,13 +117,15 @@ impl Handler {
     /// its S3 request; the scheduler then retries the invocation.
     pub async fn handle_rollup(
         &self,
+        event: &RollupEvent,
         deadline: Option<Instant>,
     ) -> Result<RollupResponse, HandlerError> {
-        self.handle_rollup_at(time::OffsetDateTime::now_utc(), deadline)
+        self.handle_rollup_at(time::OffsetDateTime::now_utc(), event, deadline)
             .await
     }
 
-    /// As [`handle_rollup`](Handler::handle_rollup), as if it were `now`.
+    /// As [`handle_rollup`](Handler::handle_rollup), as if it were `now`
+    /// (which sets the schedule's window; a handed-on event has its own).
     ///
     /// # Errors
     ///
@@ -60,9 +133,9 @@ impl Handler {
     pub async fn handle_rollup_at(
         &self,
         now: time::OffsetDateTime,
+        event: &RollupEvent,
         deadline: Option<Instant>,
     ) -> Result<RollupResponse, HandlerError> {
-        use cflog_destinations::s3::HourKey;
         use cflog_destinations::s3::rollup::{HourlyRollup, RollupError, RollupWindow};
 
         let Some((output, hours)) = self
@@ -76,10 +149,18 @@ impl Handler {
                 message: "the rollup schedule invoked a function without CFLOG_ROLLUP=on".into(),
             });
         };
+        let (since, until) = match event.window {
+            Some((since, until)) => (Some(since), Some(until)),
+            None => (
+                HourKey::of(now - time::Duration::hours(i64::from(hours))),
+                HourKey::of(now),
+            ),
+        };
         let window = RollupWindow {
-            since: HourKey::of(now - time::Duration::hours(i64::from(hours))),
-            until: HourKey::of(now),
+            since,
+            until,
             distribution: None,
+            resume: event.resume.clone(),
             deadline,
             margin: HOUR_MARGIN,
         };
@@ -100,15 +181,57 @@ impl Handler {
             }
         };
         let summary = rollup.roll(&window).await.map_err(failed)?;
+        let handed_over = match (since, until, summary.deferred.first()) {
+            (Some(since), Some(until), Some(first))
+                if summary.failures.is_empty() && !summary.hours.is_empty() =>
+            {
+                let next = RollupEvent {
+                    window: Some((since, until)),
+                    resume: Some(first.clone()),
+                    handover: event.handover + 1,
+                };
+                self.hand_over(&next).await
+            }
+            _ => false,
+        };
         let response = RollupResponse {
             hours: summary.hours.len(),
             written: summary.written(),
             unchanged: summary.unchanged(),
             rows: summary.rows(),
             deferred: summary.deferred.len(),
+            handed_over,
         };
-        tracing::info!(?response, failed = summary.failures.len(), "rollup");
+        tracing::info!(
+            ?response,
+            failed = summary.failures.len(),
+            handover = event.handover,
+            "rollup"
+        );
         summary.into_result().map_err(failed)?;
         Ok(response)
+    }
+
+    /// Invokes the function with `next`, when a hand-over is set and the
+    /// chain is not at its end; whether it was queued. A failure is logged:
+    /// the next hourly run rolls the hours left.
+    async fn hand_over(&self, next: &RollupEvent) -> bool {
+        let Some(handover) = self.handover() else {
+            return false;
+        };
+        if next.handover > MAX_HANDOVERS {
+            tracing::warn!(
+                handovers = MAX_HANDOVERS,
+                "the rollup was handed on as often as it may be; the next hourly run goes on"
+            );
+            return false;
+        }
+        match handover.hand_over(next).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "the rollup could not be handed on; the next hourly run goes on");
+                false
+            }
+        }
     }
 }

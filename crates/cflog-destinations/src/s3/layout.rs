@@ -220,6 +220,41 @@ impl HourKey {
         })
     }
 
+    /// The hour of its partition path, `year=2019/month=12/day=04/hour=21`
+    /// (as it displays).
+    ///
+    /// ```
+    /// use cflog_destinations::s3::HourKey;
+    ///
+    /// let hour = HourKey::parse("year=2019/month=12/day=04/hour=21").unwrap();
+    /// assert_eq!(Some(hour), HourKey::new(2019, 12, 4, 21));
+    /// assert_eq!(hour.to_string(), "year=2019/month=12/day=04/hour=21");
+    /// assert_eq!(HourKey::parse("year=2019/month=13/day=04/hour=21"), None);
+    /// ```
+    pub fn parse(path: &str) -> Option<HourKey> {
+        let mut parts = path.split('/');
+        let mut number = |name: &str| -> Option<u16> {
+            let value = parts.next()?.strip_prefix(name)?.strip_prefix('=')?;
+            value.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
+            value.parse().ok()
+        };
+        let (year, month, day, hour) = (
+            number("year")?,
+            number("month")?,
+            number("day")?,
+            number("hour")?,
+        );
+        if parts.next().is_some() {
+            return None;
+        }
+        HourKey::new(
+            year,
+            u8::try_from(month).ok()?,
+            u8::try_from(day).ok()?,
+            u8::try_from(hour).ok()?,
+        )
+    }
+
     /// The hour of `at`, in UTC.
     pub fn of(at: time::OffsetDateTime) -> Option<HourKey> {
         let at = at.to_offset(time::UtcOffset::UTC);
@@ -259,6 +294,26 @@ impl Partition {
     /// `distribution=<id>/year=YYYY/month=MM/day=DD/hour=HH`.
     pub fn path(&self) -> String {
         format!("distribution={}/{}", self.distribution, self.hour)
+    }
+
+    /// The partition of its [`path`](Partition::path).
+    ///
+    /// ```
+    /// use cflog_destinations::s3::Partition;
+    ///
+    /// let path = "distribution=E2EXAMPLE/year=2019/month=12/day=04/hour=21";
+    /// assert_eq!(Partition::parse(path).unwrap().path(), path);
+    /// assert_eq!(Partition::parse("distribution=/year=2019/month=12/day=04/hour=21"), None);
+    /// ```
+    pub fn parse(path: &str) -> Option<Partition> {
+        let (distribution, hour) = path.strip_prefix("distribution=")?.split_once('/')?;
+        if distribution.is_empty() {
+            return None;
+        }
+        Some(Partition {
+            distribution: distribution.to_owned(),
+            hour: HourKey::parse(hour)?,
+        })
     }
 }
 

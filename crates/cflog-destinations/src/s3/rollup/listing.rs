@@ -32,31 +32,6 @@ pub struct StagedHour {
     pub objects: Vec<StagedObject>,
 }
 
-/// `year=YYYY/month=MM/day=DD/hour=HH`, back into its hour.
-pub(crate) fn parse_hour(path: &str) -> Option<HourKey> {
-    let mut parts = path.split('/');
-    let mut number = |name: &str| -> Option<u16> {
-        let value = parts.next()?.strip_prefix(name)?.strip_prefix('=')?;
-        value.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
-        value.parse().ok()
-    };
-    let (year, month, day, hour) = (
-        number("year")?,
-        number("month")?,
-        number("day")?,
-        number("hour")?,
-    );
-    if parts.next().is_some() {
-        return None;
-    }
-    HourKey::new(
-        year,
-        u8::try_from(month).ok()?,
-        u8::try_from(day).ok()?,
-        u8::try_from(hour).ok()?,
-    )
-}
-
 /// The partition and name of a key under `prefix`:
 /// `<prefix>distribution=<id>/year=…/hour=HH/<name>`.
 pub(crate) fn parse_key<'k>(prefix: &str, key: &'k str) -> Option<(Partition, &'k str)> {
@@ -69,7 +44,7 @@ pub(crate) fn parse_key<'k>(prefix: &str, key: &'k str) -> Option<(Partition, &'
     Some((
         Partition {
             distribution: distribution.to_owned(),
-            hour: parse_hour(hour)?,
+            hour: HourKey::parse(hour)?,
         },
         name,
     ))
@@ -290,6 +265,6 @@ mod tests {
     #[test]
     fn an_hour_prints_and_parses_back() {
         let hour = HourKey::new(2024, 2, 29, 7).unwrap();
-        assert_eq!(parse_hour(&hour.to_string()), Some(hour));
+        assert_eq!(HourKey::parse(&hour.to_string()), Some(hour));
     }
 }

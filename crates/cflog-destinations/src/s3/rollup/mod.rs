@@ -318,6 +318,11 @@ pub struct RollupWindow {
     pub until: Option<HourKey>,
     /// Only this distribution (default: every one staged).
     pub distribution: Option<String>,
+    /// The hour to start at, where an earlier run stopped for its deadline
+    /// ([`RollupSummary::deferred`]'s first): the distributions listed
+    /// before its own, and its distribution's earlier hours, are left out
+    /// (default: none).
+    pub resume: Option<Partition>,
     /// No hour is started after this instant less
     /// [`margin`](RollupWindow::margin): the rest is left for the next run.
     pub deadline: Option<Instant>,
@@ -333,7 +338,9 @@ pub struct RollupSummary {
     pub hours: Vec<HourRollup>,
     /// The hours that failed, each with its error; the others went on.
     pub failures: Vec<HourFailure>,
-    /// The hours left for the next run, the deadline being near.
+    /// The hours left for the next run, the deadline being near, in the
+    /// order they would have been rolled: a run with the same window
+    /// [`resume`](RollupWindow::resume)d at the first rolls them.
     pub deferred: Vec<Partition>,
 }
 
@@ -457,12 +464,22 @@ impl HourlyRollup {
         };
         let mut hours = Vec::new();
         for distribution in distributions {
+            let mut since = window.since;
+            if let Some(resume) = &window.resume {
+                // In the listing's order: by key, `distribution=<id>/`.
+                let listed = |id: &str| format!("distribution={id}/");
+                match listed(&distribution).cmp(&listed(&resume.distribution)) {
+                    std::cmp::Ordering::Less => continue,
+                    std::cmp::Ordering::Equal => since = since.max(Some(resume.hour)),
+                    std::cmp::Ordering::Greater => {}
+                }
+            }
             hours.extend(
                 listing::staged_hours(
                     &self.bucket,
                     &self.staging,
                     &distribution,
-                    window.since,
+                    since,
                     window.until,
                 )
                 .await?,
