@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cflog_destinations::s3::rollup::{
-    HourlyRollup, RollupError, RollupOptions, RollupWindow, staging_prefix,
+    HourlyRollup, RollupError, RollupOptions, RollupSummary, RollupWindow, staging_prefix,
 };
 use cflog_destinations::s3::{HourKey, ObjectFormat, S3Destination, UploadError};
 use cflog_parquet::rollup::RollupOptions as PartOptions;
@@ -79,16 +79,29 @@ fn request_ids(log: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// Generates the log file of `seed` (`lines` lines in `hour`), stages it,
+/// and adds its request ids to `staged`; returns how many.
+async fn stage_log(server: &S3Server, staged: &mut Staged, hour: u8, seed: u32, lines: u32) -> u64 {
+    let log = log_file(seed, lines, hour);
+    stage(server, &log_key(hour, seed), &log).await;
+    let ids = request_ids(&log);
+    let count = ids.len() as u64;
+    staged.entry(hour).or_default().extend(ids);
+    count
+}
+
+/// The lines of a small site's log file of `seed`: 10 to 200.
+fn small_site_lines(seed: u32) -> u32 {
+    10 + (seed * 37) % 191
+}
+
 /// A small site's hours: `files` files of 10 to 200 lines each hour.
 async fn small_site(server: &S3Server, hours: std::ops::Range<u8>, files: u32) -> Staged {
     let mut staged = Staged::new();
     for hour in hours {
         for file in 0..files {
             let seed = u32::from(hour) * 100 + file;
-            let lines = 10 + (seed * 37) % 191;
-            let log = log_file(seed, lines, hour);
-            stage(server, &log_key(hour, seed), &log).await;
-            staged.entry(hour).or_default().extend(request_ids(&log));
+            stage_log(server, &mut staged, hour, seed, small_site_lines(seed)).await;
         }
     }
     staged
@@ -103,6 +116,37 @@ async fn server() -> S3Server {
 
 fn rollup(endpoint: &str, options: RollupOptions) -> HourlyRollup {
     HourlyRollup::new(client(endpoint), ATHENA, PREFIX).options(options)
+}
+
+/// Rolls up every staged hour, and fails the test if an hour failed.
+async fn roll_all(rollup: &HourlyRollup) -> RollupSummary {
+    rollup
+        .roll(&RollupWindow::default())
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap()
+}
+
+/// The window of one hour of 2024-05-01, of the test's distribution.
+fn hour_window(hour: u8) -> RollupWindow {
+    RollupWindow {
+        since: HourKey::new(2024, 5, 1, hour),
+        until: HourKey::new(2024, 5, 1, hour + 1),
+        distribution: Some(DISTRIBUTION.into()),
+        ..RollupWindow::default()
+    }
+}
+
+/// Asserts that `ids`, sorted, are the staged request ids, each once.
+fn assert_each_staged_entry_once(ids: &[String], staged: &Staged) {
+    let mut wanted: Vec<&String> = staged.values().flatten().collect();
+    wanted.sort();
+    assert_eq!(ids.len(), wanted.len());
+    assert!(
+        ids.iter().eq(wanted),
+        "the request ids differ from the staged ones"
+    );
 }
 
 /// Every object under the table's prefix but staging, with its ETag (from
@@ -154,17 +198,30 @@ fn table_dir(server: &S3Server) -> PathBuf {
         .join(PREFIX.trim_end_matches('/'))
 }
 
+/// The table's parts on the server's disk, as a glob: what Athena reads
+/// (the partitions' locations, not staging/).
+fn table_glob(server: &S3Server) -> String {
+    format!(
+        "{}/distribution=*/**/*.parquet",
+        table_dir(server).display()
+    )
+}
+
+/// The request ids DuckDB reads from the Parquet files of `glob`, sorted.
+fn duckdb_request_ids(glob: &str) -> Vec<String> {
+    let ids = python(
+        "import duckdb, json, sys\nrows = duckdb.sql(f\"SELECT x_edge_request_id FROM read_parquet('{sys.argv[1]}') ORDER BY 1\").fetchall()\nprint(json.dumps([r[0] for r in rows]))",
+        &[glob],
+    );
+    serde_json::from_value(ids).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_sites_hours_roll_up_into_one_object_each_read_back_by_duckdb_and_pyarrow() {
     let server = server().await;
     let staged = small_site(&server, 5..8, 6).await;
     let rollup = rollup(&server.endpoint, RollupOptions::default());
-    let summary = rollup
-        .roll(&RollupWindow::default())
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let summary = roll_all(&rollup).await;
     assert_eq!(summary.hours.len(), 3);
     assert_eq!(summary.written(), 3);
     let total: usize = staged.values().map(Vec::len).sum();
@@ -184,10 +241,7 @@ async fn a_small_sites_hours_roll_up_into_one_object_each_read_back_by_duckdb_an
 
     // DuckDB over the table's tree, partitions from the paths: the counts
     // per hour, and every entry exactly once.
-    let glob = format!(
-        "{}/distribution=*/**/*.parquet",
-        table_dir(&server).display()
-    );
+    let glob = table_glob(&server);
     let counted = python(
         "import duckdb, json, sys\nrows = duckdb.sql(f\"SELECT hour, count(*), count(DISTINCT x_edge_request_id) FROM read_parquet('{sys.argv[1]}', hive_partitioning = true) GROUP BY hour ORDER BY hour\").fetchall()\nprint(json.dumps([[int(h), n, d] for h, n, d in rows]))",
         &[&glob],
@@ -204,11 +258,8 @@ async fn a_small_sites_hours_roll_up_into_one_object_each_read_back_by_duckdb_an
         "import pyarrow.dataset as ds, glob, json, sys\nfiles = sorted(glob.glob(sys.argv[1] + '/distribution=*/**/*.parquet', recursive=True))\nt = ds.dataset(files, format='parquet').to_table(columns=['x_edge_request_id'])\nprint(json.dumps(sorted(t.column('x_edge_request_id').to_pylist())))",
         &[&table_dir(&server).display().to_string()],
     );
-    let mut all: Vec<String> = staged.values().flatten().cloned().collect();
-    all.sort();
     let ids: Vec<String> = serde_json::from_value(ids).unwrap();
-    assert_eq!(ids.len(), all.len());
-    assert!(ids == all, "the request ids differ from the staged ones");
+    assert_each_staged_entry_once(&ids, &staged);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,28 +275,20 @@ async fn a_second_rollup_changes_nothing_and_a_late_file_changes_only_its_hours_
     let parts_of_11: Vec<&String> = before.keys().filter(|k| k.contains("hour=11")).collect();
     assert!(parts_of_11.len() >= 3, "{before:?}");
 
-    let again = rollup
-        .roll(&RollupWindow::default())
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let again = roll_all(&rollup).await;
     assert_eq!(again.written(), 0);
     assert_eq!(again.unchanged(), before.len());
     assert_eq!(table_etags(&server).await, before);
 
     // A late file of hour 11: only that hour's last part changes (or one is
     // added after it).
-    let late = log_file(999, 40, 11);
-    stage(&server, &log_key(11, 999), &late).await;
-    staged.get_mut(&11).unwrap().extend(request_ids(&late));
-    let window = RollupWindow {
-        since: HourKey::new(2024, 5, 1, 11),
-        until: HourKey::new(2024, 5, 1, 12),
-        distribution: Some(DISTRIBUTION.into()),
-        ..RollupWindow::default()
-    };
-    let late_summary = rollup.roll(&window).await.unwrap().into_result().unwrap();
+    stage_log(&server, &mut staged, 11, 999, 40).await;
+    let late_summary = rollup
+        .roll(&hour_window(11))
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
     assert_eq!(late_summary.hours.len(), 1);
     assert_eq!(late_summary.written(), 1);
     let after = table_etags(&server).await;
@@ -259,19 +302,8 @@ async fn a_second_rollup_changes_nothing_and_a_late_file_changes_only_its_hours_
     assert_eq!(changed, vec![new_last], "{before:?} {after:?}");
     assert!(new_last >= *last_before);
     // Every entry once, the late one's included.
-    let glob = format!(
-        "{}/distribution=*/**/*.parquet",
-        table_dir(&server).display()
-    );
-    let ids = python(
-        "import duckdb, json, sys\nrows = duckdb.sql(f\"SELECT x_edge_request_id FROM read_parquet('{sys.argv[1]}') ORDER BY 1\").fetchall()\nprint(json.dumps([r[0] for r in rows]))",
-        &[&glob],
-    );
-    let mut all: Vec<String> = staged.values().flatten().cloned().collect();
-    all.sort();
-    let ids: Vec<String> = serde_json::from_value(ids).unwrap();
-    assert_eq!(ids.len(), all.len());
-    assert!(ids == all, "the request ids differ from the staged ones");
+    let ids = duckdb_request_ids(&table_glob(&server));
+    assert_each_staged_entry_once(&ids, &staged);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,12 +311,7 @@ async fn a_failed_put_leaves_the_previous_object_and_the_next_run_completes_the_
     let server = server().await;
     small_site(&server, 3..4, 8).await;
     let options = RollupOptions::default().parts(PartOptions::default().part_input_bytes(60_000));
-    rollup(&server.endpoint, options.clone())
-        .roll(&RollupWindow::default())
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    roll_all(&rollup(&server.endpoint, options.clone())).await;
     let before = table_etags(&server).await;
     assert!(before.len() >= 3, "{before:?}");
 
@@ -315,12 +342,7 @@ async fn a_failed_put_leaves_the_previous_object_and_the_next_run_completes_the_
     assert_eq!(during.len(), before.len());
     assert!(!during.keys().any(|k| k.ends_with(&added)));
 
-    let completed = rollup(&server.endpoint, options.clone())
-        .roll(&RollupWindow::default())
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let completed = roll_all(&rollup(&server.endpoint, options.clone())).await;
     let after = table_etags(&server).await;
     assert!(after.len() > before.len());
     // It writes only the parts the failed run did not: the added ones.
@@ -334,12 +356,7 @@ async fn a_failed_put_leaves_the_previous_object_and_the_next_run_completes_the_
     assert_eq!(written, added_keys);
     // The same objects as a rollup that never failed.
     let clean = server_with_same_staging(&server).await;
-    rollup(&clean.endpoint, options)
-        .roll(&RollupWindow::default())
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    roll_all(&rollup(&clean.endpoint, options)).await;
     assert_eq!(table_etags(&clean).await, after);
 }
 
@@ -376,12 +393,7 @@ async fn an_hour_whose_staging_objects_are_fewer_than_its_parts_hold_is_left_as_
     let server = server().await;
     small_site(&server, 1..2, 3).await;
     let rollup = rollup(&server.endpoint, RollupOptions::default());
-    rollup
-        .roll(&RollupWindow::default())
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    roll_all(&rollup).await;
     let before = table_etags(&server).await;
     let hours = rollup.staged_hours(&RollupWindow::default()).await.unwrap();
     let gone = &hours[0].objects[0].key;
@@ -418,19 +430,9 @@ async fn larger_parts_replace_smaller_ones_and_the_leftovers_are_deleted() {
     let server = server().await;
     small_site(&server, 2..3, 8).await;
     let small = RollupOptions::default().parts(PartOptions::default().part_input_bytes(60_000));
-    rollup(&server.endpoint, small)
-        .roll(&RollupWindow::default())
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    roll_all(&rollup(&server.endpoint, small)).await;
     assert!(table_etags(&server).await.len() >= 3);
-    let summary = rollup(&server.endpoint, RollupOptions::default())
-        .roll(&RollupWindow::default())
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let summary = roll_all(&rollup(&server.endpoint, RollupOptions::default())).await;
     assert!(summary.hours[0].deleted.len() >= 2);
     let after = table_etags(&server).await;
     assert_eq!(after.len(), 1, "{after:?}");
@@ -472,23 +474,17 @@ async fn a_deadline_defers_the_hours_it_leaves_no_time_for() {
 async fn staging_objects_spooled_to_a_temporary_file_roll_up_to_the_same_bytes() {
     let server = server().await;
     small_site(&server, 3..5, 4).await;
-    rollup(&server.endpoint, RollupOptions::default())
-        .roll(&RollupWindow::default())
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    roll_all(&rollup(&server.endpoint, RollupOptions::default())).await;
     let in_memory = table_etags(&server).await;
     assert_eq!(in_memory.len(), 2, "{in_memory:?}");
 
     // Every staging object, however small, spooled to a file first.
     let spooled = server_with_same_staging(&server).await;
-    let summary = rollup(&spooled.endpoint, RollupOptions::default().spool_bytes(0))
-        .roll(&RollupWindow::default())
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let summary = roll_all(&rollup(
+        &spooled.endpoint,
+        RollupOptions::default().spool_bytes(0),
+    ))
+    .await;
     assert_eq!(summary.written(), 2);
     assert_eq!(table_etags(&spooled).await, in_memory);
 }
@@ -577,12 +573,7 @@ async fn a_query_during_a_slowed_rollup_never_sees_an_entry_twice() {
     let total = |staged: &Staged| staged.values().map(Vec::len).sum::<usize>() as u64;
     // Parts of about three files, so that an hour has several PUTs.
     let options = RollupOptions::default().parts(PartOptions::default().part_input_bytes(60_000));
-    let hour_11 = RollupWindow {
-        since: HourKey::new(2024, 5, 1, 11),
-        until: HourKey::new(2024, 5, 1, 12),
-        distribution: Some(DISTRIBUTION.into()),
-        ..RollupWindow::default()
-    };
+    let hour_11 = hour_window(11);
 
     // The first rollup: the table fills a part at a time.
     let (fetched, puts) = roll_while_reading(
@@ -605,9 +596,7 @@ async fn a_query_during_a_slowed_rollup_never_sees_an_entry_twice() {
 
     // A late file of the hour already rolled: its last part is written
     // again with it, while a query reads.
-    let late = log_file(998, 150, 11);
-    stage(&server, &log_key(11, 998), &late).await;
-    staged.get_mut(&11).unwrap().extend(request_ids(&late));
+    let late_rows = stage_log(&server, &mut staged, 11, 998, 150).await;
     let (fetched, puts) = roll_while_reading(
         &server,
         options.clone(),
@@ -617,7 +606,7 @@ async fn a_query_during_a_slowed_rollup_never_sees_an_entry_twice() {
     .await;
     assert_eq!(puts, 1);
     let seen = read_fetched(&fetched);
-    assert_eq!(seen[0].0, total(&staged) - late_rows(&late));
+    assert_eq!(seen[0].0, total(&staged) - late_rows);
     for (n, (rows, distinct, most)) in seen.iter().enumerate() {
         assert!(*most <= 1, "fetch {n}: {seen:?}");
         assert_eq!(rows, distinct, "fetch {n}: {seen:?}");
@@ -644,28 +633,14 @@ async fn a_query_during_a_slowed_rollup_never_sees_an_entry_twice() {
     );
     let table_before = table_etags(&server).await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    stage(
-        &server,
-        &log_key(11, seed),
-        &log_file(seed, 10 + (seed * 37) % 191, 11),
-    )
-    .await;
+    let log = log_file(seed, small_site_lines(seed), 11);
+    stage(&server, &log_key(11, seed), &log).await;
     assert_eq!(staged_11().await, before);
     let (fetched, puts) =
         roll_while_reading(&server, options, hour_11, &scratch.path().join("again")).await;
     assert_eq!(puts, 0);
     assert_eq!(table_etags(&server).await, table_before);
     // The last fetch holds every staged entry, each once.
-    let ids = python(
-        "import duckdb, json, sys\nrows = duckdb.sql(f\"SELECT x_edge_request_id FROM read_parquet('{sys.argv[1]}/*.parquet') ORDER BY 1\").fetchall()\nprint(json.dumps([r[0] for r in rows]))",
-        &[&fetched.last().unwrap().display().to_string()],
-    );
-    let mut all: Vec<String> = staged.values().flatten().cloned().collect();
-    all.sort();
-    let ids: Vec<String> = serde_json::from_value(ids).unwrap();
-    assert!(ids == all, "the request ids differ from the staged ones");
-}
-
-fn late_rows(log: &[u8]) -> u64 {
-    request_ids(log).len() as u64
+    let ids = duckdb_request_ids(&format!("{}/*.parquet", fetched.last().unwrap().display()));
+    assert_each_staged_entry_once(&ids, &staged);
 }
