@@ -169,6 +169,12 @@ impl Handler {
         let _ = out.write_all(&line).and_then(|()| out.flush());
     }
 
+    /// The metrics lines' writer, unless `CFLOG_METRICS=off`.
+    #[cfg(feature = "parquet")]
+    pub(crate) fn metrics(&self) -> Option<&MetricsWriter> {
+        self.metrics.as_ref()
+    }
+
     /// Logs an object's report line, then its metrics line.
     pub(crate) fn log_report(&self, report: &ObjectReport) {
         self.log_line(report);

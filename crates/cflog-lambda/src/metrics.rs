@@ -48,6 +48,16 @@
 //! | `OutputRequests` | Count | Firehose, Kinesis, SQS | API calls made, retries included |
 //! | `OutputRetriedRecords` | Count | Firehose, Kinesis, SQS | records sent again after the destination refused them (throttling) or a call failed |
 //!
+//! The rollup's invocations (`{"cflog": "rollup"}`) write a line of their
+//! own ([`Document::rollup`]):
+//!
+//! | metric | unit | value |
+//! | --- | --- | --- |
+//! | `RollupHours` | Count | distribution-hours rolled up (written or found unchanged) |
+//! | `RollupPartsWritten` | Count | parts written |
+//! | `RollupHoursLeft` | Count | hours the invocation had no time for and could not hand on: the next hourly run rolls them |
+//! | `FailedRollups` | Count | 1 when an hour or a listing failed, else 0; also per `ErrorType` when 1 |
+//!
 //! # Choices
 //!
 //! - **Rejected lines by reason are metrics of their own**
@@ -134,7 +144,7 @@ impl Unit {
 /// The metrics of fixed name, with their units, in the order of a line.
 /// (The per-reason metrics follow them.) The SAM template's alarms name
 /// some of these: `tests/template/metrics.json` holds the two together.
-pub const METRICS: [(&str, Unit); 12] = [
+pub const METRICS: [(&str, Unit); 16] = [
     ("Entries", Unit::Count),
     ("RejectedLines", Unit::Count),
     ("InputBytes", Unit::Bytes),
@@ -147,7 +157,22 @@ pub const METRICS: [(&str, Unit); 12] = [
     ("OutputRecords", Unit::Count),
     ("OutputRequests", Unit::Count),
     ("OutputRetriedRecords", Unit::Count),
+    ("RollupHours", Unit::Count),
+    ("RollupPartsWritten", Unit::Count),
+    ("RollupHoursLeft", Unit::Count),
+    ("FailedRollups", Unit::Count),
 ];
+
+/// What a rollup invocation's metrics line counts ([`Document::rollup`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RollupCounts {
+    /// Distribution-hours rolled up, written or found unchanged.
+    pub hours: u64,
+    /// Parts written.
+    pub parts_written: u64,
+    /// Hours left for the next hourly run: neither rolled nor handed on.
+    pub hours_left: u64,
+}
 
 /// One EMF document: a line of the function's log from which CloudWatch
 /// extracts the metrics.
@@ -323,6 +348,38 @@ impl Document {
         Document::new(config, values, properties, timestamp_ms)
     }
 
+    /// The document of a rollup invocation; `failure` is the kind of its
+    /// first failed hour or listing, when one failed.
+    pub fn rollup(
+        config: &MetricsConfig,
+        counts: &RollupCounts,
+        failure: Option<FailureKind>,
+        timestamp_ms: u64,
+    ) -> Document {
+        let values = Values {
+            fixed: vec![
+                ("RollupHours", counts.hours),
+                ("RollupPartsWritten", counts.parts_written),
+                ("RollupHoursLeft", counts.hours_left),
+                ("FailedRollups", u64::from(failure.is_some())),
+            ],
+            by_reason: Vec::new(),
+            failed: failure.map(|kind| ("FailedRollups", kind)),
+        };
+        let properties = Properties {
+            kind: KIND,
+            status: match failure {
+                Some(_) => Status::Failed,
+                None => Status::Ok,
+            },
+            source: Some("rollup"),
+            bucket: None,
+            key: None,
+            stream: None,
+        };
+        Document::new(config, values, properties, timestamp_ms)
+    }
+
     fn new(
         config: &MetricsConfig,
         values: Values,
@@ -456,6 +513,11 @@ impl MetricsWriter {
     /// Writes the line of a Kinesis batch's report.
     pub fn batch(&self, report: &BatchReport, failure: Option<FailureKind>) {
         self.write(&Document::batch(&self.config, report, failure, now_ms()));
+    }
+
+    /// Writes the line of a rollup invocation.
+    pub fn rollup(&self, counts: &RollupCounts, failure: Option<FailureKind>) {
+        self.write(&Document::rollup(&self.config, counts, failure, now_ms()));
     }
 
     fn write(&self, document: &Document) {
@@ -861,8 +923,14 @@ mod tests {
             None,
             1,
         ));
+        let rollup = json(&Document::rollup(
+            &config(Some("f")),
+            &RollupCounts::default(),
+            None,
+            1,
+        ));
         let mut emitted: Vec<(String, String)> = Vec::new();
-        for doc in [&object, &batch_doc, &to_s3, &to_stream] {
+        for doc in [&object, &batch_doc, &to_s3, &to_stream, &rollup] {
             for metric in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
                 .as_array()
                 .unwrap()
@@ -881,6 +949,45 @@ mod tests {
             .map(|(name, unit)| ((*name).to_owned(), unit.as_str().to_owned()))
             .collect();
         assert_eq!(emitted, catalog);
+    }
+
+    #[test]
+    fn a_failed_rollup_counts_its_hours_and_its_error_type() {
+        let counts = RollupCounts {
+            hours: 3,
+            parts_written: 2,
+            hours_left: 5,
+        };
+        let doc = json(&Document::rollup(
+            &config(Some("f")),
+            &counts,
+            Some(FailureKind::S3Transient),
+            1,
+        ));
+        check_emf_document(&doc);
+        assert_eq!(
+            (
+                &doc["RollupHours"],
+                &doc["RollupPartsWritten"],
+                &doc["RollupHoursLeft"],
+                &doc["FailedRollups"]
+            ),
+            (&json!(3), &json!(2), &json!(5), &json!(1))
+        );
+        assert_eq!(doc["ErrorType"], "S3Transient");
+        assert_eq!(doc["source"], "rollup");
+        assert_eq!(doc["status"], "failed");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][1]["Metrics"],
+            json!([{"Name": "FailedRollups", "Unit": "Count"}])
+        );
+        assert_eq!(doc.get("Entries"), None);
+        let ok = json(&Document::rollup(&config(Some("f")), &counts, None, 1));
+        assert_eq!(
+            (&ok["FailedRollups"], &ok["status"]),
+            (&json!(0), &json!("ok"))
+        );
+        assert_eq!(ok.get("ErrorType"), None);
     }
 
     #[test]

@@ -29,6 +29,7 @@ use serde::Serialize;
 use crate::error::{FailureKind, HandlerError};
 use crate::event::RollupEvent;
 use crate::handler::Handler;
+use crate::metrics::RollupCounts;
 
 /// The time kept free before the deadline to roll one more hour.
 pub const HOUR_MARGIN: Duration = Duration::from_secs(60);
@@ -165,22 +166,17 @@ impl Handler {
             margin: HOUR_MARGIN,
         };
         let rollup = HourlyRollup::new(self.s3_client().clone(), &output.bucket, &output.prefix);
-        let failed = |error: RollupError| {
-            let kind = match &error {
-                RollupError::List(e) => FailureKind::of_request(e.failure()),
-                RollupError::Head(e) => FailureKind::of_request(e.failure()),
-                RollupError::Get(e) => FailureKind::of_request(e.failure()),
-                RollupError::Delete(e) => FailureKind::of_request(e.failure()),
-                RollupError::Upload(e) => FailureKind::of_request(e.failure()),
-                RollupError::Body { .. } => FailureKind::S3Transient,
-                _ => FailureKind::OutputFailed,
-            };
-            HandlerError {
-                kind,
-                message: error.to_string(),
+        let failed = |error: RollupError| HandlerError {
+            kind: kind_of(&error),
+            message: error.to_string(),
+        };
+        let summary = match rollup.roll(&window).await {
+            Ok(summary) => summary,
+            Err(error) => {
+                self.rollup_metrics(&RollupCounts::default(), Some(kind_of(&error)));
+                return Err(failed(error));
             }
         };
-        let summary = rollup.roll(&window).await.map_err(failed)?;
         let handed_over = match (since, until, summary.deferred.first()) {
             (Some(since), Some(until), Some(first))
                 if summary.failures.is_empty() && !summary.hours.is_empty() =>
@@ -208,8 +204,25 @@ impl Handler {
             handover = event.handover,
             "rollup"
         );
+        let counts = RollupCounts {
+            hours: summary.hours.len() as u64,
+            parts_written: summary.written() as u64,
+            hours_left: match handed_over {
+                true => 0,
+                false => summary.deferred.len() as u64,
+            },
+        };
+        let failure = summary.failures.first().map(|f| kind_of(&f.error));
+        self.rollup_metrics(&counts, failure);
         summary.into_result().map_err(failed)?;
         Ok(response)
+    }
+
+    /// Writes the rollup's metrics line, unless `CFLOG_METRICS=off`.
+    fn rollup_metrics(&self, counts: &RollupCounts, failure: Option<FailureKind>) {
+        if let Some(metrics) = self.metrics() {
+            metrics.rollup(counts, failure);
+        }
     }
 
     /// Invokes the function with `next`, when a hand-over is set and the
@@ -233,5 +246,20 @@ impl Handler {
                 false
             }
         }
+    }
+}
+
+/// The kind of a rollup's failure: its S3 request's, or `OutputFailed` for
+/// a staging object that is not the table's Parquet.
+fn kind_of(error: &cflog_destinations::s3::rollup::RollupError) -> FailureKind {
+    use cflog_destinations::s3::rollup::RollupError;
+    match error {
+        RollupError::List(e) => FailureKind::of_request(e.failure()),
+        RollupError::Head(e) => FailureKind::of_request(e.failure()),
+        RollupError::Get(e) => FailureKind::of_request(e.failure()),
+        RollupError::Delete(e) => FailureKind::of_request(e.failure()),
+        RollupError::Upload(e) => FailureKind::of_request(e.failure()),
+        RollupError::Body { .. } => FailureKind::S3Transient,
+        _ => FailureKind::OutputFailed,
     }
 }

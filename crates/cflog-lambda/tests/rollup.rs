@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use cflog_lambda::event::RollupEvent;
 use cflog_lambda::rollup::{HOUR_MARGIN, Handover, HandoverFuture};
 use cflog_lambda::{Config, FailureKind, Handler};
-use cflog_testkit::{HoldingProxy, S3Server, client, gzip, testdata};
+use cflog_testkit::{HoldingProxy, S3Server, SharedOutput, client, gzip, testdata};
 use serde_json::json;
 
 const ATHENA: &str = "athena";
@@ -169,23 +169,34 @@ async fn a_rollup_at_its_deadline_hands_on_the_hours_left_and_the_next_invocatio
     // invocation of a chain rolls one hour at least); the next hourly run
     // has them all.
     let kept = Kept::default();
+    let metrics = SharedOutput::default();
     let handler = Handler::new(server.client(), rollup_config(true))
         .unwrap()
-        .hands_over_to(kept.clone());
+        .hands_over_to(kept.clone())
+        .metrics_to(metrics.clone());
     let none = handler
         .handle_rollup_at(now, &RollupEvent::default(), Some(Instant::now()))
         .await
         .unwrap();
     assert_eq!((none.hours, none.deferred, none.handed_over), (0, 4, false));
     assert!(kept.events().is_empty());
+    // The metrics say so: four hours left for the next hourly run.
+    let lines = metrics.entries();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (&lines[0]["RollupHours"], &lines[0]["RollupHoursLeft"]),
+        (&json!(0), &json!(4))
+    );
 
     // Time for the first hour only: its PUT is held until the deadline is
     // past the margin, so that the next hour is not started.
     let proxy = HoldingProxy::start(&server.endpoint, "PUT ").await;
+    let metrics = SharedOutput::default();
     let handler = Arc::new(
         Handler::new(client(&proxy.endpoint), rollup_config(true))
             .unwrap()
-            .hands_over_to(kept.clone()),
+            .hands_over_to(kept.clone())
+            .metrics_to(metrics.clone()),
     );
     let deadline = Instant::now() + HOUR_MARGIN + Duration::from_secs(2);
     let rolling = tokio::spawn({
@@ -210,6 +221,17 @@ async fn a_rollup_at_its_deadline_hands_on_the_hours_left_and_the_next_invocatio
         ),
         (1, 1, 3, true),
         "{first:?}"
+    );
+    // None left for the next hourly run: they were handed on.
+    let lines = metrics.entries();
+    assert_eq!(
+        (
+            &lines[0]["RollupHours"],
+            &lines[0]["RollupPartsWritten"],
+            &lines[0]["RollupHoursLeft"],
+            &lines[0]["FailedRollups"]
+        ),
+        (&json!(1), &json!(1), &json!(0), &json!(0))
     );
     let handed = kept.events();
     assert_eq!(handed.len(), 1);
