@@ -184,7 +184,7 @@ impl Handler {
                 let next = RollupEvent {
                     window: Some((since, until)),
                     resume: Some(first.clone()),
-                    handover: event.handover + 1,
+                    handover: event.handover.saturating_add(1),
                 };
                 self.hand_over(&next).await
             }
