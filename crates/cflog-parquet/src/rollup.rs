@@ -66,7 +66,7 @@ const READ_BATCH_ROWS: usize = 8 * 1024;
 /// ([`writer`](RollupOptions::writer)). Parts of a small hour take
 /// [`WriterOptions::rolled`]'s zstd level 9: there one footer and one set
 /// of dictionaries weigh on every entry, and the level's 3 % fewer bytes
-/// cost milliseconds. Larger parts take zstd level 1, twice as fast for
+/// cost a fraction of a second at most. Larger parts take zstd level 1, twice as fast for
 /// those 3 % (BENCHMARKS.md, "The rollup's rate"): an hour of a busy
 /// distribution rolls up at its reading and encoding speed, not zstd's.
 ///
@@ -76,7 +76,7 @@ const READ_BATCH_ROWS: usize = 8 * 1024;
 /// let options = RollupOptions::default();
 /// assert_eq!(options.writer(1 << 20).get_row_group_rows(), 1 << 20);
 /// assert_eq!(options.get_part_input_bytes(), 256 << 20);
-/// assert_eq!(options.get_small_part_bytes(), 4 << 20);
+/// assert_eq!(options.get_small_part_bytes(), 16 << 20);
 /// ```
 #[derive(Clone, Debug)]
 pub struct RollupOptions {
@@ -89,16 +89,15 @@ pub struct RollupOptions {
 impl Default for RollupOptions {
     /// [`WriterOptions::rolled`]'s parts: row groups of up to 1,048,576
     /// rows or 128 MiB encoded, compressed harder, written for files read
-    /// whole, at zstd level 9 up to 4 MiB of inputs (about 30,000 entries
+    /// whole, at zstd level 9 up to 16 MiB of inputs (about 110,000 entries
     /// of [`WriterOptions::staged`] files) and level 1 past that; parts of
-    /// about 256 MiB of inputs, which come to somewhat less once merged
-    /// (one footer instead of many, larger dictionaries): 2 to 3 million
-    /// rows.
+    /// about 256 MiB of inputs, which come to about half as many bytes
+    /// once merged: about 1.9 million rows of staged files.
     fn default() -> RollupOptions {
         RollupOptions {
             small: WriterOptions::rolled(),
             large: WriterOptions::rolled().zstd_level(1),
-            small_part_bytes: 4 << 20,
+            small_part_bytes: 16 << 20,
             part_input_bytes: 256 << 20,
         }
     }
@@ -114,7 +113,7 @@ impl RollupOptions {
         self
     }
 
-    /// The bytes of inputs up to which a part is small (default 4 MiB).
+    /// The bytes of inputs up to which a part is small (default 16 MiB).
     #[must_use]
     pub fn small_part_bytes(mut self, bytes: u64) -> RollupOptions {
         self.small_part_bytes = bytes;
