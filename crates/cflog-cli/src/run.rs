@@ -297,7 +297,7 @@ fn convert_to_s3(
     selection: cflog_core::contract::Selection,
     redact: cflog_pipeline::Redact,
 ) -> Status {
-    use cflog_destinations::s3::ObjectFormat;
+    use cflog_destinations::s3::{ObjectFormat, S3Options};
 
     let format = match args.format {
         Format::Parquet => ObjectFormat::Parquet,
@@ -335,8 +335,12 @@ fn convert_to_s3(
     // does; with --no-rollup (or NDJSON) into the table's prefix itself.
     let rollup = format == ObjectFormat::Parquet && !args.no_rollup;
     let staging = cflog_destinations::s3::rollup::staging_prefix(prefix);
-    let written_prefix = if rollup { staging.as_str() } else { prefix };
-    let factory = crate::output::s3::S3Factory::new(s3, bucket, written_prefix, format, selection);
+    let options = S3Options::default().selection(selection);
+    let (written_prefix, options) = match rollup {
+        true => (staging.as_str(), options.staged()),
+        false => (prefix, options),
+    };
+    let factory = crate::output::s3::S3Factory::new(s3, bucket, written_prefix, format, options);
     let factory = if rollup { factory.staging() } else { factory };
     let progress = Progress::start(&plan.inputs, plan.quiet);
     let reporter = Reporter::with_progress(progress.bar());

@@ -71,10 +71,13 @@ pub fn sinks(
             let options = S3Options::default().selection(config.selection.clone());
             // With the rollup, the objects per input are staged apart from
             // the table, which holds only the rolled-up parts.
-            let prefix = match output.rollup_window_hours {
+            let (prefix, options) = match output.rollup_window_hours {
                 #[cfg(feature = "parquet")]
-                Some(_) => cflog_destinations::s3::rollup::staging_prefix(&output.prefix),
-                _ => output.prefix.clone(),
+                Some(_) => (
+                    cflog_destinations::s3::rollup::staging_prefix(&output.prefix),
+                    options.staged(),
+                ),
+                _ => (output.prefix.clone(), options),
             };
             let destination = S3Destination::new(s3.clone(), &output.bucket, &prefix)
                 .format(output.format)

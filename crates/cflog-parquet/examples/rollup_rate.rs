@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .transpose()?
         .unwrap_or(1_000);
     let new_writer =
-        || ParquetWriter::new(Vec::new(), ColumnSet::standard(), WriterOptions::default());
+        || ParquetWriter::new(Vec::new(), ColumnSet::standard(), WriterOptions::staged());
     let mut files = Vec::new();
     let mut writer = new_writer()?;
     let mut reader = Reader::from_reader(BufReader::new(std::io::stdin().lock()));
@@ -44,7 +44,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let staged: usize = files.iter().map(Bytes::len).sum();
 
     let started = Instant::now();
-    let mut part = RollupWriter::new(Vec::new(), ColumnSet::standard(), &RollupOptions::default())?;
+    let cpu_started = cpu_seconds();
+    let options = RollupOptions::default();
+    let writer = options.writer(staged as u64);
+    let mut part = RollupWriter::new(Vec::new(), ColumnSet::standard(), writer)?;
     for file in &files {
         part.append(file.clone())?;
     }
@@ -58,6 +61,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rows / seconds / 1e6,
         stats.row_groups
     );
+    if let (Some(before), Some(after)) = (cpu_started, cpu_seconds()) {
+        let cpu = after - before;
+        println!(
+            "CPU (user + system): {cpu:.2} s, {:.2} M rows per CPU second",
+            rows / cpu / 1e6
+        );
+    }
     println!(
         "bytes per entry: staged {:.1}, rolled {:.1} ({} bytes)",
         staged as f64 / rows,
@@ -65,4 +75,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.len()
     );
     Ok(())
+}
+
+/// This process's CPU time so far, user and system, where Linux's
+/// `/proc/self/stat` tells it (in clock ticks of 1/100 s).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command's name, which is in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
 }

@@ -23,7 +23,7 @@
 //! let mut files = Vec::new();
 //! for status in ["200", "404"] {
 //!     let log = format!("#Version: 1.0\n#Fields: date time sc-status\n2019-12-04\t21:02:31\t{status}\n");
-//!     let mut writer = ParquetWriter::new(Vec::new(), ColumnSet::standard(), WriterOptions::default())?;
+//!     let mut writer = ParquetWriter::new(Vec::new(), ColumnSet::standard(), WriterOptions::staged())?;
 //!     let mut reader = Reader::from_reader(log.as_bytes());
 //!     let mut record = Record::new();
 //!     while reader.read_record(&mut record)? {
@@ -31,7 +31,9 @@
 //!     }
 //!     files.push(bytes::Bytes::from(writer.finish()?.0));
 //! }
-//! let mut rollup = RollupWriter::new(Vec::new(), ColumnSet::standard(), &RollupOptions::default())?;
+//! let inputs = files.iter().map(|file| file.len() as u64).sum();
+//! let options = RollupOptions::default();
+//! let mut rollup = RollupWriter::new(Vec::new(), ColumnSet::standard(), options.writer(inputs))?;
 //! for file in files {
 //!     rollup.append(file)?;
 //! }
@@ -58,40 +60,63 @@ use crate::writer::{Counted, WriterOptions};
 /// The rows of each batch read from an input.
 const READ_BATCH_ROWS: usize = 8 * 1024;
 
-/// How a rollup sizes its parts and row groups.
+/// How a rollup sizes its parts and row groups, and compresses them.
+///
+/// A part's writer depends on the bytes of its inputs
+/// ([`writer`](RollupOptions::writer)). Parts of a small hour take
+/// [`WriterOptions::rolled`]'s zstd level 9: there one footer and one set
+/// of dictionaries weigh on every entry, and the level's 3 % fewer bytes
+/// cost a fraction of a second at most. Larger parts take zstd level 1, twice as fast for
+/// those 3 % (BENCHMARKS.md, "The rollup's rate"): an hour of a busy
+/// distribution rolls up at its reading and encoding speed, not zstd's.
 ///
 /// ```
 /// use cflog_parquet::rollup::RollupOptions;
 ///
 /// let options = RollupOptions::default();
-/// assert_eq!(options.writer().get_row_group_rows(), 1 << 20);
+/// assert_eq!(options.writer(1 << 20).get_row_group_rows(), 1 << 20);
 /// assert_eq!(options.get_part_input_bytes(), 256 << 20);
+/// assert_eq!(options.get_small_part_bytes(), 16 << 20);
 /// ```
 #[derive(Clone, Debug)]
 pub struct RollupOptions {
-    writer: WriterOptions,
+    small: WriterOptions,
+    large: WriterOptions,
+    small_part_bytes: u64,
     part_input_bytes: u64,
 }
 
 impl Default for RollupOptions {
     /// [`WriterOptions::rolled`]'s parts: row groups of up to 1,048,576
     /// rows or 128 MiB encoded, compressed harder, written for files read
-    /// whole; parts of about 256 MiB of inputs, which come to somewhat
-    /// less once merged (one footer instead of many, larger dictionaries):
-    /// 2 to 3 million rows.
+    /// whole, at zstd level 9 up to 16 MiB of inputs (about 110,000 entries
+    /// of [`WriterOptions::staged`] files) and level 1 past that; parts of
+    /// about 256 MiB of inputs, which come to about half as many bytes
+    /// once merged: about 1.9 million rows of staged files.
     fn default() -> RollupOptions {
         RollupOptions {
-            writer: WriterOptions::rolled(),
+            small: WriterOptions::rolled(),
+            large: WriterOptions::rolled().zstd_level(1),
+            small_part_bytes: 16 << 20,
             part_input_bytes: 256 << 20,
         }
     }
 }
 
 impl RollupOptions {
-    /// The writer's settings (row groups, compression).
+    /// One writer's settings (row groups, compression) for every part,
+    /// whatever its size.
     #[must_use]
     pub fn with_writer(mut self, writer: WriterOptions) -> RollupOptions {
-        self.writer = writer;
+        self.small = writer.clone();
+        self.large = writer;
+        self
+    }
+
+    /// The bytes of inputs up to which a part is small (default 16 MiB).
+    #[must_use]
+    pub fn small_part_bytes(mut self, bytes: u64) -> RollupOptions {
+        self.small_part_bytes = bytes;
         self
     }
 
@@ -103,9 +128,17 @@ impl RollupOptions {
         self
     }
 
-    /// The writer's settings.
-    pub fn writer(&self) -> &WriterOptions {
-        &self.writer
+    /// The writer's settings for a part of `input_bytes` of inputs.
+    pub fn writer(&self, input_bytes: u64) -> &WriterOptions {
+        match input_bytes <= self.small_part_bytes {
+            true => &self.small,
+            false => &self.large,
+        }
+    }
+
+    /// The bytes of inputs up to which a part is small.
+    pub fn get_small_part_bytes(&self) -> u64 {
+        self.small_part_bytes
     }
 
     /// The bytes of inputs past which a part takes no more.
@@ -231,7 +264,8 @@ impl<W: Write + Send> std::fmt::Debug for RollupWriter<W> {
 }
 
 impl<W: Write + Send> RollupWriter<W> {
-    /// A part of `set`'s columns, written to `out`.
+    /// A part of `set`'s columns, written to `out` with `options`: those
+    /// [`RollupOptions::writer`] gives for the part's inputs.
     ///
     /// # Errors
     ///
@@ -239,7 +273,7 @@ impl<W: Write + Send> RollupWriter<W> {
     pub fn new(
         out: W,
         set: ColumnSet,
-        options: &RollupOptions,
+        options: &WriterOptions,
     ) -> Result<RollupWriter<W>, RollupError> {
         let schema = set.arrow_schema();
         RollupWriter::with_schema(out, set, schema, options)
@@ -257,11 +291,10 @@ impl<W: Write + Send> RollupWriter<W> {
         out: W,
         set: ColumnSet,
         schema: SchemaRef,
-        options: &RollupOptions,
+        options: &WriterOptions,
     ) -> Result<RollupWriter<W>, RollupError> {
         let out = Counted { out, bytes: 0 };
         let writer = options
-            .writer
             .arrow_writer(out, &set, schema.clone())
             .map_err(RollupError::Output)?;
         Ok(RollupWriter {

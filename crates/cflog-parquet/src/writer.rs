@@ -18,6 +18,13 @@ use crate::columns::{Column, ColumnSet, ColumnType};
 /// The zstd level of [`WriterOptions::rolled`].
 const ROLLED_ZSTD_LEVEL: i32 = 9;
 
+/// How pages are compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Codec {
+    Zstd(i32),
+    Snappy,
+}
+
 /// How a [`ParquetWriter`] sizes its row groups and compresses them.
 ///
 /// ```
@@ -32,7 +39,7 @@ pub struct WriterOptions {
     row_group_bytes: usize,
     batch_rows: usize,
     batch_bytes: usize,
-    zstd_level: i32,
+    codec: Codec,
     statistics: EnabledStatistics,
     arrow_schema: bool,
     delta_timestamps: bool,
@@ -45,7 +52,7 @@ impl Default for WriterOptions {
             row_group_bytes: 32 << 20,
             batch_rows: 8 * 1024,
             batch_bytes: 16 << 20,
-            zstd_level: 1,
+            codec: Codec::Zstd(1),
             statistics: EnabledStatistics::Page,
             arrow_schema: true,
             delta_timestamps: false,
@@ -54,6 +61,30 @@ impl Default for WriterOptions {
 }
 
 impl WriterOptions {
+    /// The settings of the files the hourly rollup reads
+    /// ([`rollup`](crate::rollup)), staged one per log file and read once:
+    /// [`default`](WriterOptions::default)'s, compressed with
+    /// [`snappy`](WriterOptions::snappy) instead of zstd.
+    ///
+    /// parquet's zstd sets up a compression and a decompression context
+    /// for every column chunk it reads, and a small file is one chunk per
+    /// column: rolling an hour of 1,000-row files up spent a fifth of its
+    /// time there (BENCHMARKS.md, "The rollup's rate"). Snappy sets up
+    /// nothing. Its files are about 30 % larger, which staging objects,
+    /// read once and then expired, can afford.
+    ///
+    /// ```
+    /// use cflog_parquet::{ColumnSet, WriterOptions};
+    /// use parquet::basic::Compression;
+    ///
+    /// let props = WriterOptions::staged().writer_properties(&ColumnSet::standard())?;
+    /// assert_eq!(props.compression(&"sc_status".into()), Compression::SNAPPY);
+    /// # Ok::<(), parquet::errors::ParquetError>(())
+    /// ```
+    pub fn staged() -> WriterOptions {
+        WriterOptions::default().snappy()
+    }
+
     /// The settings of the hourly rollup's parts
     /// ([`rollup`](crate::rollup)): the same columns and encodings as
     /// [`default`](WriterOptions::default)'s, but files written once an
@@ -61,7 +92,9 @@ impl WriterOptions {
     ///
     /// - row groups of up to 1,048,576 rows or 128 MiB encoded (an hour
     ///   of a busy distribution in one);
-    /// - zstd level 9 (the writer's 1 is for files written as logs arrive);
+    /// - zstd level 9 (the writer's 1 is for files written as logs arrive;
+    ///   the rollup keeps 9 for small hours only, see
+    ///   [`RollupOptions`](crate::rollup::RollupOptions));
     /// - [`EnabledStatistics::Chunk`]: the row groups' statistics, which
     ///   Athena prunes by, without the page index;
     /// - no embedded Arrow schema ([`arrow_schema`](WriterOptions::arrow_schema));
@@ -118,11 +151,20 @@ impl WriterOptions {
         self
     }
 
-    /// The zstd level (default 1: on the generated corpus, 3 gave no
-    /// smaller file and 6 one 1 % smaller, each slower; up to 22).
+    /// Compresses with zstd at `level` (the default, at 1: on the
+    /// generated corpus, 3 gave no smaller file and 6 one 1 % smaller,
+    /// each slower; up to 22).
     #[must_use]
     pub fn zstd_level(mut self, level: i32) -> WriterOptions {
-        self.zstd_level = level;
+        self.codec = Codec::Zstd(level);
+        self
+    }
+
+    /// Compresses with snappy instead of zstd: larger files, cheaper to
+    /// write and to read ([`staged`](WriterOptions::staged)).
+    #[must_use]
+    pub fn snappy(mut self) -> WriterOptions {
+        self.codec = Codec::Snappy;
         self
     }
 
@@ -216,7 +258,10 @@ impl WriterOptions {
         schema: &Schema,
     ) -> Result<WriterProperties, ParquetError> {
         let mut props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(self.zstd_level)?))
+            .set_compression(match self.codec {
+                Codec::Zstd(level) => Compression::ZSTD(ZstdLevel::try_new(level)?),
+                Codec::Snappy => Compression::SNAPPY,
+            })
             .set_statistics_enabled(self.statistics)
             .set_max_row_group_row_count(Some(self.row_group_rows))
             .set_max_row_group_bytes(Some(self.row_group_bytes))

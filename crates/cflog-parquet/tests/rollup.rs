@@ -10,13 +10,24 @@ use cflog_core::{Reader, Record};
 use cflog_parquet::rollup::{RollupError, RollupOptions, RollupWriter, plan_parts};
 use cflog_parquet::{ColumnSet, ParquetWriter, WriterOptions};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
 use proptest::prelude::*;
 
 /// One file of the generated log's lines `range`, as the S3
 /// destination stages them, with small row groups so that a part's row
 /// groups span several of them.
 fn staged(log: &[u8], range: std::ops::Range<usize>, set: ColumnSet) -> Bytes {
-    let options = WriterOptions::default().row_group_rows(3).batch_rows(2);
+    let options = WriterOptions::staged().row_group_rows(3).batch_rows(2);
+    staged_with(log, range, set, options)
+}
+
+/// As [`staged`], written with `options`.
+fn staged_with(
+    log: &[u8],
+    range: std::ops::Range<usize>,
+    set: ColumnSet,
+    options: WriterOptions,
+) -> Bytes {
     let mut writer = ParquetWriter::new(Vec::new(), set, options).unwrap();
     let mut reader = Reader::from_reader(log);
     let mut record = Record::new();
@@ -85,7 +96,7 @@ fn read_all(file: &Bytes) -> RecordBatch {
         .unwrap_or_else(|| RecordBatch::new_empty(ColumnSet::standard().arrow_schema()))
 }
 
-fn roll(inputs: &[Bytes], options: &RollupOptions) -> Result<Vec<u8>, RollupError> {
+fn roll(inputs: &[Bytes], options: &WriterOptions) -> Result<Vec<u8>, RollupError> {
     let mut part = RollupWriter::new(Vec::new(), ColumnSet::standard(), options)?;
     for input in inputs {
         part.append(input.clone())?;
@@ -112,8 +123,7 @@ proptest! {
             .windows(2)
             .map(|w| staged(&log, w[0]..w[1], ColumnSet::standard()))
             .collect();
-        let options = RollupOptions::default()
-            .with_writer(WriterOptions::default().row_group_rows(group_rows));
+        let options = WriterOptions::rolled().row_group_rows(group_rows);
         let part = Bytes::from(roll(&inputs, &options).unwrap());
         let rolled = read_all(&part);
         prop_assert_eq!(rolled.num_rows(), total);
@@ -168,7 +178,7 @@ fn a_large_part_fills_row_groups_of_the_default_size() {
         .map(|start| staged(&log, start..start + 2, ColumnSet::standard()))
         .collect();
     let mut part =
-        RollupWriter::new(Vec::new(), ColumnSet::standard(), &RollupOptions::default()).unwrap();
+        RollupWriter::new(Vec::new(), ColumnSet::standard(), &WriterOptions::rolled()).unwrap();
     for input in &inputs {
         part.append(input.clone()).unwrap();
     }
@@ -195,7 +205,7 @@ fn an_input_of_other_columns_is_refused_with_its_position() {
         staged(&log, 0..2, ColumnSet::standard()),
         staged(&log, 2..4, ColumnSet::realtime()),
     ];
-    let error = roll(&inputs, &RollupOptions::default()).unwrap_err();
+    let error = roll(&inputs, &WriterOptions::rolled()).unwrap_err();
     assert!(
         matches!(error, RollupError::Columns { input: 1, .. }),
         "{error:?}"
@@ -206,7 +216,7 @@ fn an_input_of_other_columns_is_refused_with_its_position() {
 fn an_input_that_is_not_parquet_is_refused_and_breaks_the_part() {
     let log = log();
     let mut part =
-        RollupWriter::new(Vec::new(), ColumnSet::standard(), &RollupOptions::default()).unwrap();
+        RollupWriter::new(Vec::new(), ColumnSet::standard(), &WriterOptions::rolled()).unwrap();
     part.append(staged(&log, 0..2, ColumnSet::standard()))
         .unwrap();
     let error = part
@@ -219,7 +229,7 @@ fn an_input_that_is_not_parquet_is_refused_and_breaks_the_part() {
     // A cut-off file: the footer is gone.
     let whole = staged(&log, 0..4, ColumnSet::standard());
     let cut = whole.slice(..whole.len() - 10);
-    let error = roll(&[cut], &RollupOptions::default()).unwrap_err();
+    let error = roll(&[cut], &WriterOptions::rolled()).unwrap_err();
     assert!(
         matches!(error, RollupError::Input { input: 0, .. }),
         "{error:?}"
@@ -233,7 +243,7 @@ fn an_input_that_is_not_parquet_is_refused_and_breaks_the_part() {
 
 #[test]
 fn no_inputs_make_a_file_of_no_rows() {
-    let file = Bytes::from(roll(&[], &RollupOptions::default()).unwrap());
+    let file = Bytes::from(roll(&[], &WriterOptions::rolled()).unwrap());
     assert_eq!(read_all(&file).num_rows(), 0);
 }
 
@@ -262,7 +272,7 @@ fn inputs_with_derived_columns_roll_up_with_their_own_columns() {
     ];
     let schema = input_schema(&inputs[0]).unwrap();
     assert_eq!(schema.fields().len(), enriched().columns().len());
-    let options = RollupOptions::default();
+    let options = WriterOptions::rolled();
     let mut part =
         RollupWriter::with_schema(Vec::new(), ColumnSet::standard(), schema.clone(), &options)
             .unwrap();
@@ -296,4 +306,52 @@ fn inputs_with_derived_columns_roll_up_with_their_own_columns() {
         matches!(error, RollupError::Columns { input: 1, .. }),
         "{error:?}"
     );
+}
+
+/// Staging files of either codec (zstd before the staged settings, snappy
+/// since) roll up into one part; a part of more inputs than
+/// `small_part_bytes` is compressed at zstd's level 1, a smaller one at 9,
+/// with the same rows.
+#[test]
+fn small_parts_are_compressed_harder_than_large_ones_with_the_same_rows() {
+    let log = log();
+    let total = lines(&log);
+    let inputs: Vec<Bytes> = (0..total)
+        .step_by(4)
+        .map(|start| {
+            let options = match start % 8 {
+                0 => WriterOptions::staged(),
+                _ => WriterOptions::default(),
+            };
+            let range = start..(start + 4).min(total);
+            staged_with(&log, range, ColumnSet::standard(), options)
+        })
+        .collect();
+    let input_bytes: u64 = inputs.iter().map(|input| input.len() as u64).sum();
+    let options = RollupOptions::default().small_part_bytes(input_bytes);
+    let small = Bytes::from(roll(&inputs, options.writer(input_bytes)).unwrap());
+    let large = Bytes::from(roll(&inputs, options.writer(input_bytes + 1)).unwrap());
+    assert_eq!(read_all(&small), read_all(&large));
+    // A file records its codec, not the level: the level is the writer's.
+    let level = |input_bytes| {
+        let props = options
+            .writer(input_bytes)
+            .writer_properties(&ColumnSet::standard());
+        props.unwrap().compression(&"sc_status".into())
+    };
+    let zstd = |level| Compression::ZSTD(ZstdLevel::try_new(level).unwrap());
+    assert_eq!(level(input_bytes), zstd(9));
+    assert_eq!(level(input_bytes + 1), zstd(1));
+    let codecs = |file: &Bytes| -> Vec<Compression> {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file.clone()).unwrap();
+        let group = builder.metadata().row_group(0);
+        group.columns().iter().map(|c| c.compression()).collect()
+    };
+    for file in [&small, &large] {
+        assert!(
+            codecs(file)
+                .iter()
+                .all(|c| matches!(c, Compression::ZSTD(_)))
+        );
+    }
 }

@@ -6,7 +6,6 @@ use std::io;
 use std::task::{Context, Poll};
 
 use cflog_core::LogLine;
-use cflog_core::contract::Selection;
 use cflog_destinations::s3::{ObjectFormat, S3Destination, S3Options, S3Sink};
 use cflog_pipeline::sink::{Delivery, EntryError, Sink, SinkFactory, Source, Verdict};
 
@@ -35,12 +34,12 @@ impl S3Factory {
         bucket: &str,
         prefix: &str,
         format: ObjectFormat,
-        selection: Selection,
+        options: S3Options,
     ) -> S3Factory {
         let destination =
             S3Destination::on_runtime(s3.client().clone(), bucket, prefix, s3.handle().clone())
                 .format(format)
-                .options(S3Options::default().selection(selection));
+                .options(options);
         S3Factory { destination }
     }
 

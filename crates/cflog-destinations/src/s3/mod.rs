@@ -165,6 +165,15 @@ impl S3Options {
         self
     }
 
+    /// Objects staged for the hourly rollup ([`rollup`]), read once by it
+    /// and then expired: Parquet written with
+    /// [`WriterOptions::staged`], which the rollup reads faster.
+    #[cfg(feature = "parquet")]
+    #[must_use]
+    pub fn staged(self) -> S3Options {
+        self.parquet(WriterOptions::staged())
+    }
+
     /// The keys of each NDJSON object (default all); Parquet files always
     /// have the fixed columns of `cflog_parquet::ColumnSet::standard`.
     #[must_use]

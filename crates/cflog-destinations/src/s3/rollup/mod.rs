@@ -734,11 +734,12 @@ impl HourlyRollup {
                         Staged::Spooled(file) => rollup::input_schema(file),
                     }
                     .map_err(|error| input_error(rollup::RollupError::Input { input: 0, error }))?;
+                    let input_bytes = inputs.iter().map(|input| input.size).sum();
                     let part = RollupWriter::with_schema(
                         Vec::new(),
                         ColumnSet::standard(),
                         schema,
-                        &self.options.parts,
+                        self.options.parts.writer(input_bytes),
                     )
                     .map_err(|error| self.encode_error(key, error))?;
                     writer.insert(part)
