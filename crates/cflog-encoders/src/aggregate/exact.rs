@@ -71,11 +71,16 @@ pub struct ClientAddresses {
     total: u64,
 }
 
-/// Requests by address: IPv4 apart, in slots of half the size, since
-/// most addresses are IPv4 and the table is looked up once per entry.
+/// Requests by address: IPv4 apart, in slots of a quarter of the size
+/// (a 4-byte address and a 4-byte count), since most addresses are IPv4
+/// and the table is looked up once per entry, at random: the smaller the
+/// table, the more of it stays in the cache.
 #[derive(Clone, Debug, Default)]
 struct ExactAddresses {
-    v4: HashMap<u32, u64, RandomState>,
+    /// IPv4 requests, modulo 2^32.
+    v4: HashMap<u32, u32, RandomState>,
+    /// IPv4 requests past 2^32, in units of 2^32 (almost always empty).
+    v4_carried: HashMap<u32, u64, RandomState>,
     v6: HashMap<u128, u64, RandomState>,
 }
 
@@ -85,9 +90,16 @@ const MAPPED: u128 = 0xffff << 32;
 impl ExactAddresses {
     #[inline]
     fn add(&mut self, address: u128, n: u64) {
-        match address >> 32 == MAPPED >> 32 {
-            true => *self.v4.entry(address as u32).or_default() += n,
-            false => *self.v6.entry(address).or_default() += n,
+        if address >> 32 != MAPPED >> 32 {
+            *self.v6.entry(address).or_default() += n;
+            return;
+        }
+        let v4 = address as u32;
+        let count = self.v4.entry(v4).or_default();
+        let sum = u128::from(*count) + u128::from(n);
+        *count = sum as u32;
+        if sum > u128::from(u32::MAX) {
+            *self.v4_carried.entry(v4).or_default() += (sum >> 32) as u64;
         }
     }
 
@@ -101,7 +113,10 @@ impl ExactAddresses {
 
     /// Every address (IPv4 mapped into IPv6) with its requests.
     fn iter(&self) -> impl Iterator<Item = (u128, u64)> + '_ {
-        let v4 = self.v4.iter().map(|(a, n)| (MAPPED | u128::from(*a), *n));
+        let v4 = self.v4.iter().map(|(a, n)| {
+            let carried = self.v4_carried.get(a).map_or(0, |high| high << 32);
+            (MAPPED | u128::from(*a), carried | u64::from(*n))
+        });
         v4.chain(self.v6.iter().map(|(a, n)| (*a, *n)))
     }
 }
@@ -364,6 +379,24 @@ mod tests {
             .collect();
         assert_eq!(listed, expected);
         assert_eq!((addresses.count(), addresses.total()), (3, 4));
+    }
+
+    /// An IPv4 address's count is kept in 32 bits, and carried past them.
+    #[test]
+    fn ipv4_counts_past_32_bits_are_carried() {
+        let mut exact = ExactAddresses::default();
+        let a = u128::from_be_bytes(address(1));
+        exact.add(a, u64::from(u32::MAX));
+        exact.add(a, 2);
+        exact.add(a, 1 << 33);
+        let counts: Vec<(u128, u64)> = exact.iter().collect();
+        assert_eq!(counts, [(a, (1 << 32) + 1 + (1 << 33))]);
+        let mut addresses = ClientAddresses::default();
+        addresses.merge(ClientAddresses {
+            exact: Some(exact),
+            ..ClientAddresses::default()
+        });
+        assert_eq!(addresses.top(1)[0].count, (1 << 32) + 1 + (1 << 33));
     }
 
     #[test]
