@@ -30,7 +30,7 @@ use std::net::IpAddr;
 use foldhash::fast::RandomState;
 use foldhash::quality::FixedState;
 
-use super::series::Distinct;
+use super::series::{Distinct, Latency};
 use super::top::TopK;
 
 /// The most distinct addresses counted exactly (6 MiB of addresses and
@@ -266,12 +266,15 @@ impl ClientAddresses {
 
 /// Times in whole milliseconds, and how often each occurs, for exact
 /// percentiles in little memory: while there are at most
-/// [`EXACT_MILLISECONDS`] distinct times. The count and the sum are
-/// always exact.
+/// [`EXACT_MILLISECONDS`] distinct times. Past that, every time goes into
+/// a DDSketch (the times counted so far with it), and the percentiles are
+/// estimates within 1%. The count and the sum are always exact.
 #[derive(Clone, Debug)]
 pub struct Milliseconds {
     /// Occurrences by time, until there are too many distinct times.
     exact: Option<HashMap<u64, u64, RandomState>>,
+    /// Every time, once there were too many to keep them all.
+    sketch: Option<Box<Latency>>,
     count: u64,
     sum: u128,
 }
@@ -280,6 +283,7 @@ impl Default for Milliseconds {
     fn default() -> Milliseconds {
         Milliseconds {
             exact: Some(HashMap::default()),
+            sketch: None,
             count: 0,
             sum: 0,
         }
@@ -292,10 +296,28 @@ impl Milliseconds {
     pub fn add(&mut self, ms: u64) {
         self.count += 1;
         self.sum += u128::from(ms);
-        if let Some(counts) = &mut self.exact {
-            *counts.entry(ms).or_default() += 1;
-            if counts.len() > EXACT_MILLISECONDS {
-                self.exact = None;
+        match &mut self.exact {
+            Some(counts) => {
+                *counts.entry(ms).or_default() += 1;
+                if counts.len() > EXACT_MILLISECONDS {
+                    self.spill();
+                }
+            }
+            None => self.sketch_mut().add(ms as f64),
+        }
+    }
+
+    /// The sketch, made when missing.
+    fn sketch_mut(&mut self) -> &mut Latency {
+        self.sketch.get_or_insert_with(Box::default)
+    }
+
+    /// Moves the exact counts into the sketch.
+    fn spill(&mut self) {
+        if let Some(counts) = self.exact.take() {
+            let sketch = self.sketch_mut();
+            for (ms, n) in counts {
+                sketch.add_n(ms as f64, n);
             }
         }
     }
@@ -310,11 +332,14 @@ impl Milliseconds {
         self.sum
     }
 
-    /// The time below which `percent` of the times are (nearest rank);
-    /// `None` when nothing was counted, or when there were too many
-    /// distinct times to keep them all.
+    /// The time below which `percent` of the times are (nearest rank),
+    /// exact while [`is_exact`](Self::is_exact), within 1% past that;
+    /// `None` when nothing was counted.
     pub fn percentile(&self, percent: f64) -> Option<u64> {
-        let counts = self.exact.as_ref()?;
+        let Some(counts) = self.exact.as_ref() else {
+            let quantile = self.sketch.as_ref()?.quantile(percent / 100.0)?;
+            return Some(quantile.round() as u64);
+        };
         let mut values: Vec<(u64, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
         values.sort_unstable();
         let total: u64 = values.iter().map(|(_, n)| n).sum();
@@ -338,16 +363,24 @@ impl Milliseconds {
     pub fn merge(&mut self, other: &Milliseconds) {
         self.count += other.count;
         self.sum += other.sum;
-        match (&mut self.exact, &other.exact) {
-            (Some(mine), Some(theirs)) => {
-                for (ms, n) in theirs {
-                    *mine.entry(*ms).or_default() += n;
-                }
-                if mine.len() > EXACT_MILLISECONDS {
-                    self.exact = None;
-                }
+        if let (Some(mine), Some(theirs)) = (&mut self.exact, &other.exact) {
+            for (ms, n) in theirs {
+                *mine.entry(*ms).or_default() += n;
             }
-            _ => self.exact = None,
+            if mine.len() > EXACT_MILLISECONDS {
+                self.spill();
+            }
+            return;
+        }
+        self.spill();
+        let sketch = self.sketch_mut();
+        if let Some(theirs) = &other.exact {
+            for (ms, n) in theirs {
+                sketch.add_n(*ms as f64, *n);
+            }
+        }
+        if let Some(theirs) = &other.sketch {
+            sketch.merge(theirs);
         }
     }
 }
@@ -463,8 +496,28 @@ mod tests {
             merged.add(ms * 1000);
         }
         assert!(!merged.is_exact());
-        assert_eq!(merged.percentile(50.0), None);
         assert_eq!(merged.count(), 200 + EXACT_MILLISECONDS as u64 + 1);
         assert_eq!(Milliseconds::default().percentile(50.0), None);
+        // Past the bound, every time is in the sketch, within 1%: the
+        // 200 small ones and 0 s, 1 s… 65.536 s, each once.
+        let within = |got: Option<u64>, truth: f64| {
+            let got = got.unwrap() as f64;
+            assert!(
+                (got - truth).abs() <= truth * 0.01 + 0.5,
+                "{got} against {truth}"
+            );
+        };
+        within(merged.percentile(50.0), 32_668_000.0);
+        within(merged.percentile(100.0), EXACT_MILLISECONDS as f64 * 1000.0);
+        // And merged into an exact set, or an exact set into it.
+        let mut exact = Milliseconds::default();
+        exact.add(7);
+        let mut estimated = merged.clone();
+        exact.merge(&merged);
+        estimated.merge(&times);
+        assert!(!exact.is_exact() && !estimated.is_exact());
+        assert_eq!(exact.count(), merged.count() + 1);
+        within(exact.percentile(99.0), 64_879_000.0);
+        within(estimated.percentile(99.0), 64_877_000.0);
     }
 }
