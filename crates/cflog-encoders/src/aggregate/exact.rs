@@ -30,7 +30,7 @@ use std::net::IpAddr;
 use foldhash::fast::RandomState;
 use foldhash::quality::FixedState;
 
-use super::series::Distinct;
+use super::series::{Distinct, Latency};
 use super::top::TopK;
 
 /// The most distinct addresses counted exactly (6 MiB of addresses and
@@ -71,11 +71,16 @@ pub struct ClientAddresses {
     total: u64,
 }
 
-/// Requests by address: IPv4 apart, in slots of half the size, since
-/// most addresses are IPv4 and the table is looked up once per entry.
+/// Requests by address: IPv4 apart, in slots of a quarter of the size
+/// (a 4-byte address and a 4-byte count), since most addresses are IPv4
+/// and the table is looked up once per entry, at random: the smaller the
+/// table, the more of it stays in the cache.
 #[derive(Clone, Debug, Default)]
 struct ExactAddresses {
-    v4: HashMap<u32, u64, RandomState>,
+    /// IPv4 requests, modulo 2^32.
+    v4: HashMap<u32, u32, RandomState>,
+    /// IPv4 requests past 2^32, in units of 2^32 (almost always empty).
+    v4_carried: HashMap<u32, u64, RandomState>,
     v6: HashMap<u128, u64, RandomState>,
 }
 
@@ -85,9 +90,16 @@ const MAPPED: u128 = 0xffff << 32;
 impl ExactAddresses {
     #[inline]
     fn add(&mut self, address: u128, n: u64) {
-        match address >> 32 == MAPPED >> 32 {
-            true => *self.v4.entry(address as u32).or_default() += n,
-            false => *self.v6.entry(address).or_default() += n,
+        if address >> 32 != MAPPED >> 32 {
+            *self.v6.entry(address).or_default() += n;
+            return;
+        }
+        let v4 = address as u32;
+        let count = self.v4.entry(v4).or_default();
+        let sum = u128::from(*count) + u128::from(n);
+        *count = sum as u32;
+        if sum > u128::from(u32::MAX) {
+            *self.v4_carried.entry(v4).or_default() += (sum >> 32) as u64;
         }
     }
 
@@ -101,7 +113,10 @@ impl ExactAddresses {
 
     /// Every address (IPv4 mapped into IPv6) with its requests.
     fn iter(&self) -> impl Iterator<Item = (u128, u64)> + '_ {
-        let v4 = self.v4.iter().map(|(a, n)| (MAPPED | u128::from(*a), *n));
+        let v4 = self.v4.iter().map(|(a, n)| {
+            let carried = self.v4_carried.get(a).map_or(0, |high| high << 32);
+            (MAPPED | u128::from(*a), carried | u64::from(*n))
+        });
         v4.chain(self.v6.iter().map(|(a, n)| (*a, *n)))
     }
 }
@@ -251,12 +266,15 @@ impl ClientAddresses {
 
 /// Times in whole milliseconds, and how often each occurs, for exact
 /// percentiles in little memory: while there are at most
-/// [`EXACT_MILLISECONDS`] distinct times. The count and the sum are
-/// always exact.
+/// [`EXACT_MILLISECONDS`] distinct times. Past that, every time goes into
+/// a DDSketch (the times counted so far with it), and the percentiles are
+/// estimates within 1%. The count and the sum are always exact.
 #[derive(Clone, Debug)]
 pub struct Milliseconds {
     /// Occurrences by time, until there are too many distinct times.
     exact: Option<HashMap<u64, u64, RandomState>>,
+    /// Every time, once there were too many to keep them all.
+    sketch: Option<Box<Latency>>,
     count: u64,
     sum: u128,
 }
@@ -265,6 +283,7 @@ impl Default for Milliseconds {
     fn default() -> Milliseconds {
         Milliseconds {
             exact: Some(HashMap::default()),
+            sketch: None,
             count: 0,
             sum: 0,
         }
@@ -277,10 +296,28 @@ impl Milliseconds {
     pub fn add(&mut self, ms: u64) {
         self.count += 1;
         self.sum += u128::from(ms);
-        if let Some(counts) = &mut self.exact {
-            *counts.entry(ms).or_default() += 1;
-            if counts.len() > EXACT_MILLISECONDS {
-                self.exact = None;
+        match &mut self.exact {
+            Some(counts) => {
+                *counts.entry(ms).or_default() += 1;
+                if counts.len() > EXACT_MILLISECONDS {
+                    self.spill();
+                }
+            }
+            None => self.sketch_mut().add(ms as f64),
+        }
+    }
+
+    /// The sketch, made when missing.
+    fn sketch_mut(&mut self) -> &mut Latency {
+        self.sketch.get_or_insert_with(Box::default)
+    }
+
+    /// Moves the exact counts into the sketch.
+    fn spill(&mut self) {
+        if let Some(counts) = self.exact.take() {
+            let sketch = self.sketch_mut();
+            for (ms, n) in counts {
+                sketch.add_n(ms as f64, n);
             }
         }
     }
@@ -295,11 +332,14 @@ impl Milliseconds {
         self.sum
     }
 
-    /// The time below which `percent` of the times are (nearest rank);
-    /// `None` when nothing was counted, or when there were too many
-    /// distinct times to keep them all.
+    /// The time below which `percent` of the times are (nearest rank),
+    /// exact while [`is_exact`](Self::is_exact), within 1% past that;
+    /// `None` when nothing was counted.
     pub fn percentile(&self, percent: f64) -> Option<u64> {
-        let counts = self.exact.as_ref()?;
+        let Some(counts) = self.exact.as_ref() else {
+            let quantile = self.sketch.as_ref()?.quantile(percent / 100.0)?;
+            return Some(quantile.round() as u64);
+        };
         let mut values: Vec<(u64, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
         values.sort_unstable();
         let total: u64 = values.iter().map(|(_, n)| n).sum();
@@ -323,16 +363,24 @@ impl Milliseconds {
     pub fn merge(&mut self, other: &Milliseconds) {
         self.count += other.count;
         self.sum += other.sum;
-        match (&mut self.exact, &other.exact) {
-            (Some(mine), Some(theirs)) => {
-                for (ms, n) in theirs {
-                    *mine.entry(*ms).or_default() += n;
-                }
-                if mine.len() > EXACT_MILLISECONDS {
-                    self.exact = None;
-                }
+        if let (Some(mine), Some(theirs)) = (&mut self.exact, &other.exact) {
+            for (ms, n) in theirs {
+                *mine.entry(*ms).or_default() += n;
             }
-            _ => self.exact = None,
+            if mine.len() > EXACT_MILLISECONDS {
+                self.spill();
+            }
+            return;
+        }
+        self.spill();
+        let sketch = self.sketch_mut();
+        if let Some(theirs) = &other.exact {
+            for (ms, n) in theirs {
+                sketch.add_n(*ms as f64, *n);
+            }
+        }
+        if let Some(theirs) = &other.sketch {
+            sketch.merge(theirs);
         }
     }
 }
@@ -364,6 +412,24 @@ mod tests {
             .collect();
         assert_eq!(listed, expected);
         assert_eq!((addresses.count(), addresses.total()), (3, 4));
+    }
+
+    /// An IPv4 address's count is kept in 32 bits, and carried past them.
+    #[test]
+    fn ipv4_counts_past_32_bits_are_carried() {
+        let mut exact = ExactAddresses::default();
+        let a = u128::from_be_bytes(address(1));
+        exact.add(a, u64::from(u32::MAX));
+        exact.add(a, 2);
+        exact.add(a, 1 << 33);
+        let counts: Vec<(u128, u64)> = exact.iter().collect();
+        assert_eq!(counts, [(a, (1 << 32) + 1 + (1 << 33))]);
+        let mut addresses = ClientAddresses::default();
+        addresses.merge(ClientAddresses {
+            exact: Some(exact),
+            ..ClientAddresses::default()
+        });
+        assert_eq!(addresses.top(1)[0].count, (1 << 32) + 1 + (1 << 33));
     }
 
     #[test]
@@ -430,8 +496,28 @@ mod tests {
             merged.add(ms * 1000);
         }
         assert!(!merged.is_exact());
-        assert_eq!(merged.percentile(50.0), None);
         assert_eq!(merged.count(), 200 + EXACT_MILLISECONDS as u64 + 1);
         assert_eq!(Milliseconds::default().percentile(50.0), None);
+        // Past the bound, every time is in the sketch, within 1%: the
+        // 200 small ones and 0 s, 1 s… 65.536 s, each once.
+        let within = |got: Option<u64>, truth: f64| {
+            let got = got.unwrap() as f64;
+            assert!(
+                (got - truth).abs() <= truth * 0.01 + 0.5,
+                "{got} against {truth}"
+            );
+        };
+        within(merged.percentile(50.0), 32_668_000.0);
+        within(merged.percentile(100.0), EXACT_MILLISECONDS as f64 * 1000.0);
+        // And merged into an exact set, or an exact set into it.
+        let mut exact = Milliseconds::default();
+        exact.add(7);
+        let mut estimated = merged.clone();
+        exact.merge(&merged);
+        estimated.merge(&times);
+        assert!(!exact.is_exact() && !estimated.is_exact());
+        assert_eq!(exact.count(), merged.count() + 1);
+        within(exact.percentile(99.0), 64_879_000.0);
+        within(estimated.percentile(99.0), 64_877_000.0);
     }
 }

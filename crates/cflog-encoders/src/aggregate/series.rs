@@ -68,6 +68,12 @@ impl Latency {
         self.0.add(ms);
     }
 
+    /// Adds one latency `n` times, in milliseconds.
+    #[inline]
+    pub fn add_n(&mut self, ms: f64, n: u64) {
+        self.0.add_with_count(ms, n);
+    }
+
     /// How many latencies were added.
     pub fn count(&self) -> u64 {
         self.0.count() as u64

@@ -50,12 +50,57 @@ struct Slot<P> {
     /// [`MAX_VALUE_BYTES`](super::MAX_VALUE_BYTES) long when the
     /// aggregate adds them).
     key: Vec<u8>,
-    /// The hash of `key`, by the summary's hasher.
-    hash: u64,
     count: u64,
     /// How much `count` may overstate the value's occurrences.
     error: u64,
     payload: P,
+}
+
+/// The bytes of a value kept in its [`Probe`]: most paths, agents'
+/// names and referrers' hosts are shorter.
+const PREFIX: usize = 48;
+
+/// Up to this many values, a summary is looked up by comparing each value
+/// in turn, without hashing.
+const SCANNED: usize = 8;
+
+/// What a lookup compares of one kept value, in one cache line: its hash,
+/// its length and its first bytes, so that a value found is compared
+/// without reaching for its key (a second cache miss), unless it is
+/// longer than [`PREFIX`].
+#[derive(Clone, Debug)]
+#[repr(C, align(64))]
+struct Probe {
+    /// The hash of the key, by the summary's hasher.
+    hash: u64,
+    len: usize,
+    prefix: [u8; PREFIX],
+}
+
+impl Probe {
+    fn new(key: &[u8], hash: u64) -> Probe {
+        let mut prefix = [0; PREFIX];
+        let kept = key.len().min(PREFIX);
+        prefix[..kept].copy_from_slice(&key[..kept]);
+        Probe {
+            hash,
+            len: key.len(),
+            prefix,
+        }
+    }
+
+    /// Whether this probe's value is `key`, asking `full` (whether the
+    /// value whole is `key`) only for a long key.
+    #[inline]
+    fn is(&self, key: &[u8], full: impl FnOnce() -> bool) -> bool {
+        if self.len != key.len() {
+            return false;
+        }
+        match key.len() <= PREFIX {
+            true => self.prefix[..key.len()] == *key,
+            false => self.prefix == key[..PREFIX] && full(),
+        }
+    }
 }
 
 /// A space-saving summary of at most `capacity` values (see the [module
@@ -66,14 +111,16 @@ struct Slot<P> {
 /// replace is found at once and a count that grows moves down the heap
 /// without a lookup, comparing counts side by side in the heap rather
 /// than one slot away each (a new value in a full summary goes down most
-/// of the heap's levels). The
-/// index holds slot numbers only, found by the slots' stored hashes: a
+/// of the heap's levels). The index holds slot numbers only, found by the
+/// slots' probes (hash, length and first bytes, a cache line each): a
 /// value that takes another's place costs no hashing of the old value,
 /// and no allocation when the old one's fits it.
 #[derive(Clone, Debug)]
 pub struct TopK<P> {
     capacity: usize,
     slots: Vec<Slot<P>>,
+    /// One per slot, in the same order.
+    probes: Vec<Probe>,
     /// (count, slot): the count is the slot's, repeated.
     heap: Vec<(u64, u32)>,
     place: Vec<u32>,
@@ -107,6 +154,7 @@ impl<P: Payload> TopK<P> {
         TopK {
             capacity: capacity.clamp(1, u32::MAX as usize),
             slots: Vec::new(),
+            probes: Vec::new(),
             heap: Vec::new(),
             place: Vec::new(),
             index: HashTable::new(),
@@ -126,8 +174,9 @@ impl<P: Payload> TopK<P> {
     /// Counts `n` occurrences of `key`, and returns its payload.
     pub fn add_n(&mut self, key: &[u8], n: u64) -> &mut P {
         self.total += n;
-        let slot = match self.slots.get(self.last as usize) {
-            Some(last) if *last.key == *key => self.last,
+        let last = self.last as usize;
+        let slot = match self.probes.get(last) {
+            Some(probe) if probe.is(key, || *self.slots[last].key == *key) => self.last,
             _ => self.find_or_take(key),
         };
         self.last = slot;
@@ -141,46 +190,56 @@ impl<P: Payload> TopK<P> {
     /// The slot of `key`: its own, a new one, or the one of the value with
     /// the smallest count, which `key` takes.
     fn find_or_take(&mut self, key: &[u8]) -> u32 {
+        let (slots, probes) = (&self.slots, &self.probes);
+        // A handful of values (methods, protocols, result types) are
+        // found sooner side by side than by their hash.
+        if probes.len() <= SCANNED {
+            for (slot, probe) in probes.iter().enumerate() {
+                if probe.is(key, || *slots[slot].key == *key) {
+                    return slot as u32;
+                }
+            }
+        }
         let hash = self.hasher.hash_one(key);
-        let slots = &self.slots;
-        if let Some(&slot) = self
-            .index
-            .find(hash, |&slot| *slots[slot as usize].key == *key)
-        {
+        if let Some(&slot) = self.index.find(hash, |&slot| {
+            let probe = &probes[slot as usize];
+            probe.hash == hash && probe.is(key, || *slots[slot as usize].key == *key)
+        }) {
             return slot;
         }
         if self.slots.len() < self.capacity {
             let slot = self.slots.len() as u32;
             self.slots.push(Slot {
                 key: key.into(),
-                hash,
                 count: 0,
                 error: 0,
                 payload: P::default(),
             });
+            self.probes.push(Probe::new(key, hash));
             self.place.push(self.heap.len() as u32);
             self.heap.push((0, slot));
-            let slots = &self.slots;
+            let probes = &self.probes;
             self.index
-                .insert_unique(hash, slot, |&slot| slots[slot as usize].hash);
+                .insert_unique(hash, slot, |&slot| probes[slot as usize].hash);
             self.sift_up(self.heap.len() - 1);
             return slot;
         }
         // The value with the smallest count gives its place.
         self.replaced = true;
         let slot = self.heap[0].1;
-        let old = &mut self.slots[slot as usize];
-        if let Ok(entry) = self.index.find_entry(old.hash, |&s| s == slot) {
+        let probe = &mut self.probes[slot as usize];
+        if let Ok(entry) = self.index.find_entry(probe.hash, |&s| s == slot) {
             entry.remove();
         }
+        *probe = Probe::new(key, hash);
+        let old = &mut self.slots[slot as usize];
         old.key.clear();
         old.key.extend_from_slice(key);
-        old.hash = hash;
         old.error = old.count;
         old.payload = P::default();
-        let slots = &self.slots;
+        let probes = &self.probes;
         self.index
-            .insert_unique(hash, slot, |&slot| slots[slot as usize].hash);
+            .insert_unique(hash, slot, |&slot| probes[slot as usize].hash);
         slot
     }
 
@@ -285,12 +344,14 @@ impl<P: Payload> TopK<P> {
         self.index.clear();
         self.heap.clear();
         self.place.clear();
-        for slot in &mut slots {
-            slot.hash = self.hasher.hash_one(&*slot.key);
-        }
+        self.probes = slots
+            .iter()
+            .map(|slot| Probe::new(&slot.key, self.hasher.hash_one(&*slot.key)))
+            .collect();
         for (i, slot) in slots.iter().enumerate() {
+            let probes = &self.probes;
             self.index
-                .insert_unique(slot.hash, i as u32, |&i| slots[i as usize].hash);
+                .insert_unique(probes[i].hash, i as u32, |&i| probes[i as usize].hash);
             self.heap.push((slot.count, i as u32));
             self.place.push(i as u32);
         }
@@ -308,44 +369,52 @@ impl<P: Payload> TopK<P> {
         }
     }
 
-    fn count_at(&self, i: usize) -> u64 {
-        self.heap[i].0
-    }
-
-    fn swap(&mut self, i: usize, j: usize) {
-        self.heap.swap(i, j);
-        self.place[self.heap[i].1 as usize] = i as u32;
-        self.place[self.heap[j].1 as usize] = j as u32;
-    }
-
+    /// Moves the value at `i` of the heap up to its place: the values
+    /// above it that are larger come down one level each, and it is
+    /// written once, where it stops (the heap a swap at each level makes).
     fn sift_up(&mut self, mut i: usize) {
+        let moving = self.heap[i];
         while i > 0 {
             let parent = (i - 1) / 2;
-            if self.count_at(parent) <= self.count_at(i) {
+            if self.heap[parent].0 <= moving.0 {
                 break;
             }
-            self.swap(parent, i);
+            self.put(i, self.heap[parent]);
             i = parent;
         }
+        self.put(i, moving);
     }
 
+    /// Moves the value at `i` of the heap down to its place, as
+    /// [`sift_up`](Self::sift_up) does up: the smaller child, the left on
+    /// a tie, comes up while it is smaller than the value.
     fn sift_down(&mut self, mut i: usize) {
         let len = self.heap.len();
+        let moving = self.heap[i];
         loop {
             let (left, right) = (2 * i + 1, 2 * i + 2);
-            let mut smallest = i;
-            if left < len && self.count_at(left) < self.count_at(smallest) {
-                smallest = left;
+            let mut smallest = moving.0;
+            let mut child = i;
+            if left < len && self.heap[left].0 < smallest {
+                (smallest, child) = (self.heap[left].0, left);
             }
-            if right < len && self.count_at(right) < self.count_at(smallest) {
-                smallest = right;
+            if right < len && self.heap[right].0 < smallest {
+                child = right;
             }
-            if smallest == i {
+            if child == i {
                 break;
             }
-            self.swap(i, smallest);
-            i = smallest;
+            self.put(i, self.heap[child]);
+            i = child;
         }
+        self.put(i, moving);
+    }
+
+    /// Writes `entry` at `i` of the heap, and its place.
+    #[inline]
+    fn put(&mut self, i: usize, entry: (u64, u32)) {
+        self.heap[i] = entry;
+        self.place[entry.1 as usize] = i as u32;
     }
 }
 
@@ -413,6 +482,41 @@ mod tests {
             first.merge(second);
             check(&first, &keys)?;
         }
+    }
+
+    /// Values longer than a probe's prefix, alike in it, and values that
+    /// are prefixes of others, are told apart.
+    #[test]
+    fn long_values_alike_in_their_first_bytes_are_apart() {
+        let long = |end: &str| format!("/{}{end}", "x".repeat(PREFIX));
+        let keys = [
+            long("a"),
+            long("b"),
+            long("a"),
+            long(""),
+            "/x".to_owned(),
+            long("b"),
+            long("a"),
+            long("").chars().take(PREFIX).collect(),
+        ];
+        let mut top: TopK<()> = TopK::new(10);
+        for key in &keys {
+            top.add(key.as_bytes());
+        }
+        let counts: Vec<(String, u64)> = top
+            .top(10)
+            .iter()
+            .map(|r| (String::from_utf8(r.key.to_vec()).unwrap(), r.count))
+            .collect();
+        let mut expected = vec![
+            (long("a"), 3),
+            (long("b"), 2),
+            ("/x".to_owned(), 1),
+            (long(""), 1),
+            (long("").chars().take(PREFIX).collect::<String>(), 1),
+        ];
+        expected[2..].sort();
+        assert_eq!(counts, expected);
     }
 
     #[test]
