@@ -21,7 +21,9 @@ use super::number::{
 use super::out::Out;
 use super::query::write_query_params;
 use super::text::{copy_cell_if_plain, decode_cell_if_plain};
-use super::{Scratch, Slot, apply, boolean_text, checked_date_time, slot, write_timestamp};
+use super::{
+    Scratch, Slot, apply, boolean_text, checked_date_time, slot, write_millis, write_timestamp,
+};
 use crate::contract::{Applied, DerivedValues, Selection, TypedValue, item_key, item_value, plan};
 use crate::escape;
 use crate::field::ValueKind;
@@ -275,6 +277,12 @@ fn write_cell<'a>(
         } => column!(col, false, |raw| {
             if !write_unsigned_checked(raw, max, short, bytes, out) {
                 return Err(fail(field, kind::problem(field.kind())));
+            }
+            VALUE
+        }),
+        Slot::TimestampMs { col, field } => column!(col, false, |raw| {
+            if !write_millis(line, raw, bytes, out) {
+                return Err(fail(field, kind::problem(ValueKind::EpochMillis)));
             }
             VALUE
         }),
