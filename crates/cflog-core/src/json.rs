@@ -35,7 +35,7 @@ use crate::kind::FieldError;
 use crate::line::{LogLine, Value};
 use crate::schema::{Family, Schema};
 
-mod cells;
+mod entry_text;
 mod ip;
 mod number;
 mod out;
@@ -50,7 +50,7 @@ use out::Out;
 use query::{QueryScratch, write_query_params};
 use text::{copy_if_plain, decode_if_plain, write_string, write_text};
 
-pub use cells::{CellSpan, CellWriter};
+pub use entry_text::{EntryText, TextSpan};
 
 /// Writes log lines as JSON objects, caching the layout per schema.
 ///
@@ -638,7 +638,7 @@ impl ValueText {
             }
             let mut text = Out::new(&mut self.buf);
             // The separator only decides what a CSV cell must quote.
-            cells::write_value_cell(value, b',', &mut text, &mut self.scratch);
+            entry_text::write_value_cell(value, b',', &mut text, &mut self.scratch);
             if !text.overflowed() {
                 let len = text.len();
                 out.extend_from_slice(&self.buf[..len]);
