@@ -813,7 +813,7 @@ mod tests {
     use std::fmt::Write as _;
 
     use super::*;
-    use crate::json::{CellWriter, JsonWriter};
+    use crate::json::{EntryText, JsonWriter};
     use crate::typed::{Encoder, Key, Layout};
 
     /// Each key and its value as text, as the typed layer hands them on.
@@ -897,16 +897,16 @@ mod tests {
         json.write(&line, &mut written).unwrap();
         let mut block = vec![0; 4096];
         let len = json.write_to_slice(&line, &mut block).unwrap().unwrap();
-        let mut cells = CellWriter::new(selection.clone());
-        cells.write(&line, b',').unwrap();
-        let keys = cells.keys(&schema).to_vec();
-        let cells = cells
-            .cells()
+        let mut texts = EntryText::new(selection.clone());
+        let (mut buf, mut spans) = (vec![0; 4096], Vec::new());
+        let text_len = texts.write(&line, b',', &mut buf, &mut spans).unwrap();
+        let text = &buf[..text_len.unwrap()];
+        let cells = spans
             .iter()
-            .zip(keys)
-            .map(|(cell, key)| {
-                let text = &cells.text()[cell.start..cell.end];
-                (key, String::from_utf8(text.to_vec()).unwrap())
+            .zip(texts.keys(&schema))
+            .map(|(span, key)| {
+                let cell = &text[span.start..span.end];
+                (key.clone(), String::from_utf8(cell.to_vec()).unwrap())
             })
             .collect();
         let mut pairs = Pairs::default();

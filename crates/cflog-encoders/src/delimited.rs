@@ -42,19 +42,24 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use cflog_core::contract::Selection;
-use cflog_core::json::CellWriter;
+use cflog_core::json::{EntryText, TextSpan};
 use cflog_core::{FieldError, LogLine, Schema};
 
 /// The cells of one entry, by key: the text of each value as the JSON
 /// contract writes it, in one buffer reused from entry to entry.
 ///
-/// They are written by [`CellWriter`], with the JSON writer's fast paths,
+/// They are written by [`EntryText`], with the JSON writer's fast paths,
 /// as the row of the entry's own columns with the delimiter of the last
 /// [`RowWriter`] that wrote them (each cell marked when it needs quotes
 /// with it), so that such a row is nearly always one copy.
 #[derive(Debug)]
 pub struct Cells {
-    writer: CellWriter,
+    writer: EntryText,
+    /// The cells; only `buf[..len]` is written, the rest is room.
+    buf: Vec<u8>,
+    len: usize,
+    /// Where each cell is in `buf`.
+    spans: Vec<TextSpan>,
     /// The delimiter of the last row written from these cells, which the
     /// next entry's cells are laid out for. Only a hint: a row of another
     /// delimiter is written right, cell by cell.
@@ -67,7 +72,10 @@ impl Cells {
     /// The cells of the entries of `selection`.
     pub fn new(selection: Selection) -> Cells {
         Cells {
-            writer: CellWriter::new(selection),
+            writer: EntryText::new(selection),
+            buf: Vec::new(),
+            len: 0,
+            spans: Vec::new(),
             delimiter: AtomicU8::new(b','),
             separator: b',',
         }
@@ -85,24 +93,43 @@ impl Cells {
     /// When a value is not of its kind; there are then no cells.
     pub fn read(&mut self, line: &LogLine<'_>) -> Result<(), FieldError> {
         self.separator = *self.delimiter.get_mut();
-        self.writer.write(line, self.separator)
+        self.len = 0;
+        // Room for the usual line many times over, kept from line to line
+        // (so it is not cleared each time); a line that needs more is
+        // written again into twice the room.
+        let mut room = 64 + 64 * self.spans.len() + 8 * line.as_bytes().len();
+        loop {
+            if self.buf.len() < room {
+                self.buf.resize(room, 0);
+            }
+            let written =
+                self.writer
+                    .write(line, self.separator, &mut self.buf, &mut self.spans)?;
+            match written {
+                Some(len) => {
+                    self.len = len;
+                    return Ok(());
+                }
+                None => room = 2 * self.buf.len(),
+            }
+        }
     }
 
     /// The number of cells read.
     pub fn len(&self) -> usize {
-        self.writer.cells().len()
+        self.spans.len()
     }
 
     /// Whether no cells were read.
     pub fn is_empty(&self) -> bool {
-        self.writer.cells().is_empty()
+        self.spans.is_empty()
     }
 
     /// The text of the cell of key `index` (empty for a missing value), or
     /// `None` past the last one.
     pub fn get(&self, index: usize) -> Option<&[u8]> {
-        let cell = self.writer.cells().get(index)?;
-        self.writer.text().get(cell.start..cell.end)
+        let span = self.spans.get(index)?;
+        self.buf[..self.len].get(span.start..span.end)
     }
 }
 
@@ -200,7 +227,7 @@ impl RowWriter {
         if cells.delimiter.load(Ordering::Relaxed) != self.delimiter {
             cells.delimiter.store(self.delimiter, Ordering::Relaxed);
         }
-        let (text, spans) = (cells.writer.text(), cells.writer.cells());
+        let (text, spans) = (&cells.buf[..cells.len], &cells.spans[..]);
         if cells.separator == self.delimiter
             && !text.is_empty()
             && slots.len() == spans.len()

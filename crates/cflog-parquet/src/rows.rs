@@ -266,7 +266,10 @@ impl Encoder for Sink {
         Ok(())
     }
 
-    #[inline]
+    // Text and words are most of a row's values: their calls from the
+    // layout's walk are inlined, which the compiler does not do by itself
+    // since the walk calls them from several places.
+    #[inline(always)]
     fn text(&mut self, key: Key<'_>, value: Value<'_>) -> Result<(), FieldError> {
         match self.column(key) {
             Some(ColumnBuffer::Text(text)) => decode_text(value.raw(), text),
@@ -280,7 +283,7 @@ impl Encoder for Sink {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), FieldError> {
         match self.column(key) {
             Some(ColumnBuffer::Text(text)) => text.push(word.as_bytes()),

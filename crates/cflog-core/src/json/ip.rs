@@ -34,7 +34,7 @@ pub(super) fn write_ip(raw: &[u8], line: &[u8], out: &mut Out<'_>) -> Result<(),
 }
 
 /// [`write_ip`] without the quotes: the address as a cell
-/// ([`super::cells`]).
+/// ([`super::entry_text`]).
 ///
 /// # Errors
 ///

@@ -130,7 +130,7 @@ pub(super) fn copy_if_plain<const PERCENT: bool>(
 }
 
 /// [`copy_if_plain`] without the quotes: `bytes` as a cell
-/// ([`super::cells`]). `Some` with whether it holds `separator`, or `None`
+/// ([`super::entry_text`]). `Some` with whether it holds `separator`, or `None`
 /// having written nothing.
 #[inline(always)]
 pub(super) fn copy_cell_if_plain<const PERCENT: bool>(
@@ -188,7 +188,7 @@ pub(super) fn decode_if_plain(
 }
 
 /// [`decode_if_plain`] without the quotes: the decoded text as a cell
-/// ([`super::cells`]). `Some` with whether it holds `separator`, or `None`
+/// ([`super::entry_text`]). `Some` with whether it holds `separator`, or `None`
 /// having written nothing.
 #[inline(always)]
 pub(super) fn decode_cell_if_plain(

@@ -54,8 +54,10 @@ impl Checks {
         checks
     }
 
-    /// Whether every value checked reads by its kind.
-    #[inline]
+    /// Whether every value checked reads by its kind. Inlined into the
+    /// walk, its one caller, as it was before the contract's module (the
+    /// compiler stopped doing so by itself).
+    #[inline(always)]
     pub(super) fn pass<'a>(&self, line: &LogLine<'a>, values: &'a DerivedValues) -> bool {
         self.columns.iter().all(|&(col, field, kind)| {
             let value = line.column(col).and_then(Value::new);

@@ -1,14 +1,16 @@
-//! The JSON contract's values as text cells, for delimited outputs (CSV,
-//! TSV): what [`JsonWriter`](super::JsonWriter) writes for each key,
-//! without JSON's syntax.
+//! An entry's values as text, for delimited outputs (cflog-encoders' CSV
+//! and TSV cells): what [`JsonWriter`](super::JsonWriter) writes for each
+//! key, without JSON's syntax.
 //!
-//! A cell is a string without its quotes and escapes, a number as written,
-//! nothing for `null`, and `query_params` as its JSON object. The cells are
-//! written by the JSON writer's own checks and copies (its slots, chunked
-//! copies of values that need no decoding, numbers, addresses and times
-//! checked and copied from their logged text), so that a cell costs about
-//! what the same value costs in JSON; the values that take the general
-//! path in JSON take it here too, through the parsers of [`crate::typed`].
+//! A value's text is a string without its quotes and escapes, a number as
+//! written, nothing for `null`, and `query_params` as its JSON object. It
+//! is written by the JSON writer's own checks and copies (its slots,
+//! chunked copies of values that need no decoding, numbers, addresses and
+//! times checked and copied from their logged text), so that a value costs
+//! about what it costs in JSON; the values that take the general path in
+//! JSON take it here too, through the contract's parsers. That is why this
+//! part of a delimited output lives beside the JSON writer, and the rest
+//! (the cells' buffer, rows, quoting) in cflog-encoders.
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -21,7 +23,9 @@ use super::number::{
 use super::out::Out;
 use super::query::write_query_params;
 use super::text::{copy_cell_if_plain, decode_cell_if_plain};
-use super::{Scratch, Slot, apply, boolean_text, checked_date_time, slot, write_timestamp};
+use super::{
+    Scratch, Slot, apply, boolean_text, checked_date_time, slot, write_millis, write_timestamp,
+};
 use crate::contract::{Applied, DerivedValues, Selection, TypedValue, item_key, item_value, plan};
 use crate::escape;
 use crate::field::ValueKind;
@@ -30,148 +34,116 @@ use crate::kind::FieldError;
 use crate::line::{LogLine, Value};
 use crate::schema::Schema;
 
-/// Where one cell is in [`CellWriter::text`], and what it holds.
+/// Where the text of one value is in the buffer that
+/// [`EntryText::write`] wrote, and what it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CellSpan {
-    /// Where the cell starts.
+pub struct TextSpan {
+    /// Where the text starts.
     pub start: usize,
     /// Where it ends.
     pub end: usize,
-    /// Whether the cell is text (a string or the `query_params` object),
+    /// Whether the value is text (a string or the `query_params` object),
     /// which may hold any character; the others are numbers, times and
     /// addresses, which hold only ASCII letters, digits, `.`, `:` and `-`.
     pub text: bool,
-    /// Whether the cell holds the separator it was written with, `"`, a
+    /// Whether the text holds the separator it was written with, `"`, a
     /// carriage return or a line feed: what a delimited format must quote.
     /// Only text can.
     pub special: bool,
 }
 
-/// Writes the cells of each entry (the JSON contract's values, without
-/// JSON's syntax) into one buffer, a separator between them, caching the
-/// layout per schema.
+/// Writes the text of each value of an entry (the JSON contract's values,
+/// without JSON's syntax) into a buffer of the caller's, a separator
+/// between them, and notes where each is; the layout is cached per schema.
+///
+/// The low-level half of a delimited output: cflog-encoders' `Cells` own
+/// the buffer (and grow it) and make rows of the texts.
 ///
 /// ```
 /// use cflog_core::contract::Selection;
-/// use cflog_core::json::CellWriter;
+/// use cflog_core::json::EntryText;
 /// use cflog_core::{LogLine, Schema};
 ///
 /// let schema = Schema::from_fields_header(b"#Fields: date time sc-status cs-uri-stem cs-uri-query")?;
-/// let mut spans = Vec::new();
-/// let line = LogLine::parse(b"2019-12-04\t21:02:31\t200\t/a,%20b\tq=1", &schema, &mut spans)?;
+/// let mut ends = Vec::new();
+/// let line = LogLine::parse(b"2019-12-04\t21:02:31\t200\t/a,%20b\tq=1", &schema, &mut ends)?;
 ///
-/// let mut cells = CellWriter::new(Selection::all());
-/// assert_eq!(cells.keys(&schema), ["timestamp", "sc_status", "cs_uri_stem", "cs_uri_query", "query_params"]);
-/// cells.write(&line, b',')?;
-/// assert_eq!(cells.text(), br#"2019-12-04T21:02:31Z,200,/a, b,q=1,{"q":"1"}"#);
-/// let special: Vec<bool> = cells.cells().iter().map(|cell| cell.special).collect();
+/// let mut texts = EntryText::new(Selection::all());
+/// assert_eq!(texts.keys(&schema), ["timestamp", "sc_status", "cs_uri_stem", "cs_uri_query", "query_params"]);
+/// let (mut buf, mut spans) = (vec![0; 256], Vec::new());
+/// let len = texts.write(&line, b',', &mut buf, &mut spans)?.expect("it fits");
+/// assert_eq!(&buf[..len], br#"2019-12-04T21:02:31Z,200,/a, b,q=1,{"q":"1"}"#);
+/// let special: Vec<bool> = spans.iter().map(|span| span.special).collect();
 /// assert_eq!(special, [false, false, true, false, true]);
+/// assert_eq!(texts.write(&line, b',', &mut buf[..8], &mut spans)?, None);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
-pub struct CellWriter {
+pub struct EntryText {
     selection: Selection,
     schema_id: u64,
-    /// The keys of the schema's cells: the contract's.
+    /// The keys of the schema's values: the contract's.
     keys: Vec<String>,
     slots: Vec<Slot>,
     scratch: Scratch,
     /// The buffers of the contract's derived keys and transforms.
     applied: Applied,
-    /// The cells; only `buf[..len]` is written, the rest is room.
-    buf: Vec<u8>,
-    len: usize,
-    cells: Vec<CellSpan>,
 }
 
-impl CellWriter {
-    /// A writer of the cells of `selection`.
-    pub fn new(selection: Selection) -> CellWriter {
-        CellWriter {
+impl EntryText {
+    /// A writer of the values of `selection`.
+    pub fn new(selection: Selection) -> EntryText {
+        EntryText {
             selection,
             schema_id: 0,
             keys: Vec::new(),
-            applied: Applied::default(),
             slots: Vec::new(),
             scratch: Scratch::default(),
-            buf: Vec::new(),
-            len: 0,
-            cells: Vec::new(),
+            applied: Applied::default(),
         }
     }
 
-    /// The selection.
-    pub fn selection(&self) -> &Selection {
-        &self.selection
-    }
-
-    /// The keys of the cells of an entry of `schema`, in order: the JSON
+    /// The keys of the values of an entry of `schema`, in order: the JSON
     /// writer's.
     pub fn keys(&mut self, schema: &Schema) -> &[String] {
         self.prepare(schema);
         &self.keys
     }
 
-    /// Writes the cells of `line`, with `separator` between them,
-    /// replacing the last entry's.
+    /// Writes the text of each value of `line` at the start of `buf`, with
+    /// `separator` between them, and replaces `spans` with where each is;
+    /// the length written, or `None` when it did not fit (what was written
+    /// is then not whole: write again into more room). The room a line
+    /// needs is seldom more than eight times its length.
     ///
     /// # Errors
     ///
     /// When a selected field's value is not of its kind, as for
-    /// [`JsonWriter::write`](super::JsonWriter::write); the cells are then
+    /// [`JsonWriter::write`](super::JsonWriter::write); `spans` is then
     /// empty.
-    pub fn write(&mut self, line: &LogLine<'_>, separator: u8) -> Result<(), FieldError> {
+    pub fn write(
+        &mut self,
+        line: &LogLine<'_>,
+        separator: u8,
+        buf: &mut [u8],
+        spans: &mut Vec<TextSpan>,
+    ) -> Result<Option<usize>, FieldError> {
         self.prepare(line.schema());
-        let CellWriter {
+        spans.clear();
+        let EntryText {
             selection,
             slots,
             scratch,
-            buf,
-            len,
-            cells,
             applied,
             ..
         } = self;
-        let (line, values) = match apply(selection, line, applied) {
-            Ok(applied) => applied,
-            Err(error) => {
-                cells.clear();
-                return Err(error);
-            }
-        };
-        *len = 0;
-        // Room for the usual line many times over, kept from line to line
-        // (so it is not cleared each time); a line that needs more is
-        // written again into twice the room.
-        let mut room = 64 + 64 * slots.len() + 8 * line.as_bytes().len();
-        loop {
-            if buf.len() < room {
-                buf.resize(room, 0);
-            }
-            cells.clear();
-            match write_cells(slots, scratch, &line, values, separator, buf, cells) {
-                Ok(Some(written)) => {
-                    *len = written;
-                    return Ok(());
-                }
-                Ok(None) => room = 2 * buf.len(),
-                Err(error) => {
-                    cells.clear();
-                    return Err(error);
-                }
-            }
+        let written = apply(selection, line, applied).and_then(|(line, values)| {
+            write_texts(slots, scratch, &line, values, separator, buf, spans)
+        });
+        if written.is_err() {
+            spans.clear();
         }
-    }
-
-    /// The cells of the last entry written, the separator between them.
-    pub fn text(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-
-    /// Where each cell of the last entry is in [`text`](CellWriter::text),
-    /// by key index.
-    pub fn cells(&self) -> &[CellSpan] {
-        &self.cells
+        written
     }
 
     /// Resolves the slots of `schema`, unless they are those of the last
@@ -193,16 +165,17 @@ impl CellWriter {
     }
 }
 
-/// Writes the cells of `line` at the start of `buf`, noting each in
-/// `cells`; their length, or `None` when they did not fit.
-fn write_cells<'a>(
+/// Writes the texts of `line` at the start of `buf`, noting each in
+/// `spans`; their length, or `None` when they did not fit.
+#[inline(always)]
+fn write_texts<'a>(
     slots: &[Slot],
     scratch: &mut Scratch,
     line: &LogLine<'a>,
     values: &'a DerivedValues,
     separator: u8,
     buf: &mut [u8],
-    cells: &mut Vec<CellSpan>,
+    spans: &mut Vec<TextSpan>,
 ) -> Result<Option<usize>, FieldError> {
     let mut out = Out::new(buf);
     for (i, slot) in slots.iter().enumerate() {
@@ -211,7 +184,7 @@ fn write_cells<'a>(
         }
         let start = out.len();
         let (text, special) = write_cell(scratch, *slot, line, values, separator, &mut out)?;
-        cells.push(CellSpan {
+        spans.push(TextSpan {
             start,
             end: out.len(),
             text,
@@ -275,6 +248,12 @@ fn write_cell<'a>(
         } => column!(col, false, |raw| {
             if !write_unsigned_checked(raw, max, short, bytes, out) {
                 return Err(fail(field, kind::problem(field.kind())));
+            }
+            VALUE
+        }),
+        Slot::TimestampMs { col, field } => column!(col, false, |raw| {
+            if !write_millis(line, raw, bytes, out) {
+                return Err(fail(field, kind::problem(ValueKind::EpochMillis)));
             }
             VALUE
         }),
@@ -572,19 +551,22 @@ mod tests {
             let line = LogLine::parse(text.as_bytes(), &schema, &mut spans).unwrap();
             let mut json = Vec::new();
             let written = JsonWriter::new(Selection::all()).write(&line, &mut json);
-            let mut cells = CellWriter::new(Selection::all());
-            prop_assert_eq!(cells.write(&line, separator), written);
-            if written.is_err() {
-                prop_assert!(cells.cells().is_empty());
+            let mut texts = EntryText::new(Selection::all());
+            let (mut buf, mut spans) = (vec![0; 4096], vec![TextSpan { start: 0, end: 0, text: false, special: false }]);
+            let len = texts.write(&line, separator, &mut buf, &mut spans);
+            prop_assert_eq!(len.map(|_| ()), written);
+            let Ok(Some(len)) = len else {
+                prop_assert!(spans.is_empty());
                 return Ok(());
-            }
+            };
+            let text = &buf[..len];
             let object: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_slice(&json).unwrap();
-            let keys = cells.keys(&schema).to_vec();
-            prop_assert_eq!(keys.len(), cells.cells().len());
+            let keys = texts.keys(&schema).to_vec();
+            prop_assert_eq!(keys.len(), spans.len());
             let mut row = Vec::new();
-            for (i, (key, span)) in keys.iter().zip(cells.cells()).enumerate() {
-                let cell = &cells.text()[span.start..span.end];
+            for (i, (key, span)) in keys.iter().zip(&spans).enumerate() {
+                let cell = &text[span.start..span.end];
                 match &object[key] {
                     // serde_json reads seconds as floats: `0.000000001` is
                     // `1e-9` to it.
@@ -608,7 +590,7 @@ mod tests {
                 }
                 row.extend_from_slice(cell);
             }
-            prop_assert_eq!(cells.text(), &row[..]);
+            prop_assert_eq!(text, &row[..]);
         }
     }
 }
