@@ -3,20 +3,15 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use maxminddb::MaxMindDbError;
-use quick_cache::UnitWeighter;
-use quick_cache::sync::Cache;
 
 use super::{Geo, GeoIp};
 
-/// The default bound: 4 MiB, 65,536 networks, the networks of more clients
-/// than a busy site's file holds.
+/// The default bound: 4 MiB, 65,536 slots, room for the networks of more
+/// clients than a busy site's file holds.
 pub const DEFAULT_NETWORKS_CAPACITY_BYTES: u64 = 4 << 20;
-
-/// What one cached network counts for: its key (24 bytes), the network and
-/// answer (32), and the cache's own slot and hash, rounded up.
-const ENTRY_BYTES: u64 = 64;
 
 /// A network of the database, as its search tree gives it: every address
 /// in it has the same answer.
@@ -68,21 +63,16 @@ fn mask(len: u8, v4: bool) -> u128 {
     }
 }
 
-/// Where an address's answer is kept: its /24 (IPv4) or /48 (IPv6), the
-/// prefixes a client's addresses share.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Prefix {
-    V4(u32),
-    V6(u64),
-}
-
-impl Prefix {
-    fn of(address: IpAddr) -> Prefix {
-        match address {
-            IpAddr::V4(v4) => Prefix::V4(v4.to_bits() >> 8),
-            IpAddr::V6(v6) => Prefix::V6((v6.to_bits() >> 80) as u64),
-        }
-    }
+/// The slot of an address's answer: a hash of its /24 (IPv4) or /48
+/// (IPv6), the prefixes a client's addresses share, to `bits` bits.
+fn slot_of(address: IpAddr, bits: u32) -> usize {
+    let prefix = match address {
+        // The top bit tells an IPv4 prefix from an IPv6 one.
+        IpAddr::V4(v4) => u64::from(v4.to_bits() >> 8) | 1 << 63,
+        IpAddr::V6(v6) => (v6.to_bits() >> 80) as u64,
+    };
+    // Fibonacci hashing: the top bits of the product.
+    (prefix.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
 }
 
 /// An answer and the network it holds for.
@@ -92,18 +82,24 @@ struct Entry {
     geo: Geo,
 }
 
+/// One slot of the table: each behind its own lock, so that a lookup
+/// reads one slot and takes no lock another thread is likely to hold.
+type Slot = Mutex<Option<Entry>>;
+
 /// A [`GeoIp`] database behind a cache of its answers, bounded in bytes.
 ///
-/// An answer is kept under the /24 (IPv4) or /48 (IPv6) of the address
-/// looked up, with the network the database gave it for, and serves an
-/// address of that prefix only when the address is in that network. A
-/// network wider than the prefix (most are) then answers for the whole
-/// prefix; a narrower one (a /24 split between two countries) answers for
-/// its own addresses, and another address of the prefix is looked up in
-/// the database and takes the place. So every answer is the database's.
+/// The cache is a table of slots, one answer each, with the network the
+/// database gave it for; an address's slot is chosen by its /24 (IPv4) or
+/// /48 (IPv6). An answer serves an address only when the address is in its
+/// network, so every answer is the database's: a network wider than the
+/// prefix (most are) answers for the whole prefix, and a narrower one (a
+/// /24 split between two countries) for its own addresses, another address
+/// of the prefix being looked up in the database and taking the slot.
 ///
-/// It takes `&self`, for every writer on every thread (the cache is
-/// sharded, each shard behind its own lock).
+/// A hit reads one slot: no hash table, no pointer to follow (the cost of a
+/// hit is a read of memory, BENCHMARKS.md, "Who visits, split").
+///
+/// It takes `&self`, for every writer on every thread.
 ///
 /// ```no_run
 /// use cflog_enrich::geoip::{GeoCache, GeoIp, DEFAULT_NETWORKS_CAPACITY_BYTES};
@@ -116,8 +112,9 @@ struct Entry {
 /// ```
 pub struct GeoCache {
     db: GeoIp,
-    entries: Cache<Prefix, Entry, UnitWeighter>,
-    capacity_bytes: u64,
+    slots: Box<[Slot]>,
+    /// `slots.len()` is `1 << bits`.
+    bits: u32,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -131,7 +128,7 @@ pub struct NetworkCacheStats {
     pub misses: u64,
     /// The networks kept now.
     pub entries: usize,
-    /// What they count for, in bytes (at most the bound).
+    /// The bytes of the table, allocated whole (at most the bound).
     pub bytes: u64,
 }
 
@@ -148,13 +145,15 @@ impl NetworkCacheStats {
 }
 
 impl GeoCache {
-    /// `db` behind a cache of at most `capacity_bytes` (64 bytes a network).
+    /// `db` behind a cache of at most `capacity_bytes`: the largest power
+    /// of two of slots that fits, and at least one.
     pub fn new(db: GeoIp, capacity_bytes: u64) -> GeoCache {
-        let networks = (capacity_bytes / ENTRY_BYTES).max(1);
+        let slots = (capacity_bytes / std::mem::size_of::<Slot>() as u64).max(1);
+        let bits = slots.ilog2().min(32);
         GeoCache {
             db,
-            entries: Cache::new(networks as usize),
-            capacity_bytes,
+            slots: (0..1usize << bits).map(|_| Mutex::new(None)).collect(),
+            bits,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -175,8 +174,9 @@ impl GeoCache {
         let Some(address) = self.db.searched(address) else {
             return Ok(Geo::default());
         };
-        let prefix = Prefix::of(address);
-        if let Some(entry) = self.entries.get(&prefix)
+        let slot = &self.slots[slot_of(address, self.bits)];
+        let kept = *slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = kept
             && entry.network.contains(address)
         {
             self.hits.fetch_add(1, Ordering::Relaxed);
@@ -185,25 +185,34 @@ impl GeoCache {
         self.misses.fetch_add(1, Ordering::Relaxed);
         let (geo, network) = self.db.lookup_searched(address)?;
         if let Some(network) = network {
-            self.entries.insert(prefix, Entry { network, geo });
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(Entry { network, geo });
         }
         Ok(geo)
     }
 
     /// The counts so far, and the cache's size now.
     pub fn stats(&self) -> NetworkCacheStats {
-        let entries = self.entries.len();
+        let entries = self
+            .slots
+            .iter()
+            .filter(|slot| {
+                slot.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .is_some()
+            })
+            .count();
         NetworkCacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             entries,
-            bytes: entries as u64 * ENTRY_BYTES,
+            bytes: self.capacity_bytes(),
         }
     }
 
-    /// The bound, in bytes.
+    /// The bytes of its table, which is made whole at the start: at most
+    /// the bound given to [`new`](GeoCache::new).
     pub fn capacity_bytes(&self) -> u64 {
-        self.capacity_bytes
+        (self.slots.len() * std::mem::size_of::<Slot>()) as u64
     }
 }
 
@@ -211,8 +220,9 @@ impl std::fmt::Debug for GeoCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GeoCache")
             .field("db", &self.db)
-            .field("stats", &self.stats())
-            .field("capacity_bytes", &self.capacity_bytes)
+            .field("slots", &self.slots.len())
+            .field("hits", &self.hits.load(Ordering::Relaxed))
+            .field("misses", &self.misses.load(Ordering::Relaxed))
             .finish()
     }
 }
