@@ -6,11 +6,13 @@
 //!
 //! The agent cache is shared by every iteration, as by every object a warm
 //! function reads, so after the first pass it holds every agent of the
-//! corpus: `enriched/*` is the steady state. `enriched_cold_cache/ndjson`
-//! starts each pass with an empty cache, the cost of a first file. The
-//! cache's hit rate and size on one cold pass, and the database's load time
-//! and size, are printed for BENCHMARKS.md. Times are this thread's CPU
-//! time.
+//! corpus: `enriched/*` is the steady state, as is the cache of the
+//! database's answers by network. `enriched_cold_cache/ndjson` starts each
+//! pass with both caches empty, the cost of a first file. `ua_only`,
+//! `geo_only` and `truncate_only` have one enrichment on each, to split the
+//! cost. The caches' hit rates and sizes on one cold pass, and the
+//! database's load time and size, are printed for BENCHMARKS.md. Times are
+//! this thread's CPU time.
 //!
 //! ```text
 //! scripts/fetch-geoip-db
@@ -27,7 +29,7 @@ use cflog_benches::ThreadCpu;
 use cflog_core::contract::{Contract, Selection};
 use cflog_core::json::JsonWriter;
 use cflog_core::{LogLine, Reader, Record};
-use cflog_enrich::geoip::GeoIp;
+use cflog_enrich::geoip::{DEFAULT_NETWORKS_CAPACITY_BYTES, GeoCache, GeoIp};
 use cflog_enrich::keys::{GeoKeys, IpPrivacyTransform, UserAgentKeys};
 use cflog_enrich::privacy::IpPrivacy;
 use cflog_enrich::ua::{AgentCache, DEFAULT_CAPACITY_BYTES};
@@ -69,13 +71,18 @@ fn for_each_line(text: &[u8], mut each: impl FnMut(&LogLine<'_>)) -> usize {
 }
 
 /// The contract of `--enrich ua --geoip-db DB --ip-privacy truncate`.
-fn enriched(cache: Arc<AgentCache>, db: GeoIp) -> Contract {
+fn enriched(cache: Arc<AgentCache>, geo: Arc<GeoCache>) -> Contract {
     Contract::standard()
         .derive(UserAgentKeys::new(cache))
         .expect("the user agent keys")
-        .derive(GeoKeys::new(db))
+        .derive(GeoKeys::cached(geo))
         .expect("the GeoIP keys")
         .transform(IpPrivacyTransform::new(IpPrivacy::Truncate))
+}
+
+/// The database behind a new network cache of the default bound.
+fn geo_cache(db: GeoIp) -> Arc<GeoCache> {
+    Arc::new(GeoCache::new(db, DEFAULT_NETWORKS_CAPACITY_BYTES))
 }
 
 fn enrich(c: &mut Criterion<ThreadCpu>) {
@@ -94,7 +101,8 @@ fn enrich(c: &mut Criterion<ThreadCpu>) {
     // One cold pass: the cache's hit rate and size over the corpus.
     let cache = Arc::new(AgentCache::new(DEFAULT_CAPACITY_BYTES));
     let db_bytes = std::fs::read(&db_path).expect("the database");
-    let contract = enriched(Arc::clone(&cache), db);
+    let geo = geo_cache(db);
+    let contract = enriched(Arc::clone(&cache), Arc::clone(&geo));
     let mut json = JsonWriter::new(contract.select_all());
     let mut out = Vec::with_capacity(1 << 30);
     for_each_line(&text, |line| {
@@ -108,6 +116,24 @@ fn enrich(c: &mut Criterion<ThreadCpu>) {
         stats.bytes as f64 / 1e6,
         DEFAULT_CAPACITY_BYTES as f64 / 1e6
     );
+    let stats = geo.stats();
+    eprintln!(
+        "enrich: network cache on one pass of {LINES} lines: hit rate {:.2} %, {} networks in {:.1} MB (bound {:.1} MB)",
+        stats.hit_rate() * 100.0,
+        stats.entries,
+        stats.bytes as f64 / 1e6,
+        DEFAULT_NETWORKS_CAPACITY_BYTES as f64 / 1e6
+    );
+    // Each enrichment on its own, to split the cost (warm caches, as
+    // `enriched/*`).
+    let ua_only = Contract::standard()
+        .derive(UserAgentKeys::new(Arc::clone(&cache)))
+        .expect("the user agent keys");
+    let geo_only = Contract::standard()
+        .derive(GeoKeys::cached(Arc::clone(&geo)))
+        .expect("the GeoIP keys");
+    let truncate_only =
+        Contract::standard().transform(IpPrivacyTransform::new(IpPrivacy::Truncate));
 
     cold_start_cost(&db_path);
 
@@ -117,6 +143,9 @@ fn enrich(c: &mut Criterion<ThreadCpu>) {
     for (name, selection) in [
         ("plain/ndjson", Selection::all()),
         ("enriched/ndjson", contract.select_all()),
+        ("ua_only/ndjson", ua_only.select_all()),
+        ("geo_only/ndjson", geo_only.select_all()),
+        ("truncate_only/ndjson", truncate_only.select_all()),
     ] {
         g.bench_function(name, |b| {
             let mut json = JsonWriter::new(selection.clone());
@@ -135,7 +164,7 @@ fn enrich(c: &mut Criterion<ThreadCpu>) {
         let fresh = || {
             let cache = Arc::new(AgentCache::new(DEFAULT_CAPACITY_BYTES));
             let db = GeoIp::from_bytes(&db_path, db_bytes.clone()).expect("the database");
-            JsonWriter::new(enriched(cache, db).select_all())
+            JsonWriter::new(enriched(cache, geo_cache(db)).select_all())
         };
         b.iter_batched(
             fresh,

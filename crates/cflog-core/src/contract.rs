@@ -94,6 +94,8 @@ struct Rules {
     /// Every registered derived key, in order: (derive, index in it, key).
     keys: Vec<DerivedKey>,
     transforms: Vec<Arc<dyn Transform>>,
+    /// Every field a transform rewrites.
+    rewritten_fields: Vec<Field>,
     /// The fields whose rewritten values are text, not of the field's own
     /// kind ([`Transform::output_kind`]).
     text_fields: Vec<Field>,
@@ -169,6 +171,7 @@ impl Contract {
             derives: self.0.derives.clone(),
             keys: self.0.keys.clone(),
             transforms: self.0.transforms.clone(),
+            rewritten_fields: self.0.rewritten_fields.clone(),
             text_fields: self.0.text_fields.clone(),
             dropped: self.0.dropped.clone(),
         }
@@ -210,6 +213,9 @@ impl Contract {
     pub fn transform(&self, transform: impl Transform + 'static) -> Contract {
         let mut rules = self.rules();
         for &field in transform.fields() {
+            if !rules.rewritten_fields.contains(&field) {
+                rules.rewritten_fields.push(field);
+            }
             let text = transform.output_kind(field) == Some(ValueKind::Text);
             if text && !time_kind(field) && !rules.text_fields.contains(&field) {
                 rules.text_fields.push(field);
@@ -385,6 +391,7 @@ impl Contract {
             values,
             bytes,
             spans,
+            rewritten,
         } = scratch;
         values.reset(self.derived_len());
         for (derive, base) in &self.0.derives {
@@ -395,12 +402,11 @@ impl Contract {
             return Ok((line.clone(), values));
         }
         let schema = line.schema();
-        let mut rewritten = Vec::new();
         let line = line.rewritten(bytes, spans, |i, raw, out| {
             let Column::Known(field) = schema.columns()[i] else {
                 return false;
             };
-            self.rewrite_into(field, raw, out, &mut rewritten)
+            self.rewrite_into(field, raw, out, rewritten)
         });
         Ok((line, values))
     }
@@ -443,24 +449,31 @@ impl Contract {
         out: &mut Vec<u8>,
         rewritten: &mut Vec<u8>,
     ) -> bool {
-        let mut changed = false;
+        if !self.0.rewritten_fields.contains(&field) {
+            return false;
+        }
+        // Where the value being rewritten starts in `out`, once a transform
+        // has written it.
+        let mut start = None;
         for transform in &self.0.transforms {
             if !transform.fields().contains(&field) {
                 continue;
             }
-            // Each transform reads the value the one before it wrote.
-            let value = if changed { &rewritten[..] } else { raw };
-            let start = out.len();
-            transform.rewrite(field, value, out);
-            rewritten.clear();
-            rewritten.extend_from_slice(&out[start..]);
-            out.truncate(start);
-            changed = true;
+            match start {
+                None => {
+                    start = Some(out.len());
+                    transform.rewrite(field, raw, out);
+                }
+                Some(at) => {
+                    // Each transform reads the value the one before it wrote.
+                    rewritten.clear();
+                    rewritten.extend_from_slice(&out[at..]);
+                    out.truncate(at);
+                    transform.rewrite(field, rewritten, out);
+                }
+            }
         }
-        if changed {
-            out.extend_from_slice(rewritten);
-        }
-        changed
+        start.is_some()
     }
 }
 
@@ -470,6 +483,8 @@ pub(crate) struct Applied {
     values: DerivedValues,
     bytes: Vec<u8>,
     spans: Vec<u32>,
+    /// A transform's value, read by the next one.
+    rewritten: Vec<u8>,
 }
 
 /// The derived values of an entry of a plain contract: none.

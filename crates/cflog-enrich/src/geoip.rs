@@ -23,6 +23,11 @@ use std::path::{Path, PathBuf};
 use maxminddb::{MaxMindDbError, Reader};
 use serde::Deserialize;
 
+mod networks;
+
+use networks::Network;
+pub use networks::{DEFAULT_NETWORKS_CAPACITY_BYTES, GeoCache, NetworkCacheStats};
+
 /// An opened database.
 ///
 /// ```no_run
@@ -159,25 +164,50 @@ impl GeoIp {
     /// `::/96`, and only some alias `::ffff:0:0/96` to it. Any other IPv6
     /// address in an IPv4-only database is found nowhere.
     pub fn lookup(&self, address: IpAddr) -> Result<Geo, MaxMindDbError> {
-        let address = match address {
+        match self.searched(address) {
+            Some(address) => self.lookup_searched(address).map(|(geo, _)| geo),
+            None => Ok(Geo::default()),
+        }
+    }
+
+    /// The address [`lookup`](GeoIp::lookup) searches the database for:
+    /// an IPv4-mapped address as IPv4; `None` for one found nowhere.
+    fn searched(&self, address: IpAddr) -> Option<IpAddr> {
+        match address {
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None if self.reader.metadata().ip_version == 4 => return Ok(Geo::default()),
-                None => IpAddr::V6(v6),
+                Some(v4) => Some(IpAddr::V4(v4)),
+                None if self.reader.metadata().ip_version == 4 => None,
+                None => Some(IpAddr::V6(v6)),
             },
-            v4 => v4,
-        };
-        let Some(record) = self.reader.lookup(address)?.decode::<Record<'_>>()? else {
-            return Ok(Geo::default());
+            v4 => Some(v4),
+        }
+    }
+
+    /// The answer for a [`searched`](GeoIp::searched) address, and the
+    /// network of the database's search tree it holds for: every address
+    /// in it has the same. No network when the tree's is of the other IP
+    /// version (an IPv4 address in a database without IPv4 networks).
+    fn lookup_searched(&self, address: IpAddr) -> Result<(Geo, Option<Network>), MaxMindDbError> {
+        let found = self.reader.lookup(address)?;
+        // A network that cannot be told keeps the answer out of a cache,
+        // not out of the output.
+        let network = found
+            .network()
+            .ok()
+            .and_then(|network| Network::new(network.ip(), network.prefix()))
+            .filter(|network| network.contains(address));
+        let Some(record) = found.decode::<Record<'_>>()? else {
+            return Ok((Geo::default(), network));
         };
         let code = record
             .country
             .and_then(|country| country.iso_code)
             .or(record.country_code);
-        Ok(Geo {
+        let geo = Geo {
             country: code.and_then(country_code),
             asn: record.autonomous_system_number,
-        })
+        };
+        Ok((geo, network))
     }
 }
 

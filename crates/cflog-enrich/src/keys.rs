@@ -47,7 +47,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use cflog_core::contract::{Derive, DerivedKey, DerivedValues, KeyKind, Transform};
 use cflog_core::{Field, FieldError, LogLine, ValueKind};
 
-use crate::geoip::GeoIp;
+use crate::geoip::{DEFAULT_NETWORKS_CAPACITY_BYTES, GeoCache, GeoIp};
 use crate::privacy::{IpPrivacy, drop_query_params, drop_query_params_in_uri};
 use crate::ua::AgentCache;
 
@@ -126,25 +126,33 @@ const ASN: DerivedKey = DerivedKey {
 };
 
 /// `c_country`, and `asn` where the database has AS numbers, from `c-ip`,
-/// for lines that lack CloudFront's own.
+/// for lines that lack CloudFront's own, through a cache of the database's
+/// answers by network ([`GeoCache`]).
 #[derive(Debug)]
 pub struct GeoKeys {
-    db: GeoIp,
+    geo: Arc<GeoCache>,
     keys: Vec<DerivedKey>,
     failed_lookups: AtomicU64,
 }
 
 impl GeoKeys {
     /// The keys of `db`: `c_country`, and `asn` if
-    /// [`has_asns`](GeoIp::has_asns).
+    /// [`has_asns`](GeoIp::has_asns), behind a cache of
+    /// [`DEFAULT_NETWORKS_CAPACITY_BYTES`].
     pub fn new(db: GeoIp) -> Self {
-        let keys = if db.has_asns() {
+        Self::cached(Arc::new(GeoCache::new(db, DEFAULT_NETWORKS_CAPACITY_BYTES)))
+    }
+
+    /// The keys of the database behind `geo` (kept by the caller for its
+    /// [stats](GeoCache::stats)).
+    pub fn cached(geo: Arc<GeoCache>) -> Self {
+        let keys = if geo.db().has_asns() {
             vec![COUNTRY, ASN]
         } else {
             vec![COUNTRY]
         };
         GeoKeys {
-            db,
+            geo,
             keys,
             failed_lookups: AtomicU64::new(0),
         }
@@ -166,7 +174,7 @@ impl Derive for GeoKeys {
         let Some(address) = line.client_ip()? else {
             return Ok(());
         };
-        match self.db.lookup(address) {
+        match self.geo.lookup(address) {
             Ok(geo) => {
                 if let Some(country) = geo.country() {
                     values.set_text(0, country);

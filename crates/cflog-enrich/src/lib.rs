@@ -8,7 +8,8 @@
 //!   bytes ([`ua::AgentCache`]);
 //! - [`geoip`]: a country, and an AS number where the database has them,
 //!   from a MaxMind DB file ([`geoip::GeoIp`]), for logs that lack
-//!   CloudFront's own `c-country` and `asn`;
+//!   CloudFront's own `c-country` and `asn`, behind a cache of its answers
+//!   by network, bounded in bytes ([`geoip::GeoCache`]);
 //! - [`privacy`]: client addresses truncated ([`privacy::truncate`]) or
 //!   replaced by keyed pseudonyms ([`privacy::Pseudonymizer`]), and named
 //!   parameters dropped from a query string ([`privacy::drop_query_params`]).

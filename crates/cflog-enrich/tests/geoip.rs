@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use cflog_enrich::geoip::GeoIp;
+use cflog_enrich::geoip::{GeoCache, GeoIp};
 use cflog_enrich::privacy::truncate;
 
 /// The directory of the test databases, written once per test process.
@@ -88,6 +88,85 @@ fn lookups_go_before_truncation_where_a_24_holds_two_countries() {
     assert_eq!(db.lookup(address).unwrap().country(), Some("FR"));
     // What truncating first would have said.
     assert_eq!(db.lookup(truncate(address)).unwrap().country(), Some("DE"));
+}
+
+/// Addresses in and around every network of the test databases, each
+/// boundary crossed both ways, and their mapped and IPv4-compatible forms.
+fn addresses_across_boundaries() -> Vec<IpAddr> {
+    let mut addresses = Vec::new();
+    for last in [0, 1, 127, 128, 129, 255, 126, 200, 0, 128, 127] {
+        for network in ["192.0.2", "198.51.100", "203.0.113", "192.0.1", "192.0.3"] {
+            let v4: std::net::Ipv4Addr = format!("{network}.{last}").parse().unwrap();
+            addresses.extend([
+                IpAddr::V4(v4),
+                IpAddr::V6(v4.to_ipv6_mapped()),
+                IpAddr::V6(v4.to_ipv6_compatible()),
+            ]);
+        }
+    }
+    for text in [
+        "2001:db8:1::1",
+        "2001:db8:1:ffff:ffff:ffff:ffff:ffff",
+        "2001:db8:0:ffff::1",
+        "2001:db8:2::",
+        "2001:db8:1::",
+        "2001:db8::1",
+        "::",
+        "::1",
+    ] {
+        addresses.push(ip(text));
+    }
+    addresses
+}
+
+#[test]
+fn cached_answers_are_the_database_s_across_network_boundaries() {
+    for name in ["geoip2.mmdb", "ip-location-db.mmdb"] {
+        let db = open(name);
+        let cache = GeoCache::new(open(name), 1 << 20);
+        let addresses = addresses_across_boundaries();
+        // Twice: the second pass answers from the cache.
+        for address in addresses.iter().chain(&addresses) {
+            assert_eq!(
+                cache.lookup(*address).unwrap(),
+                db.lookup(*address).unwrap(),
+                "{name}: {address}"
+            );
+        }
+        let stats = cache.stats();
+        assert!(stats.hits > stats.misses, "{name}: {stats:?}");
+    }
+}
+
+#[test]
+fn the_network_cache_stays_within_its_bound() {
+    let db = open("geoip2.mmdb");
+    // Room for a few networks.
+    let bound = 16 * 64;
+    let cache = GeoCache::new(open("geoip2.mmdb"), bound);
+    assert!(cache.capacity_bytes() <= bound);
+    // Many more /24s and /48s than that, in and out of the networks.
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    for i in 0..5_000 {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let address = match i % 4 {
+            0 => IpAddr::V4(std::net::Ipv4Addr::from_bits((state >> 32) as u32)),
+            1 => ip(&format!("192.0.2.{}", state >> 56)),
+            2 => ip(&format!("2001:db8:{:x}::{:x}", (state >> 62), state >> 48)),
+            _ => IpAddr::V6(std::net::Ipv6Addr::from_bits(u128::from(state) << 64)),
+        };
+        assert_eq!(
+            cache.lookup(address).unwrap(),
+            db.lookup(address).unwrap(),
+            "{address}"
+        );
+    }
+    let stats = cache.stats();
+    assert!(stats.bytes <= bound, "{stats:?}");
+    assert!(stats.entries > 0, "{stats:?}");
+    assert!(stats.hits > 0, "{stats:?}");
 }
 
 #[test]

@@ -43,6 +43,19 @@ proptest! {
     }
 
     #[test]
+    fn a_rewritten_address_is_written_as_the_truncated_address_displays(bits: u128, form in 0..3u8) {
+        let address = match form {
+            0 => IpAddr::V4(Ipv4Addr::from_bits(bits as u32)),
+            1 => IpAddr::V6(Ipv4Addr::from_bits(bits as u32).to_ipv6_mapped()),
+            // Zero groups in and around the /48 as well as none.
+            _ => IpAddr::V6(Ipv6Addr::from_bits(bits & !(0xFFFF_u128 << (16 * (bits as usize % 8))))),
+        };
+        let mut out = Vec::new();
+        IpPrivacy::Truncate.rewrite_address(address.to_string().as_bytes(), &mut out);
+        prop_assert_eq!(String::from_utf8(out).unwrap(), truncate(address).to_string());
+    }
+
+    #[test]
     fn truncating_twice_changes_nothing_more(bits: u128, v4: bool) {
         let address = if v4 { IpAddr::V4(Ipv4Addr::from_bits(bits as u32)) } else { IpAddr::V6(Ipv6Addr::from_bits(bits)) };
         prop_assert_eq!(truncate(truncate(address)), truncate(address));

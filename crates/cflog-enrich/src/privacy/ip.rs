@@ -1,6 +1,5 @@
 //! Client addresses truncated or replaced by keyed pseudonyms.
 
-use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
@@ -199,12 +198,69 @@ impl IpPrivacy {
 
     fn write(&self, address: IpAddr, out: &mut Vec<u8>) {
         match self {
-            IpPrivacy::Truncate => {
-                write!(out, "{}", truncate(address)).expect("writing to a Vec cannot fail");
-            }
+            IpPrivacy::Truncate => write_truncated(address, out),
             IpPrivacy::Hmac(key) => key.write_pseudonym(address, out),
         }
     }
+}
+
+/// Appends [`truncate`]`(address)` as `Display` writes it, without its
+/// formatting machinery: this runs for every line.
+fn write_truncated(address: IpAddr, out: &mut Vec<u8>) {
+    match address {
+        IpAddr::V4(v4) => write_v4(truncate_v4(v4), out),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => {
+                out.extend_from_slice(b"::ffff:");
+                write_v4(truncate_v4(v4), out);
+            }
+            None => write_v6_48(v6, out),
+        },
+    }
+}
+
+/// Dotted decimal.
+fn write_v4(v4: Ipv4Addr, out: &mut Vec<u8>) {
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        if octet >= 100 {
+            out.push(b'0' + octet / 100);
+        }
+        if octet >= 10 {
+            out.push(b'0' + octet / 10 % 10);
+        }
+        out.push(b'0' + octet % 10);
+    }
+}
+
+/// The /48 of a (not IPv4-mapped) IPv6 address as RFC 5952 writes it, as
+/// `Ipv6Addr`'s `Display` does: its five last groups are zero, so the
+/// longest run of zero groups is the one that ends the address, taking in
+/// any zero groups just before them; any other run is at most two groups.
+fn write_v6_48(v6: Ipv6Addr, out: &mut Vec<u8>) {
+    let groups = v6.segments();
+    let kept = groups[..3]
+        .iter()
+        .rposition(|&group| group != 0)
+        .map_or(0, |last| last + 1);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, &group) in groups[..kept].iter().enumerate() {
+        if i > 0 {
+            out.push(b':');
+        }
+        let digits = [
+            group >> 12,
+            (group >> 8) & 15,
+            (group >> 4) & 15,
+            group & 15,
+        ];
+        // No leading zeros, and one digit for zero.
+        let first = digits.iter().position(|&d| d != 0).unwrap_or(3);
+        out.extend(digits[first..].iter().map(|&d| HEX[usize::from(d)]));
+    }
+    out.extend_from_slice(b"::");
 }
 
 impl IpPrivacy {
@@ -334,6 +390,39 @@ mod tests {
         );
         assert_eq!(parse_address(b"unknown"), None);
         assert_eq!(parse_address(b""), None);
+    }
+
+    #[test]
+    fn truncated_addresses_are_written_as_display_writes_them() {
+        for text in [
+            "192.0.2.123",
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.1.100.9",
+            "2001:db8:85a3:8d3:1319:8a2e:370:7348",
+            "2001:db8:0:1::",
+            "2001:0:0:1::",
+            "2001::1",
+            "0:0:1:2::",
+            "0:1:0:2::",
+            "0:1::",
+            "::1",
+            "::",
+            "ff::",
+            "1:2:3::",
+            "::ffff:192.0.2.123",
+            "::ffff:0.0.0.1",
+            "64:ff9b::192.0.2.1",
+        ] {
+            let address: IpAddr = text.parse().unwrap();
+            let mut out = Vec::new();
+            write_truncated(address, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                truncate(address).to_string(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,265 @@
+//! Database answers kept by the network they are for, so that most lines
+//! need no lookup.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use maxminddb::MaxMindDbError;
+
+use super::{Geo, GeoIp};
+
+/// The default bound: 4 MiB, 65,536 slots, room for the networks of more
+/// clients than a busy site's file holds.
+pub const DEFAULT_NETWORKS_CAPACITY_BYTES: u64 = 4 << 20;
+
+/// A network of the database, as its search tree gives it: every address
+/// in it has the same answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Network {
+    /// The network's address, its host bits zero; an IPv4 one in the low
+    /// 32 bits.
+    bits: u128,
+    /// The prefix length.
+    len: u8,
+    v4: bool,
+}
+
+impl Network {
+    /// The network of `len` bits of `address`; `None` for a length longer
+    /// than the address.
+    pub(crate) fn new(address: IpAddr, len: u8) -> Option<Network> {
+        let (bits, v4) = bits(address);
+        (len <= width(v4)).then(|| Network {
+            bits: bits & mask(len, v4),
+            len,
+            v4,
+        })
+    }
+
+    /// Whether `address` is in the network (of the same IP version).
+    pub(crate) fn contains(&self, address: IpAddr) -> bool {
+        let (bits, v4) = bits(address);
+        v4 == self.v4 && bits & mask(self.len, v4) == self.bits
+    }
+}
+
+fn bits(address: IpAddr) -> (u128, bool) {
+    match address {
+        IpAddr::V4(v4) => (v4.to_bits().into(), true),
+        IpAddr::V6(v6) => (v6.to_bits(), false),
+    }
+}
+
+fn width(v4: bool) -> u8 {
+    if v4 { 32 } else { 128 }
+}
+
+/// The first `len` bits of an address of `width(v4)` bits.
+fn mask(len: u8, v4: bool) -> u128 {
+    match len {
+        0 => 0,
+        len => (u128::MAX << (128 - u32::from(len))) >> (128 - u32::from(width(v4))),
+    }
+}
+
+/// The slot of an address's answer: a hash of its /24 (IPv4) or /48
+/// (IPv6), the prefixes a client's addresses share, to `bits` bits.
+fn slot_of(address: IpAddr, bits: u32) -> usize {
+    let prefix = match address {
+        // The top bit tells an IPv4 prefix from an IPv6 one.
+        IpAddr::V4(v4) => u64::from(v4.to_bits() >> 8) | 1 << 63,
+        IpAddr::V6(v6) => (v6.to_bits() >> 80) as u64,
+    };
+    // Fibonacci hashing: the top bits of the product.
+    (prefix.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+}
+
+/// An answer and the network it holds for.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    network: Network,
+    geo: Geo,
+}
+
+/// One slot of the table: each behind its own lock, so that a lookup
+/// reads one slot and takes no lock another thread is likely to hold.
+type Slot = Mutex<Option<Entry>>;
+
+/// A [`GeoIp`] database behind a cache of its answers, bounded in bytes.
+///
+/// The cache is a table of slots, one answer each, with the network the
+/// database gave it for; an address's slot is chosen by its /24 (IPv4) or
+/// /48 (IPv6). An answer serves an address only when the address is in its
+/// network, so every answer is the database's: a network wider than the
+/// prefix (most are) answers for the whole prefix, and a narrower one (a
+/// /24 split between two countries) for its own addresses, another address
+/// of the prefix being looked up in the database and taking the slot.
+///
+/// A hit reads one slot: no hash table, no pointer to follow (the cost of a
+/// hit is a read of memory, BENCHMARKS.md, "Who visits, split").
+///
+/// It takes `&self`, for every writer on every thread.
+///
+/// ```no_run
+/// use cflog_enrich::geoip::{GeoCache, GeoIp, DEFAULT_NETWORKS_CAPACITY_BYTES};
+///
+/// let geo = GeoCache::new(GeoIp::open("dbip-country.mmdb")?, DEFAULT_NETWORKS_CAPACITY_BYTES);
+/// let first = geo.lookup("192.0.2.1".parse()?)?;
+/// // The same network: no lookup in the database.
+/// assert_eq!(geo.lookup("192.0.2.2".parse()?)?, first);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct GeoCache {
+    db: GeoIp,
+    slots: Box<[Slot]>,
+    /// `slots.len()` is `1 << bits`.
+    bits: u32,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// A [`GeoCache`]'s counts since it was made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetworkCacheStats {
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups in the database.
+    pub misses: u64,
+    /// The networks kept now.
+    pub entries: usize,
+    /// The bytes of the table, allocated whole (at most the bound).
+    pub bytes: u64,
+}
+
+impl NetworkCacheStats {
+    /// The share of lookups answered from the cache, 0 with none.
+    pub fn hit_rate(&self) -> f64 {
+        let lookups = self.hits + self.misses;
+        if lookups == 0 {
+            0.0
+        } else {
+            self.hits as f64 / lookups as f64
+        }
+    }
+}
+
+impl GeoCache {
+    /// `db` behind a cache of at most `capacity_bytes`: the largest power
+    /// of two of slots that fits, and at least one.
+    pub fn new(db: GeoIp, capacity_bytes: u64) -> GeoCache {
+        let slots = (capacity_bytes / std::mem::size_of::<Slot>() as u64).max(1);
+        let bits = slots.ilog2().min(32);
+        GeoCache {
+            db,
+            slots: (0..1usize << bits).map(|_| Mutex::new(None)).collect(),
+            bits,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &GeoIp {
+        &self.db
+    }
+
+    /// What [`GeoIp::lookup`] says of `address`.
+    ///
+    /// # Errors
+    ///
+    /// As [`GeoIp::lookup`]'s: a record that cannot be read (it is not
+    /// kept).
+    pub fn lookup(&self, address: IpAddr) -> Result<Geo, MaxMindDbError> {
+        let Some(address) = self.db.searched(address) else {
+            return Ok(Geo::default());
+        };
+        let slot = &self.slots[slot_of(address, self.bits)];
+        let kept = *slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = kept
+            && entry.network.contains(address)
+        {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(entry.geo);
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let (geo, network) = self.db.lookup_searched(address)?;
+        if let Some(network) = network {
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(Entry { network, geo });
+        }
+        Ok(geo)
+    }
+
+    /// The counts so far, and the cache's size now.
+    pub fn stats(&self) -> NetworkCacheStats {
+        let entries = self
+            .slots
+            .iter()
+            .filter(|slot| {
+                slot.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .is_some()
+            })
+            .count();
+        NetworkCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            entries,
+            bytes: self.capacity_bytes(),
+        }
+    }
+
+    /// The bytes of its table, which is made whole at the start: at most
+    /// the bound given to [`new`](GeoCache::new).
+    pub fn capacity_bytes(&self) -> u64 {
+        (self.slots.len() * std::mem::size_of::<Slot>()) as u64
+    }
+}
+
+impl std::fmt::Debug for GeoCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeoCache")
+            .field("db", &self.db)
+            .field("slots", &self.slots.len())
+            .field("hits", &self.hits.load(Ordering::Relaxed))
+            .field("misses", &self.misses.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(text: &str) -> Network {
+        let (address, len) = text.split_once('/').unwrap();
+        Network::new(address.parse().unwrap(), len.parse().unwrap()).unwrap()
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_network_holds_the_addresses_of_its_prefix_and_its_version_only() {
+        let half = net("192.0.2.128/25");
+        assert!(half.contains(ip("192.0.2.129")));
+        assert!(half.contains(ip("192.0.2.255")));
+        assert!(!half.contains(ip("192.0.2.127")));
+        assert!(!half.contains(ip("::c000:281")));
+        let wide = net("10.0.0.0/8");
+        assert!(wide.contains(ip("10.255.1.2")));
+        assert!(!wide.contains(ip("11.0.0.0")));
+        assert!(net("0.0.0.0/0").contains(ip("255.255.255.255")));
+        assert!(net("192.0.2.7/32").contains(ip("192.0.2.7")));
+        assert!(!net("192.0.2.7/32").contains(ip("192.0.2.6")));
+        let v6 = net("2001:db8:1::/48");
+        assert!(v6.contains(ip("2001:db8:1:ffff::1")));
+        assert!(!v6.contains(ip("2001:db8:2::1")));
+        assert!(net("::/0").contains(ip("ffff::1")));
+        assert!(!net("::/0").contains(ip("1.2.3.4")));
+        assert_eq!(Network::new(ip("1.2.3.4"), 33), None);
+        // The host bits of the address given are dropped.
+        assert_eq!(net("192.0.2.77/24"), net("192.0.2.0/24"));
+    }
+}
