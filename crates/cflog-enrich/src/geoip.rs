@@ -26,7 +26,7 @@ use serde::Deserialize;
 mod networks;
 
 use networks::Network;
-pub use networks::{DEFAULT_NETWORKS_CAPACITY_BYTES, GeoCache, NetworkCacheStats};
+pub use networks::{DEFAULT_NETWORKS_CAPACITY_BYTES, GeoCache};
 
 /// An opened database.
 ///

@@ -36,7 +36,10 @@
 
 #![forbid(unsafe_code)]
 
+mod cache_stats;
 pub mod geoip;
 pub mod keys;
 pub mod privacy;
 pub mod ua;
+
+pub use cache_stats::CacheStats;

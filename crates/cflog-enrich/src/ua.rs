@@ -20,6 +20,7 @@ pub mod bots;
 mod cache;
 mod parser;
 
+pub use crate::CacheStats;
 pub use agent::{Agent, Device};
-pub use cache::{AgentCache, CacheStats, DEFAULT_CAPACITY_BYTES};
+pub use cache::{AgentCache, DEFAULT_CAPACITY_BYTES};
 pub use parser::AgentParser;

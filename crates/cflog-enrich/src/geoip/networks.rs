@@ -8,6 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use maxminddb::MaxMindDbError;
 
 use super::{Geo, GeoIp};
+use crate::CacheStats;
 
 /// The default bound: 4 MiB, 65,536 slots, room for the networks of more
 /// clients than a busy site's file holds.
@@ -119,31 +120,6 @@ pub struct GeoCache {
     misses: AtomicU64,
 }
 
-/// A [`GeoCache`]'s counts since it was made.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct NetworkCacheStats {
-    /// Lookups answered from the cache.
-    pub hits: u64,
-    /// Lookups in the database.
-    pub misses: u64,
-    /// The networks kept now.
-    pub entries: usize,
-    /// The bytes of the table, allocated whole (at most the bound).
-    pub bytes: u64,
-}
-
-impl NetworkCacheStats {
-    /// The share of lookups answered from the cache, 0 with none.
-    pub fn hit_rate(&self) -> f64 {
-        let lookups = self.hits + self.misses;
-        if lookups == 0 {
-            0.0
-        } else {
-            self.hits as f64 / lookups as f64
-        }
-    }
-}
-
 impl GeoCache {
     /// `db` behind a cache of at most `capacity_bytes`: the largest power
     /// of two of slots that fits, and at least one.
@@ -191,7 +167,7 @@ impl GeoCache {
     }
 
     /// The counts so far, and the cache's size now.
-    pub fn stats(&self) -> NetworkCacheStats {
+    pub fn stats(&self) -> CacheStats {
         let entries = self
             .slots
             .iter()
@@ -201,7 +177,7 @@ impl GeoCache {
                     .is_some()
             })
             .count();
-        NetworkCacheStats {
+        CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             entries,

@@ -8,6 +8,7 @@ use quick_cache::sync::Cache;
 
 use super::agent::Agent;
 use super::parser::AgentParser;
+use crate::CacheStats;
 
 /// What one cached agent costs besides its key's and its text's bytes:
 /// the `Arc`'s block (two counts and the `Agent`, 72 bytes on 64-bit), the
@@ -44,31 +45,6 @@ pub struct AgentCache {
     legacy_double: bool,
     hits: AtomicU64,
     misses: AtomicU64,
-}
-
-/// A cache's counts since it was made.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CacheStats {
-    /// Lookups answered from the cache.
-    pub hits: u64,
-    /// Lookups that parsed the agent.
-    pub misses: u64,
-    /// The bytes the cached entries count for now (at most the bound).
-    pub bytes: u64,
-    /// The cached entries now.
-    pub entries: usize,
-}
-
-impl CacheStats {
-    /// The share of lookups answered from the cache, 0 with none.
-    pub fn hit_rate(&self) -> f64 {
-        let lookups = self.hits + self.misses;
-        if lookups == 0 {
-            0.0
-        } else {
-            self.hits as f64 / lookups as f64
-        }
-    }
 }
 
 impl AgentCache {
