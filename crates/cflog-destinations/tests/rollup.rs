@@ -149,11 +149,11 @@ fn assert_each_staged_entry_once(ids: &[String], staged: &Staged) {
     );
 }
 
-/// Every object under the table's prefix but staging, with its ETag (from
-/// HeadObject: the test server's listing leaves ETags out).
-async fn table_etags(server: &S3Server) -> BTreeMap<String, String> {
-    let client = server.client();
-    let listed = client
+/// The listing of every object under the table's prefix but staging, in
+/// one page.
+async fn list_table(server: &S3Server) -> Vec<aws_sdk_s3::types::Object> {
+    let listed = server
+        .client()
         .list_objects_v2()
         .bucket(ATHENA)
         .prefix(format!("{PREFIX}distribution="))
@@ -161,8 +161,15 @@ async fn table_etags(server: &S3Server) -> BTreeMap<String, String> {
         .await
         .unwrap();
     assert_ne!(listed.is_truncated, Some(true));
+    listed.contents().to_vec()
+}
+
+/// Every object under the table's prefix but staging, with its ETag (from
+/// HeadObject: the test server's listing leaves ETags out).
+async fn table_etags(server: &S3Server) -> BTreeMap<String, String> {
+    let client = server.client();
     let mut etags = BTreeMap::new();
-    for object in listed.contents() {
+    for object in list_table(server).await {
         let key = object.key().unwrap();
         let head = client
             .head_object()
@@ -494,16 +501,9 @@ async fn staging_objects_spooled_to_a_temporary_file_roll_up_to_the_same_bytes()
 /// many.
 async fn fetch_table(server: &S3Server, dir: &Path) -> usize {
     let client = server.client();
-    let listed = client
-        .list_objects_v2()
-        .bucket(ATHENA)
-        .prefix(format!("{PREFIX}distribution="))
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(listed.is_truncated, Some(true));
+    let listed = list_table(server).await;
     std::fs::create_dir_all(dir).unwrap();
-    for (n, object) in listed.contents().iter().enumerate() {
+    for (n, object) in listed.iter().enumerate() {
         let body = client
             .get_object()
             .bucket(ATHENA)
@@ -518,7 +518,7 @@ async fn fetch_table(server: &S3Server, dir: &Path) -> usize {
             .into_bytes();
         std::fs::write(dir.join(format!("{n:04}.parquet")), body).unwrap();
     }
-    listed.contents().len()
+    listed.len()
 }
 
 /// What DuckDB reads from each directory of fetched objects: the rows, the
