@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod input;
+pub mod object_key;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 mod pipeline;

@@ -6,12 +6,12 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error;
+use cflog_pipeline::object_key::ObjectKey;
 use cflog_pipeline::s3::{ListedObject, RequestError, list_objects};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use time::OffsetDateTime;
 
 use super::aws::Aws;
-use super::key_time::read_key;
 use super::location::S3Uri;
 
 /// What a backfill takes.
@@ -53,10 +53,8 @@ impl Selection {
         if self.own.iter().any(|own| own.holds(bucket, key)) {
             return Verdict::Own;
         }
-        let info = read_key(key);
-        if !self.distributions.is_empty()
-            && !self.distributions.iter().any(|id| info.is_of(key, id))
-        {
+        let info = ObjectKey::read(key);
+        if !self.distributions.is_empty() && !self.distributions.iter().any(|id| info.is_of(id)) {
             return Verdict::OtherDistribution;
         }
         if self.since.is_none() && self.until.is_none() {

@@ -7,7 +7,8 @@
 //! it lists the prefix, writes the manifest, creates the job, and later
 //! shows its progress (`cflog backfill status JOB`).
 //!
-//! The steps, one module each: [`listing`] (which keys, by [`key_time`]),
+//! The steps, one module each: [`listing`] (which keys, by what each key
+//! says: [`ObjectKey`](cflog_pipeline::object_key::ObjectKey)),
 //! [`manifest`], [`stack`] (where things go), [`job`] (CreateJob),
 //! [`estimate`] (cost and time on paper), [`status`] (DescribeJob).
 
@@ -15,7 +16,6 @@ mod args;
 mod aws;
 mod estimate;
 mod job;
-pub(crate) mod key_time;
 mod listing;
 mod location;
 mod manifest;

@@ -1,7 +1,8 @@
 //! Which inputs `--since`, `--until` and `--distribution` leave out
 //! before they are read.
 
-use crate::backfill::key_time::read_key;
+use cflog_pipeline::object_key::ObjectKey;
+
 use crate::cli::ReportArgs;
 use crate::inputs::Input;
 
@@ -14,11 +15,11 @@ pub fn selected(input: &Input, args: &ReportArgs) -> bool {
         Input::File(path) => path.to_string_lossy(),
         Input::S3Object { key, .. } => key.into(),
     };
-    let info = read_key(&key);
+    let info = ObjectKey::read(&key);
     let in_time = info
         .period
         .is_none_or(|period| period.overlaps(args.since, args.until));
     let of_distribution =
-        args.distribution.is_empty() || args.distribution.iter().any(|id| info.is_of(&key, id));
+        args.distribution.is_empty() || args.distribution.iter().any(|id| info.is_of(id));
     in_time && of_distribution
 }

@@ -4,9 +4,11 @@
 use std::fmt;
 
 use cflog_core::{Field, LogLine};
+use cflog_pipeline::object_key::ObjectKey;
 
 /// What an input's name gives the objects written from it: their stem,
-/// and the distribution and hour in a CloudFront log file's name.
+/// and the distribution and hour that its key says
+/// ([`ObjectKey`]: a CloudFront log file's name, or v2's folders).
 ///
 /// ```
 /// use cflog_destinations::s3::InputName;
@@ -38,17 +40,11 @@ impl InputName {
         if stem.is_empty() || stem == "." || stem == ".." {
             return None;
         }
-        let (distribution, hour) = match legacy_name(base) {
-            Some((distribution, hour)) => (Some(distribution.to_owned()), Some(hour)),
-            None => {
-                let folders = v2_folders(key);
-                (folders.distribution.map(str::to_owned), folders.hour)
-            }
-        };
+        let read = ObjectKey::read(key);
         Some(InputName {
             stem: stem.to_owned(),
-            distribution,
-            hour,
+            distribution: read.distribution.map(str::to_owned),
+            hour: read.period.and_then(|p| p.hour()).and_then(HourKey::of),
         })
     }
 
@@ -57,144 +53,16 @@ impl InputName {
         &self.stem
     }
 
-    /// The distribution id of a CloudFront log file's name
-    /// (`<id>.YYYY-MM-DD-HH.<unique>.gz`).
+    /// The distribution id in the key: a CloudFront log file's name
+    /// (`<id>.YYYY-MM-DD-HH.<unique>.gz`), or v2's folders.
     pub fn distribution(&self) -> Option<&str> {
         self.distribution.as_deref()
     }
 
-    /// The hour of a CloudFront log file's name.
+    /// The hour in the key (a file name, or folders down to the hour).
     pub fn hour(&self) -> Option<HourKey> {
         self.hour
     }
-}
-
-/// `<id>.YYYY-MM-DD-HH.<unique>.gz` (or `.parquet`): the distribution and
-/// the hour.
-fn legacy_name(base: &str) -> Option<(&str, HourKey)> {
-    let name = base
-        .strip_suffix(".gz")
-        .or_else(|| base.strip_suffix(".parquet"))?;
-    let mut parts = name.split('.');
-    let (id, when, unique) = (parts.next()?, parts.next()?, parts.next()?);
-    let valid_id = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric());
-    let valid_unique = !unique.is_empty() && unique.bytes().all(|b| b.is_ascii_alphanumeric());
-    if parts.next().is_some() || !valid_id || !valid_unique {
-        return None;
-    }
-    let bytes = when.as_bytes();
-    let digits = |range: std::ops::Range<usize>| -> Option<u16> {
-        let text = when.get(range)?;
-        text.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| text.parse().ok())?
-    };
-    if bytes.len() != 13 || bytes[4] != b'-' || bytes[7] != b'-' || bytes[10] != b'-' {
-        return None;
-    }
-    let hour = HourKey::new(
-        digits(0..4)?,
-        u8::try_from(digits(5..7)?).ok()?,
-        u8::try_from(digits(8..10)?).ok()?,
-        u8::try_from(digits(11..13)?).ok()?,
-    )?;
-    Some((id, hour))
-}
-
-/// The distribution and hour of a standard logging v2 delivery's folders.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct V2Folders<'a> {
-    distribution: Option<&'a str>,
-    hour: Option<HourKey>,
-}
-
-/// Reads v2's S3 folders, whose `suffixPath` puts the distribution and the
-/// hour in the key rather than in the file's name:
-/// - Hive style: `DistributionId=<id>/year=YYYY/month=MM/day=DD/hour=HH/`
-///   (names in any case, in any order);
-/// - plain: `{DistributionId}/{yyyy}/{MM}/{dd}/{HH}/`, possibly with other
-///   folders between them. The distribution is then the last folder before
-///   the date that reads as a CloudFront distribution id (`E` and 9 to 15
-///   more upper-case letters and digits), so that `AWSLogs/<account>/` or
-///   `CloudFront/` are not taken for one.
-fn v2_folders(key: &str) -> V2Folders<'_> {
-    let folders: Vec<&str> = match key.rsplit_once('/') {
-        Some((path, _)) => path.split('/').collect(),
-        None => return V2Folders::default(),
-    };
-    let number = |text: &str, digits: usize| -> Option<u16> {
-        (text.len() == digits && text.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| text.parse().ok())?
-    };
-    let hour_of = |y: u16, m: u16, d: u16, h: u16| {
-        HourKey::new(
-            y,
-            u8::try_from(m).ok()?,
-            u8::try_from(d).ok()?,
-            u8::try_from(h).ok()?,
-        )
-    };
-    let (mut year, mut month, mut day, mut hour, mut distribution) = (None, None, None, None, None);
-    for folder in &folders {
-        let Some((name, value)) = folder.split_once('=') else {
-            continue;
-        };
-        match name.to_ascii_lowercase().as_str() {
-            "year" => year = number(value, 4),
-            "month" => month = number(value, 2),
-            "day" => day = number(value, 2),
-            "hour" => hour = number(value, 2),
-            "distributionid" if is_distribution_id(value) => distribution = Some(value),
-            _ => {}
-        }
-    }
-    if let (Some(y), Some(m), Some(d), Some(h)) = (year, month, day, hour) {
-        return V2Folders {
-            distribution,
-            hour: hour_of(y, m, d, h),
-        };
-    }
-    // The last run of YYYY/MM/DD/HH folders that is a real hour.
-    (0..folders.len())
-        .rev()
-        .find_map(|i| {
-            let hour = hour_of(
-                number(folders.get(i)?, 4)?,
-                number(folders.get(i + 1)?, 2)?,
-                number(folders.get(i + 2)?, 2)?,
-                number(folders.get(i + 3)?, 2)?,
-            )?;
-            let distribution = folders[..i]
-                .iter()
-                .rev()
-                .copied()
-                .find(|f| is_distribution_id(f));
-            Some(V2Folders {
-                distribution: distribution.or(distribution_from_hive(&folders)),
-                hour: Some(hour),
-            })
-        })
-        .unwrap_or(V2Folders {
-            distribution: distribution_from_hive(&folders),
-            hour: None,
-        })
-}
-
-fn distribution_from_hive<'a>(folders: &[&'a str]) -> Option<&'a str> {
-    folders.iter().find_map(|folder| {
-        let (name, value) = folder.split_once('=')?;
-        (name.eq_ignore_ascii_case("distributionid") && is_distribution_id(value)).then_some(value)
-    })
-}
-
-/// Whether `text` reads as a CloudFront distribution id: `E`, then 9 to 15
-/// upper-case letters and digits (`E3EJA0CG95HSWP`, `EHLMG1T8SOX48`).
-fn is_distribution_id(text: &str) -> bool {
-    (10..=16).contains(&text.len())
-        && text.starts_with('E')
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// One UTC hour, as the partition's `year=`, `month=`, `day=` and `hour=`
@@ -370,8 +238,10 @@ mod tests {
             assert_eq!(name.distribution(), None, "{key}");
             assert!(name.hour().is_some(), "{key}");
         }
-        assert_eq!(v2_folders("2025/02/16/10"), V2Folders::default());
-        assert_eq!(v2_folders("a/2025/02/30/10/x").hour, None);
+        // A day is not an hour, and 30 February is neither.
+        for key in ["v2/E3EJA0CG95HSWP/2025/02/16/x", "a/2025/02/30/10/x"] {
+            assert_eq!(InputName::from_key(key).unwrap().hour(), None, "{key}");
+        }
     }
 
     #[test]
