@@ -22,6 +22,7 @@ use cflog_pipeline::sink::{NdjsonSink, SinkFactory, Source};
 use cflog_pipeline::{Options, Pipeline, PipelineError, Summary};
 use cflog_testkit::{
     BatchFault, BatchFaultProxy, MOTO_ACCESS_KEY, MOTO_REGION, MOTO_SECRET_KEY, MotoServer,
+    kinesis_records, sqs_messages,
 };
 use serde_json::Value;
 
@@ -156,71 +157,6 @@ async fn create_stream(client: &aws_sdk_kinesis::Client, name: &str, shards: i32
         .send()
         .await
         .unwrap();
-}
-
-/// Every record of every shard of `stream`: (partition key, data).
-async fn kinesis_records(client: &aws_sdk_kinesis::Client, stream: &str) -> Vec<(String, Vec<u8>)> {
-    let shards = client
-        .list_shards()
-        .stream_name(stream)
-        .send()
-        .await
-        .unwrap();
-    let mut records = Vec::new();
-    for shard in shards.shards() {
-        let mut iterator = client
-            .get_shard_iterator()
-            .stream_name(stream)
-            .shard_id(shard.shard_id())
-            .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .unwrap()
-            .shard_iterator()
-            .map(str::to_owned);
-        while let Some(current) = iterator {
-            let page = client
-                .get_records()
-                .shard_iterator(current)
-                .limit(10_000)
-                .send()
-                .await
-                .unwrap();
-            if page.records().is_empty() {
-                break;
-            }
-            records.extend(page.records().iter().map(|r| {
-                (
-                    r.partition_key().unwrap_or_default().to_owned(),
-                    r.data().as_ref().to_vec(),
-                )
-            }));
-            iterator = page.next_shard_iterator().map(str::to_owned);
-        }
-    }
-    records
-}
-
-/// Every message of `queue_url`, received until the queue is empty, and
-/// deleted.
-async fn sqs_messages(client: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
-    let mut bodies = Vec::new();
-    loop {
-        let page = client
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(300)
-            .send()
-            .await
-            .unwrap();
-        if page.messages().is_empty() {
-            return bodies;
-        }
-        for message in page.messages() {
-            bodies.push(message.body().unwrap().to_owned());
-        }
-    }
 }
 
 /// The bucket moto's Firehose streams deliver to.

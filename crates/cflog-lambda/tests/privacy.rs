@@ -9,9 +9,7 @@
 mod common;
 
 use cflog_lambda::{Config, Handler, Response, Status};
-use cflog_testkit::{
-    CapturedStderr, MOTO_ACCESS_KEY, MOTO_REGION, MOTO_SECRET_KEY, MotoServer, S3Server, gzip,
-};
+use cflog_testkit::{CapturedStderr, MotoServer, S3Server, gzip, kinesis_records, sqs_messages};
 use common::{BUCKET, s3_notification};
 use serde_json::{Value, json};
 
@@ -85,7 +83,7 @@ async fn handle(handler: &Handler) {
 #[tokio::test]
 async fn no_address_in_the_s3_destinations_ndjson_gz_truncated_or_pseudonymised() {
     let moto = MotoServer::start().await;
-    let secret = aws_sdk_secretsmanager::Client::new(&sdk(&moto))
+    let secret = aws_sdk_secretsmanager::Client::new(&moto.sdk_config())
         .create_secret()
         .name("cflog-ip-key")
         .secret_string("a key of more than sixteen bytes")
@@ -106,9 +104,10 @@ async fn no_address_in_the_s3_destinations_ndjson_gz_truncated_or_pseudonymised(
         // The key as the cold start reads it, from Secrets Manager.
         let vars = &vars[..if privacy == "hmac" { 5 } else { 4 }];
         let lookup = cflog_testkit::env(vars);
-        let fetched = cflog_lambda::cold_start::fetch(&sdk(&moto), &server.client(), &lookup)
-            .await
-            .unwrap();
+        let fetched =
+            cflog_lambda::cold_start::fetch(&moto.sdk_config(), &server.client(), &lookup)
+                .await
+                .unwrap();
         let config = Config::from_lookup_fetched(&lookup, fetched).unwrap();
         let handler = Handler::new(server.client(), config)
             .unwrap()
@@ -162,25 +161,11 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// The shared AWS configuration the binary loads, pointed at moto.
-fn sdk(moto: &MotoServer) -> aws_config::SdkConfig {
-    let credentials =
-        aws_sdk_sqs::config::Credentials::new(MOTO_ACCESS_KEY, MOTO_SECRET_KEY, None, None, "moto");
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(MOTO_REGION))
-        .credentials_provider(aws_sdk_sqs::config::SharedCredentialsProvider::new(
-            credentials,
-        ))
-        .endpoint_url(moto.endpoint())
-        .build()
-}
-
 #[tokio::test]
 async fn truncated_addresses_only_in_the_queue_and_the_stream() {
     let moto = MotoServer::start().await;
     let server = log_server().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk(&moto));
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config());
     let url = sqs
         .create_queue()
         .queue_name("cflog-entries")
@@ -190,7 +175,7 @@ async fn truncated_addresses_only_in_the_queue_and_the_stream() {
         .queue_url()
         .unwrap()
         .to_owned();
-    let kinesis = aws_sdk_kinesis::Client::new(&sdk(&moto));
+    let kinesis = aws_sdk_kinesis::Client::new(&moto.sdk_config());
     kinesis
         .create_stream()
         .stream_name("cflog-entries")
@@ -210,58 +195,22 @@ async fn truncated_addresses_only_in_the_queue_and_the_stream() {
         vars.push(("CFLOG_IP_PRIVACY", "truncate"));
         // Keyed by the client address: the key is rewritten too.
         vars.push(("CFLOG_KINESIS_PARTITION_KEY", "c_ip"));
-        let handler = Handler::from_aws(&sdk(&moto), server.client(), config(&vars))
+        let handler = Handler::from_aws(&moto.sdk_config(), server.client(), config(&vars))
             .unwrap()
             .reports_to(CapturedStderr)
             .metrics_to(CapturedStderr);
         handle(&handler).await;
     }
 
-    let mut queued = String::new();
-    loop {
-        let page = sqs
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .visibility_timeout(300)
-            .send()
-            .await
-            .unwrap();
-        if page.messages().is_empty() {
-            break;
-        }
-        for message in page.messages() {
-            queued.push_str(message.body().unwrap());
-        }
-    }
+    let queued = sqs_messages(&sqs, &url).await.concat();
     assert_eq!(queued.lines().count(), 3, "{queued}");
     assert!(queued.contains("\"c_ip\":\"192.0.2.0\""), "{queued}");
     assert_no_address("the queue", &queued);
 
-    let shard = kinesis
-        .list_shards()
-        .stream_name("cflog-entries")
-        .send()
-        .await
-        .unwrap();
-    let iterator = kinesis
-        .get_shard_iterator()
-        .stream_name("cflog-entries")
-        .shard_id(shard.shards()[0].shard_id())
-        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap();
-    let records = kinesis
-        .get_records()
-        .shard_iterator(iterator.shard_iterator().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(records.records().len(), 3, "one entry per record");
-    for record in records.records() {
-        let data = std::str::from_utf8(record.data().as_ref()).unwrap();
-        assert_no_address("the stream", data);
-        assert_no_address("a partition key", record.partition_key().unwrap());
+    let records = kinesis_records(&kinesis, "cflog-entries").await;
+    assert_eq!(records.len(), 3, "one entry per record");
+    for (partition_key, data) in &records {
+        assert_no_address("the stream", std::str::from_utf8(data).unwrap());
+        assert_no_address("a partition key", partition_key);
     }
 }

@@ -12,8 +12,8 @@ use cflog_lambda::{Config, FailureKind, Handler, Response, Status};
 use cflog_pipeline::sink::NdjsonSink;
 use cflog_pipeline::{Options, Pipeline};
 use cflog_testkit::{
-    CapturedStderr, MOTO_ACCESS_KEY, MOTO_REGION, MOTO_SECRET_KEY, MotoServer, SharedOutput,
-    check_emf_document, kinesis_event, testdata,
+    CapturedStderr, MotoServer, SharedOutput, check_emf_document, kinesis_event, kinesis_records,
+    sqs_messages, testdata,
 };
 use common::{BUCKET, ENCODED, s3_notification, server};
 
@@ -21,23 +21,9 @@ fn config(vars: &[(&str, &str)]) -> Config {
     Config::from_lookup(cflog_testkit::env(vars)).unwrap()
 }
 
-/// The shared AWS configuration the binary loads, pointed at moto.
-fn sdk(moto: &MotoServer) -> aws_config::SdkConfig {
-    let credentials =
-        aws_sdk_sqs::config::Credentials::new(MOTO_ACCESS_KEY, MOTO_SECRET_KEY, None, None, "moto");
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(MOTO_REGION))
-        .credentials_provider(aws_sdk_sqs::config::SharedCredentialsProvider::new(
-            credentials,
-        ))
-        .endpoint_url(moto.endpoint())
-        .build()
-}
-
 fn handler(moto: &MotoServer, s3: aws_sdk_s3::Client, config: Config) -> Handler {
     assert!(config.stream.is_some(), "a stream sink");
-    Handler::from_aws(&sdk(moto), s3, config)
+    Handler::from_aws(&moto.sdk_config(), s3, config)
         .unwrap()
         .reports_to(CapturedStderr)
         .metrics_to(CapturedStderr)
@@ -68,31 +54,11 @@ fn lines(data: &[u8]) -> Vec<String> {
         .collect()
 }
 
-async fn receive_all(client: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
-    let mut lines_received = Vec::new();
-    loop {
-        let page = client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(300)
-            .send()
-            .await
-            .unwrap();
-        if page.messages().is_empty() {
-            return lines_received;
-        }
-        for message in page.messages() {
-            lines_received.extend(lines(message.body().unwrap().as_bytes()));
-        }
-    }
-}
-
 #[tokio::test]
 async fn objects_go_to_an_sqs_queue_and_their_reports_count_the_messages() {
     let moto = MotoServer::start().await;
     let s3 = server().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk(&moto));
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config());
     let url = sqs
         .create_queue()
         .queue_name("cflog-entries")
@@ -128,7 +94,11 @@ async fn objects_go_to_an_sqs_queue_and_their_reports_count_the_messages() {
         assert_eq!(delivered.retried_records, 0);
         expected.extend(ndjson_lines(&log));
     }
-    let mut got = receive_all(&sqs, &url).await;
+    let mut got: Vec<String> = sqs_messages(&sqs, &url)
+        .await
+        .iter()
+        .flat_map(|body| lines(body.as_bytes()))
+        .collect();
     got.sort();
     expected.sort();
     assert_eq!(got, expected);
@@ -208,7 +178,7 @@ const INPUT: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/cloudfront-re
 #[tokio::test]
 async fn real_time_records_go_to_another_kinesis_stream_keyed_as_configured() {
     let moto = MotoServer::start().await;
-    let kinesis = aws_sdk_kinesis::Client::new(&sdk(&moto));
+    let kinesis = aws_sdk_kinesis::Client::new(&moto.sdk_config());
     kinesis
         .create_stream()
         .stream_name("cflog-entries")
@@ -236,31 +206,12 @@ async fn real_time_records_go_to_another_kinesis_stream_keyed_as_configured() {
     };
     assert!(batch.batch_item_failures.is_empty());
 
-    let shard = kinesis
-        .list_shards()
-        .stream_name("cflog-entries")
-        .send()
-        .await
-        .unwrap();
-    let iterator = kinesis
-        .get_shard_iterator()
-        .stream_name("cflog-entries")
-        .shard_id(shard.shards()[0].shard_id())
-        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap();
-    let records = kinesis
-        .get_records()
-        .shard_iterator(iterator.shard_iterator().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(records.records().len(), 2, "one entry per record");
-    for record in records.records() {
-        let entry: serde_json::Value = serde_json::from_slice(record.data().as_ref()).unwrap();
+    let records = kinesis_records(&kinesis, "cflog-entries").await;
+    assert_eq!(records.len(), 2, "one entry per record");
+    for (partition_key, data) in &records {
+        let entry: serde_json::Value = serde_json::from_slice(data).unwrap();
         assert_eq!(
-            record.partition_key(),
+            Some(partition_key.as_str()),
             entry["c_ip"].as_str(),
             "keyed by c_ip"
         );
@@ -275,11 +226,7 @@ async fn real_time_records_go_to_another_kinesis_stream_keyed_as_configured() {
     assert_eq!(line["OutputRecords"], 2);
     assert_eq!(line["OutputRequests"], 1);
     assert_eq!(line["OutputRetriedRecords"], 0);
-    let stored: usize = records
-        .records()
-        .iter()
-        .map(|r| r.data().as_ref().len())
-        .sum();
+    let stored: usize = records.iter().map(|(_, data)| data.len()).sum();
     assert_eq!(line["OutputBytes"], stored as u64);
 }
 

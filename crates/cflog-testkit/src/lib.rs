@@ -29,6 +29,8 @@ mod moto;
 pub use batch::{BatchApi, BatchCall, BatchFault, BatchFaultProxy, BatchStats};
 pub use emf::check_emf_document;
 pub use moto::{MOTO_ACCESS_KEY, MOTO_ACCOUNT_ID, MOTO_REGION, MOTO_SECRET_KEY, MotoServer};
+#[cfg(feature = "streams")]
+pub use moto::{kinesis_records, sqs_messages};
 
 /// The access key the test server accepts.
 pub const ACCESS_KEY: &str = "AKIDCFLOGTEST";

@@ -196,6 +196,107 @@ impl MotoServer {
             .build();
         aws_sdk_s3::Client::from_conf(config)
     }
+
+    /// The shared AWS configuration a binary loads (`aws_config::load`),
+    /// pointed at this server with moto's test keys and region: what
+    /// `Handler::from_aws` and every SDK client take.
+    #[cfg(feature = "streams")]
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        let credentials = Credentials::new(
+            MOTO_ACCESS_KEY,
+            MOTO_SECRET_KEY,
+            None,
+            None,
+            "cflog-testkit-moto",
+        );
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(MOTO_REGION))
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+                credentials,
+            ))
+            .endpoint_url(&self.endpoint)
+            .build()
+    }
+}
+
+/// Every message of `queue_url`'s queue, received until it is empty (each
+/// hidden for five minutes once received, so none comes twice).
+///
+/// # Panics
+///
+/// When a call fails or a message has no body.
+#[cfg(feature = "streams")]
+pub async fn sqs_messages(client: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let page = client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(300)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("receive from {queue_url}: {e:?}"));
+        if page.messages().is_empty() {
+            return bodies;
+        }
+        for message in page.messages() {
+            bodies.push(message.body().expect("a message body").to_owned());
+        }
+    }
+}
+
+/// Every record of every shard of `stream`, oldest first within a shard:
+/// (partition key, data).
+///
+/// # Panics
+///
+/// When a call fails.
+#[cfg(feature = "streams")]
+pub async fn kinesis_records(
+    client: &aws_sdk_kinesis::Client,
+    stream: &str,
+) -> Vec<(String, Vec<u8>)> {
+    let shards = client
+        .list_shards()
+        .stream_name(stream)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("list the shards of {stream}: {e:?}"));
+    let mut records = Vec::new();
+    for shard in shards.shards() {
+        let mut iterator = client
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("an iterator of {stream}: {e:?}"))
+            .shard_iterator()
+            .map(str::to_owned);
+        while let Some(current) = iterator {
+            let page = client
+                .get_records()
+                .shard_iterator(current)
+                .limit(10_000)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("the records of {stream}: {e:?}"));
+            if page.records().is_empty() {
+                break;
+            }
+            records.extend(page.records().iter().map(|r| {
+                (
+                    r.partition_key().unwrap_or_default().to_owned(),
+                    r.data().as_ref().to_vec(),
+                )
+            }));
+            iterator = page.next_shard_iterator().map(str::to_owned);
+        }
+    }
+    records
 }
 
 impl Drop for MotoServer {
