@@ -334,13 +334,8 @@ fn convert_to_s3(
     // up into the table's objects at the end, as the function's schedule
     // does; with --no-rollup (or NDJSON) into the table's prefix itself.
     let rollup = format == ObjectFormat::Parquet && !args.no_rollup;
-    let staging = cflog_destinations::s3::rollup::staging_prefix(prefix);
     let options = S3Options::default().selection(selection);
-    let (written_prefix, options) = match rollup {
-        true => (staging.as_str(), options.staged()),
-        false => (prefix, options),
-    };
-    let factory = crate::output::s3::S3Factory::new(s3, bucket, written_prefix, format, options);
+    let factory = crate::output::s3::S3Factory::new(s3, bucket, prefix, format, options);
     let factory = if rollup { factory.staging() } else { factory };
     let progress = Progress::start(&plan.inputs, plan.quiet);
     let reporter = Reporter::with_progress(progress.bar());

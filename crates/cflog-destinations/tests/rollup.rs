@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cflog_destinations::s3::rollup::{
-    HourlyRollup, RollupError, RollupOptions, RollupSummary, RollupWindow, staging_prefix,
+    HourlyRollup, RollupError, RollupOptions, RollupSummary, RollupWindow,
 };
 use cflog_destinations::s3::{HourKey, ObjectFormat, S3Destination, UploadError};
 use cflog_parquet::rollup::RollupOptions as PartOptions;
@@ -58,9 +58,9 @@ fn log_key(hour: u8, unique: u32) -> String {
 async fn stage(server: &S3Server, key: &str, log: &[u8]) {
     server.put(LOGS, key, gzip(log)).await;
     let client = server.client();
-    let destination = S3Destination::new(client.clone(), ATHENA, &staging_prefix(PREFIX))
+    let destination = S3Destination::new(client.clone(), ATHENA, PREFIX)
         .format(ObjectFormat::Parquet)
-        .skip_unchanged(true);
+        .staging();
     let sink = destination.open(&Source::Object { bucket: LOGS, key });
     let summary = process_object(&client, LOGS, key, &Options::default(), sink)
         .await

@@ -68,24 +68,16 @@ pub fn sinks(
     }
     Ok(match &config.s3 {
         Some(output) => {
-            let options = S3Options::default().selection(config.selection.clone());
+            let destination = S3Destination::new(s3.clone(), &output.bucket, &output.prefix)
+                .format(output.format)
+                .options(S3Options::default().selection(config.selection.clone()));
             // With the rollup, the objects per input are staged apart from
             // the table, which holds only the rolled-up parts.
-            let (prefix, options) = match output.rollup_window_hours {
-                #[cfg(feature = "parquet")]
-                Some(_) => (
-                    cflog_destinations::s3::rollup::staging_prefix(&output.prefix),
-                    options.staged(),
-                ),
-                _ => (output.prefix.clone(), options),
-            };
-            let destination = S3Destination::new(s3.clone(), &output.bucket, &prefix)
-                .format(output.format)
-                .options(options);
-            // A log file delivered again leaves its staging objects as
-            // they were, and the rolled hour with them.
             #[cfg(feature = "parquet")]
-            let destination = destination.skip_unchanged(output.rollup_window_hours.is_some());
+            let destination = match output.rollup_window_hours {
+                Some(_) => destination.staging(),
+                None => destination,
+            };
             Arc::new(move |source: &Source<'_>| boxed(destination.open(source)))
         }
         None => Arc::new(configured_sinks(config, || Stdout)),

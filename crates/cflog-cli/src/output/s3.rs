@@ -43,12 +43,11 @@ impl S3Factory {
         S3Factory { destination }
     }
 
-    /// Staging objects, for the rollup: an object already holding the same
-    /// bytes is left as it is, so that a log file written again leaves its
-    /// rolled hour unchanged ([`S3Destination::skip_unchanged`]).
+    /// The rollup's staging objects of the table at the prefix, as the
+    /// function writes them ([`S3Destination::staging`]).
     pub fn staging(self) -> S3Factory {
         S3Factory {
-            destination: self.destination.skip_unchanged(true),
+            destination: self.destination.staging(),
         }
     }
 }

@@ -74,7 +74,7 @@ use upload::{Bucket, Upload};
 fn upload(shared: &Shared, key: String) -> Upload {
     let upload = Upload::new(Arc::clone(&shared.bucket), key);
     #[cfg(feature = "parquet")]
-    let upload = upload.skip_unchanged(shared.skip_unchanged);
+    let upload = upload.skip_unchanged(shared.staging);
     upload
 }
 
@@ -165,15 +165,6 @@ impl S3Options {
         self
     }
 
-    /// Objects staged for the hourly rollup ([`rollup`]), read once by it
-    /// and then expired: Parquet written with
-    /// [`WriterOptions::staged`], which the rollup reads faster.
-    #[cfg(feature = "parquet")]
-    #[must_use]
-    pub fn staged(self) -> S3Options {
-        self.parquet(WriterOptions::staged())
-    }
-
     /// The keys of each NDJSON object (default all); Parquet files always
     /// have the fixed columns of `cflog_parquet::ColumnSet::standard`.
     #[must_use]
@@ -201,8 +192,9 @@ struct Shared {
     prefix: String,
     format: ObjectFormat,
     options: S3Options,
+    /// The rollup's staging ([`S3Destination::staging`]).
     #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
-    skip_unchanged: bool,
+    staging: bool,
 }
 
 impl S3Destination {
@@ -239,7 +231,7 @@ impl S3Destination {
                 prefix,
                 format: ObjectFormat::default(),
                 options: S3Options::default(),
-                skip_unchanged: false,
+                staging: false,
             }),
         }
     }
@@ -253,31 +245,47 @@ impl S3Destination {
     /// The bounds of memory and uploads.
     #[must_use]
     pub fn options(self, options: S3Options) -> S3Destination {
-        self.with(|shared| shared.options = options)
+        self.with(|shared| {
+            shared.options = options;
+            #[cfg(feature = "parquet")]
+            if shared.staging {
+                shared.options.parquet = WriterOptions::staged();
+            }
+        })
     }
 
-    /// Whether an object already holding the same bytes is left as it is
-    /// (default: written again). For staging objects, under the rollup:
-    /// a log file delivered again (S3 events arrive at least once, and a
-    /// failed invocation is retried) then leaves its staging objects, and
-    /// their `LastModified`, as they were, so that the rollup finds the
-    /// hour unchanged instead of moving the file to the end of its hour and
-    /// writing every part again. It costs a HeadObject per object; an
-    /// object of more than [`S3Options::part_bytes`] is always written.
+    /// The hourly rollup's staging area of the table at this prefix, as
+    /// the function and `cflog --s3-output` write it before rolling the
+    /// hours up ([`rollup`]):
+    /// - objects go under [`rollup::staging_prefix`] of the prefix;
+    /// - Parquet is written with [`WriterOptions::staged`], which the rollup
+    ///   reads faster, whatever [`S3Options::parquet`] says;
+    /// - an object already holding the same bytes is left as it is. A log
+    ///   file delivered again (S3 events arrive at least once, and a failed
+    ///   invocation is retried) then leaves its staging objects, and their
+    ///   `LastModified`, as they were, so that the rollup finds the hour
+    ///   unchanged instead of moving the file to the end of its hour and
+    ///   writing every part again. It costs a HeadObject per object; an
+    ///   object of more than [`S3Options::part_bytes`] is always written.
     ///
     /// ```no_run
     /// use cflog_destinations::s3::S3Destination;
-    /// use cflog_destinations::s3::rollup::staging_prefix;
     ///
     /// # async fn run(client: aws_sdk_s3::Client) {
-    /// let staging = S3Destination::new(client, "my-athena-bucket", &staging_prefix("cloudfront/"))
-    ///     .skip_unchanged(true);
+    /// let staging = S3Destination::new(client, "my-athena-bucket", "cloudfront/").staging();
+    /// assert_eq!(staging.prefix(), "cloudfront/staging/");
     /// # }
     /// ```
     #[cfg(feature = "parquet")]
     #[must_use]
-    pub fn skip_unchanged(self, skip: bool) -> S3Destination {
-        self.with(|shared| shared.skip_unchanged = skip)
+    pub fn staging(self) -> S3Destination {
+        self.with(|shared| {
+            if !shared.staging {
+                shared.prefix = rollup::staging_prefix(&shared.prefix);
+                shared.options.parquet = WriterOptions::staged();
+                shared.staging = true;
+            }
+        })
     }
 
     fn with(self, change: impl FnOnce(&mut Shared)) -> S3Destination {

@@ -30,7 +30,7 @@
 //! meanwhile sees each entry at most once. A log file delivered again
 //! (S3's events arrive at least once, a failed invocation is retried)
 //! stages the same bytes, which the staging destination does not write
-//! again ([`S3Destination::skip_unchanged`](super::S3Destination::skip_unchanged)):
+//! again ([`S3Destination::staging`](super::S3Destination::staging)):
 //! its objects keep their place in the hour's order, and the rollup finds
 //! nothing changed. Were it written anew, it would arrive last and the
 //! files after it would each move a part earlier, seen twice by a query
