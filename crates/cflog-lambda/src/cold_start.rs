@@ -28,7 +28,7 @@ use std::fmt;
 
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// The largest GeoIP database read from S3: DB-IP Lite country is about
 /// 8 MiB and a city database with AS numbers about 150 MiB; the function's

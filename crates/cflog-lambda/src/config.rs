@@ -11,6 +11,7 @@ use cflog_destinations::s3::ObjectFormat;
 use cflog_pipeline::{Options, Redact};
 
 use crate::cold_start::{Fetched, KEY_SECRET_VARIABLE};
+pub use crate::error::ConfigError;
 
 /// Every variable the function reads, with its meaning, for error messages
 /// and documentation.
@@ -298,16 +299,6 @@ pub struct Config {
     pub ignore_prefix: Option<String>,
     /// The CloudWatch metrics; `None` with `CFLOG_METRICS=off`.
     pub metrics: Option<MetricsConfig>,
-}
-
-/// A variable with a bad value.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{variable}: {message}")]
-pub struct ConfigError {
-    /// The variable.
-    pub variable: &'static str,
-    /// What is wrong with its value.
-    pub message: String,
 }
 
 impl Config {

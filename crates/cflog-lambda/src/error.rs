@@ -1,9 +1,20 @@
-//! Invocation errors, mapped onto Lambda's error model.
+//! The function's errors: a variable with a bad value, which fails the cold
+//! start, and an invocation's, mapped onto Lambda's error model.
 
 use cflog_pipeline::input::InputError;
 use cflog_pipeline::s3::RequestFailure;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
+
+/// A variable with a bad value.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    /// The variable.
+    pub variable: &'static str,
+    /// What is wrong with its value.
+    pub message: String,
+}
 
 /// Why an object failed, from the most to the least worth retrying.
 ///

@@ -55,7 +55,7 @@ pub struct Handler {
     reports: Mutex<Box<dyn Write + Send>>,
     /// Where a rollup near its deadline hands the rest on, if anywhere.
     #[cfg(feature = "parquet")]
-    handover: Option<Arc<dyn crate::rollup::Handover>>,
+    handover: Option<Arc<dyn crate::handover::Handover>>,
 }
 
 impl Handler {
@@ -126,13 +126,13 @@ impl Handler {
     /// ([`LambdaHandover`](crate::rollup::LambdaHandover)), as the binary
     /// does. Without it, they wait for the next hourly run.
     #[cfg(feature = "parquet")]
-    pub fn hands_over_to(mut self, handover: impl crate::rollup::Handover + 'static) -> Handler {
+    pub fn hands_over_to(mut self, handover: impl crate::handover::Handover + 'static) -> Handler {
         self.handover = Some(Arc::new(handover));
         self
     }
 
     #[cfg(feature = "parquet")]
-    pub(crate) fn handover(&self) -> Option<&dyn crate::rollup::Handover> {
+    pub(crate) fn handover(&self) -> Option<&dyn crate::handover::Handover> {
         self.handover.as_deref()
     }
 

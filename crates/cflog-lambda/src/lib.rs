@@ -66,6 +66,8 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod handler;
+#[cfg(feature = "parquet")]
+mod handover;
 pub mod invocation;
 pub mod kinesis;
 pub mod metrics;
