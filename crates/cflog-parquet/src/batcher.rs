@@ -8,8 +8,9 @@ use arrow_schema::SchemaRef;
 use cflog_core::LogLine;
 
 use crate::columns::ColumnSet;
+use crate::error::WriteError;
+use crate::options::WriterOptions;
 use crate::rows::Rows;
-use crate::writer::{WriteError, WriterOptions};
 
 /// Gathers entries into record batches of a [`ColumnSet`]'s schema, handing
 /// out each batch as it fills.

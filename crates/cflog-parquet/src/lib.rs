@@ -56,6 +56,8 @@
 mod batcher;
 mod buffers;
 pub mod columns;
+mod error;
+mod options;
 pub mod read;
 pub mod rollup;
 mod rows;
@@ -63,4 +65,6 @@ mod writer;
 
 pub use batcher::{Batcher, EntryBatch};
 pub use columns::{Column, ColumnSet, ColumnType, EXTRA_KEY, GlueColumn};
-pub use writer::{ParquetWriter, WriteError, WriteStats, WriterOptions};
+pub use error::WriteError;
+pub use options::WriterOptions;
+pub use writer::{ParquetWriter, WriteStats};

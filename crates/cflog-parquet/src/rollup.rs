@@ -55,7 +55,8 @@ use parquet::errors::ParquetError;
 use parquet::file::reader::ChunkReader;
 
 use crate::columns::ColumnSet;
-use crate::writer::{Counted, WriterOptions};
+use crate::options::WriterOptions;
+use crate::writer::Counted;
 
 /// The rows of each batch read from an input.
 const READ_BATCH_ROWS: usize = 8 * 1024;
