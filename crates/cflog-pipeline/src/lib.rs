@@ -36,6 +36,7 @@ pub mod parquet;
 mod pipeline;
 pub mod s3;
 pub mod sink;
+mod source;
 mod summary;
 
 pub use pipeline::{Options, Pipeline, PipelineError, Redact};

@@ -19,9 +19,9 @@ use bytes::Bytes;
 use cflog_parquet::read::{FOOTER_TAIL, ParquetLog, metadata_len};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::input::{InputError, READ_BUFFER};
 use crate::pipeline::Pipeline;
 use crate::sink::{Sink, Verdict};
+use crate::source::{InputError, READ_BUFFER};
 use crate::summary::Summary;
 
 pub use cflog_parquet::read::ReadError;
