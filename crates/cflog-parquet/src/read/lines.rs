@@ -52,6 +52,7 @@ enum How {
 
 #[derive(Debug)]
 struct PlanColumn {
+    /// Its place in a batch: among the columns read, in the file's order.
     index: usize,
     /// The `#Fields` name of the column's field, or its own name.
     name: String,
@@ -68,6 +69,9 @@ pub(crate) struct Plan {
     realtime: bool,
     /// AWS's files: one schema for every batch.
     fixed: Option<Arc<Schema>>,
+    /// The file's columns that are read, in order: a batch has these only,
+    /// and a [`PlanColumn`]'s `index` is its place among them.
+    read: Vec<usize>,
 }
 
 /// The schema of the last batch, kept while the columns stay the same.
@@ -138,6 +142,7 @@ impl Plan {
             let schema = Schema::from_names(names).map_err(|e| schema_error(e, &column_names))?;
             return Ok(Plan {
                 source: Source::CloudFront,
+                read: (0..columns.len()).collect(),
                 columns,
                 realtime: false,
                 fixed: Some(Arc::new(schema)),
@@ -206,16 +211,28 @@ impl Plan {
             .iter()
             .map(|c| c.name)
             .eq(fields.iter().map(|f| f.name().as_str()));
+        // `query_params` is not read at all: `cs_uri_query` gives it again.
+        columns.retain(|c| c.how != How::Derived);
+        let read = columns.iter().map(|c| c.index).collect();
+        for (at, column) in columns.iter_mut().enumerate() {
+            column.index = at;
+        }
         Ok(Plan {
             source: Source::Cflog,
             columns,
             realtime,
             fixed: None,
+            read,
         })
     }
 
     pub(crate) fn source(&self) -> Source {
         self.source
+    }
+
+    /// The file's columns to read (root indices, in order).
+    pub(crate) fn read_columns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.read.iter().copied()
     }
 
     /// Appends a line per row of `batch` to `out`.
@@ -453,11 +470,7 @@ impl<'a> Values<'a> {
                 if seconds.is_null(row) {
                     return out.push(b'-');
                 }
-                // `Display` gives the shortest decimal that reads back as
-                // the same double, never an exponent: `0.082` for what was
-                // logged as `0.082`.
-                use std::io::Write as _;
-                let _ = write!(out, "{}", seconds.value(row));
+                write_seconds(seconds.value(row), out);
             }
             Values::Text(strings) => match strings.get(row) {
                 Some(value) => write_escaped(value, first, single, out),
@@ -496,6 +509,42 @@ fn write_date_time(seconds: i64, out: &mut Vec<u8>) {
     two(secs / 60 % 60, out);
     out.push(b':');
     two(secs % 60, out);
+}
+
+/// `seconds` as `Display` writes it: the shortest decimal that reads back
+/// as the same double, never an exponent (`0.082` for what was logged as
+/// `0.082`). Whole milliseconds, what the logs have, are written without
+/// `Display`'s search for the digits.
+#[inline]
+fn write_seconds(seconds: f64, out: &mut Vec<u8>) {
+    if seconds.is_sign_positive() && seconds < 1e9 {
+        let millis = (seconds * 1000.0).round();
+        // The double nearest to `millis / 1000` is `seconds`, and no
+        // shorter decimal is as near: below 10^9 the doubles lie much
+        // closer together than a thousandth.
+        if millis / 1000.0 == seconds {
+            let millis = millis as u64;
+            out.extend_from_slice(itoa::Buffer::new().format(millis / 1000).as_bytes());
+            let frac = millis % 1000;
+            if frac != 0 {
+                let digits = [
+                    b'.',
+                    b'0' + (frac / 100) as u8,
+                    b'0' + (frac / 10 % 10) as u8,
+                    b'0' + (frac % 10) as u8,
+                ];
+                let len = match (frac % 100, frac % 10) {
+                    (0, _) => 2,
+                    (_, 0) => 3,
+                    _ => 4,
+                };
+                out.extend_from_slice(&digits[..len]);
+            }
+            return;
+        }
+    }
+    use std::io::Write as _;
+    let _ = write!(out, "{seconds}");
 }
 
 /// Epoch seconds with three decimals, as real-time logs have them.
@@ -629,6 +678,37 @@ mod tests {
         let mut out = Vec::new();
         write_date_time(1_575_493_351, &mut out);
         assert_eq!(out, b"2019-12-04\t21:02:31");
+    }
+
+    #[test]
+    fn seconds_are_written_as_display_writes_them() {
+        let display = |x: f64| x.to_string().into_bytes();
+        let written = |x: f64| {
+            let mut out = Vec::new();
+            write_seconds(x, &mut out);
+            out
+        };
+        // Every logged value of up to 2,000 s, and larger ones.
+        for millis in (0..2_000_000_u64).chain((0..1000).map(|i| 999_999_000_000 + i * 997)) {
+            let x = format!("{}.{:03}", millis / 1000, millis % 1000)
+                .parse::<f64>()
+                .unwrap();
+            assert_eq!(written(x), display(x), "{millis} ms");
+        }
+        for x in [
+            -0.0,
+            -1.5,
+            0.0001,
+            1e-9,
+            0.1 + 0.2,
+            123.4567,
+            1e9,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+        ] {
+            assert_eq!(written(x), display(x), "{x}");
+        }
     }
 
     #[test]
