@@ -79,6 +79,34 @@ pub(crate) struct Plan {
 pub(crate) struct Schemas {
     names: Vec<String>,
     schema: Option<Arc<Schema>>,
+    percents: Percents,
+}
+
+/// The buffers of string views already searched for a `%`, and whether
+/// one was found: a dictionary page's buffer is the same in every batch
+/// of its column chunk, and searching it once per batch would cost more
+/// than the rows. Each buffer is held, so that no other can take its
+/// address while it is here; at most [`Percents::MAX`] are.
+#[derive(Debug, Default)]
+struct Percents(Vec<(arrow_buffer::Buffer, bool)>);
+
+impl Percents {
+    const MAX: usize = 256;
+
+    fn in_buffer(&mut self, buffer: &arrow_buffer::Buffer) -> bool {
+        let same = |held: &arrow_buffer::Buffer| {
+            held.as_ptr() == buffer.as_ptr() && held.len() == buffer.len()
+        };
+        if let Some((_, found)) = self.0.iter().find(|(held, _)| same(held)) {
+            return *found;
+        }
+        let found = memchr::memchr(b'%', buffer).is_some();
+        if self.0.len() == Percents::MAX {
+            self.0.clear();
+        }
+        self.0.push((buffer.clone(), found));
+        found
+    }
 }
 
 fn is_string(data_type: &DataType) -> bool {
@@ -258,7 +286,30 @@ impl Plan {
             .map(|c| Strings::of(batch.column(c.index)).unwrap_or(Strings::Null))
             .collect();
         let single = columns.len() == 1;
-        for row in 0..batch.num_rows() {
+        let rows = batch.num_rows();
+        // AWS escapes what a line cannot hold, so the values go in as they
+        // are, and one count over the batch checks that the only tabs and
+        // line breaks are the ones written between them. A value that has
+        // one sends the batch through `write_raw`, which escapes it.
+        let start = out.len();
+        for row in 0..rows {
+            for (i, column) in columns.iter().enumerate() {
+                if i > 0 {
+                    out.push(b'\t');
+                }
+                match column.get(row) {
+                    Some(value) if plain(value, i == 0, single) => out.extend_from_slice(value),
+                    Some(value) => write_raw(value, true, single, out),
+                    None => out.push(b'-'),
+                }
+            }
+            out.push(b'\n');
+        }
+        if separators(&out[start..]) == rows * columns.len() {
+            return;
+        }
+        out.truncate(start);
+        for row in 0..rows {
             for (i, column) in columns.iter().enumerate() {
                 if i > 0 {
                     out.push(b'\t');
@@ -343,22 +394,31 @@ impl Plan {
         // Each column downcast once for the batch, not once for every value.
         let values: Vec<Values<'_>> = present
             .iter()
-            .map(|c| Values::of(batch.column(c.index), c.how, epoch))
+            .map(|c| Values::of(batch.column(c.index), c.how, epoch, &mut schemas.percents))
             .collect();
-        let mut first;
-        for row in 0..rows {
-            first = true;
-            for column in &values {
-                if !first {
-                    out.push(b'\t');
+        // As for AWS's strings: values that need no escaping of `%` go in
+        // as they are, and one count checks the batch's tabs and line
+        // breaks; a value with one sends the batch through the escaping.
+        let start = out.len();
+        for checked in [false, true] {
+            for row in 0..rows {
+                let mut first = true;
+                for column in &values {
+                    if !first {
+                        out.push(b'\t');
+                    }
+                    column.write(row, first, single, checked, out);
+                    first = false;
                 }
-                column.write(row, first, single, out);
-                first = false;
+                if let Some(map) = extra {
+                    write_extra_row(map, &extra_out, row, first, out);
+                }
+                out.push(b'\n');
             }
-            if let Some(map) = extra {
-                write_extra_row(map, &extra_out, row, first, out);
+            if checked || separators(&out[start..]) == rows * schemas.names.len() {
+                break;
             }
-            out.push(b'\n');
+            out.truncate(start);
         }
         Ok(Arc::clone(schemas.schema.as_ref().expect("set above")))
     }
@@ -411,8 +471,9 @@ enum Values<'a> {
     Int(&'a Int64Array),
     Status(&'a Int64Array),
     Seconds(&'a Float64Array),
-    /// Decoded text, escaped again.
-    Text(Strings<'a>),
+    /// Decoded text, escaped again; `true` when no value of the batch
+    /// has a `%`.
+    Text(Strings<'a>, bool),
     /// Text kept as logged (AWS's strings, words, addresses).
     Raw(Strings<'a>),
     /// A column whose type the plan did not expect: no value.
@@ -420,7 +481,7 @@ enum Values<'a> {
 }
 
 impl<'a> Values<'a> {
-    fn of(array: &'a ArrayRef, how: How, epoch: bool) -> Values<'a> {
+    fn of(array: &'a ArrayRef, how: How, epoch: bool, percents: &mut Percents) -> Values<'a> {
         let strings = || Strings::of(array).unwrap_or(Strings::Null);
         match how {
             How::Timestamp => match array.as_primitive_opt::<TimestampMillisecondType>() {
@@ -437,16 +498,21 @@ impl<'a> Values<'a> {
             How::Seconds => array
                 .as_primitive_opt::<Float64Type>()
                 .map_or(Values::Absent, Values::Seconds),
-            How::Text => Values::Text(strings()),
+            How::Text => {
+                let strings = strings();
+                let clean = !strings.may_have_percent(percents);
+                Values::Text(strings, clean)
+            }
             How::Word | How::Raw => Values::Raw(strings()),
             How::Derived | How::Extra => Values::Absent,
         }
     }
 
     /// Writes the value of `row`, `-` for a null (`-\t-` for a date and a
-    /// time).
+    /// time). Tabs and line breaks in text are escaped when `checked`, and
+    /// left to the batch's count when not.
     #[inline]
-    fn write(&self, row: usize, first: bool, single: bool, out: &mut Vec<u8>) {
+    fn write(&self, row: usize, first: bool, single: bool, checked: bool, out: &mut Vec<u8>) {
         match self {
             Values::DateTime(times) => match times.is_valid(row) {
                 true => write_date_time(times.value(row).div_euclid(1000), out),
@@ -472,11 +538,18 @@ impl<'a> Values<'a> {
                 }
                 write_seconds(seconds.value(row), out);
             }
-            Values::Text(strings) => match strings.get(row) {
+            Values::Text(strings, clean) => match strings.get(row) {
+                Some(b"-") => out.extend_from_slice(b"%2D"),
+                Some(value) if *clean && !checked && plain(value, first, single) => {
+                    out.extend_from_slice(value)
+                }
                 Some(value) => write_escaped(value, first, single, out),
                 None => out.push(b'-'),
             },
             Values::Raw(strings) => match strings.get(row) {
+                Some(value) if !checked && plain(value, first, single) => {
+                    out.extend_from_slice(value)
+                }
                 Some(value) => write_raw(value, first, single, out),
                 None => out.push(b'-'),
             },
@@ -574,6 +647,30 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// The number of tabs, line breaks and carriage returns in `bytes`.
+fn separators(bytes: &[u8]) -> usize {
+    // Counted in bytes a chunk at a time, which the compiler vectorizes.
+    bytes
+        .chunks(255)
+        .map(|chunk| {
+            let found = chunk.iter().fold(0u8, |n, &b| {
+                n + u8::from(b == b'\t') + u8::from(b == b'\n') + u8::from(b == b'\r')
+            });
+            usize::from(found)
+        })
+        .sum()
+}
+
+/// Whether `value` is written as it is, but for a tab or a line break:
+/// a `#` that would start a header line, or a lone empty value, which would
+/// leave the line blank, is not.
+#[inline]
+fn plain(value: &[u8], first: bool, single: bool) -> bool {
+    let header = first && value.first() == Some(&b'#');
+    let blank = single && value.is_empty();
+    !(header || blank)
+}
+
 /// A value as logged. Only what a line cannot hold is escaped, as
 /// CloudFront escapes it: a tab, a line break, a `#` that would start a
 /// header line. A lone empty value is `-`, where a line would be blank.
@@ -646,6 +743,37 @@ impl<'a> Strings<'a> {
             DataType::BinaryView => Strings::BinaryView(array.as_binary_view()),
             _ => return None,
         })
+    }
+
+    /// Whether a value may hold a `%`: `false` when none does. Only the
+    /// arrays' bytes are searched, not each value: a dictionary's unused
+    /// values, or a slice's neighbours, may give a `true` for nothing.
+    fn may_have_percent(&self, percents: &mut Percents) -> bool {
+        let byte = b'%';
+        let views = |views: &[u128], buffers: &[arrow_buffer::Buffer], percents: &mut Percents| {
+            // A view of up to 12 bytes holds them, zero-padded, after its
+            // four bytes of length; a longer one points into a buffer. A
+            // byte equal to `byte` is found as a zero byte of the view xor
+            // `byte` in every byte (the classic test for a zero byte).
+            const ONES: u128 = u128::MAX / 255;
+            const LENGTH: u128 = 0xFFFF_FFFF;
+            let pattern = ONES * u128::from(byte);
+            let inline = views.iter().fold(false, |found, &view| {
+                let x = view ^ pattern;
+                let zero = x.wrapping_sub(ONES) & !x & (ONES << 7) & !LENGTH;
+                found | ((view as u32) <= 12 && zero != 0)
+            });
+            inline || buffers.iter().any(|b| percents.in_buffer(b))
+        };
+        match self {
+            Strings::Utf8(a) => memchr::memchr(byte, a.value_data()).is_some(),
+            Strings::LargeUtf8(a) => memchr::memchr(byte, a.value_data()).is_some(),
+            Strings::Binary(a) => memchr::memchr(byte, a.value_data()).is_some(),
+            Strings::LargeBinary(a) => memchr::memchr(byte, a.value_data()).is_some(),
+            Strings::Utf8View(a) => views(a.views(), a.data_buffers(), percents),
+            Strings::BinaryView(a) => views(a.views(), a.data_buffers(), percents),
+            Strings::Null => false,
+        }
     }
 
     #[inline]
@@ -735,6 +863,85 @@ mod tests {
                 "{value:?}"
             );
         }
+    }
+
+    #[test]
+    fn aws_values_with_a_tab_or_a_line_break_are_escaped() {
+        use arrow_array::StringArray;
+        let batch = RecordBatch::try_from_iter([
+            (
+                "cs_uri_stem",
+                Arc::new(StringArray::from(vec!["#a", "/b", "/c"])) as ArrayRef,
+            ),
+            (
+                "cs_user_agent",
+                Arc::new(StringArray::from(vec![Some("x\ty"), None, Some("z\r\n")])),
+            ),
+        ])
+        .unwrap();
+        let plan = Plan::new(&batch.schema()).unwrap();
+        let mut out = b"kept\n".to_vec();
+        plan.write_lines(&batch, &mut Schemas::default(), &mut out)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "kept\n%23a\tx%09y\n/b\t-\n/c\tz%0D%0A\n"
+        );
+    }
+
+    #[test]
+    fn a_percent_is_found_in_short_and_long_views() {
+        use arrow_array::StringViewArray;
+        let short = StringViewArray::from(vec!["/a", "100%", "/c"]);
+        let long = StringViewArray::from(vec!["/a", "/a-path-longer-than-twelve%"]);
+        let none =
+            StringViewArray::from(vec![Some("/a"), None, Some("/a-path-longer-than-twelve")]);
+        let found = |array: &StringViewArray| {
+            let array: ArrayRef = Arc::new(array.clone());
+            Strings::of(&array)
+                .unwrap()
+                .may_have_percent(&mut Percents::default())
+        };
+        assert!(found(&short));
+        assert!(found(&long));
+        assert!(!found(&none));
+    }
+
+    #[test]
+    fn typed_text_with_a_tab_or_a_percent_is_escaped() {
+        use arrow_array::builder::{MapBuilder, StringBuilder};
+        use arrow_array::{MapArray, StringViewArray, TimestampMillisecondArray};
+        let mut extra = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+        for _ in 0..3 {
+            extra.append(true).unwrap();
+        }
+        let extra: MapArray = extra.finish();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "timestamp",
+                Arc::new(TimestampMillisecondArray::from(vec![0, 1000, 2000])) as ArrayRef,
+            ),
+            (
+                "cs_user_agent",
+                Arc::new(StringViewArray::from(vec!["x\ty", "-", "a b"])),
+            ),
+            (
+                "cs_uri_stem",
+                Arc::new(StringViewArray::from(vec!["/100%", "/b", "/c"])),
+            ),
+            (crate::EXTRA_KEY, Arc::new(extra)),
+        ])
+        .unwrap();
+        let plan = Plan::new(&batch.schema()).unwrap();
+        let mut out = Vec::new();
+        plan.write_lines(&batch, &mut Schemas::default(), &mut out)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1970-01-01\t00:00:00\tx%09y\t/100%25\n\
+             1970-01-01\t00:00:01\t%2D\t/b\n\
+             1970-01-01\t00:00:02\ta b\t/c\n"
+        );
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub const MAX_METADATA_BYTES: u64 = 64 << 20;
 pub const MAX_ROW_GROUP_BYTES: u64 = 512 << 20;
 
 /// Rows per batch of lines.
-const BATCH_ROWS: usize = 4096;
+const BATCH_ROWS: usize = 1024;
 
 /// Which kind of Parquet log a file is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
