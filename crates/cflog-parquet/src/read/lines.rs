@@ -52,6 +52,7 @@ enum How {
 
 #[derive(Debug)]
 struct PlanColumn {
+    /// Its place in a batch: among the columns read, in the file's order.
     index: usize,
     /// The `#Fields` name of the column's field, or its own name.
     name: String,
@@ -68,6 +69,9 @@ pub(crate) struct Plan {
     realtime: bool,
     /// AWS's files: one schema for every batch.
     fixed: Option<Arc<Schema>>,
+    /// The file's columns that are read, in order: a batch has these only,
+    /// and a [`PlanColumn`]'s `index` is its place among them.
+    read: Vec<usize>,
 }
 
 /// The schema of the last batch, kept while the columns stay the same.
@@ -75,6 +79,34 @@ pub(crate) struct Plan {
 pub(crate) struct Schemas {
     names: Vec<String>,
     schema: Option<Arc<Schema>>,
+    percents: Percents,
+}
+
+/// The buffers of string views already searched for a `%`, and whether
+/// one was found: a dictionary page's buffer is the same in every batch
+/// of its column chunk, and searching it once per batch would cost more
+/// than the rows. Each buffer is held, so that no other can take its
+/// address while it is here; at most [`Percents::MAX`] are.
+#[derive(Debug, Default)]
+struct Percents(Vec<(arrow_buffer::Buffer, bool)>);
+
+impl Percents {
+    const MAX: usize = 256;
+
+    fn in_buffer(&mut self, buffer: &arrow_buffer::Buffer) -> bool {
+        let same = |held: &arrow_buffer::Buffer| {
+            held.as_ptr() == buffer.as_ptr() && held.len() == buffer.len()
+        };
+        if let Some((_, found)) = self.0.iter().find(|(held, _)| same(held)) {
+            return *found;
+        }
+        let found = memchr::memchr(b'%', buffer).is_some();
+        if self.0.len() == Percents::MAX {
+            self.0.clear();
+        }
+        self.0.push((buffer.clone(), found));
+        found
+    }
 }
 
 fn is_string(data_type: &DataType) -> bool {
@@ -138,6 +170,7 @@ impl Plan {
             let schema = Schema::from_names(names).map_err(|e| schema_error(e, &column_names))?;
             return Ok(Plan {
                 source: Source::CloudFront,
+                read: (0..columns.len()).collect(),
                 columns,
                 realtime: false,
                 fixed: Some(Arc::new(schema)),
@@ -206,16 +239,28 @@ impl Plan {
             .iter()
             .map(|c| c.name)
             .eq(fields.iter().map(|f| f.name().as_str()));
+        // `query_params` is not read at all: `cs_uri_query` gives it again.
+        columns.retain(|c| c.how != How::Derived);
+        let read = columns.iter().map(|c| c.index).collect();
+        for (at, column) in columns.iter_mut().enumerate() {
+            column.index = at;
+        }
         Ok(Plan {
             source: Source::Cflog,
             columns,
             realtime,
             fixed: None,
+            read,
         })
     }
 
     pub(crate) fn source(&self) -> Source {
         self.source
+    }
+
+    /// The file's columns to read (root indices, in order).
+    pub(crate) fn read_columns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.read.iter().copied()
     }
 
     /// Appends a line per row of `batch` to `out`.
@@ -241,7 +286,30 @@ impl Plan {
             .map(|c| Strings::of(batch.column(c.index)).unwrap_or(Strings::Null))
             .collect();
         let single = columns.len() == 1;
-        for row in 0..batch.num_rows() {
+        let rows = batch.num_rows();
+        // AWS escapes what a line cannot hold, so the values go in as they
+        // are, and one count over the batch checks that the only tabs and
+        // line breaks are the ones written between them. A value that has
+        // one sends the batch through `write_raw`, which escapes it.
+        let start = out.len();
+        for row in 0..rows {
+            for (i, column) in columns.iter().enumerate() {
+                if i > 0 {
+                    out.push(b'\t');
+                }
+                match column.get(row) {
+                    Some(value) if plain(value, i == 0, single) => out.extend_from_slice(value),
+                    Some(value) => write_raw(value, true, single, out),
+                    None => out.push(b'-'),
+                }
+            }
+            out.push(b'\n');
+        }
+        if separators(&out[start..]) == rows * columns.len() {
+            return;
+        }
+        out.truncate(start);
+        for row in 0..rows {
             for (i, column) in columns.iter().enumerate() {
                 if i > 0 {
                     out.push(b'\t');
@@ -326,22 +394,31 @@ impl Plan {
         // Each column downcast once for the batch, not once for every value.
         let values: Vec<Values<'_>> = present
             .iter()
-            .map(|c| Values::of(batch.column(c.index), c.how, epoch))
+            .map(|c| Values::of(batch.column(c.index), c.how, epoch, &mut schemas.percents))
             .collect();
-        let mut first;
-        for row in 0..rows {
-            first = true;
-            for column in &values {
-                if !first {
-                    out.push(b'\t');
+        // As for AWS's strings: values that need no escaping of `%` go in
+        // as they are, and one count checks the batch's tabs and line
+        // breaks; a value with one sends the batch through the escaping.
+        let start = out.len();
+        for checked in [false, true] {
+            for row in 0..rows {
+                let mut first = true;
+                for column in &values {
+                    if !first {
+                        out.push(b'\t');
+                    }
+                    column.write(row, first, single, checked, out);
+                    first = false;
                 }
-                column.write(row, first, single, out);
-                first = false;
+                if let Some(map) = extra {
+                    write_extra_row(map, &extra_out, row, first, out);
+                }
+                out.push(b'\n');
             }
-            if let Some(map) = extra {
-                write_extra_row(map, &extra_out, row, first, out);
+            if checked || separators(&out[start..]) == rows * schemas.names.len() {
+                break;
             }
-            out.push(b'\n');
+            out.truncate(start);
         }
         Ok(Arc::clone(schemas.schema.as_ref().expect("set above")))
     }
@@ -394,8 +471,9 @@ enum Values<'a> {
     Int(&'a Int64Array),
     Status(&'a Int64Array),
     Seconds(&'a Float64Array),
-    /// Decoded text, escaped again.
-    Text(Strings<'a>),
+    /// Decoded text, escaped again; `true` when no value of the batch
+    /// has a `%`.
+    Text(Strings<'a>, bool),
     /// Text kept as logged (AWS's strings, words, addresses).
     Raw(Strings<'a>),
     /// A column whose type the plan did not expect: no value.
@@ -403,7 +481,7 @@ enum Values<'a> {
 }
 
 impl<'a> Values<'a> {
-    fn of(array: &'a ArrayRef, how: How, epoch: bool) -> Values<'a> {
+    fn of(array: &'a ArrayRef, how: How, epoch: bool, percents: &mut Percents) -> Values<'a> {
         let strings = || Strings::of(array).unwrap_or(Strings::Null);
         match how {
             How::Timestamp => match array.as_primitive_opt::<TimestampMillisecondType>() {
@@ -420,16 +498,21 @@ impl<'a> Values<'a> {
             How::Seconds => array
                 .as_primitive_opt::<Float64Type>()
                 .map_or(Values::Absent, Values::Seconds),
-            How::Text => Values::Text(strings()),
+            How::Text => {
+                let strings = strings();
+                let clean = !strings.may_have_percent(percents);
+                Values::Text(strings, clean)
+            }
             How::Word | How::Raw => Values::Raw(strings()),
             How::Derived | How::Extra => Values::Absent,
         }
     }
 
     /// Writes the value of `row`, `-` for a null (`-\t-` for a date and a
-    /// time).
+    /// time). Tabs and line breaks in text are escaped when `checked`, and
+    /// left to the batch's count when not.
     #[inline]
-    fn write(&self, row: usize, first: bool, single: bool, out: &mut Vec<u8>) {
+    fn write(&self, row: usize, first: bool, single: bool, checked: bool, out: &mut Vec<u8>) {
         match self {
             Values::DateTime(times) => match times.is_valid(row) {
                 true => write_date_time(times.value(row).div_euclid(1000), out),
@@ -453,17 +536,20 @@ impl<'a> Values<'a> {
                 if seconds.is_null(row) {
                     return out.push(b'-');
                 }
-                // `Display` gives the shortest decimal that reads back as
-                // the same double, never an exponent: `0.082` for what was
-                // logged as `0.082`.
-                use std::io::Write as _;
-                let _ = write!(out, "{}", seconds.value(row));
+                write_seconds(seconds.value(row), out);
             }
-            Values::Text(strings) => match strings.get(row) {
+            Values::Text(strings, clean) => match strings.get(row) {
+                Some(b"-") => out.extend_from_slice(b"%2D"),
+                Some(value) if *clean && !checked && plain(value, first, single) => {
+                    out.extend_from_slice(value)
+                }
                 Some(value) => write_escaped(value, first, single, out),
                 None => out.push(b'-'),
             },
             Values::Raw(strings) => match strings.get(row) {
+                Some(value) if !checked && plain(value, first, single) => {
+                    out.extend_from_slice(value)
+                }
                 Some(value) => write_raw(value, first, single, out),
                 None => out.push(b'-'),
             },
@@ -498,6 +584,42 @@ fn write_date_time(seconds: i64, out: &mut Vec<u8>) {
     two(secs % 60, out);
 }
 
+/// `seconds` as `Display` writes it: the shortest decimal that reads back
+/// as the same double, never an exponent (`0.082` for what was logged as
+/// `0.082`). Whole milliseconds, what the logs have, are written without
+/// `Display`'s search for the digits.
+#[inline]
+fn write_seconds(seconds: f64, out: &mut Vec<u8>) {
+    if seconds.is_sign_positive() && seconds < 1e9 {
+        let millis = (seconds * 1000.0).round();
+        // The double nearest to `millis / 1000` is `seconds`, and no
+        // shorter decimal is as near: below 10^9 the doubles lie much
+        // closer together than a thousandth.
+        if millis / 1000.0 == seconds {
+            let millis = millis as u64;
+            out.extend_from_slice(itoa::Buffer::new().format(millis / 1000).as_bytes());
+            let frac = millis % 1000;
+            if frac != 0 {
+                let digits = [
+                    b'.',
+                    b'0' + (frac / 100) as u8,
+                    b'0' + (frac / 10 % 10) as u8,
+                    b'0' + (frac % 10) as u8,
+                ];
+                let len = match (frac % 100, frac % 10) {
+                    (0, _) => 2,
+                    (_, 0) => 3,
+                    _ => 4,
+                };
+                out.extend_from_slice(&digits[..len]);
+            }
+            return;
+        }
+    }
+    use std::io::Write as _;
+    let _ = write!(out, "{seconds}");
+}
+
 /// Epoch seconds with three decimals, as real-time logs have them.
 fn write_epoch_millis(ms: i64, out: &mut Vec<u8>) {
     out.extend_from_slice(itoa::Buffer::new().format(ms.div_euclid(1000)).as_bytes());
@@ -523,6 +645,30 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+/// The number of tabs, line breaks and carriage returns in `bytes`.
+fn separators(bytes: &[u8]) -> usize {
+    // Counted in bytes a chunk at a time, which the compiler vectorizes.
+    bytes
+        .chunks(255)
+        .map(|chunk| {
+            let found = chunk.iter().fold(0u8, |n, &b| {
+                n + u8::from(b == b'\t') + u8::from(b == b'\n') + u8::from(b == b'\r')
+            });
+            usize::from(found)
+        })
+        .sum()
+}
+
+/// Whether `value` is written as it is, but for a tab or a line break:
+/// a `#` that would start a header line, or a lone empty value, which would
+/// leave the line blank, is not.
+#[inline]
+fn plain(value: &[u8], first: bool, single: bool) -> bool {
+    let header = first && value.first() == Some(&b'#');
+    let blank = single && value.is_empty();
+    !(header || blank)
 }
 
 /// A value as logged. Only what a line cannot hold is escaped, as
@@ -599,6 +745,37 @@ impl<'a> Strings<'a> {
         })
     }
 
+    /// Whether a value may hold a `%`: `false` when none does. Only the
+    /// arrays' bytes are searched, not each value: a dictionary's unused
+    /// values, or a slice's neighbours, may give a `true` for nothing.
+    fn may_have_percent(&self, percents: &mut Percents) -> bool {
+        let byte = b'%';
+        let views = |views: &[u128], buffers: &[arrow_buffer::Buffer], percents: &mut Percents| {
+            // A view of up to 12 bytes holds them, zero-padded, after its
+            // four bytes of length; a longer one points into a buffer. A
+            // byte equal to `byte` is found as a zero byte of the view xor
+            // `byte` in every byte (the classic test for a zero byte).
+            const ONES: u128 = u128::MAX / 255;
+            const LENGTH: u128 = 0xFFFF_FFFF;
+            let pattern = ONES * u128::from(byte);
+            let inline = views.iter().fold(false, |found, &view| {
+                let x = view ^ pattern;
+                let zero = x.wrapping_sub(ONES) & !x & (ONES << 7) & !LENGTH;
+                found | ((view as u32) <= 12 && zero != 0)
+            });
+            inline || buffers.iter().any(|b| percents.in_buffer(b))
+        };
+        match self {
+            Strings::Utf8(a) => memchr::memchr(byte, a.value_data()).is_some(),
+            Strings::LargeUtf8(a) => memchr::memchr(byte, a.value_data()).is_some(),
+            Strings::Binary(a) => memchr::memchr(byte, a.value_data()).is_some(),
+            Strings::LargeBinary(a) => memchr::memchr(byte, a.value_data()).is_some(),
+            Strings::Utf8View(a) => views(a.views(), a.data_buffers(), percents),
+            Strings::BinaryView(a) => views(a.views(), a.data_buffers(), percents),
+            Strings::Null => false,
+        }
+    }
+
     #[inline]
     fn get(&self, row: usize) -> Option<&'a [u8]> {
         fn at<A: Array, T: ?Sized>(a: &A, row: usize, value: impl Fn(&A) -> &T) -> Option<&T> {
@@ -632,6 +809,37 @@ mod tests {
     }
 
     #[test]
+    fn seconds_are_written_as_display_writes_them() {
+        let display = |x: f64| x.to_string().into_bytes();
+        let written = |x: f64| {
+            let mut out = Vec::new();
+            write_seconds(x, &mut out);
+            out
+        };
+        // Every logged value of up to 2,000 s, and larger ones.
+        for millis in (0..2_000_000_u64).chain((0..1000).map(|i| 999_999_000_000 + i * 997)) {
+            let x = format!("{}.{:03}", millis / 1000, millis % 1000)
+                .parse::<f64>()
+                .unwrap();
+            assert_eq!(written(x), display(x), "{millis} ms");
+        }
+        for x in [
+            -0.0,
+            -1.5,
+            0.0001,
+            1e-9,
+            0.1 + 0.2,
+            123.4567,
+            1e9,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+        ] {
+            assert_eq!(written(x), display(x), "{x}");
+        }
+    }
+
+    #[test]
     fn escaping_is_undone_by_one_decoding() {
         for value in [
             "a%20b",
@@ -655,6 +863,85 @@ mod tests {
                 "{value:?}"
             );
         }
+    }
+
+    #[test]
+    fn aws_values_with_a_tab_or_a_line_break_are_escaped() {
+        use arrow_array::StringArray;
+        let batch = RecordBatch::try_from_iter([
+            (
+                "cs_uri_stem",
+                Arc::new(StringArray::from(vec!["#a", "/b", "/c"])) as ArrayRef,
+            ),
+            (
+                "cs_user_agent",
+                Arc::new(StringArray::from(vec![Some("x\ty"), None, Some("z\r\n")])),
+            ),
+        ])
+        .unwrap();
+        let plan = Plan::new(&batch.schema()).unwrap();
+        let mut out = b"kept\n".to_vec();
+        plan.write_lines(&batch, &mut Schemas::default(), &mut out)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "kept\n%23a\tx%09y\n/b\t-\n/c\tz%0D%0A\n"
+        );
+    }
+
+    #[test]
+    fn a_percent_is_found_in_short_and_long_views() {
+        use arrow_array::StringViewArray;
+        let short = StringViewArray::from(vec!["/a", "100%", "/c"]);
+        let long = StringViewArray::from(vec!["/a", "/a-path-longer-than-twelve%"]);
+        let none =
+            StringViewArray::from(vec![Some("/a"), None, Some("/a-path-longer-than-twelve")]);
+        let found = |array: &StringViewArray| {
+            let array: ArrayRef = Arc::new(array.clone());
+            Strings::of(&array)
+                .unwrap()
+                .may_have_percent(&mut Percents::default())
+        };
+        assert!(found(&short));
+        assert!(found(&long));
+        assert!(!found(&none));
+    }
+
+    #[test]
+    fn typed_text_with_a_tab_or_a_percent_is_escaped() {
+        use arrow_array::builder::{MapBuilder, StringBuilder};
+        use arrow_array::{MapArray, StringViewArray, TimestampMillisecondArray};
+        let mut extra = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+        for _ in 0..3 {
+            extra.append(true).unwrap();
+        }
+        let extra: MapArray = extra.finish();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "timestamp",
+                Arc::new(TimestampMillisecondArray::from(vec![0, 1000, 2000])) as ArrayRef,
+            ),
+            (
+                "cs_user_agent",
+                Arc::new(StringViewArray::from(vec!["x\ty", "-", "a b"])),
+            ),
+            (
+                "cs_uri_stem",
+                Arc::new(StringViewArray::from(vec!["/100%", "/b", "/c"])),
+            ),
+            (crate::EXTRA_KEY, Arc::new(extra)),
+        ])
+        .unwrap();
+        let plan = Plan::new(&batch.schema()).unwrap();
+        let mut out = Vec::new();
+        plan.write_lines(&batch, &mut Schemas::default(), &mut out)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1970-01-01\t00:00:00\tx%09y\t/100%25\n\
+             1970-01-01\t00:00:01\t%2D\t/b\n\
+             1970-01-01\t00:00:02\ta b\t/c\n"
+        );
     }
 
     #[test]

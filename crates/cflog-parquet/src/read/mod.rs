@@ -77,9 +77,10 @@ mod names;
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Schema as ArrowSchema};
 use bytes::Bytes;
 use cflog_core::{Schema, SchemaError};
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
@@ -108,7 +109,7 @@ pub const MAX_METADATA_BYTES: u64 = 64 << 20;
 pub const MAX_ROW_GROUP_BYTES: u64 = 512 << 20;
 
 /// Rows per batch of lines.
-const BATCH_ROWS: usize = 4096;
+const BATCH_ROWS: usize = 1024;
 
 /// Which kind of Parquet log a file is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -293,9 +294,14 @@ impl ParquetLog {
         // The types as Parquet has them: what another writer's Arrow schema
         // says (dictionaries, views) does not matter here.
         let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        let inferred = ArrowReaderMetadata::try_new(Arc::clone(&metadata), options.clone())
+            .map_err(ReadError::Metadata)?;
+        let plan = Plan::new(inferred.schema())?;
+        // Strings read as views: a dictionary page's values are then
+        // pointed at, not copied into every row's slot.
+        let options = options.with_schema(Arc::new(as_views(inferred.schema())));
         let metadata =
             ArrowReaderMetadata::try_new(metadata, options).map_err(ReadError::Metadata)?;
-        let plan = Plan::new(metadata.schema())?;
         let log = ParquetLog {
             metadata,
             plan: Arc::new(plan),
@@ -383,9 +389,14 @@ impl ParquetLog {
             row_group: i,
             source,
         };
+        let projection = ProjectionMask::roots(
+            self.metadata.metadata().file_metadata().schema_descr(),
+            self.plan.read_columns(),
+        );
         let reader =
             ParquetRecordBatchReaderBuilder::new_with_metadata(fetched, self.metadata.clone())
                 .with_row_groups(vec![i])
+                .with_projection(projection)
                 .with_batch_size(BATCH_ROWS)
                 .build()
                 .map_err(data)?;
@@ -491,6 +502,20 @@ fn or_cflogs(expected: &Option<String>) -> String {
         Some(t) => format!(" (or {t}, in a file cflog wrote)"),
         None => String::new(),
     }
+}
+
+/// `schema` with its string and binary columns as views.
+fn as_views(schema: &ArrowSchema) -> ArrowSchema {
+    let fields: Vec<arrow_schema::FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View)),
+            DataType::Binary => Arc::new(f.as_ref().clone().with_data_type(DataType::BinaryView)),
+            _ => Arc::clone(f),
+        })
+        .collect();
+    ArrowSchema::new_with_metadata(fields, schema.metadata().clone())
 }
 
 /// A column's Arrow type as an error message names it.
