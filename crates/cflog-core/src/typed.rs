@@ -85,8 +85,8 @@ pub use time::OffsetDateTime;
 pub use crate::kind::seconds_f64;
 
 use crate::contract::{
-    Applied, DerivedValues, Item, Selection, TypedValue, item_field, item_key, item_value,
-    kind_value, no_values, plan,
+    Applied, DerivedValues, Item, KindVisitor, Selection, TypedValue, item_field, item_key,
+    item_value, kind_value, no_values, plan, read_kind,
 };
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
@@ -545,9 +545,10 @@ fn step_value<'a>(
 
 /// Reads the value of `step` in `line` and hands it to `encoder` under
 /// `key`: [`step_value`] and [`hand`] in one. A field's kind is read by
-/// [`kind_value`], the one reader of every kind; inlined here, the
-/// [`TypedValue`] it builds is taken apart in registers by the `match` of
-/// [`hand`], with no round trip through memory.
+/// [`read_kind`], the one reader of every kind, which calls the encoder's
+/// method for the value's shape ([`Hand`]) in each kind's arm: the value
+/// goes from its parser to the encoder in registers, with no
+/// [`TypedValue`] built and taken apart between them.
 #[inline(always)]
 fn encode_value<'a, E: Encoder + ?Sized>(
     step: Step,
@@ -557,31 +558,58 @@ fn encode_value<'a, E: Encoder + ?Sized>(
     encoder: &mut E,
 ) -> Result<(), E::Error> {
     match step {
-        // Text is handed on as it is logged: there is nothing to read, and
-        // the commonest values (a third of them) then skip the typed
-        // value's round trip.
-        Step::Column {
-            col,
-            kind: ValueKind::Text,
-            ..
-        } => match col.and_then(|col| line.column(col)).and_then(Value::new) {
-            Some(value) => encoder.text(key, value),
-            None => encoder.null(key),
-        },
         Step::Column { col, field, kind } => {
             let value = col.and_then(|col| line.column(col)).and_then(Value::new);
-            match (kind_value(line, field, kind, value)?, value) {
-                (Some(TypedValue::Ip(ip)), Some(value)) => {
-                    encoder.ip_as_logged(key, ip, value.raw())
-                }
-                (typed, _) => hand(key, typed, encoder),
-            }
+            read_kind(line, field, kind, value, Hand { key, encoder })
         }
         Step::Extra { col } => match line.column(col).and_then(Value::new) {
             Some(value) => encoder.text(key, value),
             None => encoder.null(key),
         },
         Step::Item(item) => encode_item(item, key, line, values, encoder),
+    }
+}
+
+/// The [`KindVisitor`] that hands a value to an encoder under a key.
+struct Hand<'k, 'e, E: ?Sized> {
+    key: Key<'k>,
+    encoder: &'e mut E,
+}
+
+impl<'a, E: Encoder + ?Sized> KindVisitor<'a> for Hand<'_, '_, E> {
+    type Output = ();
+    type Error = E::Error;
+    #[inline(always)]
+    fn null(self) -> Result<(), E::Error> {
+        self.encoder.null(self.key)
+    }
+    #[inline(always)]
+    fn text(self, value: Value<'a>) -> Result<(), E::Error> {
+        self.encoder.text(self.key, value)
+    }
+    #[inline(always)]
+    fn word(self, word: &'a str) -> Result<(), E::Error> {
+        self.encoder.word(self.key, word)
+    }
+    #[inline(always)]
+    fn unsigned(self, n: u64) -> Result<(), E::Error> {
+        self.encoder.unsigned(self.key, n)
+    }
+    #[inline(always)]
+    fn signed(self, n: i64) -> Result<(), E::Error> {
+        self.encoder.signed(self.key, n)
+    }
+    #[inline(always)]
+    fn seconds(self, duration: Duration) -> Result<(), E::Error> {
+        self.encoder.seconds(self.key, duration)
+    }
+    #[inline(always)]
+    fn timestamp(self, time: OffsetDateTime, millis: bool) -> Result<(), E::Error> {
+        self.encoder.timestamp(self.key, time, millis)
+    }
+    #[inline(always)]
+    fn ip(self, ip: IpAddr, logged: &'a [u8]) -> Result<(), E::Error> {
+        self.encoder.ip_as_logged(self.key, ip, logged)
     }
 }
 
