@@ -252,17 +252,28 @@ pub trait Encoder {
 /// One step of a [`Layout`]: an item resolved against a schema.
 #[derive(Clone, Copy, Debug)]
 enum Step {
-    /// A known field's own column (or none), read by its kind.
+    /// A known field's own column, read by its kind.
     Column {
-        col: Option<usize>,
+        col: usize,
         field: Field,
         kind: ValueKind,
     },
+    /// A known field the schema has no column for: null.
+    Missing,
     /// An unknown column: text.
     Extra { col: usize },
     /// Anything that needs the whole line (the request time, the query
     /// parameters, a real-time line's URI parts).
     Item(Item),
+}
+
+/// A key of a [`Layout`]: its step and what its [`Key`] says besides its
+/// name, resolved once per schema so that the walk only copies them.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    step: Step,
+    field: Option<Field>,
+    derived: bool,
 }
 
 /// The keys of the entries of a [`Selection`], resolved once per schema,
@@ -288,8 +299,8 @@ pub struct Layout {
     wanted: Option<fn(Key<'_>) -> bool>,
     schema_id: u64,
     keys: Vec<String>,
-    fields: Vec<Option<Field>>,
-    steps: Vec<Step>,
+    /// Per key, its step and its [`Key`]'s field.
+    slots: Vec<Slot>,
     /// The steps whose values are handed to the encoder, in order.
     handed: Vec<usize>,
     /// The checks of the values that are not.
@@ -306,8 +317,7 @@ impl Layout {
             wanted: None,
             schema_id: 0,
             keys: Vec::new(),
-            fields: Vec::new(),
-            steps: Vec::new(),
+            slots: Vec::new(),
             handed: Vec::new(),
             checks: Checks::default(),
             applied: Applied::default(),
@@ -413,19 +423,14 @@ impl Layout {
         encoder: &mut E,
     ) -> Result<(), E::Error> {
         if self.wanted.is_none() {
-            for (index, (step, (name, field))) in self
-                .steps
-                .iter()
-                .zip(self.keys.iter().zip(&self.fields))
-                .enumerate()
-            {
+            for (index, (slot, name)) in self.slots.iter().zip(&self.keys).enumerate() {
                 let key = Key {
                     index,
                     name,
-                    field: *field,
-                    derived: matches!(step, Step::Item(Item::Derived(_))),
+                    field: slot.field,
+                    derived: slot.derived,
                 };
-                encode_value(*step, key, line, values, encoder)?;
+                encode_value(slot.step, key, line, values, encoder)?;
             }
             return Ok(());
         }
@@ -440,11 +445,11 @@ impl Layout {
         // A value is bad: the walk in key order finds the first one, for the
         // error `Layout::new`'s layout gives.
         let mut handed = self.handed.iter().peekable();
-        for (index, step) in self.steps.iter().enumerate() {
+        for (index, slot) in self.slots.iter().enumerate() {
             if handed.next_if_eq(&&index).is_some() {
                 self.encode_step(index, line, values, encoder)?;
             } else {
-                step_value(*step, line, values)?;
+                step_value(slot.step, line, values)?;
             }
         }
         Ok(())
@@ -459,13 +464,14 @@ impl Layout {
         values: &'a DerivedValues,
         encoder: &mut E,
     ) -> Result<(), E::Error> {
+        let slot = self.slots[index];
         let key = Key {
             index,
             name: &self.keys[index],
-            field: self.fields[index],
-            derived: matches!(self.steps[index], Step::Item(Item::Derived(_))),
+            field: slot.field,
+            derived: slot.derived,
         };
-        encode_value(self.steps[index], key, line, values, encoder)
+        encode_value(slot.step, key, line, values, encoder)
     }
 
     fn prepare(&mut self, schema: &Schema) {
@@ -478,49 +484,52 @@ impl Layout {
             .iter()
             .map(|&item| item_key(item, &self.selection, schema).to_owned())
             .collect();
-        self.fields = items
-            .iter()
-            .map(|&item| item_field(item, &self.selection))
-            .collect();
-        self.steps = items
+        self.slots = items
             .into_iter()
-            .map(|item| match item {
-                Item::Field(Field::UriStem | Field::UriQuery) if realtime => Step::Item(item),
-                Item::Field(field)
-                    if !matches!(
-                        field.kind(),
-                        ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds
-                    ) =>
-                {
-                    Step::Column {
-                        col: schema.position(field),
-                        field,
-                        // A transform may have made the field text.
-                        kind: self.selection.contract().field_kind(field),
+            .map(|item| Slot {
+                step: match item {
+                    Item::Field(Field::UriStem | Field::UriQuery) if realtime => Step::Item(item),
+                    Item::Field(field)
+                        if !matches!(
+                            field.kind(),
+                            ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds
+                        ) =>
+                    {
+                        match schema.position(field) {
+                            Some(col) => Step::Column {
+                                col,
+                                field,
+                                // A transform may have made the field text.
+                                kind: self.selection.contract().field_kind(field),
+                            },
+                            None => Step::Missing,
+                        }
                     }
-                }
-                Item::Extra(col) => Step::Extra { col },
-                item => Step::Item(item),
+                    Item::Extra(col) => Step::Extra { col },
+                    item => Step::Item(item),
+                },
+                field: item_field(item, &self.selection),
+                derived: matches!(item, Item::Derived(_)),
             })
             .collect();
         let wanted = self.wanted.unwrap_or(|_| true);
-        self.handed = (0..self.steps.len())
+        self.handed = (0..self.slots.len())
             .filter(|&index| {
                 wanted(Key {
                     index,
                     name: &self.keys[index],
-                    field: self.fields[index],
-                    derived: matches!(self.steps[index], Step::Item(Item::Derived(_))),
+                    field: self.slots[index].field,
+                    derived: self.slots[index].derived,
                 })
             })
             .collect();
         let mut handed = self.handed.iter().peekable();
         self.checks = Checks::new(
-            self.steps
+            self.slots
                 .iter()
                 .enumerate()
                 .filter(|(index, _)| handed.next_if_eq(&index).is_none())
-                .map(|(_, step)| step),
+                .map(|(_, slot)| &slot.step),
         );
         self.schema_id = schema.id();
     }
@@ -535,9 +544,9 @@ fn step_value<'a>(
 ) -> Result<Option<TypedValue<'a>>, FieldError> {
     match step {
         Step::Column { col, field, kind } => {
-            let value = col.and_then(|col| line.column(col)).and_then(Value::new);
-            kind_value(line, field, kind, value)
+            kind_value(line, field, kind, line.column(col).and_then(Value::new))
         }
+        Step::Missing => Ok(None),
         Step::Extra { col } => Ok(line.column(col).and_then(Value::new).map(TypedValue::Text)),
         Step::Item(item) => item_value(item, line, values),
     }
@@ -559,9 +568,10 @@ fn encode_value<'a, E: Encoder + ?Sized>(
 ) -> Result<(), E::Error> {
     match step {
         Step::Column { col, field, kind } => {
-            let value = col.and_then(|col| line.column(col)).and_then(Value::new);
+            let value = line.column(col).and_then(Value::new);
             read_kind(line, field, kind, value, Hand { key, encoder })
         }
+        Step::Missing => encoder.null(key),
         Step::Extra { col } => match line.column(col).and_then(Value::new) {
             Some(value) => encoder.text(key, value),
             None => encoder.null(key),

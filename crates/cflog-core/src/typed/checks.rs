@@ -38,15 +38,11 @@ impl Checks {
                     kind: ValueKind::Text,
                     ..
                 }
-                | Step::Column { col: None, .. }
+                | Step::Missing
                 | Step::Extra { .. }
                 | Step::Item(Item::QueryParams | Item::Extra(_) | Item::Derived(_)) => {}
                 Step::Item(Item::Field(field)) if field.kind() == ValueKind::Text => {}
-                Step::Column {
-                    col: Some(col),
-                    field,
-                    kind,
-                } => checks.columns.push((col, field, kind)),
+                Step::Column { col, field, kind } => checks.columns.push((col, field, kind)),
                 Step::Item(item) => checks.items.push(item),
             }
         }
