@@ -301,8 +301,9 @@ pub struct Layout {
     keys: Vec<String>,
     /// Per key, its step and its [`Key`]'s field.
     slots: Vec<Slot>,
-    /// The steps whose values are handed to the encoder, in order.
-    handed: Vec<usize>,
+    /// The keys whose values are handed to the encoder, in order, by
+    /// index, with their slots.
+    handed: Vec<(usize, Slot)>,
     /// The checks of the values that are not.
     checks: Checks,
     /// The buffers of the contract's derived keys and transforms.
@@ -437,17 +438,17 @@ impl Layout {
         // The values not handed on are checked first; when they all pass,
         // only the handed ones are read.
         if self.checks.pass(line, values) {
-            for &index in &self.handed {
-                self.encode_step(index, line, values, encoder)?;
+            for &(index, slot) in &self.handed {
+                self.encode_slot(index, slot, line, values, encoder)?;
             }
             return Ok(());
         }
         // A value is bad: the walk in key order finds the first one, for the
         // error `Layout::new`'s layout gives.
         let mut handed = self.handed.iter().peekable();
-        for (index, slot) in self.slots.iter().enumerate() {
-            if handed.next_if_eq(&&index).is_some() {
-                self.encode_step(index, line, values, encoder)?;
+        for (index, &slot) in self.slots.iter().enumerate() {
+            if handed.next_if(|&&(i, _)| i == index).is_some() {
+                self.encode_slot(index, slot, line, values, encoder)?;
             } else {
                 step_value(slot.step, line, values)?;
             }
@@ -455,16 +456,16 @@ impl Layout {
         Ok(())
     }
 
-    /// Hands the value of step `index` to `encoder`.
+    /// Hands the value of key `index`, of `slot`, to `encoder`.
     #[inline(always)]
-    fn encode_step<'a, E: Encoder + ?Sized>(
+    fn encode_slot<'a, E: Encoder + ?Sized>(
         &self,
         index: usize,
+        slot: Slot,
         line: &LogLine<'a>,
         values: &'a DerivedValues,
         encoder: &mut E,
     ) -> Result<(), E::Error> {
-        let slot = self.slots[index];
         let key = Key {
             index,
             name: &self.keys[index],
@@ -513,13 +514,13 @@ impl Layout {
             })
             .collect();
         let wanted = self.wanted.unwrap_or(|_| true);
-        self.handed = (0..self.slots.len())
-            .filter(|&index| {
+        self.handed = (self.slots.iter().copied().enumerate())
+            .filter(|&(index, slot)| {
                 wanted(Key {
                     index,
                     name: &self.keys[index],
-                    field: self.slots[index].field,
-                    derived: self.slots[index].derived,
+                    field: slot.field,
+                    derived: slot.derived,
                 })
             })
             .collect();
@@ -528,7 +529,7 @@ impl Layout {
             self.slots
                 .iter()
                 .enumerate()
-                .filter(|(index, _)| handed.next_if_eq(&index).is_none())
+                .filter(|&(index, _)| handed.next_if(|&&(i, _)| i == index).is_none())
                 .map(|(_, slot)| &slot.step),
         );
         self.schema_id = schema.id();
