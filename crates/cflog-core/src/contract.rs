@@ -820,6 +820,46 @@ impl<'a> KindVisitor<'a> for Typed {
     }
 }
 
+/// The [`KindVisitor`] of a check: the value is read, and dropped.
+pub(crate) struct Check;
+
+impl<'a> KindVisitor<'a> for Check {
+    type Output = ();
+    type Error = FieldError;
+    #[inline(always)]
+    fn null(self) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn text(self, _: Value<'a>) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn word(self, _: &'a str) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn unsigned(self, _: u64) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn signed(self, _: i64) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn seconds(self, _: Duration) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn timestamp(self, _: OffsetDateTime, _: bool) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn ip(self, _: IpAddr, _: &'a [u8]) -> Result<(), FieldError> {
+        Ok(())
+    }
+}
+
 /// The reader of every kind: the value of `field` in `line`, of `kind`,
 /// given `value`, its raw value there, handed to `visitor`. Null for `-`
 /// and a missing column.
