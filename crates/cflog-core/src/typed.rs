@@ -299,7 +299,7 @@ pub struct Layout {
     wanted: Option<fn(Key<'_>) -> bool>,
     schema_id: u64,
     keys: Vec<String>,
-    /// Per key, its step and its [`Key`]'s field.
+    /// Per key, its step and what its [`Key`] says besides its name.
     slots: Vec<Slot>,
     /// The keys whose values are handed to the encoder, in order, by
     /// index, with their slots.
@@ -514,7 +514,11 @@ impl Layout {
             })
             .collect();
         let wanted = self.wanted.unwrap_or(|_| true);
-        self.handed = (self.slots.iter().copied().enumerate())
+        self.handed = self
+            .slots
+            .iter()
+            .copied()
+            .enumerate()
             .filter(|&(index, slot)| {
                 wanted(Key {
                     index,
