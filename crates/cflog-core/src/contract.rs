@@ -912,7 +912,7 @@ pub(crate) fn read_kind<'a, V: KindVisitor<'a>>(
 /// The request time of `line`, as the `timestamp` key has it, handed to
 /// `visitor`.
 #[inline(always)]
-fn read_timestamp<'a, V: KindVisitor<'a>>(
+pub(crate) fn read_timestamp<'a, V: KindVisitor<'a>>(
     line: &LogLine<'a>,
     visitor: V,
 ) -> Result<V::Output, V::Error> {

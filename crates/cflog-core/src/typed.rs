@@ -86,7 +86,7 @@ pub use crate::kind::seconds_f64;
 
 use crate::contract::{
     Applied, DerivedValues, Item, KindVisitor, Selection, TypedValue, item_field, item_key,
-    item_value, kind_value, no_values, plan, read_kind,
+    item_value, kind_value, no_values, plan, read_kind, read_timestamp, timestamp_value,
 };
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
@@ -262,7 +262,9 @@ enum Step {
     Missing,
     /// An unknown column: text.
     Extra { col: usize },
-    /// Anything that needs the whole line (the request time, the query
+    /// The request time (`timestamp`), one per entry.
+    Timestamp,
+    /// Anything else that needs the whole line (the request time, the query
     /// parameters, a real-time line's URI parts).
     Item(Item),
 }
@@ -507,6 +509,7 @@ impl Layout {
                         }
                     }
                     Item::Extra(col) => Step::Extra { col },
+                    Item::Timestamp => Step::Timestamp,
                     item => Step::Item(item),
                 },
                 field: item_field(item, &self.selection),
@@ -553,6 +556,7 @@ fn step_value<'a>(
         }
         Step::Missing => Ok(None),
         Step::Extra { col } => Ok(line.column(col).and_then(Value::new).map(TypedValue::Text)),
+        Step::Timestamp => timestamp_value(line),
         Step::Item(item) => item_value(item, line, values),
     }
 }
@@ -581,6 +585,7 @@ fn encode_value<'a, E: Encoder + ?Sized>(
             Some(value) => encoder.text(key, value),
             None => encoder.null(key),
         },
+        Step::Timestamp => read_timestamp(line, Hand { key, encoder }),
         Step::Item(item) => encode_item(item, key, line, values, encoder),
     }
 }

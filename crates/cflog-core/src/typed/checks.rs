@@ -43,6 +43,7 @@ impl Checks {
                 | Step::Item(Item::QueryParams | Item::Extra(_) | Item::Derived(_)) => {}
                 Step::Item(Item::Field(field)) if field.kind() == ValueKind::Text => {}
                 Step::Column { col, field, kind } => checks.columns.push((col, field, kind)),
+                Step::Timestamp => checks.items.push(Item::Timestamp),
                 Step::Item(item) => checks.items.push(item),
             }
         }
