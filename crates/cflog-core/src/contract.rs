@@ -738,7 +738,8 @@ pub(crate) fn field_value<'a>(
     kind_value(line, field, field.kind(), value)
 }
 
-/// [`field_value`] with the kind of `field` already looked up.
+/// [`field_value`] with the kind of `field` already looked up: [`read_kind`]
+/// into a [`TypedValue`].
 #[inline(always)]
 pub(crate) fn kind_value<'a>(
     line: &LogLine<'a>,
@@ -746,44 +747,186 @@ pub(crate) fn kind_value<'a>(
     kind: ValueKind,
     value: Option<Value<'a>>,
 ) -> Result<Option<TypedValue<'a>>, FieldError> {
+    read_kind(line, field, kind, value, Typed)
+}
+
+/// What the reader of the kinds ([`read_kind`]) hands a value to, one
+/// method per shape of value: [`Typed`] builds a [`TypedValue`], the typed
+/// walk calls its encoder, a check drops the value.
+///
+/// The reader calls the visitor's method in each kind's arm, so that a
+/// value goes from its parser to an encoder in registers, with no
+/// [`TypedValue`] built and taken apart between them.
+pub(crate) trait KindVisitor<'a>: Sized {
+    /// What the visitor makes of a value.
+    type Output;
+    /// Its error, which carries a value that is not of its kind.
+    type Error: From<FieldError>;
+    /// `-`, or a column the line lacks.
+    fn null(self) -> Result<Self::Output, Self::Error>;
+    /// Escaped text.
+    fn text(self, value: Value<'a>) -> Result<Self::Output, Self::Error>;
+    /// A word of an open enum.
+    fn word(self, word: &'a str) -> Result<Self::Output, Self::Error>;
+    /// An unsigned integer.
+    fn unsigned(self, n: u64) -> Result<Self::Output, Self::Error>;
+    /// A signed integer.
+    fn signed(self, n: i64) -> Result<Self::Output, Self::Error>;
+    /// Exact decimal seconds.
+    fn seconds(self, duration: Duration) -> Result<Self::Output, Self::Error>;
+    /// The request time, and whether its source has milliseconds.
+    fn timestamp(self, time: OffsetDateTime, millis: bool) -> Result<Self::Output, Self::Error>;
+    /// An address, with its text as logged.
+    fn ip(self, ip: IpAddr, logged: &'a [u8]) -> Result<Self::Output, Self::Error>;
+}
+
+/// The [`KindVisitor`] that makes a [`TypedValue`] (`None` for null).
+pub(crate) struct Typed;
+
+impl<'a> KindVisitor<'a> for Typed {
+    type Output = Option<TypedValue<'a>>;
+    type Error = FieldError;
+    #[inline(always)]
+    fn null(self) -> Result<Self::Output, FieldError> {
+        Ok(None)
+    }
+    #[inline(always)]
+    fn text(self, value: Value<'a>) -> Result<Self::Output, FieldError> {
+        Ok(Some(TypedValue::Text(value)))
+    }
+    #[inline(always)]
+    fn word(self, word: &'a str) -> Result<Self::Output, FieldError> {
+        Ok(Some(TypedValue::Word(word)))
+    }
+    #[inline(always)]
+    fn unsigned(self, n: u64) -> Result<Self::Output, FieldError> {
+        Ok(Some(TypedValue::Unsigned(n)))
+    }
+    #[inline(always)]
+    fn signed(self, n: i64) -> Result<Self::Output, FieldError> {
+        Ok(Some(TypedValue::Signed(n)))
+    }
+    #[inline(always)]
+    fn seconds(self, duration: Duration) -> Result<Self::Output, FieldError> {
+        Ok(Some(TypedValue::Seconds(duration)))
+    }
+    #[inline(always)]
+    fn timestamp(self, time: OffsetDateTime, millis: bool) -> Result<Self::Output, FieldError> {
+        Ok(Some(TypedValue::Timestamp(time, millis)))
+    }
+    #[inline(always)]
+    fn ip(self, ip: IpAddr, _logged: &'a [u8]) -> Result<Self::Output, FieldError> {
+        Ok(Some(TypedValue::Ip(ip)))
+    }
+}
+
+/// The [`KindVisitor`] of a check: the value is read, and dropped.
+pub(crate) struct Check;
+
+impl<'a> KindVisitor<'a> for Check {
+    type Output = ();
+    type Error = FieldError;
+    #[inline(always)]
+    fn null(self) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn text(self, _: Value<'a>) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn word(self, _: &'a str) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn unsigned(self, _: u64) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn signed(self, _: i64) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn seconds(self, _: Duration) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn timestamp(self, _: OffsetDateTime, _: bool) -> Result<(), FieldError> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn ip(self, _: IpAddr, _: &'a [u8]) -> Result<(), FieldError> {
+        Ok(())
+    }
+}
+
+/// The reader of every kind: the value of `field` in `line`, of `kind`,
+/// given `value`, its raw value there, handed to `visitor`. Null for `-`
+/// and a missing column.
+///
+/// The kind chooses the parser; a column of a time kind under its own key
+/// stands for the request time, as in the JSON contract.
+///
+/// # Errors
+///
+/// When the value is not of its kind, or the visitor's.
+#[inline(always)]
+pub(crate) fn read_kind<'a, V: KindVisitor<'a>>(
+    line: &LogLine<'a>,
+    field: Field,
+    kind: ValueKind,
+    value: Option<Value<'a>>,
+    visitor: V,
+) -> Result<V::Output, V::Error> {
     let Some(value) = value else {
-        return Ok(None);
+        return visitor.null();
     };
     let raw = value.raw();
     let fail = |problem| FieldError::new(field, problem);
-    Ok(Some(match kind {
-        ValueKind::Text => TypedValue::Text(value),
-        ValueKind::Integer => TypedValue::Unsigned(unsigned(raw).map_err(fail)?),
-        ValueKind::SignedInteger => TypedValue::Signed(signed(raw).map_err(fail)?),
-        ValueKind::Status => TypedValue::Unsigned(status(raw).map_err(fail)?.into()),
-        ValueKind::Port => TypedValue::Unsigned(port(raw).map_err(fail)?.into()),
-        ValueKind::Asn => TypedValue::Unsigned(asn(raw).map_err(fail)?.into()),
-        ValueKind::EpochMillis => TypedValue::Unsigned(match line.millis_read(field) {
+    match kind {
+        ValueKind::Text => visitor.text(value),
+        ValueKind::Integer => visitor.unsigned(unsigned(raw).map_err(fail)?),
+        ValueKind::SignedInteger => visitor.signed(signed(raw).map_err(fail)?),
+        ValueKind::Status => visitor.unsigned(status(raw).map_err(fail)?.into()),
+        ValueKind::Port => visitor.unsigned(port(raw).map_err(fail)?.into()),
+        ValueKind::Asn => visitor.unsigned(asn(raw).map_err(fail)?.into()),
+        ValueKind::EpochMillis => visitor.unsigned(match line.millis_read(field) {
             // `timestamp_ms` as `timestamp` read it: parsed once.
             Some(ms) => ms,
             None => epoch_millis(raw).map_err(fail)?,
         }),
-        ValueKind::Ip => TypedValue::Ip(ip(raw).map_err(fail)?),
-        ValueKind::Seconds => TypedValue::Seconds(seconds(raw).map_err(fail)?),
+        ValueKind::Ip => visitor.ip(ip(raw).map_err(fail)?, raw),
+        ValueKind::Seconds => visitor.seconds(seconds(raw).map_err(fail)?),
         ValueKind::ResultType
         | ValueKind::Protocol
         | ValueKind::HttpVersion
         | ValueKind::SslProtocol
         | ValueKind::FleStatus
-        | ValueKind::IpVersion => TypedValue::Word(word(raw).map_err(fail)?),
+        | ValueKind::IpVersion => visitor.word(word(raw).map_err(fail)?),
         ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds => {
-            return timestamp_value(line);
+            read_timestamp(line, visitor)
         }
-    }))
+    }
+}
+
+/// The request time of `line`, as the `timestamp` key has it, handed to
+/// `visitor`.
+#[inline(always)]
+pub(crate) fn read_timestamp<'a, V: KindVisitor<'a>>(
+    line: &LogLine<'a>,
+    visitor: V,
+) -> Result<V::Output, V::Error> {
+    match line.timestamp()? {
+        Some(time) => visitor.timestamp(time, line.timestamp_has_millis()),
+        None => visitor.null(),
+    }
 }
 
 /// The request time of `line`, as the `timestamp` key has it.
 pub(crate) fn timestamp_value<'a>(
     line: &LogLine<'a>,
 ) -> Result<Option<TypedValue<'a>>, FieldError> {
-    Ok(line
-        .timestamp()?
-        .map(|time| TypedValue::Timestamp(time, line.timestamp_has_millis())))
+    read_timestamp(line, Typed)
 }
 
 /// The value of an item of the contract's plan for `line`, whose derived

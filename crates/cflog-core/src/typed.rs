@@ -85,8 +85,8 @@ pub use time::OffsetDateTime;
 pub use crate::kind::seconds_f64;
 
 use crate::contract::{
-    Applied, DerivedValues, Item, Selection, TypedValue, item_field, item_key, item_value,
-    kind_value, no_values, plan,
+    Applied, DerivedValues, Item, KindVisitor, Selection, TypedValue, item_field, item_key,
+    item_value, kind_value, no_values, plan, read_kind, read_timestamp, timestamp_value,
 };
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
@@ -252,17 +252,30 @@ pub trait Encoder {
 /// One step of a [`Layout`]: an item resolved against a schema.
 #[derive(Clone, Copy, Debug)]
 enum Step {
-    /// A known field's own column (or none), read by its kind.
+    /// A known field's own column, read by its kind.
     Column {
-        col: Option<usize>,
+        col: usize,
         field: Field,
         kind: ValueKind,
     },
+    /// A known field the schema has no column for: null.
+    Missing,
     /// An unknown column: text.
     Extra { col: usize },
-    /// Anything that needs the whole line (the request time, the query
+    /// The request time (`timestamp`), one per entry.
+    Timestamp,
+    /// Anything else that needs the whole line (the request time, the query
     /// parameters, a real-time line's URI parts).
     Item(Item),
+}
+
+/// A key of a [`Layout`]: its step and what its [`Key`] says besides its
+/// name, resolved once per schema so that the walk only copies them.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    step: Step,
+    field: Option<Field>,
+    derived: bool,
 }
 
 /// The keys of the entries of a [`Selection`], resolved once per schema,
@@ -288,10 +301,11 @@ pub struct Layout {
     wanted: Option<fn(Key<'_>) -> bool>,
     schema_id: u64,
     keys: Vec<String>,
-    fields: Vec<Option<Field>>,
-    steps: Vec<Step>,
-    /// The steps whose values are handed to the encoder, in order.
-    handed: Vec<usize>,
+    /// Per key, its step and what its [`Key`] says besides its name.
+    slots: Vec<Slot>,
+    /// The keys whose values are handed to the encoder, in order, by
+    /// index, with their slots.
+    handed: Vec<(usize, Slot)>,
     /// The checks of the values that are not.
     checks: Checks,
     /// The buffers of the contract's derived keys and transforms.
@@ -306,8 +320,7 @@ impl Layout {
             wanted: None,
             schema_id: 0,
             keys: Vec::new(),
-            fields: Vec::new(),
-            steps: Vec::new(),
+            slots: Vec::new(),
             handed: Vec::new(),
             checks: Checks::default(),
             applied: Applied::default(),
@@ -413,48 +426,44 @@ impl Layout {
         encoder: &mut E,
     ) -> Result<(), E::Error> {
         if self.wanted.is_none() {
-            for (index, (step, (name, field))) in self
-                .steps
-                .iter()
-                .zip(self.keys.iter().zip(&self.fields))
-                .enumerate()
-            {
+            for (index, (slot, name)) in self.slots.iter().zip(&self.keys).enumerate() {
                 let key = Key {
                     index,
                     name,
-                    field: *field,
-                    derived: matches!(step, Step::Item(Item::Derived(_))),
+                    field: slot.field,
+                    derived: slot.derived,
                 };
-                encode_value(*step, key, line, values, encoder)?;
+                encode_value(slot.step, key, line, values, encoder)?;
             }
             return Ok(());
         }
         // The values not handed on are checked first; when they all pass,
         // only the handed ones are read.
         if self.checks.pass(line, values) {
-            for &index in &self.handed {
-                self.encode_step(index, line, values, encoder)?;
+            for &(index, slot) in &self.handed {
+                self.encode_slot(index, slot, line, values, encoder)?;
             }
             return Ok(());
         }
         // A value is bad: the walk in key order finds the first one, for the
         // error `Layout::new`'s layout gives.
         let mut handed = self.handed.iter().peekable();
-        for (index, step) in self.steps.iter().enumerate() {
-            if handed.next_if_eq(&&index).is_some() {
-                self.encode_step(index, line, values, encoder)?;
+        for (index, &slot) in self.slots.iter().enumerate() {
+            if handed.next_if(|&&(i, _)| i == index).is_some() {
+                self.encode_slot(index, slot, line, values, encoder)?;
             } else {
-                step_value(*step, line, values)?;
+                step_value(slot.step, line, values)?;
             }
         }
         Ok(())
     }
 
-    /// Hands the value of step `index` to `encoder`.
+    /// Hands the value of key `index`, of `slot`, to `encoder`.
     #[inline(always)]
-    fn encode_step<'a, E: Encoder + ?Sized>(
+    fn encode_slot<'a, E: Encoder + ?Sized>(
         &self,
         index: usize,
+        slot: Slot,
         line: &LogLine<'a>,
         values: &'a DerivedValues,
         encoder: &mut E,
@@ -462,10 +471,10 @@ impl Layout {
         let key = Key {
             index,
             name: &self.keys[index],
-            field: self.fields[index],
-            derived: matches!(self.steps[index], Step::Item(Item::Derived(_))),
+            field: slot.field,
+            derived: slot.derived,
         };
-        encode_value(self.steps[index], key, line, values, encoder)
+        encode_value(slot.step, key, line, values, encoder)
     }
 
     fn prepare(&mut self, schema: &Schema) {
@@ -478,49 +487,57 @@ impl Layout {
             .iter()
             .map(|&item| item_key(item, &self.selection, schema).to_owned())
             .collect();
-        self.fields = items
-            .iter()
-            .map(|&item| item_field(item, &self.selection))
-            .collect();
-        self.steps = items
+        self.slots = items
             .into_iter()
-            .map(|item| match item {
-                Item::Field(Field::UriStem | Field::UriQuery) if realtime => Step::Item(item),
-                Item::Field(field)
-                    if !matches!(
-                        field.kind(),
-                        ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds
-                    ) =>
-                {
-                    Step::Column {
-                        col: schema.position(field),
-                        field,
-                        // A transform may have made the field text.
-                        kind: self.selection.contract().field_kind(field),
+            .map(|item| Slot {
+                step: match item {
+                    Item::Field(Field::UriStem | Field::UriQuery) if realtime => Step::Item(item),
+                    Item::Field(field)
+                        if !matches!(
+                            field.kind(),
+                            ValueKind::Date | ValueKind::Time | ValueKind::EpochSeconds
+                        ) =>
+                    {
+                        match schema.position(field) {
+                            Some(col) => Step::Column {
+                                col,
+                                field,
+                                // A transform may have made the field text.
+                                kind: self.selection.contract().field_kind(field),
+                            },
+                            None => Step::Missing,
+                        }
                     }
-                }
-                Item::Extra(col) => Step::Extra { col },
-                item => Step::Item(item),
+                    Item::Extra(col) => Step::Extra { col },
+                    Item::Timestamp => Step::Timestamp,
+                    item => Step::Item(item),
+                },
+                field: item_field(item, &self.selection),
+                derived: matches!(item, Item::Derived(_)),
             })
             .collect();
         let wanted = self.wanted.unwrap_or(|_| true);
-        self.handed = (0..self.steps.len())
-            .filter(|&index| {
+        self.handed = self
+            .slots
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(index, slot)| {
                 wanted(Key {
                     index,
                     name: &self.keys[index],
-                    field: self.fields[index],
-                    derived: matches!(self.steps[index], Step::Item(Item::Derived(_))),
+                    field: slot.field,
+                    derived: slot.derived,
                 })
             })
             .collect();
         let mut handed = self.handed.iter().peekable();
         self.checks = Checks::new(
-            self.steps
+            self.slots
                 .iter()
                 .enumerate()
-                .filter(|(index, _)| handed.next_if_eq(&index).is_none())
-                .map(|(_, step)| step),
+                .filter(|&(index, _)| handed.next_if(|&&(i, _)| i == index).is_none())
+                .map(|(_, slot)| &slot.step),
         );
         self.schema_id = schema.id();
     }
@@ -535,19 +552,21 @@ fn step_value<'a>(
 ) -> Result<Option<TypedValue<'a>>, FieldError> {
     match step {
         Step::Column { col, field, kind } => {
-            let value = col.and_then(|col| line.column(col)).and_then(Value::new);
-            kind_value(line, field, kind, value)
+            kind_value(line, field, kind, line.column(col).and_then(Value::new))
         }
+        Step::Missing => Ok(None),
         Step::Extra { col } => Ok(line.column(col).and_then(Value::new).map(TypedValue::Text)),
+        Step::Timestamp => timestamp_value(line),
         Step::Item(item) => item_value(item, line, values),
     }
 }
 
 /// Reads the value of `step` in `line` and hands it to `encoder` under
 /// `key`: [`step_value`] and [`hand`] in one. A field's kind is read by
-/// [`kind_value`], the one reader of every kind; inlined here, the
-/// [`TypedValue`] it builds is taken apart in registers by the `match` of
-/// [`hand`], with no round trip through memory.
+/// [`read_kind`], the one reader of every kind, which calls the encoder's
+/// method for the value's shape ([`Hand`]) in each kind's arm: the value
+/// goes from its parser to the encoder in registers, with no
+/// [`TypedValue`] built and taken apart between them.
 #[inline(always)]
 fn encode_value<'a, E: Encoder + ?Sized>(
     step: Step,
@@ -557,31 +576,60 @@ fn encode_value<'a, E: Encoder + ?Sized>(
     encoder: &mut E,
 ) -> Result<(), E::Error> {
     match step {
-        // Text is handed on as it is logged: there is nothing to read, and
-        // the commonest values (a third of them) then skip the typed
-        // value's round trip.
-        Step::Column {
-            col,
-            kind: ValueKind::Text,
-            ..
-        } => match col.and_then(|col| line.column(col)).and_then(Value::new) {
-            Some(value) => encoder.text(key, value),
-            None => encoder.null(key),
-        },
         Step::Column { col, field, kind } => {
-            let value = col.and_then(|col| line.column(col)).and_then(Value::new);
-            match (kind_value(line, field, kind, value)?, value) {
-                (Some(TypedValue::Ip(ip)), Some(value)) => {
-                    encoder.ip_as_logged(key, ip, value.raw())
-                }
-                (typed, _) => hand(key, typed, encoder),
-            }
+            let value = line.column(col).and_then(Value::new);
+            read_kind(line, field, kind, value, Hand { key, encoder })
         }
+        Step::Missing => encoder.null(key),
         Step::Extra { col } => match line.column(col).and_then(Value::new) {
             Some(value) => encoder.text(key, value),
             None => encoder.null(key),
         },
+        Step::Timestamp => read_timestamp(line, Hand { key, encoder }),
         Step::Item(item) => encode_item(item, key, line, values, encoder),
+    }
+}
+
+/// The [`KindVisitor`] that hands a value to an encoder under a key.
+struct Hand<'k, 'e, E: ?Sized> {
+    key: Key<'k>,
+    encoder: &'e mut E,
+}
+
+impl<'a, E: Encoder + ?Sized> KindVisitor<'a> for Hand<'_, '_, E> {
+    type Output = ();
+    type Error = E::Error;
+    #[inline(always)]
+    fn null(self) -> Result<(), E::Error> {
+        self.encoder.null(self.key)
+    }
+    #[inline(always)]
+    fn text(self, value: Value<'a>) -> Result<(), E::Error> {
+        self.encoder.text(self.key, value)
+    }
+    #[inline(always)]
+    fn word(self, word: &'a str) -> Result<(), E::Error> {
+        self.encoder.word(self.key, word)
+    }
+    #[inline(always)]
+    fn unsigned(self, n: u64) -> Result<(), E::Error> {
+        self.encoder.unsigned(self.key, n)
+    }
+    #[inline(always)]
+    fn signed(self, n: i64) -> Result<(), E::Error> {
+        self.encoder.signed(self.key, n)
+    }
+    #[inline(always)]
+    fn seconds(self, duration: Duration) -> Result<(), E::Error> {
+        self.encoder.seconds(self.key, duration)
+    }
+    #[inline(always)]
+    fn timestamp(self, time: OffsetDateTime, millis: bool) -> Result<(), E::Error> {
+        self.encoder.timestamp(self.key, time, millis)
+    }
+    #[inline(always)]
+    fn ip(self, ip: IpAddr, logged: &'a [u8]) -> Result<(), E::Error> {
+        self.encoder.ip_as_logged(self.key, ip, logged)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The checks of the values a [`Layout`](super::Layout) reads but does not
 //! hand on (see [`Layout::only`](super::Layout::only)).
 //!
-//! A check is the typed read of the value itself, [`kind_value`] or
+//! A check is the typed read of the value itself, [`read_kind`] or
 //! [`item_value`], with the value dropped: it fails exactly where
 //! the read fails, so an encoder that is handed only some keys rejects the
 //! same entries as one that is handed them all (and as the JSON writer).
@@ -13,7 +13,7 @@
 //! pattern instead of one jump per column.
 
 use super::Step;
-use crate::contract::{DerivedValues, Item, item_value, kind_value};
+use crate::contract::{Check, DerivedValues, Item, item_value, read_kind};
 use crate::field::{Field, ValueKind};
 use crate::kind::is_word;
 use crate::line::{LogLine, Value};
@@ -38,15 +38,12 @@ impl Checks {
                     kind: ValueKind::Text,
                     ..
                 }
-                | Step::Column { col: None, .. }
+                | Step::Missing
                 | Step::Extra { .. }
                 | Step::Item(Item::QueryParams | Item::Extra(_) | Item::Derived(_)) => {}
                 Step::Item(Item::Field(field)) if field.kind() == ValueKind::Text => {}
-                Step::Column {
-                    col: Some(col),
-                    field,
-                    kind,
-                } => checks.columns.push((col, field, kind)),
+                Step::Column { col, field, kind } => checks.columns.push((col, field, kind)),
+                Step::Timestamp => checks.items.push(Item::Timestamp),
                 Step::Item(item) => checks.items.push(item),
             }
         }
@@ -59,17 +56,24 @@ impl Checks {
     /// compiler stopped doing so by itself).
     #[inline(always)]
     pub(super) fn pass<'a>(&self, line: &LogLine<'a>, values: &'a DerivedValues) -> bool {
-        self.columns.iter().all(|&(col, field, kind)| {
+        // Loops rather than `Iterator::all`, whose closure the compiler
+        // keeps out of line.
+        for &(col, field, kind) in &self.columns {
             let value = line.column(col).and_then(Value::new);
             // A word is read as UTF-8, which ASCII always is: the common
             // case then skips the general check (as the JSON writer does).
             if is_word(kind) && value.is_some_and(|value| value.raw().is_ascii()) {
-                return true;
+                continue;
             }
-            kind_value(line, field, kind, value).is_ok()
-        }) && self
-            .items
-            .iter()
-            .all(|&item| item_value(item, line, values).is_ok())
+            if read_kind(line, field, kind, value, Check).is_err() {
+                return false;
+            }
+        }
+        for &item in &self.items {
+            if item_value(item, line, values).is_err() {
+                return false;
+            }
+        }
+        true
     }
 }
