@@ -464,10 +464,11 @@ impl Window {
 /// How much an [`Aggregator`] counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Scope {
-    /// What `cflog stats` shows: the totals; the lists of paths (with
-    /// their payloads), referrers, user agents, edge locations, result
-    /// types, client addresses, browsers, devices, countries and bots;
-    /// the time taken; requests over time. The rest of the aggregate stays
+    /// What `cflog stats` shows: the totals; the lists of paths,
+    /// referrers, user agents, edge locations, result types, client
+    /// addresses, browsers, devices, countries and bots (values and
+    /// counts: the payloads of paths and edge locations stay empty); the
+    /// time taken; requests over time. The rest of the aggregate stays
     /// empty, and the values only it needs (query parameters, content
     /// types…) are checked by their kind but not gathered.
     Summary,
@@ -580,27 +581,38 @@ impl Aggregator {
         let incomplete = e.status == Some(0) || e.content_len.is_some_and(|len| sc_bytes < len);
         agg.incomplete += u64::from(incomplete);
 
+        // The payloads of paths and edge locations are the page's: a
+        // summary counts the values alone, and never touches a payload.
         if let Some(path) = e.text(Text::Path) {
             let path = cut(path);
-            let object = agg.objects.add(path);
-            object.bytes_sent += sc_bytes;
-            object.hits += u64::from(hit);
-            object.misses += u64::from(miss);
-            object.statuses[class] += 1;
-            object.incomplete += u64::from(incomplete);
-            if page && miss {
-                agg.missed_objects.add(path);
-            }
-            if page && e.status == Some(404) {
-                agg.not_found.add(path);
+            if page {
+                let object = agg.objects.add_with_payload(path);
+                object.bytes_sent += sc_bytes;
+                object.hits += u64::from(hit);
+                object.misses += u64::from(miss);
+                object.statuses[class] += 1;
+                object.incomplete += u64::from(incomplete);
+                if miss {
+                    agg.missed_objects.add(path);
+                }
+                if e.status == Some(404) {
+                    agg.not_found.add(path);
+                }
+            } else {
+                agg.objects.add(path);
             }
         }
         if let Some(edge) = e.text(Text::EdgeLocation) {
-            let counts = agg.edge_locations.add(cut(edge));
-            counts.bytes_sent += sc_bytes;
-            counts.client_errors += u64::from(class == 4);
-            counts.server_errors += u64::from(class == 5);
-            counts.error_results += u64::from(error);
+            let edge = cut(edge);
+            if page {
+                let counts = agg.edge_locations.add_with_payload(edge);
+                counts.bytes_sent += sc_bytes;
+                counts.client_errors += u64::from(class == 4);
+                counts.server_errors += u64::from(class == 5);
+                counts.error_results += u64::from(error);
+            } else {
+                agg.edge_locations.add(edge);
+            }
         }
         match e.text(Text::Referer) {
             Some(referer) => {
@@ -1050,17 +1062,25 @@ mod tests {
         ] {
             assert_eq!(decoded(a, 20), decoded(b, 20));
         }
-        let paths = |agg: &Aggregate| -> Vec<(String, u64, u64)> {
-            decoded(&agg.objects, 20)
+        // The same values and counts; the payloads are the page's alone.
+        fn listed<P: Payload + Clone>(top: &TopK<P>) -> Vec<(String, u64, u64)> {
+            decoded(top, 20)
                 .into_iter()
-                .map(|d| (d.value, d.count, d.payload.bytes_sent))
+                .map(|d| (d.value, d.count, d.overstated_by))
                 .collect()
-        };
-        assert_eq!(paths(&summary), paths(&page));
+        }
+        assert_eq!(listed(&summary.objects), listed(&page.objects));
         assert_eq!(
-            decoded(&summary.edge_locations, 5),
-            decoded(&page.edge_locations, 5)
+            listed(&summary.edge_locations),
+            listed(&page.edge_locations)
         );
+        assert!(page.objects.top(1)[0].payload.bytes_sent > 0);
+        for object in summary.objects.top(usize::MAX) {
+            assert_eq!(*object.payload, ObjectCounts::default());
+        }
+        for edge in summary.edge_locations.top(usize::MAX) {
+            assert_eq!(*edge.payload, EdgeCounts::default());
+        }
         assert_eq!(summary.client_ips.count(), page.client_ips.count());
         assert_eq!(summary.client_ips.top(20), page.client_ips.top(20));
         assert_eq!(
