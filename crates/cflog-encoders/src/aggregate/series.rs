@@ -159,15 +159,22 @@ impl Bucket {
 pub struct Series {
     /// The width of every bucket, in seconds.
     width: i64,
-    /// Buckets by their start, in seconds since the Unix epoch.
-    buckets: BTreeMap<i64, Bucket>,
+    /// Buckets by their start, in seconds since the Unix epoch, in order
+    /// (at most [`MAX_BUCKETS`]: a search among them is short, and a new
+    /// one is rare).
+    buckets: Vec<(i64, Bucket)>,
+    /// Where the last bucket asked for is in `buckets`: entries come in
+    /// time order mostly, so most ask for the same bucket as the one
+    /// before.
+    last: usize,
 }
 
 impl Default for Series {
     fn default() -> Series {
         Series {
             width: WIDTHS[0],
-            buckets: BTreeMap::new(),
+            buckets: Vec::new(),
+            last: 0,
         }
     }
 }
@@ -177,11 +184,37 @@ impl Series {
     #[inline]
     pub fn bucket(&mut self, unix_seconds: i64) -> &mut Bucket {
         let start = unix_seconds.div_euclid(self.width) * self.width;
-        if self.buckets.len() >= MAX_BUCKETS && !self.buckets.contains_key(&start) {
-            self.widen_to(wider(self.width));
-            return self.bucket(unix_seconds);
+        if self
+            .buckets
+            .get(self.last)
+            .is_some_and(|(at, _)| *at == start)
+        {
+            return &mut self.buckets[self.last].1;
         }
-        self.buckets.entry(start).or_default()
+        self.last = match self.buckets.binary_search_by_key(&start, |(at, _)| *at) {
+            Ok(found) => found,
+            Err(_) if self.buckets.len() >= MAX_BUCKETS => {
+                self.widen_to(wider(self.width));
+                return self.bucket(unix_seconds);
+            }
+            Err(at) => {
+                self.buckets.insert(at, (start, Bucket::default()));
+                at
+            }
+        };
+        &mut self.buckets[self.last].1
+    }
+
+    /// The bucket that starts at `start`, made when it is missing.
+    fn entry(&mut self, start: i64) -> &mut Bucket {
+        let at = match self.buckets.binary_search_by_key(&start, |(at, _)| *at) {
+            Ok(found) => found,
+            Err(at) => {
+                self.buckets.insert(at, (start, Bucket::default()));
+                at
+            }
+        };
+        &mut self.buckets[at].1
     }
 
     /// The width of the buckets, in seconds.
@@ -214,7 +247,7 @@ impl Series {
         loop {
             self.widen_to(width);
             for (start, bucket) in other.regrouped(width) {
-                self.buckets.entry(start).or_default().merge(&bucket);
+                self.entry(start).merge(&bucket);
             }
             if self.buckets.len() <= MAX_BUCKETS {
                 return;
@@ -225,8 +258,9 @@ impl Series {
 
     fn widen_to(&mut self, mut width: i64) {
         while width > self.width {
-            self.buckets = self.regrouped(width);
+            self.buckets = self.regrouped(width).into_iter().collect();
             self.width = width;
+            self.last = 0;
             if self.buckets.len() > MAX_BUCKETS {
                 width = wider(width);
             }
