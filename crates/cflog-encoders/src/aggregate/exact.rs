@@ -146,6 +146,10 @@ impl TableKey for u32 {
     const FREE: u32 = u32::MAX;
 }
 
+impl TableKey for u64 {
+    const FREE: u64 = u64::MAX;
+}
+
 impl TableKey for [u64; 2] {
     const FREE: [u64; 2] = [u64::MAX; 2];
 }
@@ -390,7 +394,7 @@ impl ClientAddresses {
 #[derive(Clone, Debug)]
 pub struct Milliseconds {
     /// Occurrences by time, until there are too many distinct times.
-    exact: Option<HashMap<u64, u64, RandomState>>,
+    exact: Option<Table<u64, u64>>,
     /// Every time, once there were too many to keep them all.
     sketch: Option<Box<Latency>>,
     count: u64,
@@ -400,7 +404,7 @@ pub struct Milliseconds {
 impl Default for Milliseconds {
     fn default() -> Milliseconds {
         Milliseconds {
-            exact: Some(HashMap::default()),
+            exact: Some(Table::default()),
             sketch: None,
             count: 0,
             sum: 0,
@@ -416,7 +420,7 @@ impl Milliseconds {
         self.sum += u128::from(ms);
         match &mut self.exact {
             Some(counts) => {
-                *counts.entry(ms).or_default() += 1;
+                *counts.entry(ms) += 1;
                 if counts.len() > EXACT_MILLISECONDS {
                     self.spill();
                 }
@@ -434,7 +438,7 @@ impl Milliseconds {
     fn spill(&mut self) {
         if let Some(counts) = self.exact.take() {
             let sketch = self.sketch_mut();
-            for (ms, n) in counts {
+            for (ms, n) in counts.iter() {
                 sketch.add_n(ms as f64, n);
             }
         }
@@ -458,7 +462,7 @@ impl Milliseconds {
             let quantile = self.sketch.as_ref()?.quantile(percent / 100.0)?;
             return Some(quantile.round() as u64);
         };
-        let mut values: Vec<(u64, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
+        let mut values: Vec<(u64, u64)> = counts.iter().collect();
         values.sort_unstable();
         let total: u64 = values.iter().map(|(_, n)| n).sum();
         if total == 0 {
@@ -482,8 +486,8 @@ impl Milliseconds {
         self.count += other.count;
         self.sum += other.sum;
         if let (Some(mine), Some(theirs)) = (&mut self.exact, &other.exact) {
-            for (ms, n) in theirs {
-                *mine.entry(*ms).or_default() += n;
+            for (ms, n) in theirs.iter() {
+                *mine.entry(ms) += n;
             }
             if mine.len() > EXACT_MILLISECONDS {
                 self.spill();
@@ -493,8 +497,8 @@ impl Milliseconds {
         self.spill();
         let sketch = self.sketch_mut();
         if let Some(theirs) = &other.exact {
-            for (ms, n) in theirs {
-                sketch.add_n(*ms as f64, *n);
+            for (ms, n) in theirs.iter() {
+                sketch.add_n(ms as f64, n);
             }
         }
         if let Some(theirs) = &other.sketch {
