@@ -125,7 +125,9 @@ impl Gathered {
     }
 
     /// Whether a summary ([`Scope::Summary`](super::Scope::Summary))
-    /// reads the values of `key`: fewer than [`wanted`](Self::wanted).
+    /// reads the values of `key`: fewer than [`wanted`](Self::wanted)
+    /// (not `sc-content-len`, say: the downloads cut short are the
+    /// page's).
     pub fn wanted_for_summary(key: Key<'_>) -> bool {
         match key.field {
             Some(field) => matches!(
@@ -138,7 +140,6 @@ impl Gathered {
                     | Field::Country
                     | Field::ScBytes
                     | Field::Status
-                    | Field::ContentLen
                     | Field::TimeTaken
                     | Field::Timestamp
                     | Field::ClientIp

@@ -464,7 +464,8 @@ impl Window {
 /// How much an [`Aggregator`] counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Scope {
-    /// What `cflog stats` shows: the totals; the lists of paths,
+    /// What `cflog stats` shows: the totals (but the downloads cut
+    /// short); the lists of paths,
     /// referrers, user agents, edge locations, result types, client
     /// addresses, browsers, devices, countries and bots (values and
     /// counts: the payloads of paths and edge locations stay empty); the
@@ -578,7 +579,9 @@ impl Aggregator {
         agg.hits += u64::from(hit);
         agg.misses += u64::from(miss);
         agg.error_results += u64::from(error);
-        let incomplete = e.status == Some(0) || e.content_len.is_some_and(|len| sc_bytes < len);
+        // The page's: a summary does not read `sc-content-len`.
+        let incomplete =
+            page && (e.status == Some(0) || e.content_len.is_some_and(|len| sc_bytes < len));
         agg.incomplete += u64::from(incomplete);
 
         // The payloads of paths and edge locations are the page's: a
@@ -1094,6 +1097,7 @@ mod tests {
         // The page's details are left out.
         assert!(summary.query_names.is_empty() && !page.query_names.is_empty());
         assert!(summary.referrer_domains.is_empty() && summary.methods.is_empty());
+        assert!(summary.incomplete == 0 && page.incomplete > 0);
         assert_eq!(summary.week_hours, [[0; 24]; 7]);
     }
 
