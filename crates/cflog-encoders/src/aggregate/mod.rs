@@ -240,6 +240,8 @@ pub struct Aggregate {
 impl Default for Aggregate {
     fn default() -> Aggregate {
         use capacity::{LARGE, OBJECTS, SMALL, TINY};
+        // The lists of paths share a hasher: a path is hashed once.
+        let objects = TopK::new(OBJECTS);
         Aggregate {
             requests: 0,
             outside_window: 0,
@@ -259,9 +261,9 @@ impl Default for Aggregate {
             result_types: TopK::new(TINY),
             detailed_result_types: TopK::new(TINY),
             edge_locations: TopK::new(SMALL),
-            objects: TopK::new(OBJECTS),
-            missed_objects: TopK::new(LARGE),
-            not_found: TopK::new(LARGE),
+            missed_objects: objects.sharing_hasher(LARGE),
+            not_found: objects.sharing_hasher(LARGE),
+            objects,
             referers: TopK::new(LARGE),
             referrer_domains: TopK::new(LARGE),
             no_referrer: 0,
@@ -589,17 +591,18 @@ impl Aggregator {
         if let Some(path) = e.text(Text::Path) {
             let path = cut(path);
             if page {
-                let object = agg.objects.add_with_payload(path);
+                let path = agg.objects.hashed(path);
+                let object = agg.objects.add_hashed_with_payload(path);
                 object.bytes_sent += sc_bytes;
                 object.hits += u64::from(hit);
                 object.misses += u64::from(miss);
                 object.statuses[class] += 1;
                 object.incomplete += u64::from(incomplete);
                 if miss {
-                    agg.missed_objects.add(path);
+                    agg.missed_objects.add_hashed(path);
                 }
                 if e.status == Some(404) {
-                    agg.not_found.add(path);
+                    agg.not_found.add_hashed(path);
                 }
             } else {
                 agg.objects.add(path);

@@ -137,6 +137,9 @@ pub struct TopK<P> {
     place: Vec<u32>,
     index: HashTable<u32>,
     hasher: RandomState,
+    /// The hash of [`HASHER_CHECK`] by `hasher`: tells summaries that
+    /// share a hasher from the others.
+    hasher_check: u64,
     /// The slot of the last value counted: runs of one value (a method, a
     /// protocol, an edge location) skip the lookup.
     last: u32,
@@ -167,9 +170,22 @@ struct Taken<P> {
     payload: P,
 }
 
+/// A value and its hash, by the hasher of the summary that made it
+/// ([`TopK::hashed`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Hashed<'a> {
+    key: &'a [u8],
+    hash: u64,
+    hasher_check: u64,
+}
+
+/// What each summary hashes to tell its hasher from another's.
+const HASHER_CHECK: &[u8] = b"cflog";
+
 impl<P: Payload> TopK<P> {
     /// An empty summary that keeps at most `capacity` values (at least 1).
     pub fn new(capacity: usize) -> TopK<P> {
+        let hasher = RandomState::default();
         TopK {
             capacity: capacity.clamp(1, u32::MAX as usize),
             slots: Vec::new(),
@@ -179,7 +195,8 @@ impl<P: Payload> TopK<P> {
             heap: Vec::new(),
             place: Vec::new(),
             index: HashTable::new(),
-            hasher: RandomState::default(),
+            hasher_check: hasher.hash_one(HASHER_CHECK),
+            hasher,
             last: 0,
             total: 0,
             replaced: false,
@@ -195,13 +212,59 @@ impl<P: Payload> TopK<P> {
     /// Counts `n` occurrences of `key`.
     #[inline]
     pub fn add_n(&mut self, key: &[u8], n: u64) {
-        self.count(key, n);
+        self.count(key, n, None);
     }
 
     /// Counts one occurrence of `key`, and returns its payload to update.
     #[inline]
     pub fn add_with_payload(&mut self, key: &[u8]) -> &mut P {
-        let slot = self.count(key, 1) as usize;
+        let slot = self.count(key, 1, None);
+        self.payload_mut(slot)
+    }
+
+    /// An empty summary of at most `capacity` values, with the hasher of
+    /// this one: a value [`hashed`](Self::hashed) by either is counted by
+    /// both without hashing it again.
+    pub fn sharing_hasher<Q: Payload>(&self, capacity: usize) -> TopK<Q> {
+        TopK {
+            hasher: self.hasher.clone(),
+            hasher_check: self.hasher_check,
+            ..TopK::new(capacity)
+        }
+    }
+
+    /// `key` with its hash, to count in this summary and the ones that
+    /// share its hasher.
+    #[inline]
+    pub fn hashed<'a>(&self, key: &'a [u8]) -> Hashed<'a> {
+        Hashed {
+            key,
+            hash: self.hasher.hash_one(key),
+            hasher_check: self.hasher_check,
+        }
+    }
+
+    /// Counts one occurrence of a value hashed by this summary or one that
+    /// shares its hasher (hashed again if not).
+    #[inline]
+    pub fn add_hashed(&mut self, value: Hashed<'_>) {
+        let hash = (value.hasher_check == self.hasher_check).then_some(value.hash);
+        self.count(value.key, 1, hash);
+    }
+
+    /// [`add_hashed`](Self::add_hashed), and returns the value's payload
+    /// to update.
+    #[inline]
+    pub fn add_hashed_with_payload(&mut self, value: Hashed<'_>) -> &mut P {
+        let hash = (value.hasher_check == self.hasher_check).then_some(value.hash);
+        let slot = self.count(value.key, 1, hash);
+        self.payload_mut(slot)
+    }
+
+    /// The payload of `slot`, made when missing.
+    #[inline]
+    fn payload_mut(&mut self, slot: u32) -> &mut P {
+        let slot = slot as usize;
         if slot >= self.payloads.len() {
             self.payloads.resize_with(slot + 1, P::default);
         }
@@ -209,12 +272,12 @@ impl<P: Payload> TopK<P> {
     }
 
     /// Counts `n` occurrences of `key`, and returns its slot.
-    fn count(&mut self, key: &[u8], n: u64) -> u32 {
+    fn count(&mut self, key: &[u8], n: u64, hash: Option<u64>) -> u32 {
         self.total += n;
         let last = self.last as usize;
         let slot = match self.probes.get(last) {
             Some(probe) if probe.is(key, || *self.slots[last].long == *key) => self.last,
-            _ => self.find_or_take(key),
+            _ => self.find_or_take(key, hash),
         };
         self.last = slot;
         let place = self.place[slot as usize] as usize;
@@ -225,7 +288,7 @@ impl<P: Payload> TopK<P> {
 
     /// The slot of `key`: its own, a new one, or the one of the value with
     /// the smallest count, which `key` takes.
-    fn find_or_take(&mut self, key: &[u8]) -> u32 {
+    fn find_or_take(&mut self, key: &[u8], hash: Option<u64>) -> u32 {
         let (slots, probes) = (&self.slots, &self.probes);
         // A handful of values (methods, protocols, result types) are
         // found sooner side by side than by their hash.
@@ -236,7 +299,7 @@ impl<P: Payload> TopK<P> {
                 }
             }
         }
-        let hash = self.hasher.hash_one(key);
+        let hash = hash.unwrap_or_else(|| self.hasher.hash_one(key));
         if let Some(&slot) = self.index.find(hash, |&slot| {
             let probe = &probes[slot as usize];
             probe.hash == hash && probe.is(key, || *slots[slot as usize].long == *key)
@@ -605,6 +668,32 @@ mod tests {
         ];
         expected[2..].sort();
         assert_eq!(counts, expected);
+    }
+
+    /// A value hashed by one summary is counted alike by one that shares
+    /// its hasher and by one that does not (which hashes it again).
+    #[test]
+    fn hashed_values_are_found_by_every_summary() {
+        let mut first: TopK<()> = TopK::new(4);
+        let mut sharing: TopK<()> = first.sharing_hasher(4);
+        let mut apart: TopK<()> = TopK::new(4);
+        for key in ["/a", "/b", "/a", "/c", "/d", "/e", "/a"] {
+            let hashed = first.hashed(key.as_bytes());
+            first.add_hashed_with_payload(hashed);
+            sharing.add_hashed(hashed);
+            apart.add_hashed(hashed);
+            apart.add(key.as_bytes());
+        }
+        let counts = |top: &TopK<()>| -> Vec<(Vec<u8>, u64, u64)> {
+            top.top(4)
+                .iter()
+                .map(|r| (r.key.to_vec(), r.count, r.overstated_by))
+                .collect()
+        };
+        assert_eq!(counts(&first)[0], (b"/a".to_vec(), 3, 0));
+        assert_eq!(counts(&sharing), counts(&first));
+        assert_eq!(counts(&apart)[0], (b"/a".to_vec(), 6, 0));
+        assert_eq!(apart.len(), 4);
     }
 
     /// A value takes the place of one longer or shorter than a probe's
