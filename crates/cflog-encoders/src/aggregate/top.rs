@@ -89,16 +89,16 @@ impl Probe {
         }
     }
 
-    /// Whether this probe's value is `key`, asking `full` (whether the
-    /// value whole is `key`) only for a long key.
+    /// Whether this probe's value is `key`, asking `rest` (whether the
+    /// value's bytes past the prefix are `key`'s) only for a long key.
     #[inline]
-    fn is(&self, key: &[u8], full: impl FnOnce() -> bool) -> bool {
+    fn is(&self, key: &[u8], rest: impl FnOnce() -> bool) -> bool {
         if self.len != key.len() {
             return false;
         }
         match key.len() <= PREFIX {
             true => self.prefix[..key.len()] == *key,
-            false => self.prefix == key[..PREFIX] && full(),
+            false => self.prefix == key[..PREFIX] && rest(),
         }
     }
 }
@@ -127,6 +127,10 @@ pub struct TopK<P> {
     slots: Vec<Slot>,
     /// One per slot, in the same order.
     probes: Vec<Probe>,
+    /// Each slot's hash again, side by side: the index entry of the value
+    /// that gives its place is found by it, without reading that value's
+    /// probe (a cache miss, where this small array mostly is not).
+    hashes: Vec<u64>,
     /// The payloads of the first slots, as far as one was asked for; a
     /// slot past the end has an empty one.
     payloads: Vec<P>,
@@ -190,6 +194,7 @@ impl<P: Payload> TopK<P> {
             capacity: capacity.clamp(1, u32::MAX as usize),
             slots: Vec::new(),
             probes: Vec::new(),
+            hashes: Vec::new(),
             payloads: Vec::new(),
             empty: P::default(),
             heap: Vec::new(),
@@ -276,13 +281,19 @@ impl<P: Payload> TopK<P> {
         self.total += n;
         let last = self.last as usize;
         let slot = match self.probes.get(last) {
-            Some(probe) if probe.is(key, || *self.slots[last].long == *key) => self.last,
+            Some(probe) if probe.is(key, || tail_is(&self.slots[last].long, key)) => self.last,
             _ => self.find_or_take(key, hash),
         };
         self.last = slot;
         let place = self.place[slot as usize] as usize;
         self.heap[place].0 += n;
-        self.sift_down(place);
+        // Most counts stay where they are: the call is made for the others.
+        let count = self.heap[place].0;
+        let left = 2 * place + 1;
+        let below = |i: usize| self.heap.get(i).is_some_and(|&(c, _)| c < count);
+        if below(left) || below(left + 1) {
+            self.sift_down(place);
+        }
         slot
     }
 
@@ -294,7 +305,7 @@ impl<P: Payload> TopK<P> {
         // found sooner side by side than by their hash.
         if probes.len() <= SCANNED {
             for (slot, probe) in probes.iter().enumerate() {
-                if probe.is(key, || *slots[slot].long == *key) {
+                if probe.is(key, || tail_is(&slots[slot].long, key)) {
                     return slot as u32;
                 }
             }
@@ -302,7 +313,7 @@ impl<P: Payload> TopK<P> {
         let hash = hash.unwrap_or_else(|| self.hasher.hash_one(key));
         if let Some(&slot) = self.index.find(hash, |&slot| {
             let probe = &probes[slot as usize];
-            probe.hash == hash && probe.is(key, || *slots[slot as usize].long == *key)
+            probe.hash == hash && probe.is(key, || tail_is(&slots[slot as usize].long, key))
         }) {
             return slot;
         }
@@ -313,6 +324,7 @@ impl<P: Payload> TopK<P> {
                 error: 0,
             });
             self.probes.push(Probe::new(key, hash));
+            self.hashes.push(hash);
             self.place.push(self.heap.len() as u32);
             self.heap.push((0, slot));
             let probes = &self.probes;
@@ -324,11 +336,11 @@ impl<P: Payload> TopK<P> {
         // The value with the smallest count gives its place.
         self.replaced = true;
         let (count, slot) = self.heap[0];
-        let probe = &mut self.probes[slot as usize];
-        if let Ok(entry) = self.index.find_entry(probe.hash, |&s| s == slot) {
+        let old_hash = std::mem::replace(&mut self.hashes[slot as usize], hash);
+        if let Ok(entry) = self.index.find_entry(old_hash, |&s| s == slot) {
             entry.remove();
         }
-        *probe = Probe::new(key, hash);
+        self.probes[slot as usize] = Probe::new(key, hash);
         let old = &mut self.slots[slot as usize];
         if !old.long.is_empty() || key.len() > PREFIX {
             old.long.clear();
@@ -467,6 +479,7 @@ impl<P: Payload> TopK<P> {
             .collect();
         self.slots.clear();
         self.probes.clear();
+        self.hashes.clear();
         taken
     }
 
@@ -482,10 +495,12 @@ impl<P: Payload> TopK<P> {
         self.place.clear();
         self.slots.clear();
         self.probes.clear();
+        self.hashes.clear();
         self.payloads.clear();
         for (i, value) in taken.into_iter().enumerate() {
             let hash = self.hasher.hash_one(&*value.key);
             self.probes.push(Probe::new(&value.key, hash));
+            self.hashes.push(hash);
             self.slots.push(Slot {
                 long: long_part(&value.key).to_vec(),
                 error: value.error,
@@ -558,6 +573,13 @@ impl<P: Payload> TopK<P> {
         self.heap[i] = entry;
         self.place[entry.1 as usize] = i as u32;
     }
+}
+
+/// Whether the bytes past a probe's prefix of `long`, a value longer
+/// than it, are those of `key` (whose prefix and length are the same).
+#[inline]
+fn tail_is(long: &[u8], key: &[u8]) -> bool {
+    long.get(PREFIX..) == key.get(PREFIX..)
 }
 
 /// What of `key` a [`Slot`] keeps: all of it when it is longer than a
