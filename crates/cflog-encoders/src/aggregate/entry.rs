@@ -299,9 +299,38 @@ impl Encoder for Gathered {
     }
 
     fn query_params(&mut self, _key: Key<'_>, params: &QueryParams<'_>) -> Result<(), FieldError> {
-        if !params.is_empty() {
+        if has_params(params) {
             self.keep(Text::Query, params.raw());
         }
         Ok(())
+    }
+}
+
+/// Whether `params` has a parameter: [`QueryParams::is_empty`]'s answer,
+/// without decoding the first parameter when the query has no escape
+/// (a query is the parameters between its `&`s, the empty ones left
+/// out, once decoded: a `%26` may be one).
+#[inline]
+fn has_params(params: &QueryParams<'_>) -> bool {
+    let raw = params.raw();
+    match memchr::memchr(b'%', raw) {
+        None => raw.split(|b| *b == b'&').any(|pair| !pair.is_empty()),
+        Some(_) => !params.is_empty(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_params_answers_as_is_empty_does() {
+        for query in [
+            "", "&", "&&", "a", "a=1&b", "=", "&=&", "%26", "%26%26", "&%26", "%", "a%3D", "%41&",
+            "%2", "+", "&&x&&",
+        ] {
+            let params = QueryParams::new(query.as_bytes());
+            assert_eq!(has_params(&params), !params.is_empty(), "{query:?}");
+        }
     }
 }
