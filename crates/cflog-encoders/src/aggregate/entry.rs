@@ -180,6 +180,7 @@ impl Gathered {
     }
 
     /// Where a text or word of `key` goes, if anywhere.
+    #[inline]
     fn place(key: Key<'_>) -> Option<Text> {
         Some(match key.field {
             Some(Field::UriStem) => Text::Path,
