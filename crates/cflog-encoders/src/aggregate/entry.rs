@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cflog_core::escape::QueryParams;
 use cflog_core::typed::{Encoder, Key};
-use cflog_core::{Field, FieldError, Value};
+use cflog_core::{Field, FieldError, ResultType, Value};
 use time::OffsetDateTime;
 
 /// The text values kept, by place in [`Gathered::texts`].
@@ -57,6 +57,24 @@ const BOT_KEYS: [&str; 1] = ["is_bot"];
 const GEO_COUNTRY_KEYS: [&str; 2] = ["geo_country", "country"];
 const GEO_ASN_KEYS: [&str; 2] = ["geo_asn", "as_number"];
 
+/// What an entry's result type says of the cache and of errors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    pub hit: bool,
+    pub miss: bool,
+    pub error: bool,
+}
+
+impl Outcome {
+    pub fn of(result: ResultType<'_>) -> Outcome {
+        Outcome {
+            hit: result.is_hit(),
+            miss: result.is_miss(),
+            error: result.is_error(),
+        }
+    }
+}
+
 /// One entry's values, as far as an aggregate counts them.
 #[derive(Debug, Default)]
 pub(crate) struct Gathered {
@@ -71,6 +89,8 @@ pub(crate) struct Gathered {
     pub is_bot: Option<bool>,
     pub time: Option<OffsetDateTime>,
     pub client_ip: Option<IpAddr>,
+    /// What the result type says, when it came as a word (already UTF-8).
+    pub result: Option<Outcome>,
     pub latencies: [Option<Duration>; 4],
     texts: [Option<Range<usize>>; TEXTS],
     /// The text values, back to back.
@@ -241,6 +261,9 @@ impl Encoder for Gathered {
     }
 
     fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), FieldError> {
+        if key.field == Some(Field::EdgeResultType) {
+            self.result = Some(Outcome::of(ResultType::parse(word)));
+        }
         self.keep_text(key, word.as_bytes());
         Ok(())
     }

@@ -61,7 +61,7 @@ use cflog_core::typed::Layout;
 use cflog_core::{FieldError, LogLine, ResultType, Value};
 use time::OffsetDateTime;
 
-use entry::{Gathered, Text};
+use entry::{Gathered, Outcome, Text};
 use exact::{ClientAddresses, Milliseconds, sketch_hash};
 pub use series::{Bucket, Distinct, Latency, Series};
 pub use top::{Payload, TopK};
@@ -570,14 +570,14 @@ impl Aggregator {
             6 => agg.status.other += 1,
             n => agg.status.classes[n - 1] += 1,
         }
-        let result = e.text(Text::ResultType);
-        let (hit, miss, error) = match result.and_then(|r| std::str::from_utf8(r).ok()) {
-            Some(word) => {
-                let parsed = ResultType::parse(word);
-                (parsed.is_hit(), parsed.is_miss(), parsed.is_error())
-            }
-            None => (false, false, false),
-        };
+        // Read when it came as a word; as text (a transform's), here.
+        let outcome = e.result.unwrap_or_else(|| {
+            e.text(Text::ResultType)
+                .and_then(|r| std::str::from_utf8(r).ok())
+                .map(|word| Outcome::of(ResultType::parse(word)))
+                .unwrap_or_default()
+        });
+        let Outcome { hit, miss, error } = outcome;
         agg.hits += u64::from(hit);
         agg.misses += u64::from(miss);
         agg.error_results += u64::from(error);
