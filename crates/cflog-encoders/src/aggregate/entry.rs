@@ -337,9 +337,9 @@ impl Encoder for Gathered {
 #[inline]
 fn has_params(params: &QueryParams<'_>) -> bool {
     let raw = params.raw();
-    match memchr::memchr(b'%', raw) {
-        None => raw.split(|b| *b == b'&').any(|pair| !pair.is_empty()),
-        Some(_) => !params.is_empty(),
+    match raw.contains(&b'%') {
+        false => raw.split(|b| *b == b'&').any(|pair| !pair.is_empty()),
+        true => !params.is_empty(),
     }
 }
 

@@ -741,7 +741,7 @@ fn cut(bytes: &[u8]) -> &[u8] {
 /// lowercasing (nearly always).
 fn referrer_domain(referer: &[u8]) -> Cow<'_, [u8]> {
     // Referrers are logged percent-encoded at times (`https%3A//…`).
-    if memchr::memchr(b'%', referer).is_some()
+    if referer.contains(&b'%')
         && let Some(decoded) = Value::new(referer).map(|v| v.decoded_str().into_owned())
     {
         return Cow::Owned(host(decoded.as_bytes()).to_ascii_lowercase());
@@ -755,10 +755,9 @@ fn referrer_domain(referer: &[u8]) -> Cow<'_, [u8]> {
 
 /// The host part of a URL, or of a text that is not one.
 fn host(text: &[u8]) -> &[u8] {
-    // The first `://`, found from its colons: `memmem::find` builds a
-    // searcher at each call, dearer than the search in a short referrer.
-    let scheme_end = memchr::memchr_iter(b':', text).find(|&at| text[at + 1..].starts_with(b"//"));
-    let rest = match scheme_end {
+    // Plain loops: a referrer is short, and a `memchr` call each (five)
+    // cost more than the bytes they went over.
+    let rest = match text.windows(3).position(|w| w == b"://") {
         Some(at) => &text[at + 3..],
         None => text,
     };
@@ -769,11 +768,12 @@ fn host(text: &[u8]) -> &[u8] {
     let authority = &rest[..end];
     // Credentials before `@`, a port after the last `:` (not inside an
     // IPv6 literal's brackets).
-    let host = match memchr::memrchr(b'@', authority) {
+    let host = match authority.iter().rposition(|&b| b == b'@') {
         Some(at) => &authority[at + 1..],
         None => authority,
     };
-    match (memchr::memrchr(b':', host), memchr::memrchr(b']', host)) {
+    let last = |byte: u8| host.iter().rposition(|&b| b == byte);
+    match (last(b':'), last(b']')) {
         (Some(colon), Some(bracket)) if colon < bracket => host,
         (Some(colon), _) => &host[..colon],
         _ => host,
@@ -783,14 +783,17 @@ fn host(text: &[u8]) -> &[u8] {
 /// A content type without its parameters (`text/html; charset=utf-8`
 /// gives `text/html`).
 fn media_type(content_type: &[u8]) -> &[u8] {
-    let end = memchr::memchr(b';', content_type).unwrap_or(content_type.len());
+    let end = content_type
+        .iter()
+        .position(|&b| b == b';')
+        .unwrap_or(content_type.len());
     content_type[..end].trim_ascii()
 }
 
 /// Counts the names and the `name=value` pairs of a query, as logged.
 fn count_query(query: &[u8], agg: &mut Aggregate) {
     for pair in query.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
-        let name = match memchr::memchr(b'=', pair) {
+        let name = match pair.iter().position(|&b| b == b'=') {
             Some(at) => &pair[..at],
             None => pair,
         };
