@@ -543,17 +543,18 @@ impl Aggregator {
     ///
     /// When a value of the line is not of its kind; nothing is counted then.
     pub fn add(&mut self, line: &LogLine<'_>, aggregate: &mut Aggregate) -> Result<(), FieldError> {
-        self.entry.clear();
+        self.entry.clear(line.as_bytes());
         self.layout.encode(line, &mut self.entry)?;
         if self.window.contains(self.entry.time) {
-            self.count(aggregate);
+            self.count(line.as_bytes(), aggregate);
         } else {
             aggregate.outside_window += 1;
         }
         Ok(())
     }
 
-    fn count(&self, agg: &mut Aggregate) {
+    /// Counts the entry gathered from `line`.
+    fn count(&self, line: &[u8], agg: &mut Aggregate) {
         let page = self.scope == Scope::Page;
         let e = &self.entry;
         let sc_bytes = e.sc_bytes.unwrap_or(0);
@@ -572,7 +573,7 @@ impl Aggregator {
         }
         // Read when it came as a word; as text (a transform's), here.
         let outcome = e.result.unwrap_or_else(|| {
-            e.text(Text::ResultType)
+            e.text(line, Text::ResultType)
                 .and_then(|r| std::str::from_utf8(r).ok())
                 .map(|word| Outcome::of(ResultType::parse(word)))
                 .unwrap_or_default()
@@ -588,7 +589,7 @@ impl Aggregator {
 
         // The payloads of paths and edge locations are the page's: a
         // summary counts the values alone, and never touches a payload.
-        if let Some(path) = e.text(Text::Path) {
+        if let Some(path) = e.text(line, Text::Path) {
             let path = cut(path);
             if page {
                 let path = agg.objects.hashed(path);
@@ -608,7 +609,7 @@ impl Aggregator {
                 agg.objects.add(path);
             }
         }
-        if let Some(edge) = e.text(Text::EdgeLocation) {
+        if let Some(edge) = e.text(line, Text::EdgeLocation) {
             let edge = cut(edge);
             if page {
                 let counts = agg.edge_locations.add_with_payload(edge);
@@ -620,7 +621,7 @@ impl Aggregator {
                 agg.edge_locations.add(edge);
             }
         }
-        match e.text(Text::Referer) {
+        match e.text(line, Text::Referer) {
             Some(referer) => {
                 agg.referers.add(cut(referer));
                 if page {
@@ -629,7 +630,7 @@ impl Aggregator {
             }
             None => agg.no_referrer += 1,
         }
-        let user_agent = e.text(Text::UserAgent);
+        let user_agent = e.text(line, Text::UserAgent);
         if let Some(agent) = user_agent {
             agg.user_agents.add(cut(agent));
         }
@@ -639,7 +640,7 @@ impl Aggregator {
             (Text::Browser, &mut agg.browsers),
             (Text::Device, &mut agg.devices),
         ] {
-            if let Some(text) = e.text(place) {
+            if let Some(text) = e.text(line, place) {
                 top.add(cut(text));
             }
         }
@@ -647,7 +648,7 @@ impl Aggregator {
             agg.bot_known += 1;
             if bot {
                 agg.bot_requests += 1;
-                let name = e.text(Text::Browser).or(user_agent).unwrap_or(b"-");
+                let name = e.text(line, Text::Browser).or(user_agent).unwrap_or(b"-");
                 agg.bots.add(cut(name));
             }
         }
@@ -691,20 +692,20 @@ impl Aggregator {
             }
         }
         if page {
-            self.count_page_details(agg);
+            self.count_page_details(line, agg);
         }
     }
 
     /// What the page shows and `cflog stats` does not.
-    fn count_page_details(&self, agg: &mut Aggregate) {
+    fn count_page_details(&self, line: &[u8], agg: &mut Aggregate) {
         let e = &self.entry;
         if let Some(status) = e.status.and_then(|s| u16::try_from(s).ok()) {
             *agg.status_codes.entry(status).or_default() += 1;
         }
-        if let Some(query) = e.text(Text::Query) {
+        if let Some(query) = e.text(line, Text::Query) {
             count_query(query, agg);
         }
-        if let Some(content_type) = e.text(Text::ContentType) {
+        if let Some(content_type) = e.text(line, Text::ContentType) {
             agg.content_types.add(cut(media_type(content_type)));
         }
         for (place, top) in [
@@ -715,11 +716,11 @@ impl Aggregator {
             (Text::TlsVersion, &mut agg.tls_versions),
             (Text::OperatingSystem, &mut agg.operating_systems),
         ] {
-            if let Some(text) = e.text(place) {
+            if let Some(text) = e.text(line, place) {
                 top.add(cut(text));
             }
         }
-        if e.text(Text::Country).is_some() && e.geo_country {
+        if e.text(line, Text::Country).is_some() && e.geo_country {
             agg.geo_countries += 1;
         }
         if let Some(asn) = e.asn {
