@@ -226,7 +226,7 @@ impl Gathered {
     }
 
     /// Where a text or word of `key` goes, if anywhere.
-    #[inline]
+    #[inline(always)]
     fn place(key: Key<'_>) -> Option<Text> {
         Some(match key.field {
             Some(Field::UriStem) => Text::Path,

@@ -664,8 +664,21 @@ impl Aggregator {
             agg.time_taken_ms.add(ms);
         }
         if let Some(time) = e.time {
-            agg.first = Some(agg.first.map_or(time, |first| first.min(time)));
-            agg.last = Some(agg.last.map_or(time, |last| last.max(time)));
+            match (agg.first, agg.last) {
+                // A time at or past the last is not before the first: an
+                // entry in time order (most) is compared once.
+                (Some(first), Some(last)) => {
+                    if time >= last {
+                        agg.last = Some(time);
+                    } else if time < first {
+                        agg.first = Some(time);
+                    }
+                }
+                (first, last) => {
+                    agg.first = Some(first.map_or(time, |first| first.min(time)));
+                    agg.last = Some(last.map_or(time, |last| last.max(time)));
+                }
+            }
             let unix = time.unix_timestamp();
             let bucket = agg.series.bucket(unix);
             bucket.requests += 1;
@@ -979,6 +992,24 @@ mod tests {
         assert_eq!(merged.client_ips.count(), 7);
         assert_eq!(merged.time_taken_ms.count(), whole.time_taken_ms.count());
         assert_eq!((merged.first, merged.last), (whole.first, whole.last));
+    }
+
+    /// The first and last times of entries out of order, ties included.
+    #[test]
+    fn first_and_last_of_times_out_of_order() {
+        let times = [
+            "10:00:00", "09:00:00", "11:00:00", "11:00:00", "09:30:00", "08:59:59",
+        ];
+        let lines: Vec<String> = times
+            .iter()
+            .map(|t| line(t, "192.0.2.1", "/a", "200", "Hit", "-", "-"))
+            .collect();
+        let (agg, _) = count(&lines);
+        let at = |hms: &str| {
+            let text = format!("2024-03-14T{hms}Z");
+            OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).ok()
+        };
+        assert_eq!((agg.first, agg.last), (at("08:59:59"), at("11:00:00")));
     }
 
     #[test]
