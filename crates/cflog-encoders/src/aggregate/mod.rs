@@ -660,7 +660,12 @@ impl Aggregator {
             agg.client_ips.insert(octets);
         }
         if let Some(taken) = e.latencies[0] {
-            let ms = u64::try_from(taken.as_millis()).unwrap_or(u64::MAX);
+            // `as_millis`, in 64 bits rather than 128.
+            let ms = taken
+                .as_secs()
+                .checked_mul(1000)
+                .and_then(|ms| ms.checked_add(u64::from(taken.subsec_millis())))
+                .unwrap_or(u64::MAX);
             agg.time_taken_ms.add(ms);
         }
         if let Some(time) = e.time {

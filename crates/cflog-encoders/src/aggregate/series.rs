@@ -183,14 +183,17 @@ impl Series {
     /// The bucket of the time `unix_seconds`, made when it is missing.
     #[inline]
     pub fn bucket(&mut self, unix_seconds: i64) -> &mut Bucket {
-        let start = unix_seconds.div_euclid(self.width) * self.width;
+        // Inside the last bucket asked for: no division.
+        let width = self.width;
+        let inside = |at: i64| unix_seconds >= at && unix_seconds - at < width;
         if self
             .buckets
             .get(self.last)
-            .is_some_and(|(at, _)| *at == start)
+            .is_some_and(|(at, _)| inside(*at))
         {
             return &mut self.buckets[self.last].1;
         }
+        let start = unix_seconds.div_euclid(width) * width;
         self.last = match self.buckets.binary_search_by_key(&start, |(at, _)| *at) {
             Ok(found) => found,
             Err(_) if self.buckets.len() >= MAX_BUCKETS => {
