@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cflog_core::escape::QueryParams;
 use cflog_core::typed::{Encoder, Key};
-use cflog_core::{Field, FieldError, Value};
+use cflog_core::{Field, FieldError, ResultType, Value};
 use time::OffsetDateTime;
 
 /// The text values kept, by place in [`Gathered::texts`].
@@ -57,6 +57,24 @@ const BOT_KEYS: [&str; 1] = ["is_bot"];
 const GEO_COUNTRY_KEYS: [&str; 2] = ["geo_country", "country"];
 const GEO_ASN_KEYS: [&str; 2] = ["geo_asn", "as_number"];
 
+/// What an entry's result type says of the cache and of errors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    pub hit: bool,
+    pub miss: bool,
+    pub error: bool,
+}
+
+impl Outcome {
+    pub fn of(result: ResultType<'_>) -> Outcome {
+        Outcome {
+            hit: result.is_hit(),
+            miss: result.is_miss(),
+            error: result.is_error(),
+        }
+    }
+}
+
 /// One entry's values, as far as an aggregate counts them.
 #[derive(Debug, Default)]
 pub(crate) struct Gathered {
@@ -71,10 +89,25 @@ pub(crate) struct Gathered {
     pub is_bot: Option<bool>,
     pub time: Option<OffsetDateTime>,
     pub client_ip: Option<IpAddr>,
+    /// What the result type says, when it came as a word (already UTF-8).
+    pub result: Option<Outcome>,
     pub latencies: [Option<Duration>; 4],
-    texts: [Option<Range<usize>>; TEXTS],
-    /// The text values, back to back.
+    texts: [Option<Spot>; TEXTS],
+    /// The address of the line's first byte and its length, to tell the
+    /// values that are slices of it.
+    line: (usize, usize),
+    /// The text values that are not slices of the line (a JSON line's
+    /// unescaped values, a transform's), back to back.
     buffer: Vec<u8>,
+}
+
+/// Where a text value of an entry is.
+#[derive(Clone, Debug)]
+enum Spot {
+    /// In the line, at this range: most values, found without a copy.
+    Line(Range<usize>),
+    /// In [`Gathered::buffer`].
+    Copy(Range<usize>),
 }
 
 impl Gathered {
@@ -125,7 +158,9 @@ impl Gathered {
     }
 
     /// Whether a summary ([`Scope::Summary`](super::Scope::Summary))
-    /// reads the values of `key`: fewer than [`wanted`](Self::wanted).
+    /// reads the values of `key`: fewer than [`wanted`](Self::wanted)
+    /// (not `sc-content-len`, say: the downloads cut short are the
+    /// page's).
     pub fn wanted_for_summary(key: Key<'_>) -> bool {
         match key.field {
             Some(field) => matches!(
@@ -138,7 +173,6 @@ impl Gathered {
                     | Field::Country
                     | Field::ScBytes
                     | Field::Status
-                    | Field::ContentLen
                     | Field::TimeTaken
                     | Field::Timestamp
                     | Field::ClientIp
@@ -154,31 +188,45 @@ impl Gathered {
         }
     }
 
-    /// Forgets the last entry.
-    pub fn clear(&mut self) {
+    /// Forgets the last entry, for one of `line`.
+    pub fn clear(&mut self, line: &[u8]) {
         let buffer = std::mem::take(&mut self.buffer);
         *self = Gathered {
             buffer,
+            line: (line.as_ptr() as usize, line.len()),
             ..Gathered::default()
         };
         self.buffer.clear();
     }
 
-    /// The text of `place`, as logged (still escaped).
+    /// The text of `place`, as logged (still escaped); `line` is the one
+    /// the entry was [`clear`](Self::clear)ed for.
     #[inline]
-    pub fn text(&self, place: Text) -> Option<&[u8]> {
-        self.texts[place as usize]
-            .clone()
-            .map(|range| &self.buffer[range])
+    pub fn text<'a>(&'a self, line: &'a [u8], place: Text) -> Option<&'a [u8]> {
+        match self.texts[place as usize].clone()? {
+            Spot::Line(range) => line.get(range),
+            Spot::Copy(range) => self.buffer.get(range),
+        }
     }
 
+    /// Keeps where `bytes` are: in the line when they are a slice of it
+    /// (told by their address: no copy), or else in a copy.
     fn keep(&mut self, place: Text, bytes: &[u8]) {
-        let start = self.buffer.len();
-        self.buffer.extend_from_slice(bytes);
-        self.texts[place as usize] = Some(start..self.buffer.len());
+        let (line, len) = self.line;
+        let offset = (bytes.as_ptr() as usize).wrapping_sub(line);
+        let spot = match offset.checked_add(bytes.len()) {
+            Some(end) if end <= len => Spot::Line(offset..end),
+            _ => {
+                let start = self.buffer.len();
+                self.buffer.extend_from_slice(bytes);
+                Spot::Copy(start..self.buffer.len())
+            }
+        };
+        self.texts[place as usize] = Some(spot);
     }
 
     /// Where a text or word of `key` goes, if anywhere.
+    #[inline(always)]
     fn place(key: Key<'_>) -> Option<Text> {
         Some(match key.field {
             Some(Field::UriStem) => Text::Path,
@@ -239,6 +287,9 @@ impl Encoder for Gathered {
     }
 
     fn word(&mut self, key: Key<'_>, word: &str) -> Result<(), FieldError> {
+        if key.field == Some(Field::EdgeResultType) {
+            self.result = Some(Outcome::of(ResultType::parse(word)));
+        }
         self.keep_text(key, word.as_bytes());
         Ok(())
     }
@@ -298,9 +349,70 @@ impl Encoder for Gathered {
     }
 
     fn query_params(&mut self, _key: Key<'_>, params: &QueryParams<'_>) -> Result<(), FieldError> {
-        if !params.is_empty() {
+        if has_params(params) {
             self.keep(Text::Query, params.raw());
         }
         Ok(())
+    }
+}
+
+/// Whether `params` has a parameter: [`QueryParams::is_empty`]'s answer,
+/// without decoding the first parameter when the query has no escape
+/// (a query is the parameters between its `&`s, the empty ones left
+/// out, once decoded: a `%26` may be one).
+#[inline]
+fn has_params(params: &QueryParams<'_>) -> bool {
+    let raw = params.raw();
+    match raw.contains(&b'%') {
+        false => raw.split(|b| *b == b'&').any(|pair| !pair.is_empty()),
+        true => !params.is_empty(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value that is a slice of the line is kept where it is; another
+    /// (a transform's, a JSON line's unescaped one) is copied.
+    #[test]
+    fn values_of_the_line_are_found_in_it_and_the_others_copied() {
+        let line = b"GET /a/b https://example.com/".to_vec();
+        let elsewhere = b"/a/b".to_vec();
+        let mut entry = Gathered::default();
+        entry.clear(&line);
+        entry.keep(Text::Path, &line[4..8]);
+        entry.keep(Text::Referer, &line[9..]);
+        entry.keep(Text::Method, &elsewhere);
+        entry.keep(Text::Query, &line[..0]);
+        assert!(matches!(
+            entry.texts[Text::Path as usize],
+            Some(Spot::Line(_))
+        ));
+        assert!(matches!(
+            entry.texts[Text::Method as usize],
+            Some(Spot::Copy(_))
+        ));
+        assert_eq!(entry.text(&line, Text::Path), Some(&b"/a/b"[..]));
+        assert_eq!(
+            entry.text(&line, Text::Referer),
+            Some(&b"https://example.com/"[..])
+        );
+        assert_eq!(entry.text(&line, Text::Method), Some(&b"/a/b"[..]));
+        assert_eq!(entry.text(&line, Text::Query), Some(&b""[..]));
+        assert_eq!(entry.text(&line, Text::UserAgent), None);
+        entry.clear(&line);
+        assert_eq!(entry.text(&line, Text::Path), None);
+    }
+
+    #[test]
+    fn has_params_answers_as_is_empty_does() {
+        for query in [
+            "", "&", "&&", "a", "a=1&b", "=", "&=&", "%26", "%26%26", "&%26", "%", "a%3D", "%41&",
+            "%2", "+", "&&x&&",
+        ] {
+            let params = QueryParams::new(query.as_bytes());
+            assert_eq!(has_params(&params), !params.is_empty(), "{query:?}");
+        }
     }
 }

@@ -61,7 +61,7 @@ use cflog_core::typed::Layout;
 use cflog_core::{FieldError, LogLine, ResultType, Value};
 use time::OffsetDateTime;
 
-use entry::{Gathered, Text};
+use entry::{Gathered, Outcome, Text};
 use exact::{ClientAddresses, Milliseconds, sketch_hash};
 pub use series::{Bucket, Distinct, Latency, Series};
 pub use top::{Payload, TopK};
@@ -240,6 +240,8 @@ pub struct Aggregate {
 impl Default for Aggregate {
     fn default() -> Aggregate {
         use capacity::{LARGE, OBJECTS, SMALL, TINY};
+        // The lists of paths share a hasher: a path is hashed once.
+        let objects = TopK::new(OBJECTS);
         Aggregate {
             requests: 0,
             outside_window: 0,
@@ -259,9 +261,9 @@ impl Default for Aggregate {
             result_types: TopK::new(TINY),
             detailed_result_types: TopK::new(TINY),
             edge_locations: TopK::new(SMALL),
-            objects: TopK::new(OBJECTS),
-            missed_objects: TopK::new(LARGE),
-            not_found: TopK::new(LARGE),
+            missed_objects: objects.sharing_hasher(LARGE),
+            not_found: objects.sharing_hasher(LARGE),
+            objects,
             referers: TopK::new(LARGE),
             referrer_domains: TopK::new(LARGE),
             no_referrer: 0,
@@ -464,10 +466,12 @@ impl Window {
 /// How much an [`Aggregator`] counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Scope {
-    /// What `cflog stats` shows: the totals; the lists of paths (with
-    /// their payloads), referrers, user agents, edge locations, result
-    /// types, client addresses, browsers, devices, countries and bots;
-    /// the time taken; requests over time. The rest of the aggregate stays
+    /// What `cflog stats` shows: the totals (but the downloads cut
+    /// short); the lists of paths,
+    /// referrers, user agents, edge locations, result types, client
+    /// addresses, browsers, devices, countries and bots (values and
+    /// counts: the payloads of paths and edge locations stay empty); the
+    /// time taken; requests over time. The rest of the aggregate stays
     /// empty, and the values only it needs (query parameters, content
     /// types…) are checked by their kind but not gathered.
     Summary,
@@ -539,17 +543,18 @@ impl Aggregator {
     ///
     /// When a value of the line is not of its kind; nothing is counted then.
     pub fn add(&mut self, line: &LogLine<'_>, aggregate: &mut Aggregate) -> Result<(), FieldError> {
-        self.entry.clear();
+        self.entry.clear(line.as_bytes());
         self.layout.encode(line, &mut self.entry)?;
         if self.window.contains(self.entry.time) {
-            self.count(aggregate);
+            self.count(line.as_bytes(), aggregate);
         } else {
             aggregate.outside_window += 1;
         }
         Ok(())
     }
 
-    fn count(&self, agg: &mut Aggregate) {
+    /// Counts the entry gathered from `line`.
+    fn count(&self, line: &[u8], agg: &mut Aggregate) {
         let page = self.scope == Scope::Page;
         let e = &self.entry;
         let sc_bytes = e.sc_bytes.unwrap_or(0);
@@ -566,43 +571,57 @@ impl Aggregator {
             6 => agg.status.other += 1,
             n => agg.status.classes[n - 1] += 1,
         }
-        let result = e.text(Text::ResultType);
-        let (hit, miss, error) = match result.and_then(|r| std::str::from_utf8(r).ok()) {
-            Some(word) => {
-                let parsed = ResultType::parse(word);
-                (parsed.is_hit(), parsed.is_miss(), parsed.is_error())
-            }
-            None => (false, false, false),
-        };
+        // Read when it came as a word; as text (a transform's), here.
+        let outcome = e.result.unwrap_or_else(|| {
+            e.text(line, Text::ResultType)
+                .and_then(|r| std::str::from_utf8(r).ok())
+                .map(|word| Outcome::of(ResultType::parse(word)))
+                .unwrap_or_default()
+        });
+        let Outcome { hit, miss, error } = outcome;
         agg.hits += u64::from(hit);
         agg.misses += u64::from(miss);
         agg.error_results += u64::from(error);
-        let incomplete = e.status == Some(0) || e.content_len.is_some_and(|len| sc_bytes < len);
+        // The page's: a summary does not read `sc-content-len`.
+        let incomplete =
+            page && (e.status == Some(0) || e.content_len.is_some_and(|len| sc_bytes < len));
         agg.incomplete += u64::from(incomplete);
 
-        if let Some(path) = e.text(Text::Path) {
+        // The payloads of paths and edge locations are the page's: a
+        // summary counts the values alone, and never touches a payload.
+        if let Some(path) = e.text(line, Text::Path) {
             let path = cut(path);
-            let object = agg.objects.add(path);
-            object.bytes_sent += sc_bytes;
-            object.hits += u64::from(hit);
-            object.misses += u64::from(miss);
-            object.statuses[class] += 1;
-            object.incomplete += u64::from(incomplete);
-            if page && miss {
-                agg.missed_objects.add(path);
-            }
-            if page && e.status == Some(404) {
-                agg.not_found.add(path);
+            if page {
+                let path = agg.objects.hashed(path);
+                let object = agg.objects.add_hashed_with_payload(path);
+                object.bytes_sent += sc_bytes;
+                object.hits += u64::from(hit);
+                object.misses += u64::from(miss);
+                object.statuses[class] += 1;
+                object.incomplete += u64::from(incomplete);
+                if miss {
+                    agg.missed_objects.add_hashed(path);
+                }
+                if e.status == Some(404) {
+                    agg.not_found.add_hashed(path);
+                }
+            } else {
+                agg.objects.add(path);
             }
         }
-        if let Some(edge) = e.text(Text::EdgeLocation) {
-            let counts = agg.edge_locations.add(cut(edge));
-            counts.bytes_sent += sc_bytes;
-            counts.client_errors += u64::from(class == 4);
-            counts.server_errors += u64::from(class == 5);
-            counts.error_results += u64::from(error);
+        if let Some(edge) = e.text(line, Text::EdgeLocation) {
+            let edge = cut(edge);
+            if page {
+                let counts = agg.edge_locations.add_with_payload(edge);
+                counts.bytes_sent += sc_bytes;
+                counts.client_errors += u64::from(class == 4);
+                counts.server_errors += u64::from(class == 5);
+                counts.error_results += u64::from(error);
+            } else {
+                agg.edge_locations.add(edge);
+            }
         }
-        match e.text(Text::Referer) {
+        match e.text(line, Text::Referer) {
             Some(referer) => {
                 agg.referers.add(cut(referer));
                 if page {
@@ -611,7 +630,7 @@ impl Aggregator {
             }
             None => agg.no_referrer += 1,
         }
-        let user_agent = e.text(Text::UserAgent);
+        let user_agent = e.text(line, Text::UserAgent);
         if let Some(agent) = user_agent {
             agg.user_agents.add(cut(agent));
         }
@@ -621,7 +640,7 @@ impl Aggregator {
             (Text::Browser, &mut agg.browsers),
             (Text::Device, &mut agg.devices),
         ] {
-            if let Some(text) = e.text(place) {
+            if let Some(text) = e.text(line, place) {
                 top.add(cut(text));
             }
         }
@@ -629,7 +648,7 @@ impl Aggregator {
             agg.bot_known += 1;
             if bot {
                 agg.bot_requests += 1;
-                let name = e.text(Text::Browser).or(user_agent).unwrap_or(b"-");
+                let name = e.text(line, Text::Browser).or(user_agent).unwrap_or(b"-");
                 agg.bots.add(cut(name));
             }
         }
@@ -641,12 +660,30 @@ impl Aggregator {
             agg.client_ips.insert(octets);
         }
         if let Some(taken) = e.latencies[0] {
-            let ms = u64::try_from(taken.as_millis()).unwrap_or(u64::MAX);
+            // `as_millis`, in 64 bits rather than 128.
+            let ms = taken
+                .as_secs()
+                .checked_mul(1000)
+                .and_then(|ms| ms.checked_add(u64::from(taken.subsec_millis())))
+                .unwrap_or(u64::MAX);
             agg.time_taken_ms.add(ms);
         }
         if let Some(time) = e.time {
-            agg.first = Some(agg.first.map_or(time, |first| first.min(time)));
-            agg.last = Some(agg.last.map_or(time, |last| last.max(time)));
+            match (agg.first, agg.last) {
+                // A time at or past the last is not before the first: an
+                // entry in time order (most) is compared once.
+                (Some(first), Some(last)) => {
+                    if time >= last {
+                        agg.last = Some(time);
+                    } else if time < first {
+                        agg.first = Some(time);
+                    }
+                }
+                (first, last) => {
+                    agg.first = Some(first.map_or(time, |first| first.min(time)));
+                    agg.last = Some(last.map_or(time, |last| last.max(time)));
+                }
+            }
             let unix = time.unix_timestamp();
             let bucket = agg.series.bucket(unix);
             bucket.requests += 1;
@@ -673,20 +710,20 @@ impl Aggregator {
             }
         }
         if page {
-            self.count_page_details(agg);
+            self.count_page_details(line, agg);
         }
     }
 
     /// What the page shows and `cflog stats` does not.
-    fn count_page_details(&self, agg: &mut Aggregate) {
+    fn count_page_details(&self, line: &[u8], agg: &mut Aggregate) {
         let e = &self.entry;
         if let Some(status) = e.status.and_then(|s| u16::try_from(s).ok()) {
             *agg.status_codes.entry(status).or_default() += 1;
         }
-        if let Some(query) = e.text(Text::Query) {
+        if let Some(query) = e.text(line, Text::Query) {
             count_query(query, agg);
         }
-        if let Some(content_type) = e.text(Text::ContentType) {
+        if let Some(content_type) = e.text(line, Text::ContentType) {
             agg.content_types.add(cut(media_type(content_type)));
         }
         for (place, top) in [
@@ -697,11 +734,11 @@ impl Aggregator {
             (Text::TlsVersion, &mut agg.tls_versions),
             (Text::OperatingSystem, &mut agg.operating_systems),
         ] {
-            if let Some(text) = e.text(place) {
+            if let Some(text) = e.text(line, place) {
                 top.add(cut(text));
             }
         }
-        if e.text(Text::Country).is_some() && e.geo_country {
+        if e.text(line, Text::Country).is_some() && e.geo_country {
             agg.geo_countries += 1;
         }
         if let Some(asn) = e.asn {
@@ -723,7 +760,7 @@ fn cut(bytes: &[u8]) -> &[u8] {
 /// lowercasing (nearly always).
 fn referrer_domain(referer: &[u8]) -> Cow<'_, [u8]> {
     // Referrers are logged percent-encoded at times (`https%3A//…`).
-    if memchr::memchr(b'%', referer).is_some()
+    if referer.contains(&b'%')
         && let Some(decoded) = Value::new(referer).map(|v| v.decoded_str().into_owned())
     {
         return Cow::Owned(host(decoded.as_bytes()).to_ascii_lowercase());
@@ -737,7 +774,9 @@ fn referrer_domain(referer: &[u8]) -> Cow<'_, [u8]> {
 
 /// The host part of a URL, or of a text that is not one.
 fn host(text: &[u8]) -> &[u8] {
-    let rest = match memchr::memmem::find(text, b"://") {
+    // Plain loops: a referrer is short, and a `memchr` call each (five)
+    // cost more than the bytes they went over.
+    let rest = match text.windows(3).position(|w| w == b"://") {
         Some(at) => &text[at + 3..],
         None => text,
     };
@@ -748,11 +787,12 @@ fn host(text: &[u8]) -> &[u8] {
     let authority = &rest[..end];
     // Credentials before `@`, a port after the last `:` (not inside an
     // IPv6 literal's brackets).
-    let host = match memchr::memrchr(b'@', authority) {
+    let host = match authority.iter().rposition(|&b| b == b'@') {
         Some(at) => &authority[at + 1..],
         None => authority,
     };
-    match (memchr::memrchr(b':', host), memchr::memrchr(b']', host)) {
+    let last = |byte: u8| host.iter().rposition(|&b| b == byte);
+    match (last(b':'), last(b']')) {
         (Some(colon), Some(bracket)) if colon < bracket => host,
         (Some(colon), _) => &host[..colon],
         _ => host,
@@ -762,14 +802,17 @@ fn host(text: &[u8]) -> &[u8] {
 /// A content type without its parameters (`text/html; charset=utf-8`
 /// gives `text/html`).
 fn media_type(content_type: &[u8]) -> &[u8] {
-    let end = memchr::memchr(b';', content_type).unwrap_or(content_type.len());
+    let end = content_type
+        .iter()
+        .position(|&b| b == b';')
+        .unwrap_or(content_type.len());
     content_type[..end].trim_ascii()
 }
 
 /// Counts the names and the `name=value` pairs of a query, as logged.
 fn count_query(query: &[u8], agg: &mut Aggregate) {
     for pair in query.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
-        let name = match memchr::memchr(b'=', pair) {
+        let name = match pair.iter().position(|&b| b == b'=') {
             Some(at) => &pair[..at],
             None => pair,
         };
@@ -956,6 +999,24 @@ mod tests {
         assert_eq!((merged.first, merged.last), (whole.first, whole.last));
     }
 
+    /// The first and last times of entries out of order, ties included.
+    #[test]
+    fn first_and_last_of_times_out_of_order() {
+        let times = [
+            "10:00:00", "09:00:00", "11:00:00", "11:00:00", "09:30:00", "08:59:59",
+        ];
+        let lines: Vec<String> = times
+            .iter()
+            .map(|t| line(t, "192.0.2.1", "/a", "200", "Hit", "-", "-"))
+            .collect();
+        let (agg, _) = count(&lines);
+        let at = |hms: &str| {
+            let text = format!("2024-03-14T{hms}Z");
+            OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).ok()
+        };
+        assert_eq!((agg.first, agg.last), (at("08:59:59"), at("11:00:00")));
+    }
+
     #[test]
     fn enrichment_columns_are_read_by_name() {
         let header =
@@ -1050,17 +1111,25 @@ mod tests {
         ] {
             assert_eq!(decoded(a, 20), decoded(b, 20));
         }
-        let paths = |agg: &Aggregate| -> Vec<(String, u64, u64)> {
-            decoded(&agg.objects, 20)
+        // The same values and counts; the payloads are the page's alone.
+        fn listed<P: Payload + Clone>(top: &TopK<P>) -> Vec<(String, u64, u64)> {
+            decoded(top, 20)
                 .into_iter()
-                .map(|d| (d.value, d.count, d.payload.bytes_sent))
+                .map(|d| (d.value, d.count, d.overstated_by))
                 .collect()
-        };
-        assert_eq!(paths(&summary), paths(&page));
+        }
+        assert_eq!(listed(&summary.objects), listed(&page.objects));
         assert_eq!(
-            decoded(&summary.edge_locations, 5),
-            decoded(&page.edge_locations, 5)
+            listed(&summary.edge_locations),
+            listed(&page.edge_locations)
         );
+        assert!(page.objects.top(1)[0].payload.bytes_sent > 0);
+        for object in summary.objects.top(usize::MAX) {
+            assert_eq!(*object.payload, ObjectCounts::default());
+        }
+        for edge in summary.edge_locations.top(usize::MAX) {
+            assert_eq!(*edge.payload, EdgeCounts::default());
+        }
         assert_eq!(summary.client_ips.count(), page.client_ips.count());
         assert_eq!(summary.client_ips.top(20), page.client_ips.top(20));
         assert_eq!(
@@ -1074,6 +1143,7 @@ mod tests {
         // The page's details are left out.
         assert!(summary.query_names.is_empty() && !page.query_names.is_empty());
         assert!(summary.referrer_domains.is_empty() && summary.methods.is_empty());
+        assert!(summary.incomplete == 0 && page.incomplete > 0);
         assert_eq!(summary.week_hours, [[0; 24]; 7]);
     }
 
@@ -1139,6 +1209,9 @@ mod tests {
             ("http://[2001:db8::1]/x", "[2001:db8::1]"),
             ("example.com/x", "example.com"),
             ("https://a.example?x", "a.example"),
+            ("a:b://Host/x", "host"),
+            ("x:/y://z/", "z"),
+            ("android-app:", "android-app"),
         ] {
             assert_eq!(
                 referrer_domain(referer.as_bytes()),

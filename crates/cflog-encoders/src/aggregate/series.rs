@@ -159,15 +159,22 @@ impl Bucket {
 pub struct Series {
     /// The width of every bucket, in seconds.
     width: i64,
-    /// Buckets by their start, in seconds since the Unix epoch.
-    buckets: BTreeMap<i64, Bucket>,
+    /// Buckets by their start, in seconds since the Unix epoch, in order
+    /// (at most [`MAX_BUCKETS`]: a search among them is short, and a new
+    /// one is rare).
+    buckets: Vec<(i64, Bucket)>,
+    /// Where the last bucket asked for is in `buckets`: entries come in
+    /// time order mostly, so most ask for the same bucket as the one
+    /// before.
+    last: usize,
 }
 
 impl Default for Series {
     fn default() -> Series {
         Series {
             width: WIDTHS[0],
-            buckets: BTreeMap::new(),
+            buckets: Vec::new(),
+            last: 0,
         }
     }
 }
@@ -176,12 +183,41 @@ impl Series {
     /// The bucket of the time `unix_seconds`, made when it is missing.
     #[inline]
     pub fn bucket(&mut self, unix_seconds: i64) -> &mut Bucket {
-        let start = unix_seconds.div_euclid(self.width) * self.width;
-        if self.buckets.len() >= MAX_BUCKETS && !self.buckets.contains_key(&start) {
-            self.widen_to(wider(self.width));
-            return self.bucket(unix_seconds);
+        // Inside the last bucket asked for: no division.
+        let width = self.width;
+        let inside = |at: i64| unix_seconds >= at && unix_seconds - at < width;
+        if self
+            .buckets
+            .get(self.last)
+            .is_some_and(|(at, _)| inside(*at))
+        {
+            return &mut self.buckets[self.last].1;
         }
-        self.buckets.entry(start).or_default()
+        let start = unix_seconds.div_euclid(width) * width;
+        self.last = match self.buckets.binary_search_by_key(&start, |(at, _)| *at) {
+            Ok(found) => found,
+            Err(_) if self.buckets.len() >= MAX_BUCKETS => {
+                self.widen_to(wider(self.width));
+                return self.bucket(unix_seconds);
+            }
+            Err(at) => {
+                self.buckets.insert(at, (start, Bucket::default()));
+                at
+            }
+        };
+        &mut self.buckets[self.last].1
+    }
+
+    /// The bucket that starts at `start`, made when it is missing.
+    fn entry(&mut self, start: i64) -> &mut Bucket {
+        let at = match self.buckets.binary_search_by_key(&start, |(at, _)| *at) {
+            Ok(found) => found,
+            Err(at) => {
+                self.buckets.insert(at, (start, Bucket::default()));
+                at
+            }
+        };
+        &mut self.buckets[at].1
     }
 
     /// The width of the buckets, in seconds.
@@ -214,7 +250,7 @@ impl Series {
         loop {
             self.widen_to(width);
             for (start, bucket) in other.regrouped(width) {
-                self.buckets.entry(start).or_default().merge(&bucket);
+                self.entry(start).merge(&bucket);
             }
             if self.buckets.len() <= MAX_BUCKETS {
                 return;
@@ -225,8 +261,9 @@ impl Series {
 
     fn widen_to(&mut self, mut width: i64) {
         while width > self.width {
-            self.buckets = self.regrouped(width);
+            self.buckets = self.regrouped(width).into_iter().collect();
             self.width = width;
+            self.last = 0;
             if self.buckets.len() > MAX_BUCKETS {
                 width = wider(width);
             }
