@@ -392,6 +392,8 @@ impl Contract {
             bytes,
             spans,
             rewritten,
+            schema_id,
+            columns,
         } = scratch;
         values.reset(self.derived_len());
         for (derive, base) in &self.0.derives {
@@ -402,7 +404,19 @@ impl Contract {
             return Ok((line.clone(), values));
         }
         let schema = line.schema();
-        let line = line.rewritten(bytes, spans, |i, raw, out| {
+        if *schema_id != schema.id() {
+            // The columns a transform may rewrite, found once per schema:
+            // the others are not asked about, line after line.
+            columns.clear();
+            columns.extend(schema.columns().iter().enumerate().filter_map(
+                |(i, column)| match column {
+                    Column::Known(field) if self.0.rewritten_fields.contains(field) => Some(i),
+                    _ => None,
+                },
+            ));
+            *schema_id = schema.id();
+        }
+        let line = line.rewritten(bytes, spans, columns, |i, raw, out| {
             let Column::Known(field) = schema.columns()[i] else {
                 return false;
             };
@@ -485,6 +499,10 @@ pub(crate) struct Applied {
     spans: Vec<u32>,
     /// A transform's value, read by the next one.
     rewritten: Vec<u8>,
+    /// The schema `columns` are of (0 for none yet).
+    schema_id: u64,
+    /// The columns of that schema that a transform rewrites.
+    columns: Vec<usize>,
 }
 
 /// The derived values of an entry of a plain contract: none.

@@ -109,15 +109,17 @@ impl<'a> LogLine<'a> {
         }
     }
 
-    /// The line with the values of some columns replaced, in `bytes` and
-    /// `spans` (reused from line to line): `rewrite(i, raw, out)` appends
-    /// the new value of column `i` to `out` and returns `true`, or returns
-    /// `false` to keep it. The line's own text ([`as_bytes`](Self::as_bytes))
+    /// The line with the values of some of `columns` replaced, in `bytes`
+    /// and `spans` (reused from line to line): `rewrite(i, raw, out)`
+    /// appends the new value of column `i` to `out` and returns `true`, or
+    /// returns `false` to keep it. Columns not in `columns` are kept
+    /// without asking. The line's own text ([`as_bytes`](Self::as_bytes))
     /// stays as read.
     pub(crate) fn rewritten<'s>(
         &self,
         bytes: &'s mut Vec<u8>,
         spans: &'s mut Vec<u32>,
+        columns: &[usize],
         mut rewrite: impl FnMut(usize, &[u8], &mut Vec<u8>) -> bool,
     ) -> LogLine<'s>
     where
@@ -126,9 +128,11 @@ impl<'a> LogLine<'a> {
         bytes.clear();
         bytes.extend_from_slice(self.bytes);
         spans.clear();
-        spans.extend(self.spans.iter().flatten());
-        for i in 0..self.spans.len() {
-            let [start, end] = self.spans[i];
+        spans.extend_from_slice(self.spans.as_flattened());
+        for &i in columns {
+            let Some(&[start, end]) = self.spans.get(i) else {
+                continue;
+            };
             let start_new = bytes.len();
             let raw = &self.bytes[start as usize..end as usize];
             if rewrite(i, raw, bytes) {
@@ -498,6 +502,23 @@ impl<'a> Value<'a> {
         self.raw
     }
 
+    /// The value as an address, read as every output reads a
+    /// [`ValueKind::Ip`](crate::ValueKind::Ip) field (the kind's one
+    /// parser); `None` when it is not one.
+    ///
+    /// ```
+    /// use cflog_core::Value;
+    /// let ip = |raw: &[u8]| Value::new(raw)?.ip();
+    /// assert_eq!(ip(b"192.0.2.1"), Some("192.0.2.1".parse()?));
+    /// assert_eq!(ip(b"2001:db8::7"), Some("2001:db8::7".parse()?));
+    /// assert_eq!(ip(b"192.0.2.1:443"), None);
+    /// # Ok::<(), std::net::AddrParseError>(())
+    /// ```
+    #[inline]
+    pub fn ip(&self) -> Option<IpAddr> {
+        kind::ip(self.raw).ok()
+    }
+
     /// The raw value as text, when it is UTF-8 (logged values are ASCII).
     pub fn as_str(&self) -> Option<&'a str> {
         std::str::from_utf8(self.raw).ok()
@@ -553,7 +574,8 @@ mod tests {
 
         let (mut bytes, mut new_spans) = (Vec::new(), Vec::new());
         let ip = schema.position(Field::ClientIp).unwrap();
-        let kept = line.rewritten(&mut bytes, &mut new_spans, |i, _, out| {
+        let every: Vec<usize> = (0..schema.len()).collect();
+        let kept = line.rewritten(&mut bytes, &mut new_spans, &every, |i, _, out| {
             out.extend_from_slice(b"192.0.2.0");
             i == ip
         });
@@ -562,7 +584,7 @@ mod tests {
 
         let (mut bytes, mut new_spans) = (Vec::new(), Vec::new());
         let ms = schema.position(Field::TimestampMs).unwrap();
-        let moved = line.rewritten(&mut bytes, &mut new_spans, |i, _, out| {
+        let moved = line.rewritten(&mut bytes, &mut new_spans, &every, |i, _, out| {
             out.extend_from_slice(b"1575493351000");
             i == ms
         });
