@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
+use cflog_core::Value;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -356,6 +357,11 @@ fn split_lead(item: &[u8]) -> (&[u8], &[u8]) {
 
 /// An address as logged, with a port or brackets, and trailing spaces.
 fn parse_address(logged: &[u8]) -> Option<IpAddr> {
+    // The address alone, as nearly every log has it: the parser every
+    // output reads `c-ip` with, faster than std's.
+    if let Some(address) = Value::new(logged).and_then(|value| value.ip()) {
+        return Some(address);
+    }
     let text = std::str::from_utf8(logged).ok()?.trim_end();
     let text = text.strip_suffix("%20").unwrap_or(text);
     if let Ok(address) = text.parse() {
