@@ -103,15 +103,16 @@ impl Derive for UserAgentKeys {
         let Some(logged) = line.get(Field::UserAgent) else {
             return Ok(());
         };
-        let agent = self.cache.parse_logged(logged.raw());
-        let texts = [&agent.name, &agent.version, &agent.os, &agent.os_version];
-        for (key, text) in texts.into_iter().enumerate() {
-            if let Some(text) = text {
-                values.set_text(key, text);
+        self.cache.with_agent(logged.raw(), |agent| {
+            let texts = [&agent.name, &agent.version, &agent.os, &agent.os_version];
+            for (key, text) in texts.into_iter().enumerate() {
+                if let Some(text) = text {
+                    values.set_text(key, text);
+                }
             }
-        }
-        values.set_text(4, agent.device.as_str());
-        values.set_boolean(5, agent.is_bot);
+            values.set_text(4, agent.device.as_str());
+            values.set_boolean(5, agent.is_bot);
+        });
         Ok(())
     }
 }

@@ -2,8 +2,6 @@
 //! reading them would say: the client's name, its device class, and
 //! whether it is automated.
 
-use std::sync::Arc;
-
 use cflog_enrich::ua::{AgentCache, AgentParser, Device};
 
 use Device::{Bot, Desktop, Other, Phone, Tablet};
@@ -526,7 +524,7 @@ fn the_cache_answers_repeats_and_stays_within_its_bytes() {
     let cache = AgentCache::new(capacity);
     let first = cache.parse_logged(cf_escape(AGENTS[0].0).as_bytes());
     let again = cache.parse_logged(cf_escape(AGENTS[0].0).as_bytes());
-    assert!(Arc::ptr_eq(&first, &again));
+    assert_eq!(first, again);
     // Far more distinct agents than fit.
     for n in 0..5_000 {
         let agent = format!(
@@ -539,4 +537,34 @@ fn the_cache_answers_repeats_and_stays_within_its_bytes() {
     let stats = cache.stats();
     assert_eq!((stats.hits, stats.misses), (1, 5_001));
     assert!(stats.entries > 50 && stats.entries < 5_000, "{stats:?}");
+}
+
+#[test]
+fn each_thread_has_a_cache_of_its_own_and_the_stats_count_them_all() {
+    let cache = AgentCache::new(64 * 1024);
+    let both = std::sync::Barrier::new(2);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                for (agent, name, ..) in AGENTS.iter().chain(AGENTS) {
+                    let parsed = cache.with_agent(cf_escape(agent).as_bytes(), |a| a.name.clone());
+                    assert_eq!(parsed.as_deref(), Some(*name), "{agent}");
+                }
+                // Both threads alive at once: a thread that has ended
+                // leaves its cache to the next one.
+                both.wait();
+            });
+        }
+    });
+    let stats = cache.stats();
+    let distinct = AGENTS
+        .iter()
+        .map(|(agent, ..)| agent)
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u64;
+    // Each thread parsed each agent once, and answered the rest from its
+    // own cache.
+    assert_eq!(stats.misses, 2 * distinct, "{stats:?}");
+    assert_eq!(stats.hits + stats.misses, 4 * AGENTS.len() as u64);
+    assert!(stats.bytes <= 2 * 64 * 1024, "{stats:?}");
 }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use cflog_enrich::geoip::{GeoCache, GeoIp};
+use cflog_enrich::geoip::{DEFAULT_NETWORKS_CAPACITY_BYTES, GeoCache, GeoIp};
 use cflog_enrich::privacy::truncate;
 
 /// The directory of the test databases, written once per test process.
@@ -167,6 +167,36 @@ fn the_network_cache_stays_within_its_bound() {
     assert!(stats.bytes <= bound, "{stats:?}");
     assert!(stats.entries > 0, "{stats:?}");
     assert!(stats.hits > 0, "{stats:?}");
+}
+
+#[test]
+fn each_thread_has_a_table_of_its_own_and_the_stats_count_them_all() {
+    let db = open("geoip2.mmdb");
+    let cache = GeoCache::new(open("geoip2.mmdb"), DEFAULT_NETWORKS_CAPACITY_BYTES);
+    // 65,536 slots of 48 bytes: the default's table, as its docs say.
+    assert_eq!(cache.capacity_bytes(), 3 << 20);
+    let addresses = addresses_across_boundaries();
+    let both = std::sync::Barrier::new(2);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                for address in addresses.iter().chain(&addresses) {
+                    assert_eq!(
+                        cache.lookup(*address).unwrap(),
+                        db.lookup(*address).unwrap()
+                    );
+                }
+                // Both threads alive at once: a thread that has ended
+                // leaves its table to the next one.
+                both.wait();
+            });
+        }
+    });
+    let stats = cache.stats();
+    assert_eq!(stats.hits + stats.misses, 4 * addresses.len() as u64);
+    // Each thread answered most of its second pass from its own table.
+    assert!(stats.hits > stats.misses, "{stats:?}");
+    assert_eq!(stats.bytes, 2 * cache.capacity_bytes());
 }
 
 #[test]

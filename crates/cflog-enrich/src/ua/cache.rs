@@ -1,22 +1,23 @@
 //! Parsed agents kept by the value as logged, bounded in bytes.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use quick_cache::Weighter;
-use quick_cache::sync::Cache;
+use quick_cache::unsync::Cache;
+use thread_local::ThreadLocal;
 
 use super::agent::Agent;
 use super::parser::AgentParser;
 use crate::CacheStats;
 
 /// What one cached agent costs besides its key's and its text's bytes:
-/// the `Arc`'s block (two counts and the `Agent`, 72 bytes on 64-bit), the
-/// key's `Vec` header and the cache's own slot, rounded up.
+/// the `Agent` (72 bytes on 64-bit), the key's `Vec` header and the
+/// cache's own slot, rounded up.
 const ENTRY_OVERHEAD: u64 = 160;
 
-/// The default bound: 8 MiB holds about 25,000 agents of a typical 170
-/// bytes, more distinct agents than a day of a busy site shows in one file.
+/// The default bound: 8 MiB a thread holds about 25,000 agents of a
+/// typical 170 bytes, more distinct agents than a day of a busy site shows
+/// in one file.
 pub const DEFAULT_CAPACITY_BYTES: u64 = 8 << 20;
 
 /// A user agent parser behind a cache keyed by the raw logged value.
@@ -26,42 +27,47 @@ pub const DEFAULT_CAPACITY_BYTES: u64 = 8 << 20;
 /// by `quick_cache`) to stay under it, so an agent seen once does not push
 /// out one seen every second.
 ///
-/// It takes `&self`: one cache serves every thread (the cache is sharded,
-/// each shard behind its own lock), as a derived key of the contract is
-/// shared by every writer.
+/// It takes `&self`, as a derived key of the contract is shared by every
+/// writer on every thread, and each thread has a cache of its own, made on
+/// its first agent: a lookup takes a lock no other thread takes, already in
+/// this core's cache, and lends the agent out rather than counting a
+/// reference to it. A cache shared by the threads cost a lock of its shard
+/// and two atomic counts of the agent's `Arc` per line, on lines of memory
+/// not in any cache. So the bound is per thread that parses.
 ///
 /// ```
 /// use cflog_enrich::ua::AgentCache;
 ///
 /// let cache = AgentCache::new(1 << 20);
-/// let first = cache.parse_logged(b"curl/8.5.0");
-/// let again = cache.parse_logged(b"curl/8.5.0");
-/// assert!(std::sync::Arc::ptr_eq(&first, &again));
+/// let first = cache.with_agent(b"curl/8.5.0", |agent| agent.name.clone());
+/// assert_eq!(first.as_deref(), Some("curl"));
+/// assert!(cache.with_agent(b"curl/8.5.0", |agent| agent.is_bot));
 /// assert_eq!((cache.stats().hits, cache.stats().misses), (1, 1));
 /// ```
 pub struct AgentCache {
     parser: AgentParser,
-    entries: Cache<Vec<u8>, Arc<Agent>, EntryBytes>,
+    caches: ThreadLocal<Mutex<Local>>,
+    capacity_bytes: u64,
     legacy_double: bool,
-    hits: AtomicU64,
-    misses: AtomicU64,
+}
+
+/// One thread's agents, and its counts.
+struct Local {
+    entries: Cache<Vec<u8>, Agent, EntryBytes>,
+    hits: u64,
+    misses: u64,
 }
 
 impl AgentCache {
-    /// A cache of at most `capacity_bytes` (see the type's docs for what
-    /// counts), with a new parser, for values percent-encoded once.
+    /// A cache of at most `capacity_bytes` a thread (see the type's docs
+    /// for what counts), with a new parser, for values percent-encoded
+    /// once.
     pub fn new(capacity_bytes: u64) -> Self {
         AgentCache {
             parser: AgentParser::new(),
-            // The estimate only sizes the first table.
-            entries: Cache::with_weighter(
-                (capacity_bytes / 512).max(16) as usize,
-                capacity_bytes,
-                EntryBytes,
-            ),
+            caches: ThreadLocal::new(),
+            capacity_bytes,
             legacy_double: false,
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
         }
     }
 
@@ -71,30 +77,59 @@ impl AgentCache {
         self
     }
 
-    /// The agent of a logged (percent-encoded) `cs(User-Agent)`.
-    pub fn parse_logged(&self, logged: &[u8]) -> Arc<Agent> {
-        if let Some(agent) = self.entries.get(logged) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-            return agent;
+    /// `read(agent)`, where `agent` is the agent of a logged
+    /// (percent-encoded) `cs(User-Agent)`.
+    pub fn with_agent<R>(&self, logged: &[u8], read: impl FnOnce(&Agent) -> R) -> R {
+        let mut local = self
+            .caches
+            .get_or(|| {
+                Mutex::new(Local {
+                    // The estimate only sizes the first table.
+                    entries: Cache::with_weighter(
+                        (self.capacity_bytes / 512).max(16) as usize,
+                        self.capacity_bytes,
+                        EntryBytes,
+                    ),
+                    hits: 0,
+                    misses: 0,
+                })
+            })
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let local = &mut *local;
+        if let Some(agent) = local.entries.get(logged) {
+            local.hits += 1;
+            return read(agent);
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
-        let agent = Arc::new(if self.legacy_double {
+        local.misses += 1;
+        let agent = if self.legacy_double {
             self.parser.parse_legacy_logged(logged)
         } else {
             self.parser.parse_logged(logged)
-        });
-        self.entries.insert(logged.to_vec(), Arc::clone(&agent));
-        agent
+        };
+        let answer = read(&agent);
+        local.entries.insert(logged.to_vec(), agent);
+        answer
     }
 
-    /// The counts so far, and the cache's size now.
+    /// The agent of a logged (percent-encoded) `cs(User-Agent)`, copied out
+    /// of the cache ([`with_agent`](Self::with_agent) lends it instead).
+    pub fn parse_logged(&self, logged: &[u8]) -> Agent {
+        self.with_agent(logged, Agent::clone)
+    }
+
+    /// The counts so far, and the cache's size now, over every thread's
+    /// cache.
     pub fn stats(&self) -> CacheStats {
-        CacheStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-            bytes: self.entries.weight(),
-            entries: self.entries.len(),
+        let mut stats = CacheStats::default();
+        for local in self.caches.iter() {
+            let local = local.lock().unwrap_or_else(PoisonError::into_inner);
+            stats.hits += local.hits;
+            stats.misses += local.misses;
+            stats.bytes += local.entries.weight();
+            stats.entries += local.entries.len();
         }
+        stats
     }
 }
 
@@ -102,7 +137,7 @@ impl std::fmt::Debug for AgentCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AgentCache")
             .field("stats", &self.stats())
-            .field("capacity_bytes", &self.entries.capacity())
+            .field("capacity_bytes", &self.capacity_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -111,8 +146,8 @@ impl std::fmt::Debug for AgentCache {
 #[derive(Clone, Copy)]
 struct EntryBytes;
 
-impl Weighter<Vec<u8>, Arc<Agent>> for EntryBytes {
-    fn weight(&self, key: &Vec<u8>, agent: &Arc<Agent>) -> u64 {
+impl Weighter<Vec<u8>, Agent> for EntryBytes {
+    fn weight(&self, key: &Vec<u8>, agent: &Agent) -> u64 {
         key.len() as u64 + agent.heap_bytes() as u64 + ENTRY_OVERHEAD
     }
 }
