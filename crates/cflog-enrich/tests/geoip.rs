@@ -170,10 +170,27 @@ fn the_network_cache_stays_within_its_bound() {
 }
 
 #[test]
+fn the_two_networks_of_a_split_prefix_are_kept_side_by_side() {
+    // 192.0.2.0/25 is DE and 192.0.2.128/25 FR: one /24, so one set.
+    let cache = GeoCache::new(open("geoip2.mmdb"), DEFAULT_NETWORKS_CAPACITY_BYTES);
+    for _ in 0..10 {
+        assert_eq!(cache.lookup(ip("192.0.2.1")).unwrap().country(), Some("DE"));
+        assert_eq!(
+            cache.lookup(ip("192.0.2.200")).unwrap().country(),
+            Some("FR")
+        );
+    }
+    let stats = cache.stats();
+    // Each network was looked up in the database once, not once a turn.
+    assert_eq!((stats.misses, stats.hits, stats.entries), (2, 18, 2));
+}
+
+#[test]
 fn each_thread_has_a_table_of_its_own_and_the_stats_count_them_all() {
     let db = open("geoip2.mmdb");
     let cache = GeoCache::new(open("geoip2.mmdb"), DEFAULT_NETWORKS_CAPACITY_BYTES);
-    // 65,536 slots of 48 bytes: the default's table, as its docs say.
+    // 32,768 sets of two 48-byte answers: the default's table, as its
+    // docs say.
     assert_eq!(cache.capacity_bytes(), 3 << 20);
     let addresses = addresses_across_boundaries();
     let both = std::sync::Barrier::new(2);

@@ -10,8 +10,8 @@ use thread_local::ThreadLocal;
 use super::{Geo, GeoIp};
 use crate::CacheStats;
 
-/// The default bound: 4 MiB a thread, which makes a table of 65,536
-/// slots (3 MiB), room for the networks of more clients than a busy site's
+/// The default bound: 4 MiB a thread, which makes a table of 32,768 sets
+/// of two answers (3 MiB), room for the networks of more clients than a busy site's
 /// file holds.
 pub const DEFAULT_NETWORKS_CAPACITY_BYTES: u64 = 4 << 20;
 
@@ -65,16 +65,18 @@ fn mask(len: u8, v4: bool) -> u128 {
     }
 }
 
-/// The slot of an address's answer: a hash of its /24 (IPv4) or /48
+/// The set of an address's answer: a hash of its /24 (IPv4) or /48
 /// (IPv6), the prefixes a client's addresses share, to `bits` bits.
-fn slot_of(address: IpAddr, bits: u32) -> usize {
+fn set_of(address: IpAddr, bits: u32) -> usize {
     let prefix = match address {
         // The top bit tells an IPv4 prefix from an IPv6 one.
         IpAddr::V4(v4) => u64::from(v4.to_bits() >> 8) | 1 << 63,
         IpAddr::V6(v6) => (v6.to_bits() >> 80) as u64,
     };
     // Fibonacci hashing: the top bits of the product.
-    (prefix.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+    let hash = prefix.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // Of no bits (a table of one set), set 0.
+    hash.checked_shr(64 - bits).unwrap_or(0) as usize
 }
 
 /// An answer and the network it holds for.
@@ -84,31 +86,39 @@ struct Entry {
     geo: Geo,
 }
 
-/// One thread's table: a slot per hash of a /24 or /48, and its counts.
+/// The answers of the prefixes that hash alike, the one used last first:
+/// two, so that two busy prefixes of one hash (or two networks of one /24)
+/// do not take turns.
+type Set = [Option<Entry>; 2];
+
+/// One thread's table: a set per hash of a /24 or /48, and its counts.
 #[derive(Debug)]
 struct Table {
-    slots: Box<[Option<Entry>]>,
+    sets: Box<[Set]>,
     hits: u64,
     misses: u64,
 }
 
 /// A [`GeoIp`] database behind a cache of its answers, bounded in bytes.
 ///
-/// The cache is a table of slots, one answer each, with the network the
-/// database gave it for; an address's slot is chosen by its /24 (IPv4) or
-/// /48 (IPv6). An answer serves an address only when the address is in its
+/// The cache is a table of sets of two answers, each with the network the
+/// database gave it for; an address's set is chosen by its /24 (IPv4) or
+/// /48 (IPv6), and the answer used less recently makes room for a new
+/// one. An answer serves an address only when the address is in its
 /// network, so every answer is the database's: a network wider than the
 /// prefix (most are) answers for the whole prefix, and a narrower one (a
 /// /24 split between two countries) for its own addresses, another address
-/// of the prefix being looked up in the database and taking the slot.
+/// of the prefix being looked up in the database and taking a place in
+/// the set.
 ///
-/// A hit reads one slot: no hash table, no pointer to follow (the cost of a
-/// hit is a read of memory, BENCHMARKS.md, "Who visits, split").
+/// A hit reads one set, 96 bytes: no hash table, no pointer to follow
+/// (the cost of a hit is a read of memory, BENCHMARKS.md, "Who visits,
+/// split").
 ///
 /// It takes `&self`, for every writer on every thread, and each thread has
 /// a table of its own, made on its first lookup: a lookup takes a lock no
 /// other thread takes, already in this core's cache, and then reads its
-/// slot with a plain load. A lock per slot, shared by the threads, was an
+/// set with plain loads. A lock per slot, shared by the threads, was an
 /// atomic operation on a line of memory not in any cache, most of a hit.
 /// So the bound is per thread that looks up.
 ///
@@ -124,19 +134,19 @@ struct Table {
 pub struct GeoCache {
     db: GeoIp,
     tables: ThreadLocal<Mutex<Table>>,
-    /// Each table has `1 << bits` slots.
+    /// Each table has `1 << bits` sets.
     bits: u32,
 }
 
 impl GeoCache {
     /// `db` behind a cache of at most `capacity_bytes` a thread: the
-    /// largest power of two of slots that fits, and at least one.
+    /// largest power of two of sets that fits, and at least one.
     pub fn new(db: GeoIp, capacity_bytes: u64) -> GeoCache {
-        let slots = (capacity_bytes / std::mem::size_of::<Option<Entry>>() as u64).max(1);
+        let sets = (capacity_bytes / std::mem::size_of::<Set>() as u64).max(1);
         GeoCache {
             db,
             tables: ThreadLocal::new(),
-            bits: slots.ilog2().min(32),
+            bits: sets.ilog2().min(32),
         }
     }
 
@@ -159,24 +169,27 @@ impl GeoCache {
             .tables
             .get_or(|| {
                 Mutex::new(Table {
-                    slots: vec![None; 1 << self.bits].into_boxed_slice(),
+                    sets: vec![[None; 2]; 1 << self.bits].into_boxed_slice(),
                     hits: 0,
                     misses: 0,
                 })
             })
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let slot = slot_of(address, self.bits);
-        if let Some(entry) = table.slots[slot]
-            && entry.network.contains(address)
-        {
+        let table = &mut *table;
+        let set = &mut table.sets[set_of(address, self.bits)];
+        let holds = |entry: &Option<Entry>| entry.is_some_and(|e| e.network.contains(address));
+        if holds(&set[0]) || holds(&set[1]) {
+            if !holds(&set[0]) {
+                set.swap(0, 1);
+            }
             table.hits += 1;
-            return Ok(entry.geo);
+            return Ok(set[0].map_or_else(Geo::default, |entry| entry.geo));
         }
         table.misses += 1;
         let (geo, network) = self.db.lookup_searched(address)?;
         if let Some(network) = network {
-            table.slots[slot] = Some(Entry { network, geo });
+            *set = [Some(Entry { network, geo }), set[0]];
         }
         Ok(geo)
     }
@@ -189,7 +202,7 @@ impl GeoCache {
             let table = table.lock().unwrap_or_else(PoisonError::into_inner);
             stats.hits += table.hits;
             stats.misses += table.misses;
-            stats.entries += table.slots.iter().filter(|slot| slot.is_some()).count();
+            stats.entries += table.sets.iter().flatten().filter(|e| e.is_some()).count();
             stats.bytes += self.capacity_bytes();
         }
         stats
@@ -199,7 +212,7 @@ impl GeoCache {
     /// thread's first lookup: at most the bound given to
     /// [`new`](GeoCache::new).
     pub fn capacity_bytes(&self) -> u64 {
-        (1_u64 << self.bits) * std::mem::size_of::<Option<Entry>>() as u64
+        (1_u64 << self.bits) * std::mem::size_of::<Set>() as u64
     }
 }
 
@@ -207,7 +220,7 @@ impl std::fmt::Debug for GeoCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GeoCache")
             .field("db", &self.db)
-            .field("slots_per_thread", &(1_u64 << self.bits))
+            .field("sets_per_thread", &(1_u64 << self.bits))
             .field("stats", &self.stats())
             .finish()
     }
