@@ -1,7 +1,8 @@
 //! Opening inputs: gzip is recognised by its magic bytes, not by a name,
 //! and decoded as a stream, multi-member included. So is Parquet (`PAR1`),
-//! which is read by ranges ([`crate::parquet`]): a stream of it is copied
-//! into a bounded temporary file first.
+//! which is read by ranges (the `parquet` module, behind the feature of
+//! that name): a stream of it is copied into a bounded temporary file
+//! first.
 //!
 //! Errors from the input itself (a dropped connection, a failing disk) are
 //! kept apart from errors in the data (a corrupt or truncated gzip), because
