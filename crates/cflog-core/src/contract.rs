@@ -1234,6 +1234,33 @@ mod tests {
     }
 
     #[test]
+    fn one_writer_rewrites_the_right_column_of_each_schema_in_turn() {
+        // `c-ip` in another column of each schema, the lines alternating:
+        // the columns to rewrite are found again when the schema changes.
+        let first = Schema::from_fields_header(b"#Fields: c-ip sc-status").unwrap();
+        let second = Schema::from_fields_header(b"#Fields: sc-status cs-uri-stem c-ip").unwrap();
+        let mut writer = JsonWriter::new(
+            Contract::standard()
+                .transform(Pseudonym { text: true })
+                .select_all(),
+        );
+        let mut spans = Vec::new();
+        for _ in 0..2 {
+            let mut out = Vec::new();
+            let line = LogLine::parse(b"192.0.2.1\t200", &first, &mut spans).unwrap();
+            writer.write(&line, &mut out).unwrap();
+            assert_eq!(out, br#"{"c_ip":"5eudo","sc_status":200}"#);
+            out.clear();
+            let line = LogLine::parse(b"404\t/a\t192.0.2.2", &second, &mut spans).unwrap();
+            writer.write(&line, &mut out).unwrap();
+            assert_eq!(
+                out,
+                br#"{"sc_status":404,"cs_uri_stem":"/a","c_ip":"5eudo"}"#
+            );
+        }
+    }
+
+    #[test]
     fn a_transform_that_writes_text_makes_its_field_text_in_every_writer() {
         let header = "#Fields: date time c-ip sc-status";
         let text = "2019-12-04\t21:02:31\t192.0.2.1\t200";
