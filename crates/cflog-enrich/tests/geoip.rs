@@ -189,9 +189,9 @@ fn the_two_networks_of_a_split_prefix_are_kept_side_by_side() {
 fn each_thread_has_a_table_of_its_own_and_the_stats_count_them_all() {
     let db = open("geoip2.mmdb");
     let cache = GeoCache::new(open("geoip2.mmdb"), DEFAULT_NETWORKS_CAPACITY_BYTES);
-    // 32,768 sets of two 48-byte answers: the default's table, as its
+    // 16,384 sets of four 16-byte answers: the default's table, as its
     // docs say.
-    assert_eq!(cache.capacity_bytes(), 3 << 20);
+    assert_eq!(cache.capacity_bytes(), 1 << 20);
     let addresses = addresses_across_boundaries();
     let both = std::sync::Barrier::new(2);
     std::thread::scope(|scope| {

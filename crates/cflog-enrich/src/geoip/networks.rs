@@ -10,10 +10,11 @@ use thread_local::ThreadLocal;
 use super::{Geo, GeoIp};
 use crate::CacheStats;
 
-/// The default bound: 4 MiB a thread, which makes a table of 32,768 sets
-/// of two answers (3 MiB), room for the networks of more clients than a busy site's
-/// file holds.
-pub const DEFAULT_NETWORKS_CAPACITY_BYTES: u64 = 4 << 20;
+/// The default bound: 1 MiB a thread, a table of 16,384 sets of four
+/// answers, room for the networks of 65,536 clients. A table four times
+/// larger held more and was no faster: its reads went further out in
+/// memory (BENCHMARKS.md, "Who visits: per-thread caches").
+pub const DEFAULT_NETWORKS_CAPACITY_BYTES: u64 = 1 << 20;
 
 /// A network of the database, as its search tree gives it: every address
 /// in it has the same answer.
@@ -79,17 +80,85 @@ fn set_of(address: IpAddr, bits: u32) -> usize {
     hash.checked_shr(64 - bits).unwrap_or(0) as usize
 }
 
-/// An answer and the network it holds for.
-#[derive(Clone, Copy, Debug)]
+/// An answer and the network it holds for, in 16 bytes: four fill a line
+/// of memory.
+#[derive(Clone, Copy, Debug, Default)]
 struct Entry {
-    network: Network,
-    geo: Geo,
+    /// The network's first 64 bits, its host bits zero: an IPv4 network's
+    /// 32 in the low half.
+    prefix: u64,
+    asn: u32,
+    country: [u8; 2],
+    /// The prefix length, at most 64 (an IPv6 network longer than that is
+    /// not kept).
+    len: u8,
+    /// [`FILLED`], [`V4`], [`HAS_ASN`], [`HAS_COUNTRY`].
+    flags: u8,
+}
+
+const FILLED: u8 = 1;
+const V4: u8 = 2;
+const HAS_ASN: u8 = 4;
+const HAS_COUNTRY: u8 = 8;
+
+impl Entry {
+    /// The entry of `geo` for `network`; `None` for an IPv6 network of more
+    /// than 64 bits.
+    fn new(network: Network, geo: Geo) -> Option<Entry> {
+        let prefix = if network.v4 {
+            network.bits as u64
+        } else {
+            (network.bits >> 64) as u64
+        };
+        let mut flags = FILLED;
+        for (yes, flag) in [
+            (network.v4, V4),
+            (geo.asn.is_some(), HAS_ASN),
+            (geo.country.is_some(), HAS_COUNTRY),
+        ] {
+            if yes {
+                flags |= flag;
+            }
+        }
+        (network.v4 || network.len <= 64).then_some(Entry {
+            prefix,
+            asn: geo.asn.unwrap_or(0),
+            country: geo.country.unwrap_or_default(),
+            len: network.len,
+            flags,
+        })
+    }
+
+    /// Whether the entry is filled and `address` is in its network.
+    #[inline]
+    fn holds(&self, address: IpAddr) -> bool {
+        let (bits, v4) = bits(address);
+        let (top, width) = if v4 {
+            (bits as u64, 32)
+        } else {
+            ((bits >> 64) as u64, 64)
+        };
+        let mask = match self.len {
+            0 => 0,
+            len => (u64::MAX << (64 - u32::from(len))) >> (64 - width),
+        };
+        self.flags & FILLED != 0 && ((self.flags & V4 != 0) == v4) && top & mask == self.prefix
+    }
+
+    fn geo(&self) -> Geo {
+        Geo {
+            country: (self.flags & HAS_COUNTRY != 0).then_some(self.country),
+            asn: (self.flags & HAS_ASN != 0).then_some(self.asn),
+        }
+    }
 }
 
 /// The answers of the prefixes that hash alike, the one used last first:
-/// two, so that two busy prefixes of one hash (or two networks of one /24)
-/// do not take turns.
-type Set = [Option<Entry>; 2];
+/// four, so that a few busy prefixes of one hash (or the networks of a
+/// split /24) do not take turns. One line of memory.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(align(64))]
+struct Set([Entry; 4]);
 
 /// One thread's table: a set per hash of a /24 or /48, and its counts.
 #[derive(Debug)]
@@ -101,9 +170,9 @@ struct Table {
 
 /// A [`GeoIp`] database behind a cache of its answers, bounded in bytes.
 ///
-/// The cache is a table of sets of two answers, each with the network the
-/// database gave it for; an address's set is chosen by its /24 (IPv4) or
-/// /48 (IPv6), and the answer used less recently makes room for a new
+/// The cache is a table of sets of four answers, each with the network
+/// the database gave it for; an address's set is chosen by its /24 (IPv4)
+/// or /48 (IPv6), and the answer used least recently makes room for a new
 /// one. An answer serves an address only when the address is in its
 /// network, so every answer is the database's: a network wider than the
 /// prefix (most are) answers for the whole prefix, and a narrower one (a
@@ -111,9 +180,11 @@ struct Table {
 /// of the prefix being looked up in the database and taking a place in
 /// the set.
 ///
-/// A hit reads one set, 96 bytes: no hash table, no pointer to follow
-/// (the cost of a hit is a read of memory, BENCHMARKS.md, "Who visits,
-/// split").
+/// A hit reads one set, one line of memory: no hash table, no pointer to
+/// follow (the cost of a hit is a read of memory, BENCHMARKS.md, "Who
+/// visits, split"). An IPv6 network of more than 64 bits is not kept (an
+/// entry holds a network's first 64 bits); its addresses are looked up in
+/// the database each time.
 ///
 /// It takes `&self`, for every writer on every thread, and each thread has
 /// a table of its own, made on its first lookup: a lookup takes a lock no
@@ -169,7 +240,7 @@ impl GeoCache {
             .tables
             .get_or(|| {
                 Mutex::new(Table {
-                    sets: vec![[None; 2]; 1 << self.bits].into_boxed_slice(),
+                    sets: vec![Set::default(); 1 << self.bits].into_boxed_slice(),
                     hits: 0,
                     misses: 0,
                 })
@@ -177,19 +248,18 @@ impl GeoCache {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let table = &mut *table;
-        let set = &mut table.sets[set_of(address, self.bits)];
-        let holds = |entry: &Option<Entry>| entry.is_some_and(|e| e.network.contains(address));
-        if holds(&set[0]) || holds(&set[1]) {
-            if !holds(&set[0]) {
-                set.swap(0, 1);
-            }
+        let Set(set) = &mut table.sets[set_of(address, self.bits)];
+        if let Some(at) = set.iter().position(|entry| entry.holds(address)) {
+            // The entry used last goes first; the one used least is last.
+            set[..=at].rotate_right(1);
             table.hits += 1;
-            return Ok(set[0].map_or_else(Geo::default, |entry| entry.geo));
+            return Ok(set[0].geo());
         }
         table.misses += 1;
         let (geo, network) = self.db.lookup_searched(address)?;
-        if let Some(network) = network {
-            *set = [Some(Entry { network, geo }), set[0]];
+        if let Some(entry) = network.and_then(|network| Entry::new(network, geo)) {
+            set.rotate_right(1);
+            set[0] = entry;
         }
         Ok(geo)
     }
@@ -202,7 +272,10 @@ impl GeoCache {
             let table = table.lock().unwrap_or_else(PoisonError::into_inner);
             stats.hits += table.hits;
             stats.misses += table.misses;
-            stats.entries += table.sets.iter().flatten().filter(|e| e.is_some()).count();
+            stats.entries += (table.sets.iter())
+                .flat_map(|Set(set)| set)
+                .filter(|entry| entry.flags & FILLED != 0)
+                .count();
             stats.bytes += self.capacity_bytes();
         }
         stats
@@ -237,6 +310,44 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn an_entry_holds_what_its_network_holds_and_gives_back_its_answer() {
+        let geo = Geo {
+            country: Some(*b"FR"),
+            asn: None,
+        };
+        for (network, inside, outside) in [
+            ("192.0.2.128/25", "192.0.2.200", "192.0.2.127"),
+            ("0.0.0.0/0", "255.255.255.255", "::1"),
+            ("192.0.2.7/32", "192.0.2.7", "192.0.2.6"),
+            ("2001:db8:1::/48", "2001:db8:1:ffff::1", "2001:db8:2::1"),
+            (
+                "2001:db8:0:1::/64",
+                "2001:db8:0:1:ffff::1",
+                "2001:db8:0:2::1",
+            ),
+            ("::/0", "ffff::1", "1.2.3.4"),
+        ] {
+            let entry = Entry::new(net(network), geo).unwrap();
+            assert!(entry.holds(ip(inside)), "{network} {inside}");
+            assert!(!entry.holds(ip(outside)), "{network} {outside}");
+            assert_eq!(entry.geo(), geo);
+        }
+        let none = Geo::default();
+        assert_eq!(Entry::new(net("10.0.0.0/8"), none).unwrap().geo(), none);
+        // An AS number of 0 is the database's answer, not "none".
+        let zero = Geo {
+            country: None,
+            asn: Some(0),
+        };
+        assert_eq!(Entry::new(net("10.0.0.0/8"), zero).unwrap().geo(), zero);
+        // Past 64 bits an IPv6 network is not kept.
+        assert!(Entry::new(net("2001:db8::/65"), geo).is_none());
+        // An empty entry holds nothing.
+        assert!(!Entry::default().holds(ip("0.0.0.0")));
+        assert_eq!(std::mem::size_of::<Set>(), 64);
     }
 
     #[test]
