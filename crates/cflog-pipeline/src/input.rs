@@ -19,6 +19,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, ReadBuf}
 
 use crate::pipeline::Pipeline;
 use crate::sink::{Sink, Verdict};
+use crate::source::read_head;
 pub use crate::source::{
     Compression, GUNZIP_BUFFER, InputError, READ_BUFFER, is_parquet, is_parquet_file,
 };
@@ -189,15 +190,7 @@ pub fn run_sync<R: Read, S: Sink>(
         state: Arc::clone(&state),
     };
     let mut magic = [0u8; Compression::MAGIC_LEN];
-    let mut n = 0;
-    while n < magic.len() {
-        match source.read(&mut magic[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(state.classify(e)),
-        }
-    }
+    let n = read_head(&mut source, &mut magic).map_err(|e| state.classify(e))?;
     if is_parquet(&magic[..n]) {
         #[cfg(feature = "parquet")]
         return crate::parquet::run_spooled_sync(&magic[..n], source, pipeline);

@@ -151,15 +151,27 @@ pub fn is_parquet_file(mut file: &std::fs::File) -> io::Result<bool> {
     use std::io::Seek as _;
     let mut head = [0u8; 4];
     file.seek(io::SeekFrom::Start(0))?;
+    let n = read_head(&mut file, &mut head)?;
+    file.seek(io::SeekFrom::Start(0))?;
+    Ok(is_parquet(&head[..n]))
+}
+
+/// Fills `head` from `reader`, or as much of it as the input holds: the
+/// bytes read, fewer than `head.len()` only at its end. Interrupted reads
+/// are retried.
+///
+/// # Errors
+///
+/// The reader's.
+pub(crate) fn read_head(reader: &mut impl Read, head: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < head.len() {
-        match file.read(&mut head[n..]) {
+        match reader.read(&mut head[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    file.seek(io::SeekFrom::Start(0))?;
-    Ok(is_parquet(&head[..n]))
+    Ok(n)
 }
