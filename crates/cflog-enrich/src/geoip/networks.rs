@@ -138,6 +138,8 @@ impl Entry {
         } else {
             ((bits >> 64) as u64, 64)
         };
+        // `mask` in 64 bits: built from `mask`'s 128, a lookup took 40 ns
+        // more (`geo_only`, +236 against +196 ns a line).
         let mask = match self.len {
             0 => 0,
             len => (u64::MAX << (64 - u32::from(len))) >> (64 - width),
