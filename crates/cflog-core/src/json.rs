@@ -27,7 +27,8 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
 use crate::contract::{
-    Applied, DerivedValues, Item, Selection, TypedValue, item_key, item_value, no_values, plan,
+    Applied, DerivedValues, Item, Selection, TypedValue, derived_value, item_key, item_value,
+    no_values, plan,
 };
 use crate::field::{Field, ValueKind};
 use crate::kind;
@@ -126,6 +127,9 @@ enum Slot {
     },
     /// The parameters of a `cs-uri-query` column.
     QueryParams { col: usize },
+    /// A derived key's value, read straight from the derives' values
+    /// (seven of them a line with the enrichments on).
+    Derived(u16),
     /// Anything else that needs the whole line (epoch times, real-time
     /// URIs, an explicitly selected time column).
     Item(Item),
@@ -157,7 +161,8 @@ fn slot(item: Item, schema: &Schema, contract: &crate::contract::Contract) -> Sl
             (kind, Some(col)) => column_slot(col, field, kind),
         },
         // Computed from the entry: written from its typed value.
-        Item::Timestamp | Item::Derived(_) => Slot::Item(item),
+        Item::Derived(i) => Slot::Derived(i),
+        Item::Timestamp => Slot::Item(item),
     }
 }
 
@@ -501,6 +506,21 @@ fn write_slot<'a>(
         Slot::QueryParams { col } => column!(col, |raw| {
             out.detached(|out| write_query_params(raw, bytes, out, &mut scratch.query));
         }),
+        Slot::Derived(i) => match derived_value(values, usize::from(i)) {
+            Some(TypedValue::Word(text)) => {
+                key.write(false, out);
+                write_string(text.as_bytes(), out);
+            }
+            Some(TypedValue::Boolean(value)) => {
+                key.write(false, out);
+                out.extend_from_slice(boolean_text(value));
+            }
+            Some(value) => {
+                key.write(false, out);
+                out.detached(|out| write_value(&value, out, scratch));
+            }
+            None => key.write(true, out),
+        },
         Slot::Item(item) => match item_value(item, line, values)? {
             Some(value) => {
                 key.write(false, out);

@@ -26,7 +26,9 @@ use super::text::{copy_cell_if_plain, decode_cell_if_plain};
 use super::{
     Scratch, Slot, apply, boolean_text, checked_date_time, slot, write_millis, write_timestamp,
 };
-use crate::contract::{Applied, DerivedValues, Selection, TypedValue, item_key, item_value, plan};
+use crate::contract::{
+    Applied, DerivedValues, Selection, TypedValue, derived_value, item_key, item_value, plan,
+};
 use crate::escape;
 use crate::field::ValueKind;
 use crate::kind;
@@ -311,6 +313,10 @@ fn write_cell<'a>(
                 (true, is_special(&out[start..], separator))
             })
         }),
+        Slot::Derived(i) => match derived_value(values, usize::from(i)) {
+            Some(value) => out.detached(|out| write_value_cell(&value, separator, out, scratch)),
+            None => VALUE,
+        },
         Slot::Item(item) => match item_value(item, line, values)? {
             Some(value) => out.detached(|out| write_value_cell(&value, separator, out, scratch)),
             None => VALUE,
