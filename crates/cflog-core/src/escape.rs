@@ -7,6 +7,7 @@
 //! because the log escaping never produces it from a space.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::ops::Range;
 
 use percent_encoding::percent_decode;
@@ -194,7 +195,9 @@ pub fn decode_legacy_double(raw: &[u8]) -> Cow<'_, [u8]> {
 #[derive(Clone, Debug)]
 pub struct QueryParams<'a> {
     raw: &'a [u8],
-    unescaped: Cow<'a, [u8]>,
+    /// CloudFront's escaping undone, when the parameters are first read:
+    /// a reader of the raw query alone (the tally) never pays for it.
+    unescaped: OnceCell<Cow<'a, [u8]>>,
 }
 
 impl<'a> QueryParams<'a> {
@@ -202,7 +205,7 @@ impl<'a> QueryParams<'a> {
     pub fn new(raw: &'a [u8]) -> QueryParams<'a> {
         QueryParams {
             raw,
-            unescaped: decode(raw),
+            unescaped: OnceCell::new(),
         }
     }
 
@@ -213,7 +216,7 @@ impl<'a> QueryParams<'a> {
 
     /// The `(key, value)` pairs in order. Invalid UTF-8 is replaced by U+FFFD.
     pub fn iter(&self) -> form_urlencoded::Parse<'_> {
-        form_urlencoded::parse(&self.unescaped)
+        form_urlencoded::parse(self.unescaped.get_or_init(|| decode(self.raw)))
     }
 
     /// The first value of `key`.
