@@ -398,7 +398,7 @@ impl Page {
                 .iter()
                 .map(|(code, n)| Row {
                     value: format!("{code:03}"),
-                    requests: *n,
+                    requests: n,
                     overstated_by: 0,
                 })
                 .collect(),

@@ -53,7 +53,6 @@ pub mod series;
 pub mod top;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use cflog_core::contract::Selection;
@@ -94,6 +93,55 @@ pub struct StatusClasses {
     pub classes: [u64; 5],
     /// Missing, or not 100–599.
     pub other: u64,
+}
+
+/// Requests by status code: a count for each of `000` to `999` (a
+/// status is three digits), so counting one is an index, where a map's
+/// was a search.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StatusCodes(Box<[u64; 1000]>);
+
+impl Default for StatusCodes {
+    fn default() -> StatusCodes {
+        StatusCodes(Box::new([0; 1000]))
+    }
+}
+
+impl std::fmt::Debug for StatusCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl StatusCodes {
+    /// Counts one request of `status`; none past `999`, which the status
+    /// parser never gives.
+    #[inline]
+    pub fn add(&mut self, status: u64) {
+        if let Some(n) = usize::try_from(status).ok().and_then(|i| self.0.get_mut(i)) {
+            *n += 1;
+        }
+    }
+
+    /// The requests of `status`.
+    pub fn get(&self, status: u16) -> u64 {
+        self.0.get(usize::from(status)).copied().unwrap_or(0)
+    }
+
+    /// The codes counted, lowest first, with their requests.
+    pub fn iter(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        (0u16..)
+            .zip(self.0.iter())
+            .filter(|&(_, &n)| n > 0)
+            .map(|(code, &n)| (code, n))
+    }
+
+    /// Adds another count's requests.
+    pub fn merge(&mut self, other: &StatusCodes) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0.iter()) {
+            *mine += theirs;
+        }
+    }
 }
 
 /// What is counted for each popular object.
@@ -158,8 +206,8 @@ pub struct Aggregate {
     pub bytes_sent: u64,
     /// Requests by status class.
     pub status: StatusClasses,
-    /// Requests by status code (at most 1,000 codes: `000` to `999`).
-    pub status_codes: BTreeMap<u16, u64>,
+    /// Requests by status code.
+    pub status_codes: StatusCodes,
     /// Cache hits (see `ResultType::is_hit`).
     pub hits: u64,
     /// Cache misses (see `ResultType::is_miss`).
@@ -247,7 +295,7 @@ impl Default for Aggregate {
             outside_window: 0,
             bytes_sent: 0,
             status: StatusClasses::default(),
-            status_codes: BTreeMap::new(),
+            status_codes: StatusCodes::default(),
             hits: 0,
             misses: 0,
             error_results: 0,
@@ -300,9 +348,7 @@ impl Aggregate {
             *mine += theirs;
         }
         self.status.other += other.status.other;
-        for (code, n) in other.status_codes {
-            *self.status_codes.entry(code).or_default() += n;
-        }
+        self.status_codes.merge(&other.status_codes);
         self.hits += other.hits;
         self.misses += other.misses;
         self.error_results += other.error_results;
@@ -717,8 +763,8 @@ impl Aggregator {
     /// What the page shows and `cflog stats` does not.
     fn count_page_details(&self, line: &[u8], agg: &mut Aggregate) {
         let e = &self.entry;
-        if let Some(status) = e.status.and_then(|s| u16::try_from(s).ok()) {
-            *agg.status_codes.entry(status).or_default() += 1;
+        if let Some(status) = e.status {
+            agg.status_codes.add(status);
         }
         if let Some(query) = e.text(line, Text::Query) {
             count_query(query, agg);
