@@ -13,9 +13,9 @@
 //! cost. `floor/ndjson` asks nothing of anyone: the same seven keys set from
 //! constants and `c-ip` rewritten as logged, which is what the contract
 //! and the JSON writer cost for the enrichments' output alone
-//! (`floor_keys` and `floor_rewrite` split it). The caches' hit rates and sizes on one cold pass, and the
-//! database's load time and size, are printed for BENCHMARKS.md. Times are
-//! this thread's CPU time.
+//! (`floor_keys` and `floor_rewrite` split it). The caches' hit rates and
+//! sizes on one cold pass, and the database's load time and size, are
+//! printed for BENCHMARKS.md. Times are this thread's CPU time.
 //!
 //! ```text
 //! scripts/fetch-geoip-db

@@ -123,11 +123,6 @@ impl StatusCodes {
         }
     }
 
-    /// The requests of `status`.
-    pub fn get(&self, status: u16) -> u64 {
-        self.0.get(usize::from(status)).copied().unwrap_or(0)
-    }
-
     /// The codes counted, lowest first, with their requests.
     pub fn iter(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
         (0u16..)
