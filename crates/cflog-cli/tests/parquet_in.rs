@@ -429,24 +429,34 @@ fn summaries_count_rows_and_name_a_rejected_row_by_its_number() {
             vec!["2025-01-18".into(), "20:00:01".into(), "200".into()],
             vec!["2025-01-18".into(), "20:00:02".into(), "2x0".into()],
             vec!["2025-01-18".into(), "20:00:03".into(), "304".into()],
+            // What a text line would be rejected for, a row is too.
+            vec!["-".into(), "-".into(), "-".into()],
+            vec!["2025-01-18".into(), "20:00:05".into(), "2".repeat(70_000)],
+            vec!["2025-01-18".into(), "20:00:06".into(), "200".into()],
         ],
     };
     let file = write_aws(dir.path(), "rows", &segment, STYLES[0], &[]);
     let output = cflog_std().arg(&file).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("1 input (Parquet), 3 rows: 2 entries, 1 rejected"),
+        stderr.contains("1 input (Parquet), 6 rows: 3 entries, 3 rejected"),
         "{stderr}"
     );
-    assert!(stderr.contains("1 rejected row: 1 field_value"), "{stderr}");
     assert!(
-        stderr.contains(&format!(
-            "{}: row 2: field sc-status: expected a three-digit status: \"2x0\"",
-            file.display()
-        )),
+        stderr.contains("3 rejected rows: 1 field_value, 1 line_too_long, 1 no_values"),
         "{stderr}"
     );
+    for (row, message) in [
+        (2, "field sc-status: expected a three-digit status: \"2x0\""),
+        (4, "no field has a value (every cell is empty or \"-\")"),
+        (5, "line is longer than the limit of 65536 bytes"),
+    ] {
+        let line = format!("{}: row {row}: {message}", file.display());
+        assert!(stderr.contains(&line), "{line}\n{stderr}");
+    }
 }
 
 /// Runs `cflog` on a bad Parquet file into an output file: exit 2, a

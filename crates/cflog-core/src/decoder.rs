@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use memchr::memchr;
 
-use crate::error::{ErrorKind, Result};
+use crate::error::{ErrorKind, Position, Result};
 use crate::framer::{Frame, LineFramer};
 use crate::json_line::JsonFields;
 use crate::line::LogLine;
 use crate::record::Record;
 use crate::schema::{Delimiter, Schema};
+use crate::split_lines::SplitLines;
 
 /// The default maximum line length: 64 KiB. CloudFront does not log
 /// requests whose URL exceeds 8 KiB or whose headers exceed 20 KiB, so a
@@ -291,6 +292,56 @@ impl Decoder {
     pub fn set_schema(&mut self, schema: Arc<Schema>) {
         self.lines.schema = schema;
         self.lines.format = InputFormat::W3c;
+    }
+
+    /// Reads line `i` of `lines`, which their writer split (see
+    /// [`SplitLines`]) by `schema`: it is numbered, checked and counted as
+    /// a framed line of text is, but not framed or split again. Call it
+    /// between whole lines of any other input.
+    ///
+    /// # Errors
+    ///
+    /// For the line only, as [`decode`](Decoder::decode) gives them: it is
+    /// longer than the maximum, it has another number of values than
+    /// `schema` has columns, or it has no value at all.
+    pub fn split_line<'a>(
+        &mut self,
+        lines: &'a SplitLines,
+        i: usize,
+        schema: &'a Schema,
+    ) -> Result<(LogLine<'a>, Position)> {
+        let (bytes, len, spans) = lines.line(i);
+        let pos = self.framer.count_line(len);
+        let stats = &mut self.lines.stats;
+        stats.lines += 1;
+        let checked = if len > self.framer.max_line_len() {
+            Err(ErrorKind::LineTooLong {
+                pos,
+                limit: self.framer.max_line_len(),
+            })
+        } else if spans.len() != 2 * schema.len() {
+            Err(ErrorKind::FieldCount {
+                pos,
+                expected: schema.len(),
+                found: spans.len() / 2,
+            })
+        } else {
+            let line = LogLine::from_parts(bytes, len, spans, schema);
+            match has_a_value(&line) {
+                true => Ok(line),
+                false => Err(ErrorKind::NoValues { pos }),
+            }
+        };
+        match checked {
+            Ok(line) => {
+                stats.records += 1;
+                Ok((line, pos))
+            }
+            Err(e) => {
+                stats.rejected += 1;
+                Err(e.into())
+            }
+        }
     }
 
     /// What the decoder has seen so far.

@@ -212,6 +212,16 @@ impl LineFramer {
         pos
     }
 
+    /// Counts a whole line of `len` bytes (and its `\n`) that was read
+    /// without framing, and returns where it starts. Call it between lines.
+    pub(crate) fn count_line(&mut self, len: usize) -> Position {
+        debug_assert!(self.partial.is_empty() && !self.discarding);
+        let pos = self.start_line();
+        self.advance(len + 1);
+        self.line_start = self.offset;
+        pos
+    }
+
     fn start_line(&mut self) -> Position {
         self.line += 1;
         Position::new(self.line, self.line_start)

@@ -88,6 +88,7 @@ mod reader;
 mod record;
 mod scan;
 mod schema;
+mod split_lines;
 pub mod typed;
 mod values;
 
@@ -103,6 +104,7 @@ pub use line::{FieldCountError, LogLine, Value};
 pub use reader::{Reader, Records};
 pub use record::Record;
 pub use schema::{Column, Delimiter, DelimiterError, Family, MAX_COLUMNS, Schema, SchemaError};
+pub use split_lines::SplitLines;
 pub use values::{
     FleStatus, ForwardedEntry, ForwardedFor, HttpVersion, IpVersion, Protocol, ResultType,
     SslProtocol,

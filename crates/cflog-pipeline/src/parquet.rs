@@ -16,6 +16,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 
 use bytes::Bytes;
+use cflog_core::SplitLines;
 use cflog_parquet::read::{FOOTER_TAIL, ParquetLog, metadata_len};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -85,13 +86,12 @@ pub(crate) async fn drive<R: Ranges, S: Sink>(
     let metadata = fetch(metadata_end - metadata_len..metadata_end).await?;
     let log = ParquetLog::from_metadata(len, &metadata)?;
     drop(metadata);
-    let mut lines = Vec::with_capacity(READ_BUFFER);
+    let mut lines = SplitLines::new();
     for i in 0..log.row_groups() {
         let range = log.row_group_range(i)?;
         let bytes = fetch(range.clone()).await?;
         let mut rows = log.row_group(i, range.start, bytes)?;
         loop {
-            lines.clear();
             let Some(schema) = rows.next_lines(&mut lines)? else {
                 break;
             };

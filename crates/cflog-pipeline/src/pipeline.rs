@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use cflog_core::{Decoded, Decoder, DecoderBuilder, Error, ErrorKind, Record, Schema};
+use cflog_core::{
+    Decoded, Decoder, DecoderBuilder, Error, ErrorKind, LogLine, Position, Record, Schema,
+    SplitLines,
+};
 
 use crate::sink::{Delivery, EntryError, Sink, Verdict};
 use crate::summary::{MAX_LISTED_ERRORS, RejectedLine, Summary};
@@ -125,22 +128,29 @@ impl<S: Sink> Pipeline<S> {
         Ok(Verdict::Stop)
     }
 
-    /// Parses `lines`, rows of a Parquet input as lines (one per row, each
-    /// ending in `\n`), split by `schema` instead of by a `#Fields` header:
-    /// see [`cflog_parquet::read`](https://docs.rs/cflog-parquet). The
-    /// input's lines are its rows from then on: a rejected row is listed by
-    /// its row number, from 1, and the summary says
-    /// [`parquet`](Summary::parquet).
+    /// Reads `lines`, rows of a Parquet input written as lines by the
+    /// Parquet reader, which split them by `schema` as it wrote them: see
+    /// [`cflog_parquet::read`](https://docs.rs/cflog-parquet) and
+    /// [`SplitLines`]. The input's lines are its rows from then on: a
+    /// rejected row is listed by its row number, from 1, and the summary
+    /// says [`parquet`](Summary::parquet). Unless the sink stops the input
+    /// first: then the rest is not read.
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use cflog_core::Schema;
+    /// use cflog_core::{Schema, SplitLines};
     /// use cflog_pipeline::{Options, Pipeline, sink::NdjsonSink};
     ///
     /// let schema = Arc::new(Schema::from_names(["sc-status", "cs-uri-stem"])?);
+    /// let mut rows = SplitLines::new();
+    /// for (status, path) in [("200", "/a"), ("2x0", "/b")] {
+    ///     rows.value(|out| out.extend_from_slice(status.as_bytes()));
+    ///     rows.value(|out| out.extend_from_slice(path.as_bytes()));
+    ///     rows.end_line();
+    /// }
     /// let mut out = Vec::new();
     /// let mut pipeline = Pipeline::new(&Options::default(), NdjsonSink::new(&mut out));
-    /// pipeline.push_rows(&schema, b"200\t/a\n2x0\t/b\n")?;
+    /// pipeline.push_rows(&schema, &rows)?;
     /// let summary = pipeline.blocking_finish()?;
     /// assert_eq!((summary.lines, summary.entries, summary.rejected), (2, 1, 1));
     /// assert!(summary.parquet);
@@ -154,13 +164,35 @@ impl<S: Sink> Pipeline<S> {
     pub fn push_rows(
         &mut self,
         schema: &Arc<Schema>,
-        lines: &[u8],
+        lines: &SplitLines,
     ) -> Result<Verdict, PipelineError<S::Error>> {
         self.summary.parquet = true;
         if !Arc::ptr_eq(self.decoder.schema(), schema) {
             self.decoder.set_schema(Arc::clone(schema));
         }
-        self.push(lines)
+        for i in 0..lines.len() {
+            if self.stopped {
+                break;
+            }
+            let verdict = match self.decoder.split_line(lines, i, schema) {
+                Ok((line, pos)) => match self.sink.entry(&line) {
+                    Ok(verdict) => {
+                        self.summary.entries += 1;
+                        verdict
+                    }
+                    Err(refused) => {
+                        let error = refusal(refused, &line, pos)?;
+                        self.reject(&error)?
+                    }
+                },
+                Err(e) => self.reject(&e)?,
+            };
+            self.stopped = verdict == Verdict::Stop;
+        }
+        Ok(match self.stopped {
+            true => Verdict::Stop,
+            false => Verdict::Continue,
+        })
     }
 
     /// Polls the sink for room for another chunk.
@@ -353,20 +385,16 @@ impl<S: Sink> Pipeline<S> {
 
     #[inline]
     fn entry(&mut self) -> Result<Verdict, PipelineError<S::Error>> {
-        match self.sink.entry(&self.record.line()) {
+        let line = self.record.line();
+        match self.sink.entry(&line) {
             Ok(verdict) => {
                 self.summary.entries += 1;
                 Ok(verdict)
             }
-            Err(EntryError::Rejected(e)) => {
-                let err = self.record.field_error(e);
-                self.reject(&err)
+            Err(refused) => {
+                let error = refusal(refused, &line, self.record.position())?;
+                self.reject(&error)
             }
-            Err(EntryError::TooLarge { bytes, limit }) => {
-                let pos = self.record.position();
-                self.reject(&ErrorKind::EntryTooLarge { pos, bytes, limit }.into())
-            }
-            Err(EntryError::Output(e)) => Err(PipelineError(e)),
         }
     }
 
@@ -395,4 +423,20 @@ impl<S: Sink> Pipeline<S> {
         }
         self.sink.rejected(err).map_err(PipelineError)
     }
+}
+
+/// The error for the entry `line` at `pos` that the sink refused, or the
+/// sink's own failure.
+fn refusal<E>(
+    refused: EntryError<E>,
+    line: &LogLine<'_>,
+    pos: Position,
+) -> Result<Error, PipelineError<E>> {
+    Ok(match refused {
+        EntryError::Rejected(e) => Error::field(pos, e, line.raw(e.field()).unwrap_or_default()),
+        EntryError::TooLarge { bytes, limit } => {
+            ErrorKind::EntryTooLarge { pos, bytes, limit }.into()
+        }
+        EntryError::Output(e) => return Err(PipelineError(e)),
+    })
 }

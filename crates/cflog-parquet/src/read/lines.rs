@@ -9,7 +9,7 @@ use arrow_array::{
     Array, ArrayRef, Float64Array, Int64Array, MapArray, RecordBatch, TimestampMillisecondArray,
 };
 use arrow_schema::{DataType, Schema as ArrowSchema, TimeUnit};
-use cflog_core::{Field, Schema, SchemaError, ValueKind};
+use cflog_core::{Field, Schema, SchemaError, SplitLines, ValueKind};
 
 use super::names::field_of_column;
 use super::{Source, type_name};
@@ -263,13 +263,14 @@ impl Plan {
         self.read.iter().copied()
     }
 
-    /// Appends a line per row of `batch` to `out`.
+    /// Writes a line per row of `batch` into `out`, which it clears first.
     pub(crate) fn write_lines(
         &self,
         batch: &RecordBatch,
         schemas: &mut Schemas,
-        out: &mut Vec<u8>,
+        out: &mut SplitLines,
     ) -> Result<Arc<Schema>, PlanError> {
+        out.clear();
         match &self.fixed {
             Some(schema) => {
                 self.write_strings(batch, out);
@@ -279,7 +280,7 @@ impl Plan {
         }
     }
 
-    fn write_strings(&self, batch: &RecordBatch, out: &mut Vec<u8>) {
+    fn write_strings(&self, batch: &RecordBatch, out: &mut SplitLines) {
         let columns: Vec<Strings<'_>> = self
             .columns
             .iter()
@@ -291,35 +292,28 @@ impl Plan {
         // are, and one count over the batch checks that the only tabs and
         // line breaks are the ones written between them. A value that has
         // one sends the batch through `write_raw`, which escapes it.
-        let start = out.len();
         for row in 0..rows {
             for (i, column) in columns.iter().enumerate() {
-                if i > 0 {
-                    out.push(b'\t');
-                }
-                match column.get(row) {
-                    Some(value) if plain(value, i == 0, single) => out.extend_from_slice(value),
-                    Some(value) => write_raw(value, true, single, out),
-                    None => out.push(b'-'),
-                }
+                out.value(|text| match column.get(row) {
+                    Some(value) if plain(value, i == 0, single) => text.extend_from_slice(value),
+                    Some(value) => write_raw(value, true, single, text),
+                    None => text.push(b'-'),
+                });
             }
-            out.push(b'\n');
+            out.end_line();
         }
-        if separators(&out[start..]) == rows * columns.len() {
+        if separators(out.text()) == rows * columns.len() {
             return;
         }
-        out.truncate(start);
+        out.clear();
         for row in 0..rows {
             for (i, column) in columns.iter().enumerate() {
-                if i > 0 {
-                    out.push(b'\t');
-                }
-                match column.get(row) {
-                    Some(value) => write_raw(value, i == 0, single, out),
-                    None => out.push(b'-'),
-                }
+                out.value(|text| match column.get(row) {
+                    Some(value) => write_raw(value, i == 0, single, text),
+                    None => text.push(b'-'),
+                });
             }
-            out.push(b'\n');
+            out.end_line();
         }
     }
 
@@ -327,7 +321,7 @@ impl Plan {
         &self,
         batch: &RecordBatch,
         schemas: &mut Schemas,
-        out: &mut Vec<u8>,
+        out: &mut SplitLines,
     ) -> Result<Arc<Schema>, PlanError> {
         let rows = batch.num_rows();
         let has_values = |c: &PlanColumn| {
@@ -399,26 +393,22 @@ impl Plan {
         // As for AWS's strings: values that need no escaping of `%` go in
         // as they are, and one count checks the batch's tabs and line
         // breaks; a value with one sends the batch through the escaping.
-        let start = out.len();
         for checked in [false, true] {
             for row in 0..rows {
                 let mut first = true;
                 for column in &values {
-                    if !first {
-                        out.push(b'\t');
-                    }
                     column.write(row, first, single, checked, out);
                     first = false;
                 }
                 if let Some(map) = extra {
                     write_extra_row(map, &extra_out, row, first, out);
                 }
-                out.push(b'\n');
+                out.end_line();
             }
-            if checked || separators(&out[start..]) == rows * schemas.names.len() {
+            if checked || separators(out.text()) == rows * schemas.names.len() {
                 break;
             }
-            out.truncate(start);
+            out.clear();
         }
         Ok(Arc::clone(schemas.schema.as_ref().expect("set above")))
     }
@@ -438,15 +428,12 @@ fn extra_keys(map: &MapArray) -> Vec<String> {
     keys
 }
 
-fn write_extra_row(map: &MapArray, keys: &[&str], row: usize, first: bool, out: &mut Vec<u8>) {
+fn write_extra_row(map: &MapArray, keys: &[&str], row: usize, first: bool, out: &mut SplitLines) {
     let names = map.keys().as_string_opt::<i32>();
     let values = map.values().as_string_opt::<i32>();
     let offsets = map.value_offsets();
     let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
     for (i, key) in keys.iter().enumerate() {
-        if !(first && i == 0) {
-            out.push(b'\t');
-        }
         let value = match (names, values, map.is_valid(row)) {
             (Some(names), Some(values), true) => (start..end)
                 .find(|&j| names.value(j) == *key)
@@ -454,10 +441,10 @@ fn write_extra_row(map: &MapArray, keys: &[&str], row: usize, first: bool, out: 
                 .map(|j| values.value(j)),
             _ => None,
         };
-        match value {
-            Some(value) => write_escaped(value.as_bytes(), first && i == 0, false, out),
-            None => out.push(b'-'),
-        }
+        out.value(|text| match value {
+            Some(value) => write_escaped(value.as_bytes(), first && i == 0, false, text),
+            None => text.push(b'-'),
+        });
     }
 }
 
@@ -508,16 +495,35 @@ impl<'a> Values<'a> {
         }
     }
 
-    /// Writes the value of `row`, `-` for a null (`-\t-` for a date and a
-    /// time). Tabs and line breaks in text are escaped when `checked`, and
-    /// left to the batch's count when not.
+    /// Writes the value of `row` into the line, `-` for a null (a date and
+    /// a time, each `-`, for the request time). Tabs and line breaks in
+    /// text are escaped when `checked`, and left to the batch's count when
+    /// not.
     #[inline]
-    fn write(&self, row: usize, first: bool, single: bool, checked: bool, out: &mut Vec<u8>) {
+    fn write(&self, row: usize, first: bool, single: bool, checked: bool, out: &mut SplitLines) {
         match self {
-            Values::DateTime(times) => match times.is_valid(row) {
-                true => write_date_time(times.value(row).div_euclid(1000), out),
-                false => out.extend_from_slice(b"-\t-"),
-            },
+            Values::DateTime(times) => {
+                let seconds = times
+                    .is_valid(row)
+                    .then(|| times.value(row).div_euclid(1000));
+                out.value(|text| match seconds {
+                    Some(seconds) => write_date(seconds, text),
+                    None => text.push(b'-'),
+                });
+                out.value(|text| match seconds {
+                    Some(seconds) => write_time(seconds, text),
+                    None => text.push(b'-'),
+                });
+            }
+            value => out.value(|text| value.write_one(row, first, single, checked, text)),
+        }
+    }
+
+    /// [`write`](Values::write) for every column but the date and time.
+    #[inline]
+    fn write_one(&self, row: usize, first: bool, single: bool, checked: bool, out: &mut Vec<u8>) {
+        match self {
+            Values::DateTime(_) => unreachable!("written as two values"),
             Values::Epoch(times) => match times.is_valid(row) {
                 true => write_epoch_millis(times.value(row), out),
                 false => out.push(b'-'),
@@ -558,30 +564,34 @@ impl<'a> Values<'a> {
     }
 }
 
-/// `YYYY-MM-DD\tHH:MM:SS` of `seconds` since the epoch.
-fn write_date_time(seconds: i64, out: &mut Vec<u8>) {
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let two = |n: i64, out: &mut Vec<u8>| {
-        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8])
-    };
+/// Two digits of `n`, below 100.
+fn two_digits(n: i64, out: &mut Vec<u8>) {
+    out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+}
+
+/// `YYYY-MM-DD` of `seconds` since the epoch.
+fn write_date(seconds: i64, out: &mut Vec<u8>) {
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
     if (0..=9999).contains(&year) {
-        two(year / 100, out);
-        two(year % 100, out);
+        two_digits(year / 100, out);
+        two_digits(year % 100, out);
     } else {
         out.extend_from_slice(itoa::Buffer::new().format(year).as_bytes());
     }
     out.push(b'-');
-    two(month, out);
+    two_digits(month, out);
     out.push(b'-');
-    two(day, out);
-    out.push(b'\t');
-    two(secs / 3600, out);
+    two_digits(day, out);
+}
+
+/// `HH:MM:SS` of `seconds` since the epoch.
+fn write_time(seconds: i64, out: &mut Vec<u8>) {
+    let secs = seconds.rem_euclid(86_400);
+    two_digits(secs / 3600, out);
     out.push(b':');
-    two(secs / 60 % 60, out);
+    two_digits(secs / 60 % 60, out);
     out.push(b':');
-    two(secs % 60, out);
+    two_digits(secs % 60, out);
 }
 
 /// `seconds` as `Display` writes it: the shortest decimal that reads back
@@ -797,6 +807,23 @@ impl<'a> Strings<'a> {
 mod tests {
     use super::*;
 
+    /// Every line of `lines`, read by its spans, has the values that
+    /// splitting its text at the tabs gives.
+    fn assert_spans_split_the_text(lines: &SplitLines, schema: &Schema) {
+        let mut decoder = cflog_core::Decoder::new();
+        let mut spans = Vec::new();
+        let text: Vec<&[u8]> = lines.text().split(|&b| b == b'\n').collect();
+        assert_eq!(text.len(), lines.len() + 1);
+        for (i, line_text) in text[..lines.len()].iter().enumerate() {
+            let (line, _) = decoder.split_line(lines, i, schema).unwrap();
+            let split = cflog_core::LogLine::parse(line_text, schema, &mut spans).unwrap();
+            assert_eq!(line.as_bytes(), *line_text);
+            let by_spans: Vec<_> = (0..line.len()).map(|c| line.column(c)).collect();
+            let by_tabs: Vec<_> = (0..split.len()).map(|c| split.column(c)).collect();
+            assert_eq!(by_spans, by_tabs, "line {i}");
+        }
+    }
+
     #[test]
     fn days_become_civil_dates() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
@@ -804,8 +831,10 @@ mod tests {
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
         let mut out = Vec::new();
-        write_date_time(1_575_493_351, &mut out);
-        assert_eq!(out, b"2019-12-04\t21:02:31");
+        write_date(1_575_493_351, &mut out);
+        out.push(b' ');
+        write_time(1_575_493_351, &mut out);
+        assert_eq!(out, b"2019-12-04 21:02:31");
     }
 
     #[test]
@@ -880,13 +909,18 @@ mod tests {
         ])
         .unwrap();
         let plan = Plan::new(&batch.schema()).unwrap();
-        let mut out = b"kept\n".to_vec();
-        plan.write_lines(&batch, &mut Schemas::default(), &mut out)
+        let mut out = SplitLines::new();
+        out.value(|text| text.extend_from_slice(b"an earlier batch"));
+        out.end_line();
+        let schema = plan
+            .write_lines(&batch, &mut Schemas::default(), &mut out)
             .unwrap();
+        assert_spans_split_the_text(&out, &schema);
         assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "kept\n%23a\tx%09y\n/b\t-\n/c\tz%0D%0A\n"
+            String::from_utf8(out.text().to_vec()).unwrap(),
+            "%23a\tx%09y\n/b\t-\n/c\tz%0D%0A\n"
         );
+        assert_eq!(out.len(), 3);
     }
 
     #[test]
@@ -933,11 +967,13 @@ mod tests {
         ])
         .unwrap();
         let plan = Plan::new(&batch.schema()).unwrap();
-        let mut out = Vec::new();
-        plan.write_lines(&batch, &mut Schemas::default(), &mut out)
+        let mut out = SplitLines::new();
+        let schema = plan
+            .write_lines(&batch, &mut Schemas::default(), &mut out)
             .unwrap();
+        assert_spans_split_the_text(&out, &schema);
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            String::from_utf8(out.text().to_vec()).unwrap(),
             "1970-01-01\t00:00:00\tx%09y\t/100%25\n\
              1970-01-01\t00:00:01\t%2D\t/b\n\
              1970-01-01\t00:00:02\ta b\t/c\n"

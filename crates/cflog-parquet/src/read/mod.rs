@@ -37,7 +37,7 @@
 //! [`ColumnSet`]: crate::ColumnSet
 //!
 //! ```
-//! use cflog_core::{Decoded, Decoder, Record};
+//! use cflog_core::{Decoder, Record, SplitLines};
 //! use cflog_parquet::read::{FOOTER_TAIL, ParquetLog, metadata_len};
 //! use cflog_parquet::{ColumnSet, ParquetWriter, WriterOptions};
 //!
@@ -58,16 +58,15 @@
 //! let range = parquet.row_group_range(0)?;
 //! let bytes = bytes::Bytes::copy_from_slice(&file[range.start as usize..range.end as usize]);
 //! let mut rows = parquet.row_group(0, range.start, bytes)?;
-//! let mut lines = Vec::new();
+//! let mut lines = SplitLines::new();
 //! let schema = rows.next_lines(&mut lines)?.unwrap();
 //! // In the file's column order, text decoded and escaped again only where
 //! // a line needs it.
-//! assert_eq!(lines, b"2019-12-04\t21:02:31\t/a b\t200\n");
+//! assert_eq!(lines.text(), b"2019-12-04\t21:02:31\t/a b\t200\n");
 //!
 //! let mut decoder = Decoder::new();
-//! decoder.set_schema(schema);
-//! assert_eq!(decoder.decode(&lines, &mut record).0?, Decoded::Record);
-//! assert_eq!(record.line().status()?, Some(200));
+//! let (line, pos) = decoder.split_line(&lines, 0, &schema)?;
+//! assert_eq!((line.status()?, pos.line()), (Some(200), 1));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -79,7 +78,7 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Schema as ArrowSchema};
 use bytes::Bytes;
-use cflog_core::{Schema, SchemaError};
+use cflog_core::{Schema, SchemaError, SplitLines};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
@@ -418,15 +417,15 @@ pub struct RowGroupLines {
 }
 
 impl RowGroupLines {
-    /// Appends the next batch of rows to `out`, one line each (ending in
-    /// `\n`), and returns the schema that splits them; `None` after the
-    /// last batch. The schema is the same `Arc` as long as the columns
-    /// are.
+    /// Writes the next batch of rows into `out` (cleared first), one line
+    /// each, with the spans of their values, and returns the schema of
+    /// those values; `None` after the last batch. The schema is the same
+    /// `Arc` as long as the columns are.
     ///
     /// # Errors
     ///
     /// [`ReadError::Data`] when a page does not decode.
-    pub fn next_lines(&mut self, out: &mut Vec<u8>) -> Result<Option<Arc<Schema>>, ReadError> {
+    pub fn next_lines(&mut self, out: &mut SplitLines) -> Result<Option<Arc<Schema>>, ReadError> {
         let Some(batch) = self.reader.next() else {
             return Ok(None);
         };
