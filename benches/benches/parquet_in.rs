@@ -4,6 +4,9 @@
 //! pipeline's input (`run_sync` for the gzip, `run_parquet_file` for the
 //! files) into an NDJSON sink in memory.
 //!
+//! `…_to_nothing` runs the gzip text and cflog's own file into a sink that
+//! keeps nothing: each input's own share, without the JSON writer.
+//!
 //! The files are made before timing, from the generated 33-field corpus.
 //! Times are this thread's CPU time. Figures are in BENCHMARKS.md.
 
@@ -17,9 +20,9 @@ use cflog_benches::ThreadCpu;
 use cflog_core::{Reader, Record};
 use cflog_parquet::{ColumnSet, ParquetWriter, WriterOptions};
 use cflog_pipeline::input::{run_parquet_file, run_sync};
-use cflog_pipeline::sink::NdjsonSink;
+use cflog_pipeline::sink::{NdjsonSink, NullSink};
 use cflog_pipeline::{Options, Pipeline};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -132,7 +135,30 @@ fn parquet_in(c: &mut Criterion<ThreadCpu>) {
             });
         });
     }
+    without_output(&mut g, &gz, &own);
     g.finish();
+}
+
+/// The gzip text and cflog's own Parquet into a sink that keeps nothing:
+/// each input's own share (the inflate and the splitting of the text; the
+/// Parquet decoding and the lines written from the columns), without the
+/// JSON writer that both pay.
+fn without_output(g: &mut BenchmarkGroup<'_, ThreadCpu>, gz: &[u8], own: &Path) {
+    g.bench_function("gzip_text_to_nothing", |b| {
+        b.iter(|| {
+            let mut pipeline = Pipeline::new(&Options::default(), NullSink::new());
+            let summary = run_sync(black_box(gz), &mut pipeline).unwrap();
+            assert_eq!(summary.entries as usize, LINES);
+        });
+    });
+    let file = File::open(own).unwrap();
+    g.bench_function("cflog_parquet_to_nothing", |b| {
+        b.iter(|| {
+            let mut pipeline = Pipeline::new(&Options::default(), NullSink::new());
+            let summary = run_parquet_file(black_box(&file), &mut pipeline).unwrap();
+            assert_eq!(summary.entries as usize, LINES);
+        });
+    });
 }
 
 criterion_group! {
