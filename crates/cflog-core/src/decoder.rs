@@ -304,6 +304,10 @@ impl Decoder {
     /// For the line only, as [`decode`](Decoder::decode) gives them: it is
     /// longer than the maximum, it has another number of values than
     /// `schema` has columns, or it has no value at all.
+    ///
+    /// # Panics
+    ///
+    /// When `lines` has no line `i`.
     pub fn split_line<'a>(
         &mut self,
         lines: &'a SplitLines,

@@ -15,7 +15,6 @@
 /// line a text log would have.
 ///
 /// ```
-/// use std::sync::Arc;
 /// use cflog_core::{Decoder, Schema, SplitLines};
 ///
 /// let schema = Schema::from_names(["sc-status", "cs-uri-stem"])?;

@@ -133,8 +133,8 @@ impl<S: Sink> Pipeline<S> {
     /// [`cflog_parquet::read`](https://docs.rs/cflog-parquet) and
     /// [`SplitLines`]. The input's lines are its rows from then on: a
     /// rejected row is listed by its row number, from 1, and the summary
-    /// says [`parquet`](Summary::parquet). Unless the sink stops the input
-    /// first: then the rest is not read.
+    /// says [`parquet`](Summary::parquet). Once the sink stops the input,
+    /// the rest is not read.
     ///
     /// ```
     /// use std::sync::Arc;
