@@ -79,34 +79,6 @@ pub(crate) struct Plan {
 pub(crate) struct Schemas {
     names: Vec<String>,
     schema: Option<Arc<Schema>>,
-    percents: Percents,
-}
-
-/// The buffers of string views already searched for a `%`, and whether
-/// one was found: a dictionary page's buffer is the same in every batch
-/// of its column chunk, and searching it once per batch would cost more
-/// than the rows. Each buffer is held, so that no other can take its
-/// address while it is here; at most [`Percents::MAX`] are.
-#[derive(Debug, Default)]
-struct Percents(Vec<(arrow_buffer::Buffer, bool)>);
-
-impl Percents {
-    const MAX: usize = 256;
-
-    fn in_buffer(&mut self, buffer: &arrow_buffer::Buffer) -> bool {
-        let same = |held: &arrow_buffer::Buffer| {
-            held.as_ptr() == buffer.as_ptr() && held.len() == buffer.len()
-        };
-        if let Some((_, found)) = self.0.iter().find(|(held, _)| same(held)) {
-            return *found;
-        }
-        let found = memchr::memchr(b'%', buffer).is_some();
-        if self.0.len() == Percents::MAX {
-            self.0.clear();
-        }
-        self.0.push((buffer.clone(), found));
-        found
-    }
 }
 
 fn is_string(data_type: &DataType) -> bool {
@@ -295,8 +267,8 @@ impl Plan {
         for row in 0..rows {
             for (i, column) in columns.iter().enumerate() {
                 out.value(|text| match column.get(row) {
-                    Some(value) if plain(value, i == 0, single) => text.extend_from_slice(value),
-                    Some(value) => write_raw(value, true, single, text),
+                    Some(value) if plain(value, i == 0, single) => value.copy_to(text),
+                    Some(value) => value.with_bytes(|v| write_raw(v, i == 0, single, true, text)),
                     None => text.push(b'-'),
                 });
             }
@@ -309,7 +281,7 @@ impl Plan {
         for row in 0..rows {
             for (i, column) in columns.iter().enumerate() {
                 out.value(|text| match column.get(row) {
-                    Some(value) => write_raw(value, i == 0, single, text),
+                    Some(value) => value.with_bytes(|v| write_raw(v, i == 0, single, true, text)),
                     None => text.push(b'-'),
                 });
             }
@@ -388,7 +360,7 @@ impl Plan {
         // Each column downcast once for the batch, not once for every value.
         let values: Vec<Values<'_>> = present
             .iter()
-            .map(|c| Values::of(batch.column(c.index), c.how, epoch, &mut schemas.percents))
+            .map(|c| Values::of(batch.column(c.index), c.how, epoch))
             .collect();
         // As for AWS's strings: values that need no escaping of `%` go in
         // as they are, and one count checks the batch's tabs and line
@@ -442,7 +414,7 @@ fn write_extra_row(map: &MapArray, keys: &[&str], row: usize, first: bool, out: 
             _ => None,
         };
         out.value(|text| match value {
-            Some(value) => write_escaped(value.as_bytes(), first && i == 0, false, text),
+            Some(value) => write_escaped(value.as_bytes(), first && i == 0, false, true, text),
             None => text.push(b'-'),
         });
     }
@@ -458,9 +430,8 @@ enum Values<'a> {
     Int(&'a Int64Array),
     Status(&'a Int64Array),
     Seconds(&'a Float64Array),
-    /// Decoded text, escaped again; `true` when no value of the batch
-    /// has a `%`.
-    Text(Strings<'a>, bool),
+    /// Decoded text, escaped again.
+    Text(Strings<'a>),
     /// Text kept as logged (AWS's strings, words, addresses).
     Raw(Strings<'a>),
     /// A column whose type the plan did not expect: no value.
@@ -468,7 +439,7 @@ enum Values<'a> {
 }
 
 impl<'a> Values<'a> {
-    fn of(array: &'a ArrayRef, how: How, epoch: bool, percents: &mut Percents) -> Values<'a> {
+    fn of(array: &'a ArrayRef, how: How, epoch: bool) -> Values<'a> {
         let strings = || Strings::of(array).unwrap_or(Strings::Null);
         match how {
             How::Timestamp => match array.as_primitive_opt::<TimestampMillisecondType>() {
@@ -485,11 +456,7 @@ impl<'a> Values<'a> {
             How::Seconds => array
                 .as_primitive_opt::<Float64Type>()
                 .map_or(Values::Absent, Values::Seconds),
-            How::Text => {
-                let strings = strings();
-                let clean = !strings.may_have_percent(percents);
-                Values::Text(strings, clean)
-            }
+            How::Text => Values::Text(strings()),
             How::Word | How::Raw => Values::Raw(strings()),
             How::Derived | How::Extra => Values::Absent,
         }
@@ -533,8 +500,10 @@ impl<'a> Values<'a> {
                     return out.push(b'-');
                 }
                 let n = numbers.value(row);
-                if matches!(self, Values::Status(_)) && (0..100).contains(&n) {
-                    out.extend_from_slice(if n < 10 { b"00" } else { b"0" });
+                if matches!(self, Values::Status(_)) && (0..1000).contains(&n) {
+                    // Three digits, as a status is logged.
+                    let digits = [n / 100, n / 10 % 10, n % 10].map(|d| b'0' + d as u8);
+                    return out.extend_from_slice(&digits);
                 }
                 out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
             }
@@ -544,19 +513,17 @@ impl<'a> Values<'a> {
                 }
                 write_seconds(seconds.value(row), out);
             }
-            Values::Text(strings, clean) => match strings.get(row) {
-                Some(b"-") => out.extend_from_slice(b"%2D"),
-                Some(value) if *clean && !checked && plain(value, first, single) => {
-                    out.extend_from_slice(value)
+            Values::Text(strings) => match strings.get(row) {
+                Some(value) if value.is_dash() => out.extend_from_slice(b"%2D"),
+                Some(value) if !checked && plain(value, first, single) => {
+                    value.copy_escaping_percent(out)
                 }
-                Some(value) => write_escaped(value, first, single, out),
+                Some(value) => value.with_bytes(|v| write_escaped(v, first, single, checked, out)),
                 None => out.push(b'-'),
             },
             Values::Raw(strings) => match strings.get(row) {
-                Some(value) if !checked && plain(value, first, single) => {
-                    out.extend_from_slice(value)
-                }
-                Some(value) => write_raw(value, first, single, out),
+                Some(value) if !checked && plain(value, first, single) => value.copy_to(out),
+                Some(value) => value.with_bytes(|v| write_raw(v, first, single, checked, out)),
                 None => out.push(b'-'),
             },
             Values::Absent => out.push(b'-'),
@@ -674,27 +641,28 @@ fn separators(bytes: &[u8]) -> usize {
 /// Whether `value` is written as it is, but for a tab or a line break:
 /// a `#` that would start a header line, or a lone empty value, which would
 /// leave the line blank, is not.
-#[inline]
-fn plain(value: &[u8], first: bool, single: bool) -> bool {
-    let header = first && value.first() == Some(&b'#');
-    let blank = single && value.is_empty();
+#[inline(always)]
+fn plain(value: Str<'_>, first: bool, single: bool) -> bool {
+    let header = first && value.first() == Some(b'#');
+    let blank = single && value.len() == 0;
     !(header || blank)
 }
 
 /// A value as logged. Only what a line cannot hold is escaped, as
-/// CloudFront escapes it: a tab, a line break, a `#` that would start a
-/// header line. A lone empty value is `-`, where a line would be blank.
+/// CloudFront escapes it: a `#` that would start a header line, and, when
+/// `checked`, a tab or a line break (left to the batch's count when not).
+/// A lone empty value is `-`, where a line would be blank.
 #[inline]
-fn write_raw(value: &[u8], first: bool, single: bool, out: &mut Vec<u8>) {
+fn write_raw(value: &[u8], first: bool, single: bool, checked: bool, out: &mut Vec<u8>) {
     if value.is_empty() && single {
         out.push(b'-');
         return;
     }
     if first && value.first() == Some(&b'#') {
         out.extend_from_slice(b"%23");
-        return write_raw(&value[1..], false, false, out);
+        return write_raw(&value[1..], false, false, checked, out);
     }
-    if memchr::memchr3(b'\t', b'\n', b'\r', value).is_none() {
+    if !checked || memchr::memchr3(b'\t', b'\n', b'\r', value).is_none() {
         out.extend_from_slice(value);
         return;
     }
@@ -712,93 +680,216 @@ fn write_raw(value: &[u8], first: bool, single: bool, out: &mut Vec<u8>) {
 /// `%25`, a lone `-` (which would read as no value) as `%2D`, and what
 /// [`write_raw`] escapes.
 #[inline]
-fn write_escaped(value: &[u8], first: bool, single: bool, out: &mut Vec<u8>) {
+fn write_escaped(value: &[u8], first: bool, single: bool, checked: bool, out: &mut Vec<u8>) {
     if value == b"-" {
         out.extend_from_slice(b"%2D");
         return;
     }
-    if memchr::memchr(b'%', value).is_none() {
-        return write_raw(value, first, single, out);
-    }
     let mut rest = value;
     let mut first = first;
     while let Some(at) = memchr::memchr(b'%', rest) {
-        write_raw(&rest[..at], first && at > 0, false, out);
+        write_raw(&rest[..at], first && at > 0, false, checked, out);
         out.extend_from_slice(b"%25");
         rest = &rest[at + 1..];
         first = false;
     }
-    write_raw(rest, false, false, out);
+    write_raw(rest, first, single && value.is_empty(), checked, out);
 }
 
 /// A column of strings, whichever Arrow type holds them.
 enum Strings<'a> {
+    /// What the reader asks for ([`as_views`](super::as_views)): each
+    /// value of up to 12 bytes held in its view, a longer one in a buffer.
+    Views {
+        views: &'a [u128],
+        buffers: &'a [arrow_buffer::Buffer],
+        nulls: Option<&'a arrow_buffer::NullBuffer>,
+    },
     Utf8(&'a arrow_array::StringArray),
     LargeUtf8(&'a arrow_array::LargeStringArray),
-    Utf8View(&'a arrow_array::StringViewArray),
     Binary(&'a arrow_array::BinaryArray),
     LargeBinary(&'a arrow_array::LargeBinaryArray),
-    BinaryView(&'a arrow_array::BinaryViewArray),
     Null,
 }
 
 impl<'a> Strings<'a> {
     fn of(array: &'a ArrayRef) -> Option<Strings<'a>> {
+        let views = |views: &'a [u128], buffers: &'a [arrow_buffer::Buffer]| Strings::Views {
+            views,
+            buffers,
+            nulls: array.nulls(),
+        };
         Some(match array.data_type() {
+            DataType::Utf8View => {
+                let a = array.as_string_view();
+                views(a.views(), a.data_buffers())
+            }
+            DataType::BinaryView => {
+                let a = array.as_binary_view();
+                views(a.views(), a.data_buffers())
+            }
             DataType::Utf8 => Strings::Utf8(array.as_string::<i32>()),
             DataType::LargeUtf8 => Strings::LargeUtf8(array.as_string::<i64>()),
-            DataType::Utf8View => Strings::Utf8View(array.as_string_view()),
             DataType::Binary => Strings::Binary(array.as_binary::<i32>()),
             DataType::LargeBinary => Strings::LargeBinary(array.as_binary::<i64>()),
-            DataType::BinaryView => Strings::BinaryView(array.as_binary_view()),
             _ => return None,
         })
     }
 
-    /// Whether a value may hold a `%`: `false` when none does. Only the
-    /// arrays' bytes are searched, not each value: a dictionary's unused
-    /// values, or a slice's neighbours, may give a `true` for nothing.
-    fn may_have_percent(&self, percents: &mut Percents) -> bool {
-        let byte = b'%';
-        let views = |views: &[u128], buffers: &[arrow_buffer::Buffer], percents: &mut Percents| {
-            // A view of up to 12 bytes holds them, zero-padded, after its
-            // four bytes of length; a longer one points into a buffer. A
-            // byte equal to `byte` is found as a zero byte of the view xor
-            // `byte` in every byte (the classic test for a zero byte).
-            const ONES: u128 = u128::MAX / 255;
-            const LENGTH: u128 = 0xFFFF_FFFF;
-            let pattern = ONES * u128::from(byte);
-            let inline = views.iter().fold(false, |found, &view| {
-                let x = view ^ pattern;
-                let zero = x.wrapping_sub(ONES) & !x & (ONES << 7) & !LENGTH;
-                found | ((view as u32) <= 12 && zero != 0)
-            });
-            inline || buffers.iter().any(|b| percents.in_buffer(b))
-        };
+    /// The value of `row`, or `None` for a null.
+    #[inline(always)]
+    fn get(&self, row: usize) -> Option<Str<'a>> {
         match self {
-            Strings::Utf8(a) => memchr::memchr(byte, a.value_data()).is_some(),
-            Strings::LargeUtf8(a) => memchr::memchr(byte, a.value_data()).is_some(),
-            Strings::Binary(a) => memchr::memchr(byte, a.value_data()).is_some(),
-            Strings::LargeBinary(a) => memchr::memchr(byte, a.value_data()).is_some(),
-            Strings::Utf8View(a) => views(a.views(), a.data_buffers(), percents),
-            Strings::BinaryView(a) => views(a.views(), a.data_buffers(), percents),
-            Strings::Null => false,
+            Strings::Views {
+                views,
+                buffers,
+                nulls,
+            } => {
+                if nulls.is_some_and(|nulls| nulls.is_null(row)) {
+                    return None;
+                }
+                let view = views[row];
+                let len = view as u32;
+                if len <= Str::INLINE {
+                    return Some(Str::Inline(view));
+                }
+                // A longer one: its length, a prefix, then the index of its
+                // buffer and its offset there, four bytes each.
+                let buffer = &buffers[(view >> 64) as u32 as usize];
+                let start = (view >> 96) as usize;
+                Some(Str::Slice(&buffer[start..start + len as usize]))
+            }
+            other => other.get_offsets(row).map(Str::Slice),
         }
     }
 
-    #[inline]
-    fn get(&self, row: usize) -> Option<&'a [u8]> {
+    /// [`get`](Strings::get) for the arrays of offsets, which the reader
+    /// does not ask for.
+    fn get_offsets(&self, row: usize) -> Option<&'a [u8]> {
         fn at<A: Array, T: ?Sized>(a: &A, row: usize, value: impl Fn(&A) -> &T) -> Option<&T> {
             a.is_valid(row).then(|| value(a))
         }
         match self {
             Strings::Utf8(a) => at(*a, row, |a| a.value(row).as_bytes()),
             Strings::LargeUtf8(a) => at(*a, row, |a| a.value(row).as_bytes()),
-            Strings::Utf8View(a) => at(*a, row, |a| a.value(row).as_bytes()),
             Strings::Binary(a) => at(*a, row, |a| a.value(row)),
             Strings::LargeBinary(a) => at(*a, row, |a| a.value(row)),
-            Strings::BinaryView(a) => at(*a, row, |a| a.value(row)),
-            Strings::Null => None,
+            Strings::Views { .. } | Strings::Null => None,
+        }
+    }
+}
+
+/// One string value: a short one still in its view, whose fixed 16 bytes
+/// copy without a call to `memcpy`, or a slice.
+#[derive(Clone, Copy, Debug)]
+enum Str<'a> {
+    /// A view of at most [`Str::INLINE`] bytes: its length in the low four
+    /// bytes, then the value, zero-padded.
+    Inline(u128),
+    Slice(&'a [u8]),
+}
+
+impl Str<'_> {
+    const INLINE: u32 = 12;
+    /// `-`, as the low five bytes of its view.
+    const DASH: u128 = 1 | (b'-' as u128) << 32;
+
+    #[inline(always)]
+    fn len(self) -> usize {
+        match self {
+            Str::Inline(view) => view as u32 as usize,
+            Str::Slice(bytes) => bytes.len(),
+        }
+    }
+
+    #[inline(always)]
+    fn first(self) -> Option<u8> {
+        match self {
+            Str::Inline(view) => (view as u32 > 0).then_some((view >> 32) as u8),
+            Str::Slice(bytes) => bytes.first().copied(),
+        }
+    }
+
+    #[inline(always)]
+    fn is_dash(self) -> bool {
+        match self {
+            Str::Inline(view) => view & 0xFF_FFFF_FFFF == Str::DASH,
+            Str::Slice(bytes) => bytes == b"-",
+        }
+    }
+
+    /// Whether the value holds `byte`, which is above 12.
+    #[inline(always)]
+    fn contains(self, byte: u8) -> bool {
+        debug_assert!(byte > 12);
+        match self {
+            // A byte equal to `byte` is a zero byte of the view xor `byte`
+            // in every byte (the classic test for a zero byte), kept where
+            // the value lies. The length's bytes (at most 12, then zeros)
+            // never equal `byte`, so no borrow from them marks a value's.
+            Str::Inline(view) => {
+                const ONES: u128 = u128::MAX / 255;
+                let value = ((1u128 << (8 * (view as u32))) - 1) << 32;
+                let x = view ^ (ONES * u128::from(byte));
+                x.wrapping_sub(ONES) & !x & (ONES << 7) & value != 0
+            }
+            Str::Slice(bytes) => memchr::memchr(byte, bytes).is_some(),
+        }
+    }
+
+    /// Appends the value to `out`.
+    #[inline(always)]
+    fn copy_to(self, out: &mut Vec<u8>) {
+        match self {
+            Str::Inline(view) => {
+                // All 12 bytes of room, then the value's length kept.
+                let len = out.len() + view as u32 as usize;
+                out.extend_from_slice(&view.to_le_bytes()[4..]);
+                out.truncate(len);
+            }
+            Str::Slice(bytes) => out.extend_from_slice(bytes),
+        }
+    }
+
+    /// Appends the value to `out` with each `%` as `%25`. Eight bytes are
+    /// searched and copied at once, without a call: most values are short.
+    #[inline(always)]
+    fn copy_escaping_percent(self, out: &mut Vec<u8>) {
+        const ONES: u64 = u64::MAX / 255;
+        let has_percent = |word: u64| {
+            let x = word ^ (ONES * u64::from(b'%'));
+            x.wrapping_sub(ONES) & !x & (ONES << 7) != 0
+        };
+        let escape = |bytes: &[u8], out: &mut Vec<u8>| {
+            for &b in bytes {
+                match b {
+                    b'%' => out.extend_from_slice(b"%25"),
+                    b => out.push(b),
+                }
+            }
+        };
+        if !self.contains(b'%') {
+            return self.copy_to(out);
+        }
+        self.with_bytes(|bytes| {
+            let mut chunks = bytes.chunks_exact(8);
+            for chunk in &mut chunks {
+                let chunk: [u8; 8] = chunk.try_into().expect("eight bytes");
+                match has_percent(u64::from_le_bytes(chunk)) {
+                    false => out.extend_from_slice(&chunk),
+                    true => escape(&chunk, out),
+                }
+            }
+            escape(chunks.remainder(), out);
+        })
+    }
+
+    /// Calls `f` with the value's bytes.
+    #[inline]
+    fn with_bytes<R>(self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            Str::Inline(view) => f(&view.to_le_bytes()[4..][..view as u32 as usize]),
+            Str::Slice(bytes) => f(bytes),
         }
     }
 }
@@ -882,7 +973,7 @@ mod tests {
             "",
         ] {
             let mut out = Vec::new();
-            write_escaped(value.as_bytes(), true, false, &mut out);
+            write_escaped(value.as_bytes(), true, false, true, &mut out);
             assert!(!out.contains(&b'\t') && !out.contains(&b'\n') && !out.contains(&b'\r'));
             assert_ne!(out.first(), Some(&b'#'));
             assert_ne!(out, b"-");
@@ -924,21 +1015,52 @@ mod tests {
     }
 
     #[test]
-    fn a_percent_is_found_in_short_and_long_views() {
+    fn views_read_as_the_array_reads_them() {
         use arrow_array::StringViewArray;
-        let short = StringViewArray::from(vec!["/a", "100%", "/c"]);
-        let long = StringViewArray::from(vec!["/a", "/a-path-longer-than-twelve%"]);
-        let none =
-            StringViewArray::from(vec![Some("/a"), None, Some("/a-path-longer-than-twelve")]);
-        let found = |array: &StringViewArray| {
-            let array: ArrayRef = Arc::new(array.clone());
-            Strings::of(&array)
-                .unwrap()
-                .may_have_percent(&mut Percents::default())
-        };
-        assert!(found(&short));
-        assert!(found(&long));
-        assert!(!found(&none));
+        let mut values: Vec<Option<String>> = vec![None, Some(String::new())];
+        // Every length around the 12 bytes a view holds, with a `%`, a
+        // `-` or a `#` at each place, and without.
+        for len in 1..=20 {
+            for at in 0..len {
+                for byte in [b'%', b'-', b'#', b'a'] {
+                    let mut value = vec![b'x'; len];
+                    value[at] = byte;
+                    values.push(Some(String::from_utf8(value).unwrap()));
+                }
+            }
+        }
+        let array: ArrayRef = Arc::new(StringViewArray::from(values.clone()));
+        let strings = Strings::of(&array).unwrap();
+        assert!(matches!(strings, Strings::Views { .. }));
+        for (row, expected) in values.iter().enumerate() {
+            let value = strings.get(row);
+            assert_eq!(value.is_none(), expected.is_none(), "row {row}");
+            let (Some(value), Some(expected)) = (value, expected) else {
+                continue;
+            };
+            let expected = expected.as_bytes();
+            assert_eq!(value.with_bytes(<[u8]>::to_vec), expected);
+            assert_eq!(value.len(), expected.len());
+            assert_eq!(value.first(), expected.first().copied());
+            assert_eq!(value.is_dash(), expected == b"-");
+            for byte in [b'%', b'-', b'#', b'x', b'a'] {
+                assert_eq!(
+                    value.contains(byte),
+                    expected.contains(&byte),
+                    "{expected:?}"
+                );
+            }
+            let mut out = b"before".to_vec();
+            value.copy_to(&mut out);
+            assert_eq!(&out[6..], expected);
+            let mut escaped = b"before".to_vec();
+            write_escaped(expected, false, false, false, &mut escaped);
+            if !value.is_dash() {
+                let mut out = b"before".to_vec();
+                value.copy_escaping_percent(&mut out);
+                assert_eq!(out, escaped, "{expected:?}");
+            }
+        }
     }
 
     #[test]
@@ -983,10 +1105,10 @@ mod tests {
     #[test]
     fn raw_values_keep_their_escapes() {
         let mut out = Vec::new();
-        write_raw(b"Mozilla/5.0%20(X11)", true, false, &mut out);
+        write_raw(b"Mozilla/5.0%20(X11)", true, false, true, &mut out);
         assert_eq!(out, b"Mozilla/5.0%20(X11)");
         out.clear();
-        write_raw(b"", true, true, &mut out);
+        write_raw(b"", true, true, true, &mut out);
         assert_eq!(out, b"-");
     }
 }
