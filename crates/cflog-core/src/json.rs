@@ -39,15 +39,14 @@ use crate::schema::{Family, Schema};
 mod entry_text;
 mod ip;
 mod number;
-mod out;
 mod query;
 mod text;
+use crate::out::Out;
 use ip::{write_ip, write_ipv6};
 use number::{
     write_seconds, write_seconds_checked, write_signed, write_status_checked, write_unsigned,
     write_unsigned_checked,
 };
-use out::Out;
 use query::{QueryScratch, write_query_params};
 use text::{copy_if_plain, decode_if_plain, write_string, write_text};
 

@@ -83,6 +83,7 @@ mod json_line;
 mod kind;
 mod line;
 mod mask;
+pub mod out;
 mod raw;
 mod reader;
 mod record;
@@ -104,7 +105,7 @@ pub use line::{FieldCountError, LogLine, Value};
 pub use reader::{Reader, Records};
 pub use record::Record;
 pub use schema::{Column, Delimiter, DelimiterError, Family, MAX_COLUMNS, Schema, SchemaError};
-pub use split_lines::SplitLines;
+pub use split_lines::{LineWriter, SplitLines};
 pub use values::{
     FleStatus, ForwardedEntry, ForwardedFor, HttpVersion, IpVersion, Protocol, ResultType,
     SslProtocol,

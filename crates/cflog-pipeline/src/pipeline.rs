@@ -142,12 +142,13 @@ impl<S: Sink> Pipeline<S> {
     /// use cflog_pipeline::{Options, Pipeline, sink::NdjsonSink};
     ///
     /// let schema = Arc::new(Schema::from_names(["sc-status", "cs-uri-stem"])?);
+    /// let values = [("200", "/a"), ("2x0", "/b")];
     /// let mut rows = SplitLines::new();
-    /// for (status, path) in [("200", "/a"), ("2x0", "/b")] {
-    ///     rows.value(|out| out.extend_from_slice(status.as_bytes()));
-    ///     rows.value(|out| out.extend_from_slice(path.as_bytes()));
-    ///     rows.end_line();
-    /// }
+    /// rows.write_lines(values.len(), |i, row| {
+    ///     let (status, path) = values[i];
+    ///     row.value(|out| out.extend_from_slice(status.as_bytes()));
+    ///     row.value(|out| out.extend_from_slice(path.as_bytes()));
+    /// });
     /// let mut out = Vec::new();
     /// let mut pipeline = Pipeline::new(&Options::default(), NdjsonSink::new(&mut out));
     /// pipeline.push_rows(&schema, &rows)?;

@@ -20,7 +20,6 @@ use super::number::{
     write_seconds, write_seconds_checked, write_signed, write_status_checked,
     write_unsigned_checked,
 };
-use super::out::Out;
 use super::query::write_query_params;
 use super::text::{copy_cell_if_plain, decode_cell_if_plain};
 use super::{
@@ -34,6 +33,7 @@ use crate::field::ValueKind;
 use crate::kind;
 use crate::kind::FieldError;
 use crate::line::{LogLine, Value};
+use crate::out::Out;
 use crate::schema::Schema;
 
 /// Where the text of one value is in the buffer that

@@ -10,10 +10,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::out::Out;
 use super::text::{CHUNK, chunk_of, copy_run};
 use crate::kind::FieldProblem;
 use crate::mask;
+use crate::out::Out;
 
 /// Writes the address `raw` (usually a slice of `line`, see [`chunk_of`])
 /// as a JSON string.

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use super::out::Out;
 use super::text::{CHUNK, chunk_of, copy_raw};
+use crate::out::Out;
 use crate::{mask, scan};
 
 /// Checks that `raw` is an unsigned integer up to `max` and writes it;

@@ -9,10 +9,10 @@
 
 use std::ops::Range;
 
-use super::out::Out;
 use super::text::{CHUNK, chunk_of, copy_run, write_string};
 use crate::escape::{self, NameGroups, QueryParams};
 use crate::mask;
+use crate::out::Out;
 
 /// Writes the `query_params` object of `raw`, the escaped query as logged:
 /// what serializing [`QueryParams`] with serde_json writes, without

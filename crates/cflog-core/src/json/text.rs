@@ -9,7 +9,7 @@
 
 use serde::ser::Serializer;
 
-use super::out::Out;
+use crate::out::Out;
 use crate::{escape, mask};
 
 /// Escaped text as a JSON string, decoded one level: the general path, for

@@ -9,7 +9,8 @@ use arrow_array::{
     Array, ArrayRef, Float64Array, Int64Array, MapArray, RecordBatch, TimestampMillisecondArray,
 };
 use arrow_schema::{DataType, Schema as ArrowSchema, TimeUnit};
-use cflog_core::{Field, Schema, SchemaError, SplitLines, ValueKind};
+use cflog_core::out::Out;
+use cflog_core::{Field, LineWriter, Schema, SchemaError, SplitLines, ValueKind};
 
 use super::names::field_of_column;
 use super::{Source, type_name};
@@ -264,29 +265,29 @@ impl Plan {
         // are, and one count over the batch checks that the only tabs and
         // line breaks are the ones written between them. A value that has
         // one sends the batch through `write_raw`, which escapes it.
-        for row in 0..rows {
+        out.write_lines(rows, |row, line| {
             for (i, column) in columns.iter().enumerate() {
-                out.value(|text| match column.get(row) {
+                line.value(|text| match column.get(row) {
                     Some(value) if plain(value, i == 0, single) => value.copy_to(text),
-                    Some(value) => value.with_bytes(|v| write_raw(v, i == 0, single, true, text)),
+                    Some(value) => value.with_bytes(|v| {
+                        text.detached(|text| write_raw(v, i == 0, single, true, text))
+                    }),
                     None => text.push(b'-'),
                 });
             }
-            out.end_line();
-        }
+        });
         if separators(out.text()) == rows * columns.len() {
             return;
         }
         out.clear();
-        for row in 0..rows {
+        out.write_lines(rows, |row, line| {
             for (i, column) in columns.iter().enumerate() {
-                out.value(|text| match column.get(row) {
+                line.value(|text| match column.get(row) {
                     Some(value) => value.with_bytes(|v| write_raw(v, i == 0, single, true, text)),
                     None => text.push(b'-'),
                 });
             }
-            out.end_line();
-        }
+        });
     }
 
     fn write_typed(
@@ -366,17 +367,16 @@ impl Plan {
         // as they are, and one count checks the batch's tabs and line
         // breaks; a value with one sends the batch through the escaping.
         for checked in [false, true] {
-            for row in 0..rows {
+            out.write_lines(rows, |row, line| {
                 let mut first = true;
                 for column in &values {
-                    column.write(row, first, single, checked, out);
+                    column.write(row, first, single, checked, line);
                     first = false;
                 }
                 if let Some(map) = extra {
-                    write_extra_row(map, &extra_out, row, first, out);
+                    write_extra_row(map, &extra_out, row, first, line);
                 }
-                out.end_line();
-            }
+            });
             if checked || separators(out.text()) == rows * schemas.names.len() {
                 break;
             }
@@ -400,7 +400,13 @@ fn extra_keys(map: &MapArray) -> Vec<String> {
     keys
 }
 
-fn write_extra_row(map: &MapArray, keys: &[&str], row: usize, first: bool, out: &mut SplitLines) {
+fn write_extra_row(
+    map: &MapArray,
+    keys: &[&str],
+    row: usize,
+    first: bool,
+    out: &mut LineWriter<'_>,
+) {
     let names = map.keys().as_string_opt::<i32>();
     let values = map.values().as_string_opt::<i32>();
     let offsets = map.value_offsets();
@@ -414,7 +420,9 @@ fn write_extra_row(map: &MapArray, keys: &[&str], row: usize, first: bool, out: 
             _ => None,
         };
         out.value(|text| match value {
-            Some(value) => write_escaped(value.as_bytes(), first && i == 0, false, true, text),
+            Some(value) => text.detached(|text| {
+                write_escaped(value.as_bytes(), first && i == 0, false, true, text)
+            }),
             None => text.push(b'-'),
         });
     }
@@ -467,7 +475,14 @@ impl<'a> Values<'a> {
     /// text are escaped when `checked`, and left to the batch's count when
     /// not.
     #[inline]
-    fn write(&self, row: usize, first: bool, single: bool, checked: bool, out: &mut SplitLines) {
+    fn write(
+        &self,
+        row: usize,
+        first: bool,
+        single: bool,
+        checked: bool,
+        out: &mut LineWriter<'_>,
+    ) {
         match self {
             Values::DateTime(times) => {
                 let seconds = times
@@ -488,7 +503,7 @@ impl<'a> Values<'a> {
 
     /// [`write`](Values::write) for every column but the date and time.
     #[inline]
-    fn write_one(&self, row: usize, first: bool, single: bool, checked: bool, out: &mut Vec<u8>) {
+    fn write_one(&self, row: usize, first: bool, single: bool, checked: bool, out: &mut Out<'_>) {
         match self {
             Values::DateTime(_) => unreachable!("written as two values"),
             Values::Epoch(times) => match times.is_valid(row) {
@@ -511,19 +526,22 @@ impl<'a> Values<'a> {
                 if seconds.is_null(row) {
                     return out.push(b'-');
                 }
-                write_seconds(seconds.value(row), out);
+                out.detached(|out| write_seconds(seconds.value(row), out));
             }
             Values::Text(strings) => match strings.get(row) {
                 Some(value) if value.is_dash() => out.extend_from_slice(b"%2D"),
                 Some(value) if !checked && plain(value, first, single) && !value.contains(b'%') => {
                     value.copy_to(out)
                 }
-                Some(value) => value.with_bytes(|v| write_escaped(v, first, single, checked, out)),
+                Some(value) => value.with_bytes(|v| {
+                    out.detached(|out| write_escaped(v, first, single, checked, out))
+                }),
                 None => out.push(b'-'),
             },
             Values::Raw(strings) => match strings.get(row) {
                 Some(value) if !checked && plain(value, first, single) => value.copy_to(out),
-                Some(value) => value.with_bytes(|v| write_raw(v, first, single, checked, out)),
+                Some(value) => value
+                    .with_bytes(|v| out.detached(|out| write_raw(v, first, single, checked, out))),
                 None => out.push(b'-'),
             },
             Values::Absent => out.push(b'-'),
@@ -532,12 +550,14 @@ impl<'a> Values<'a> {
 }
 
 /// Two digits of `n`, below 100.
-fn two_digits(n: i64, out: &mut Vec<u8>) {
+#[inline]
+fn two_digits(n: i64, out: &mut Out<'_>) {
     out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
 }
 
 /// `YYYY-MM-DD` of `seconds` since the epoch.
-fn write_date(seconds: i64, out: &mut Vec<u8>) {
+#[inline]
+fn write_date(seconds: i64, out: &mut Out<'_>) {
     let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
     if (0..=9999).contains(&year) {
         two_digits(year / 100, out);
@@ -552,7 +572,8 @@ fn write_date(seconds: i64, out: &mut Vec<u8>) {
 }
 
 /// `HH:MM:SS` of `seconds` since the epoch.
-fn write_time(seconds: i64, out: &mut Vec<u8>) {
+#[inline]
+fn write_time(seconds: i64, out: &mut Out<'_>) {
     let secs = seconds.rem_euclid(86_400);
     two_digits(secs / 3600, out);
     out.push(b':');
@@ -566,7 +587,7 @@ fn write_time(seconds: i64, out: &mut Vec<u8>) {
 /// `0.082`). Whole milliseconds, what the logs have, are written without
 /// `Display`'s search for the digits.
 #[inline]
-fn write_seconds(seconds: f64, out: &mut Vec<u8>) {
+fn write_seconds(seconds: f64, out: &mut Out<'_>) {
     if seconds.is_sign_positive() && seconds < 1e9 {
         let millis = (seconds * 1000.0).round();
         // The double nearest to `millis / 1000` is `seconds`, and no
@@ -598,7 +619,8 @@ fn write_seconds(seconds: f64, out: &mut Vec<u8>) {
 }
 
 /// Epoch seconds with three decimals, as real-time logs have them.
-fn write_epoch_millis(ms: i64, out: &mut Vec<u8>) {
+#[inline]
+fn write_epoch_millis(ms: i64, out: &mut Out<'_>) {
     out.extend_from_slice(itoa::Buffer::new().format(ms.div_euclid(1000)).as_bytes());
     let frac = ms.rem_euclid(1000);
     out.extend_from_slice(&[
@@ -653,7 +675,7 @@ fn plain(value: Str<'_>, first: bool, single: bool) -> bool {
 /// `checked`, a tab or a line break (left to the batch's count when not).
 /// A lone empty value is `-`, where a line would be blank.
 #[inline]
-fn write_raw(value: &[u8], first: bool, single: bool, checked: bool, out: &mut Vec<u8>) {
+fn write_raw(value: &[u8], first: bool, single: bool, checked: bool, out: &mut Out<'_>) {
     if value.is_empty() && single {
         out.push(b'-');
         return;
@@ -680,7 +702,7 @@ fn write_raw(value: &[u8], first: bool, single: bool, checked: bool, out: &mut V
 /// `%25`, a lone `-` (which would read as no value) as `%2D`, and what
 /// [`write_raw`] escapes.
 #[inline]
-fn write_escaped(value: &[u8], first: bool, single: bool, checked: bool, out: &mut Vec<u8>) {
+fn write_escaped(value: &[u8], first: bool, single: bool, checked: bool, out: &mut Out<'_>) {
     if value == b"-" {
         out.extend_from_slice(b"%2D");
         return;
@@ -839,13 +861,13 @@ impl Str<'_> {
 
     /// Appends the value to `out`.
     #[inline(always)]
-    fn copy_to(self, out: &mut Vec<u8>) {
+    fn copy_to(self, out: &mut Out<'_>) {
         match self {
             Str::Inline(view) => {
-                // All 12 bytes of room, then the value's length kept.
-                let len = out.len() + view as u32 as usize;
-                out.extend_from_slice(&view.to_le_bytes()[4..]);
-                out.truncate(len);
+                // All 12 bytes, of which the value's length is kept.
+                let bytes = view.to_le_bytes();
+                let value: &[u8; 12] = bytes[4..].try_into().expect("12 bytes");
+                out.put_chunk(value, view as u32 as usize);
             }
             Str::Slice(bytes) => out.extend_from_slice(bytes),
         }
@@ -864,6 +886,15 @@ impl Str<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `write` writes into room enough for it.
+    fn written(write: impl FnOnce(&mut Out<'_>)) -> Vec<u8> {
+        let mut buf = vec![0; 4096];
+        let mut out = Out::new(&mut buf);
+        write(&mut out);
+        assert!(!out.overflowed());
+        out.to_vec()
+    }
 
     /// Every line of `lines`, read by its spans, has the values that
     /// splitting its text at the tabs gives.
@@ -888,21 +919,18 @@ mod tests {
         assert_eq!(civil_from_days(18_234), (2019, 12, 4));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        let mut out = Vec::new();
-        write_date(1_575_493_351, &mut out);
-        out.push(b' ');
-        write_time(1_575_493_351, &mut out);
+        let out = written(|out| {
+            write_date(1_575_493_351, out);
+            out.push(b' ');
+            write_time(1_575_493_351, out);
+        });
         assert_eq!(out, b"2019-12-04 21:02:31");
     }
 
     #[test]
     fn seconds_are_written_as_display_writes_them() {
         let display = |x: f64| x.to_string().into_bytes();
-        let written = |x: f64| {
-            let mut out = Vec::new();
-            write_seconds(x, &mut out);
-            out
-        };
+        let written = |x: f64| written(|out| write_seconds(x, out));
         // Every logged value of up to 2,000 s, and larger ones.
         for millis in (0..2_000_000_u64).chain((0..1000).map(|i| 999_999_000_000 + i * 997)) {
             let x = format!("{}.{:03}", millis / 1000, millis % 1000)
@@ -939,8 +967,7 @@ mod tests {
             "%%",
             "",
         ] {
-            let mut out = Vec::new();
-            write_escaped(value.as_bytes(), true, false, true, &mut out);
+            let out = written(|out| write_escaped(value.as_bytes(), true, false, true, out));
             assert!(!out.contains(&b'\t') && !out.contains(&b'\n') && !out.contains(&b'\r'));
             assert_ne!(out.first(), Some(&b'#'));
             assert_ne!(out, b"-");
@@ -968,8 +995,9 @@ mod tests {
         .unwrap();
         let plan = Plan::new(&batch.schema()).unwrap();
         let mut out = SplitLines::new();
-        out.value(|text| text.extend_from_slice(b"an earlier batch"));
-        out.end_line();
+        out.write_lines(1, |_, line| {
+            line.value(|text| text.extend_from_slice(b"an earlier batch"))
+        });
         let schema = plan
             .write_lines(&batch, &mut Schemas::default(), &mut out)
             .unwrap();
@@ -1017,11 +1045,15 @@ mod tests {
                     "{expected:?}"
                 );
             }
-            let mut out = b"before".to_vec();
-            value.copy_to(&mut out);
+            let out = written(|out| {
+                out.extend_from_slice(b"before");
+                value.copy_to(out);
+            });
             assert_eq!(&out[6..], expected);
-            let mut escaped = b"before".to_vec();
-            write_escaped(expected, false, false, false, &mut escaped);
+            let escaped = written(|out| {
+                out.extend_from_slice(b"before");
+                write_escaped(expected, false, false, false, out);
+            });
             // What the writer copies as it is, escaping would leave as it is.
             if !value.is_dash() && !value.contains(b'%') {
                 assert_eq!(out, escaped, "{expected:?}");
@@ -1070,11 +1102,9 @@ mod tests {
 
     #[test]
     fn raw_values_keep_their_escapes() {
-        let mut out = Vec::new();
-        write_raw(b"Mozilla/5.0%20(X11)", true, false, true, &mut out);
+        let out = written(|out| write_raw(b"Mozilla/5.0%20(X11)", true, false, true, out));
         assert_eq!(out, b"Mozilla/5.0%20(X11)");
-        out.clear();
-        write_raw(b"", true, true, true, &mut out);
+        let out = written(|out| write_raw(b"", true, true, true, out));
         assert_eq!(out, b"-");
     }
 }

@@ -1,19 +1,32 @@
-//! Where the JSON of one line is written.
+//! Where many small writes go: a byte slice and a position.
 //!
-//! A line's object is written by many small appends (a key, a quote, a
-//! chunk of a value), so their cost is the writer's. Appending to a
-//! `Vec<u8>` reloads and stores its length around every write to its bytes,
-//! because the compiler cannot tell that those bytes are not the `Vec`
-//! itself; writing at a position in a slice keeps the position in a
-//! register. [`Out`] is that slice and position. It never panics: a write
-//! that does not fit is dropped and flagged, and the writer then writes the
-//! line again into a larger buffer.
+//! A JSON object, or a batch of lines written value by value, is made of
+//! many small appends (a key, a quote, a value, a tab), so their cost is
+//! the writer's. Appending to a `Vec<u8>` reloads and stores its length
+//! around every write to its bytes, because the compiler cannot tell that
+//! those bytes are not the `Vec` itself; writing at a position in a slice
+//! keeps the position in a register. [`Out`] is that slice and position.
+//! It never panics: a write that does not fit is dropped and flagged, and
+//! the writer then writes again into a larger buffer.
+//!
+//! ```
+//! use cflog_core::out::Out;
+//!
+//! let mut buf = [0u8; 8];
+//! let mut out = Out::new(&mut buf);
+//! out.extend_from_slice(b"200");
+//! out.push(b'\t');
+//! assert_eq!(&*out, b"200\t");
+//! out.extend_from_slice(b"/index.html");
+//! assert!(out.overflowed()); // dropped: write again into more room
+//! assert_eq!(&*out, b"200\t");
+//! ```
 
 use std::io;
 use std::ops::Deref;
 
 /// The bytes written so far, and room for more.
-pub(super) struct Out<'b> {
+pub struct Out<'b> {
     buf: &'b mut [u8],
     pos: usize,
     overflow: bool,
@@ -21,7 +34,7 @@ pub(super) struct Out<'b> {
 
 impl<'b> Out<'b> {
     /// Writes from the start of `buf`.
-    pub(super) fn new(buf: &'b mut [u8]) -> Out<'b> {
+    pub fn new(buf: &'b mut [u8]) -> Out<'b> {
         Out {
             buf,
             pos: 0,
@@ -29,13 +42,27 @@ impl<'b> Out<'b> {
         }
     }
 
+    /// The number of bytes written.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.pos
+    }
+
+    /// Whether nothing was written.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.pos == 0
+    }
+
     /// Whether a write did not fit, so that what was written is incomplete.
-    pub(super) fn overflowed(&self) -> bool {
+    #[inline(always)]
+    pub fn overflowed(&self) -> bool {
         self.overflow
     }
 
+    /// Appends `byte`.
     #[inline(always)]
-    pub(super) fn push(&mut self, byte: u8) {
+    pub fn push(&mut self, byte: u8) {
         match self.buf.get_mut(self.pos) {
             Some(slot) => {
                 *slot = byte;
@@ -45,8 +72,9 @@ impl<'b> Out<'b> {
         }
     }
 
+    /// Appends `bytes`.
     #[inline(always)]
-    pub(super) fn extend_from_slice(&mut self, bytes: &[u8]) {
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) {
         match self.buf.get_mut(self.pos..self.pos + bytes.len()) {
             Some(window) => {
                 window.copy_from_slice(bytes);
@@ -59,7 +87,7 @@ impl<'b> Out<'b> {
     /// Writes all of `chunk` but keeps only its first `len` bytes: a
     /// fixed-size copy instead of a `memcpy` call of a variable length.
     #[inline(always)]
-    pub(super) fn put_chunk<const N: usize>(&mut self, chunk: &[u8; N], len: usize) {
+    pub fn put_chunk<const N: usize>(&mut self, chunk: &[u8; N], len: usize) {
         match self.buf.get_mut(self.pos..self.pos + N) {
             Some(window) => {
                 window.copy_from_slice(chunk);
@@ -77,7 +105,7 @@ impl<'b> Out<'b> {
     /// in the whole caller, even if the call is rare; a copy keeps that
     /// cost on the rare path.
     #[inline(always)]
-    pub(super) fn detached<R>(&mut self, write: impl FnOnce(&mut Out<'_>) -> R) -> R {
+    pub fn detached<R>(&mut self, write: impl FnOnce(&mut Out<'_>) -> R) -> R {
         let mut copy = Out {
             buf: &mut *self.buf,
             pos: self.pos,
@@ -91,7 +119,7 @@ impl<'b> Out<'b> {
     }
 
     /// Takes off the quotes of the JSON string written from `start` on.
-    pub(super) fn unquote(&mut self, start: usize) {
+    pub(crate) fn unquote(&mut self, start: usize) {
         let end = self.pos;
         if self.overflow || end < start + 2 {
             return;
@@ -102,8 +130,18 @@ impl<'b> Out<'b> {
 
     /// Drops what was written from `len` on.
     #[inline(always)]
-    pub(super) fn truncate(&mut self, len: usize) {
+    pub fn truncate(&mut self, len: usize) {
         self.pos = self.pos.min(len);
+    }
+}
+
+impl std::fmt::Debug for Out<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Out")
+            .field("written", &self.pos)
+            .field("room", &self.buf.len())
+            .field("overflow", &self.overflow)
+            .finish()
     }
 }
 
@@ -111,6 +149,7 @@ impl Deref for Out<'_> {
     type Target = [u8];
 
     /// What was written.
+    #[inline]
     fn deref(&self) -> &[u8] {
         &self.buf[..self.pos]
     }
