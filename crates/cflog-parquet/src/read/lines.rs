@@ -265,29 +265,25 @@ impl Plan {
         // are, and one count over the batch checks that the only tabs and
         // line breaks are the ones written between them. A value that has
         // one sends the batch through `write_raw`, which escapes it.
-        out.write_lines(rows, |row, line| {
-            for (i, column) in columns.iter().enumerate() {
-                line.value(|text| match column.get(row) {
-                    Some(value) if plain(value, i == 0, single) => value.copy_to(text),
-                    Some(value) => value.with_bytes(|v| {
-                        text.detached(|text| write_raw(v, i == 0, single, true, text))
-                    }),
-                    None => text.push(b'-'),
-                });
+        for checked in [false, true] {
+            out.write_lines(rows, |row, line| {
+                for (i, column) in columns.iter().enumerate() {
+                    line.value(|text| match column.get(row) {
+                        Some(value) if !checked && plain(value, i == 0, single) => {
+                            value.copy_to(text)
+                        }
+                        Some(value) => value.with_bytes(|v| {
+                            text.detached(|text| write_raw(v, i == 0, single, checked, text))
+                        }),
+                        None => text.push(b'-'),
+                    });
+                }
+            });
+            if checked || separators(out.text()) == rows * columns.len() {
+                break;
             }
-        });
-        if separators(out.text()) == rows * columns.len() {
-            return;
+            out.clear();
         }
-        out.clear();
-        out.write_lines(rows, |row, line| {
-            for (i, column) in columns.iter().enumerate() {
-                line.value(|text| match column.get(row) {
-                    Some(value) => value.with_bytes(|v| write_raw(v, i == 0, single, true, text)),
-                    None => text.push(b'-'),
-                });
-            }
-        });
     }
 
     fn write_typed(
