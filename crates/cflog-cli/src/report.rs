@@ -68,16 +68,29 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// Adds one input's account.
+    /// Adds the account of an input read to its end.
     pub fn add(&mut self, input: &str, summary: &Summary) {
+        self.account(input, summary, true);
+    }
+
+    /// Adds the account of an input whose reading failed, after the
+    /// failure was reported: what was read counts, but the input is not
+    /// named again as empty or as not a log, which its failure may make it
+    /// look.
+    pub fn add_failed(&mut self, input: &str, summary: &Summary) {
+        self.failed += 1;
+        self.account(input, summary, false);
+    }
+
+    fn account(&mut self, input: &str, summary: &Summary, read_to_end: bool) {
         self.inputs += 1;
         self.gzip += usize::from(summary.gzip);
         self.parquet += usize::from(summary.parquet);
         self.summary.add(summary);
-        if summary.entries == 0 && summary.rejected == 0 {
+        if read_to_end && summary.entries == 0 && summary.rejected == 0 {
             self.empty.push((input.to_owned(), summary.lines));
         }
-        if summary.is_not_a_log() {
+        if read_to_end && summary.is_not_a_log() {
             self.not_logs.push((input.to_owned(), summary.rejected));
             return;
         }
@@ -118,12 +131,13 @@ impl Totals {
                 String::new()
             };
             lines.push(format!(
-                "{} {}{gzip}, {} {}: {} entries, {} rejected, {} header, {} blank; {} of logs in {}{rate}",
+                "{} {}{gzip}, {} {}: {} {}, {} rejected, {} header, {} blank; {} of logs in {}{rate}",
                 thousands(self.inputs as u64),
                 plural(self.inputs as u64, "input", "inputs"),
                 thousands(s.lines),
                 self.lines_word(),
                 thousands(s.entries),
+                plural(s.entries, "entry", "entries"),
                 thousands(s.rejected),
                 thousands(s.header_lines),
                 thousands(s.blank_lines),
@@ -200,9 +214,13 @@ impl Totals {
 impl Totals {
     /// What the inputs are counted in: Parquet in rows, text in lines.
     fn lines_word(&self) -> &'static str {
+        let one = self.summary.lines == 1;
         match self.parquet {
+            0 if one => "line",
             0 => "lines",
+            n if n == self.inputs && one => "row",
             n if n == self.inputs => "rows",
+            _ if one => "line or row",
             _ => "lines and rows",
         }
     }
@@ -380,5 +398,34 @@ mod tests {
             ]
         );
         assert!(!totals.any_failed());
+    }
+
+    #[test]
+    fn an_input_that_failed_is_not_named_again_as_empty_or_not_a_log() {
+        let mut totals = Totals::default();
+        totals.add_failed("cut.parquet", &Summary::default());
+        let mut truncated = Summary {
+            lines: 1,
+            rejected: 1,
+            ..Summary::default()
+        };
+        truncated.rejected_by_reason.insert("truncated", 1);
+        truncated.errors.push(RejectedLine {
+            line: 1,
+            byte: 0,
+            reason: "truncated",
+            message: "line 1 (byte 0): the input ends in the middle of this line".into(),
+        });
+        totals.add_failed("cut.log.gz", &truncated);
+        let lines = totals.render(true);
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines[0].starts_with("2 inputs, 1 line: 0 entries, 1 rejected"));
+        assert_eq!(lines[1], "1 rejected line: 1 truncated");
+        assert_eq!(
+            lines[2],
+            "  cut.log.gz:1: the input ends in the middle of this line"
+        );
+        assert_eq!(lines[3], "2 inputs could not be read (see above)");
+        assert!(totals.any_failed());
     }
 }

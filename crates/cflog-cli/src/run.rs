@@ -715,7 +715,11 @@ fn finish(
                 reporter.warn(format_args!("writing the output failed: {message}"));
                 return Status::Failed;
             }
-            Some(Failure::Input(_)) => totals.failed += 1,
+            Some(Failure::Input(_)) if outcome.input.is_empty() => totals.failed += 1,
+            Some(Failure::Input(_)) => {
+                totals.add_failed(&outcome.input, &outcome.summary);
+                continue;
+            }
             Some(Failure::Strict(message)) => {
                 strict.get_or_insert((outcome.input.clone(), message.clone()));
             }

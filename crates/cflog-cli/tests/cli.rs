@@ -80,8 +80,12 @@ fn every_era_gives_one_object_per_record_with_the_raw_values() {
             assert_matches_raw(object, raw);
         }
         let stderr = String::from_utf8(output.stderr).unwrap();
+        let entries = match records.len() {
+            1 => "1 entry".to_owned(),
+            n => format!("{n} entries"),
+        };
         assert!(
-            stderr.contains(&format!("{} entries, 0 rejected", records.len())),
+            stderr.contains(&format!("{entries}, 0 rejected")),
             "{name}: {stderr}"
         );
     }

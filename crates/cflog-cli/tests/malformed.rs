@@ -488,12 +488,15 @@ fn summary(stderr: &str, input: &str) -> Option<Summary> {
         let Some(line) = line.strip_prefix("cflog: ") else {
             continue;
         };
-        if let Some((head, rest)) = line.split_once(" lines: ")
+        if let Some((head, rest)) = line
+            .split_once(" lines: ")
+            .or_else(|| line.split_once(" line: "))
             && !counts
             && !line.starts_with(' ')
             && head.contains("input")
         {
             // `1 input (gzip), 5 lines: 3 entries, 1 rejected, 1 header, 0 blank; …`
+            // (`1 line: …` for one)
             counts = true;
             s.lines = number(head.rsplit(' ').next()?)?;
             let rest = rest.split(';').next()?;
@@ -501,7 +504,7 @@ fn summary(stderr: &str, input: &str) -> Option<Summary> {
                 let (n, what) = part.split_once(' ')?;
                 let n = number(n)?;
                 match what {
-                    "entries" => s.entries = n,
+                    "entries" | "entry" => s.entries = n,
                     "rejected" => s.rejected = n,
                     "header" => s.header = n,
                     "blank" => s.blank = n,
