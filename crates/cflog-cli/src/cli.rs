@@ -41,6 +41,10 @@ Examples:
   v2 JSON output (one object per line) is told from W3C by its first line:
     cflog E2ABCDEF.2025-01-18-20.2f7f926e.gz
 
+  A v2 delivery as Parquet, or a file cflog wrote, is told apart by its bytes:
+    cflog stats s3://my-log-bucket/cf/E2ABCDEF/2025/01/18/
+    cflog march.parquet -o march.ndjson
+
   Real-time log records saved from Kinesis, with the configuration's fields:
     cflog --realtime --fields-header 'timestamp,c-ip,sc-status,cs-uri-stem' records.tsv
 
@@ -61,7 +65,7 @@ Exit status:
   1  some lines were rejected (listed in the summary on stderr),
      or --strict stopped at the first one
   2  an input failed: it could not be read (missing file, S3 error,
-     corrupt gzip), or it has lines and none is a CloudFront log entry
+     corrupt gzip or Parquet), or it has lines and none is a CloudFront log entry
      (another kind of file: the Lambda's NotACloudFrontLog); or the
      output could not be written, or a usage error
   A closed pipe, as in `cflog logs/ | head`, ends cflog quietly with 0.";
@@ -92,12 +96,14 @@ failed or is not a CloudFront log). When no entry was read and an input failed,
 no report is printed.";
 
 /// Turns Amazon CloudFront access logs into typed events: NDJSON (the same
-/// contract as the cflog Lambda), CSV or TSV, or a quick statistical look.
+/// contract as the cflog Lambda), CSV, TSV or Parquet, or a quick
+/// statistical look.
 ///
-/// Reads files (gzip detected by content), directories (recursively, in name
-/// order), `-` for stdin and s3://bucket/prefix URIs. Every era of the
-/// standard log format is read by its #Fields header, as are v2 deliveries
-/// and, with --realtime, real-time logs.
+/// Reads files (gzip and Parquet told by their content), directories
+/// (recursively, in name order), `-` for stdin and s3://bucket/prefix URIs.
+/// Every era of the standard log format is read by its #Fields header, as
+/// are v2 deliveries (text, JSON or Parquet) and, with --realtime,
+/// real-time logs.
 #[derive(Debug, Parser)]
 #[command(
     name = "cflog",
@@ -387,9 +393,10 @@ pub enum Format {
 /// What to read and how to parse it; shared by every command.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Log files (.gz or plain), directories (read recursively, in name
-    /// order, hidden files skipped), `-` for stdin, or s3://bucket/prefix
-    /// (every object under the prefix, in key order). Without any, stdin.
+    /// Log files (plain, gzip or Parquet, told by their content),
+    /// directories (read recursively, in name order, hidden files skipped),
+    /// `-` for stdin, or s3://bucket/prefix (every object under the prefix,
+    /// in key order). Without any, stdin.
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<OsString>,
 
