@@ -65,9 +65,9 @@ Exit status:
   1  some lines were rejected (listed in the summary on stderr),
      or --strict stopped at the first one
   2  an input failed: it could not be read (missing file, S3 error,
-     corrupt gzip or Parquet), or it has lines and none is a CloudFront log entry
-     (another kind of file: the Lambda's NotACloudFrontLog); or the
-     output could not be written, or a usage error
+     corrupt gzip or Parquet), or it has lines and none is a CloudFront
+     log entry (another kind of file: the Lambda's NotACloudFrontLog); or
+     the output could not be written, or a usage error
   A closed pipe, as in `cflog logs/ | head`, ends cflog quietly with 0.";
 
 const STATS_EXAMPLES: &str = "\
