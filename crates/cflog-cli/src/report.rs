@@ -135,7 +135,7 @@ impl Totals {
                 thousands(self.inputs as u64),
                 plural(self.inputs as u64, "input", "inputs"),
                 thousands(s.lines),
-                self.lines_word(),
+                self.counted_in().noun(s.lines),
                 thousands(s.entries),
                 plural(s.entries, "entry", "entries"),
                 thousands(s.rejected),
@@ -151,15 +151,10 @@ impl Totals {
                 .iter()
                 .map(|(reason, n)| format!("{} {reason}", thousands(*n)))
                 .collect();
-            let (one, many) = match self.lines_word() {
-                "rows" => ("row", "rows"),
-                "lines and rows" => ("line or row", "lines and rows"),
-                _ => ("line", "lines"),
-            };
             lines.push(format!(
                 "{} rejected {}: {}",
                 thousands(s.rejected),
-                plural(s.rejected, one, many),
+                self.counted_in().noun(s.rejected),
                 reasons.join(", ")
             ));
             if !self.not_logs.is_empty() {
@@ -212,17 +207,60 @@ impl Totals {
 }
 
 impl Totals {
-    /// What the inputs are counted in: Parquet in rows, text in lines.
-    fn lines_word(&self) -> &'static str {
-        let one = self.summary.lines == 1;
+    /// What the inputs are counted in.
+    pub fn counted_in(&self) -> CountedIn {
         match self.parquet {
-            0 if one => "line",
-            0 => "lines",
-            n if n == self.inputs && one => "row",
-            n if n == self.inputs => "rows",
-            _ if one => "line or row",
-            _ => "lines and rows",
+            0 => CountedIn::Lines,
+            n if n == self.inputs => CountedIn::Rows,
+            _ => CountedIn::LinesAndRows,
         }
+    }
+}
+
+/// What a run's inputs are counted in: a text input in lines, a Parquet
+/// input in rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CountedIn {
+    #[default]
+    Lines,
+    Rows,
+    LinesAndRows,
+}
+
+impl CountedIn {
+    /// The noun for one: `line`, `row`, or `line or row`.
+    pub fn one(self) -> &'static str {
+        match self {
+            CountedIn::Lines => "line",
+            CountedIn::Rows => "row",
+            CountedIn::LinesAndRows => "line or row",
+        }
+    }
+
+    /// The noun for several: `lines`, `rows`, or `lines and rows`.
+    pub fn many(self) -> &'static str {
+        match self {
+            CountedIn::Lines => "lines",
+            CountedIn::Rows => "rows",
+            CountedIn::LinesAndRows => "lines and rows",
+        }
+    }
+
+    /// The noun for `n` of them: `1 line`, `6 rows`.
+    pub fn noun(self, n: u64) -> &'static str {
+        match n {
+            1 => self.one(),
+            _ => self.many(),
+        }
+    }
+}
+
+/// `text` with a capital first letter, as a heading or a label.
+pub fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -398,6 +436,37 @@ mod tests {
             ]
         );
         assert!(!totals.any_failed());
+    }
+
+    #[test]
+    fn parquet_inputs_are_counted_in_rows_and_one_is_said_in_the_singular() {
+        let mut row = Summary {
+            lines: 1,
+            rejected: 1,
+            parquet: true,
+            ..Summary::default()
+        };
+        row.rejected_by_reason.insert("field_value", 1);
+        let mut totals = Totals::default();
+        totals.add("one.parquet", &row);
+        let lines = totals.render(true);
+        assert!(lines[0].starts_with("1 input (Parquet), 1 row: 0 entries, 1 rejected"));
+        assert_eq!(lines[1], "1 rejected row: 1 field_value");
+
+        let text = Summary {
+            lines: 3,
+            entries: 1,
+            header_lines: 2,
+            ..Summary::default()
+        };
+        totals.add("two.log", &text);
+        let lines = totals.render(true);
+        assert!(
+            lines[0].starts_with(
+                "2 inputs (1 Parquet), 4 lines and rows: 1 entry, 1 rejected, 2 header"
+            )
+        );
+        assert_eq!(lines[1], "1 rejected line or row: 1 field_value");
     }
 
     #[test]

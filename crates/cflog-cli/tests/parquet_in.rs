@@ -457,6 +457,35 @@ fn summaries_count_rows_and_name_a_rejected_row_by_its_number() {
         let line = format!("{}: row {row}: {message}", file.display());
         assert!(stderr.contains(&line), "{line}\n{stderr}");
     }
+
+    // `cflog stats` and the report count rows too.
+    let stats = cflog_std()
+        .args(["stats", "-q"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stats = String::from_utf8_lossy(&stats.stdout);
+    assert!(
+        stats
+            .lines()
+            .any(|l| l.starts_with("Rows") && l.ends_with("6 in 1 input, 3 rejected")),
+        "{stats}"
+    );
+    let report = cflog_std()
+        .args(["report", "-q"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&report.stdout);
+    for label in [
+        "<dt>Rows rejected</dt>",
+        "<th scope=\"row\">Rows</th>",
+        "<caption>Rejected rows by reason</caption>",
+        "<th scope=\"col\">Row</th>",
+    ] {
+        assert!(page.contains(label), "{label} is not in the page");
+    }
+    assert!(!page.contains("Rejected lines"));
 }
 
 /// Runs `cflog` on a bad Parquet file into an output file: exit 2, a

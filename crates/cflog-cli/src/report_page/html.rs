@@ -38,6 +38,8 @@ pub fn render(page: &Page) -> Result<String, minijinja::Error> {
     let charts = Charts::of(page);
     env.get_template("page.html")?.render(context! {
         page => Value::from(minijinja::value::Serde(page)),
+        counted_one => page.overview.counted_in.one(),
+        counted_many => page.overview.counted_in.many(),
         charts => Value::from(minijinja::value::Serde(&charts)),
         css => STYLE,
     })

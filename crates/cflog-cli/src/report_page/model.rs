@@ -10,7 +10,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::report::Totals;
+use crate::report::{CountedIn, Totals};
 
 /// Up to this span, the page shows hours; beyond, days.
 const HOURLY_SPAN_SECONDS: i64 = 72 * 3600;
@@ -101,6 +101,10 @@ pub struct Overview {
     pub failed_inputs: usize,
     /// Lines of every kind.
     pub lines: u64,
+    /// Whether they are lines or rows, which the page says and the JSON
+    /// does not: it is the same for a log's text and its Parquet.
+    #[serde(skip)]
+    pub counted_in: CountedIn,
     /// Entries counted (exact; equal to `cflog stats`' `requests`).
     pub requests: u64,
     /// The sum of `sc-bytes` (exact).
@@ -347,6 +351,7 @@ impl Page {
             inputs: totals.inputs,
             failed_inputs: totals.failed,
             lines: totals.summary.lines,
+            counted_in: totals.counted_in(),
             requests: agg.requests,
             bytes_sent: agg.bytes_sent,
             visitors: agg.visitors(),

@@ -10,7 +10,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::report::{Totals, bytes, thousands};
+use crate::report::{CountedIn, Totals, bytes, capitalized, thousands};
 use cflog_encoders::aggregate::{self, Aggregate, TopK};
 
 /// Values longer than this are shortened in the table (never in the JSON):
@@ -33,6 +33,10 @@ pub struct Report {
     pub failed_inputs: usize,
     /// Lines of every kind.
     pub lines: u64,
+    /// Whether they are lines or rows, which the text says and the JSON
+    /// does not: it is the same for a log's text and its Parquet.
+    #[serde(skip)]
+    pub counted_in: CountedIn,
     /// Entries counted.
     pub requests: u64,
     /// Lines rejected.
@@ -192,6 +196,7 @@ impl Report {
             inputs: totals.inputs,
             failed_inputs: totals.failed,
             lines: totals.summary.lines,
+            counted_in: totals.counted_in(),
             requests: agg.requests,
             rejected: totals.summary.rejected,
             first: agg.first.map(rfc3339),
@@ -317,7 +322,7 @@ pub fn table(report: &Report, agg: &Aggregate) -> String {
     );
     row(
         &mut out,
-        "Lines",
+        &capitalized(report.counted_in.noun(report.lines)),
         format!(
             "{} in {} {}, {} rejected",
             thousands(report.lines),
