@@ -5,10 +5,13 @@ Every column is a string, named in snake_case. Input: a JSON file of
 
     python parquet_in.py IN.json OUT.parquet [--nulls] [--row-group-size N]
         [--compression snappy|zstd|gzip|none] [--int-column NAME] [--rename-all]
+        [--null-type]
 
---nulls writes a missing value ("-") as null instead; --int-column writes
-that column as int64 (a column of another type than AWS's strings);
---rename-all names the columns col0, col1… (no CloudFront column).
+--nulls writes a missing value ("-") as null instead, and with --null-type a
+column that is null in every row is typed null, as pyarrow types such a column
+when it infers the types; --int-column writes that column as int64 (a column of
+another type than AWS's strings); --rename-all names the columns col0, col1…
+(no CloudFront column).
 """
 
 import argparse
@@ -27,6 +30,7 @@ def main():
     parser.add_argument("--compression", default="snappy")
     parser.add_argument("--int-column", default=None)
     parser.add_argument("--rename-all", action="store_true")
+    parser.add_argument("--null-type", action="store_true")
     args = parser.parse_args()
 
     with open(args.input, encoding="utf-8") as f:
@@ -39,13 +43,17 @@ def main():
         values = [row[i] for row in rows]
         if args.nulls:
             values = [None if v == "-" else v for v in values]
-        if name == args.int_column:
+        if args.rename_all:
+            name = f"col{i}"
+        if columns[i] == args.int_column:
             values = [int(v) if v is not None and v.isdigit() else None for v in values]
-            arrays.append(pa.array(values, type=pa.int64()))
-            fields.append(pa.field(name, pa.int64()))
+            kind = pa.int64()
+        elif args.null_type and all(v is None for v in values):
+            kind = pa.null()
         else:
-            arrays.append(pa.array(values, type=pa.string()))
-            fields.append(pa.field(f"col{i}" if args.rename_all else name, pa.string()))
+            kind = pa.string()
+        arrays.append(pa.array(values, type=kind))
+        fields.append(pa.field(name, kind))
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     compression = None if args.compression == "none" else args.compression
     pq.write_table(

@@ -154,6 +154,8 @@ fn segments(log: &TextLog) -> Vec<Segment> {
 struct Style {
     /// Nulls for `-`.
     nulls: bool,
+    /// A column null in every row typed null, as pyarrow infers it.
+    null_type: bool,
     /// `cs_referrer`, `timestamp(ms)`, `DistributionId` for the documented
     /// `cs_referer`, `timestamp_ms`, `distribution_id`.
     other_spellings: bool,
@@ -164,12 +166,14 @@ struct Style {
 const STYLES: [Style; 2] = [
     Style {
         nulls: false,
+        null_type: false,
         other_spellings: false,
         compression: "snappy",
         row_group_size: 700,
     },
     Style {
         nulls: true,
+        null_type: true,
         other_spellings: true,
         compression: "zstd",
         row_group_size: 1 << 20,
@@ -209,6 +213,9 @@ fn write_aws(dir: &Path, name: &str, segment: &Segment, style: Style, extra: &[&
         .args(extra);
     if style.nulls {
         command.arg("--nulls");
+    }
+    if style.null_type {
+        command.arg("--null-type");
     }
     let status = command.status().expect("run parquet_in.py");
     assert!(status.success(), "parquet_in.py {name}");
@@ -565,5 +572,19 @@ fn bad_parquet_files_are_refused_with_a_clear_error() {
     refused(
         &int_status,
         "column sc_status is Int64, where a CloudFront log has text",
+    );
+
+    // Without a CloudFront column, that is what is said, whatever the
+    // columns' types.
+    let no_cloudfront_int = write_aws(
+        dir.path(),
+        "no-cloudfront-int",
+        segment,
+        STYLES[0],
+        &["--rename-all", "--int-column", "sc_status"],
+    );
+    refused(
+        &no_cloudfront_int,
+        "no column of the Parquet file is a CloudFront log field",
     );
 }

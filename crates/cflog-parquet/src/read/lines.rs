@@ -82,7 +82,10 @@ pub(crate) struct Schemas {
     schema: Option<Arc<Schema>>,
 }
 
-fn is_string(data_type: &DataType) -> bool {
+/// Whether a column's values are read as text: strings and binaries, or
+/// no value at all (pyarrow types a column that is null in every row as
+/// `null`).
+fn holds_text(data_type: &DataType) -> bool {
     matches!(
         data_type,
         DataType::Utf8
@@ -91,6 +94,7 @@ fn is_string(data_type: &DataType) -> bool {
             | DataType::Binary
             | DataType::LargeBinary
             | DataType::BinaryView
+            | DataType::Null
     )
 }
 
@@ -123,13 +127,6 @@ impl Plan {
             .iter()
             .any(|f| f.name() == crate::EXTRA_KEY && matches!(f.data_type(), DataType::Map(_, _)));
         if !cflog {
-            if let Some(f) = fields.iter().find(|f| !is_string(f.data_type())) {
-                return Err(PlanError::ColumnType {
-                    column: f.name().clone(),
-                    found: type_name(f.data_type()),
-                    expected: None,
-                });
-            }
             let columns: Vec<PlanColumn> = fields
                 .iter()
                 .enumerate()
@@ -140,7 +137,16 @@ impl Plan {
                 })
                 .collect();
             let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+            // A file without a CloudFront column is said to be one before
+            // any of its columns is found to be of another type.
             let schema = Schema::from_names(names).map_err(|e| schema_error(e, &column_names))?;
+            if let Some(f) = fields.iter().find(|f| !holds_text(f.data_type())) {
+                return Err(PlanError::ColumnType {
+                    column: f.name().clone(),
+                    found: type_name(f.data_type()),
+                    expected: None,
+                });
+            }
             return Ok(Plan {
                 source: Source::CloudFront,
                 read: (0..columns.len()).collect(),
@@ -152,7 +158,7 @@ impl Plan {
         // A file cflog wrote. Its non-string columns are checked first, so
         // that an odd column is reported rather than a string beside it.
         let mut order: Vec<usize> = (0..fields.len()).collect();
-        order.sort_by_key(|&i| is_string(fields[i].data_type()));
+        order.sort_by_key(|&i| holds_text(fields[i].data_type()));
         let mut columns = Vec::with_capacity(fields.len());
         for index in order {
             let f = &fields[index];
@@ -171,7 +177,7 @@ impl Plan {
                 (Some(ColumnType::Seconds), DataType::Float64) => How::Seconds,
                 (Some(ColumnType::QueryParams), DataType::Map(_, _)) => How::Derived,
                 (Some(ColumnType::Extra), DataType::Map(_, _)) => How::Extra,
-                (Some(ColumnType::Text) | None, t) if is_string(t) => {
+                (Some(ColumnType::Text) | None, t) if holds_text(t) => {
                     let field =
                         Field::from_json_key(f.name()).or_else(|| field_of_column(f.name()));
                     match field.map(Field::kind) {

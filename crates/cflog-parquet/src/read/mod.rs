@@ -24,7 +24,8 @@
 //! Two kinds of files are read ([`Source`]):
 //! - **AWS's v2 Parquet**: every column a string, named as in
 //!   [`field_name_of_column`], values escaped as in the text logs, a missing
-//!   value `-` or null. The values are the line's fields as they are.
+//!   value `-` or null (a column with no value at all may be typed null, as
+//!   pyarrow types one). The values are the line's fields as they are.
 //! - **cflog's own Parquet** ([`ColumnSet`]): typed columns, text decoded.
 //!   Each value is written back as the text it was parsed from (text
 //!   escaped again, the request time as `date` and `time`, or as epoch
