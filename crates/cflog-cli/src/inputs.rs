@@ -86,6 +86,8 @@ pub struct Expanded {
     pub inputs: Vec<Input>,
     /// One message per argument that named nothing readable.
     pub errors: Vec<String>,
+    /// What was left out of an argument, and why.
+    pub notes: Vec<String>,
 }
 
 /// Expands `args`, listing S3 prefixes with `list_s3(bucket, prefix)`.
@@ -117,12 +119,14 @@ pub fn expand(
                             .errors
                             .push(format!("{}: no files in this directory", path.display()));
                     }
+                    leave_out_rolled_up_staging(&mut expanded, before, &path.display());
                 }
                 Ok(_) => expanded.inputs.push(Input::File(path.clone())),
                 Err(e) => expanded.errors.push(format!("{}: {e}", path.display())),
             },
             Arg::S3 { bucket, prefix } => match list_s3(bucket, prefix) {
                 Ok(keys) => {
+                    let before = expanded.inputs.len();
                     // Zero-byte "folder" markers made by consoles end in `/`.
                     let keys: Vec<String> =
                         keys.into_iter().filter(|k| !k.ends_with('/')).collect();
@@ -137,6 +141,8 @@ pub fn expand(
                             bucket: bucket.clone(),
                             key,
                         }));
+                    let uri = format!("s3://{bucket}/{prefix}");
+                    leave_out_rolled_up_staging(&mut expanded, before, &uri);
                 }
                 Err(e) => expanded.errors.push(e),
             },
@@ -144,6 +150,46 @@ pub fn expand(
     }
     expanded
 }
+
+/// Leaves out of the inputs from `from` on, those of the argument `arg`,
+/// the staging objects of cflog's S3 destination whose hours are rolled up
+/// into parts found beside them ([`rolled_up_staging`]): the parts hold
+/// their entries, which would otherwise be read twice. An hour not yet
+/// rolled up is read from its staging objects.
+///
+/// [`rolled_up_staging`]: cflog_destinations::s3::rollup::rolled_up_staging
+#[cfg(feature = "parquet")]
+fn leave_out_rolled_up_staging(expanded: &mut Expanded, from: usize, arg: &dyn fmt::Display) {
+    let found = expanded.inputs.split_off(from);
+    let names: Vec<String> = found
+        .iter()
+        .map(|input| match input {
+            Input::File(path) => path.to_string_lossy().into_owned(),
+            Input::S3Object { key, .. } => key.clone(),
+            Input::Stdin => String::new(),
+        })
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let rolled_up = cflog_destinations::s3::rollup::rolled_up_staging(&names);
+    let left_out = rolled_up.iter().filter(|&&rolled| rolled).count();
+    expanded.inputs.extend(
+        found
+            .into_iter()
+            .zip(rolled_up)
+            .filter_map(|(input, rolled)| (!rolled).then_some(input)),
+    );
+    if left_out > 0 {
+        let objects = if left_out == 1 { "object" } else { "objects" };
+        expanded.notes.push(format!(
+            "{arg}: {left_out} staging {objects} left out, as their hours are rolled up into \
+             the parts beside them (give the staging/ prefix itself to read them)"
+        ));
+    }
+}
+
+/// Without Parquet, there is no staging object to read.
+#[cfg(not(feature = "parquet"))]
+fn leave_out_rolled_up_staging(_: &mut Expanded, _: usize, _: &dyn fmt::Display) {}
 
 /// Adds the files under `dir`, depth first, each directory's entries in byte
 /// order of their names (CloudFront's `<ID>.YYYY-MM-DD-HH.<unique>.gz` names
@@ -239,6 +285,49 @@ mod tests {
             .collect();
         assert_eq!(names, ["B.log", "a/b/c.log", "a/z.gz", "b.log"]);
         assert!(expanded.errors.is_empty(), "{:?}", expanded.errors);
+    }
+
+    #[cfg(feature = "parquet")]
+    #[test]
+    fn staging_objects_of_rolled_up_hours_are_left_out_and_said_to_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let hour = |h: u8| format!("distribution=E2/year=2024/month=03/day=14/hour={h:02}");
+        let files = [
+            format!("{}/part-00000.parquet", hour(21)),
+            format!("staging/{}/E2.2024-03-14-21.a1.parquet", hour(21)),
+            format!("staging/{}/E2.2024-03-14-21.b2.parquet", hour(21)),
+            // Not rolled up yet.
+            format!("staging/{}/E2.2024-03-14-22.c3.parquet", hour(22)),
+        ];
+        for path in &files {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "x").unwrap();
+        }
+        let read = |arg: &Path| {
+            let expanded = expand(&[Arg::Path(arg.to_path_buf())], |_, _| unreachable!());
+            let names: Vec<String> = expanded
+                .inputs
+                .iter()
+                .map(|i| match i {
+                    Input::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            (names, expanded.notes)
+        };
+        let (names, notes) = read(root);
+        assert_eq!(names, [files[0].as_str(), files[3].as_str()]);
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].ends_with(": 2 staging objects left out, as their hours are rolled up into the parts beside them (give the staging/ prefix itself to read them)"),
+            "{notes:?}"
+        );
+        // The staging folder itself is read whole.
+        let (names, notes) = read(&root.join("staging"));
+        assert_eq!(names, &files[1..]);
+        assert!(notes.is_empty());
     }
 
     #[test]

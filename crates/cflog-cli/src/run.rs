@@ -136,6 +136,11 @@ fn plan(args: &InputArgs) -> Result<Plan, Status> {
     for error in &expanded.errors {
         reporter.warn(error);
     }
+    if !args.quiet {
+        for note in &expanded.notes {
+            reporter.warn(note);
+        }
+    }
     Ok(Plan {
         inputs: expanded.inputs,
         s3,

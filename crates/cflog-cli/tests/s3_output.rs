@@ -182,6 +182,34 @@ async fn parquet_to_s3_is_staged_and_rolled_up_into_one_object_per_hour_and_cflo
         .map(|(name, _)| (name.clone(), std::fs::read(tree.join(name)).unwrap()))
         .collect();
     assert_eq!(after, before);
+
+    // Read back over the whole prefix, each entry counts once: the staging
+    // objects of the rolled-up hours are left out, and that is said.
+    let requests = |uri: &str| {
+        let output = cflog_for(&server)
+            .args(["stats", "--json", "--s3-path-style", uri])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{uri}");
+        let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (stats["requests"].as_u64().unwrap(), stderr)
+    };
+    let (all, stderr) = requests("s3://athena/cf/");
+    assert_eq!(all, 600, "{stderr}");
+    let note = format!(
+        "s3://athena/cf/: {} staging objects left out, as their hours are rolled up",
+        staged.len()
+    );
+    assert!(stderr.contains(&note), "{stderr}");
+    // The staging prefix itself is read whole.
+    let (staging, stderr) = requests("s3://athena/cf/staging/");
+    assert_eq!(staging, 600);
+    assert!(!stderr.contains("left out"), "{stderr}");
+    // An hour not rolled up yet is read from its staging objects.
+    std::fs::remove_file(tree.join(table[0])).unwrap();
+    let (unrolled, stderr) = requests("s3://athena/cf/");
+    assert_eq!(unrolled, 600, "{stderr}");
 }
 
 #[test]

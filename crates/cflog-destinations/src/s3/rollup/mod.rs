@@ -129,6 +129,46 @@ pub(crate) fn part_number(name: &str) -> Option<usize> {
         .then(|| digits.parse().ok())?
 }
 
+/// Which of `keys`, the objects (or files) found under one prefix, are
+/// staging objects of an hour whose rolled-up parts were found too: the
+/// table holds their entries already, and reading both would count each
+/// entry twice. A key is matched with `/` between its folders, whatever
+/// lies before the table's prefix.
+///
+/// ```
+/// use cflog_destinations::s3::rollup::rolled_up_staging;
+///
+/// let keys = [
+///     "out/distribution=E2/year=2024/month=03/day=14/hour=21/part-00000.parquet",
+///     "out/staging/distribution=E2/year=2024/month=03/day=14/hour=21/E2.2024-03-14-21.a1.parquet",
+///     "out/staging/distribution=E2/year=2024/month=03/day=14/hour=22/E2.2024-03-14-22.b2.parquet",
+/// ];
+/// // Hour 21 is rolled up; hour 22 is not yet, so its staging object is read.
+/// assert_eq!(rolled_up_staging(&keys), [false, true, false]);
+/// ```
+pub fn rolled_up_staging(keys: &[&str]) -> Vec<bool> {
+    /// The table's prefix and the partition of a part or staging object.
+    fn place(key: &str, staging: bool) -> Option<(&str, Partition)> {
+        let marker = if staging {
+            "staging/distribution="
+        } else {
+            "distribution="
+        };
+        let at = key.rfind(marker)?;
+        let (prefix, rest) = key.split_at(at);
+        let rest = rest.strip_prefix("staging/").unwrap_or(rest);
+        let (partition, name) = rest.rsplit_once('/')?;
+        let folder_start = prefix.is_empty() || prefix.ends_with('/');
+        let table_part = staging || (part_number(name).is_some() && !prefix.ends_with("staging/"));
+        (folder_start && table_part).then_some((prefix, Partition::parse(partition)?))
+    }
+    let rolled: std::collections::HashSet<(&str, Partition)> =
+        keys.iter().filter_map(|key| place(key, false)).collect();
+    keys.iter()
+        .map(|key| place(key, true).is_some_and(|place| rolled.contains(&place)))
+        .collect()
+}
+
 /// The largest staging object read into memory by default; a larger one
 /// is spooled to a temporary file as it arrives
 /// ([`RollupOptions::spool_bytes`]).
@@ -803,5 +843,57 @@ impl HourlyRollup {
 
     fn uri(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rolled_up_staging;
+
+    const HOUR: &str = "distribution=E2/year=2024/month=03/day=14/hour=21";
+
+    #[test]
+    fn only_staging_objects_of_an_hour_with_a_part_under_the_same_prefix_are_rolled_up() {
+        let part = format!("cf/{HOUR}/part-00000.parquet");
+        let staged = format!("cf/staging/{HOUR}/E2.2024-03-14-21.a1.parquet");
+        let keys = [
+            part.as_str(),
+            staged.as_str(),
+            // Another table's staging object of the same hour.
+            &format!("other/staging/{HOUR}/E2.2024-03-14-21.a1.parquet"),
+            // Another distribution's.
+            "cf/staging/distribution=E3/year=2024/month=03/day=14/hour=21/E3.x.parquet",
+            // A folder whose name only ends in `staging`.
+            &format!("cf/prestaging/{HOUR}/E2.x.parquet"),
+            // Logs of one's own staging site, outside cflog's layout.
+            "logs/staging/E2.2024-03-14-21.a1.gz",
+        ];
+        assert_eq!(
+            rolled_up_staging(&keys),
+            [false, true, false, false, false, false]
+        );
+    }
+
+    #[test]
+    fn a_part_name_under_staging_or_another_name_in_the_table_is_no_part() {
+        let keys = [
+            format!("cf/staging/{HOUR}/part-00000.parquet"),
+            format!("cf/{HOUR}/E2.2024-03-14-21.a1.parquet"),
+            format!("cf/staging/{HOUR}/E2.2024-03-14-21.a1.parquet"),
+        ];
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        assert_eq!(rolled_up_staging(&keys), [false, false, false]);
+    }
+
+    #[test]
+    fn a_table_at_the_root_and_local_paths_are_matched_alike() {
+        let keys = [
+            format!("{HOUR}/part-00001.parquet"),
+            format!("staging/{HOUR}/E2.2024-03-14-21.a1.parquet"),
+            format!("/tmp/out/{HOUR}/part-00000.parquet"),
+            format!("/tmp/out/staging/{HOUR}/E2.2024-03-14-21.b2.parquet"),
+        ];
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        assert_eq!(rolled_up_staging(&keys), [false, true, false, true]);
     }
 }
