@@ -411,6 +411,71 @@ fn stats_agree_between_a_text_log_and_its_parquet_forms() {
 }
 
 #[test]
+fn cflogs_parquet_written_with_enrichments_reads_back_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for log in [
+        text_log(testdata("real-33-fields-2025.log")),
+        generated(dir.path(), "15", "33", "6000"),
+    ] {
+        let name = log.path.file_name().unwrap().to_string_lossy().into_owned();
+        let mut text_args = log.args.clone();
+        text_args.extend(["--enrich".into(), "ua".into(), path_arg(&log.path)]);
+        let own = dir.path().join(format!("enriched-{name}.parquet"));
+        let mut to_parquet = text_args.clone();
+        to_parquet.extend([
+            "--format".into(),
+            "parquet".into(),
+            "-o".into(),
+            path_arg(&own),
+        ]);
+        run(&to_parquet);
+
+        // The stored browsers, devices and bots are the figures' without
+        // --enrich: what the S3 destination stored is read as it is.
+        let stats = |args: &[String]| {
+            let output = cflog_std()
+                .args(["stats", "--json", "-q", "--jobs", "1"])
+                .args(args)
+                .output()
+                .unwrap();
+            entries_report(&output)
+        };
+        let from_text = stats(&text_args);
+        let browsers = &from_text["top"]["browsers"];
+        assert!(
+            browsers.as_array().is_some_and(|b| !b.is_empty()),
+            "{name}: {from_text}"
+        );
+        assert_eq!(stats(&[path_arg(&own)]), from_text, "{name}");
+
+        // With --enrich again, each key is written once, and its values are
+        // the stored ones: the same as the text's, but for `is_bot`, which a
+        // column of text holds as `true` or `false`.
+        let again = run(&["--enrich".into(), "ua".into(), path_arg(&own)]);
+        let text = run(&text_args);
+        let objects = |ndjson: &[u8]| -> Vec<serde_json::Map<String, Value>> {
+            objects_without_nulls(ndjson)
+                .into_iter()
+                .map(|object| match object {
+                    Value::Object(mut map) => {
+                        if let Some(bot) = map.get_mut("is_bot") {
+                            *bot = Value::String(bot.to_string().trim_matches('"').to_owned());
+                        }
+                        map
+                    }
+                    other => panic!("{other}"),
+                })
+                .collect()
+        };
+        for line in String::from_utf8_lossy(&again.stdout).lines() {
+            let keys = line.matches("\"ua_name\":").count();
+            assert_eq!(keys, 1, "{name}: {line}");
+        }
+        assert_eq!(objects(&again.stdout), objects(&text.stdout), "{name}");
+    }
+}
+
+#[test]
 fn a_parquet_file_on_stdin_reads_as_the_file_does() {
     let dir = tempfile::tempdir().unwrap();
     let log = text_log(testdata("aws-docs-33-fields.log"));

@@ -674,11 +674,22 @@ pub(crate) fn plan(selection: &Selection, schema: &Schema) -> Vec<Item> {
         }
     }
     // The registered keys after the columns; one that fills a field the
-    // schema has is already there.
+    // schema has is already there, and so is one that a column of the
+    // schema has (an input written with `--enrich`, read again with it):
+    // as a logged field's value does, the logged value wins, and an object
+    // has each key once.
+    let logged = |key: &str| {
+        schema
+            .columns()
+            .iter()
+            .any(|column| matches!(column, Column::Unknown { .. }) && column.json_key() == key)
+    };
     items.extend(
         (0..contract.derived_len() as u16)
             .map(derived)
-            .filter(|item| matches!(item, Item::Derived(_))),
+            .filter(|&item| {
+                matches!(item, Item::Derived(_)) && !logged(item_key(item, selection, schema))
+            }),
     );
     if !contract.0.dropped.is_empty() {
         items.retain(|&item| !contract.dropped(item_key(item, selection, schema)));
@@ -1209,6 +1220,32 @@ mod tests {
         for pairs in outputs("#Fields: sc-status", "200", &contract.select_all()) {
             let expected = [("sc_status", "200"), ("c_country", "ZZ")];
             assert_eq!(pairs, expected.map(|(k, v)| (k.to_owned(), v.to_owned())));
+        }
+    }
+
+    #[test]
+    fn a_key_that_a_column_of_the_input_has_gives_way_to_the_logged_value() {
+        let contract = Contract::standard()
+            .derive(super::testing::TestKeys)
+            .unwrap();
+        let logged = outputs(
+            "#Fields: cs-method test_method sc-status",
+            "GET\tfrom-the-input\t200",
+            &contract.select_all(),
+        );
+        for pairs in logged {
+            let keys: Vec<&str> = pairs.iter().map(|(key, _)| key.as_str()).collect();
+            assert_eq!(
+                keys,
+                [
+                    "cs_method",
+                    "test_method",
+                    "sc_status",
+                    "test_ip_bytes",
+                    "test_has_query"
+                ]
+            );
+            assert_eq!(pairs[1].1, "from-the-input");
         }
     }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, TimestampMillisecondType};
 use arrow_array::{
-    Array, ArrayRef, Float64Array, Int64Array, MapArray, RecordBatch, TimestampMillisecondArray,
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, MapArray, RecordBatch,
+    TimestampMillisecondArray,
 };
 use arrow_schema::{DataType, Schema as ArrowSchema, TimeUnit};
 use cflog_core::out::Out;
@@ -43,6 +44,8 @@ enum How {
     Status,
     /// A duration in seconds.
     Seconds,
+    /// `true` or `false`.
+    Boolean,
     /// The request time: `date` and `time`, or epoch seconds.
     Timestamp,
     /// `query_params`: derived from `cs_uri_query`, which is read instead.
@@ -175,6 +178,10 @@ impl Plan {
                     }
                 }
                 (Some(ColumnType::Seconds), DataType::Float64) => How::Seconds,
+                // A derived key's column (`--enrich`): `is_bot`, or a
+                // number, kept as another column of text is.
+                (None, DataType::Boolean) => How::Boolean,
+                (None, DataType::Int64) => How::Int,
                 (Some(ColumnType::QueryParams), DataType::Map(_, _)) => How::Derived,
                 (Some(ColumnType::Extra), DataType::Map(_, _)) => How::Extra,
                 (Some(ColumnType::Text) | None, t) if holds_text(t) => {
@@ -439,6 +446,7 @@ enum Values<'a> {
     Epoch(&'a TimestampMillisecondArray),
     Int(&'a Int64Array),
     Status(&'a Int64Array),
+    Boolean(&'a BooleanArray),
     Seconds(&'a Float64Array),
     /// Decoded text, escaped again.
     Text(Strings<'a>),
@@ -466,6 +474,9 @@ impl<'a> Values<'a> {
             How::Seconds => array
                 .as_primitive_opt::<Float64Type>()
                 .map_or(Values::Absent, Values::Seconds),
+            How::Boolean => array
+                .as_boolean_opt()
+                .map_or(Values::Absent, Values::Boolean),
             How::Text => Values::Text(strings()),
             How::Word | How::Raw => Values::Raw(strings()),
             How::Derived | How::Extra => Values::Absent,
@@ -530,6 +541,11 @@ impl<'a> Values<'a> {
                 }
                 out.detached(|out| write_seconds(seconds.value(row), out));
             }
+            Values::Boolean(values) => match values.is_valid(row) {
+                true if values.value(row) => out.extend_from_slice(b"true"),
+                true => out.extend_from_slice(b"false"),
+                false => out.push(b'-'),
+            },
             Values::Text(strings) => match strings.get(row) {
                 Some(value) if value.is_dash() => out.extend_from_slice(b"%2D"),
                 Some(value) if !checked && plain(value, first, single) && !value.contains(b'%') => {
