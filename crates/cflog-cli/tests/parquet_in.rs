@@ -476,6 +476,53 @@ fn cflogs_parquet_written_with_enrichments_reads_back_with_them() {
 }
 
 #[test]
+fn cflogs_parquet_of_pseudonymised_addresses_reads_back_as_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    for log in [
+        text_log(testdata("v2-w3c-39-fields.log")),
+        generated(dir.path(), "16", "33", "4000"),
+    ] {
+        let name = log.path.file_name().unwrap().to_string_lossy().into_owned();
+        let mut text_args = log.args.clone();
+        text_args.extend([
+            "--ip-privacy".into(),
+            "hmac".into(),
+            "--ip-hmac-key-file".into(),
+            path_arg(&key),
+            path_arg(&log.path),
+        ]);
+        let own = dir.path().join(format!("hmac-{name}.parquet"));
+        let mut to_parquet = text_args.clone();
+        to_parquet.extend([
+            "--format".into(),
+            "parquet".into(),
+            "-o".into(),
+            path_arg(&own),
+        ]);
+        run(&to_parquet);
+        // `c_ip` and `x_forwarded_for` hold pseudonyms, text as the
+        // writer's contract wrote them, not addresses that fail to parse.
+        let text = run(&text_args);
+        let parquet = run(&[path_arg(&own)]);
+        assert_eq!(parquet.status.code(), Some(0), "{name}");
+        let objects = objects_without_nulls(&parquet.stdout);
+        assert!(!objects.is_empty());
+        let addresses: Vec<&str> = objects
+            .iter()
+            .filter_map(|o| o.get("c_ip")?.as_str())
+            .collect();
+        assert!(!addresses.is_empty(), "{name}");
+        assert!(
+            addresses.iter().all(|ip| !ip.contains(['.', ':'])),
+            "{name}: {addresses:?}"
+        );
+        assert_eq!(objects, objects_without_nulls(&text.stdout), "{name}");
+    }
+}
+
+#[test]
 fn a_parquet_file_on_stdin_reads_as_the_file_does() {
     let dir = tempfile::tempdir().unwrap();
     let log = text_log(testdata("aws-docs-33-fields.log"));

@@ -345,6 +345,8 @@ impl Plan {
                     names.push(Field::Date.name().into());
                     names.push(Field::Time.name().into());
                 }
+            } else if let Some(key) = pseudonyms_key(column, batch.column(column.index)) {
+                names.push(key.to_owned());
             } else {
                 names.push(column.name.clone());
             }
@@ -393,6 +395,20 @@ impl Plan {
         }
         Ok(Arc::clone(schemas.schema.as_ref().expect("set above")))
     }
+}
+
+/// For a column of addresses that holds pseudonyms instead (written with
+/// `--ip-privacy hmac`), its JSON key: the column is then named by it, not
+/// by its field, and read as text, as the writer's contract wrote it. An
+/// address has a `.` or a `:`, and a pseudonym, in hex, neither; the first
+/// value of the batch tells, as a file's values are all one or the other.
+fn pseudonyms_key(column: &PlanColumn, array: &ArrayRef) -> Option<&'static str> {
+    let field = Field::from_name(&column.name)
+        .filter(|f| matches!(f, Field::ClientIp | Field::ForwardedFor))?;
+    let strings = Strings::of(array)?;
+    let first = (0..array.len()).find_map(|row| strings.get(row))?;
+    let address = first.with_bytes(|value| value.iter().any(|&b| b == b'.' || b == b':'));
+    (!address).then_some(field.json_key())
 }
 
 /// The keys of `extra` in a batch, in the order they first appear.
