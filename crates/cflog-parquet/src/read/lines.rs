@@ -36,8 +36,11 @@ enum How {
     Raw,
     /// Decoded text, escaped again.
     Text,
-    /// A word, an address or a number kept as text: as it is.
+    /// A word or a number kept as text: as it is.
     Word,
+    /// `c-ip` or `x-forwarded-for`: as it is, an address or, written with
+    /// `--ip-privacy hmac`, a pseudonym.
+    Address,
     /// An integer.
     Int,
     /// A status: three digits.
@@ -187,9 +190,10 @@ impl Plan {
                 (Some(ColumnType::Text) | None, t) if holds_text(t) => {
                     let field =
                         Field::from_json_key(f.name()).or_else(|| field_of_column(f.name()));
-                    match field.map(Field::kind) {
-                        Some(ValueKind::Text) | None => How::Text,
-                        Some(_) => How::Word,
+                    match field {
+                        Some(Field::ClientIp | Field::ForwardedFor) => How::Address,
+                        Some(field) if field.kind() != ValueKind::Text => How::Word,
+                        _ => How::Text,
                     }
                 }
                 (cflog_type, _) => {
@@ -403,8 +407,10 @@ impl Plan {
 /// address has a `.` or a `:`, and a pseudonym, in hex, neither; the first
 /// value of the batch tells, as a file's values are all one or the other.
 fn pseudonyms_key(column: &PlanColumn, array: &ArrayRef) -> Option<&'static str> {
-    let field = Field::from_name(&column.name)
-        .filter(|f| matches!(f, Field::ClientIp | Field::ForwardedFor))?;
+    if column.how != How::Address {
+        return None;
+    }
+    let field = Field::from_name(&column.name)?;
     let strings = Strings::of(array)?;
     let first = (0..array.len()).find_map(|row| strings.get(row))?;
     let address = first.with_bytes(|value| value.iter().any(|&b| b == b'.' || b == b':'));
@@ -494,7 +500,7 @@ impl<'a> Values<'a> {
                 .as_boolean_opt()
                 .map_or(Values::Absent, Values::Boolean),
             How::Text => Values::Text(strings()),
-            How::Word | How::Raw => Values::Raw(strings()),
+            How::Word | How::Address | How::Raw => Values::Raw(strings()),
             How::Derived | How::Extra => Values::Absent,
         }
     }
