@@ -236,6 +236,27 @@ mod tests {
         Arg::parse(OsStr::new(arg))
     }
 
+    /// Creates each of `paths` under `root`, with its folders.
+    fn create(root: &Path, paths: &[impl AsRef<Path>]) {
+        for path in paths {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "x").unwrap();
+        }
+    }
+
+    /// The inputs of `expanded`, all files, as paths under `root`.
+    fn files_under(root: &Path, expanded: &Expanded) -> Vec<String> {
+        expanded
+            .inputs
+            .iter()
+            .map(|i| match i {
+                Input::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
     #[test]
     fn arguments_by_shape() {
         assert_eq!(parse("-"), Ok(Arg::Stdin));
@@ -261,28 +282,20 @@ mod tests {
     fn directories_are_walked_in_name_order_without_hidden_entries() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        for path in [
-            "b.log",
-            "a/z.gz",
-            "a/b/c.log",
-            ".hidden",
-            "c/.git/x",
-            "B.log",
-        ] {
-            let path = root.join(path);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, "x").unwrap();
-        }
+        create(
+            root,
+            &[
+                "b.log",
+                "a/z.gz",
+                "a/b/c.log",
+                ".hidden",
+                "c/.git/x",
+                "B.log",
+            ],
+        );
         fs::create_dir(root.join("empty")).unwrap();
         let expanded = expand(&[Arg::Path(root.to_path_buf())], |_, _| unreachable!());
-        let names: Vec<String> = expanded
-            .inputs
-            .iter()
-            .map(|i| match i {
-                Input::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
-                other => panic!("{other:?}"),
-            })
-            .collect();
+        let names = files_under(root, &expanded);
         assert_eq!(names, ["B.log", "a/b/c.log", "a/z.gz", "b.log"]);
         assert!(expanded.errors.is_empty(), "{:?}", expanded.errors);
     }
@@ -300,22 +313,10 @@ mod tests {
             // Not rolled up yet.
             format!("staging/{}/E2.2024-03-14-22.c3.parquet", hour(22)),
         ];
-        for path in &files {
-            let path = root.join(path);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, "x").unwrap();
-        }
+        create(root, &files);
         let read = |arg: &Path| {
             let expanded = expand(&[Arg::Path(arg.to_path_buf())], |_, _| unreachable!());
-            let names: Vec<String> = expanded
-                .inputs
-                .iter()
-                .map(|i| match i {
-                    Input::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
-                    other => panic!("{other:?}"),
-                })
-                .collect();
-            (names, expanded.notes)
+            (files_under(root, &expanded), expanded.notes)
         };
         let (names, notes) = read(root);
         assert_eq!(names, [files[0].as_str(), files[3].as_str()]);

@@ -311,14 +311,7 @@ fn cflogs_own_parquet_reads_back_as_the_entries_of_its_text() {
         let mut args = log.args.clone();
         args.push(path_arg(&log.path));
         let text = run(&args);
-        let mut to_parquet = args.clone();
-        to_parquet.extend([
-            "--format".into(),
-            "parquet".into(),
-            "-o".into(),
-            path_arg(&parquet),
-        ]);
-        let written = run(&to_parquet);
+        let written = write_own(&args, &parquet);
         assert_eq!(written.status.code(), text.status.code(), "{name}");
         let read = run(&[path_arg(&parquet)]);
         assert_eq!(
@@ -358,6 +351,28 @@ fn entries_report(output: &Output) -> Value {
     report
 }
 
+/// Runs `cflog` with `text_args` into cflog's own Parquet at `file`.
+fn write_own(text_args: &[String], file: &Path) -> Output {
+    let mut args = text_args.to_vec();
+    args.extend([
+        "--format".into(),
+        "parquet".into(),
+        "-o".into(),
+        path_arg(file),
+    ]);
+    run(&args)
+}
+
+/// The [`entries_report`] of `cflog stats --json` over `args`.
+fn stats_of(args: &[String]) -> Value {
+    let output = cflog_std()
+        .args(["stats", "--json", "-q", "--jobs", "1"])
+        .args(args)
+        .output()
+        .unwrap();
+    entries_report(&output)
+}
+
 #[test]
 fn stats_agree_between_a_text_log_and_its_parquet_forms() {
     let dir = tempfile::tempdir().unwrap();
@@ -367,17 +382,9 @@ fn stats_agree_between_a_text_log_and_its_parquet_forms() {
         generated(dir.path(), "14", "33", "8000"),
     ] {
         let name = log.path.file_name().unwrap().to_string_lossy().into_owned();
-        let stats = |inputs: &[String]| {
-            let output = cflog_std()
-                .args(["stats", "--json", "-q", "--jobs", "1"])
-                .args(inputs)
-                .output()
-                .unwrap();
-            entries_report(&output)
-        };
         let mut text_args = log.args.clone();
         text_args.push(path_arg(&log.path));
-        let from_text = stats(&text_args);
+        let from_text = stats_of(&text_args);
         let segments = segments(&log);
         let aws: Vec<String> = segments
             .iter()
@@ -392,18 +399,11 @@ fn stats_agree_between_a_text_log_and_its_parquet_forms() {
                 ))
             })
             .collect();
-        assert_eq!(stats(&aws), from_text, "{name}: AWS's Parquet");
+        assert_eq!(stats_of(&aws), from_text, "{name}: AWS's Parquet");
         let own = dir.path().join(format!("stats-{name}-own.parquet"));
-        let mut to_parquet = text_args.clone();
-        to_parquet.extend([
-            "--format".into(),
-            "parquet".into(),
-            "-o".into(),
-            path_arg(&own),
-        ]);
-        run(&to_parquet);
+        write_own(&text_args, &own);
         assert_eq!(
-            stats(&[path_arg(&own)]),
+            stats_of(&[path_arg(&own)]),
             from_text,
             "{name}: cflog's Parquet"
         );
@@ -421,32 +421,17 @@ fn cflogs_parquet_written_with_enrichments_reads_back_with_them() {
         let mut text_args = log.args.clone();
         text_args.extend(["--enrich".into(), "ua".into(), path_arg(&log.path)]);
         let own = dir.path().join(format!("enriched-{name}.parquet"));
-        let mut to_parquet = text_args.clone();
-        to_parquet.extend([
-            "--format".into(),
-            "parquet".into(),
-            "-o".into(),
-            path_arg(&own),
-        ]);
-        run(&to_parquet);
+        write_own(&text_args, &own);
 
         // The stored browsers, devices and bots are the figures' without
         // --enrich: what the S3 destination stored is read as it is.
-        let stats = |args: &[String]| {
-            let output = cflog_std()
-                .args(["stats", "--json", "-q", "--jobs", "1"])
-                .args(args)
-                .output()
-                .unwrap();
-            entries_report(&output)
-        };
-        let from_text = stats(&text_args);
+        let from_text = stats_of(&text_args);
         let browsers = &from_text["top"]["browsers"];
         assert!(
             browsers.as_array().is_some_and(|b| !b.is_empty()),
             "{name}: {from_text}"
         );
-        assert_eq!(stats(&[path_arg(&own)]), from_text, "{name}");
+        assert_eq!(stats_of(&[path_arg(&own)]), from_text, "{name}");
 
         // With --enrich again, each key is written once, and its values are
         // the stored ones: the same as the text's, but for `is_bot`, which a
@@ -494,14 +479,7 @@ fn cflogs_parquet_of_pseudonymised_addresses_reads_back_as_its_text() {
             path_arg(&log.path),
         ]);
         let own = dir.path().join(format!("hmac-{name}.parquet"));
-        let mut to_parquet = text_args.clone();
-        to_parquet.extend([
-            "--format".into(),
-            "parquet".into(),
-            "-o".into(),
-            path_arg(&own),
-        ]);
-        run(&to_parquet);
+        write_own(&text_args, &own);
         // `c_ip` and `x_forwarded_for` hold pseudonyms, text as the
         // writer's contract wrote them, not addresses that fail to parse.
         let text = run(&text_args);
