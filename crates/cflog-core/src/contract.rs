@@ -51,7 +51,7 @@ use crate::field::{Field, ValueKind};
 use crate::kind::FieldError;
 use crate::kind::{asn, epoch_millis, ip, port, seconds, signed, status, unsigned, word};
 use crate::line::{LogLine, Value};
-use crate::schema::{Column, Family, Schema};
+use crate::schema::{Column, ExtraKind, Family, Schema};
 
 pub use crate::field::{QUERY_PARAMS_KEY, TIMESTAMP_KEY};
 
@@ -978,8 +978,25 @@ pub(crate) fn item_value<'a>(
             };
             field_value(line, field, value)
         }
-        Item::Extra(i) => Ok(line.column(i).and_then(Value::new).map(TypedValue::Text)),
+        Item::Extra(i) => Ok(extra_value(line, i)),
     }
+}
+
+/// The value of unknown column `col` in `line`, by the column's
+/// [`ExtraKind`]. A value that is not of that kind is text: the kind is a
+/// typed source's word for what it wrote, so this never fails.
+#[inline]
+pub(crate) fn extra_value<'a>(line: &LogLine<'a>, col: usize) -> Option<TypedValue<'a>> {
+    let value = line.column(col).and_then(Value::new)?;
+    let kind = line.schema().columns()[col].extra_kind();
+    let typed = match (kind, value.raw()) {
+        (Some(ExtraKind::Boolean), b"true") => Some(TypedValue::Boolean(true)),
+        (Some(ExtraKind::Boolean), b"false") => Some(TypedValue::Boolean(false)),
+        (Some(ExtraKind::Integer), [b'-', ..]) => signed(value.raw()).ok().map(TypedValue::Signed),
+        (Some(ExtraKind::Integer), _) => unsigned(value.raw()).ok().map(TypedValue::Unsigned),
+        _ => None,
+    };
+    Some(typed.unwrap_or(TypedValue::Text(value)))
 }
 
 /// The value of registered derived key `index` in `values`.

@@ -34,7 +34,7 @@ use crate::field::{Field, ValueKind};
 use crate::kind;
 use crate::kind::FieldError;
 use crate::line::{LogLine, Value};
-use crate::schema::{Family, Schema};
+use crate::schema::{ExtraKind, Family, Schema};
 
 mod entry_text;
 mod ip;
@@ -149,7 +149,11 @@ fn slot(item: Item, schema: &Schema, contract: &crate::contract::Contract) -> Sl
             Some(col) => Slot::QueryParams { col },
             None => Slot::Item(item),
         },
-        Item::Extra(col) => Slot::Text { col },
+        // Typed by its source (cflog's own Parquet): read by its kind.
+        Item::Extra(col) => match schema.columns()[col].extra_kind() {
+            Some(ExtraKind::Text) | None => Slot::Text { col },
+            Some(_) => Slot::Item(item),
+        },
         Item::Field(Field::UriStem) if realtime => Slot::Item(item),
         Item::Field(Field::UriQuery) if realtime && !schema.contains(Field::UriQuery) => {
             Slot::Item(item)
@@ -781,6 +785,50 @@ mod tests {
         let mut out = Vec::new();
         JsonWriter::new(selection).write(&line, &mut out)?;
         Ok(String::from_utf8(out).unwrap())
+    }
+
+    /// Unknown columns typed by their source are written as their kind by
+    /// the writer, by `Serialize` and by the typed walk alike; a value
+    /// that is not of the kind is text, and `-` is null.
+    #[test]
+    fn unknown_columns_of_a_stated_kind_are_written_as_that_kind() {
+        let schema = Schema::from_names(["sc-status", "is_bot", "hops", "note"])
+            .unwrap()
+            .with_extra_kind(1, ExtraKind::Boolean)
+            .with_extra_kind(2, ExtraKind::Integer);
+        let mut ends = Vec::new();
+        let cases = [
+            (
+                "200	true	-12	a%20b",
+                r#"{"sc_status":200,"is_bot":true,"hops":-12,"note":"a b"}"#,
+            ),
+            (
+                "200	false	7	-",
+                r#"{"sc_status":200,"is_bot":false,"hops":7,"note":null}"#,
+            ),
+            (
+                "200	yes	7x	1",
+                r#"{"sc_status":200,"is_bot":"yes","hops":"7x","note":"1"}"#,
+            ),
+            (
+                "200	-	-	-",
+                r#"{"sc_status":200,"is_bot":null,"hops":null,"note":null}"#,
+            ),
+        ];
+        let mut writer = JsonWriter::new(Selection::all());
+        for (text, expected) in cases {
+            let line = LogLine::parse(text.as_bytes(), &schema, &mut ends).unwrap();
+            let mut out = Vec::new();
+            writer.write(&line, &mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+            assert_eq!(serde_json::to_string(&line).unwrap(), expected);
+        }
+        // The same names as text, as a text log has them.
+        let text = Schema::from_names(["sc-status", "is_bot", "hops"]).unwrap();
+        let line = LogLine::parse(b"200	true	7", &text, &mut ends).unwrap();
+        let mut out = Vec::new();
+        writer.write(&line, &mut out).unwrap();
+        assert_eq!(out, br#"{"sc_status":200,"is_bot":"true","hops":"7"}"#);
     }
 
     #[test]

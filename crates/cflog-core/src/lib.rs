@@ -104,7 +104,9 @@ pub use kind::{FieldError, FieldProblem};
 pub use line::{FieldCountError, LogLine, Value};
 pub use reader::{Reader, Records};
 pub use record::Record;
-pub use schema::{Column, Delimiter, DelimiterError, Family, MAX_COLUMNS, Schema, SchemaError};
+pub use schema::{
+    Column, Delimiter, DelimiterError, ExtraKind, Family, MAX_COLUMNS, Schema, SchemaError,
+};
 pub use split_lines::{LineWriter, SplitLines};
 pub use values::{
     FleStatus, ForwardedEntry, ForwardedFor, HttpVersion, IpVersion, Protocol, ResultType,

@@ -110,7 +110,28 @@ pub enum Column {
         name: Box<str>,
         /// Its JSON key (see [`json_key_for_name`]).
         json_key: Box<str>,
+        /// What its values are: text, unless a typed source says otherwise
+        /// ([`Schema::with_extra_kind`]).
+        kind: ExtraKind,
     },
+}
+
+/// What the values of an [unknown column](Column::Unknown) are.
+///
+/// A text log says nothing of its unknown columns, so their values are
+/// text. A typed source does: cflog's own Parquet holds `is_bot`, a derived
+/// key, as a boolean column, and reading it back as text would write
+/// `"false"` where the JSON contract has `false`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExtraKind {
+    /// Escaped text, decoded one level as any text is.
+    #[default]
+    Text,
+    /// `true` or `false`.
+    Boolean,
+    /// A decimal integer, signed or not.
+    Integer,
 }
 
 impl Column {
@@ -127,6 +148,15 @@ impl Column {
         match self {
             Column::Known(field) => field.name(),
             Column::Unknown { name, .. } => name,
+        }
+    }
+
+    /// What an unknown column's values are; `None` for a known field, whose
+    /// kind is its field's.
+    pub fn extra_kind(&self) -> Option<ExtraKind> {
+        match self {
+            Column::Known(_) => None,
+            Column::Unknown { kind, .. } => Some(*kind),
         }
     }
 
@@ -226,6 +256,7 @@ impl Schema {
             None => Column::Unknown {
                 name: name.into(),
                 json_key: json_key_for_name(name).into(),
+                kind: ExtraKind::Text,
             },
         });
         let columns: Vec<Column> = columns.take(MAX_COLUMNS + 1).collect();
@@ -317,6 +348,25 @@ impl Schema {
     pub fn with_delimiter(mut self, delimiter: Delimiter) -> Schema {
         self.delimiter = delimiter;
         self.id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        self
+    }
+
+    /// The same layout with the values of unknown column `index` of `kind`.
+    /// A known field's column keeps its field's kind, and an index past the
+    /// last column changes nothing.
+    ///
+    /// ```
+    /// use cflog_core::{Column, ExtraKind, Schema};
+    ///
+    /// let schema = Schema::from_names(["date", "time", "is_bot"])?.with_extra_kind(2, ExtraKind::Boolean);
+    /// assert!(matches!(schema.columns()[2], Column::Unknown { kind: ExtraKind::Boolean, .. }));
+    /// # Ok::<(), cflog_core::SchemaError>(())
+    /// ```
+    pub fn with_extra_kind(mut self, index: usize, kind: ExtraKind) -> Schema {
+        if let Some(Column::Unknown { kind: old, .. }) = self.columns.get_mut(index) {
+            *old = kind;
+            self.id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        }
         self
     }
 

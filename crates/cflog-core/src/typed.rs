@@ -85,8 +85,8 @@ pub use time::OffsetDateTime;
 pub use crate::kind::seconds_f64;
 
 use crate::contract::{
-    Applied, DerivedValues, Item, KindVisitor, Selection, TypedValue, item_field, item_key,
-    item_value, kind_value, no_values, plan, read_kind, read_timestamp, timestamp_value,
+    Applied, DerivedValues, Item, KindVisitor, Selection, TypedValue, extra_value, item_field,
+    item_key, item_value, kind_value, no_values, plan, read_kind, read_timestamp, timestamp_value,
 };
 use crate::escape::QueryParams;
 use crate::field::{Field, ValueKind};
@@ -555,7 +555,7 @@ fn step_value<'a>(
             kind_value(line, field, kind, line.column(col).and_then(Value::new))
         }
         Step::Missing => Ok(None),
-        Step::Extra { col } => Ok(line.column(col).and_then(Value::new).map(TypedValue::Text)),
+        Step::Extra { col } => Ok(extra_value(line, col)),
         Step::Timestamp => timestamp_value(line),
         Step::Item(item) => item_value(item, line, values),
     }
@@ -581,8 +581,8 @@ fn encode_value<'a, E: Encoder + ?Sized>(
             read_kind(line, field, kind, value, Hand { key, encoder })
         }
         Step::Missing => encoder.null(key),
-        Step::Extra { col } => match line.column(col).and_then(Value::new) {
-            Some(value) => encoder.text(key, value),
+        Step::Extra { col } => match extra_value(line, col) {
+            Some(value) => value.encode(key, encoder),
             None => encoder.null(key),
         },
         Step::Timestamp => read_timestamp(line, Hand { key, encoder }),

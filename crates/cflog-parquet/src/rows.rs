@@ -179,8 +179,19 @@ impl Sink {
         }
     }
 
+    /// For a value that goes to `extra` though its key names a column: one
+    /// of another kind, as an unknown column of a log named like a derived
+    /// key would be. The column is null in this row, so that every column
+    /// keeps one value a row; the value is kept in `extra`.
+    fn null_in_column(&mut self, key: Key<'_>) {
+        if let Some(column) = self.column(key) {
+            column.push_null();
+        }
+    }
+
     /// Adds `key` to this row's `extra`, with the text `write` appends.
     fn extra(&mut self, key: Key<'_>, write: impl FnOnce(&mut Vec<u8>)) {
+        self.null_in_column(key);
         if let Some(ColumnBuffer::Extra(map)) = self.columns.get_mut(self.extra) {
             map.keys.push(key.name.as_bytes());
             write(map.values.bytes());
@@ -190,6 +201,7 @@ impl Sink {
 
     /// Adds `key` to this row's `extra`, with `value` as the contract's text.
     fn extra_value(&mut self, key: Key<'_>, value: &TypedValue<'_>) {
+        self.null_in_column(key);
         if let Some(ColumnBuffer::Extra(map)) = self.columns.get_mut(self.extra) {
             map.keys.push(key.name.as_bytes());
             self.text.append(value, map.values.bytes());
@@ -274,6 +286,7 @@ impl Encoder for Sink {
         match self.column(key) {
             Some(ColumnBuffer::Text(text)) => decode_text(value.raw(), text),
             _ => {
+                self.null_in_column(key);
                 if let Some(ColumnBuffer::Extra(map)) = self.columns.get_mut(self.extra) {
                     map.keys.push(key.name.as_bytes());
                     decode_text(value.raw(), &mut map.values);
@@ -422,5 +435,44 @@ impl QueryPairs {
             map.end_name();
         }
         map.end_row();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::cast::AsArray;
+    use arrow_array::{Array, BooleanArray};
+    use cflog_core::Family;
+    use cflog_core::contract::testing;
+
+    use super::*;
+
+    /// A log's unknown column named like a derived key of another kind (a
+    /// boolean's, holding text): the logged value wins, as in JSON, and
+    /// goes to `extra`; the boolean column is null in its row, so that
+    /// every column keeps one value a row.
+    #[test]
+    fn a_logged_value_of_another_kind_than_its_keys_column_goes_to_extra() {
+        let set = ColumnSet::for_contract(Family::Standard, &testing::contract());
+        let at = set.position("test_has_query").unwrap();
+        assert_eq!(set.columns()[at].column_type, ColumnType::Boolean);
+
+        let schema = Schema::from_names(["sc-status", "test_has_query"]).unwrap();
+        let mut rows = Rows::new(&set);
+        let mut spans = Vec::new();
+        for line in ["200\tmaybe", "404\t-", "500\tyes"] {
+            let line = LogLine::parse(line.as_bytes(), &schema, &mut spans).unwrap();
+            rows.push(&line, &set).unwrap();
+        }
+        let arrays = rows.take(&set.arrow_schema()).unwrap();
+        assert!(arrays.iter().all(|a| a.len() == 3));
+        let flags: &BooleanArray = arrays[at].as_boolean();
+        assert_eq!(flags.null_count(), 3);
+
+        let extra = arrays[set.position(crate::EXTRA_KEY).unwrap()].as_map();
+        let keys: Vec<&str> = extra.keys().as_string::<i32>().iter().flatten().collect();
+        let values: Vec<&str> = extra.values().as_string::<i32>().iter().flatten().collect();
+        assert_eq!(keys, ["test_has_query", "test_has_query"]);
+        assert_eq!(values, ["maybe", "yes"]);
     }
 }

@@ -11,7 +11,7 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Schema as ArrowSchema, TimeUnit};
 use cflog_core::out::Out;
-use cflog_core::{Field, LineWriter, Schema, SchemaError, SplitLines, ValueKind};
+use cflog_core::{ExtraKind, Field, LineWriter, Schema, SchemaError, SplitLines, ValueKind};
 
 use super::names::field_of_column;
 use super::{Source, type_name};
@@ -85,6 +85,8 @@ pub(crate) struct Plan {
 #[derive(Debug, Default)]
 pub(crate) struct Schemas {
     names: Vec<String>,
+    /// The columns of derived keys typed in the file, by their place.
+    kinds: Vec<(usize, ExtraKind)>,
     schema: Option<Arc<Schema>>,
 }
 
@@ -336,8 +338,16 @@ impl Plan {
         let extra_keys = extra.map(extra_keys).unwrap_or_default();
 
         let mut names: Vec<String> = Vec::with_capacity(present.len() + extra_keys.len() + 1);
+        let mut kinds: Vec<(usize, ExtraKind)> = Vec::new();
         let mut epoch = false;
         for column in &present {
+            // A derived key's boolean or integer column is read back as
+            // one, not as text (a field's column is its field's kind).
+            match column.how {
+                How::Boolean => kinds.push((names.len(), ExtraKind::Boolean)),
+                How::Int => kinds.push((names.len(), ExtraKind::Integer)),
+                _ => {}
+            }
             if column.how == How::Timestamp {
                 let times = batch
                     .column(column.index)
@@ -366,11 +376,15 @@ impl Plan {
                 extra_out.push(key);
             }
         }
-        if schemas.names != names || schemas.schema.is_none() {
+        if schemas.names != names || schemas.kinds != kinds || schemas.schema.is_none() {
             let schema = Schema::from_names(names.iter().map(String::as_str))
                 .map_err(|e| schema_error(e, &names))?;
+            let schema = kinds.iter().fold(schema, |schema, &(at, kind)| {
+                schema.with_extra_kind(at, kind)
+            });
             schemas.schema = Some(Arc::new(schema));
             schemas.names = names;
+            schemas.kinds = kinds;
         }
         let single = schemas.names.len() == 1;
         // Each column downcast once for the batch, not once for every value.

@@ -30,7 +30,9 @@
 //!   Each value is written back as the text it was parsed from (text
 //!   escaped again, the request time as `date` and `time`, or as epoch
 //!   seconds with milliseconds when it has them), and `extra`'s keys
-//!   become columns. A column that is null in every row of a batch is left
+//!   become columns. A derived key's boolean or integer column (`is_bot`)
+//!   is an unknown column of that [`ExtraKind`](cflog_core::ExtraKind) in
+//!   the schema, so it is read back as one, not as text. A column that is null in every row of a batch is left
 //!   out, as a column the source log lacked; so such columns come back
 //!   null, and a `-` of the source comes back as a key left out.
 //!
