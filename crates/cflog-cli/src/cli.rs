@@ -497,6 +497,20 @@ impl InputArgs {
         })
     }
 
+    /// The flags given that shape how text is read, and that a Parquet
+    /// input, read by its columns, does not heed.
+    pub fn text_only_flags(&self) -> Vec<&'static str> {
+        [
+            ("--delimiter", self.delimiter.is_some()),
+            ("--fields-header", self.fields_header.is_some()),
+            ("--realtime", self.realtime),
+            ("--input-format", self.input_format != InputFormat::Auto),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+
     /// How many inputs to read at once.
     pub fn jobs(&self) -> usize {
         self.jobs

@@ -158,10 +158,13 @@ impl Totals {
                 reasons.join(", ")
             ));
             if !self.not_logs.is_empty() {
-                lines.push(
-                    "  no line is a CloudFront log entry in (another kind of file, or a --delimiter or --fields-header is needed):"
-                        .into(),
-                );
+                // A Parquet input's columns say where each value is: no
+                // flag would help it.
+                lines.push(match self.counted_in() {
+                    CountedIn::Lines => "  no line is a CloudFront log entry in (another kind of file, or a --delimiter or --fields-header is needed):".into(),
+                    CountedIn::Rows => "  no row is a CloudFront log entry in:".into(),
+                    CountedIn::LinesAndRows => "  no line or row is a CloudFront log entry in (another kind of file, or for text, a --delimiter or --fields-header is needed):".into(),
+                });
             }
             for (input, rejected) in self.not_logs.iter().take(LISTED_REJECTED) {
                 lines.push(format!("    {input} ({} rejected)", thousands(*rejected)));
@@ -207,6 +210,31 @@ impl Totals {
 }
 
 impl Totals {
+    /// A note that `flags`, which shape how text is read, did nothing to
+    /// the Parquet inputs, which are read by their columns; `None` when
+    /// there is neither.
+    pub fn text_only_note(&self, flags: &[&str]) -> Option<String> {
+        if self.parquet == 0 || flags.is_empty() {
+            return None;
+        }
+        let (last, rest) = flags.split_last()?;
+        let flags = match rest {
+            [] => (*last).to_owned(),
+            rest => format!("{} and {last}", rest.join(", ")),
+        };
+        let inputs = match self.parquet {
+            1 => "the Parquet input was read by its".to_owned(),
+            n => format!(
+                "the {} Parquet inputs were read by their",
+                thousands(n as u64)
+            ),
+        };
+        Some(format!(
+            "{flags} {} to text logs only: {inputs} columns",
+            plural(rest.len() as u64 + 1, "applies", "apply"),
+        ))
+    }
+
     /// What the inputs are counted in.
     pub fn counted_in(&self) -> CountedIn {
         match self.parquet {
@@ -436,6 +464,66 @@ mod tests {
             ]
         );
         assert!(!totals.any_failed());
+    }
+
+    #[test]
+    fn flags_for_text_are_said_to_do_nothing_to_parquet_inputs() {
+        let mut totals = Totals::default();
+        let text = Summary {
+            lines: 3,
+            entries: 3,
+            ..Summary::default()
+        };
+        let parquet = Summary {
+            parquet: true,
+            ..text.clone()
+        };
+        totals.add("a.log", &text);
+        assert_eq!(totals.text_only_note(&["--delimiter"]), None);
+        totals.add("a.parquet", &parquet);
+        assert_eq!(totals.text_only_note(&[]), None);
+        assert_eq!(
+            totals.text_only_note(&["--delimiter"]).unwrap(),
+            "--delimiter applies to text logs only: the Parquet input was read by its columns"
+        );
+        totals.add("b.parquet", &parquet);
+        assert_eq!(
+            totals
+                .text_only_note(&["--delimiter", "--fields-header", "--input-format"])
+                .unwrap(),
+            "--delimiter, --fields-header and --input-format apply to text logs only: the 2 Parquet inputs were read by their columns"
+        );
+    }
+
+    #[test]
+    fn parquet_inputs_of_no_entry_get_no_hint_of_text_flags() {
+        let mut totals = Totals::default();
+        let bad = Summary {
+            lines: 2,
+            rejected: 2,
+            parquet: true,
+            ..Summary::default()
+        };
+        totals.add("a.parquet", &bad);
+        let lines = totals.render(false);
+        assert!(
+            lines.contains(&"  no row is a CloudFront log entry in:".to_owned()),
+            "{lines:?}"
+        );
+        totals.add(
+            "b.log",
+            &Summary {
+                parquet: false,
+                ..bad
+            },
+        );
+        let lines = totals.render(false);
+        assert!(
+            lines.iter().any(|l| l.starts_with(
+                "  no line or row is a CloudFront log entry in (another kind of file, or for text,"
+            )),
+            "{lines:?}"
+        );
     }
 
     #[test]

@@ -85,6 +85,8 @@ struct Plan {
     verbose: bool,
     /// Arguments that named nothing readable (already reported).
     unreadable: usize,
+    /// The flags given that Parquet inputs do not heed.
+    text_only_flags: Vec<&'static str>,
 }
 
 impl Plan {
@@ -150,6 +152,7 @@ fn plan(args: &InputArgs) -> Result<Plan, Status> {
         quiet: args.quiet,
         verbose: args.verbose,
         unreadable: expanded.errors.len(),
+        text_only_flags: args.text_only_flags(),
     })
 }
 
@@ -753,6 +756,9 @@ fn finish(
     if !plan.quiet {
         for line in totals.render(counts) {
             reporter.warn(line);
+        }
+        if let Some(note) = totals.text_only_note(&plan.text_only_flags) {
+            reporter.warn(note);
         }
     }
     if totals.any_failed() {

@@ -586,6 +586,20 @@ fn summaries_count_rows_and_name_a_rejected_row_by_its_number() {
         assert!(page.contains(label), "{label} is not in the page");
     }
     assert!(!page.contains("Rejected lines"));
+
+    // Flags for text change nothing for a Parquet input, and say so.
+    let flagged = cflog_std()
+        .args(["--delimiter", "|", "--input-format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(flagged.stdout, output.stdout);
+    let stderr = String::from_utf8_lossy(&flagged.stderr);
+    assert!(
+        stderr.contains("cflog: --delimiter and --input-format apply to text logs only: the Parquet input was read by its columns"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("text logs only"));
 }
 
 /// Runs `cflog` on a bad Parquet file into an output file: exit 2, a
