@@ -4,7 +4,8 @@ Every column is a string, named in snake_case. Input: a JSON file of
 {"columns": [...], "rows": [[...], ...]}, the raw values of a log's lines.
 
     python parquet_in.py IN.json OUT.parquet [--nulls] [--row-group-size N]
-        [--compression snappy|zstd|gzip|none] [--int-column NAME] [--rename-all]
+        [--compression snappy|zstd|gzip|lz4|brotli|none] [--int-column NAME]
+        [--rename-all]
         [--null-type]
 
 --nulls writes a missing value ("-") as null instead, and with --null-type a
@@ -27,7 +28,11 @@ def main():
     parser.add_argument("output")
     parser.add_argument("--nulls", action="store_true")
     parser.add_argument("--row-group-size", type=int, default=None)
-    parser.add_argument("--compression", default="snappy")
+    parser.add_argument(
+        "--compression",
+        default="snappy",
+        choices=["snappy", "zstd", "gzip", "lz4", "brotli", "none"],
+    )
     parser.add_argument("--int-column", default=None)
     parser.add_argument("--rename-all", action="store_true")
     parser.add_argument("--null-type", action="store_true")

@@ -286,6 +286,37 @@ fn aws_parquet_of_a_generated_corpus_gives_the_ndjson_of_its_text() {
     check_aws_files_give_the_texts_ndjson(dir.path(), &logs);
 }
 
+/// AWS does not say which codec its Parquet uses, so every one that
+/// pyarrow writes is read, to the text's NDJSON.
+#[test]
+fn aws_parquet_of_every_codec_gives_the_ndjson_of_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = text_log(testdata("v2-w3c-39-fields.log"));
+    let text = run(&[path_arg(&log.path)]);
+    assert!(!text.stdout.is_empty());
+    for compression in ["none", "snappy", "gzip", "zstd", "lz4", "brotli"] {
+        let files: Vec<String> = segments(&log)
+            .iter()
+            .enumerate()
+            .map(|(i, segment)| {
+                let style = Style {
+                    compression,
+                    ..STYLES[0]
+                };
+                let name = format!("codec-{compression}-{i}");
+                path_arg(&write_aws(dir.path(), &name, segment, style, &[]))
+            })
+            .collect();
+        let parquet = run(&files);
+        assert_eq!(
+            String::from_utf8_lossy(&parquet.stdout),
+            String::from_utf8_lossy(&text.stdout),
+            "{compression}: {}",
+            String::from_utf8_lossy(&parquet.stderr)
+        );
+    }
+}
+
 /// An NDJSON output as objects without their null values: cflog's
 /// Parquet has a column for every field, null where a line lacks it, so a
 /// `-` and a column the source lacked read back alike.
