@@ -214,7 +214,7 @@ impl Totals {
     /// the Parquet inputs, which are read by their columns; `None` when
     /// there is neither.
     pub fn text_only_note(&self, flags: &[&str]) -> Option<String> {
-        if self.parquet == 0 || flags.is_empty() {
+        if self.parquet == 0 {
             return None;
         }
         let (last, rest) = flags.split_last()?;
@@ -371,6 +371,17 @@ pub fn bytes(n: u64) -> String {
 mod tests {
     use super::*;
 
+    /// A rejected line as the pipeline lists it, its message led by where
+    /// it is.
+    fn rejected_line(line: u64, byte: u64, reason: &'static str, what: &str) -> RejectedLine {
+        RejectedLine {
+            line,
+            byte,
+            reason,
+            message: format!("line {line} (byte {byte}): {what}"),
+        }
+    }
+
     #[test]
     fn numbers_for_people() {
         assert_eq!(thousands(0), "0");
@@ -384,12 +395,7 @@ mod tests {
 
     #[test]
     fn a_rejected_line_is_located_like_a_compiler_error() {
-        let rejected = RejectedLine {
-            line: 5,
-            byte: 230,
-            reason: "field_count",
-            message: "line 5 (byte 230): expected 6 fields, found 5".into(),
-        };
+        let rejected = rejected_line(5, 230, "field_count", "expected 6 fields, found 5");
         assert_eq!(
             located("logs/a.gz", &rejected),
             "logs/a.gz:5: expected 6 fields, found 5"
@@ -407,12 +413,12 @@ mod tests {
         };
         summary.rejected_by_reason.insert("field_count", 3);
         summary.rejected_by_reason.insert("header", 2);
-        summary.errors.push(RejectedLine {
-            line: 4,
-            byte: 100,
-            reason: "field_count",
-            message: "line 4 (byte 100): expected 6 fields, found 5".into(),
-        });
+        summary.errors.push(rejected_line(
+            4,
+            100,
+            "field_count",
+            "expected 6 fields, found 5",
+        ));
         let mut totals = Totals::default();
         totals.add("bad.log", &summary);
         let lines = totals.render(true);
@@ -431,12 +437,12 @@ mod tests {
             ..Summary::default()
         };
         summary.rejected_by_reason.insert("field_count", 40);
-        summary.errors.push(RejectedLine {
-            line: 1,
-            byte: 0,
-            reason: "field_count",
-            message: "line 1 (byte 0): expected 33 fields, found 1".into(),
-        });
+        summary.errors.push(rejected_line(
+            1,
+            0,
+            "field_count",
+            "expected 33 fields, found 1",
+        ));
         let mut totals = Totals::default();
         totals.add("README.md", &summary);
         let lines = totals.render(false);
@@ -567,12 +573,12 @@ mod tests {
             ..Summary::default()
         };
         truncated.rejected_by_reason.insert("truncated", 1);
-        truncated.errors.push(RejectedLine {
-            line: 1,
-            byte: 0,
-            reason: "truncated",
-            message: "line 1 (byte 0): the input ends in the middle of this line".into(),
-        });
+        truncated.errors.push(rejected_line(
+            1,
+            0,
+            "truncated",
+            "the input ends in the middle of this line",
+        ));
         totals.add_failed("cut.log.gz", &truncated);
         let lines = totals.render(true);
         assert_eq!(lines.len(), 4, "{lines:?}");

@@ -788,8 +788,8 @@ mod tests {
     }
 
     /// Unknown columns typed by their source are written as their kind by
-    /// the writer, by `Serialize` and by the typed walk alike; a value
-    /// that is not of the kind is text, and `-` is null.
+    /// the writer and by `Serialize` alike; a value that is not of the kind
+    /// is text, and `-` is null.
     #[test]
     fn unknown_columns_of_a_stated_kind_are_written_as_that_kind() {
         let schema = Schema::from_names(["sc-status", "is_bot", "hops", "note"])
@@ -799,19 +799,19 @@ mod tests {
         let mut ends = Vec::new();
         let cases = [
             (
-                "200	true	-12	a%20b",
+                "200\ttrue\t-12\ta%20b",
                 r#"{"sc_status":200,"is_bot":true,"hops":-12,"note":"a b"}"#,
             ),
             (
-                "200	false	7	-",
+                "200\tfalse\t7\t-",
                 r#"{"sc_status":200,"is_bot":false,"hops":7,"note":null}"#,
             ),
             (
-                "200	yes	7x	1",
+                "200\tyes\t7x\t1",
                 r#"{"sc_status":200,"is_bot":"yes","hops":"7x","note":"1"}"#,
             ),
             (
-                "200	-	-	-",
+                "200\t-\t-\t-",
                 r#"{"sc_status":200,"is_bot":null,"hops":null,"note":null}"#,
             ),
         ];
@@ -825,7 +825,7 @@ mod tests {
         }
         // The same names as text, as a text log has them.
         let text = Schema::from_names(["sc-status", "is_bot", "hops"]).unwrap();
-        let line = LogLine::parse(b"200	true	7", &text, &mut ends).unwrap();
+        let line = LogLine::parse(b"200\ttrue\t7", &text, &mut ends).unwrap();
         let mut out = Vec::new();
         writer.write(&line, &mut out).unwrap();
         assert_eq!(out, br#"{"sc_status":200,"is_bot":"true","hops":"7"}"#);
